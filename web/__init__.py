@@ -1,0 +1,40 @@
+"""The Flask application: a thin HTTP layer over `engine`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from engine.clock import Clock
+from engine.context import EngineContext, build_context
+from engine.settings import Settings
+
+
+def create_app(
+    test_config: dict[str, Any] | None = None,
+    *,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    context: EngineContext | None = None,
+) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    settings = settings or (context.settings if context else Settings.from_env())
+    app.config.from_mapping(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    ctx = context or build_context(settings, clock=clock)
+    app.extensions["planflow"] = ctx
+
+    from web import api, errors
+
+    errors.init_app(app)
+    api.init_app(app)
+    return app

@@ -1,0 +1,437 @@
+"""Use cases on instances and tasks. Each takes the session of the caller's transaction and
+leaves committing to the edge (request, CLI command, scheduler job)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import store
+from engine.context import EngineContext
+from engine.errors import (
+    Conflict,
+    Forbidden,
+    FormInvalid,
+    InstanceStateError,
+    InvalidInput,
+    NotFound,
+)
+from engine.forms import FieldError, validate_submission
+from engine.models import HumanTaskRow, InstanceRecord, ProcessModelRecord, ProcessVersionRecord
+from engine.people import Actor, require_task_access
+from engine.runtime import (
+    StepResult,
+    complete_human_task,
+    find_task,
+    new_workflow,
+    retry_errored,
+    run_steps,
+)
+from engine.specs import ParsedModel
+
+MAX_DATA_BYTES = 256 * 1024
+
+
+def start(
+    ctx: EngineContext, session: Session, actor: Actor, key: str, data: dict[str, Any]
+) -> InstanceRecord:
+    _check_data(data)
+    model_record = session.get(ProcessModelRecord, key)
+    if model_record is None:
+        raise NotFound(f"流程模型 {key} 不存在 (process model not found)", {"process": key})
+    version = session.scalar(
+        select(ProcessVersionRecord).where(
+            ProcessVersionRecord.model_key == key,
+            ProcessVersionRecord.version == model_record.latest_version,
+        )
+    )
+    assert version is not None
+    model = store.parsed_model(ctx, session, version.id)
+    cleaned = dict(data)
+    if model.start_form and model.start_form in model.forms:
+        cleaned = _validated(model, model.start_form, data)
+        # Keys the start form does not declare (e.g. set by an API client) are kept as given.
+        cleaned = {**data, **cleaned}
+    now = ctx.clock.now()
+    record = InstanceRecord(
+        model_key=key,
+        version_id=version.id,
+        version_number=version.version,
+        title=str(data.get("title", ""))[:256],
+        status="running",
+        started_by=actor.username,
+        created_at=now,
+        updated_at=now,
+        state="",
+        data={},
+    )
+    session.add(record)
+    session.flush()  # the id is part of the data scripts see
+    notes: list[dict[str, Any]] = []
+    engine = store.script_engine_for(ctx, session, record, notes)
+    seed = {**cleaned, "started_by": actor.username, "instance_id": record.id}
+    workflow = new_workflow(model, engine, seed)
+    store.audit(
+        session,
+        now,
+        "started",
+        instance_id=record.id,
+        actor=actor.username,
+        details={"process": key, "version": version.version, "data": cleaned},
+    )
+    result = run_steps(workflow, ctx.clock)
+    store.save(
+        ctx,
+        session,
+        record,
+        workflow,
+        model,
+        incident=result.incident,
+        notes=notes,
+        actor=actor.username,
+    )
+    return record
+
+
+def complete(
+    ctx: EngineContext, session: Session, actor: Actor, task_id: str, data: dict[str, Any]
+) -> InstanceRecord:
+    _check_data(data)
+    row = _open_task(session, task_id)
+    require_task_access(actor, row)
+    record = store.get_instance(session, row.instance_id)
+    _require_active(record)
+    notes: list[dict[str, Any]] = []
+    workflow, model = store.restore(ctx, session, record, notes)
+    task = find_task(workflow, task_id)
+    if task is None or task.state != TaskState.READY:
+        raise Conflict("任务已不可处理 (task is no longer open)", {"task_id": task_id})
+    cleaned = _validated(model, row.form_file, data) if row.form_file else dict(data)
+    now = ctx.clock.now()
+    result = complete_human_task(workflow, task, cleaned, ctx.clock)
+    store.audit(
+        session,
+        now,
+        "task_completed",
+        instance_id=record.id,
+        actor=actor.username,
+        task_id=task_id,
+        element_id=row.element_id,
+        details={"name": row.name, "data": cleaned},
+    )
+    store.save(
+        ctx,
+        session,
+        record,
+        workflow,
+        model,
+        incident=result.incident,
+        completed={task_id: actor.username},
+        notes=notes,
+        actor=actor.username,
+    )
+    return record
+
+
+def claim(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> HumanTaskRow:
+    row = _open_task(session, task_id)
+    require_task_access(actor, row)
+    if row.assignee and row.assignee != actor.username:
+        raise Conflict(
+            f"任务已被 {row.assignee} 认领 (already claimed)", {"assignee": row.assignee}
+        )
+    now = ctx.clock.now()
+    row.assignee, row.claimed_at = actor.username, now
+    store.audit(
+        session,
+        now,
+        "task_claimed",
+        instance_id=row.instance_id,
+        actor=actor.username,
+        task_id=row.id,
+        element_id=row.element_id,
+    )
+    _touch(session, row.instance_id, now)
+    return row
+
+
+def unclaim(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> HumanTaskRow:
+    row = _open_task(session, task_id)
+    if row.claimed_at is None or (row.assignee != actor.username and not actor.is_admin):
+        raise Forbidden("只能取消自己认领的组任务 (only a claimed group task can be unclaimed)")
+    now = ctx.clock.now()
+    row.assignee, row.claimed_at = None, None
+    store.audit(
+        session,
+        now,
+        "task_unclaimed",
+        instance_id=row.instance_id,
+        actor=actor.username,
+        task_id=row.id,
+        element_id=row.element_id,
+    )
+    _touch(session, row.instance_id, now)
+    return row
+
+
+def retry(ctx: EngineContext, session: Session, actor: Actor, instance_id: int) -> InstanceRecord:
+    record = store.get_instance(session, instance_id)
+    _require_operator(actor, record)
+    if record.status != "error":
+        raise InstanceStateError(
+            "该实例没有需要重试的异常 (no incident to retry)", {"status": record.status}
+        )
+    notes: list[dict[str, Any]] = []
+    workflow, model = store.restore(ctx, session, record, notes)
+    now = ctx.clock.now()
+    store.resolve_incidents(session, record.id, now)
+    store.audit(session, now, "retried", instance_id=record.id, actor=actor.username)
+    result = retry_errored(workflow, ctx.clock)
+    store.save(
+        ctx,
+        session,
+        record,
+        workflow,
+        model,
+        incident=result.incident,
+        notes=notes,
+        actor=actor.username,
+    )
+    return record
+
+
+def terminate(
+    ctx: EngineContext, session: Session, actor: Actor, instance_id: int, reason: str = ""
+) -> InstanceRecord:
+    record = store.get_instance(session, instance_id)
+    if not (actor.is_admin or actor.username == record.started_by):
+        raise Forbidden(
+            "只有发起人或管理员可以终止流程 (only the initiator or an admin may terminate)"
+        )
+    if record.status in ("completed", "terminated"):
+        raise InstanceStateError("流程已结束 (instance already ended)", {"status": record.status})
+    notes: list[dict[str, Any]] = []
+    workflow, model = store.restore(ctx, session, record, notes)
+    workflow.cancel()
+    now = ctx.clock.now()
+    record.status, record.completed_at = "terminated", now
+    store.resolve_incidents(session, record.id, now)
+    store.audit(
+        session,
+        now,
+        "terminated",
+        instance_id=record.id,
+        actor=actor.username,
+        details={"reason": reason},
+    )
+    store.save(ctx, session, record, workflow, model, notes=notes, actor=actor.username)
+    return record
+
+
+def set_suspended(
+    ctx: EngineContext, session: Session, actor: Actor, instance_id: int, suspended: bool
+) -> InstanceRecord:
+    record = store.get_instance(session, instance_id)
+    _require_operator(actor, record)
+    if record.status in ("completed", "terminated"):
+        raise InstanceStateError("流程已结束 (instance already ended)", {"status": record.status})
+    if record.suspended == suspended:
+        return record
+    notes: list[dict[str, Any]] = []
+    workflow, model = store.restore(ctx, session, record, notes)
+    record.suspended = suspended
+    now = ctx.clock.now()
+    store.audit(
+        session,
+        now,
+        "suspended" if suspended else "resumed",
+        instance_id=record.id,
+        actor=actor.username,
+    )
+    if not suspended:
+        # Timers that came due while suspended fire now.
+        result = run_steps(workflow, ctx.clock, refresh=True)
+        _audit_fired(session, record.id, result, now)
+        store.save(ctx, session, record, workflow, model, incident=result.incident, notes=notes)
+    else:
+        store.save(ctx, session, record, workflow, model, notes=notes)
+    return record
+
+
+def send_message(
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    instance_id: int,
+    name: str,
+    payload: dict[str, Any],
+) -> InstanceRecord:
+    """Deliver a message the instance waits for (e.g. `raise_risk` during execution)."""
+    _check_data(payload)
+    record = store.get_instance(session, instance_id)
+    _require_active(record)
+    if not _may_touch_instance(session, actor, record):
+        raise Forbidden("无权向该流程发送事件 (not a participant of this instance)")
+    notes: list[dict[str, Any]] = []
+    workflow, model = store.restore(ctx, session, record, notes)
+    waiting = waiting_messages(workflow)
+    if name not in waiting:
+        raise Conflict(
+            f"流程当前不等待消息 {name} (the instance is not waiting for {name})",
+            {"waiting": sorted(waiting)},
+        )
+    now = ctx.clock.now()
+    # Event definitions match by class as well as name: reuse the waiting task's own.
+    event = BpmnEvent(waiting[name], payload=payload)
+    try:
+        workflow.send_event(event)
+    except WorkflowException as exc:
+        raise Conflict(str(exc)) from exc
+    store.audit(
+        session,
+        now,
+        "message_received",
+        instance_id=record.id,
+        actor=actor.username,
+        details={"message": name, "payload": payload},
+    )
+    result = run_steps(workflow, ctx.clock)
+    store.save(
+        ctx,
+        session,
+        record,
+        workflow,
+        model,
+        incident=result.incident,
+        notes=notes,
+        actor=actor.username,
+    )
+    return record
+
+
+def waiting_messages(workflow: Any) -> dict[str, MessageEventDefinition]:
+    """Messages the instance can receive now, by name."""
+    out: dict[str, MessageEventDefinition] = {}
+    for task in workflow.event_manager.tasks.values():
+        definition = getattr(task.task_spec, "event_definition", None)
+        if task.state == TaskState.WAITING and isinstance(definition, MessageEventDefinition):
+            out[definition.name] = definition
+    return out
+
+
+def fire_due_timers(ctx: EngineContext, session: Session, instance_id: int) -> StepResult | None:
+    """Wake one instance whose timers are due (per the clock). Used by tick and the scheduler."""
+    record = store.get_instance(session, instance_id)
+    if record.status in ("completed", "terminated", "error") or record.suspended:
+        return None
+    notes: list[dict[str, Any]] = []
+    workflow, model = store.restore(ctx, session, record, notes)
+    now = ctx.clock.now()
+    result = run_steps(workflow, ctx.clock, refresh=True)
+    _audit_fired(session, record.id, result, now)
+    store.save(
+        ctx, session, record, workflow, model, incident=result.incident, notes=notes, actor="system"
+    )
+    return result
+
+
+def _audit_fired(session: Session, instance_id: int, result: StepResult, now: datetime) -> None:
+    for timer in result.fired_timers:
+        late = (now - timer.due_at).total_seconds()
+        store.audit(
+            session,
+            now,
+            "timer_fired",
+            instance_id=instance_id,
+            actor="system",
+            task_id=timer.task_id,
+            element_id=timer.element_id,
+            details={
+                "due_at": timer.due_at.isoformat(),
+                "late_seconds": round(late, 3),
+                "kind": timer.kind,
+            },
+        )
+
+
+def _open_task(session: Session, task_id: str) -> HumanTaskRow:
+    row = session.get(HumanTaskRow, task_id)
+    if row is None:
+        raise NotFound(f"任务 {task_id} 不存在 (task not found)", {"task_id": task_id})
+    if row.status != "open":
+        raise Conflict(
+            "任务已处理或已取消 (task already completed or cancelled)",
+            {"task_id": task_id, "status": row.status},
+        )
+    return row
+
+
+def _require_active(record: InstanceRecord) -> None:
+    if record.suspended:
+        raise InstanceStateError("流程已挂起 (instance is suspended)", {"status": "suspended"})
+    if record.status in ("completed", "terminated"):
+        raise Conflict("流程已结束 (instance already ended)", {"status": record.status})
+
+
+def _require_operator(actor: Actor, record: InstanceRecord) -> None:
+    if not (actor.is_admin or actor.is_process_owner):
+        raise Forbidden("需要管理员或流程管理员权限 (admin or process owner only)")
+
+
+def _may_touch_instance(session: Session, actor: Actor, record: InstanceRecord) -> bool:
+    if actor.is_admin or actor.username == record.started_by:
+        return True
+    rows = session.scalars(select(HumanTaskRow).where(HumanTaskRow.instance_id == record.id))
+    return any(
+        r.assignee == actor.username
+        or r.completed_by == actor.username
+        or any(c.group_name in actor.groups for c in r.candidate_groups)
+        for r in rows
+    )
+
+
+def _touch(session: Session, instance_id: int, now: datetime) -> None:
+    """Bump the instance's version so a concurrent completion of the same task conflicts."""
+    record = store.get_instance(session, instance_id)
+    record.updated_at = now
+    session.flush()
+
+
+def _validated(model: ParsedModel, form_file: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    form = model.forms.get(form_file) if form_file else None
+    if form is None:
+        return dict(data)
+    cleaned, errors = validate_submission(form, data)
+    if errors:
+        raise FormInvalid(
+            "表单校验未通过 (form validation failed)",
+            {"fields": {k: _field(e) for k, e in errors.items()}},
+        )
+    return cleaned
+
+
+def _field(error: FieldError) -> dict[str, Any]:
+    return {
+        "code": error.code,
+        "message": error.message,
+        "message_en": error.message_en,
+        "params": error.params,
+    }
+
+
+def _check_data(data: Any) -> None:
+    import json
+
+    if not isinstance(data, dict):
+        raise InvalidInput("data 必须是 JSON 对象 (data must be a JSON object)")
+    if any(not isinstance(k, str) or k.startswith("_") for k in data):
+        raise InvalidInput("数据键不能以下划线开头 (data keys must not start with '_')")
+    if len(json.dumps(data, default=str)) > MAX_DATA_BYTES:
+        raise InvalidInput("数据过大 (data too large)")

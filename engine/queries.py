@@ -1,0 +1,318 @@
+"""Read-side queries for inboxes, lists and detail pages. They read the projection and indexed
+columns only, never restore a workflow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine import store
+from engine.context import EngineContext
+from engine.errors import Forbidden, NotFound
+from engine.models import (
+    AuditRecord,
+    DocumentRecord,
+    HumanTaskRow,
+    IncidentRecord,
+    InstanceRecord,
+    ProcessModelRecord,
+    ProcessVersionRecord,
+    TaskCandidateRow,
+    TimerRow,
+)
+from engine.people import Actor, may_see
+
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "items": self.items,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def task_dict(
+    row: HumanTaskRow, now: datetime | None = None, title: str | None = None
+) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "instance_id": row.instance_id,
+        "process": row.model_key,
+        "element_id": row.element_id,
+        "name": row.name,
+        "lane": row.lane,
+        "assignee": row.assignee,
+        "candidate_groups": sorted(c.group_name for c in row.candidate_groups),
+        "status": row.status,
+        "form_file": row.form_file,
+        "due_at": _iso(row.due_at),
+        "overdue": bool(row.status == "open" and row.due_at and now and row.due_at < now),
+        "created_at": _iso(row.created_at),
+        "claimed_at": _iso(row.claimed_at),
+        "completed_at": _iso(row.completed_at),
+        "completed_by": row.completed_by,
+        **({"instance_title": title} if title is not None else {}),
+    }
+
+
+def instance_dict(record: InstanceRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "process": record.model_key,
+        "version": record.version_number,
+        "title": record.title,
+        "status": record.status,
+        "stage": record.stage,
+        "started_by": record.started_by,
+        "created_at": _iso(record.created_at),
+        "updated_at": _iso(record.updated_at),
+        "completed_at": _iso(record.completed_at),
+        "suspended": record.suspended,
+    }
+
+
+def inbox_filter(actor: Actor) -> Any:
+    """Open tasks assigned to the actor, or unassigned and offered to one of their groups."""
+    group_offer = exists().where(
+        TaskCandidateRow.task_id == HumanTaskRow.id,
+        TaskCandidateRow.group_name.in_(sorted(actor.groups) or [""]),
+    )
+    return or_(
+        HumanTaskRow.assignee == actor.username, and_(HumanTaskRow.assignee.is_(None), group_offer)
+    )
+
+
+def list_tasks(
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    *,
+    status: str = "open",
+    process: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    per_page = max(1, min(per_page, MAX_PAGE))
+    page = max(1, page)
+    query: Select[Any] = select(HumanTaskRow, InstanceRecord.title).join(
+        InstanceRecord, InstanceRecord.id == HumanTaskRow.instance_id
+    )
+    if status == "completed":
+        query = query.where(
+            HumanTaskRow.completed_by == actor.username, HumanTaskRow.status == "completed"
+        )
+        order = HumanTaskRow.completed_at.desc()
+    else:
+        query = query.where(HumanTaskRow.status == "open", inbox_filter(actor))
+        order = HumanTaskRow.created_at.desc()
+    if process:
+        query = query.where(HumanTaskRow.model_key == process)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = session.execute(
+        query.order_by(order, HumanTaskRow.id).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    now = ctx.clock.now()
+    return Page([task_dict(r, now, title) for r, title in rows], total, page, per_page)
+
+
+def get_task(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> dict[str, Any]:
+    row = session.get(HumanTaskRow, task_id)
+    if row is None:
+        raise NotFound(f"任务 {task_id} 不存在 (task not found)", {"task_id": task_id})
+    if not may_see(actor, row):
+        raise Forbidden("无权查看该任务 (not your task)", {"task_id": task_id})
+    record = store.get_instance(session, row.instance_id)
+    model = store.parsed_model(ctx, session, record.version_id)
+    form = model.forms.get(row.form_file) if row.form_file else None
+    step = model.steps.get(row.element_id)
+    return {
+        **task_dict(row, ctx.clock.now(), record.title),
+        "form": form.raw if form else None,
+        "instructions": step.instructions if step else None,
+        "data": record.data,
+    }
+
+
+def list_instances(
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    process: str | None = None,
+    started_by: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    per_page = max(1, min(per_page, MAX_PAGE))
+    page = max(1, page)
+    query = select(InstanceRecord)
+    if not actor.is_manager and not actor.is_process_owner:
+        # Staff see instances they started or took part in.
+        took_part = exists().where(
+            HumanTaskRow.instance_id == InstanceRecord.id,
+            or_(
+                HumanTaskRow.completed_by == actor.username, HumanTaskRow.assignee == actor.username
+            ),
+        )
+        query = query.where(or_(InstanceRecord.started_by == actor.username, took_part))
+    if status:
+        query = query.where(InstanceRecord.status == status)
+    if process:
+        query = query.where(InstanceRecord.model_key == process)
+    if started_by:
+        query = query.where(InstanceRecord.started_by == started_by)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(InstanceRecord.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return Page([instance_dict(r) for r in rows], total, page, per_page)
+
+
+def get_instance(
+    ctx: EngineContext, session: Session, actor: Actor, instance_id: int
+) -> dict[str, Any]:
+    record = store.get_instance(session, instance_id)
+    tasks = session.scalars(
+        select(HumanTaskRow)
+        .where(HumanTaskRow.instance_id == instance_id)
+        .order_by(HumanTaskRow.created_at, HumanTaskRow.id)
+    ).all()
+    visible = (
+        actor.is_manager
+        or actor.is_process_owner
+        or actor.username == record.started_by
+        or any(may_see(actor, t) for t in tasks)
+    )
+    if not visible:
+        raise Forbidden("无权查看该流程实例 (not your instance)", {"id": instance_id})
+    now = ctx.clock.now()
+    audit = session.scalars(
+        select(AuditRecord).where(AuditRecord.instance_id == instance_id).order_by(AuditRecord.id)
+    ).all()
+    incidents = session.scalars(
+        select(IncidentRecord)
+        .where(IncidentRecord.instance_id == instance_id)
+        .order_by(IncidentRecord.id)
+    ).all()
+    timers = session.scalars(
+        select(TimerRow).where(TimerRow.instance_id == instance_id).order_by(TimerRow.due_at)
+    ).all()
+    documents = session.scalars(
+        select(DocumentRecord)
+        .where(DocumentRecord.instance_id == instance_id)
+        .order_by(DocumentRecord.id)
+    ).all()
+    return {
+        **instance_dict(record),
+        "data": record.data,
+        "open_tasks": [task_dict(t, now) for t in tasks if t.status == "open"],
+        "tasks": [task_dict(t, now) for t in tasks],
+        "timers": [
+            {
+                "element_id": t.element_id,
+                "kind": t.kind,
+                "due_at": _iso(t.due_at),
+                "task_id": t.task_id,
+            }
+            for t in timers
+        ],
+        "incidents": [
+            {
+                "id": i.id,
+                "element_id": i.element_id,
+                "task_id": i.task_id,
+                "message": i.message,
+                "created_at": _iso(i.created_at),
+                "resolved_at": _iso(i.resolved_at),
+            }
+            for i in incidents
+        ],
+        "documents": [
+            {"id": d.id, "doc_type": d.doc_type, "title": d.title, "created_at": _iso(d.created_at)}
+            for d in documents
+        ],
+        "audit": [
+            {
+                "id": a.id,
+                "at": _iso(a.at),
+                "actor": a.actor,
+                "action": a.action,
+                "task_id": a.task_id,
+                "element_id": a.element_id,
+                "details": a.details,
+            }
+            for a in audit
+        ],
+    }
+
+
+def list_models(session: Session) -> list[dict[str, Any]]:
+    rows = session.scalars(select(ProcessModelRecord).order_by(ProcessModelRecord.key)).all()
+    return [
+        {
+            "key": r.key,
+            "name": r.name,
+            "latest_version": r.latest_version,
+            "updated_at": _iso(r.updated_at),
+        }
+        for r in rows
+    ]
+
+
+def get_model(session: Session, key: str) -> dict[str, Any]:
+    record = session.get(ProcessModelRecord, key)
+    if record is None:
+        raise NotFound(f"流程模型 {key} 不存在 (process model not found)", {"key": key})
+    versions = session.scalars(
+        select(ProcessVersionRecord)
+        .where(ProcessVersionRecord.model_key == key)
+        .order_by(ProcessVersionRecord.version.desc())
+    ).all()
+    return {
+        "key": record.key,
+        "name": record.name,
+        "latest_version": record.latest_version,
+        "versions": [
+            {
+                "version": v.version,
+                "hash": v.content_hash,
+                "deployed_by": v.deployed_by,
+                "created_at": _iso(v.created_at),
+                "files": [f.name for f in v.files],
+            }
+            for v in versions
+        ],
+    }
+
+
+def version_file(session: Session, key: str, version: int, name: str) -> str:
+    v = session.scalar(
+        select(ProcessVersionRecord).where(
+            ProcessVersionRecord.model_key == key, ProcessVersionRecord.version == version
+        )
+    )
+    if v is None:
+        raise NotFound(f"{key} v{version} 不存在 (version not found)")
+    for f in v.files:
+        if f.name == name:
+            return f.content
+    raise NotFound(f"{name} 不在该版本中 (file not in version)")

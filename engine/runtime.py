@@ -1,0 +1,219 @@
+"""Running SpiffWorkflow for one instance: the restricted script engine, engine steps,
+and reading what the workflow now waits for (human tasks, timers).
+
+Nothing here touches the database; `engine.store` persists what this module computes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins import UserTaskMixin
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from engine.clock import Clock, engine_time
+from engine.scripts import RestrictedEnvironment, ScriptError
+from engine.specs import ParsedModel
+
+ServiceDispatch = Callable[[Task, str, dict[str, Any]], Any]
+
+
+class ServiceTaskFailed(Exception):
+    """A handler raised; the message is what people see on the incident."""
+
+
+class PlanflowScriptEngine(PythonScriptEngine):
+    """Scripts run in the shared restricted environment; service tasks go to our handlers.
+    `call_service` is overridden on the engine, not the environment (library bug, see notes)."""
+
+    def __init__(self, environment: RestrictedEnvironment, dispatch: ServiceDispatch) -> None:
+        super().__init__(environment=environment)
+        self._dispatch = dispatch
+
+    def call_service(self, task: Task, **kwargs: Any) -> str:  # type: ignore[override]
+        name = kwargs["operation_name"]
+        params = {k: v["value"] for k, v in (kwargs.get("operation_params") or {}).items()}
+        result = self._dispatch(task, name, params)
+        return json.dumps(result, ensure_ascii=False, default=str)
+
+
+@dataclass
+class Incident:
+    task_id: str | None
+    element_id: str | None
+    message: str
+
+
+@dataclass
+class WaitingTimer:
+    task_id: str
+    element_id: str
+    kind: str  # timer | cycle
+    due_at: datetime
+
+
+@dataclass
+class StepResult:
+    incident: Incident | None = None
+    fired_timers: list[WaitingTimer] = field(default_factory=list)
+
+
+def new_workflow(
+    model: ParsedModel, engine: PythonScriptEngine, data: dict[str, Any]
+) -> BpmnWorkflow:
+    workflow = BpmnWorkflow(model.spec, model.subprocess_specs, script_engine=engine)
+    # Seed on the root task: tasks inherit from it; workflow.data is not seen by tasks.
+    workflow.task_tree.data.update(data)
+    return workflow
+
+
+def run_steps(workflow: BpmnWorkflow, clock: Clock, refresh: bool = False) -> StepResult:
+    """Advance to the next wait state. With `refresh`, first let due timers fire."""
+    result = StepResult()
+    with engine_time(clock):
+        try:
+            if refresh:
+                before = {t.task_id: t for t in waiting_timers(workflow)}
+                now = clock.now()
+                _collapse_missed_cycles(workflow, now)
+                workflow.refresh_timers()
+                result.fired_timers = [t for t in before.values() if t.due_at <= now]
+            workflow.do_engine_steps()
+        except (SpiffWorkflowException, ScriptError, ServiceTaskFailed) as exc:
+            result.incident = _incident_from(workflow, exc)
+    return result
+
+
+def complete_human_task(
+    workflow: BpmnWorkflow, task: Task, data: dict[str, Any], clock: Clock
+) -> StepResult:
+    with engine_time(clock):
+        task.set_data(**data)
+        try:
+            task.run()
+        except (SpiffWorkflowException, ScriptError, ServiceTaskFailed) as exc:
+            return StepResult(incident=_incident_from(workflow, exc))
+    return run_steps(workflow, clock)
+
+
+def retry_errored(workflow: BpmnWorkflow, clock: Clock) -> StepResult:
+    errored = workflow.get_tasks(state=TaskState.ERROR)
+    with engine_time(clock):
+        for task in errored:
+            workflow.reset_from_task_id(task.id)
+    return run_steps(workflow, clock)
+
+
+def find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:
+    try:
+        return workflow.get_task_from_id(UUID(task_id))
+    except (ValueError, KeyError, WorkflowException):
+        return None
+
+
+def ready_human_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    return workflow.get_tasks(state=TaskState.READY, spec_class=UserTaskMixin)
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
+    out = []
+    for task in _waiting_event_tasks(workflow):
+        definition = task.task_spec.event_definition
+        if not isinstance(definition, TimerEventDefinition):
+            continue
+        value = task.internal_data.get("event_value")
+        if isinstance(definition, CycleTimerEventDefinition):
+            if not isinstance(value, dict) or value.get("cycles") == 0:
+                continue
+            due = datetime.fromisoformat(value["next"])
+            kind = "cycle"
+        else:
+            if task.internal_data.get("event_fired"):
+                continue
+            kind = "timer"
+            due = TimerEventDefinition.get_datetime(value) if isinstance(value, str) else None
+        if due is None:
+            continue
+        out.append(WaitingTimer(str(task.id), _element_id(task), kind, due))
+    return out
+
+
+def _waiting_event_tasks(workflow: BpmnWorkflow) -> Iterable[Task]:
+    return [t for t in workflow.event_manager.tasks.values() if t.state == TaskState.WAITING]
+
+
+def _collapse_missed_cycles(workflow: BpmnWorkflow, now: datetime) -> None:
+    """After downtime a cycle timer would fire once per missed period; fire it once instead and
+    keep its schedule (the next firing stays on the original grid)."""
+    for task in _waiting_event_tasks(workflow):
+        definition = task.task_spec.event_definition
+        value = task.internal_data.get("event_value")
+        if not isinstance(definition, CycleTimerEventDefinition) or not isinstance(value, dict):
+            continue
+        if value.get("cycles") == 0 or not value.get("duration"):
+            continue
+        nxt = datetime.fromisoformat(value["next"])
+        period = timedelta(seconds=value["duration"])
+        missed = int((now - nxt) / period) if now > nxt else 0
+        if missed >= 1:
+            value["next"] = (nxt + missed * period).isoformat()
+            if value["cycles"] > 0:
+                value["cycles"] = max(1, value["cycles"] - missed)
+
+
+def element_id(task: Task) -> str:
+    return _element_id(task)
+
+
+def _element_id(task: Task) -> str:
+    spec = task.task_spec
+    return getattr(spec, "bpmn_id", None) or spec.name
+
+
+def merged_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The data a person would call 'the instance's data' right now."""
+    if workflow.is_completed():
+        return dict(workflow.data)
+    merged: dict[str, Any] = {}
+    active = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.ERROR)
+    for task in active:
+        merged.update(task.data)
+    if not merged and workflow.last_task is not None:
+        merged.update(workflow.last_task.data)
+    return merged
+
+
+def _incident_from(workflow: BpmnWorkflow, exc: Exception) -> Incident:
+    task = getattr(exc, "task", None)
+    if task is None:
+        errored = workflow.get_tasks(state=TaskState.ERROR)
+        task = errored[0] if errored else None
+    message = _describe(exc)
+    return Incident(
+        task_id=str(task.id) if task is not None else None,
+        element_id=_element_id(task) if task is not None else None,
+        message=message,
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    parts = [str(exc) or exc.__class__.__name__]
+    inner = getattr(exc, "exception", None) or exc.__cause__
+    if inner is not None and str(inner) and str(inner) not in parts[0]:
+        parts.append(f"{inner.__class__.__name__}: {inner}")
+    notes = getattr(exc, "__notes__", None) or []
+    parts.extend(n for n in notes if n not in parts)
+    return " — ".join(parts)[:4000]

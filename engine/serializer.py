@@ -1,0 +1,80 @@
+"""Workflow state <-> JSON, without the spec.
+
+The stock serializer embeds the whole process spec in every instance. We write only the spec's
+name and restore it from the cache of parsed specs for the instance's version: about half the
+bytes and nearly twice the save/restore throughput (see shared notes). The format carries
+SpiffWorkflow's serializer version so its migrations still apply, plus our own marker.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+FORMAT = "planflow-state/1"
+
+
+class _SpecByNameConverter(BpmnWorkflowConverter):
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
+        dct["spec"] = workflow.spec.name
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(  # type: ignore[override]
+        self,
+        dct: dict[str, Any],
+        spec: BpmnProcessSpec,
+        subprocess_specs: dict[str, BpmnProcessSpec],
+    ) -> BpmnWorkflow:
+        from uuid import UUID
+
+        name = dct.pop("spec")
+        if name != spec.name:
+            raise ValueError(f"state is for process {name!r}, spec given is {spec.name!r}")
+        dct.pop("subprocess_specs", None)
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _registry() -> Any:
+    config = dict(SPIFF_CONFIG)
+    config[BpmnWorkflow] = _SpecByNameConverter
+    return BpmnWorkflowSerializer.configure(config)
+
+
+class StateSerializer:
+    """One registry, chosen once: the wrong registry restores silently with the wrong classes."""
+
+    def __init__(self) -> None:
+        self._serializer = BpmnWorkflowSerializer(_registry())
+
+    def dumps(self, workflow: BpmnWorkflow) -> str:
+        text = self._serializer.serialize_json(workflow)
+        # serialize_json adds the library's version; add ours without re-encoding the whole dict.
+        return '{"planflow_format":"' + FORMAT + '",' + text[1:]
+
+    def loads(
+        self,
+        state: str,
+        spec: BpmnProcessSpec,
+        subprocess_specs: dict[str, BpmnProcessSpec],
+    ) -> BpmnWorkflow:
+        dct = json.loads(state)
+        fmt = dct.pop("planflow_format", None)
+        if fmt != FORMAT:
+            raise ValueError(f"unknown state format {fmt!r}")
+        self._serializer.migrate(dct)
+        return self._serializer.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)

@@ -1,0 +1,251 @@
+"""Parsing a deployed version's files into SpiffWorkflow specs, and the cache of parsed specs.
+
+Parsing costs milliseconds, so each version is parsed once per process and kept by version id.
+XML is read with a hardened lxml parser (no DTDs, no entities, no network) before SpiffWorkflow
+sees it: uploads come from a web page.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins import UserTaskMixin
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from engine.errors import InvalidModel
+from engine.forms import FormSchema, FormSchemaError, load_form
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+DMN_NAMESPACES = (
+    "https://www.omg.org/spec/DMN/20191111/MODEL/",
+    "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
+    "http://www.omg.org/spec/DMN/20180521/MODEL/",
+)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    name: str
+    kind: str  # bpmn | dmn | form
+    content: str
+
+
+@dataclass(frozen=True)
+class HumanStep:
+    """What the engine needs to know about a user task (or a start event with a form)."""
+
+    element_id: str
+    name: str
+    lane: str | None
+    form_file: str | None
+    properties: Mapping[str, str]
+    instructions: str | None
+
+
+@dataclass
+class ParsedModel:
+    key: str
+    name: str
+    bpmn_file: str
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+    forms: dict[str, FormSchema]
+    steps: dict[str, HumanStep]
+    start_form: str | None
+    lanes: list[str] = field(default_factory=list)
+
+    def form_for(self, element_id: str) -> FormSchema | None:
+        step = self.steps.get(element_id)
+        if step is None or not step.form_file:
+            return None
+        return self.forms.get(step.form_file)
+
+
+def kind_of(filename: str) -> str | None:
+    lower = filename.lower()
+    for suffix, kind in (
+        (".bpmn", "bpmn"),
+        (".bpmn20.xml", "bpmn"),
+        (".dmn", "dmn"),
+        (".form", "form"),
+    ):
+        if lower.endswith(suffix):
+            return kind
+    return None
+
+
+def read_xml(content: str | bytes, filename: str) -> etree._Element:
+    """Parse untrusted XML: refuse any DOCTYPE (entity expansion, XXE) outright."""
+    raw = content.encode("utf-8") if isinstance(content, str) else content
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        load_dtd=False,
+        dtd_validation=False,
+    )
+    try:
+        root = etree.fromstring(raw, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise InvalidModel(
+            f"{filename}: XML 格式错误 (not well-formed XML): {exc}",
+            {"file": filename, "problem": "xml_syntax", "line": getattr(exc, "lineno", None)},
+        ) from exc
+    if root.getroottree().docinfo.doctype:
+        raise InvalidModel(
+            f"{filename}: 不允许 DOCTYPE 声明 (DOCTYPE declarations are not allowed)",
+            {"file": filename, "problem": "doctype"},
+        )
+    return root
+
+
+def executable_process_ids(root: etree._Element) -> list[str]:
+    return [
+        p.get("id")
+        for p in root.iter(f"{{{BPMN_NS}}}process")
+        if p.get("isExecutable", "false").lower() == "true"
+    ]
+
+
+def parse_model(
+    bpmn_file: str, files: Mapping[str, SourceFile], validate_xsd: bool = True
+) -> ParsedModel:
+    """Parse one model: its BPMN file plus the DMN and form files given alongside."""
+    bpmn = files[bpmn_file]
+    root = read_xml(bpmn.content, bpmn.name)
+    if root.tag != f"{{{BPMN_NS}}}definitions":
+        raise InvalidModel(
+            f"{bpmn.name}: 不是 BPMN 2.0 文件 (root is {root.tag}, expected bpmn:definitions)",
+            {"file": bpmn.name, "problem": "namespace"},
+        )
+    ids = executable_process_ids(root)
+    if len(ids) != 1:
+        raise InvalidModel(
+            f"{bpmn.name}: 需要恰好一个可执行流程 (expected exactly one executable process, "
+            f"found {len(ids)})",
+            {"file": bpmn.name, "problem": "executable_process_count", "found": ids},
+        )
+    key = ids[0]
+    parser = SpiffBpmnParser(validator=VALIDATOR if validate_xsd else None)
+    try:
+        parser.add_bpmn_xml(etree.ElementTree(root), filename=bpmn.name)
+        for f in files.values():
+            if f.kind == "dmn":
+                parser.add_dmn_xml(read_xml(f.content, f.name), filename=f.name)
+        spec = parser.get_spec(key)
+        subprocess_specs = parser.get_subprocess_specs(key)
+    except InvalidModel:
+        raise
+    except SpiffWorkflowException as exc:
+        raise _spiff_error(bpmn.name, exc) from exc
+    except Exception as exc:  # lxml / ValueError raised from deep inside the parser
+        raise InvalidModel(
+            f"{bpmn.name}: 无法解析 (cannot parse): {exc}",
+            {"file": bpmn.name, "problem": "parse"},
+        ) from exc
+
+    forms: dict[str, FormSchema] = {}
+    for f in files.values():
+        if f.kind == "form":
+            try:
+                forms[f.name] = load_form(f.content)
+            except FormSchemaError as exc:
+                raise InvalidModel(
+                    f"{f.name}: 表单无效 (invalid form): {exc}",
+                    {"file": f.name, "problem": "form"},
+                ) from exc
+
+    steps: dict[str, HumanStep] = {}
+    start_form = None
+    top_level = {id(t) for t in spec.task_specs.values()}
+    for task_spec in _all_task_specs(spec, subprocess_specs):
+        is_start = isinstance(task_spec, StartEvent) and task_spec.bpmn_id is not None
+        if not isinstance(task_spec, UserTaskMixin) and not is_start:
+            continue
+        ext: dict[str, Any] = getattr(task_spec, "extensions", {}) or {}
+        props: dict[str, str] = dict(ext.get("properties", {}))
+        form_file = props.get("formFile")
+        if is_start:
+            if form_file and id(task_spec) in top_level:
+                start_form = form_file
+            continue
+        steps[task_spec.bpmn_id] = HumanStep(
+            element_id=task_spec.bpmn_id,
+            name=task_spec.bpmn_name or task_spec.bpmn_id,
+            lane=task_spec.lane,
+            form_file=form_file,
+            properties=props,
+            instructions=ext.get("instructionsForEndUser"),
+        )
+    lanes = sorted({s.lane for s in steps.values() if s.lane})
+    return ParsedModel(
+        key=key,
+        name=spec.description or key,
+        bpmn_file=bpmn.name,
+        spec=spec,
+        subprocess_specs=subprocess_specs,
+        forms=forms,
+        steps=steps,
+        start_form=start_form,
+        lanes=lanes,
+    )
+
+
+def _all_task_specs(
+    spec: BpmnProcessSpec, subprocess_specs: Mapping[str, BpmnProcessSpec]
+) -> list[Any]:
+    out = list(spec.task_specs.values())
+    for sub in subprocess_specs.values():
+        out.extend(sub.task_specs.values())
+    return out
+
+
+def all_task_specs(model: ParsedModel) -> list[Any]:
+    return _all_task_specs(model.spec, model.subprocess_specs)
+
+
+def _spiff_error(filename: str, exc: SpiffWorkflowException) -> InvalidModel:
+    element = getattr(exc, "id", None) or getattr(exc, "task_id", None)
+    line = getattr(exc, "line_number", None) or getattr(exc, "sourceline", None)
+    where = f" 元素 {element}" if element else ""
+    at_line = f" (line {line})" if line else ""
+    return InvalidModel(
+        f"{filename}{where}{at_line}: {exc}",
+        {
+            "file": getattr(exc, "file_name", None) or filename,
+            "element_id": element,
+            "line": line,
+            "problem": "bpmn",
+        },
+    )
+
+
+class SpecCache:
+    """Parsed models by version id. A version's files never change, so entries never go stale."""
+
+    def __init__(self) -> None:
+        self._models: dict[int, ParsedModel] = {}
+        self._lock = threading.Lock()
+
+    def get(self, version_id: int, load: Callable[[], ParsedModel]) -> ParsedModel:
+        model = self._models.get(version_id)
+        if model is not None:
+            return model
+        with self._lock:
+            model = self._models.get(version_id)
+            if model is None:
+                # Stored versions were validated at deploy; skip the XSD pass on reload.
+                model = load()
+                self._models[version_id] = model
+            return model
+
+    def put(self, version_id: int, model: ParsedModel) -> None:
+        with self._lock:
+            self._models[version_id] = model

@@ -1,0 +1,422 @@
+"""Loading and saving instances: state, task projection, timers, incidents and audit entries,
+all in the caller's transaction. Optimistic locking via the instance's version counter."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.task import Task
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.context import EngineContext
+from engine.errors import Conflict, NotFound
+from engine.models import (
+    AuditRecord,
+    GroupRecord,
+    HumanTaskRow,
+    IncidentRecord,
+    InstanceRecord,
+    ProcessVersionRecord,
+    TaskCandidateRow,
+    TimerRow,
+    VersionFileRecord,
+)
+from engine.runtime import (
+    Incident,
+    PlanflowScriptEngine,
+    ServiceTaskFailed,
+    element_id,
+    merged_data,
+    ready_human_tasks,
+    waiting_timers,
+)
+from engine.specs import HumanStep, ParsedModel, SourceFile, parse_model
+from handlers import HandlerContext, UnknownHandler
+
+FALLBACK_GROUP = "admin"
+
+
+def parsed_model(ctx: EngineContext, session: Session, version_id: int) -> ParsedModel:
+    def load() -> ParsedModel:
+        version = session.get(ProcessVersionRecord, version_id)
+        if version is None:
+            raise NotFound(f"流程版本 {version_id} 不存在 (version not found)")
+        rows = session.scalars(
+            select(VersionFileRecord).where(VersionFileRecord.version_id == version_id)
+        ).all()
+        files = {r.name: SourceFile(r.name, r.kind, r.content) for r in rows}
+        return parse_model(version.bpmn_file, files, validate_xsd=False)
+
+    return ctx.specs.get(version_id, load)
+
+
+def get_instance(session: Session, instance_id: int) -> InstanceRecord:
+    record = session.get(InstanceRecord, instance_id)
+    if record is None:
+        raise NotFound(f"流程实例 {instance_id} 不存在 (instance not found)", {"id": instance_id})
+    return record
+
+
+def script_engine_for(
+    ctx: EngineContext, session: Session, record: InstanceRecord, notes: list[dict[str, Any]]
+) -> PlanflowScriptEngine:
+    """A script engine whose service calls reach our handlers with this instance's context."""
+
+    def dispatch(task: Task, name: str, params: dict[str, Any]) -> Any:
+        try:
+            handler = ctx.handlers.get(name)
+        except UnknownHandler:
+            raise ServiceTaskFailed(
+                f"未知的服务操作 (unknown service operation) {name!r}"
+            ) from None
+        hctx = HandlerContext(
+            instance_id=record.id,
+            process_key=record.model_key,
+            element_id=element_id(task),
+            clock=ctx.clock,
+            session=session,
+            started_by=record.started_by,
+            data=task.data,
+        )
+        try:
+            result = handler(params, hctx)
+        except Exception as exc:
+            notes.append(
+                {
+                    "action": "service_failed",
+                    "element_id": element_id(task),
+                    "details": {"operation": name, "error": str(exc)[:1000]},
+                }
+            )
+            raise ServiceTaskFailed(f"服务任务 {name} 失败 (service task failed): {exc}") from exc
+        notes.append(
+            {
+                "action": "service_called",
+                "element_id": element_id(task),
+                "details": {"operation": name, "params": _jsonable(params)},
+            }
+        )
+        for note in hctx.notes:
+            notes.append(
+                {"action": "handler_note", "element_id": element_id(task), "details": note}
+            )
+        return result
+
+    return PlanflowScriptEngine(ctx.environment, dispatch)
+
+
+def restore(
+    ctx: EngineContext, session: Session, record: InstanceRecord, notes: list[dict[str, Any]]
+) -> tuple[BpmnWorkflow, ParsedModel]:
+    model = parsed_model(ctx, session, record.version_id)
+    workflow = ctx.serializer.loads(record.state, model.spec, model.subprocess_specs)
+    # The script engine is not serialized: attach it after every restore.
+    workflow.script_engine = script_engine_for(ctx, session, record, notes)
+    return workflow, model
+
+
+def audit(
+    session: Session,
+    at: datetime,
+    action: str,
+    *,
+    instance_id: int | None = None,
+    actor: str | None = None,
+    task_id: str | None = None,
+    element_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditRecord(
+            instance_id=instance_id,
+            at=at,
+            actor=actor,
+            action=action,
+            task_id=task_id,
+            element_id=element_id,
+            details=_jsonable(dict(details or {})),
+        )
+    )
+
+
+def save(
+    ctx: EngineContext,
+    session: Session,
+    record: InstanceRecord,
+    workflow: BpmnWorkflow,
+    model: ParsedModel,
+    *,
+    incident: Incident | None = None,
+    completed: Mapping[str, str] | None = None,
+    notes: list[dict[str, Any]] | None = None,
+    actor: str | None = None,
+) -> None:
+    """Write the instance and everything derived from it, in the caller's transaction.
+
+    The instance row is written (and version-checked) first: a concurrent writer that saved
+    the same instance makes this fail with Conflict before any derived row is touched, so the
+    caller's rollback leaves nothing half-applied."""
+    now = ctx.clock.now()
+    ready = [] if record.status == "terminated" else ready_human_tasks(workflow)
+    with session.no_autoflush:
+        has_incident = incident is not None or has_open_incident(session, record.id)
+        _write_record(ctx, record, workflow, model, ready, has_incident, now)
+    _flush(session, record)
+    with session.no_autoflush:
+        for note in notes or []:
+            audit(
+                session,
+                now,
+                note["action"],
+                instance_id=record.id,
+                actor=actor,
+                element_id=note.get("element_id"),
+                details=note.get("details"),
+            )
+        if incident is not None:
+            session.add(
+                IncidentRecord(
+                    instance_id=record.id,
+                    task_id=incident.task_id,
+                    element_id=incident.element_id,
+                    message=incident.message,
+                    created_at=now,
+                )
+            )
+            audit(
+                session,
+                now,
+                "error",
+                instance_id=record.id,
+                actor=actor,
+                task_id=incident.task_id,
+                element_id=incident.element_id,
+                details={"message": incident.message},
+            )
+        _sync_tasks(ctx, session, record, workflow, model, ready, completed or {}, now)
+        _sync_timers(session, record, workflow)
+        if record.status == "completed" and record.completed_at == now:
+            audit(session, now, "completed", instance_id=record.id)
+    _flush(session, record)
+
+
+def _write_record(
+    ctx: EngineContext,
+    record: InstanceRecord,
+    workflow: BpmnWorkflow,
+    model: ParsedModel,
+    ready: list[Task],
+    has_incident: bool,
+    now: datetime,
+) -> None:
+    record.state = ctx.serializer.dumps(workflow)
+    record.data = _jsonable(merged_data(workflow))
+    record.updated_at = now
+    if not record.title:
+        record.title = _title(record, model)
+    if record.status != "terminated":
+        record.status = _status(record, workflow, ready, has_incident)
+        if record.status == "completed" and record.completed_at is None:
+            record.completed_at = now
+    stage = ", ".join(sorted({t.task_spec.bpmn_name or element_id(t) for t in ready}))
+    record.stage = stage[:256] or None
+
+
+def _flush(session: Session, record: InstanceRecord) -> None:
+    instance_id = record.id  # read before a failed flush expires the object
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(
+            "该流程实例已被其他操作更新，请刷新后重试 (the instance was changed concurrently)",
+            {"instance_id": instance_id},
+        ) from exc
+
+
+def _status(
+    record: InstanceRecord, workflow: BpmnWorkflow, ready: list[Task], has_incident: bool
+) -> str:
+    if has_incident:
+        return "error"
+    if workflow.is_completed():
+        return "completed"
+    if record.suspended:
+        return "suspended"
+    return "running" if ready else "waiting"
+
+
+def has_open_incident(session: Session, instance_id: int) -> bool:
+    return (
+        session.scalar(
+            select(IncidentRecord.id)
+            .where(IncidentRecord.instance_id == instance_id, IncidentRecord.resolved_at.is_(None))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _sync_tasks(
+    ctx: EngineContext,
+    session: Session,
+    record: InstanceRecord,
+    workflow: BpmnWorkflow,
+    model: ParsedModel,
+    ready: list[Task],
+    completed: Mapping[str, str],
+    now: datetime,
+) -> None:
+    open_rows = {
+        row.id: row
+        for row in session.scalars(
+            select(HumanTaskRow).where(
+                HumanTaskRow.instance_id == record.id, HumanTaskRow.status == "open"
+            )
+        )
+    }
+    ready_ids = {str(t.id) for t in ready}
+    for task_id, row in open_rows.items():
+        if task_id in ready_ids:
+            continue
+        if task_id in completed:
+            row.status, row.completed_by = "completed", completed[task_id]
+        else:
+            row.status = "cancelled"
+        row.completed_at = now
+    groups = None
+    for task in ready:
+        task_id = str(task.id)
+        if task_id in open_rows:
+            continue
+        if groups is None:
+            groups = _group_names(session)
+        step = model.steps.get(element_id(task))
+        assignee, candidates = resolve_assignment(ctx, workflow, task, step, groups)
+        row = HumanTaskRow(
+            id=task_id,
+            instance_id=record.id,
+            model_key=record.model_key,
+            element_id=element_id(task),
+            name=task.task_spec.bpmn_name or element_id(task),
+            lane=task.task_spec.lane,
+            form_file=step.form_file if step else None,
+            assignee=assignee,
+            status="open",
+            due_at=_due_at(step, now),
+            created_at=now,
+        )
+        row.candidate_groups = [TaskCandidateRow(group_name=g) for g in candidates]
+        session.add(row)
+        audit(
+            session,
+            now,
+            "task_created",
+            instance_id=record.id,
+            task_id=task_id,
+            element_id=row.element_id,
+            details={"name": row.name, "assignee": assignee, "groups": candidates},
+        )
+
+
+def _group_names(session: Session) -> dict[str, str]:
+    """Lane names map to groups by group key or by (Chinese) display name."""
+    out: dict[str, str] = {}
+    for g in session.scalars(select(GroupRecord)):
+        out[g.name] = g.name
+        out[g.display_name] = g.name
+        if g.display_name_en:
+            out[g.display_name_en] = g.name
+    return out
+
+
+def resolve_assignment(
+    ctx: EngineContext,
+    workflow: BpmnWorkflow,
+    task: Task,
+    step: HumanStep | None,
+    groups: Mapping[str, str],
+) -> tuple[str | None, list[str]]:
+    props = step.properties if step else {}
+    engine = workflow.script_engine
+    assignee = None
+    candidates: list[str] = []
+    if props.get("assignee"):
+        value = _try_evaluate(engine, task, props["assignee"])
+        assignee = str(value) if value else None
+    if props.get("candidateGroupsExpression"):
+        value = _try_evaluate(engine, task, props["candidateGroupsExpression"])
+        if isinstance(value, str):
+            candidates = [v.strip() for v in value.split(",") if v.strip()]
+        elif isinstance(value, list | tuple):
+            candidates = [str(v) for v in value]
+    elif props.get("candidateGroups"):
+        candidates = [g.strip() for g in props["candidateGroups"].split(",") if g.strip()]
+    elif task.task_spec.lane and task.task_spec.lane in groups:
+        candidates = [groups[task.task_spec.lane]]
+    if not assignee and not candidates:
+        # Never leave a task with nobody able to see it: administrators pick it up.
+        candidates = [FALLBACK_GROUP]
+    return assignee, candidates
+
+
+def _try_evaluate(engine: PlanflowScriptEngine, task: Task, expression: str) -> Any:
+    try:
+        return engine.evaluate(task, expression)
+    except Exception:
+        return None
+
+
+def _due_at(step: HumanStep | None, now: datetime) -> datetime | None:
+    if step is None or not step.properties.get("dueIn"):
+        return None
+    try:
+        parsed = TimerEventDefinition.parse_iso_duration(step.properties["dueIn"])
+        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+    except Exception:
+        return None
+
+
+def _sync_timers(session: Session, record: InstanceRecord, workflow: BpmnWorkflow) -> None:
+    session.execute(delete(TimerRow).where(TimerRow.instance_id == record.id))
+    if record.status == "terminated":
+        return
+    for timer in waiting_timers(workflow):
+        session.add(
+            TimerRow(
+                instance_id=record.id,
+                task_id=timer.task_id,
+                element_id=timer.element_id,
+                kind=timer.kind,
+                due_at=timer.due_at,
+            )
+        )
+
+
+def resolve_incidents(session: Session, instance_id: int, at: datetime) -> None:
+    session.execute(
+        update(IncidentRecord)
+        .where(IncidentRecord.instance_id == instance_id, IncidentRecord.resolved_at.is_(None))
+        .values(resolved_at=at)
+    )
+
+
+def _title(record: InstanceRecord, model: ParsedModel) -> str:
+    data = record.data or {}
+    for key in ("title", "project_name", "event_theme", "theme", "annual_theme"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:200]
+    return f"{model.name} #{record.id}"
+
+
+def _jsonable(value: Any) -> Any:
+    """Data as JSON will store it (dates become ISO strings)."""
+    import json
+
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))

@@ -1,0 +1,64 @@
+"""The explicit registry of service-task handlers: a decorator adds a function to a dict.
+
+A handler receives its evaluated parameters (plain values) and a `HandlerContext`, and returns
+JSON-able data which the engine stores in the task's result variable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass
+class HandlerContext:
+    instance_id: int
+    process_key: str
+    element_id: str
+    clock: Clock
+    session: Session
+    started_by: str
+    data: Mapping[str, Any]
+    # Audit entries a handler wants recorded (e.g. "lead handed to sales"), added to the log.
+    notes: list[dict[str, Any]] = field(default_factory=list)
+
+
+Handler = Callable[[dict[str, Any], HandlerContext], Any]
+
+
+class UnknownHandler(KeyError):
+    pass
+
+
+class HandlerRegistry:
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def handler(self, name: str) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            if name in self._handlers:
+                raise ValueError(f"handler {name!r} registered twice")
+            self._handlers[name] = fn
+            return fn
+
+        return register
+
+    def get(self, name: str) -> Handler:
+        try:
+            return self._handlers[name]
+        except KeyError:
+            raise UnknownHandler(name) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._handlers
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._handlers))

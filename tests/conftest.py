@@ -1,0 +1,248 @@
+"""Fixtures: an engine context on a fresh database (SQLite by default, PostgreSQL too when it is
+reachable), the Flask app/client, a CLI runner, and helpers to make users and tokens."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+
+from engine.clock import FixedClock
+from engine.context import EngineContext, build_context
+from engine.db import make_engine, transaction
+from engine.deploy import deploy, uploads_from_paths
+from engine.migrate import upgrade
+from engine.people import SYSTEM, Actor, actor_for, add_user
+from engine.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MODELS = FIXTURES / "models"
+PASSWORD = "correct-horse-battery"
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+_pg_state: dict[str, Any] = {}
+
+
+def _postgres_admin_url() -> str:
+    return os.environ.get("PLANFLOW_TEST_POSTGRES_URL", DEFAULT_PG)
+
+
+def _postgres_reachable() -> tuple[bool, str]:
+    if "reachable" not in _pg_state:
+        url = _postgres_admin_url()
+        try:
+            eng = make_engine(url, isolation_level="AUTOCOMMIT")
+            with eng.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            eng.dispose()
+            _pg_state["reachable"] = (True, url)
+        except Exception as exc:  # report, don't hide
+            _pg_state["reachable"] = (False, f"{url}: {exc.__class__.__name__}: {exc}"[:300])
+    return _pg_state["reachable"]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    ok, info = _postgres_reachable()
+    if ok:
+        return f"PostgreSQL: database tests run on SQLite AND PostgreSQL ({info})"
+    if os.environ.get("PLANFLOW_REQUIRE_POSTGRES"):
+        raise pytest.UsageError(
+            f"PLANFLOW_REQUIRE_POSTGRES is set but PostgreSQL is unreachable: {info}"
+        )
+    return f"PostgreSQL: NOT reachable, PostgreSQL variants are SKIPPED ({info})"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    ok, info = _postgres_reachable()
+    if not ok:
+        terminalreporter.write_line(
+            f"NOTE: PostgreSQL tests were skipped — server not reachable ({info})", yellow=True
+        )
+
+
+@pytest.fixture(scope="session")
+def postgres_db() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test session, migrated once."""
+    ok, info = _postgres_reachable()
+    if not ok:
+        pytest.skip(f"PostgreSQL not reachable: {info}")
+    admin = make_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    name = f"planflow_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base = _postgres_admin_url().rsplit("/", 1)[0]
+    url = f"{base}/{name}"
+    db = make_engine(url)
+    upgrade(db)
+    db.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def _reset_postgres(db: Engine) -> None:
+    tables = [
+        "audit_log",
+        "documents",
+        "incidents",
+        "timers",
+        "human_task_candidates",
+        "human_tasks",
+        "process_instances",
+        "version_files",
+        "process_versions",
+        "process_models",
+        "api_tokens",
+        "memberships",
+        "users",
+    ]
+    with db.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def make_settings(url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    return Settings(
+        database_url=url,
+        secret_key="test-secret-key-" + "x" * 16,
+        bpmn_dir=tmp_path / "bpmn",
+        **overrides,
+    )
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "postgres":
+        return request.getfixturevalue("postgres_db")
+    return f"sqlite:///{tmp_path / 'planflow.sqlite3'}"
+
+
+@pytest.fixture
+def ctx(db_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[EngineContext]:
+    context = build_context(make_settings(db_url, tmp_path), clock=clock)
+    if db_url.startswith("postgresql"):
+        _reset_postgres(context.db)
+        with transaction(context.sessions) as session:
+            from engine.people import ensure_standard_groups
+
+            ensure_standard_groups(session)
+    else:
+        upgrade(context.db)
+    yield context
+    context.db.dispose()
+
+
+@pytest.fixture
+def sqlite_ctx(tmp_path: Path, clock: FixedClock) -> Iterator[EngineContext]:
+    """SQLite only: for tests whose subject is not the database."""
+    context = build_context(
+        make_settings(f"sqlite:///{tmp_path / 'pf.sqlite3'}", tmp_path), clock=clock
+    )
+    upgrade(context.db)
+    yield context
+    context.db.dispose()
+
+
+# --- people and models ------------------------------------------------------------------------
+
+STAFF = {
+    "alice": ["planning_specialist"],
+    "bob": ["planning_specialist"],
+    "mgr": ["planning_manager"],
+    "sup": ["planning_supervisor"],
+    "req": ["requester"],
+    "fin": ["finance"],
+    "owner": ["process_owner"],
+    "root": ["admin"],
+}
+
+
+def make_staff(context: EngineContext) -> dict[str, Actor]:
+    with transaction(context.sessions) as session:
+        for name, groups in STAFF.items():
+            add_user(
+                session,
+                name,
+                PASSWORD,
+                now=context.clock.now(),
+                groups=groups,
+                display_name=name.capitalize(),
+            )
+        return {name: actor_for(session, name) for name in STAFF}
+
+
+def deploy_fixture(context: EngineContext, *names: str) -> None:
+    paths = [MODELS / n for n in names] if names else [MODELS]
+    with transaction(context.sessions) as session:
+        deploy(context, session, uploads_from_paths(paths), "owner")
+
+
+@pytest.fixture
+def staff(ctx: EngineContext) -> dict[str, Actor]:
+    return make_staff(ctx)
+
+
+# --- Flask ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(sqlite_ctx: EngineContext) -> Any:
+    from web import create_app
+
+    return create_app({"TESTING": True}, context=sqlite_ctx)
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Any) -> Any:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def api_staff(sqlite_ctx: EngineContext) -> dict[str, Actor]:
+    return make_staff(sqlite_ctx)
+
+
+@pytest.fixture
+def token_for(client: Any, api_staff: dict[str, Actor]) -> Any:
+    cache: dict[str, str] = {}
+
+    def get(username: str) -> dict[str, str]:
+        if username not in cache:
+            r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+            assert r.status_code == 201, r.get_json()
+            cache[username] = r.get_json()["token"]
+        return {"Authorization": f"Bearer {cache[username]}"}
+
+    return get
+
+
+__all__ = ["MODELS", "PASSWORD", "START", "SYSTEM", "create_engine"]

@@ -1,0 +1,418 @@
+"""The `planflow` command line. Commands act as a named user (`--as`); the CLI is an operator's
+tool on the server, so it trusts the name it is given (no password)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.orm import Session
+
+from engine import instances, queries
+from engine.clock import FixedClock
+from engine.context import EngineContext, build_context
+from engine.db import transaction
+from engine.errors import PlanflowError
+from engine.people import SYSTEM, Actor, actor_for, add_user
+from engine.settings import Settings
+
+T = TypeVar("T")
+
+
+class State:
+    def __init__(self) -> None:
+        self._ctx: EngineContext | None = None
+        self.clock: FixedClock | None = None
+
+    def ctx(self) -> EngineContext:
+        if self._ctx is None:
+            self._ctx = build_context(Settings.from_env(), clock=self.clock)
+        return self._ctx
+
+
+pass_state = click.make_pass_decorator(State, ensure=True)
+
+
+@contextmanager
+def session_for(state: State) -> Iterator[Session]:
+    with transaction(state.ctx().sessions) as session:
+        yield session
+
+
+def run(fn: Callable[[], T]) -> T:
+    """Domain errors become a clear message and exit status 1."""
+    try:
+        return fn()
+    except PlanflowError as exc:
+        click.echo(f"错误 error: {exc.message}", err=True)
+        if exc.details:
+            click.echo(json.dumps(exc.details, ensure_ascii=False, indent=2), err=True)
+        sys.exit(1)
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def parse_json(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise click.BadParameter("must be a JSON object")
+    return value
+
+
+def _who(task: dict[str, Any]) -> str:
+    return task["assignee"] or "组 " + ",".join(task["candidate_groups"])
+
+
+def acting(session: Session, username: str | None) -> Actor:
+    return actor_for(session, username) if username else SYSTEM
+
+
+@click.group()
+def main() -> None:
+    """planflow — 企业策划部流程自动化 (BPMN process automation)."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@pass_state
+def db_upgrade(state: State) -> None:
+    """Create or migrate the schema to the latest version (Alembic)."""
+    from engine.migrate import upgrade
+
+    upgrade(state.ctx().db)
+    click.echo("数据库已是最新 (database schema is up to date)")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--as", "username", default=None, help="deploying user (default: system)")
+@pass_state
+def deploy(state: State, paths: tuple[Path, ...], username: str | None) -> None:
+    """Deploy BPMN/DMN/form files (default: the bpmn/ folder)."""
+    from engine.deploy import deploy as deploy_models
+    from engine.deploy import uploads_from_paths
+
+    def go() -> None:
+        ctx = state.ctx()
+        uploads = uploads_from_paths(list(paths) or [ctx.settings.bpmn_dir])
+        with session_for(state) as session:
+            results = deploy_models(ctx, session, uploads, username or "system")
+        for r in results:
+            verb = "新版本 deployed" if r.created else "未变化 unchanged"
+            click.echo(f"{r.key} v{r.version}: {verb} ({r.name})")
+
+    run(go)
+
+
+@main.group()
+def users() -> None:
+    """Users and groups."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--group", "groups", multiple=True, help="group id; repeat for several")
+@click.option("--password", default=None, help="default: prompt")
+@click.option("--name", "display_name", default=None)
+@click.option("--admin", is_flag=True)
+@pass_state
+def users_add(
+    state: State,
+    username: str,
+    groups: tuple[str, ...],
+    password: str | None,
+    display_name: str | None,
+    admin: bool,
+) -> None:
+    """Add a user to one or more groups."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+    def go() -> None:
+        with session_for(state) as session:
+            add_user(
+                session,
+                username,
+                password,
+                now=state.ctx().clock.now(),
+                display_name=display_name,
+                groups=list(groups),
+                is_admin=admin,
+            )
+        click.echo(f"用户已创建 user created: {username} ({', '.join(groups) or '-'})")
+
+    run(go)
+
+
+@users.command("list")
+@pass_state
+def users_list(state: State) -> None:
+    from sqlalchemy import select
+
+    from engine.models import UserRecord
+
+    with session_for(state) as session:
+        for u in session.scalars(select(UserRecord).order_by(UserRecord.username)):
+            groups = ",".join(sorted(m.group_name for m in u.memberships))
+            click.echo(
+                f"{u.username}\t{u.display_name}\t{groups}\t{'active' if u.is_active else 'off'}"
+            )
+
+
+@main.command()
+@click.argument("key")
+@click.option("--data", "data_json", default="{}", help="initial data as a JSON object")
+@click.option("--as", "username", required=True)
+@pass_state
+def start(state: State, key: str, data_json: str, username: str) -> None:
+    """Start an instance of a process model."""
+    data = parse_json(data_json)
+
+    def go() -> None:
+        ctx = state.ctx()
+        with session_for(state) as session:
+            actor = acting(session, username)
+            record = instances.start(ctx, session, actor, key, data)
+            detail = queries.get_instance(ctx, session, actor, record.id)
+        click.echo(f"实例 instance {detail['id']}: {detail['status']} — {detail['title']}")
+        for t in detail["open_tasks"]:
+            click.echo(
+                f"  待办 task {t['id']}  {t['name']}  → {_who(t)}"
+            )
+
+    run(go)
+
+
+@main.command()
+@click.option("--as", "username", required=True)
+@click.option("--done", is_flag=True, help="tasks completed by the user")
+@pass_state
+def tasks(state: State, username: str, done: bool) -> None:
+    """List a user's tasks (assigned to them or their groups)."""
+
+    def go() -> None:
+        ctx = state.ctx()
+        with session_for(state) as session:
+            actor = acting(session, username)
+            page = queries.list_tasks(
+                ctx, session, actor, status="completed" if done else "open", per_page=200
+            )
+        for t in page.items:
+            due = f"  截止 due {t['due_at']}" if t["due_at"] else ""
+            who = t["assignee"] or "组 " + ",".join(t["candidate_groups"])
+            click.echo(
+                f"{t['id']}  #{t['instance_id']} {t['instance_title']} / {t['name']}  [{who}]{due}"
+            )
+        click.echo(f"({page.total})")
+
+    run(go)
+
+
+@main.command()
+@click.argument("task_id")
+@click.option("--data", "data_json", default="{}")
+@click.option("--as", "username", required=True)
+@pass_state
+def complete(state: State, task_id: str, data_json: str, username: str) -> None:
+    """Complete a task with form data."""
+    data = parse_json(data_json)
+
+    def go() -> None:
+        ctx = state.ctx()
+        with session_for(state) as session:
+            actor = acting(session, username)
+            record = instances.complete(ctx, session, actor, task_id, data)
+            detail = queries.get_instance(ctx, session, actor, record.id)
+        click.echo(f"已完成 completed. 实例 instance {detail['id']}: {detail['status']}")
+        for t in detail["open_tasks"]:
+            click.echo(
+                f"  待办 task {t['id']}  {t['name']}  → {_who(t)}"
+            )
+
+    run(go)
+
+
+@main.command("instances")
+@click.option("--status", default=None)
+@click.option("--process", default=None)
+@pass_state
+def list_instances(state: State, status: str | None, process: str | None) -> None:
+    """List process instances."""
+
+    def go() -> None:
+        ctx = state.ctx()
+        with session_for(state) as session:
+            page = queries.list_instances(
+                ctx, session, SYSTEM, status=status, process=process, per_page=200
+            )
+        for i in page.items:
+            click.echo(
+                f"#{i['id']}  {i['process']} v{i['version']}  {i['status']:<10} "
+                f"{i['title']}  [{i['stage'] or '-'}]  by {i['started_by']}"
+            )
+        click.echo(f"({page.total})")
+
+    run(go)
+
+
+@main.command()
+@click.argument("instance_id", type=int)
+@pass_state
+def show(state: State, instance_id: int) -> None:
+    """Show an instance: status, data, tasks, timers, audit log."""
+
+    def go() -> None:
+        ctx = state.ctx()
+        with session_for(state) as session:
+            echo_json(queries.get_instance(ctx, session, SYSTEM, instance_id))
+
+    run(go)
+
+
+@main.command()
+@click.argument("instance_id", type=int)
+@click.option("--as", "username", default=None)
+@pass_state
+def retry(state: State, instance_id: int, username: str | None) -> None:
+    """Retry an instance after an incident."""
+
+    def go() -> None:
+        with session_for(state) as session:
+            record = instances.retry(state.ctx(), session, acting(session, username), instance_id)
+            click.echo(f"实例 instance {record.id}: {record.status}")
+
+    run(go)
+
+
+@main.command()
+@click.argument("instance_id", type=int)
+@click.option("--reason", default="")
+@click.option("--as", "username", default=None)
+@pass_state
+def terminate(state: State, instance_id: int, reason: str, username: str | None) -> None:
+    """Terminate an instance (initiator or admin)."""
+
+    def go() -> None:
+        with session_for(state) as session:
+            record = instances.terminate(
+                state.ctx(), session, acting(session, username), instance_id, reason
+            )
+            click.echo(f"实例 instance {record.id}: {record.status}")
+
+    run(go)
+
+
+@main.command()
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="ISO 8601 instant to process as 'now' (for tests, demos and backfills)",
+)
+@pass_state
+def tick(state: State, as_of: str | None) -> None:
+    """Fire every timer due as of now (or --as-of) once, then exit."""
+    from engine.timers import process_due
+
+    if as_of:
+        try:
+            at = datetime.fromisoformat(as_of)
+        except ValueError as exc:
+            raise click.BadParameter(f"not ISO 8601: {as_of}") from exc
+        if at.tzinfo is None:
+            from zoneinfo import ZoneInfo
+
+            at = at.replace(tzinfo=ZoneInfo(Settings.from_env().timezone))
+        state.clock = FixedClock(at)
+
+    def go() -> None:
+        report = process_due(state.ctx())
+        click.echo(
+            f"woken {report.fired} instance(s); conflicts {len(report.conflicts)}; "
+            f"failed {len(report.failed)}"
+        )
+        for iid, msg in report.failed.items():
+            click.echo(f"  #{iid}: {msg}", err=True)
+
+    run(go)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--threads", default=8, type=int)
+@click.option("--no-scheduler", is_flag=True, help="do not run timers in this process")
+@pass_state
+def serve(state: State, host: str, port: int, threads: int, no_scheduler: bool) -> None:
+    """Serve the web UI and API (waitress), with the timer scheduler embedded."""
+    from waitress import serve as waitress_serve
+
+    from engine.scheduler import start_scheduler
+    from web import create_app
+
+    ctx = state.ctx()
+    app = create_app(context=ctx)
+    scheduler = None
+    if not no_scheduler and ctx.settings.scheduler_enabled:
+        scheduler = start_scheduler(ctx)
+    click.echo(
+        f"planflow serving on http://{host}:{port}/ (scheduler: "
+        f"{'embedded' if scheduler else 'off'})"
+    )
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads, ident="planflow")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown()
+
+
+@main.command()
+@pass_state
+def worker(state: State) -> None:
+    """Run the timer scheduler alone (no web server)."""
+    import time
+
+    from engine.scheduler import start_scheduler
+
+    scheduler = start_scheduler(state.ctx())
+    click.echo("planflow worker running; Ctrl-C to stop")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown()
+
+
+@main.command()
+@click.option("--password", default="planflow-demo", show_default=True)
+@pass_state
+def demo(state: State, password: str) -> None:
+    """Create demo users for every group, deploy bpmn/, start a few instances."""
+    from web.demo import load_demo
+
+    def go() -> None:
+        for line in load_demo(state.ctx(), password):
+            click.echo(line)
+
+    run(go)
+
+
+if __name__ == "__main__":
+    main()

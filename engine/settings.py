@@ -24,6 +24,8 @@ class Settings:
     service_retry_limit: int = 3
     service_retry_base_seconds: float = 30.0
     token_ttl_hours: int = 24 * 30
+    # Mark the session cookie Secure: turn on whenever the UI is served over HTTPS.
+    secure_cookies: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -40,6 +42,7 @@ class Settings:
             script_time_limit=float(env.get("PLANFLOW_SCRIPT_TIME_LIMIT", "1.0")),
             scheduler_poll_seconds=float(env.get("PLANFLOW_SCHEDULER_POLL_SECONDS", "1.0")),
             scheduler_enabled=env.get("PLANFLOW_SCHEDULER", "on") != "off",
+            secure_cookies=env.get("PLANFLOW_SECURE_COOKIES", "0") == "1",
         )
 
 

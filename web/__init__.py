@@ -26,6 +26,7 @@ def create_app(
         JSON_SORT_KEYS=False,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
     )
     if test_config:
         app.config.update(test_config)
@@ -33,8 +34,11 @@ def create_app(
     ctx = context or build_context(settings, clock=clock)
     app.extensions["planflow"] = ctx
 
-    from web import api, errors
+    from web import api, errors, i18n, pages, session_auth
 
     errors.init_app(app)
+    i18n.init_app(app)
+    session_auth.init_app(app)
     api.init_app(app)
+    pages.init_app(app)
     return app

@@ -223,3 +223,58 @@ def take_screenshot(page, name: str, *, full_page: bool = True) -> Path:
 def screenshot() -> Callable[..., Path]:
     """``screenshot(page, "name")`` -> tests/screenshots/name.png"""
     return take_screenshot
+
+
+# --- the real app on a real socket ------------------------------------------------------------
+
+
+class LiveServer:
+    def __init__(self, url: str, ctx: object) -> None:
+        self.url = url
+        self.ctx = ctx
+
+    def login(self, page: object, username: str, password: str | None = None) -> None:
+        from tests.conftest import PASSWORD
+
+        page.goto(f"{self.url}/login")  # type: ignore[attr-defined]
+        page.fill("#username", username)  # type: ignore[attr-defined]
+        page.fill("#password", password or PASSWORD)  # type: ignore[attr-defined]
+        page.click("button[type=submit]")  # type: ignore[attr-defined]
+        page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """planflow on 127.0.0.1 (ephemeral port) with a fresh SQLite database, the staff users of
+    tests/conftest.py, the test models and the department's models from bpmn/ deployed."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from engine.context import build_context
+    from engine.migrate import upgrade
+    from tests.conftest import MODELS, deploy_fixture, make_settings, make_staff
+    from web import create_app
+
+    ctx = build_context(make_settings(f"sqlite:///{tmp_path / 'live.sqlite3'}", tmp_path))
+    upgrade(ctx.db)
+    make_staff(ctx)
+    deploy_fixture(ctx)
+    bpmn_dir = PROJECT_ROOT / "bpmn"
+    if any(bpmn_dir.glob("*.bpmn")):
+        from engine.db import transaction
+        from engine.deploy import deploy, uploads_from_paths
+
+        with transaction(ctx.sessions) as session:
+            deploy(ctx, session, uploads_from_paths([bpmn_dir]), "owner")
+    assert MODELS.exists()
+    app = create_app({"TESTING": True}, context=ctx)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", ctx)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        ctx.db.dispose()  # type: ignore[attr-defined]

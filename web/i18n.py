@@ -1,0 +1,53 @@
+"""UI language: zh-CN first, English second.
+
+Templates never hard-code text: they call `_("key")`, and the catalogs in
+`web/translations/*.json` (one per area of the UI, merged at start) hold each key in both
+languages. The language comes from the
+`lang` cookie (set by the switcher), defaulting to zh-CN. Missing keys show the key itself so they
+are easy to spot, and a test checks every key used in templates exists in both languages.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+
+CATALOG_DIR = Path(__file__).parent / "translations"
+LANGUAGES = ("zh", "en")
+DEFAULT = "zh"
+
+
+@cache
+def catalog() -> dict[str, dict[str, str]]:
+    merged: dict[str, dict[str, str]] = {}
+    for path in sorted(CATALOG_DIR.glob("*.json")):
+        for key, entry in json.loads(path.read_text(encoding="utf-8")).items():
+            if key in merged:
+                raise ValueError(f"translation key {key!r} defined twice ({path.name})")
+            merged[key] = entry
+    return merged
+
+
+def current_language() -> str:
+    lang = g.get("lang")
+    if lang is None:
+        lang = request.cookies.get("lang", DEFAULT)
+        if lang not in LANGUAGES:
+            lang = DEFAULT
+        g.lang = lang
+    return lang
+
+
+def translate(key: str, **params: Any) -> str:
+    entry = catalog().get(key)
+    text = key if entry is None else entry.get(current_language()) or entry.get(DEFAULT, key)
+    return text.format(**params) if params else text
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["_"] = translate
+    app.jinja_env.globals["current_language"] = current_language

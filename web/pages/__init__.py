@@ -1,0 +1,26 @@
+"""Server-rendered pages. Each module adds its routes to `bp`; `init_app` lists them."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("pages", __name__)
+
+
+def init_app(app: Flask) -> None:
+    from web.pages import (  # noqa: F401  (routes on bp)
+        admin,
+        auth,
+        dashboard,
+        home,
+        inbox,
+        instances,
+        models,
+        nav,
+        start,
+        tasks,
+    )
+
+    nav.init_app(app)
+    inbox.init_app(app)
+    app.register_blueprint(bp)

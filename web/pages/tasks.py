@@ -1,0 +1,5 @@
+"""tasks pages (in progress)."""
+
+from __future__ import annotations
+
+from web.pages import bp  # noqa: F401

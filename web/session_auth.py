@@ -1,0 +1,128 @@
+"""Browser sessions for the UI: login/logout, the current actor, CSRF and login throttling.
+
+The API uses bearer tokens instead (web.core); these two never mix: API routes ignore the
+session cookie, so a cross-site page cannot drive the API with a user's cookie.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, abort, g, redirect, request, session, url_for
+
+from engine.errors import Unauthenticated
+from engine.people import Actor, actor_for
+from web.core import unit_of_work
+
+F = TypeVar("F", bound=Callable[..., Any])
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+class LoginThrottle:
+    """At most `limit` failed logins per (client address, username) within `window` seconds.
+    Kept in process memory: enough for the embedded single-process server."""
+
+    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
+        self.limit, self.window = limit, window
+        self._failures: dict[tuple[str, str], list[float]] = {}
+        self._lock = threading.Lock()
+
+    def retry_after(self, key: tuple[str, str]) -> int:
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._failures.get(key, []) if now - t < self.window]
+            self._failures[key] = recent
+            if len(recent) < self.limit:
+                return 0
+            return int(self.window - (now - recent[0])) + 1
+
+    def failed(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._failures.setdefault(key, []).append(time.monotonic())
+
+    def succeeded(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
+def log_in(actor: Actor) -> None:
+    # A fresh session at login: nothing from before (e.g. a planted value) survives.
+    session.clear()
+    session["user"] = actor.username
+    session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    session.permanent = True
+
+
+def log_out() -> None:
+    session.clear()
+
+
+def current_actor() -> Actor | None:
+    if "actor" in g:
+        return g.actor
+    username = session.get("user")
+    actor = None
+    if username:
+        try:
+            with unit_of_work() as s:
+                actor = actor_for(s, username)
+        except Exception:
+            session.clear()
+    g.actor = actor
+    return actor
+
+
+def csrf_token() -> str:
+    token = session.get(CSRF_FIELD)
+    if not token:
+        token = session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return token
+
+
+def _check_csrf() -> None:
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith("/api/"):
+        return
+    sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
+    expected = session.get(CSRF_FIELD, "")
+    if not expected or not hmac.compare_digest(sent, expected):
+        abort(400, description="csrf")
+
+
+def login_required(view: F) -> F:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_actor() is None:
+            return redirect(url_for("pages.login", next=request.full_path))
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def require_actor() -> Actor:
+    actor = current_actor()
+    if actor is None:
+        raise Unauthenticated("需要登录 (login required)")
+    return actor
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["login_throttle"] = LoginThrottle()
+    app.before_request(_check_csrf)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["current_actor"] = current_actor
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)
+    app.config.setdefault("SESSION_COOKIE_NAME", "planflow_session")
+
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

@@ -1,0 +1,82 @@
+"""The `planflow` command line, end to end on a temporary SQLite database."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import MODELS
+from web.cli import main
+
+
+@pytest.fixture
+def cli(tmp_path: Path):
+    env = {
+        "PLANFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+        "PLANFLOW_INSTANCE_DIR": str(tmp_path / "instance"),
+        "PLANFLOW_SECRET_KEY": "cli-test-secret",
+    }
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True) -> str:
+        result = runner.invoke(main, list(args), env=env, catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        else:
+            assert result.exit_code != 0, result.output
+        return result.output
+
+    run("db", "upgrade")
+    return run
+
+
+def test_cli_round_trip(cli):
+    cli("users", "add", "alice", "--group", "planning_specialist", "--password", "secret-pass-1")
+    cli("users", "add", "mgr", "--group", "planning_manager", "--password", "secret-pass-2")
+    assert "alice" in cli("users", "list")
+    out = cli("deploy", str(MODELS))
+    assert "approval_demo v1" in out
+    assert "unchanged" in cli("deploy", str(MODELS))
+
+    out = cli("start", "approval_demo", "--data", '{"title": "CLI 项目", "amount": 5000}',
+              "--as", "alice")
+    instance_id = int(re.search(r"instance (\d+)", out).group(1))
+    task_id = re.search(r"task (\S+)\s+提交说明", out).group(1)
+    assert task_id in cli("tasks", "--as", "alice")
+
+    err = cli("complete", task_id, "--data", '{"description": ""}', "--as", "alice", ok=False)
+    assert "description" in err
+    out = cli("complete", task_id, "--data", '{"description": "说明"}', "--as", "alice")
+    review_id = re.search(r"task (\S+)\s+经理审批", out).group(1)
+    shown = json.loads(cli("show", str(instance_id)))
+    assert shown["status"] == "running" and shown["open_tasks"][0]["element_id"] == "review"
+    denied = cli("complete", review_id, "--data", '{"decision": "approve"}', "--as", "alice",
+                 ok=False)
+    assert "not assigned to you" in denied
+    cli("complete", review_id, "--data", '{"decision": "approve"}', "--as", "mgr")
+    assert json.loads(cli("show", str(instance_id)))["status"] == "waiting"
+    assert f"#{instance_id}" in cli("instances")
+
+
+def test_tick_as_of_fires_due_timers(cli):
+    cli("users", "add", "alice", "--group", "planning_specialist", "--password", "secret-pass-1")
+    cli("deploy", str(MODELS))
+    out = cli("start", "approval_demo", "--data", '{"title": "T", "amount": 5}', "--as", "alice")
+    instance_id = int(re.search(r"instance (\d+)", out).group(1))
+    task_id = re.search(r"task (\S+)\s+提交说明", out).group(1)
+    cli("complete", task_id, "--data", '{"description": "x"}', "--as", "alice")
+    assert json.loads(cli("show", str(instance_id)))["status"] == "waiting"
+    assert "woken 0" in cli("tick")
+    assert "woken 1" in cli("tick", "--as-of", "2099-01-01T00:00:00+08:00")
+    assert json.loads(cli("show", str(instance_id)))["status"] == "completed"
+
+
+def test_cli_errors_are_clear(cli):
+    assert "not found" in cli("start", "nope", "--as", "nobody", ok=False)
+    assert "JSON" in cli("start", "x", "--data", "{bad", "--as", "a", ok=False)
+    broken = MODELS / "approval_demo.bpmn"
+    assert broken.exists()

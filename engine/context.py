@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.clock import Clock, SystemClock
 from engine.db import make_engine, make_session_factory
+from engine.notify import LogNotifier, Notifier
 from engine.script_helpers import make_helpers
 from engine.scripts import RestrictedEnvironment
 from engine.serializer import StateSerializer
 from engine.settings import Settings
 from engine.specs import SpecCache
-from engine.workcal import WorkCalendar, load_default_calendar
+from engine.workcal import WorkCalendar
+from engine.workcal_db import load_calendar
 from handlers import HandlerRegistry, default_registry
 
 
@@ -29,13 +32,25 @@ class EngineContext:
     serializer: StateSerializer
     environment: RestrictedEnvironment
     calendar: WorkCalendar
+    notifier: Notifier
 
     def set_calendar(self, calendar: WorkCalendar) -> None:
-        """Swap the working-day calendar (after an admin edits it); scripts see it at once."""
+        """Swap the working-day calendar (after an admin edits it, or on the scheduler's
+        periodic reload); scripts see it at once through the delegating proxy."""
         self.calendar = calendar
-        self.environment = RestrictedEnvironment(
-            make_helpers(self.clock.now, calendar), time_limit=self.settings.script_time_limit
-        )
+
+
+class _CalendarProxy:
+    """What scripts get as their calendar: always the context's current one."""
+
+    def __init__(self, ctx: EngineContext) -> None:
+        self._ctx = ctx
+
+    def is_workday(self, d: date) -> bool:
+        return self._ctx.calendar.is_workday(d)
+
+    def add_workdays(self, d: date, n: int) -> date:
+        return self._ctx.calendar.add_workdays(d, n)
 
 
 def build_context(
@@ -43,20 +58,26 @@ def build_context(
     clock: Clock | None = None,
     handlers: HandlerRegistry | None = None,
     db: Engine | None = None,
+    notifier: Notifier | None = None,
 ) -> EngineContext:
     clock = clock or SystemClock()
     db = db or make_engine(settings.database_url)
-    calendar = load_default_calendar()
-    return EngineContext(
+    sessions = make_session_factory(db)
+    with sessions() as session:
+        calendar = load_calendar(session)
+    ctx = EngineContext(
         settings=settings,
         clock=clock,
         db=db,
-        sessions=make_session_factory(db),
+        sessions=sessions,
         specs=SpecCache(),
         handlers=handlers or default_registry(),
         serializer=StateSerializer(),
-        environment=RestrictedEnvironment(
-            make_helpers(clock.now, calendar), time_limit=settings.script_time_limit
-        ),
+        environment=None,  # type: ignore[arg-type]  (set below: it needs the context)
         calendar=calendar,
+        notifier=notifier or LogNotifier(),
     )
+    ctx.environment = RestrictedEnvironment(
+        make_helpers(clock.now, _CalendarProxy(ctx)), time_limit=settings.script_time_limit
+    )
+    return ctx

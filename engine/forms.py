@@ -59,24 +59,54 @@ __all__ = [
     "validate_submission",
 ]
 
-FIELD_ERROR_CODES = frozenset({
-    "required", "type", "min", "max", "minLength", "maxLength", "pattern", "option", "email",
-    "phone", "date", "unknown",
-})
+FIELD_ERROR_CODES = frozenset(
+    {
+        "required",
+        "type",
+        "min",
+        "max",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "option",
+        "email",
+        "phone",
+        "date",
+        "unknown",
+    }
+)
 
-INPUT_TYPES = frozenset({
-    "textfield", "textarea", "number", "datetime", "checkbox", "radio", "select", "checklist",
-    "taglist",
-})
+INPUT_TYPES = frozenset(
+    {
+        "textfield",
+        "textarea",
+        "number",
+        "datetime",
+        "checkbox",
+        "radio",
+        "select",
+        "checklist",
+        "taglist",
+    }
+)
 # Keyed in form-js, but their values are never taken from a submission: an ``expression`` field
 # is computed in the browser (recompute it server-side if needed), a ``filepicker`` holds a
 # browser file reference this service cannot receive.
 UNTRUSTED_KEYED_TYPES = frozenset({"expression", "filepicker"})
 CONTAINER_TYPES = frozenset({"group", "dynamiclist"})
-PRESENTATION_TYPES = frozenset({
-    "text", "html", "image", "spacer", "separator", "button", "iframe", "table",
-    "documentPreview",
-})
+PRESENTATION_TYPES = frozenset(
+    {
+        "text",
+        "html",
+        "image",
+        "spacer",
+        "separator",
+        "button",
+        "iframe",
+        "table",
+        "documentPreview",
+    }
+)
 KNOWN_TYPES = INPUT_TYPES | UNTRUSTED_KEYED_TYPES | CONTAINER_TYPES | PRESENTATION_TYPES
 CHOICE_TYPES = frozenset({"radio", "select", "checklist", "taglist"})
 MULTI_CHOICE_TYPES = frozenset({"checklist", "taglist"})
@@ -233,9 +263,7 @@ class _Loader:
         name = self.identify(comp, where)
         ctype = comp.get("type")
         if ctype not in KNOWN_TYPES:
-            raise FormSchemaError(
-                f"组件 {name}: 未知类型 {ctype!r} (unknown component type)", name
-            )
+            raise FormSchemaError(f"组件 {name}: 未知类型 {ctype!r} (unknown component type)", name)
         _check_conditional(comp, name)
         if ctype in CONTAINER_TYPES:
             return self.container(comp, name, where, base, shown, depth)
@@ -255,9 +283,7 @@ class _Loader:
         self.ids.add(cid)
         return cid
 
-    def keyed(
-        self, comp: dict[str, Any], name: str, base: tuple[str, ...], shown: str
-    ) -> _Node:
+    def keyed(self, comp: dict[str, Any], name: str, base: tuple[str, ...], shown: str) -> _Node:
         key = comp.get("key")
         segs = _segments(key, name, "key")
         if not segs:
@@ -269,17 +295,30 @@ class _Loader:
         _check_field_options(comp, name)
         path = _join(shown, segs)
         ffield = FormField(
-            key=key, path=path, type=comp["type"], id=comp.get("id"), label=comp.get("label"),
-            required=bool(validate.get("required")), component=comp,
+            key=key,
+            path=path,
+            type=comp["type"],
+            id=comp.get("id"),
+            label=comp.get("label"),
+            required=bool(validate.get("required")),
+            component=comp,
         )
         self.fields.append(ffield)
         return _Node(
-            comp=comp, kind="input", segs=segs, field=ffield,
+            comp=comp,
+            kind="input",
+            segs=segs,
+            field=ffield,
             regex=_compile_pattern(validate.get("pattern"), name),
         )
 
     def container(
-        self, comp: dict[str, Any], name: str, where: str, base: tuple[str, ...], shown: str,
+        self,
+        comp: dict[str, Any],
+        name: str,
+        where: str,
+        base: tuple[str, ...],
+        shown: str,
         depth: int,
     ) -> _Node:
         segs = _segments(comp.get("path"), name, "path")
@@ -337,7 +376,7 @@ def _check_conditional(comp: Mapping[str, Any], name: str) -> None:
         return
     if not isinstance(cond, dict) or not isinstance(cond.get("hide"), str | None):
         raise FormSchemaError(
-            f"组件 {name}: conditional 格式无效 (conditional must be {{\"hide\": \"=...\"}})", name
+            f'组件 {name}: conditional 格式无效 (conditional must be {{"hide": "=..."}})', name
         )
 
 
@@ -381,8 +420,10 @@ def _check_field_options(comp: Mapping[str, Any], name: str) -> None:
                 name,
             )
     for attr in ("increment", "decimalDigits"):
-        if ctype == "number" and comp.get(attr) not in (None, "") and (
-            _to_decimal(comp[attr]) is None
+        if (
+            ctype == "number"
+            and comp.get(attr) not in (None, "")
+            and (_to_decimal(comp[attr]) is None)
         ):
             raise FormSchemaError(f"组件 {name}: {attr} 不是数字 ({attr} is not a number)", name)
 
@@ -527,9 +568,13 @@ class _Pass:
     def group(self, node: _Node, scope: _Scope, out: dict[str, Any]) -> None:
         raw = self.mapping_at(scope.raw, node.segs, _join(scope.prefix, node.segs))
         inner = _Scope(
-            raw=raw, cur=_mapping(_get(scope.cur, node.segs)),
-            prefix=_join(scope.prefix, node.segs), base=scope.base + node.segs,
-            this=scope.this, parent=scope.parent, indexes=scope.indexes,
+            raw=raw,
+            cur=_mapping(_get(scope.cur, node.segs)),
+            prefix=_join(scope.prefix, node.segs),
+            base=scope.base + node.segs,
+            this=scope.this,
+            parent=scope.parent,
+            indexes=scope.indexes,
         )
         sub: dict[str, Any] = {}
         self.walk(node.children, inner, sub)
@@ -555,8 +600,11 @@ class _Pass:
                 continue
             this = _index(context_items, i)
             inner = _Scope(
-                raw=item, cur=_mapping(_index(cur, i)), prefix=f"{key}[{i}]",
-                base=(*scope.base, *node.segs, i), this=this or item,
+                raw=item,
+                cur=_mapping(_index(cur, i)),
+                prefix=f"{key}[{i}]",
+                base=(*scope.base, *node.segs, i),
+                this=this or item,
                 parent=scope.this if scope.this is not None else self.expr_root,
                 indexes=(*scope.indexes, i + 1),
             )
@@ -801,7 +849,8 @@ _MESSAGES: dict[tuple[str, str], tuple[str, str]] = {
     ("type", "number"): ("请输入有效的数字", "Please enter a valid number."),
     ("type", "integer"): ("请输入整数", "Please enter a whole number."),
     ("type", "decimals"): (
-        "最多保留 {decimalDigits} 位小数", "Use at most {decimalDigits} decimal places."
+        "最多保留 {decimalDigits} 位小数",
+        "Use at most {decimalDigits} decimal places.",
     ),
     ("type", "increment"): ("必须是 {increment} 的整数倍", "Must be a multiple of {increment}."),
     ("type", "boolean"): ("值必须为是或否", "The value must be true or false."),
@@ -832,7 +881,10 @@ def _error(
     params = params or {}
     zh, en = _MESSAGES.get((code, variant)) or _MESSAGES[("unknown", "")]
     return FieldError(
-        key=key, code=code, message=zh.format(**params), message_en=en.format(**params),
+        key=key,
+        code=code,
+        message=zh.format(**params),
+        message_en=en.format(**params),
         params=params,
     )
 

@@ -26,10 +26,12 @@ from engine.errors import (
 from engine.forms import FieldError, validate_submission
 from engine.models import HumanTaskRow, InstanceRecord, ProcessModelRecord, ProcessVersionRecord
 from engine.people import Actor, require_task_access
+from engine.retiming import follow_data, set_active_data
 from engine.runtime import (
     StepResult,
     complete_human_task,
     find_task,
+    incident_from,
     new_workflow,
     retry_errored,
     run_steps,
@@ -116,6 +118,8 @@ def complete(
     cleaned = _validated(model, row.form_file, data) if row.form_file else dict(data)
     now = ctx.clock.now()
     result = complete_human_task(workflow, task, cleaned, ctx.clock)
+    if result.incident is None:
+        result = _follow_dates(ctx, session, record.id, workflow, cleaned, actor, now) or result
     store.audit(
         session,
         now,
@@ -316,6 +320,87 @@ def send_message(
     return record
 
 
+def update_data(
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    instance_id: int,
+    changes: dict[str, Any],
+) -> InstanceRecord:
+    """Change instance variables (e.g. move `event_date`); waiting date timers follow."""
+    _check_data(changes)
+    if not changes:
+        raise InvalidInput("没有要修改的数据 (no changes given)")
+    record = store.get_instance(session, instance_id)
+    _require_active(record)
+    if not (
+        actor.is_admin
+        or actor.is_process_owner
+        or actor.is_manager
+        or actor.username == record.started_by
+    ):
+        raise Forbidden("只有发起人、经理或管理员可以修改流程数据 (initiator/manager/admin only)")
+    notes: list[dict[str, Any]] = []
+    workflow, model = store.restore(ctx, session, record, notes)
+    now = ctx.clock.now()
+    store.audit(
+        session,
+        now,
+        "data_updated",
+        instance_id=record.id,
+        actor=actor.username,
+        details={"changes": changes},
+    )
+    # Timers first: they compare the new values with the ones they were computed from.
+    result = _follow_dates(ctx, session, record.id, workflow, changes, actor, now)
+    set_active_data(workflow, changes)
+    if result is None:
+        result = run_steps(workflow, ctx.clock)
+    store.save(
+        ctx,
+        session,
+        record,
+        workflow,
+        model,
+        incident=result.incident,
+        notes=notes,
+        actor=actor.username,
+    )
+    return record
+
+
+def _follow_dates(
+    ctx: EngineContext,
+    session: Session,
+    instance_id: int,
+    workflow: Any,
+    changes: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+) -> StepResult | None:
+    """Reschedule date timers that read changed data; fire those now in the past."""
+    try:
+        moved = follow_data(workflow, changes, ctx.clock)
+    except Exception as exc:  # a timer expression that fails on the new data
+        return StepResult(incident=incident_from(workflow, exc))
+    if not moved:
+        return None
+    for m in moved:
+        store.audit(
+            session,
+            now,
+            "timer_rescheduled",
+            instance_id=instance_id,
+            actor=actor.username,
+            task_id=m.task_id,
+            element_id=m.element_id,
+            details={"old_due": m.old_due, "new_due": m.new_due},
+        )
+    result = run_steps(workflow, ctx.clock, refresh=True)
+    _audit_fired(session, instance_id, result, now)
+    return result
+
+
 def waiting_messages(workflow: Any) -> dict[str, MessageEventDefinition]:
     """Messages the instance can receive now, by name."""
     out: dict[str, MessageEventDefinition] = {}
@@ -334,8 +419,25 @@ def fire_due_timers(ctx: EngineContext, session: Session, instance_id: int) -> S
     notes: list[dict[str, Any]] = []
     workflow, model = store.restore(ctx, session, record, notes)
     now = ctx.clock.now()
-    result = run_steps(workflow, ctx.clock, refresh=True)
-    _audit_fired(session, record.id, result, now)
+    retries = store.due_retries(session, record.id, now)
+    if retries:
+        for incident in retries:
+            incident.resolved_at = now
+            store.audit(
+                session,
+                now,
+                "retried",
+                instance_id=record.id,
+                actor="system",
+                task_id=incident.task_id,
+                element_id=incident.element_id,
+                details={"attempt": incident.attempts + 1, "automatic": True},
+            )
+        session.flush()
+        result = retry_errored(workflow, ctx.clock)
+    else:
+        result = run_steps(workflow, ctx.clock, refresh=True)
+        _audit_fired(session, record.id, result, now)
     store.save(
         ctx, session, record, workflow, model, incident=result.incident, notes=notes, actor="system"
     )

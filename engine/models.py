@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -211,6 +212,8 @@ class HumanTaskRow(Base):
     claimed_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(64))
+    # When the assignee(s) were last reminded (催办), automatically at the due time or by hand.
+    reminded_at: Mapped[datetime | None]
 
     candidate_groups: Mapped[list[TaskCandidateRow]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
@@ -255,6 +258,9 @@ class IncidentRecord(Base):
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
+    # Failed attempts so far; while `retry_at` is set the scheduler retries by itself.
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    retry_at: Mapped[datetime | None]
 
 
 class AuditRecord(Base):
@@ -269,6 +275,34 @@ class AuditRecord(Base):
     task_id: Mapped[str | None] = mapped_column(String(36))
     element_id: Mapped[str | None] = mapped_column(String(256))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SchedulerLeaseRecord(Base):
+    """Leader lock: on SQLite only one scheduler per deployment may run. The holder renews its
+    lease on every poll; a lease not renewed in time is stale and may be taken over."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+
+
+class CalendarDayRecord(Base):
+    """Working-day calendar exceptions: public holidays and 调休 make-up working days."""
+
+    __tablename__ = "work_calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # holiday | workday
+    name: Mapped[str] = mapped_column(String(64), default="")
+
+
+class CalendarYearRecord(Base):
+    __tablename__ = "work_calendar_years"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # official | provisional
 
 
 class DocumentRecord(Base):

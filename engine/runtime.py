@@ -55,6 +55,10 @@ class Incident:
     task_id: str | None
     element_id: str | None
     message: str
+    # A failed service call may be retried automatically; a script error may not.
+    retryable: bool = False
+    # Retries the diagram asks for (`spiffworkflow:retry`), None for the deployment default.
+    retry_limit: int | None = None
 
 
 @dataclass
@@ -93,7 +97,7 @@ def run_steps(workflow: BpmnWorkflow, clock: Clock, refresh: bool = False) -> St
                 result.fired_timers = [t for t in before.values() if t.due_at <= now]
             workflow.do_engine_steps()
         except (SpiffWorkflowException, ScriptError, ServiceTaskFailed) as exc:
-            result.incident = _incident_from(workflow, exc)
+            result.incident = incident_from(workflow, exc)
     return result
 
 
@@ -105,7 +109,7 @@ def complete_human_task(
         try:
             task.run()
         except (SpiffWorkflowException, ScriptError, ServiceTaskFailed) as exc:
-            return StepResult(incident=_incident_from(workflow, exc))
+            return StepResult(incident=incident_from(workflow, exc))
     return run_steps(workflow, clock)
 
 
@@ -184,29 +188,42 @@ def _element_id(task: Task) -> str:
 
 
 def merged_data(workflow: BpmnWorkflow) -> dict[str, Any]:
-    """The data a person would call 'the instance's data' right now."""
+    """The data a person would call 'the instance's data' right now: every variable's latest
+    value across all branches (parallel branches keep their own copies until they join)."""
     if workflow.is_completed():
         return dict(workflow.data)
+    states = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
+    tasks = workflow.get_tasks(state=states | TaskState.ERROR)
     merged: dict[str, Any] = {}
-    active = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.ERROR)
-    for task in active:
+    for task in sorted(tasks, key=lambda t: t.last_state_change):
         merged.update(task.data)
-    if not merged and workflow.last_task is not None:
-        merged.update(workflow.last_task.data)
     return merged
 
 
-def _incident_from(workflow: BpmnWorkflow, exc: Exception) -> Incident:
+def incident_from(workflow: BpmnWorkflow, exc: Exception) -> Incident:
     task = getattr(exc, "task", None)
     if task is None:
         errored = workflow.get_tasks(state=TaskState.ERROR)
         task = errored[0] if errored else None
     message = _describe(exc)
+    retryable = any(isinstance(e, ServiceTaskFailed) for e in _chain(exc))
+    limit = getattr(task.task_spec, "retries", None) if task is not None else None
     return Incident(
         task_id=str(task.id) if task is not None else None,
         element_id=_element_id(task) if task is not None else None,
         message=message,
+        retryable=retryable,
+        retry_limit=int(limit) if isinstance(limit, int | str) and str(limit).isdigit() else None,
     )
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = getattr(current, "exception", None) or current.__cause__
+    return seen
 
 
 def _describe(exc: BaseException) -> str:

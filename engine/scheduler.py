@@ -1,43 +1,165 @@
-"""The background timer scheduler (APScheduler): polls the timer table and wakes due instances.
+"""The background timer scheduler (APScheduler).
 
-One job, never overlapping itself (max_instances=1), coalescing missed runs so a paused process
-does not replay a backlog of polls.
+One interval job polls the timer table (default every second) and also plans an exact wake-up
+for the nearest due timer, so a timer due between two polls is not late by a whole interval.
+Each poll: fire due timers and service retries, send due reminders, reload the working-day
+calendar now and then.
+
+On SQLite only one scheduler per deployment may run (several web processes share one file):
+a lease row in the database elects it; the holder renews the lease on every poll and releases it
+on shutdown; a lease not renewed for `lease_seconds` is taken over. On PostgreSQL every worker
+polls, and due rows are claimed with FOR UPDATE SKIP LOCKED (engine.timers).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select, update
 
 from engine.context import EngineContext
-from engine.timers import process_due
+from engine.db import transaction
+from engine.models import SchedulerLeaseRecord
+from engine.reminders import send_due_reminders
+from engine.timers import next_due, process_due
+from engine.workcal_db import load_calendar
 
 log = logging.getLogger(__name__)
+LEASE_NAME = "timers"
+CALENDAR_RELOAD = timedelta(seconds=60)
 
 
-def poll_once(ctx: EngineContext) -> None:
-    report = process_due(ctx)
-    if report.woken or report.failed:
-        log.info(
-            "timers: woke %s, conflicts %s, failed %s",
-            len(report.woken),
-            len(report.conflicts),
-            len(report.failed),
+class TimerService:
+    def __init__(self, ctx: EngineContext, lease_seconds: float = 15.0) -> None:
+        self.ctx = ctx
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease_seconds = lease_seconds
+        self.needs_lease = ctx.db.dialect.name != "postgresql"
+        self._scheduler: BackgroundScheduler | None = None
+        self._calendar_loaded = ctx.clock.now()
+        self._lock = threading.Lock()
+
+    # -- leadership ------------------------------------------------------------------------
+
+    def acquire_lease(self) -> bool:
+        """Take or renew the lease; False while another live scheduler holds it."""
+        if not self.needs_lease:
+            return True
+        now = self.ctx.clock.now()
+        expires = now + timedelta(seconds=self.lease_seconds)
+        with transaction(self.ctx.sessions) as session:
+            taken = session.execute(
+                update(SchedulerLeaseRecord)
+                .where(SchedulerLeaseRecord.name == LEASE_NAME)
+                .where(
+                    (SchedulerLeaseRecord.owner == self.owner)
+                    | (SchedulerLeaseRecord.expires_at < now)
+                )
+                .values(owner=self.owner, expires_at=expires)
+            ).rowcount
+            if taken:
+                return True
+            exists = session.scalar(
+                select(SchedulerLeaseRecord.name).where(SchedulerLeaseRecord.name == LEASE_NAME)
+            )
+            if exists is None:
+                session.add(
+                    SchedulerLeaseRecord(name=LEASE_NAME, owner=self.owner, expires_at=expires)
+                )
+                return True
+        return False
+
+    def release_lease(self) -> None:
+        if not self.needs_lease:
+            return
+        with transaction(self.ctx.sessions) as session:
+            session.execute(
+                update(SchedulerLeaseRecord)
+                .where(
+                    SchedulerLeaseRecord.name == LEASE_NAME,
+                    SchedulerLeaseRecord.owner == self.owner,
+                )
+                .values(expires_at=datetime.fromtimestamp(0).astimezone())
+            )
+
+    # -- work ------------------------------------------------------------------------------
+
+    def poll(self) -> None:
+        """One round of background work (never overlapping itself)."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            if not self.acquire_lease():
+                return
+            report = process_due(self.ctx)
+            if report.woken or report.failed:
+                log.info(
+                    "timers: woke %s, conflicts %s, failed %s",
+                    len(report.woken),
+                    len(report.conflicts),
+                    len(report.failed),
+                )
+            now = self.ctx.clock.now()
+            with transaction(self.ctx.sessions) as session:
+                send_due_reminders(self.ctx, session, now)
+            if now - self._calendar_loaded > CALENDAR_RELOAD:
+                with transaction(self.ctx.sessions) as session:
+                    self.ctx.set_calendar(load_calendar(session))
+                self._calendar_loaded = now
+            self._plan_wakeup()
+        except Exception:
+            log.exception("scheduler poll failed")
+        finally:
+            self._lock.release()
+
+    def _plan_wakeup(self) -> None:
+        if self._scheduler is None:
+            return
+        with transaction(self.ctx.sessions) as session:
+            due = next_due(session)
+        if due is None:
+            return
+        delay = (due - self.ctx.clock.now()).total_seconds()
+        if 0 < delay < self.ctx.settings.scheduler_poll_seconds:
+            self._scheduler.add_job(
+                self.poll,
+                "date",
+                run_date=datetime.now().astimezone() + timedelta(seconds=delay),
+                id="planflow-wakeup",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> TimerService:
+        scheduler = BackgroundScheduler(timezone="UTC")
+        scheduler.add_job(
+            self.poll,
+            "interval",
+            seconds=self.ctx.settings.scheduler_poll_seconds,
+            id="planflow-timers",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=datetime.now().astimezone(),
         )
+        scheduler.start()
+        self._scheduler = scheduler
+        return self
+
+    def shutdown(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None
+        self.release_lease()
 
 
-def start_scheduler(ctx: EngineContext) -> BackgroundScheduler:
-    scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(
-        poll_once,
-        "interval",
-        args=[ctx],
-        seconds=ctx.settings.scheduler_poll_seconds,
-        id="planflow-timers",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=None,
-    )
-    scheduler.start()
-    return scheduler
+def start_scheduler(ctx: EngineContext) -> TimerService:
+    return TimerService(ctx).start()

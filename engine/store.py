@@ -4,13 +4,14 @@ all in the caller's transaction. Optimistic locking via the instance's version c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -165,8 +166,13 @@ def save(
     now = ctx.clock.now()
     ready = [] if record.status == "terminated" else ready_human_tasks(workflow)
     with session.no_autoflush:
-        has_incident = incident is not None or has_open_incident(session, record.id)
-        _write_record(ctx, record, workflow, model, ready, has_incident, now)
+        attempts, retry_at = (
+            _retry_plan(ctx, session, record.id, incident, now) if incident else (0, None)
+        )
+        needs_human = (incident is not None and retry_at is None) or has_open_incident(
+            session, record.id
+        )
+        _write_record(ctx, record, workflow, model, ready, needs_human, now)
     _flush(session, record)
     with session.no_autoflush:
         for note in notes or []:
@@ -182,6 +188,8 @@ def save(
         if incident is not None:
             session.add(
                 IncidentRecord(
+                    attempts=attempts,
+                    retry_at=retry_at,
                     instance_id=record.id,
                     task_id=incident.task_id,
                     element_id=incident.element_id,
@@ -192,13 +200,27 @@ def save(
             audit(
                 session,
                 now,
-                "error",
+                "error" if retry_at is None else "retry_scheduled",
                 instance_id=record.id,
                 actor=actor,
                 task_id=incident.task_id,
                 element_id=incident.element_id,
-                details={"message": incident.message},
+                details={
+                    "message": incident.message,
+                    "attempts": attempts,
+                    "retry_at": retry_at.isoformat() if retry_at else None,
+                },
             )
+            session.flush()  # the scheduled retry's timer row below reads this incident
+            if retry_at is None:
+                ctx.notifier.notify(
+                    "incident",
+                    {
+                        "instance_id": record.id,
+                        "element_id": incident.element_id,
+                        "message": incident.message,
+                    },
+                )
         _sync_tasks(ctx, session, record, workflow, model, ready, completed or {}, now)
         _sync_timers(session, record, workflow)
         if record.status == "completed" and record.completed_at == now:
@@ -252,13 +274,57 @@ def _status(
 
 
 def has_open_incident(session: Session, instance_id: int) -> bool:
+    """An unresolved incident that waits for a person (not one the scheduler will retry)."""
     return (
         session.scalar(
             select(IncidentRecord.id)
-            .where(IncidentRecord.instance_id == instance_id, IncidentRecord.resolved_at.is_(None))
+            .where(
+                IncidentRecord.instance_id == instance_id,
+                IncidentRecord.resolved_at.is_(None),
+                IncidentRecord.retry_at.is_(None),
+            )
             .limit(1)
         )
         is not None
+    )
+
+
+def _retry_plan(
+    ctx: EngineContext, session: Session, instance_id: int, incident: Incident, now: datetime
+) -> tuple[int, datetime | None]:
+    """Attempt number and, while retries remain, when to try again (exponential back-off)."""
+    earlier = (
+        session.scalar(
+            select(func.count(IncidentRecord.id)).where(
+                IncidentRecord.instance_id == instance_id,
+                IncidentRecord.task_id == incident.task_id,
+            )
+        )
+        or 0
+    )
+    attempts = earlier + 1
+    if not incident.retryable:
+        return attempts, None
+    limit = (
+        incident.retry_limit
+        if incident.retry_limit is not None
+        else ctx.settings.service_retry_limit
+    )
+    if attempts > limit:
+        return attempts, None
+    delay = ctx.settings.service_retry_base_seconds * 2 ** (attempts - 1)
+    return attempts, now + timedelta(seconds=delay)
+
+
+def due_retries(session: Session, instance_id: int, now: datetime) -> list[IncidentRecord]:
+    return list(
+        session.scalars(
+            select(IncidentRecord).where(
+                IncidentRecord.instance_id == instance_id,
+                IncidentRecord.resolved_at.is_(None),
+                IncidentRecord.retry_at <= now,
+            )
+        )
     )
 
 
@@ -308,7 +374,7 @@ def _sync_tasks(
             form_file=step.form_file if step else None,
             assignee=assignee,
             status="open",
-            due_at=_due_at(step, now),
+            due_at=due_at(ctx, workflow, task, step, now),
             created_at=now,
         )
         row.candidate_groups = [TaskCandidateRow(group_name=g) for g in candidates]
@@ -372,20 +438,68 @@ def _try_evaluate(engine: PlanflowScriptEngine, task: Task, expression: str) -> 
         return None
 
 
-def _due_at(step: HumanStep | None, now: datetime) -> datetime | None:
-    if step is None or not step.properties.get("dueIn"):
-        return None
+def due_at(
+    ctx: EngineContext, workflow: BpmnWorkflow, task: Task, step: HumanStep | None, now: datetime
+) -> datetime | None:
+    """A user task's due time from its properties: `dueIn` (ISO duration), `dueInWorkdays`
+    (n working days: 18:00 local time on the n-th working day after today) or `dueDate`
+    (an expression giving an ISO date/datetime; a bare date means 18:00 that day)."""
+    props = step.properties if step else {}
     try:
-        parsed = TimerEventDefinition.parse_iso_duration(step.properties["dueIn"])
-        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+        if props.get("dueIn"):
+            parsed = TimerEventDefinition.parse_iso_duration(props["dueIn"])
+            return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+        local_now = now.astimezone(ZoneInfo(ctx.settings.timezone))
+        if props.get("dueInWorkdays"):
+            day = ctx.calendar.add_workdays(local_now.date(), int(props["dueInWorkdays"]))
+            return _end_of_workday(day, ctx.settings.timezone)
+        if props.get("dueDate"):
+            value = workflow.script_engine.evaluate(task, props["dueDate"])
+            return _as_due(value, ctx.settings.timezone)
     except Exception:
+        # A bad due-date rule must not stop the process; the task is simply not timed.
         return None
+    return None
+
+
+def _end_of_workday(day: date, tz: str) -> datetime:
+    return datetime.combine(day, time(18, 0), ZoneInfo(tz))
+
+
+def _as_due(value: Any, tz: str) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(tz))
+    if isinstance(value, date):
+        return _end_of_workday(value, tz)
+    if isinstance(value, str) and value:
+        if len(value) == 10:
+            return _end_of_workday(date.fromisoformat(value), tz)
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(tz))
+    return None
 
 
 def _sync_timers(session: Session, record: InstanceRecord, workflow: BpmnWorkflow) -> None:
     session.execute(delete(TimerRow).where(TimerRow.instance_id == record.id))
     if record.status == "terminated":
         return
+    pending_retries = session.scalars(
+        select(IncidentRecord).where(
+            IncidentRecord.instance_id == record.id,
+            IncidentRecord.resolved_at.is_(None),
+            IncidentRecord.retry_at.is_not(None),
+        )
+    )
+    for incident in pending_retries:
+        session.add(
+            TimerRow(
+                instance_id=record.id,
+                task_id=incident.task_id or "",
+                element_id=incident.element_id or "",
+                kind="retry",
+                due_at=incident.retry_at,
+            )
+        )
     for timer in waiting_timers(workflow):
         session.add(
             TimerRow(

@@ -104,6 +104,14 @@ def _check_user_task(
                 element,
                 f"dueIn {props['dueIn']!r} 不是 ISO 8601 时长 (not an ISO duration)",
             )
+    workdays = props.get("dueInWorkdays")
+    if workdays and not workdays.strip().lstrip("-").isdigit():
+        yield Problem(
+            model.bpmn_file,
+            element,
+            f"dueInWorkdays {workdays!r} 必须是整数 (must be a whole number)",
+        )
+    check(props.get("dueDate"), "eval", element, "属性 dueDate")
 
 
 def _expressions(spec: Any) -> Iterator[tuple[str | None, str, str]]:

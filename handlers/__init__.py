@@ -8,8 +8,13 @@ __all__ = ["HandlerContext", "HandlerRegistry", "UnknownHandler", "default_regis
 
 
 def default_registry() -> HandlerRegistry:
-    from handlers import basics
+    from handlers import basics, brand, case_library, documents, kpi, leads
 
     registry = HandlerRegistry()
     basics.register(registry)
+    documents.register(registry)  # generate_document
+    kpi.register(registry)  # compute_completion_rate
+    case_library.register(registry)  # add_case_library_entry
+    leads.register(registry)  # handover_leads
+    brand.register(registry)  # evaluate_brand_metrics
     return registry

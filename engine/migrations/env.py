@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import engine.records_business  # noqa: F401
 from engine.models import Base
 
 config = context.config

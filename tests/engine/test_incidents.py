@@ -4,6 +4,7 @@ the server stays healthy, and a retry continues from the failed step."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from engine.deploy import deploy, uploads_from_paths
 from engine.errors import Forbidden, InstanceStateError
 from engine.migrate import upgrade
 from engine.models import IncidentRecord
+from engine.timers import process_due
 from handlers import default_registry
 from tests.conftest import FIXTURES, make_settings, make_staff
 
@@ -23,7 +25,12 @@ EXTRA = FIXTURES / "models_extra"
 
 
 @pytest.fixture
-def flaky_ctx(tmp_path: Path, clock):
+def retry_limit() -> int:
+    return 0  # fail straight to an incident unless a test asks for automatic retries
+
+
+@pytest.fixture
+def flaky_ctx(tmp_path: Path, clock, retry_limit):
     registry = default_registry()
     calls: list[int] = []
 
@@ -34,8 +41,10 @@ def flaky_ctx(tmp_path: Path, clock):
             raise RuntimeError(f"外部系统不可用 (attempt {len(calls)})")
         return {"ok": True, "attempts": len(calls)}
 
-    ctx = build_context(make_settings(f"sqlite:///{tmp_path / 'f.sqlite3'}", tmp_path,
-                                      script_time_limit=0.5), clock=clock, handlers=registry)
+    settings = make_settings(f"sqlite:///{tmp_path / 'f.sqlite3'}", tmp_path,
+                             script_time_limit=0.5, service_retry_limit=retry_limit,
+                             service_retry_base_seconds=30)
+    ctx = build_context(settings, clock=clock, handlers=registry)
     upgrade(ctx.db)
     staff = make_staff(ctx)
     with transaction(ctx.sessions) as s:
@@ -87,3 +96,35 @@ def test_endless_loop_is_stopped_and_instance_goes_to_error(flaky_ctx):
     with transaction(ctx.sessions) as s:
         ok = instances.start(ctx, s, staff["alice"], "runaway_script", {"mode": "normal"})
         assert ok.status == "completed"
+
+
+@pytest.mark.parametrize("retry_limit", [2])
+def test_automatic_retries_back_off_exponentially_then_need_an_admin(flaky_ctx, clock):
+    ctx, staff, calls = flaky_ctx
+    with transaction(ctx.sessions) as s:
+        inst = instances.start(ctx, s, staff["alice"], "service_retry", {"attempt_limit": 3})
+    # First failure: retry planned in 30 s; the instance waits, nobody is asked yet.
+    assert inst.status == "waiting"
+    with transaction(ctx.sessions) as s:
+        timers = queries.get_instance(ctx, s, staff["root"], inst.id)["timers"]
+        assert [(t["kind"], t["due_at"]) for t in timers] == [
+            ("retry", (clock.now() + timedelta(seconds=30)).isoformat())]
+    clock.advance(seconds=29)
+    assert process_due(ctx).fired == 0
+    clock.advance(seconds=2)
+    assert process_due(ctx).woken == [inst.id]  # second attempt fails: next in 60 s
+    assert len(calls) == 2
+    clock.advance(seconds=59)
+    assert process_due(ctx).fired == 0
+    clock.advance(seconds=2)
+    assert process_due(ctx).woken == [inst.id]  # third attempt fails: retries used up
+    assert len(calls) == 3
+    with transaction(ctx.sessions) as s:
+        detail = queries.get_instance(ctx, s, staff["root"], inst.id)
+        assert detail["status"] == "error" and detail["timers"] == []
+        actions = [a["action"] for a in detail["audit"]]
+        assert actions.count("retry_scheduled") == 2 and actions.count("error") == 1
+    clock.advance(hours=1)
+    assert process_due(ctx).fired == 0
+    with transaction(ctx.sessions) as s:
+        assert instances.retry(ctx, s, staff["root"], inst.id).status == "completed"

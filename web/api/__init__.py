@@ -23,6 +23,6 @@ def require_token() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from web.api import auth, instances, models, openapi, tasks  # noqa: F401  (routes on bp)
+    from web.api import auth, documents, instances, models, openapi, tasks  # noqa: F401  (routes on bp)
 
     app.register_blueprint(bp)

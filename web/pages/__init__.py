@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
         admin,
         auth,
         dashboard,
+        documents,
         home,
         inbox,
         instances,

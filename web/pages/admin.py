@@ -1,5 +1,246 @@
-"""admin pages (in progress)."""
+"""用户与角色 and 工作日历 (administrators).
+
+Users: create (with groups), deactivate/reactivate, reset password, change memberships; groups:
+create. The working-day calendar is shown read-only from the engine's calendar (shipped data): an
+editable calendar needs a database table that does not exist yet.
+"""
 
 from __future__ import annotations
 
-from web.pages import bp  # noqa: F401
+import calendar as pycal
+from datetime import date
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from engine import admin as users_admin
+from engine.errors import Conflict, InvalidInput, NotFound
+from engine.workcal import WorkCalendar
+from web.core import engine_ctx, unit_of_work
+from web.i18n import current_language, translate
+from web.pages import bp
+from web.pages.instances import error_page, local_tz, manage_page, the_actor
+
+
+def _admin(actor: Any) -> bool:
+    return bool(actor.is_admin)
+
+
+def _users_page(status: int = 200, error: str | None = None, form: dict[str, Any] | None = None,
+                ) -> tuple[str, int]:
+    with unit_of_work() as session:
+        users = users_admin.list_users(session)
+        groups = users_admin.list_groups(session)
+    return (
+        render_template(
+            "pages/manage_admin_users.html",
+            users=users,
+            groups=groups,
+            group_names={
+                g["name"]: (g["display_name_en"] or g["name"])
+                if current_language() == "en"
+                else g["display_name"]
+                for g in groups
+            },
+            error=error,
+            form=form or {},
+            me=the_actor().username,
+        ),
+        status,
+    )
+
+
+@bp.get("/admin/users")
+@manage_page(_admin)
+def admin_users() -> tuple[str, int]:
+    return _users_page()
+
+
+def _done(message_key: str, **params: Any) -> Response:
+    flash(translate(message_key, **params))
+    return redirect(url_for("pages.admin_users"), 303)
+
+
+def _run(action: Any, message_key: str, form: dict[str, Any] | None = None,
+         **params: Any) -> Response | tuple[str, int]:
+    actor = the_actor()
+    now = engine_ctx().clock.now()
+    try:
+        with unit_of_work() as session:
+            action(session, actor, now)
+    except NotFound:
+        return error_page(404)
+    except (InvalidInput, Conflict) as exc:
+        return _users_page(409 if isinstance(exc, Conflict) else 400, exc.message, form)
+    return _done(message_key, **params)
+
+
+@bp.post("/admin/users")
+@manage_page(_admin)
+def admin_user_create() -> Response | tuple[str, int]:
+    f = request.form
+    username = f.get("username", "").strip()
+    form = {"username": username, "display_name": f.get("display_name", ""),
+            "email": f.get("email", ""), "groups": f.getlist("groups")}
+    return _run(
+        lambda s, a, now: users_admin.create_user(
+            s,
+            a,
+            now,
+            username=username,
+            password=f.get("password", ""),
+            display_name=f.get("display_name", ""),
+            email=f.get("email"),
+            groups=f.getlist("groups"),
+        ),
+        "manage.admin.user_created",
+        form,
+        username=username,
+    )
+
+
+@bp.post("/admin/users/<username>/active")
+@manage_page(_admin)
+def admin_user_active(username: str) -> Response | tuple[str, int]:
+    active = request.form.get("active") == "1"
+    return _run(
+        lambda s, a, now: users_admin.set_active(s, a, now, username, active),
+        "manage.admin.reactivated" if active else "manage.admin.deactivated",
+        username=username,
+    )
+
+
+@bp.post("/admin/users/<username>/password")
+@manage_page(_admin)
+def admin_user_password(username: str) -> Response | tuple[str, int]:
+    password = request.form.get("password", "")
+    return _run(
+        lambda s, a, now: users_admin.reset_password(s, a, now, username, password),
+        "manage.admin.password_reset",
+        username=username,
+    )
+
+
+@bp.post("/admin/users/<username>/groups")
+@manage_page(_admin)
+def admin_user_groups(username: str) -> Response | tuple[str, int]:
+    groups = request.form.getlist("groups")
+    return _run(
+        lambda s, a, now: users_admin.change_groups(s, a, now, username, groups),
+        "manage.admin.groups_changed",
+        username=username,
+    )
+
+
+@bp.post("/admin/groups")
+@manage_page(_admin)
+def admin_group_create() -> Response | tuple[str, int]:
+    f = request.form
+    name = f.get("name", "").strip()
+    return _run(
+        lambda s, a, now: users_admin.create_group(
+            s, a, now, name, f.get("display_name", ""), f.get("display_name_en", "")
+        ),
+        "manage.admin.group_created",
+        {"group_name": name, "group_display": f.get("display_name", ""),
+         "group_display_en": f.get("display_name_en", "")},
+        name=name,
+    )
+
+
+# --- working-day calendar ----------------------------------------------------------------------
+
+
+def _kind(cal: WorkCalendar, day: date) -> tuple[str, str]:
+    # Read the data directly: WorkCalendar.day() would note a fallback year as "asked about".
+    if day in cal.holidays:
+        return "holiday", cal.holidays[day]
+    if day in cal.workdays:
+        return "workday", cal.workdays[day]
+    return ("weekend" if day.weekday() >= 5 else "weekday"), ""
+
+
+def _months(cal: WorkCalendar, year: int) -> list[dict[str, Any]]:
+    """Each month as weeks of (day, css class, title) cells; None pads the first/last week."""
+    out = []
+    weeks_of = pycal.Calendar(firstweekday=0)
+    for month in range(1, 13):
+        weeks = []
+        for week in weeks_of.monthdatescalendar(year, month):
+            cells: list[dict[str, Any] | None] = []
+            for day in week:
+                if day.month != month:
+                    cells.append(None)
+                    continue
+                kind, name = _kind(cal, day)
+                cells.append({"day": day.day, "iso": day.isoformat(), "kind": kind, "name": name})
+            weeks.append(cells)
+        out.append({"month": month, "weeks": weeks})
+    return out
+
+
+def _holiday_groups(cal: WorkCalendar, year: int) -> list[dict[str, Any]]:
+    """Consecutive days off with the same name as one entry (春节 2月15日–2月23日, 9 天), with
+    the make-up working days that belong to it."""
+    groups: list[dict[str, Any]] = []
+    for day, name in sorted(cal.holidays.items()):
+        if day.year != year:
+            continue
+        last = groups[-1] if groups else None
+        if last and last["name"] == name and (day - last["end"]).days <= 1:
+            last["end"] = day
+            last["days"] += 1
+        else:
+            groups.append({"name": name, "start": day, "end": day, "days": 1, "workdays": []})
+    for day, label in sorted(cal.workdays.items()):
+        if day.year != year:
+            continue
+        owner = next((g for g in groups if g["name"] and g["name"] in label), None)
+        entry = {"date": day, "label": label}
+        if owner is not None:
+            owner["workdays"].append(entry)
+        else:
+            groups.append({"name": label, "start": None, "end": None, "days": 0,
+                           "workdays": [entry]})
+    return groups
+
+
+@bp.get("/admin/calendar")
+@manage_page(_admin)
+def admin_calendar() -> str:
+    cal = engine_ctx().calendar
+    this_year = engine_ctx().clock.now().astimezone(local_tz()).year
+    years = sorted(set(cal.covered_years) | set(cal.provisional_years) | {this_year,
+                                                                            this_year + 1})
+    try:
+        year = int(request.args.get("year", this_year))
+    except ValueError:
+        year = this_year
+    if not 1900 <= year <= 2200:
+        year = this_year
+    if year not in years:
+        years = sorted({*years, year})
+    status = cal.year_status(year)
+    months = _months(cal, year)
+    weekday_names = [translate(f"manage.cal.wd{i}") for i in range(7)]
+    return render_template(
+        "pages/manage_admin_calendar.html",
+        year=year,
+        years=years,
+        status=status,
+        warning=(
+            translate(f"manage.cal.warning_{status}", year=year) if status != "official" else None
+        ),
+        months=months,
+        holidays=_holiday_groups(cal, year),
+        weekday_names=weekday_names,
+        workdays_in_year=sum(
+            1
+            for m in months
+            for w in m["weeks"]
+            for c in w
+            if c and c["kind"] in ("weekday", "workday")
+        ),
+        year_statuses=[(y, cal.year_status(y)) for y in years],
+    )

@@ -1,11 +1,272 @@
-"""待办 / 已办 / 我发起的 pages (in progress)."""
+"""待办 / 已办 / 我发起的 — the staff's lists — and the helpers the staff pages share (tasks.py,
+start.py): local-time wording, due-date wording, error pages and JSON errors, paging args.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from web.pages import bp  # noqa: F401
+from flask import Flask, current_app, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from engine import inbox as worklist
+from engine.errors import (
+    Conflict,
+    Forbidden,
+    InstanceStateError,
+    InvalidInput,
+    NotFound,
+    PlanflowError,
+    Unauthenticated,
+)
+from engine.people import Actor
+from web.core import engine_ctx, unit_of_work
+from web.i18n import catalog, current_language, translate
+from web.pages import bp
+from web.pages.nav import register_count
+from web.session_auth import current_actor, login_required
+
+STARTED_STATUSES = ("active", "running", "waiting", "suspended", "error", "completed", "terminated")
+
+# --- shared helpers ---------------------------------------------------------------------------
+
+
+def the_actor() -> Actor:
+    actor = current_actor()
+    if actor is None:  # login_required ran first; this is a programming error
+        raise Unauthenticated("需要登录 (login required)")
+    return actor
+
+
+def _zone() -> ZoneInfo:
+    return worklist.local_zone(engine_ctx())
+
+
+@bp.app_template_global("staff_time")
+def staff_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) instant as wall-clock time in the configured zone (Asia/Shanghai)."""
+    if value is None:
+        return ""
+    return value.astimezone(_zone()).strftime(fmt)
+
+
+@bp.app_template_global("staff_iso")
+def staff_iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+@bp.app_template_global("staff_due")
+def staff_due(item: dict[str, Any]) -> str:
+    """已逾期 / 今天到期 / 剩余 N 天 for an open task with a due date; "" otherwise."""
+    if item.get("status") != "open" or item.get("due_at") is None:
+        return ""
+    if item.get("overdue"):
+        return translate("staff.due.overdue")
+    left = item.get("days_left")
+    if left is None or left <= 0:
+        return translate("staff.due.today")
+    return translate("staff.due.days_left", n=left)
+
+
+@bp.app_template_global("staff_status")
+def staff_status(status: str | None) -> str:
+    if not status:
+        return ""
+    for key in (f"status.{status}", f"staff.status.{status}"):
+        if key in catalog():
+            return translate(key)
+    return status
+
+
+@bp.app_template_global("staff_instance_url")
+def staff_instance_url(instance_id: int) -> str | None:
+    """The instance page (built by the managers' pages) if it exists in this app."""
+    if "pages.instance_detail" not in current_app.view_functions:
+        return None
+    return url_for("pages.instance_detail", instance_id=instance_id)
+
+
+@bp.app_template_global("staff_group")
+def staff_group(name: str, groups: dict[str, dict[str, str]] | None = None) -> str:
+    entry = (groups or {}).get(name)
+    if not entry:
+        return name
+    return entry.get(current_language()) or entry.get("zh") or name
+
+
+@bp.app_template_global("staff_page_url")
+def staff_page_url(page: int) -> str:
+    """This list's URL with the same filters and another page number."""
+    args = {k: v for k, v in request.args.items() if v not in ("", None) and k != "page"}
+    if page > 1:
+        args["page"] = str(page)
+    return url_for(request.endpoint or "pages.inbox", **(request.view_args or {}), **args)
+
+
+def int_arg(name: str, default: int = 1) -> int:
+    try:
+        return max(1, min(int(request.args.get(name, default)), 100_000))
+    except (TypeError, ValueError):
+        return default
+
+
+def safe_next(target: str | None, default: str) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+ERROR_TITLES = {
+    400: "staff.error.bad_request",
+    403: "error.forbidden",
+    404: "error.not_found",
+    409: "staff.error.conflict",
+}
+
+
+def error_page(status: int, message: str | None = None) -> tuple[str, int]:
+    """A full HTML page for a refused or failed request (403, 404, 409, ...)."""
+    html = render_template(
+        "pages/staff_error.html",
+        status=status,
+        title_key=ERROR_TITLES.get(status, "staff.error.generic"),
+        message=message,
+    )
+    return html, status
+
+
+def status_for(exc: PlanflowError) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Forbidden):
+        return 403
+    if isinstance(exc, Conflict | InstanceStateError):
+        return 409
+    if isinstance(exc, Unauthenticated):
+        return 401
+    if isinstance(exc, InvalidInput):
+        return 400
+    return 400
+
+
+def message_for(exc: PlanflowError) -> str:
+    """A message in the page language for a domain error (the engine's own text is zh + en)."""
+    status = status_for(exc)
+    if isinstance(exc, InstanceStateError) and exc.details.get("status") == "suspended":
+        return translate("staff.error.suspended")
+    key = {
+        403: "staff.error.forbidden_task",
+        404: "staff.error.not_found_task",
+        409: "staff.error.conflict_task",
+        401: "staff.error.login",
+    }.get(status)
+    return translate(key) if key else exc.message
+
+
+def html_error(exc: PlanflowError, message: str | None = None) -> tuple[str, int]:
+    return error_page(status_for(exc), message or message_for(exc))
+
+
+def json_error(status: int, code: str, message: str, **extra: Any) -> tuple[Response, int]:
+    from flask import jsonify
+
+    return jsonify({"error": {"code": code, "message": message, **extra}}), status
+
+
+# --- the nav counter --------------------------------------------------------------------------
+
+
+def open_task_count(actor: Actor) -> int:
+    with unit_of_work() as session:
+        return worklist.open_count(session, actor)
 
 
 def init_app(app: Flask) -> None:
     """Registers the navigation counters this module provides."""
+    register_count(app, "inbox", open_task_count)
+
+
+# --- 待办 -------------------------------------------------------------------------------------
+
+
+@bp.get("/tasks")
+@login_required
+def inbox() -> str:
+    actor = the_actor()
+    ctx = engine_ctx()
+    process = request.args.get("process", "").strip() or None
+    overdue = request.args.get("overdue") in ("1", "on", "true")
+    q = request.args.get("q", "").strip()
+    with unit_of_work() as session:
+        listing = worklist.inbox(
+            ctx,
+            session,
+            actor,
+            process=process,
+            overdue_only=overdue,
+            q=q,
+            page=int_arg("page"),
+        )
+        processes = worklist.process_names(session)
+        groups = worklist.group_names(session)
+    filtered = bool(process or overdue or q)
+    return render_template(
+        "pages/inbox.html",
+        listing=listing,
+        processes=processes,
+        groups=groups,
+        process=process or "",
+        overdue=overdue,
+        q=q,
+        filtered=filtered,
+    )
+
+
+# --- 已办 -------------------------------------------------------------------------------------
+
+
+@bp.get("/tasks/done")
+@login_required
+def done() -> str:
+    actor = the_actor()
+    ctx = engine_ctx()
+    process = request.args.get("process", "").strip() or None
+    q = request.args.get("q", "").strip()
+    with unit_of_work() as session:
+        listing = worklist.done(ctx, session, actor, process=process, q=q, page=int_arg("page"))
+        processes = worklist.process_names(session)
+    return render_template(
+        "pages/done.html",
+        listing=listing,
+        processes=processes,
+        process=process or "",
+        q=q,
+        filtered=bool(process or q),
+    )
+
+
+# --- 我发起的 ---------------------------------------------------------------------------------
+
+
+@bp.get("/instances/mine")
+@login_required
+def started() -> str:
+    actor = the_actor()
+    ctx = engine_ctx()
+    status = request.args.get("status", "").strip()
+    status = status if status in STARTED_STATUSES else ""
+    q = request.args.get("q", "").strip()
+    with unit_of_work() as session:
+        listing = worklist.started(
+            ctx, session, actor, status=status or None, q=q, page=int_arg("page")
+        )
+    return render_template(
+        "pages/started.html",
+        listing=listing,
+        statuses=STARTED_STATUSES,
+        status=status,
+        q=q,
+        filtered=bool(status or q),
+    )

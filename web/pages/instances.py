@@ -1,5 +1,352 @@
-"""instances pages (in progress)."""
+"""流程实例: the filtered list, the detail page (diagram, timeline, data, documents) and the
+operator actions (retry, terminate, suspend, resume).
+
+Also holds the small helpers the other management pages (dashboard, models, admin) share:
+`manage_page` (login, role check, domain errors as HTML pages), local-time formatting and the
+audit-action wording.
+"""
 
 from __future__ import annotations
 
-from web.pages import bp  # noqa: F401
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import wraps
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from werkzeug.exceptions import MethodNotAllowed, NotFound as RouteNotFound
+from werkzeug.routing import RequestRedirect
+from werkzeug.wrappers import Response
+
+from engine import instance_view, queries
+from engine import instances as operations
+from engine.bpmn_layout import with_diagram
+from engine.errors import Forbidden, NotFound, PlanflowError
+from engine.models import InstanceRecord
+from engine.people import Actor
+from web.core import engine_ctx, unit_of_work
+from web.i18n import catalog, current_language, translate
+from web.pages import bp
+from web.session_auth import current_actor, login_required
+
+F = TypeVar("F", bound=Callable[..., Any])
+ENDED = ("completed", "terminated")
+
+# --- shared by the management pages -------------------------------------------------------------
+
+
+def local_tz() -> ZoneInfo:
+    return ZoneInfo(engine_ctx().settings.timezone)
+
+
+def error_page(status: int, message: str | None = None) -> tuple[str, int]:
+    title_key = {403: "error.forbidden", 404: "error.not_found"}.get(status, "manage.error.title")
+    return (
+        render_template("pages/manage_error.html", status=status, title_key=title_key,
+                        message=message),
+        status,
+    )
+
+
+def manage_page(allowed: Callable[[Actor], bool] | None = None) -> Callable[[F], F]:
+    """Login required; `allowed(actor)` or 403; NotFound/Forbidden from the engine as pages."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            actor = current_actor()
+            assert actor is not None  # login_required ran first
+            if allowed is not None and not allowed(actor):
+                return error_page(403)
+            try:
+                return view(*args, **kwargs)
+            except NotFound:
+                return error_page(404)
+            except Forbidden:
+                return error_page(403)
+
+        return login_required(wrapped)  # type: ignore[return-value]
+
+    return decorate
+
+
+def the_actor() -> Actor:
+    actor = current_actor()
+    assert actor is not None
+    return actor
+
+
+def _as_datetime(value: datetime | str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return value
+
+
+@bp.app_template_global("manage_time")
+def manage_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC timestamp as Asia/Shanghai (the configured zone) wall-clock time."""
+    moment = _as_datetime(value)
+    if moment is None:
+        return ""
+    return moment.astimezone(local_tz()).strftime(fmt)
+
+
+@bp.app_template_global("manage_iso")
+def manage_iso(value: datetime | str | None) -> str:
+    moment = _as_datetime(value)
+    return moment.isoformat() if moment else ""
+
+
+def has_key(key: str) -> bool:
+    return key in catalog()
+
+
+@bp.app_template_global("manage_action")
+def action_label(action: str) -> str:
+    key = f"manage.action.{action}"
+    return translate(key) if has_key(key) else action
+
+
+@bp.app_template_global("manage_status")
+def status_label(status: str | None) -> str:
+    if not status:
+        return ""
+    key = f"status.{status}"
+    return translate(key) if has_key(key) else status
+
+
+@bp.app_template_global("manage_json")
+def pretty(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+
+
+def keep_args(**changes: Any) -> dict[str, Any]:
+    """The current query string with some values replaced (for pagination links)."""
+    args = {k: v for k, v in request.args.items() if v != ""}
+    args.update({k: v for k, v in changes.items()})
+    return {k: v for k, v in args.items() if v not in (None, "")}
+
+
+bp.add_app_template_global(keep_args, "manage_args")
+
+# --- the list -----------------------------------------------------------------------------------
+
+
+def _date_arg(name: str) -> date | None:
+    raw = request.args.get(name, "").strip()
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _filter_from_args() -> instance_view.InstanceFilter:
+    status = request.args.get("status") or None
+    if status not in instance_view.STATUSES:
+        status = None
+    return instance_view.InstanceFilter(
+        process=(request.args.get("process") or "").strip()[:128] or None,
+        status=status,
+        stage=(request.args.get("stage") or "").strip()[:256] or None,
+        started_by=(request.args.get("started_by") or "").strip()[:64] or None,
+        overdue=request.args.get("overdue") in ("1", "on", "true"),
+        created_from=_date_arg("from"),
+        created_to=_date_arg("to"),
+    )
+
+
+@bp.get("/instances")
+@manage_page()
+def instances() -> str:
+    actor = the_actor()
+    flt = _filter_from_args()
+    try:
+        page = max(1, min(int(request.args.get("page", "1")), 100_000))
+    except ValueError:
+        page = 1
+    ctx = engine_ctx()
+    with unit_of_work() as session:
+        result = instance_view.list_instances(
+            session, actor, flt, now=ctx.clock.now(), tz=local_tz(), page=page
+        )
+        processes = instance_view.process_names(session)
+        stages = instance_view.stage_options(session, flt.process)
+        starters = instance_view.starter_options(session) if instance_view.sees_all(actor) else []
+    if flt.stage and flt.stage not in stages:
+        stages.append(flt.stage)
+    return render_template(
+        "pages/manage_instances.html",
+        result=result,
+        flt=flt,
+        processes=sorted(processes.items(), key=lambda kv: kv[1]),
+        stages=stages,
+        starters=starters,
+        statuses=instance_view.STATUSES,
+        sees_all=instance_view.sees_all(actor),
+    )
+
+
+# --- the detail page ----------------------------------------------------------------------------
+
+
+def _document_links(instance_id: int, docs: list[dict[str, Any]]) -> dict[int, str]:
+    """Download links only where the app has a route for them (the documents issue adds it)."""
+    adapter = current_app.url_map.bind("localhost")
+    links = {}
+    for doc in docs:
+        path = f"/instances/{instance_id}/documents/{doc['id']}"
+        try:
+            adapter.match(path, method="GET")
+        except (RouteNotFound, MethodNotAllowed, RequestRedirect):
+            continue
+        links[doc["id"]] = path
+    return links
+
+
+def _summary(entry: dict[str, Any], names: dict[str, str]) -> str:
+    """The audit entry's details in a few words."""
+    d = entry.get("details") or {}
+    element = names.get(entry.get("element_id") or "", entry.get("element_id") or "")
+    action = entry["action"]
+    if action == "started":
+        return f"v{d.get('version', '')}"
+    if action == "task_created":
+        who = d.get("assignee") or ", ".join(d.get("groups") or [])
+        return f"{d.get('name') or element} → {who}" if who else str(d.get("name") or element)
+    if action in ("task_completed", "task_claimed", "task_unclaimed"):
+        return str(d.get("name") or element)
+    if action == "timer_fired":
+        return element
+    if action == "service_called":
+        return f"{element} ({d.get('operation', '')})" if element else str(d.get("operation", ""))
+    if action == "service_failed":
+        return f"{element}: {d.get('error', '')}"
+    if action == "handler_note":
+        return str(d.get("note") or d.get("message") or pretty(d))
+    if action == "error":
+        return f"{element}: {d.get('message', '')}" if element else str(d.get("message", ""))
+    if action == "terminated":
+        return str(d.get("reason") or "")
+    if action == "message_received":
+        return str(d.get("message") or "")
+    return element
+
+
+def _permissions(actor: Actor, detail: dict[str, Any]) -> dict[str, bool]:
+    operator = actor.is_admin or actor.is_process_owner
+    live = detail["status"] not in ENDED
+    return {
+        "retry": operator and detail["status"] == "error",
+        "suspend": operator and live and not detail["suspended"],
+        "resume": operator and live and detail["suspended"],
+        "terminate": (actor.is_admin or actor.username == detail["started_by"]) and live,
+    }
+
+
+@bp.get("/instances/<int:instance_id>")
+@manage_page()
+def instance_detail(instance_id: int) -> str:
+    actor = the_actor()
+    ctx = engine_ctx()
+    with unit_of_work() as session:
+        detail = queries.get_instance(ctx, session, actor, instance_id)
+        record = session.get(InstanceRecord, instance_id)
+        assert record is not None
+        found = instance_view.version_bpmn(session, record.version_id)
+        xml = with_diagram(found[1]) if found else None
+        names = instance_view.element_names(session, record.version_id, found[1] if found else "")
+        process_name = instance_view.process_names(session).get(record.model_key, record.model_key)
+        people = instance_view.display_names(
+            session,
+            {detail["started_by"]}
+            | {a["actor"] for a in detail["audit"]}
+            | {t["assignee"] for t in detail["open_tasks"]},
+        )
+    highlights = instance_view.highlights(detail).as_dict()
+    now = ctx.clock.now()
+    timeline = [
+        {**a, "summary": _summary(a, names), "actor_name": people.get(a["actor"] or "", a["actor"])}
+        for a in detail["audit"]
+    ]
+    timeline.reverse()  # newest first
+    return render_template(
+        "pages/manage_instance.html",
+        i=detail,
+        process_name=process_name,
+        people=people,
+        names=names,
+        timeline=timeline,
+        open_incidents=[x for x in detail["incidents"] if x["resolved_at"] is None],
+        doc_links=_document_links(instance_id, detail["documents"]),
+        can=_permissions(actor, detail),
+        now=now,
+        diagram={
+            "xml": xml,
+            "highlights": highlights,
+            "labels": {
+                "due": translate("manage.diagram.due"),
+                "failed": translate("manage.diagram.failed"),
+            },
+            "timeZone": engine_ctx().settings.timezone,
+            "lang": "zh-CN" if current_language() == "zh" else "en",
+        },
+    )
+
+
+def _act(instance_id: int, action: str) -> Response | tuple[str, int]:
+    actor = the_actor()
+    ctx = engine_ctx()
+    reason = request.form.get("reason", "").strip()[:1000]
+    if action == "terminate" and not reason:
+        flash(translate("manage.instance.reason_required"))
+        return redirect(url_for("pages.instance_detail", instance_id=instance_id), 303)
+    try:
+        with unit_of_work() as session:
+            if action == "retry":
+                operations.retry(ctx, session, actor, instance_id)
+            elif action == "terminate":
+                operations.terminate(ctx, session, actor, instance_id, reason)
+            else:
+                operations.set_suspended(ctx, session, actor, instance_id, action == "suspend")
+    except NotFound:
+        return error_page(404)
+    except Forbidden:
+        return error_page(403)
+    except PlanflowError as exc:  # wrong state, concurrent change...
+        flash(translate("manage.instance.action_failed", message=exc.message))
+        return redirect(url_for("pages.instance_detail", instance_id=instance_id), 303)
+    flash(translate(f"manage.instance.done.{action}"))
+    return redirect(url_for("pages.instance_detail", instance_id=instance_id), 303)
+
+
+@bp.post("/instances/<int:instance_id>/retry")
+@manage_page()
+def instance_retry(instance_id: int) -> Response | tuple[str, int]:
+    return _act(instance_id, "retry")
+
+
+@bp.post("/instances/<int:instance_id>/terminate")
+@manage_page()
+def instance_terminate(instance_id: int) -> Response | tuple[str, int]:
+    return _act(instance_id, "terminate")
+
+
+@bp.post("/instances/<int:instance_id>/suspend")
+@manage_page()
+def instance_suspend(instance_id: int) -> Response | tuple[str, int]:
+    return _act(instance_id, "suspend")
+
+
+@bp.post("/instances/<int:instance_id>/resume")
+@manage_page()
+def instance_resume(instance_id: int) -> Response | tuple[str, int]:
+    return _act(instance_id, "resume")

@@ -1,5 +1,206 @@
-"""tasks pages (in progress)."""
+"""The task page (/tasks/<id>): instance context, instructions, the form (form-js), submit,
+claim and unclaim.
+
+Submitting goes through fetch (JSON, CSRF in the X-CSRF-Token header) to `task_complete`, which
+answers JSON: `{"ok": true, "redirect": ...}`, or an error with the HTTP status of the domain
+error (422 with per-field errors, 409 when the task is no longer open, 403, 404, 400).
+"""
 
 from __future__ import annotations
 
-from web.pages import bp  # noqa: F401
+from typing import Any
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from engine import inbox as worklist
+from engine import instances
+from engine.errors import FormInvalid, InvalidInput, PlanflowError
+from engine.models import HumanTaskRow
+from engine.people import may_see
+from web.core import engine_ctx, unit_of_work
+from web.i18n import current_language, translate
+from web.pages import bp
+from web.pages.inbox import (
+    error_page,
+    html_error,
+    json_error,
+    message_for,
+    safe_next,
+    status_for,
+    the_actor,
+)
+from web.session_auth import current_actor, login_required
+
+FORM_MESSAGES = (
+    "required",
+    "min",
+    "max",
+    "minLength",
+    "maxLength",
+    "email",
+    "phone",
+    "pattern",
+    "number",
+    "integer",
+    "decimals",
+    "step",
+)
+
+
+def form_texts() -> dict[str, Any]:
+    """The words task-form.js needs, in the page language."""
+    keys = (
+        "submit",
+        "submitting",
+        "fix_errors",
+        "fix_errors_count",
+        "network",
+        "expired",
+        "login",
+        "conflict",
+        "forbidden",
+        "not_found",
+        "server",
+        "load_failed",
+        "go_inbox",
+        "go_login",
+    )
+    return {
+        "lang": current_language(),
+        "inboxUrl": url_for("pages.inbox"),
+        "loginUrl": url_for("pages.login"),
+        "text": {k: translate(f"staff.form.{k}") for k in keys},
+        # form-js validates in the browser with English messages; these replace them in zh.
+        "validation": {k: translate(f"staff.validation.{k}") for k in FORM_MESSAGES},
+    }
+
+
+def field_errors_json(form: Any, exc: FormInvalid) -> list[dict[str, Any]]:
+    lang = current_language()
+    out = []
+    for item in worklist.field_errors(form, exc.details.get("fields") or {}):
+        message = item["message_en"] if lang == "en" else item["message"]
+        out.append(
+            {
+                "path": item["path"],
+                "id": item["id"],
+                "indexes": item["indexes"],
+                "label": item["label"],
+                "message": message,
+            }
+        )
+    return out
+
+
+def submitted_data() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("data", {}), dict):
+        raise InvalidInput('请求格式错误 (expected {"data": {...}})')
+    return body.get("data") or {}
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+
+@bp.get("/tasks/<task_id>")
+@login_required
+def task(task_id: str) -> str | tuple[str, int]:
+    actor = the_actor()
+    ctx = engine_ctx()
+    try:
+        with unit_of_work() as session:
+            view = worklist.task_view(ctx, session, actor, task_id)
+            groups = worklist.group_names(session)
+    except PlanflowError as exc:
+        return html_error(exc)
+    config = {
+        "schema": view["form"],
+        "data": view["form_data"],
+        "readonly": not view["can_submit"],
+        "submitUrl": url_for("pages.task_complete", task_id=task_id),
+        **form_texts(),
+    }
+    return render_template(
+        "pages/task.html",
+        v=view,
+        t=view["task"],
+        inst=view["instance"],
+        groups=groups,
+        form_config=config,
+    )
+
+
+# --- completing -------------------------------------------------------------------------------
+
+
+@bp.post("/tasks/<task_id>/complete")
+def task_complete(task_id: str) -> Response | tuple[Response, int]:
+    actor = current_actor()
+    if actor is None:
+        return json_error(401, "unauthenticated", translate("staff.error.login"))
+    ctx = engine_ctx()
+    try:
+        data = submitted_data()
+        with unit_of_work() as session:
+            row = session.get(HumanTaskRow, task_id)
+            if row is None:
+                return json_error(404, "not_found", translate("staff.error.not_found_task"))
+            if not may_see(actor, row):
+                return json_error(403, "forbidden", translate("staff.error.forbidden_task"))
+            name = row.name
+            form = worklist.form_for_task(ctx, session, task_id)
+            instances.complete(ctx, session, actor, task_id, data)
+    except FormInvalid as exc:
+        return json_error(
+            422,
+            exc.code,
+            translate("staff.form.fix_errors"),
+            fields=field_errors_json(form, exc),
+            data=data,
+        )
+    except PlanflowError as exc:
+        return json_error(status_for(exc), exc.code, message_for(exc))
+    flash(translate("staff.flash.completed", step=name))
+    return jsonify({"ok": True, "redirect": url_for("pages.inbox")})
+
+
+# --- claiming ---------------------------------------------------------------------------------
+
+
+def _claim_action(task_id: str, claim: bool) -> Response | tuple[str, int]:
+    actor = the_actor()
+    ctx = engine_ctx()
+    back = safe_next(request.form.get("next"), url_for("pages.task", task_id=task_id))
+    try:
+        with unit_of_work() as session:
+            row = session.get(HumanTaskRow, task_id)
+            if row is None:
+                return error_page(404, translate("staff.error.not_found_task"))
+            if not may_see(actor, row):
+                return error_page(403, translate("staff.error.forbidden_task"))
+            if claim:
+                row = instances.claim(ctx, session, actor, task_id)
+            else:
+                row = instances.unclaim(ctx, session, actor, task_id)
+            name = row.name
+    except PlanflowError as exc:
+        if claim and exc.details.get("assignee"):
+            return error_page(409, translate("staff.error.already_claimed"))
+        if not claim and status_for(exc) == 403:
+            return error_page(403, translate("staff.error.unclaim_forbidden"))
+        return html_error(exc)
+    flash(translate("staff.flash.claimed" if claim else "staff.flash.unclaimed", step=name))
+    return redirect(back, code=303)
+
+
+@bp.post("/tasks/<task_id>/claim")
+@login_required
+def task_claim(task_id: str) -> Response | tuple[str, int]:
+    return _claim_action(task_id, claim=True)
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@login_required
+def task_unclaim(task_id: str) -> Response | tuple[str, int]:
+    return _claim_action(task_id, claim=False)

@@ -1,0 +1,515 @@
+"""The department's documents (manual §6), generated from instance data with the Markdown
+templates in `bpmn/templates/<doc_type>.md.j2` (《策划部作业手册》 standard templates as data).
+
+`generate_document` renders, stores a `DocumentRecord` in the caller's session (flushed for the
+id, never committed) and returns a small reference the diagram keeps in its result variable.
+`markdown_to_docx` turns any stored document into a Word file for download.
+
+Templates run in Jinja2's sandbox with autoescape off (the output is Markdown, shown as text).
+A missing value renders as "—", never as an error; table cells go through the `cell` filter so
+that a `|` or a line break typed in a form cannot break the table.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import ChainableUndefined, FileSystemLoader, Undefined
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import func, select
+
+from engine.models import DocumentRecord
+from handlers.brand import evaluate_brand_metrics
+from handlers.common import DASH, LABELS, clean_number, dict_rows, label, text, to_number
+from handlers.docx_render import markdown_to_docx
+from handlers.kpi import compute_completion_rate
+from handlers.registry import HandlerContext, HandlerRegistry
+
+__all__ = [
+    "DOC_TYPES",
+    "DocType",
+    "document_file_name",
+    "generate_document",
+    "markdown_to_docx",
+    "render_document",
+]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_TEMPLATE_DIR = PROJECT_ROOT / "bpmn" / "templates"
+
+
+@dataclass(frozen=True)
+class DocType:
+    key: str
+    name: str  # 项目立项书 (shown in 《》)
+    subject_keys: tuple[str, ...]  # data keys naming what the document is about
+
+
+DOC_TYPES: dict[str, DocType] = {
+    d.key: d
+    for d in (
+        DocType("project_charter", "项目立项书", ("project_name",)),
+        DocType("execution_plan", "项目执行方案", ("project_name",)),
+        DocType("weekly_report", "项目进度周报", ("project_name",)),
+        DocType("retrospective_report", "项目复盘报告", ("project_name",)),
+        DocType("event_summary", "活动总结", ("event_name", "theme")),
+        DocType("brand_effect_report", "品牌推广效果报告", ("annual_theme", "brand_positioning")),
+    )
+}
+
+
+def register(registry: HandlerRegistry) -> None:
+    registry.handler("generate_document")(generate_document)
+
+
+# --- the handler ------------------------------------------------------------------------------
+
+
+def generate_document(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
+    """Renders the `doc_type` document from the task data, stores it and returns
+    `{"document_id", "doc_type", "title", "file_name", "url", "api_url", "sequence"}`
+    (`sequence`: 1 for the first document of this type in the instance, 2 for the next week's
+    report or the revised charter, …)."""
+    doc_type = text(params.get("doc_type"), 64)
+    if doc_type not in DOC_TYPES:
+        raise ValueError(f"未知的文档类型 (unknown document type) {doc_type!r}")
+    previous = (
+        ctx.session.scalar(
+            select(func.count(DocumentRecord.id)).where(
+                DocumentRecord.instance_id == ctx.instance_id,
+                DocumentRecord.doc_type == doc_type,
+            )
+        )
+        or 0
+    )
+    now = ctx.clock.now()
+    title, content = render_document(
+        doc_type, ctx.data, now=now, sequence=previous + 1, instance_id=ctx.instance_id
+    )
+    record = DocumentRecord(
+        instance_id=ctx.instance_id,
+        doc_type=doc_type,
+        title=title[:256],
+        content_md=content,
+        created_at=now,
+    )
+    ctx.session.add(record)
+    ctx.session.flush()
+    ctx.notes.append({"note": f"已生成{record.title}", "document_id": record.id})
+    return {
+        "document_id": record.id,
+        "doc_type": doc_type,
+        "title": record.title,
+        "file_name": document_file_name(record.title, "md"),
+        "url": f"/instances/{ctx.instance_id}/documents/{record.id}",
+        "api_url": f"/api/v1/process-instances/{ctx.instance_id}/documents/{record.id}",
+        "sequence": previous + 1,
+    }
+
+
+def render_document(
+    doc_type: str,
+    data: Mapping[str, Any],
+    *,
+    now: datetime,
+    sequence: int = 1,
+    instance_id: int | None = None,
+    template_dirs: list[Path] | None = None,
+) -> tuple[str, str]:
+    """(title, Markdown) of a document; pure apart from reading the template file."""
+    spec = DOC_TYPES[doc_type]
+    values = dict(data)
+    context: dict[str, Any] = {
+        **values,
+        "data": values,
+        "doc_type": doc_type,
+        "doc_name": f"《{spec.name}》",
+        "sequence": sequence,
+        "instance_id": instance_id,
+        "generated_at": _local(now).strftime("%Y-%m-%d %H:%M"),
+        "report_date": _local(now).date().isoformat(),
+    }
+    context.update(_BUILDERS[doc_type](values, _local(now), sequence))
+    title = _title(spec, values, context)
+    context["doc_title"] = title
+    template = _environment(tuple(template_dirs or template_search_path())).get_template(
+        f"{doc_type}.md.j2"
+    )
+    content = template.render(context).strip() + "\n"
+    return title, content
+
+
+def document_file_name(title: str, extension: str) -> str:
+    """A file name from the title: 《项目立项书》— 新品预售 → 项目立项书-新品预售.md."""
+    name = title.replace("《", "").replace("》", "").replace("—", "-")
+    name = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "", name)
+    name = re.sub(r"\s*-\s*", "-", name)
+    name = re.sub(r"\s+", "_", name).strip("._-") or "document"
+    return f"{name[:120]}.{extension}"
+
+
+def template_search_path() -> list[Path]:
+    """`$PLANFLOW_BPMN_DIR/templates` first (a deployment's own templates), then the project's."""
+    dirs = []
+    configured = os.environ.get("PLANFLOW_BPMN_DIR")
+    if configured:
+        dirs.append(Path(configured) / "templates")
+    dirs.append(DEFAULT_TEMPLATE_DIR)
+    return [d for d in dict.fromkeys(dirs) if d.is_dir()] or [DEFAULT_TEMPLATE_DIR]
+
+
+# --- Jinja ------------------------------------------------------------------------------------
+
+
+class DashUndefined(ChainableUndefined):
+    """Missing values (and attributes of missing values) print as "—" and iterate as empty."""
+
+    def __str__(self) -> str:
+        return DASH
+
+
+_ENVIRONMENTS: dict[tuple[Path, ...], SandboxedEnvironment] = {}
+
+
+def _environment(dirs: tuple[Path, ...]) -> SandboxedEnvironment:
+    env = _ENVIRONMENTS.get(dirs)
+    if env is None:
+        env = SandboxedEnvironment(
+            loader=FileSystemLoader([str(d) for d in dirs]),
+            autoescape=False,
+            undefined=DashUndefined,
+            finalize=_finalize,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        env.filters.update(
+            cell=_cell,
+            inline=_inline,
+            block=_block,
+            label=_label,
+            labels=_labels,
+            money=_money,
+            num=_num,
+            pct=_pct,
+            date=_date,
+            datetime=_datetime,
+            or_dash=_or_dash,
+        )
+        _ENVIRONMENTS[dirs] = env
+    return env
+
+
+def _finalize(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DASH
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return _num(value)
+    return value
+
+
+def _missing(value: Any) -> bool:
+    return (
+        value is None
+        or isinstance(value, Undefined)
+        or (isinstance(value, str) and not value.strip())
+        or (isinstance(value, list | tuple | dict) and not value)
+    )
+
+
+def _or_dash(value: Any) -> Any:
+    return DASH if _missing(value) else value
+
+
+def _inline(value: Any) -> str:
+    """One line of text (for list items and key/value lines)."""
+    if _missing(value):
+        return DASH
+    return re.sub(r"\s*\n\s*", "；", str(value).strip())
+
+
+def _block(value: Any) -> str:
+    """Free text as its own paragraph(s); blank lines inside are kept, "—" when empty."""
+    if _missing(value):
+        return DASH
+    return str(value).strip()
+
+
+def _cell(value: Any) -> str:
+    """A table cell: no line breaks, `|` escaped."""
+    if _missing(value):
+        return DASH
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        value = _num(value)
+    return re.sub(r"\s*\n\s*", " ", str(value).strip()).replace("|", "\\|")
+
+
+def _label(value: Any, kind: str) -> str:
+    return DASH if _missing(value) else label(kind, value)
+
+
+def _labels(values: Any, kind: str) -> str:
+    if _missing(values):
+        return DASH
+    items = values if isinstance(values, list | tuple) else [values]
+    return "、".join(label(kind, v) for v in items if not _missing(v)) or DASH
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    number = to_number(value) if not isinstance(value, Undefined) else None
+    if number is None:
+        return DASH if _missing(value) else str(value)
+    if float(number).is_integer():
+        return f"{int(number):,}"
+    return f"{number:,.{digits}f}".rstrip("0").rstrip(".")
+
+
+def _money(value: Any) -> str:
+    shown = _num(value)
+    return shown if shown == DASH or to_number(value) is None else f"¥{shown}"
+
+
+def _pct(value: Any) -> str:
+    shown = _num(value, 1)
+    return shown if shown == DASH or to_number(value) is None else f"{shown}%"
+
+
+def _parse_when(value: Any) -> datetime | date | None:
+    if isinstance(value, datetime | date):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        return None
+    raw = value.strip().replace("Z", "+00:00")
+    try:
+        if len(raw) == 10:
+            return date.fromisoformat(raw)
+        return datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def _date(value: Any) -> str:
+    when = _parse_when(value)
+    if when is None:
+        return DASH if _missing(value) else str(value)
+    if isinstance(when, datetime):
+        when = _local(when).date() if when.tzinfo else when.date()
+    return when.isoformat()
+
+
+def _datetime(value: Any) -> str:
+    when = _parse_when(value)
+    if when is None:
+        return DASH if _missing(value) else str(value)
+    if not isinstance(when, datetime):
+        return when.isoformat()
+    if when.tzinfo:
+        when = _local(when)
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+def _local(when: datetime) -> datetime:
+    tz = ZoneInfo(os.environ.get("PLANFLOW_TIMEZONE", "Asia/Shanghai"))
+    return when.astimezone(tz) if when.tzinfo else when.replace(tzinfo=tz)
+
+
+# --- titles and per-document context ---------------------------------------------------------
+
+
+def _title(spec: DocType, data: Mapping[str, Any], context: Mapping[str, Any]) -> str:
+    subject = next((text(data.get(k), 150) for k in spec.subject_keys if text(data.get(k))), "")
+    title = f"《{spec.name}》"
+    if subject:
+        title += f"— {subject}"
+    suffix = context.get("title_suffix")
+    if suffix:
+        title += suffix if str(suffix).startswith("（") else f" {suffix}"
+    return title
+
+
+def _charter(data: dict[str, Any], now: datetime, sequence: int) -> dict[str, Any]:
+    start, end = _parse_when(data.get("cycle_start")), _parse_when(data.get("cycle_end"))
+    days = None
+    if start is not None and end is not None:
+        start_day = start.date() if isinstance(start, datetime) else start
+        end_day = end.date() if isinstance(end, datetime) else end
+        days = (end_day - start_day).days + 1
+    returns = [
+        (who, text(data.get(key)))
+        for who, key in (
+            ("策划部经理", "manager_charter_return_reason"),
+            ("需求部门", "requester_charter_return_reason"),
+        )
+        if text(data.get(key))
+    ]
+    return {
+        "revision": sequence,
+        "cycle_days": days,
+        "previous_returns": returns if sequence > 1 else [],
+        "title_suffix": f"（第{sequence}版）" if sequence > 1 else "",
+    }
+
+
+def _execution_plan(data: dict[str, Any], now: datetime, sequence: int) -> dict[str, Any]:
+    labour = [
+        {
+            "work_item": row.get("work_item"),
+            "owner": row.get("owner"),
+            "department": row.get("department"),
+        }
+        for row in dict_rows(data.get("division_of_labour"))
+    ]
+    reviews = [
+        (who, data.get(f"{key}_decision"), data.get(comment))
+        for who, key, comment in (
+            ("内部评审（方案预审会）", "internal_review", "internal_review_comments"),
+            ("需求部门", "requester_review", "requester_review_comment"),
+            ("财务部", "finance_review", "finance_review_comment"),
+            ("法务部", "legal_review", "legal_review_comment"),
+            ("分级预算审批", "budget_approval", "budget_approval_comment"),
+        )
+    ]
+    return {
+        "labour": labour,
+        "milestone_rows": _milestones(data),
+        "reviews": reviews,
+        "title_suffix": f"（第{sequence}版）" if sequence > 1 else "",
+    }
+
+
+def _milestones(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = [
+        {
+            "milestone": row.get("milestone"),
+            "due_date": row.get("due_date"),
+            "owner": row.get("owner"),
+            "_due": _day(row.get("due_date")),
+        }
+        for row in dict_rows(data.get("milestones"))
+    ]
+    rows.sort(key=lambda r: (r["_due"] is None, r["_due"] or date.min))
+    return rows
+
+
+def _day(value: Any) -> date | None:
+    when = _parse_when(value)
+    if when is None:
+        return None
+    if isinstance(when, datetime):
+        return _local(when).date() if when.tzinfo else when.date()
+    return when
+
+
+def _weekly(data: dict[str, Any], now: datetime, sequence: int) -> dict[str, Any]:
+    today = now.date()
+    period_start = today - timedelta(days=6)
+    tracked = []
+    for row in _milestones(data):
+        due = row["_due"]
+        if due is None:
+            status = DASH
+        elif due < period_start:
+            status = "已过期限"
+        elif due <= today:
+            status = "本周到期"
+        elif due <= today + timedelta(days=7):
+            status = "下周到期"
+        else:
+            status = "未到期"
+        tracked.append({**row, "status": status})
+    return {
+        "week_number": sequence,
+        "period_start": period_start.isoformat(),
+        "period_end": today.isoformat(),
+        "tracked_milestones": tracked,
+        "title_suffix": f"第{sequence}期（{today.isoformat()}）",
+    }
+
+
+def _retrospective(data: dict[str, Any], now: datetime, sequence: int) -> dict[str, Any]:
+    result = data.get("completion_result")
+    if not isinstance(result, dict) or "metrics" not in result:
+        result = compute_completion_rate(data.get("metrics"))
+    return {
+        "completion": result,
+        "metric_rows": dict_rows(result.get("metrics")),
+        "case_category_label": label("case_category", data.get("case_category")),
+    }
+
+
+def _event_summary(data: dict[str, Any], now: datetime, sequence: int) -> dict[str, Any]:
+    guests = dict_rows(data.get("guest_confirmations")) or dict_rows(data.get("guests"))
+    leads = dict_rows(data.get("leads"))
+    assets = [
+        ("T-30 悬念预热海报", "teaser_poster_design"),
+        ("T-15 亮点揭秘视频", "highlight_video_design"),
+        ("T-3 倒计时海报", "countdown_poster_design"),
+    ]
+    return {
+        "guest_rows": guests,
+        "lead_rows": leads,
+        "lead_count": len(leads),
+        "high_interest_count": sum(1 for lead in leads if lead.get("interest_level") == "high"),
+        "asset_rows": [
+            (name, data.get(f"{key}_asset_url"), data.get(f"{key}_note")) for name, key in assets
+        ],
+    }
+
+
+def _brand_report(data: dict[str, Any], now: datetime, sequence: int) -> dict[str, Any]:
+    targets = {
+        "exposure": data.get("target_exposure"),
+        "interaction_rate": data.get("target_interaction_rate"),
+        "search_volume": data.get("target_search_volume"),
+    }
+    evaluation = data.get("brand_evaluation")
+    if not isinstance(evaluation, dict) or "channels" not in evaluation:
+        evaluation = evaluate_brand_metrics(data.get("channel_metrics"), targets)
+    channels = dict_rows(evaluation.get("channels"))
+    exposures = [to_number(c.get("exposure")) for c in channels]
+    searches = [to_number(c.get("search_volume")) for c in channels]
+    rates = [r for r in (to_number(c.get("interaction_rate")) for c in channels) if r is not None]
+    month_index = to_number(data.get("month_index"))
+    month_number = int(month_index) + 1 if month_index is not None else None
+    quarter = ((month_number - 1) // 3) % 4 + 1 if month_number else None
+    period = text(data.get("report_period"), 20)
+    return {
+        "targets": targets,
+        "evaluation": evaluation,
+        "channel_rows": channels,
+        "under_rows": dict_rows(evaluation.get("underperforming")),
+        "total_exposure": clean_number(sum(e for e in exposures if e is not None))
+        if channels
+        else None,
+        "total_search_volume": clean_number(sum(s for s in searches if s is not None))
+        if channels
+        else None,
+        "average_interaction_rate": round(sum(rates) / len(rates), 2) if rates else None,
+        "month_number": month_number,
+        "quarter": quarter,
+        "quarter_theme": data.get(f"q{quarter}_theme") if quarter else None,
+        "quarter_plan": data.get(f"q{quarter}_plan") if quarter else None,
+        "metric_labels": LABELS["brand_metric"],
+        "title_suffix": period or (f"第{sequence}期" if sequence else ""),
+    }
+
+
+_BUILDERS: dict[str, Callable[[dict[str, Any], datetime, int], dict[str, Any]]] = {
+    "project_charter": _charter,
+    "execution_plan": _execution_plan,
+    "weekly_report": _weekly,
+    "retrospective_report": _retrospective,
+    "event_summary": _event_summary,
+    "brand_effect_report": _brand_report,
+}

@@ -1,0 +1,179 @@
+"""Timers and background work: restarts without catch-up storms, date-relative timers that
+follow their date, working-day due dates, reminders and the scheduler lease."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from engine import instances
+from engine.clock import FixedClock
+from engine.db import transaction
+from engine.models import AuditRecord, HumanTaskRow, InstanceRecord, TimerRow
+from engine.reminders import send_due_reminders
+from engine.scheduler import TimerService
+from engine.timers import process_due
+from tests.conftest import FIXTURES, START
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def timer_ctx(ctx, staff):
+    from engine.deploy import deploy, uploads_from_paths
+
+    with transaction(ctx.sessions) as s:
+        deploy(ctx, s, uploads_from_paths([FIXTURES / "models_extra" / "timers_demo.bpmn"]),
+               "owner")
+    return ctx
+
+
+def start(ctx, staff, event_date: datetime) -> int:
+    with transaction(ctx.sessions) as s:
+        record = instances.start(ctx, s, staff["sup"], "timers_demo",
+                                 {"event_date": event_date.isoformat()})
+        return record.id
+
+
+def timers(ctx, instance_id):
+    with transaction(ctx.sessions) as s:
+        rows = s.scalars(select(TimerRow).where(TimerRow.instance_id == instance_id)
+                         .order_by(TimerRow.element_id)).all()
+        return {r.element_id: r.due_at for r in rows}
+
+
+def open_elements(ctx, instance_id):
+    with transaction(ctx.sessions) as s:
+        return sorted(r.element_id for r in s.scalars(select(HumanTaskRow).where(
+            HumanTaskRow.instance_id == instance_id, HumanTaskRow.status == "open")))
+
+
+def fired(ctx, instance_id):
+    with transaction(ctx.sessions) as s:
+        return [(a.element_id, a.details["late_seconds"]) for a in s.scalars(
+            select(AuditRecord).where(AuditRecord.instance_id == instance_id,
+                                      AuditRecord.action == "timer_fired")
+            .order_by(AuditRecord.id))]
+
+
+def test_every_waiting_timer_is_in_the_timer_table(timer_ctx, staff, clock):
+    iid = start(timer_ctx, staff, START + timedelta(days=10))
+    assert timers(timer_ctx, iid) == {
+        "cool": START + timedelta(hours=2),
+        "every_week": START + timedelta(days=7),
+        "t_minus_3": START + timedelta(days=7),
+    }
+
+
+def test_restart_after_downtime_fires_each_timer_once_then_cycle_resumes(timer_ctx, staff, clock):
+    iid = start(timer_ctx, staff, START + timedelta(days=10))
+    # The worker was down for three weeks and three days.
+    clock.set(START + timedelta(days=24))
+    report = process_due(timer_ctx)
+    assert report.woken == [iid]
+    assert process_due(timer_ctx).fired == 0  # nothing due twice
+    assert sorted(e for e, _ in fired(timer_ctx, iid)) == ["cool", "every_week", "t_minus_3"]
+    late = dict(fired(timer_ctx, iid))
+    assert late["t_minus_3"] == pytest.approx(17 * 86400)
+    # One weekly report for the missed weeks, not three.
+    assert open_elements(timer_ctx, iid) == ["monitor", "poster", "weekly"]
+    # The cycle keeps its grid: next firing on day 28, then day 35.
+    assert timers(timer_ctx, iid)["every_week"] == START + timedelta(days=28)
+    clock.set(START + timedelta(days=28, seconds=1))
+    assert process_due(timer_ctx).woken == [iid]
+    assert open_elements(timer_ctx, iid) == ["monitor", "poster", "weekly", "weekly"]
+    assert timers(timer_ctx, iid)["every_week"] == START + timedelta(days=35)
+
+
+def test_moving_the_event_date_moves_the_waiting_timer(timer_ctx, staff, clock):
+    iid = start(timer_ctx, staff, START + timedelta(days=30))
+    assert timers(timer_ctx, iid)["t_minus_3"] == START + timedelta(days=27)
+    with transaction(timer_ctx.sessions) as s:
+        instances.update_data(timer_ctx, s, staff["sup"], iid,
+                              {"event_date": (START + timedelta(days=45)).isoformat()})
+    with transaction(timer_ctx.sessions) as s:
+        record = s.get(InstanceRecord, iid)
+        assert record.status == "running", record.status
+    assert timers(timer_ctx, iid)["t_minus_3"] == START + timedelta(days=42)
+    with transaction(timer_ctx.sessions) as s:
+        moves = s.scalars(select(AuditRecord).where(
+            AuditRecord.instance_id == iid, AuditRecord.action == "timer_rescheduled")).all()
+        assert len(moves) == 1 and moves[0].element_id == "t_minus_3"
+    assert "poster" not in open_elements(timer_ctx, iid)
+    # Moved so close that T-3 is already past: it fires at once.
+    with transaction(timer_ctx.sessions) as s:
+        instances.update_data(timer_ctx, s, staff["sup"], iid,
+                              {"event_date": (START + timedelta(days=1)).isoformat()})
+    assert "t_minus_3" not in timers(timer_ctx, iid)
+    assert "poster" in open_elements(timer_ctx, iid)
+    # The cycle timer and the duration are not moved by a date change.
+    assert timers(timer_ctx, iid)["every_week"] == START + timedelta(days=7)
+    assert timers(timer_ctx, iid)["cool"] == START + timedelta(hours=2)
+
+
+def test_event_already_close_fires_overdue_steps_at_start(timer_ctx, staff):
+    iid = start(timer_ctx, staff, START + timedelta(days=2))
+    assert "poster" in open_elements(timer_ctx, iid)
+
+
+def test_changing_data_is_for_initiator_or_managers(timer_ctx, staff):
+    from engine.errors import Forbidden
+
+    iid = start(timer_ctx, staff, START + timedelta(days=30))
+    with transaction(timer_ctx.sessions) as s, pytest.raises(Forbidden):
+        instances.update_data(timer_ctx, s, staff["alice"], iid, {"event_date": "2030-01-01"})
+
+
+def test_working_day_due_date_and_reminder(timer_ctx, staff, clock):
+    # Friday 26 Sep 2025, 10:00 in Shanghai: Sunday the 28th is a 调休 working day, then the
+    # National Day holiday (1-8 Oct) follows. Three working days: Sun 28, Mon 29, Tue 30.
+    clock.set(datetime(2025, 9, 26, 10, 0, tzinfo=SHANGHAI))
+    iid = start(timer_ctx, staff, datetime(2025, 10, 20, tzinfo=SHANGHAI))
+    with transaction(timer_ctx.sessions) as s:
+        monitor = s.scalars(select(HumanTaskRow).where(
+            HumanTaskRow.instance_id == iid, HumanTaskRow.element_id == "monitor")).one()
+        assert monitor.due_at == datetime(2025, 9, 30, 18, 0, tzinfo=SHANGHAI)
+    clock.set(datetime(2025, 9, 30, 18, 1, tzinfo=SHANGHAI))
+    with transaction(timer_ctx.sessions) as s:
+        assert send_due_reminders(timer_ctx, s, clock.now()) == 1
+    with transaction(timer_ctx.sessions) as s:
+        assert send_due_reminders(timer_ctx, s, clock.now()) == 0  # once only
+        reminder = s.scalars(select(AuditRecord).where(
+            AuditRecord.instance_id == iid, AuditRecord.action == "reminder")).one()
+        assert reminder.element_id == "monitor"
+
+
+def test_scheduler_lease_elects_one_and_is_taken_over_when_stale(timer_ctx, clock):
+    if timer_ctx.db.dialect.name == "postgresql":
+        pytest.skip("on PostgreSQL every worker polls; there is no lease")
+    a, b = TimerService(timer_ctx, lease_seconds=10), TimerService(timer_ctx, lease_seconds=10)
+    assert a.acquire_lease() and not b.acquire_lease()
+    assert a.acquire_lease()  # renewing
+    clock.advance(seconds=11)  # a stopped renewing (crashed)
+    assert b.acquire_lease() and not a.acquire_lease()
+    b.release_lease()
+    assert a.acquire_lease()
+
+
+def test_poll_fires_due_timers_and_sends_reminders(timer_ctx, staff, clock):
+    iid = start(timer_ctx, staff, START + timedelta(days=2))
+    service = TimerService(timer_ctx)
+    clock.set(START + timedelta(hours=30))
+    service.poll()
+    with transaction(timer_ctx.sessions) as s:
+        record = s.get(InstanceRecord, iid)
+        assert record.data.get("cooled") is True
+        actions = [a.action for a in s.scalars(select(AuditRecord).where(
+            AuditRecord.instance_id == iid))]
+        assert "reminder" in actions  # the poster (due in 24 h) is overdue
+    service.release_lease()
+
+
+def test_clock_times_are_utc_aware(timer_ctx, staff):
+    iid = start(timer_ctx, staff, START + timedelta(days=10))
+    assert all(v.tzinfo is not None and v.utcoffset() == timedelta(0)
+               for v in timers(timer_ctx, iid).values())
+    assert FixedClock(datetime(2026, 1, 1, tzinfo=UTC)).now().tzinfo is UTC

@@ -1,0 +1,93 @@
+"""Generated documents (《项目立项书》 …) as Markdown or Word files.
+
+`GET /api/v1/process-instances/<id>/documents/<doc_id>?format=md|docx` — visible to whoever may
+see the instance (the rule of `engine.queries.get_instance`). The UI page route
+(`web/pages/documents.py`) uses the same lookup and response.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from flask import Response, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import store
+from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.models import DocumentRecord, HumanTaskRow
+from engine.people import Actor, may_see
+from handlers.documents import document_file_name, markdown_to_docx
+from web.api import bp
+from web.core import api_actor, unit_of_work
+
+FORMATS = ("md", "docx")
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@dataclass(frozen=True)
+class DocumentFile:
+    id: int
+    instance_id: int
+    doc_type: str
+    title: str
+    content_md: str
+
+
+def visible_document(session: Session, actor: Actor, instance_id: int, doc_id: int) -> DocumentFile:
+    """The document if it belongs to the instance and the actor may see the instance:
+    managers, process owners, the initiator, and anyone who can see one of its tasks."""
+    record = store.get_instance(session, instance_id)
+    if not (actor.is_manager or actor.is_process_owner or actor.username == record.started_by):
+        tasks = session.scalars(
+            select(HumanTaskRow).where(HumanTaskRow.instance_id == instance_id)
+        ).all()
+        if not any(may_see(actor, t) for t in tasks):
+            raise Forbidden("无权查看该流程实例 (not your instance)", {"id": instance_id})
+    document = session.get(DocumentRecord, doc_id)
+    if document is None or document.instance_id != instance_id:
+        raise NotFound(
+            f"文档 {doc_id} 不存在 (document not found)",
+            {"instance_id": instance_id, "document_id": doc_id},
+        )
+    return DocumentFile(
+        document.id, document.instance_id, document.doc_type, document.title, document.content_md
+    )
+
+
+def requested_format() -> str:
+    value = (request.args.get("format") or "md").lower()
+    if value not in FORMATS:
+        raise InvalidInput(
+            "参数 format 必须是 md 或 docx (format must be md or docx)", {"format": value}
+        )
+    return value
+
+
+def document_response(document: DocumentFile, fmt: str) -> Response:
+    if fmt == "docx":
+        body = markdown_to_docx(document.content_md, document.title)
+        mimetype = DOCX_MIME
+    else:
+        body = document.content_md.encode("utf-8")
+        mimetype = "text/markdown; charset=utf-8"
+    name = document_file_name(document.title, fmt)
+    response = Response(body, mimetype=mimetype)
+    # RFC 6266: an ASCII fallback plus the UTF-8 name (Chinese titles).
+    fallback = f"document-{document.id}.{fmt}"
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/process-instances/<int:instance_id>/documents/<int:doc_id>")
+def get_document(instance_id: int, doc_id: int) -> Response:
+    fmt = requested_format()
+    with unit_of_work() as session:
+        actor = api_actor(session)
+        document = visible_document(session, actor, instance_id, doc_id)
+    return document_response(document, fmt)

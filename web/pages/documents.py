@@ -1,0 +1,27 @@
+"""Download of a generated document from the UI: `/instances/<id>/documents/<doc_id>`
+(`?format=docx` for Word; Markdown by default). Same visibility as the instance page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.errors import InvalidInput
+from web.api.documents import document_response, requested_format, visible_document
+from web.core import unit_of_work
+from web.pages import bp
+from web.pages.instances import error_page, manage_page
+from web.session_auth import current_actor
+
+
+@bp.get("/instances/<int:instance_id>/documents/<int:doc_id>")
+@manage_page()
+def instance_document(instance_id: int, doc_id: int) -> Any:
+    actor = current_actor()
+    assert actor is not None  # manage_page requires a login
+    try:
+        fmt = requested_format()
+    except InvalidInput as exc:
+        return error_page(400, exc.message)
+    with unit_of_work() as session:
+        document = visible_document(session, actor, instance_id, doc_id)
+    return document_response(document, fmt)

@@ -1,0 +1,240 @@
+/* planflow — the task and start forms: render a form-js schema, submit it with fetch (JSON,
+ * CSRF header) and show the server's answer: per-field errors at the fields (the typed data
+ * stays), a clear message for 409/403/404/400, or go where the server says on success.
+ *
+ * Config comes from <script type="application/json" id="staff-form-config">:
+ *   { schema, data, readonly, submitUrl, inboxUrl, loginUrl, lang, text, validation }
+ * form-js keys errors by component id and data by key; the server returns both per field.
+ */
+(function () {
+  'use strict';
+
+  var configEl = document.getElementById('staff-form-config');
+  if (!configEl) { return; }
+  var cfg = JSON.parse(configEl.textContent);
+  var text = cfg.text || {};
+  var container = document.getElementById('staff-form');
+  var statusBox = document.getElementById('staff-form-status');
+  var submitButton = document.getElementById('staff-submit');
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = csrfMeta ? csrfMeta.getAttribute('content') : '';
+  var form = null;
+  var busy = false;
+
+  // --- messages -----------------------------------------------------------------------------
+
+  function format(template, params) {
+    return String(template || '').replace(/\{(\w+)\}/g, function (all, name) {
+      return Object.prototype.hasOwnProperty.call(params, name) ? params[name] : all;
+    });
+  }
+
+  function clearStatus() {
+    statusBox.hidden = true;
+    statusBox.textContent = '';
+    statusBox.className = 'staff-alert';
+  }
+
+  /* Show a message above the form; `items` (optional) lists field problems; `link` adds one
+   * link (e.g. back to the inbox). Built with textContent only: nothing is parsed as HTML. */
+  function showStatus(message, items, link) {
+    statusBox.textContent = '';
+    statusBox.className = 'staff-alert staff-alert-error';
+    var p = document.createElement('p');
+    p.textContent = message;
+    statusBox.appendChild(p);
+    if (items && items.length) {
+      var ul = document.createElement('ul');
+      items.forEach(function (item) {
+        var li = document.createElement('li');
+        li.textContent = item.label ? item.label + '：' + item.message : item.message;
+        ul.appendChild(li);
+      });
+      statusBox.appendChild(ul);
+    }
+    if (link) {
+      var a = document.createElement('a');
+      a.href = link.href;
+      a.textContent = link.text;
+      statusBox.appendChild(a);
+    }
+    statusBox.hidden = false;
+    statusBox.focus();
+  }
+
+  // form-js validates in the browser with English messages: word them in the page language.
+  var RULES = [
+    [/^Field is required\.$/, 'required'],
+    [/^Field must have minimum value of (.+)\.$/, 'min'],
+    [/^Field must have maximum value of (.+)\.$/, 'max'],
+    [/^Field must have minimum length of (.+)\.$/, 'minLength'],
+    [/^Field must have maximum length of (.+)\.$/, 'maxLength'],
+    [/^Field must be a valid email\.$/, 'email'],
+    [/^Field must be a valid\s+international phone number/, 'phone'],
+    [/^Field must match pattern /, 'pattern'],
+    [/^Value is not a number\.$/, 'number'],
+    [/^Value is expected to be an integer\.$/, 'integer'],
+    [/^Value is expected to have at most (\d+) decimal digit/, 'decimals'],
+    [/^Please select a valid value, the two nearest valid values are (.+) and (.+)\.$/, 'step']
+  ];
+
+  function translateMessage(message) {
+    if (cfg.lang === 'en' || !cfg.validation) { return message; }
+    for (var i = 0; i < RULES.length; i++) {
+      var match = RULES[i][0].exec(message);
+      var template = cfg.validation[RULES[i][1]];
+      if (match && template) {
+        return format(template, { 0: match[1] || '', 1: match[2] || '' });
+      }
+    }
+    return message;
+  }
+
+  function localiseValidator(viewer) {
+    var validator = viewer.get('validator');
+    var original = validator.validateFieldInstance.bind(validator);
+    validator.validateFieldInstance = function (instance, value) {
+      return original(instance, value).map(translateMessage);
+    };
+  }
+
+  // --- server errors at the fields ----------------------------------------------------------
+
+  function errorsState(fields) {
+    var errors = {};
+    fields.forEach(function (field) {
+      if (!field.id) { return; }
+      var target = errors;
+      var keys = [field.id].concat(field.indexes || []);
+      for (var i = 0; i < keys.length - 1; i++) {
+        var k = String(keys[i]);
+        if (typeof target[k] !== 'object' || target[k] === null || Array.isArray(target[k])) {
+          target[k] = {};
+        }
+        target = target[k];
+      }
+      target[String(keys[keys.length - 1])] = [field.message];
+    });
+    return errors;
+  }
+
+  function showFieldErrors(fields) {
+    if (form) {
+      form._setState({ errors: errorsState(fields) });
+    }
+    showStatus(format(text.fix_errors_count, { n: fields.length }), fields);
+  }
+
+  function focusFirstInvalid() {
+    window.requestAnimationFrame(function () {
+      var el = container.querySelector(
+        '.fjs-has-errors input, .fjs-has-errors textarea, .fjs-has-errors select, ' +
+        '.fjs-has-errors [tabindex]'
+      );
+      if (el) { el.focus(); }
+    });
+  }
+
+  // --- submitting ---------------------------------------------------------------------------
+
+  function setBusy(on) {
+    busy = on;
+    if (!submitButton) { return; }
+    submitButton.disabled = on;
+    submitButton.setAttribute('aria-busy', on ? 'true' : 'false');
+    submitButton.textContent = on ? text.submitting : submitButton.getAttribute('data-label');
+  }
+
+  function messageFor(status, body) {
+    if (status === 400 && !body) { return text.expired; }
+    if (status === 401) { return text.login; }
+    if (body && body.error && body.error.message) { return body.error.message; }
+    if (status === 409) { return text.conflict; }
+    if (status === 403) { return text.forbidden; }
+    if (status === 404) { return text.not_found; }
+    return text.server;
+  }
+
+  function post(data) {
+    if (busy) { return; }
+    setBusy(true);
+    clearStatus();
+    fetch(cfg.submitUrl, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: {
+        'Content-Type': 'application/json',
+        'Accept': 'application/json',
+        'X-CSRF-Token': csrf
+      },
+      body: JSON.stringify({ data: data })
+    }).then(function (response) {
+      var type = response.headers.get('Content-Type') || '';
+      var parsed = type.indexOf('application/json') === 0 ? response.json() : Promise.resolve(null);
+      return parsed.then(function (body) { return { status: response.status, body: body }; });
+    }).then(function (result) {
+      var body = result.body;
+      if (result.status < 300 && body && body.ok) {
+        window.location.assign(body.redirect);
+        return;
+      }
+      setBusy(false);
+      if (result.status === 422 && body && body.error && body.error.fields) {
+        showFieldErrors(body.error.fields);
+        focusFirstInvalid();
+        return;
+      }
+      var link = null;
+      if (result.status === 409 || result.status === 403 || result.status === 404) {
+        link = { href: cfg.inboxUrl, text: text.go_inbox };
+      } else if (result.status === 401) {
+        link = {
+          href: cfg.loginUrl + '?next=' + encodeURIComponent(window.location.pathname),
+          text: text.go_login
+        };
+      }
+      showStatus(messageFor(result.status, body), null, link);
+    }).catch(function () {
+      setBusy(false);
+      showStatus(text.network);
+    });
+  }
+
+  function onSubmitEvent(event) {
+    var errors = event.errors || {};
+    if (Object.keys(errors).length) {
+      showStatus(text.fix_errors);
+      focusFirstInvalid();
+      return;
+    }
+    post(event.data || {});
+  }
+
+  // --- start --------------------------------------------------------------------------------
+
+  if (submitButton) {
+    submitButton.addEventListener('click', function () {
+      if (busy) { return; }
+      if (form) {
+        form.submit();  // validates in the browser, then fires 'submit' (handled above)
+      } else {
+        post({});
+      }
+    });
+  }
+
+  if (!cfg.schema) { return; }
+
+  form = new FormViewer.Form({
+    container: container,
+    properties: { readOnly: !!cfg.readonly }
+  });
+  localiseValidator(form);
+  form.on('submit', onSubmitEvent);
+  form.importSchema(cfg.schema, cfg.data || {}).then(function () {
+    container.setAttribute('data-ready', 'true');
+  }).catch(function (error) {
+    showStatus(text.load_failed);
+    console.error(error);  // a broken form is a real problem: surface it
+  });
+}());

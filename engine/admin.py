@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -233,3 +233,63 @@ def _revoke_tokens(session: Session, user: UserRecord, now: datetime) -> None:
         .where(ApiTokenRecord.user_id == user.id, ApiTokenRecord.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+# --- working-day calendar ----------------------------------------------------------------------
+
+MAX_RANGE_DAYS = 31
+
+
+def edit_calendar_days(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    first: date,
+    last: date,
+    kind: str | None,
+    name: str,
+) -> int:
+    """Mark every day from `first` to `last` as a holiday (放假), a make-up working day (调休上班)
+    or, with `kind=None`, an ordinary day again. A year touched for the first time becomes
+    provisional (engine.workcal_db). Returns the number of days written."""
+    from engine.workcal_db import set_day
+
+    if last < first:
+        raise InvalidInput("结束日期早于开始日期 (the range ends before it starts)")
+    days = (last - first).days + 1
+    if days > MAX_RANGE_DAYS:
+        raise InvalidInput(
+            f"一次最多修改 {MAX_RANGE_DAYS} 天 (at most {MAX_RANGE_DAYS} days at a time)"
+        )
+    name = name.strip()[:64]
+    if kind is not None and not name:
+        raise InvalidInput("请填写名称，如“春节”或“春节调休” (a name is required)")
+    for offset in range(days):
+        set_day(session, first + timedelta(days=offset), kind, name)
+    audit(
+        session,
+        now,
+        "calendar_changed",
+        actor=actor.username,
+        details={"from": first.isoformat(), "to": last.isoformat(), "kind": kind, "name": name},
+    )
+    session.flush()
+    return days
+
+
+def set_calendar_year(
+    session: Session, actor: Actor, now: datetime, year: int, status: str
+) -> None:
+    from engine.workcal_db import set_year_status
+
+    if not 2000 <= year <= 2100:
+        raise InvalidInput("年份超出范围 (year out of range)")
+    set_year_status(session, year, status)
+    audit(
+        session,
+        now,
+        "calendar_year_set",
+        actor=actor.username,
+        details={"year": year, "status": status},
+    )
+    session.flush()

@@ -188,18 +188,29 @@ def timers_this_week(
 
 
 def throughput(session: Session, now: datetime, tz: ZoneInfo) -> list[tuple[date, int]]:
+    """Completed instances per local day, counted by the database (one row per day back)."""
     today = now.astimezone(tz).date()
     first = today - timedelta(days=THROUGHPUT_DAYS - 1)
     since = datetime.combine(first, datetime.min.time(), tzinfo=tz)
-    counts: Counter[date] = Counter(
-        at.astimezone(tz).date()
-        for at in session.scalars(
-            select(InstanceRecord.completed_at).where(
-                InstanceRecord.status == "completed", InstanceRecord.completed_at >= since
-            )
+    done = (InstanceRecord.status == "completed", InstanceRecord.completed_at >= since)
+    dialect = session.get_bind().dialect.name
+    counts: Counter[date] = Counter()
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":  # stored as naive UTC text; shift by the zone's offset
+            offset = now.astimezone(tz).utcoffset() or timedelta(0)
+            minutes = int(offset.total_seconds() // 60)
+            day = func.date(InstanceRecord.completed_at, f"{minutes:+d} minutes")
+        else:
+            day = func.date(func.timezone(tz.key, InstanceRecord.completed_at))
+        for value, n in session.execute(select(day, func.count()).where(*done).group_by(day)):
+            if value is not None:
+                counts[date.fromisoformat(str(value)[:10])] += n
+    else:
+        counts.update(
+            at.astimezone(tz).date()
+            for at in session.scalars(select(InstanceRecord.completed_at).where(*done))
+            if at is not None
         )
-        if at is not None
-    )
     return [
         (first + timedelta(days=i), counts.get(first + timedelta(days=i), 0))
         for i in range(THROUGHPUT_DAYS)

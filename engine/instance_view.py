@@ -129,13 +129,12 @@ def filtered_ids(actor: Actor, flt: InstanceFilter, now: datetime, tz: ZoneInfo)
             )
         )
     if flt.stage:
-        query = query.where(
-            InstanceRecord.id.in_(
-                select(HumanTaskRow.instance_id).where(
-                    HumanTaskRow.status == "open", HumanTaskRow.name == flt.stage
-                )
-            )
+        at_stage = select(HumanTaskRow.instance_id).where(
+            HumanTaskRow.status == "open", HumanTaskRow.name == flt.stage
         )
+        if flt.process:
+            at_stage = at_stage.where(HumanTaskRow.model_key == flt.process)
+        query = query.where(InstanceRecord.id.in_(at_stage))
     return query
 
 

@@ -139,6 +139,9 @@ class TimerService:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> TimerService:
+        # A poll that outlasts the interval is normal under load; APScheduler would log a
+        # warning for every skipped run.
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
         scheduler = BackgroundScheduler(timezone="UTC")
         scheduler.add_job(
             self.poll,

@@ -147,6 +147,18 @@ _BINOP_GUARDS: Final[dict[type[ast.operator], str]] = {
 }
 
 
+# Augmented assignments whose result is never larger than their operands' size.
+_SHRINKING_OPS: Final = (
+    ast.Sub,
+    ast.Div,
+    ast.FloorDiv,
+    ast.BitAnd,
+    ast.BitOr,
+    ast.BitXor,
+    ast.RShift,
+)
+
+
 def _call(name: str, args: list[ast.expr], anchor: ast.AST) -> ast.Call:
     node = ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[])
     copy_locations(node, anchor)
@@ -177,6 +189,10 @@ class _SandboxPolicy(RestrictingNodeTransformer):
         guard = _BINOP_GUARDS.get(type(node.op))
         if guard is None:
             return node
+        if isinstance(node.op, ast.Add) and (
+            isinstance(node.left, ast.Constant) or isinstance(node.right, ast.Constant)
+        ):
+            return node  # `x + 1`, `name + "先生"`: grows by a constant, cannot double
         return _call(guard, [node.left, node.right], node)
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
@@ -194,6 +210,13 @@ class _SandboxPolicy(RestrictingNodeTransformer):
     def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
         # RestrictedPython refuses `d[k] += v`; rewrite it to `_inplaceitem_(op, d, k, v)`,
         # which reads with _getitem_, combines with _inplacevar_ and writes with _write_.
+        if isinstance(node.target, ast.Name) and (
+            isinstance(node.op, _SHRINKING_OPS)
+            or (isinstance(node.op, ast.Add) and isinstance(node.value, ast.Constant))
+        ):
+            # `n += 1`, `n -= x`...: cannot amplify, so the native operation is kept (it is
+            # what `_inplacevar_` would do) and only the names are checked.
+            return self.node_contents_visit(node)
         if not isinstance(node.target, ast.Subscript):
             return super().visit_AugAssign(node)  # type: ignore[no-any-return]
         target = node.target
@@ -465,7 +488,12 @@ _INPLACE: Final[dict[str, Callable[[Any, Any], Any]]] = {
 }
 
 
+_NUMBERS: Final = frozenset({int, float, bool})
+
+
 def _inplacevar(op: str, target: Any, value: Any) -> Any:
+    if op == "+=" and type(target) in _NUMBERS:
+        return target + value
     func = _INPLACE.get(op)
     if func is None:
         raise ScriptSecurityError(f"augmented assignment {op!r} is not allowed")
@@ -963,37 +991,86 @@ _LINELESS.update(_GUARD_CODES)
 _SCALARS: Final = (bool, int, float, type(None))
 
 
-def _data_size(value: Any, limit: int, what: str) -> int:
-    """Approximate JSON size of ``value``; ScriptResourceError past ``limit`` (or on a cycle).
+_FLAT_SCALARS: Final = frozenset({int, float, bool, type(None)})
+_STRINGS_ONLY: Final = frozenset({str})
+_ARRAYS: Final = (list, tuple, set, frozenset)
 
-    Shared references count every time, as a serializer would write them.
+
+def _data_size(value: Any, limit: int, what: str) -> int:
+    """Approximate JSON size of ``value``; ScriptResourceError past ``limit`` or on a cycle.
+
+    Shared references count every time (a serializer writes them out every time), but each
+    container is measured once (memoized by id) and long lists of plain strings or numbers by
+    C-level passes: a structure that would serialize to gigabytes is refused in microseconds,
+    and ordinary data costs about one pass over its containers. A cycle recurses until Python's
+    recursion limit, which is reported like data nested too deeply to store.
     """
-    total = 0
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            total += len(item) + 2
-        elif isinstance(item, dict):
-            total += 2 + 4 * len(item)
-            if total <= limit:
-                stack.extend(item.keys())
-                stack.extend(item.values())
-        elif isinstance(item, (list, tuple, set, frozenset)):
-            total += 2 + len(item)
-            if total <= limit:
-                stack.extend(item)
-        elif isinstance(item, int):
-            total += item.bit_length() // 3 + 2
-        elif isinstance(item, (bytes, bytearray)):
-            total += 2 * len(item)
+    memo: dict[int, int] = {}
+
+    def too_big() -> NoReturn:
+        raise ScriptResourceError(f"{what} is larger than the limit of {limit} bytes")
+
+    def items_size(items: Any) -> int:
+        count = len(items)
+        if count > 32:  # one C-level pass decides whether the elements need a look at all
+            kinds = set(map(type, items))
+            if kinds <= _FLAT_SCALARS:
+                return 9 * count
+            if kinds <= _STRINGS_ONLY:
+                return sum(map(len, items)) + 3 * count
+        total = count
+        for item in items:
+            kind = type(item)
+            if kind is str:
+                total += len(item) + 2
+            elif kind in _FLAT_SCALARS:
+                total += 8
+            else:
+                total += size(item)
+            if total > limit:
+                too_big()
+        return total
+
+    def size(obj: Any) -> int:
+        kind = type(obj)
+        if kind is str:
+            return len(obj) + 2
+        if kind in _FLAT_SCALARS:
+            return 8
+        key = id(obj)
+        known = memo.get(key)
+        if known is not None:
+            return known
+        if isinstance(obj, dict):
+            total = 2 + 2 * len(obj)
+            for name, item in obj.items():
+                total += len(name) + 2 if type(name) is str else size(name)
+                item_kind = type(item)
+                if item_kind is str:
+                    total += len(item) + 2
+                elif item_kind in _FLAT_SCALARS:
+                    total += 8
+                else:
+                    total += size(item)
+                if total > limit:
+                    too_big()
+        elif isinstance(obj, _ARRAYS):
+            total = 2 + items_size(obj)
+        elif isinstance(obj, (bytes, bytearray)):
+            total = 2 * len(obj) + 2
         else:
-            total += 16
+            total = 16
         if total > limit:
-            raise ScriptResourceError(
-                f"{what} is larger than the limit of {limit} bytes (or refers to itself)"
-            )
-    return total
+            too_big()
+        memo[key] = total
+        return total
+
+    try:
+        return size(value)
+    except RecursionError:
+        raise ScriptResourceError(
+            f"{what} refers to itself or is nested too deeply to be stored"
+        ) from None
 
 
 _ERROR_REPR: Final = reprlib.Repr()
@@ -1075,6 +1152,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         self.memory_limit = memory_limit
         self.max_data_size = max_data_size
         self._base: dict[str, Any] = {"__builtins__": _BUILTINS, **helpers}
+        self._helper_names = frozenset(helpers)
 
     # -- SpiffWorkflow API ----------------------------------------------------------------
 
@@ -1147,7 +1225,9 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         return result
 
     def _check_for_overwrite(self, context: Mapping[str, Any], external: Mapping[str, Any]) -> None:
-        clashes = (self.helpers.keys() | external.keys()) & context.keys()
+        clashes = self._helper_names.intersection(context)
+        if external:
+            clashes |= external.keys() & context.keys()
         if clashes:
             raise ScriptError(
                 "task data would overwrite predefined name(s) "
@@ -1164,7 +1244,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         for key, value in namespace.items():
             if (
                 key[:1] == "_"
-                or key in self.helpers
+                or key in self._helper_names
                 or (key in external and key not in context)
                 or callable(value)
                 or isinstance(value, _NOT_DATA)

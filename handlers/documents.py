@@ -281,7 +281,7 @@ def _money(value: Any) -> str:
 
 
 def _pct(value: Any) -> str:
-    shown = _num(value, 1)
+    shown = _num(value)
     return shown if shown == DASH or to_number(value) is None else f"{shown}%"
 
 

@@ -22,7 +22,9 @@ BUDGET_DMN = """<?xml version="1.0" encoding="UTF-8"?>
   <decision id="budget_level" name="预算审批分级">
     <decisionTable id="DecisionTable_1" hitPolicy="FIRST">
       <input id="Input_1" label="预算金额">
-        <inputExpression id="InputExpression_1" typeRef="number"><text>amount</text></inputExpression>
+        <inputExpression id="InputExpression_1" typeRef="number">
+          <text>amount</text>
+        </inputExpression>
       </input>
       <output id="Output_1" label="审批组" name="approver_group" typeRef="string" />
       <rule id="Rule_1">
@@ -46,7 +48,8 @@ def _staff(ctx, session, *names):
 def _start(ctx, who: str, title: str, amount: int) -> int:
     with transaction(ctx.sessions) as s:
         [actor] = _staff(ctx, s, who)
-        return instances.start(ctx, s, actor, "approval_demo", {"title": title, "amount": amount}).id
+        data = {"title": title, "amount": amount}
+        return instances.start(ctx, s, actor, "approval_demo", data).id
 
 
 def _complete_open(ctx, instance_id: int, who: str, data: dict) -> None:

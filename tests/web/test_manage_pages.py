@@ -8,7 +8,7 @@ import json
 import re
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import date, timedelta
 from io import BytesIO
 
 import pytest
@@ -168,7 +168,8 @@ def test_every_post_refuses_a_missing_or_wrong_csrf_token(client, env):
         f"/instances/{iid}/retry", f"/instances/{iid}/terminate", f"/instances/{iid}/suspend",
         f"/instances/{iid}/resume", "/models/new", "/models/approval_demo/deploy",
         "/admin/users", "/admin/users/bob/active", "/admin/users/bob/password",
-        "/admin/users/bob/groups", "/admin/groups",
+        "/admin/users/bob/groups", "/admin/groups", "/admin/calendar/days",
+        "/admin/calendar/years",
     ]
     for path in posts:
         assert client.post(path, data={"reason": "x"}).status_code == 400, path
@@ -197,7 +198,7 @@ def test_staff_see_their_own_instances_managers_all(client, env):
 
 
 def test_filters(client, env, clock):
-    a = start(env, "alice", "甲活动", 5000)
+    start(env, "alice", "甲活动", 5000)
     b = start(env, "bob", "乙活动", 500)
     complete_open(env, b, "bob", {"description": "小额"})  # -> waiting on the timer
     c = start(env, "alice", "丙活动", 5000)
@@ -303,18 +304,21 @@ def test_detail_escapes_title_and_data(client, env):
     assert "</" not in script
 
 
-def test_documents_listed(client, env):
+def test_documents_listed_and_linked_when_downloadable(app, client, env):
     from engine.models import DocumentRecord
 
     iid = start(env, "alice")
     with transaction(env.sessions) as s:
         s.add(DocumentRecord(instance_id=iid, doc_type="charter", title="《项目立项书》<b>",
                              content_md="# x", created_at=env.clock.now()))
+        doc_id = s.scalar(select(DocumentRecord.id))
     login(client, "alice")
     html = text(client.get(f"/instances/{iid}"))
     assert "《项目立项书》&lt;b&gt;" in html
-    # no download route in this app (another issue adds it): no dead link
-    assert f"/instances/{iid}/documents/" not in html
+    # linked only when the app has the download route (the documents issue adds it)
+    routed = any(r.rule == "/instances/<int:instance_id>/documents/<int:doc_id>"
+                 for r in app.url_map.iter_rules())
+    assert (f'href="/instances/{iid}/documents/{doc_id}"' in html) == routed
 
 
 def test_action_buttons_only_for_those_allowed(client, env):
@@ -443,6 +447,29 @@ def test_dashboard_numbers(client, env, clock):
     assert data["kpi"]["data"] == [87.5] and "87.5%" in html
     assert "&lt;i&gt;智慧门店&lt;/i&gt;" in html and "<i>智慧门店" not in html
     assert "chart.umd.min.js" in html
+
+
+def test_throughput_counts_by_shanghai_day(env):
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from engine import dashboard
+
+    with transaction(env.sessions) as s:
+        version = s.scalar(select(ProcessVersionRecord))
+        for at in (datetime(2026, 3, 2, 15, 30, tzinfo=UTC),  # 23:30 on March 2 in Shanghai
+                   datetime(2026, 3, 2, 16, 30, tzinfo=UTC),  # 00:30 on March 3
+                   datetime(2026, 1, 1, 0, 0, tzinfo=UTC)):  # outside the 30 days
+            s.add(InstanceRecord(model_key="approval_demo", version_id=version.id,
+                                 version_number=1, title="t", status="completed",
+                                 started_by="alice", created_at=at, updated_at=at,
+                                 completed_at=at, state="{}", data={}, suspended=False))
+    with transaction(env.sessions) as s:
+        days = dict(dashboard.throughput(s, datetime(2026, 3, 3, 2, 0, tzinfo=UTC),
+                                         ZoneInfo("Asia/Shanghai")))
+    assert len(days) == 30 and max(days) == date(2026, 3, 3)
+    assert days[date(2026, 3, 2)] == 1 and days[date(2026, 3, 3)] == 1
+    assert sum(days.values()) == 2
 
 
 def test_dashboard_timers_this_week_and_empty_states(client, env):
@@ -755,12 +782,11 @@ def test_staff_cannot_post_admin_actions(client, env):
 # --- working-day calendar -----------------------------------------------------------------------
 
 
-def test_calendar_read_only(client, env):
+def test_calendar_shows_each_year(client, env):
     login(client, "root")
     html = text(client.get("/admin/calendar?year=2026"))
     assert "春节" in html and "2026-02-15" in html and "2026-02-23" in html
     assert "2026-02-14" in html and "2026-02-28" in html  # 调休上班
-    assert "只读" in html and "<form" not in html.split('id="main"')[1]
     html = text(client.get("/admin/calendar?year=2027"))
     assert "暂定" in html  # provisional year warning
     before = env.calendar.warnings()
@@ -768,6 +794,41 @@ def test_calendar_read_only(client, env):
     assert "没有节假日数据" in html
     assert env.calendar.warnings() == before  # looking does not mark the year as used
     assert client.get("/admin/calendar?year=abc").status_code == 200
+
+
+def test_calendar_editing(client, env):
+    token = login(client, "root")
+    new_year = {"csrf_token": token, "from": "2028-01-01", "to": "2028-01-03",
+                "kind": "holiday", "name": "元旦<假>"}
+    assert env.calendar.is_workday(date(2028, 1, 3))  # a Monday, no data yet
+    r = client.post("/admin/calendar/days", data=new_year)
+    assert r.status_code == 303 and r.headers["Location"].endswith("year=2028")
+    assert not env.calendar.is_workday(date(2028, 1, 3))  # reloaded at once
+    assert env.calendar.is_provisional(2028)
+    html = text(client.get("/admin/calendar?year=2028"))
+    assert "元旦&lt;假&gt;" in html and "暂定" in html and "已更新 3 天" in html
+    r = client.post("/admin/calendar/years",
+                    data={"csrf_token": token, "year": "2028", "status": "official"})
+    assert r.status_code == 303 and env.calendar.year_status(2028) == "official"
+    assert "暂定数据" not in text(client.get("/admin/calendar?year=2028"))
+    r = client.post("/admin/calendar/days", data={"csrf_token": token, "from": "2028-01-03",
+                                                  "kind": "ordinary", "name": ""})
+    assert r.status_code == 303 and env.calendar.is_workday(date(2028, 1, 3))
+    with transaction(env.sessions) as s:
+        assert s.scalar(select(AuditRecord).where(AuditRecord.action == "calendar_changed"))
+    for bad in ({"to": "2027-12-01"}, {"to": "2028-03-01"}, {"name": " "}, {"kind": "x"},
+                {"from": "not-a-date"}):
+        r = client.post("/admin/calendar/days", data={**new_year, **bad})
+        assert r.status_code == 400, bad
+    assert client.post("/admin/calendar/years", data={"csrf_token": token, "year": "2028",
+                                                      "status": "maybe"}).status_code == 400
+    token = login(client, "mgr")
+    assert client.post("/admin/calendar/days", data={**new_year, "csrf_token": token}
+                       ).status_code == 403
+    assert client.post("/admin/calendar/years", data={"csrf_token": token, "year": "2028",
+                                                      "status": "provisional"}
+                       ).status_code == 403
+    assert env.calendar.year_status(2028) == "official"
 
 
 def test_english_switch(client, env):
@@ -811,7 +872,3 @@ def test_pages_are_fast_with_10k_instances(client, env, capsys):
         print("\nmedian ms with 10,300 instances:",
               ", ".join(f"{u} {ms:.0f}" for u, ms in timings.items()))
     assert max(timings.values()) < 100, timings
-
-
-def _now():
-    return datetime.now(UTC)

@@ -96,3 +96,15 @@ def send_message(instance_id: int, name: str) -> Response:
         instances.send_message(ctx, session, actor, instance_id, name, data_field(body))
         detail = queries.get_instance(ctx, session, actor, instance_id)
     return jsonify(detail)
+
+
+@bp.patch("/process-instances/<int:instance_id>/data")
+def update_instance_data(instance_id: int) -> Response:
+    """Change instance variables; waiting date-relative timers follow (e.g. `event_date`)."""
+    ctx = engine_ctx()
+    body = json_body()
+    with unit_of_work() as session:
+        actor = api_actor(session)
+        instances.update_data(ctx, session, actor, instance_id, data_field(body))
+        detail = queries.get_instance(ctx, session, actor, instance_id)
+    return jsonify(detail)

@@ -1,8 +1,9 @@
 """用户与角色 and 工作日历 (administrators).
 
 Users: create (with groups), deactivate/reactivate, reset password, change memberships; groups:
-create. The working-day calendar is shown read-only from the engine's calendar (shipped data): an
-editable calendar needs a database table that does not exist yet.
+create. Working-day calendar: each year's holidays and 调休 make-up working days, with forms to
+change days and to mark a year official or provisional (engine.workcal_db's tables); after a
+change this process's calendar is reloaded at once (the scheduler reloads its own periodically).
 """
 
 from __future__ import annotations
@@ -208,13 +209,20 @@ def _holiday_groups(cal: WorkCalendar, year: int) -> list[dict[str, Any]]:
 
 @bp.get("/admin/calendar")
 @manage_page(_admin)
-def admin_calendar() -> str:
+def admin_calendar() -> str | tuple[str, int]:
+    return _calendar_page()
+
+
+def _calendar_page(
+    status_code: int = 200, error: str | None = None, form: dict[str, Any] | None = None,
+    year_arg: Any = None,
+) -> tuple[str, int]:
     cal = engine_ctx().calendar
     this_year = engine_ctx().clock.now().astimezone(local_tz()).year
     years = sorted(set(cal.covered_years) | set(cal.provisional_years) | {this_year,
                                                                             this_year + 1})
     try:
-        year = int(request.args.get("year", this_year))
+        year = int(year_arg if year_arg is not None else request.args.get("year", this_year))
     except ValueError:
         year = this_year
     if not 1900 <= year <= 2200:
@@ -226,6 +234,8 @@ def admin_calendar() -> str:
     weekday_names = [translate(f"manage.cal.wd{i}") for i in range(7)]
     return render_template(
         "pages/manage_admin_calendar.html",
+        error=error,
+        form=form or {},
         year=year,
         years=years,
         status=status,
@@ -243,4 +253,63 @@ def admin_calendar() -> str:
             if c and c["kind"] in ("weekday", "workday")
         ),
         year_statuses=[(y, cal.year_status(y)) for y in years],
-    )
+    ), status_code
+
+
+def _reload_calendar() -> None:
+    from engine.workcal_db import load_calendar
+
+    ctx = engine_ctx()
+    with unit_of_work() as session:
+        ctx.set_calendar(load_calendar(session))
+
+
+def _date_field(name: str) -> date | None:
+    raw = request.form.get(name, "").strip()
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+@bp.post("/admin/calendar/days")
+@manage_page(_admin)
+def admin_calendar_days() -> Response | tuple[str, int]:
+    form = {k: request.form.get(k, "") for k in ("from", "to", "kind", "name")}
+    first = _date_field("from")
+    last = _date_field("to") or first
+    kind = form["kind"] if form["kind"] in ("holiday", "workday") else None
+    if first is None or last is None or form["kind"] not in ("holiday", "workday", "ordinary"):
+        return _calendar_page(400, translate("manage.cal.bad_input"), form)
+    try:
+        with unit_of_work() as session:
+            n = users_admin.edit_calendar_days(
+                session, the_actor(), engine_ctx().clock.now(), first, last, kind, form["name"]
+            )
+    except InvalidInput as exc:
+        return _calendar_page(400, exc.message, form, year_arg=first.year)
+    _reload_calendar()
+    flash(translate("manage.cal.saved", n=n))
+    return redirect(url_for("pages.admin_calendar", year=first.year), 303)
+
+
+@bp.post("/admin/calendar/years")
+@manage_page(_admin)
+def admin_calendar_year() -> Response | tuple[str, int]:
+    status = request.form.get("status", "")
+    try:
+        year = int(request.form.get("year", ""))
+    except ValueError:
+        return _calendar_page(400, translate("manage.cal.bad_input"))
+    if status not in ("official", "provisional"):
+        return _calendar_page(400, translate("manage.cal.bad_input"), year_arg=year)
+    try:
+        with unit_of_work() as session:
+            users_admin.set_calendar_year(
+                session, the_actor(), engine_ctx().clock.now(), year, status
+            )
+    except InvalidInput as exc:
+        return _calendar_page(400, exc.message)
+    _reload_calendar()
+    flash(translate("manage.cal.year_saved", year=year))
+    return redirect(url_for("pages.admin_calendar", year=year), 303)

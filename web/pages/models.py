@@ -178,16 +178,12 @@ def _editor_context(key: str, name: str | None, kind: str) -> dict[str, Any]:
         if f.kind != kind:
             raise NotFound(f"{name} is not a {kind} file")
         content = f.content
-        forms = [x.name for x in latest.files if x.kind == "form"]
-        dmns = [x.name for x in latest.files if x.kind == "dmn"]
     if kind == "bpmn":
         content = with_diagram(content)
     return {
         "model": model,
         "version": latest.version,
         "name": name,
-        "forms": forms,
-        "dmns": dmns,
         "editor": {
             "key": key,
             "file": name,

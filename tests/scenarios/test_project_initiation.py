@@ -1,0 +1,344 @@
+"""项目策划全流程 end to end: research, 立项 with a send-back, plan design with an external
+review rejection, tiered budget approval, execution with a risk, an extra-budget request and two
+weekly reports, retrospective with the completion rate and the case library entry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from engine.clock import FixedClock
+from engine.context import EngineContext
+from engine.db import transaction
+from engine.records_business import CaseLibraryRecord
+from tests.scenarios import Api, add_extra_staff, deploy_department_models, fire_timers, who_has
+
+EVERYONE = ["alice", "bob", "mgr", "sup", "sup2", "req", "fin", "law", "des", "sales1", "tec"]
+
+START_DATA = {
+    "project_name": "Q3 旺季促销",
+    "requirement_source": "business_department",
+    "requesting_department": "销售部",
+    "requirement_description": "销售部提出旺季促销需求，希望借助线上预售提升Q3销售额。",
+    "initial_goal": "提升Q3销售额20%",
+    "a_owner": "sup",
+    "b_owner": "sup2",
+}
+CHARTER = {
+    "project_goal": "Q3 销售额提升 20%",
+    "budget": 150000,
+    "cycle_start": "2026-04-01",
+    "cycle_end": "2026-06-30",
+    "core_strategy": "线上预售+线下体验",
+}
+PLAN = {
+    "plan_background": "旺季到来，竞品推出直播预售",
+    "plan_goals": "Q3 销售额提升 20%",
+    "plan_strategy": "线上预售+线下体验",
+    "plan_timeline": "4月预热；5月预售；6月体验店活动",
+    "plan_resources": "会展供应商；预算：线上 60%，线下 40%",
+    "risk_plan": "活动日暴雨：更换室内场地或转为直播",
+    "budget": 120000,
+    "division_of_labour": [
+        {"work_item": "预售页面", "owner": "tec", "department": "技术部"},
+        {"work_item": "物料设计", "owner": "des", "department": "设计部"},
+    ],
+    "milestones": [
+        {"milestone": "预售页面上线", "due_date": "2026-03-20", "owner": "tec"},
+        {"milestone": "物料制作完成", "due_date": "2026-03-25", "owner": "des"},
+    ],
+}
+APPROVE_REVIEWS = {
+    "req": ("Task_requester_review", {"requester_review_decision": "approve"}),
+    "fin": (
+        "Task_finance_review",
+        {"finance_review_decision": "approve", "finance_budget_checked": True},
+    ),
+    "law": (
+        "Task_legal_review",
+        {"legal_review_decision": "approve", "legal_contract_checked": True},
+    ),
+}
+
+
+@pytest.fixture
+def api(
+    sqlite_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
+) -> Api:
+    add_extra_staff(sqlite_ctx)
+    deploy_department_models(sqlite_ctx)
+    return Api(client, token_for, clock)
+
+
+def test_project_initiation_end_to_end(
+    api: Api, sqlite_ctx: EngineContext, clock: FixedClock
+) -> None:
+    started = api.start("alice", "project_initiation", START_DATA)
+    iid = started["id"]
+    assert started["title"] == "Q3 旺季促销"
+
+    # 1. parallel research by the specialists
+    assert who_has(api, EVERYONE, iid, "Task_internal_research") == ["alice", "bob"]
+    assert who_has(api, EVERYONE, iid, "Task_external_research") == ["alice", "bob"]
+    api.do(
+        "alice",
+        iid,
+        "Task_internal_research",
+        {
+            "interview_summary": "访谈销售部：目标提升Q3销售额20%，可投入 3 人",
+            "measurable_goal": "提升Q3销售额20%",
+            "estimated_budget": 150000,
+        },
+    )
+    api.do(
+        "bob",
+        iid,
+        "Task_external_research",
+        {
+            "industry_report_summary": "行业报告：直播预售转化率显著提升",
+            "competitor_cases": "竞品A",
+        },
+    )
+
+    # 2. 立项: the charter is drafted by the A角, confirmed by manager and requester
+    assert who_has(api, EVERYONE, iid, "Task_charter_draft") == ["sup"]  # A角, not sup2
+    api.do("sup", iid, "Task_charter_draft", CHARTER)
+    assert who_has(api, EVERYONE, iid, "Task_manager_confirm") == ["mgr"]
+    assert who_has(api, EVERYONE, iid, "Task_requester_confirm") == ["req"]
+    api.do(
+        "mgr",
+        iid,
+        "Task_manager_confirm",
+        {"manager_charter_decision": "return", "manager_charter_return_reason": "预算偏高，请压缩"},
+    )
+    api.do("req", iid, "Task_requester_confirm", {"requester_charter_decision": "approve"})
+    # send-back loop 1: back to the draft, with the manager's reason
+    redraft = api.task("sup", iid, "Task_charter_draft")
+    detail = api.get("sup", f"/tasks/{redraft['id']}").get_json()
+    assert detail["data"]["manager_charter_return_reason"] == "预算偏高，请压缩"
+    api.complete("sup", redraft, {**CHARTER, "budget": 120000})
+    api.do("mgr", iid, "Task_manager_confirm", {"manager_charter_decision": "approve"})
+    api.do("req", iid, "Task_requester_confirm", {"requester_charter_decision": "approve"})
+
+    # 3. plan design, internal review, external review with a rejection
+    assert who_has(api, EVERYONE, iid, "Task_plan_design") == ["sup"]
+    api.do("sup", iid, "Task_plan_design", PLAN)
+    assert who_has(api, EVERYONE, iid, "Task_internal_review") == ["mgr"]
+    api.do(
+        "mgr",
+        iid,
+        "Task_internal_review",
+        {"internal_review_comments": "创意可行", "internal_review_decision": "approve"},
+    )
+    for user, (element, _) in APPROVE_REVIEWS.items():
+        assert who_has(api, EVERYONE, iid, element) == [user]
+    api.do("req", iid, "Task_requester_review", {"requester_review_decision": "approve"})
+    api.do(
+        "fin",
+        iid,
+        "Task_finance_review",
+        {"finance_review_decision": "approve", "finance_budget_checked": True},
+    )
+    api.do(
+        "law",
+        iid,
+        "Task_legal_review",
+        {"legal_review_decision": "return", "legal_review_return_reason": "供应商合同缺少违约条款"},
+    )
+    # send-back loop 2: back to plan design with legal's reason
+    again = api.task("sup", iid, "Task_plan_design")
+    data = api.get("sup", f"/tasks/{again['id']}").get_json()["data"]
+    assert data["legal_review_return_reason"] == "供应商合同缺少违约条款"
+    api.complete("sup", again, {**PLAN, "plan_resources": "会展供应商（合同含违约条款）"})
+    api.do(
+        "mgr",
+        iid,
+        "Task_internal_review",
+        {"internal_review_comments": "同意", "internal_review_decision": "approve"},
+    )
+    for user, (element, form) in APPROVE_REVIEWS.items():
+        api.do(user, iid, element, form)
+
+    # 4. tiered budget approval: 120,000 → planning manager (DMN)
+    assert who_has(api, EVERYONE, iid, "Task_budget_approval") == ["mgr"]
+    approval = api.task("mgr", iid, "Task_budget_approval")
+    assert approval["candidate_groups"] == ["planning_manager"]
+    instance = api.complete("mgr", approval, {"budget_approval_decision": "approve"})
+    assert {d["doc_type"] for d in instance["documents"]} == {"project_charter", "execution_plan"}
+
+    # 5. execution: monitoring stays open; a risk and an extra-budget request arrive
+    assert who_has(api, EVERYONE, iid, "Task_execution_monitoring") == ["sup"]
+    api.message(
+        "sup",
+        iid,
+        "raise_risk",
+        {"risk_description": "活动日可能暴雨", "risk_level": "high", "raised_by": "sup"},
+    )
+    assert who_has(api, EVERYONE, iid, "Task_risk_response") == ["mgr"]
+    risk = api.task("mgr", iid, "Task_risk_response")
+    risk_data = api.get("mgr", f"/tasks/{risk['id']}").get_json()["data"]
+    assert risk_data["risk_description"] == "活动日可能暴雨"
+    api.complete(
+        "mgr",
+        risk,
+        {
+            "risk_description": "活动日可能暴雨",
+            "risk_level": "high",
+            "response_action": "switch_to_livestream",
+            "response_plan": "启动应急预案：转为直播，并修复预售页面的高并发问题",
+            "tech_support_needed": "yes",
+        },
+    )
+    assert who_has(api, EVERYONE, iid, "Task_tech_support") == ["tec"]
+    api.do(
+        "tec",
+        iid,
+        "Task_tech_support",
+        {"tech_issue_resolution": "扩容并修复缓存", "tech_issue_resolved": True},
+    )
+
+    api.message(
+        "sup",
+        iid,
+        "request_extra_budget",
+        {
+            "extra_budget_amount": 30000,
+            "extra_budget_reason": "追加直播推广",
+            "requested_by": "sup",
+        },
+    )
+    assert who_has(api, EVERYONE, iid, "Task_extra_budget_request") == ["sup"]
+    api.do(
+        "sup",
+        iid,
+        "Task_extra_budget_request",
+        {"extra_budget_amount": 30000, "extra_budget_reason": "追加直播推广预算"},
+    )
+    # 30,000 ≤ 50,000 → the supervisors' group approves (either supervisor may)
+    assert who_has(api, EVERYONE, iid, "Task_extra_budget_approval") == ["sup", "sup2"]
+    api.do("sup2", iid, "Task_extra_budget_approval", {"extra_budget_decision": "approve"})
+
+    # 6. weekly reports: the clock moves to 7 and 14 days after execution started (plus a
+    # second: a timer due exactly "now" does not fire, see test_engine_findings.py)
+    execution_started = clock.now()
+    for week in (1, 2):
+        assert api.tasks("sup", iid, "Task_weekly_report") == []
+        clock.set(execution_started + timedelta(days=7 * week, seconds=1))
+        report = fire_timers(sqlite_ctx)
+        assert iid in report.woken
+        assert who_has(api, EVERYONE, iid, "Task_weekly_report") == ["sup"]
+        api.do(
+            "sup",
+            iid,
+            "Task_weekly_report",
+            {
+                "overall_status": "on_track" if week == 1 else "at_risk",
+                "milestones_done": "预售页面上线" if week == 1 else "物料制作完成",
+                "weekly_risks": "" if week == 1 else "体验店施工进度偏慢",
+                "next_week_plan": f"第 {week + 1} 周：推进预售",
+            },
+        )
+    weekly = [d for d in api.documents("sup", iid) if d["doc_type"] == "weekly_report"]
+    assert [d["title"] for d in weekly] == [
+        "《项目进度周报》— Q3 旺季促销 第1期（2026-03-09）",
+        "《项目进度周报》— Q3 旺季促销 第2期（2026-03-16）",
+    ]
+
+    # 7. execution finished → the listeners close → retrospective
+    api.do(
+        "sup",
+        iid,
+        "Task_execution_monitoring",
+        {"execution_summary": "预售与体验店活动按计划完成", "execution_finished": True},
+    )
+    r = api.post("sup", f"/process-instances/{iid}/messages/raise_risk", {"data": {}})
+    assert r.status_code == 409  # no longer accepted after execution
+    assert who_has(api, EVERYONE, iid, "Task_retrospective") == ["sup"]
+    done = api.do(
+        "sup",
+        iid,
+        "Task_retrospective",
+        {
+            "metrics": [
+                {"name": "销售额", "target": 1000000, "actual": 920000, "unit": "元"},
+                {"name": "曝光量", "target": 500000, "actual": 600000, "unit": "次"},
+                {"name": "用户参与度", "target": 30, "actual": 27, "unit": "%"},
+            ],
+            "highlights": "线上预售转化率高",
+            "shortfalls": "线下物料延期两天",
+            "process_improvements": "线下活动需提前一周确认天气",
+            "case_title": "旺季预售策略模板",
+            "case_category": "promotion",
+        },
+    )
+    assert done["status"] == "completed"
+    result = done["data"]["completion_result"]
+    assert result["completion_rate"] == 100.7  # (92 + 120 + 90) / 3
+    assert (result["met_count"], result["total_count"]) == (1, 3)
+    entry = done["data"]["case_library_entry"]
+    assert entry["title"] == "旺季预售策略模板" and entry["category"] == "promotion"
+
+    # documents: 2 charters (one per round), the plan, 2 weekly reports, the retrospective
+    docs = api.documents("mgr", iid)
+    assert [d["doc_type"] for d in docs] == [
+        "project_charter",
+        "project_charter",
+        "execution_plan",
+        "weekly_report",
+        "weekly_report",
+        "retrospective_report",
+    ]
+    assert docs[1]["title"] == "《项目立项书》— Q3 旺季促销（第2版）"
+    texts = {d["doc_type"]: api.check_downloads("sup", iid, d) for d in docs}
+    assert "| 1 | 预售页面 | tec | 技术部 |" in texts["execution_plan"]
+    assert "| 目标完成率 | 100.7% |" in texts["retrospective_report"]
+    assert "线下活动需提前一周确认天气" in texts["retrospective_report"]
+
+    retro = done["data"]["retrospective_report_doc"]
+    with transaction(sqlite_ctx.sessions) as session:
+        case = session.scalars(select(CaseLibraryRecord)).one()
+        assert case.id == entry["case_id"]
+        assert (case.instance_id, case.document_id) == (iid, retro["document_id"])
+        assert case.completion_rate == 100.7
+        assert case.project_name == "Q3 旺季促销"
+
+    # the audit log carries the handlers' notes
+    audit = api.instance("mgr", iid)["audit"]
+    notes = [a["details"].get("note") for a in audit if a["action"] == "handler_note"]
+    assert "目标完成率 100.7%（达成 1/3 项）" in notes
+    assert "已入案例库：旺季预售策略模板（促销活动）" in notes
+
+
+def test_documents_follow_the_instance_visibility(api: Api, sqlite_ctx: EngineContext) -> None:
+    iid = api.start("alice", "project_initiation", START_DATA)["id"]
+    api.do(
+        "alice",
+        iid,
+        "Task_internal_research",
+        {
+            "interview_summary": "访谈销售部，明确目标",
+            "measurable_goal": "+20%",
+            "estimated_budget": 1,
+        },
+    )
+    api.do(
+        "bob", iid, "Task_external_research", {"industry_report_summary": "行业报告摘要十字以上"}
+    )
+    api.do("sup", iid, "Task_charter_draft", CHARTER)
+    doc = api.documents("sup", iid)[0]
+    path = f"/process-instances/{iid}/documents/{doc['id']}"
+    for user in ("alice", "sup", "mgr", "req", "owner"):  # initiator, A角, manager, task holder
+        assert api.get(user, path).status_code == 200, user
+    for user in ("fin", "law", "sales1"):  # no part in this instance
+        r = api.get(user, path)
+        assert r.status_code == 403, user
+        assert r.get_json()["error"]["code"] == "forbidden"
+    assert api.get("sup", f"/process-instances/{iid}/documents/999").status_code == 404
+    other = api.start("alice", "project_initiation", START_DATA)["id"]
+    assert api.get("alice", f"/process-instances/{other}/documents/{doc['id']}").status_code == 404
+    r = api.get("sup", path, query_string={"format": "pdf"})
+    assert r.status_code == 400
+    assert api.client.get(f"/api/v1{path}").status_code == 401

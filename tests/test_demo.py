@@ -1,0 +1,119 @@
+"""`planflow demo` (web/demo.py): users for every group, the models, three instances at an
+interesting point; running it twice changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from engine.context import EngineContext
+from engine.db import transaction
+from engine.models import DocumentRecord, HumanTaskRow, InstanceRecord, ProcessModelRecord
+from engine.people import STANDARD_GROUPS, authenticate, get_user
+from web.demo import BRAND_TITLE, DEMO_USERS, LAUNCH_TITLE, PROJECT_TITLE, load_demo
+
+PASSWORD = "demo-password-1"
+
+
+def _open(session, instance_id: int) -> list[HumanTaskRow]:
+    return list(
+        session.scalars(
+            select(HumanTaskRow)
+            .where(HumanTaskRow.instance_id == instance_id, HumanTaskRow.status == "open")
+            .order_by(HumanTaskRow.element_id)
+        )
+    )
+
+
+def _groups(row: HumanTaskRow) -> list[str]:
+    return sorted(c.group_name for c in row.candidate_groups)
+
+
+def test_demo_twice(sqlite_ctx: EngineContext) -> None:
+    first = list(load_demo(sqlite_ctx, PASSWORD))
+    second = list(load_demo(sqlite_ctx, PASSWORD))
+
+    text = "\n".join(first)
+    assert f"wang / {PASSWORD} — 王经理（策划部经理）" in text
+    assert "project_initiation v1 已部署" in text
+    assert sum(line.startswith("实例 instance #") for line in first) == 3
+    again = "\n".join(second)
+    assert again.count("用户已存在，跳过") == len(DEMO_USERS)
+    assert again.count("实例已存在，跳过") == 3
+    assert "未变化 unchanged" in again and "已部署" not in again
+
+    with transaction(sqlite_ctx.sessions) as session:
+        # users: every department group and the system roles, with Chinese names
+        covered = set()
+        for username, display, groups in DEMO_USERS:
+            user = get_user(session, username)
+            assert user.display_name == display
+            assert sorted(m.group_name for m in user.memberships) == sorted(groups)
+            covered.update(groups)
+        assert covered == {name for name, _, _ in STANDARD_GROUPS}
+        assert authenticate(session, "li", PASSWORD).username == "li"
+        assert get_user(session, "admin").is_admin
+
+        models = set(session.scalars(select(ProcessModelRecord.key)))
+        assert models == {"project_initiation", "product_launch", "brand_promotion"}
+
+        records = session.scalars(select(InstanceRecord).order_by(InstanceRecord.id)).all()
+        assert [(r.model_key, r.title, r.status) for r in records] == [
+            ("project_initiation", PROJECT_TITLE, "running"),
+            ("product_launch", LAUNCH_TITLE, "running"),
+            ("brand_promotion", BRAND_TITLE, "running"),
+        ]
+        project, launch, brand = records
+
+        # project: in execution, the 2nd weekly report waiting for the A角
+        tasks = _open(session, project.id)
+        assert [(t.element_id, t.assignee) for t in tasks] == [
+            ("Task_execution_monitoring", "li"),
+            ("Task_weekly_report", "li"),
+        ]
+        docs = session.scalars(
+            select(DocumentRecord.doc_type)
+            .where(DocumentRecord.instance_id == project.id)
+            .order_by(DocumentRecord.id)
+        ).all()
+        assert docs == ["project_charter", "execution_plan", "weekly_report"]
+        assert project.created_at < sqlite_ctx.clock.now()  # history written in the past
+
+        # launch: the T-30 poster is open for design; venue and per-guest confirmations too
+        tasks = _open(session, launch.id)
+        by_element: dict[str, list[HumanTaskRow]] = {}
+        for t in tasks:
+            by_element.setdefault(t.element_id, []).append(t)
+        assert set(by_element) == {
+            "Task_teaser_poster",
+            "Task_venue_negotiation",
+            "Task_guest_confirmation",
+        }
+        assert _groups(by_element["Task_teaser_poster"][0]) == ["design"]
+        assert len(by_element["Task_guest_confirmation"]) == 3
+
+        # brand: month 1 reported (under target, adjusted), month 2 waiting
+        tasks = _open(session, brand.id)
+        assert [(t.element_id, _groups(t)) for t in tasks] == [
+            ("Task_monthly_metrics", ["planning_specialist"])
+        ]
+        reports = session.scalars(
+            select(DocumentRecord).where(DocumentRecord.instance_id == brand.id)
+        ).all()
+        assert len(reports) == 1 and "↓" in reports[0].content_md
+        assert brand.data["month_index"] == 1
+
+
+def test_cli_demo(tmp_path: Path) -> None:
+    from web.cli import main
+
+    env = {
+        "PLANFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "PLANFLOW_INSTANCE_DIR": str(tmp_path / "instance"),
+    }
+    result = CliRunner().invoke(main, ["demo", "--password", PASSWORD], env=env)
+    assert result.exit_code == 0, result.output
+    assert "演示数据已就绪" in result.output
+    assert "wang / demo-password-1" in result.output

@@ -115,7 +115,9 @@ def complete(
     task = find_task(workflow, task_id)
     if task is None or task.state != TaskState.READY:
         raise Conflict("任务已不可处理 (task is no longer open)", {"task_id": task_id})
-    cleaned = _validated(model, row.form_file, data) if row.form_file else dict(data)
+    cleaned = (
+        _validated(model, row.form_file, data, current=task.data) if row.form_file else dict(data)
+    )
     now = ctx.clock.now()
     result = complete_human_task(workflow, task, cleaned, ctx.clock)
     if result.incident is None:
@@ -506,17 +508,26 @@ def _touch(session: Session, instance_id: int, now: datetime) -> None:
     session.flush()
 
 
-def _validated(model: ParsedModel, form_file: str | None, data: dict[str, Any]) -> dict[str, Any]:
+def _validated(
+    model: ParsedModel,
+    form_file: str | None,
+    data: dict[str, Any],
+    current: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Form-validated data to merge into the process. Read-only fields keep the process's
+    value, and a field the caller did not send does not wipe a value the process already has
+    (a pre-filled field, an API client sending only what it changes)."""
     form = model.forms.get(form_file) if form_file else None
     if form is None:
         return dict(data)
-    cleaned, errors = validate_submission(form, data)
+    current = dict(current or {})
+    cleaned, errors = validate_submission(form, data, current=current)
     if errors:
         raise FormInvalid(
             "表单校验未通过 (form validation failed)",
             {"fields": {k: _field(e) for k, e in errors.items()}},
         )
-    return cleaned
+    return {k: v for k, v in cleaned.items() if k in data or k not in current}
 
 
 def _field(error: FieldError) -> dict[str, Any]:

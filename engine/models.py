@@ -161,6 +161,7 @@ class InstanceRecord(Base):
         Index("ix_instances_status_model", "status", "model_key"),
         Index("ix_instances_started_by", "started_by", "created_at"),
         Index("ix_instances_created_at", "created_at"),
+        Index("ix_instances_status_completed", "status", "completed_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -179,6 +180,8 @@ class InstanceRecord(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     stage: Mapped[str | None] = mapped_column(String(256))
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    # BPMN element ids already passed (for highlighting the diagram without restoring state).
+    passed_elements: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": lock_version}
@@ -194,6 +197,8 @@ class HumanTaskRow(Base):
         Index("ix_tasks_instance", "instance_id", "status"),
         Index("ix_tasks_status_due", "status", "due_at"),
         Index("ix_tasks_completed_by", "completed_by", "completed_at"),
+        Index("ix_tasks_due_reminded", "status", "due_at", "reminded_at"),
+        Index("ix_tasks_status_name", "status", "model_key", "name", "instance_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
@@ -248,6 +253,7 @@ class TimerRow(Base):
 
 class IncidentRecord(Base):
     __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_retry_at", "retry_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(

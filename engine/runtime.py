@@ -87,18 +87,30 @@ def new_workflow(
 def run_steps(workflow: BpmnWorkflow, clock: Clock, refresh: bool = False) -> StepResult:
     """Advance to the next wait state. With `refresh`, first let due timers fire."""
     result = StepResult()
-    with engine_time(clock):
-        try:
-            if refresh:
-                before = {t.task_id: t for t in waiting_timers(workflow)}
-                now = clock.now()
+    try:
+        if refresh:
+            now = clock.now()
+            before = waiting_timers(workflow)
+            # SpiffWorkflow fires a timer only when its time is strictly before "now"; we treat
+            # "due at" as inclusive (as the timer table does), so look a microsecond ahead.
+            with engine_time(_Ahead(clock)):
                 _collapse_missed_cycles(workflow, now)
                 workflow.refresh_timers()
-                result.fired_timers = [t for t in before.values() if t.due_at <= now]
+            after = {t.task_id: t.due_at for t in waiting_timers(workflow)}
+            result.fired_timers = [t for t in before if after.get(t.task_id) != t.due_at]
+        with engine_time(clock):
             workflow.do_engine_steps()
-        except (SpiffWorkflowException, ScriptError, ServiceTaskFailed) as exc:
-            result.incident = incident_from(workflow, exc)
+    except (SpiffWorkflowException, ScriptError, ServiceTaskFailed) as exc:
+        result.incident = incident_from(workflow, exc)
     return result
+
+
+class _Ahead:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return self._clock.now() + timedelta(microseconds=1)
 
 
 def complete_human_task(
@@ -198,6 +210,22 @@ def merged_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     for task in sorted(tasks, key=lambda t: t.last_state_change):
         merged.update(task.data)
     return merged
+
+
+def passed_elements(workflow: BpmnWorkflow) -> list[str]:
+    """Ids of the BPMN elements that have completed at least once."""
+    ids = {
+        t.task_spec.bpmn_id
+        for t in workflow.get_tasks(state=TaskState.COMPLETED)
+        if getattr(t.task_spec, "bpmn_id", None)
+    }
+    for sub in workflow.subprocesses.values():
+        ids.update(
+            t.task_spec.bpmn_id
+            for t in sub.get_tasks(state=TaskState.COMPLETED)
+            if getattr(t.task_spec, "bpmn_id", None)
+        )
+    return sorted(ids)
 
 
 def incident_from(workflow: BpmnWorkflow, exc: Exception) -> Incident:

@@ -159,6 +159,14 @@ _SHRINKING_OPS: Final = (
 )
 
 
+def _is_small(node: ast.AST) -> bool:
+    """A number or short string literal: adding it grows a value by a bounded amount."""
+    if not isinstance(node, ast.Constant):
+        return False
+    value = node.value
+    return isinstance(value, (int, float)) or (isinstance(value, str) and len(value) <= 1000)
+
+
 def _call(name: str, args: list[ast.expr], anchor: ast.AST) -> ast.Call:
     node = ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[])
     copy_locations(node, anchor)
@@ -189,10 +197,8 @@ class _SandboxPolicy(RestrictingNodeTransformer):
         guard = _BINOP_GUARDS.get(type(node.op))
         if guard is None:
             return node
-        if isinstance(node.op, ast.Add) and (
-            isinstance(node.left, ast.Constant) or isinstance(node.right, ast.Constant)
-        ):
-            return node  # `x + 1`, `name + "先生"`: grows by a constant, cannot double
+        if isinstance(node.op, ast.Add) and (_is_small(node.left) or _is_small(node.right)):
+            return node  # `x + 1`, `name + "先生"`: grows by a small constant, cannot double
         return _call(guard, [node.left, node.right], node)
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
@@ -212,7 +218,7 @@ class _SandboxPolicy(RestrictingNodeTransformer):
         # which reads with _getitem_, combines with _inplacevar_ and writes with _write_.
         if isinstance(node.target, ast.Name) and (
             isinstance(node.op, _SHRINKING_OPS)
-            or (isinstance(node.op, ast.Add) and isinstance(node.value, ast.Constant))
+            or (isinstance(node.op, ast.Add) and _is_small(node.value))
         ):
             # `n += 1`, `n -= x`...: cannot amplify, so the native operation is kept (it is
             # what `_inplacevar_` would do) and only the names are checked.
@@ -292,11 +298,17 @@ def _compile(source: str, mode: str) -> types.CodeType:
 # Keyed by id() (a code object's own hash walks its contents); values keep the ids valid.
 _LINELESS: dict[int, types.CodeType] = {}
 _LINELESS_MAX: Final = 50_000
-_BACKWARD_JUMPS: Final = frozenset(
-    dis.opmap[name]
-    for name in ("JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "JUMP_ABSOLUTE")
-    if name in dis.opmap
-)
+_JUMPS: Final = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+
+
+def _loops(code: types.CodeType) -> bool:
+    """Whether ``code`` jumps backward anywhere (conditional backward jumps included)."""
+    return any(
+        instruction.opcode in _JUMPS
+        and isinstance(instruction.argval, int)
+        and instruction.argval <= instruction.offset
+        for instruction in dis.get_instructions(code)
+    )
 
 
 def _register_lineless(code: types.CodeType) -> None:
@@ -307,7 +319,7 @@ def _register_lineless(code: types.CodeType) -> None:
     while pending:
         current = pending.pop()
         pending.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
-        if _BACKWARD_JUMPS and not _BACKWARD_JUMPS.intersection(current.co_code[::2]):
+        if not _loops(current):
             _LINELESS[id(current)] = current
 
 
@@ -989,11 +1001,10 @@ _LINELESS.update(_GUARD_CODES)
 # ---------------------------------------------------------------------------------------------
 
 _SCALARS: Final = (bool, int, float, type(None))
-
-
 _FLAT_SCALARS: Final = frozenset({int, float, bool, type(None)})
 _STRINGS_ONLY: Final = frozenset({str})
 _ARRAYS: Final = (list, tuple, set, frozenset)
+_NOT_DATA: Final = (types.GeneratorType, types.ModuleType)
 
 
 def _data_size(value: Any, limit: int, what: str) -> int:
@@ -1058,6 +1069,10 @@ def _data_size(value: Any, limit: int, what: str) -> int:
             total = 2 + items_size(obj)
         elif isinstance(obj, (bytes, bytearray)):
             total = 2 * len(obj) + 2
+        elif callable(obj) or isinstance(obj, _NOT_DATA):
+            # A function kept in task data would carry its run's namespace along, and no
+            # serializer can store it.
+            raise ScriptError(f"{what} contains a {type(obj).__name__}, which is not data")
         else:
             total = 16
         if total > limit:
@@ -1104,7 +1119,6 @@ def _safe_exception(exc: Exception) -> Exception:
 
 _MUTABLE_HELPERS: Final = (dict, list, set, bytearray)
 _MISSING: Final = object()
-_NOT_DATA: Final = (types.GeneratorType, types.ModuleType)
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
@@ -1165,7 +1179,11 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         code = _compile(_prepare_source(expression, "eval"), "eval")
         namespace = self._namespace(context, external_context)
         result = self._run(code, namespace, is_script=False)
-        if self.max_data_size is not None and not isinstance(result, _SCALARS):
+        if (
+            self.max_data_size is not None
+            and not isinstance(result, _SCALARS)
+            and not callable(result)
+        ):
             _data_size(result, self.max_data_size, "the expression's value")
         return result
 

@@ -34,6 +34,7 @@ from engine.runtime import (
     ServiceTaskFailed,
     element_id,
     merged_data,
+    passed_elements,
     ready_human_tasks,
     waiting_timers,
 )
@@ -239,6 +240,7 @@ def _write_record(
 ) -> None:
     record.state = ctx.serializer.dumps(workflow)
     record.data = _jsonable(merged_data(workflow))
+    record.passed_elements = passed_elements(workflow)
     record.updated_at = now
     if not record.title:
         record.title = _title(record, model)

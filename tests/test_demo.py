@@ -7,6 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.context import EngineContext
 from engine.db import transaction
@@ -17,7 +18,7 @@ from web.demo import BRAND_TITLE, DEMO_USERS, LAUNCH_TITLE, PROJECT_TITLE, load_
 PASSWORD = "demo-password-1"
 
 
-def _open(session, instance_id: int) -> list[HumanTaskRow]:
+def _open(session: Session, instance_id: int) -> list[HumanTaskRow]:
     return list(
         session.scalars(
             select(HumanTaskRow)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from engine import errors as e
@@ -32,18 +32,60 @@ def status_for(exc: e.PlanflowError) -> int:
     return 400
 
 
+TITLES = {400: "error.bad_request", 401: "login.title", 403: "error.forbidden",
+          404: "error.not_found", 409: "error.conflict", 413: "error.too_large",
+          422: "error.bad_request"}
+
+
+def error_page(status: int, message: str) -> tuple[str, int]:
+    """Pages (not /api/) get an HTML error page in the user's language."""
+    from web.i18n import translate
+
+    title = translate(TITLES.get(status, "error.generic"))
+    return render_template("error.html", title=title, message=message), status
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(e.PlanflowError)
-    def domain_error(exc: e.PlanflowError) -> Response:
+    def domain_error(exc: e.PlanflowError) -> Response | tuple[str, int]:
         status = status_for(exc)
+        if not request.path.startswith("/api/"):
+            return error_page(status, exc.message)
         response = error_response(exc.code, exc.message, status, exc.details)
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="planflow"'
         return response
 
+    init_unexpected(app)
+
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response | HTTPException:
+    def http_error(exc: HTTPException) -> Response | HTTPException | tuple[str, int]:
         if not request.path.startswith("/api/"):
+            if exc.code == 400 and exc.description == "csrf":
+                from web.i18n import translate
+
+                return error_page(400, translate("error.csrf"))
+            if exc.code in (403, 404, 413):
+                from web.i18n import translate
+
+                return error_page(exc.code, translate(TITLES[exc.code]))
             return exc
         code = (exc.name or "error").lower().replace(" ", "_")
         return error_response(code, exc.description or exc.name or "error", exc.code or 500)
+
+
+def init_unexpected(app: Flask) -> None:
+    """Unexpected errors under /api/ answer in the documented JSON shape, without details."""
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response | tuple[str, int]:
+        if isinstance(exc, HTTPException):
+            return http_error_fallback(exc)
+        app.logger.exception("unhandled error on %s", request.path)
+        if request.path.startswith("/api/"):
+            return error_response("internal_error", "服务器内部错误 (internal error)", 500)
+        return error_page(500, "服务器内部错误 (internal error)")
+
+
+def http_error_fallback(exc: HTTPException) -> Response:
+    return exc.get_response()

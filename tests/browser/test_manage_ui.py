@@ -13,7 +13,12 @@ from sqlalchemy import select, update
 from engine import instances
 from engine.db import transaction
 from engine.deploy import Upload, deploy
-from engine.models import HumanTaskRow, ProcessVersionRecord, VersionFileRecord
+from engine.models import (
+    HumanTaskRow,
+    InstanceRecord,
+    ProcessVersionRecord,
+    VersionFileRecord,
+)
 from engine.people import actor_for
 
 BUDGET_DMN = """<?xml version="1.0" encoding="UTF-8"?>
@@ -168,15 +173,31 @@ def test_dashboard_draws_charts_with_tables(page, live_server, screenshot):
             .where(HumanTaskRow.status == "open")
             .values(due_at=now - timedelta(hours=5))
         )
+        # Finished 项目立项 projects with their retrospective KPI (rows as the engine leaves them).
+        version = s.scalar(
+            select(ProcessVersionRecord).order_by(
+                (ProcessVersionRecord.model_key == "project_initiation").desc()
+            )
+        )
+        for i, (name, rate) in enumerate((("智慧门店升级", 92.5), ("夏季新品发布", 78.0),
+                                          ("品牌焕新计划", 101.2))):
+            at = now - timedelta(days=3 * i + 1)
+            s.add(InstanceRecord(
+                model_key="project_initiation", version_id=version.id, version_number=1,
+                title=name, status="completed", started_by="mgr", created_at=at,
+                updated_at=at, completed_at=at, state="{}", suspended=False,
+                data={"project_name": name, "completion_result": {"completion_rate": rate}},
+            ))
     _login(live_server, page, "mgr", "/dashboard")
     page.wait_for_function("window.__dashboardReady === true")
     for chart in ("chart-process", "chart-stage", "chart-overdue", "chart-timers",
-                  "chart-throughput"):
+                  "chart-throughput", "chart-kpi"):
         assert page.evaluate(f"!!window.pfCharts['{chart}']"), chart
     # the numbers are on the page as text as well
     table = page.locator("#h-process + .pf-chart-row table")
     assert "测试审批" in table.inner_text()
     assert page.locator("#h-overdue + .pf-chart-row table").count() >= 1
+    assert "92.5%" in page.locator("#h-kpi + .pf-chart-row table").inner_text()
     screenshot(page, "dashboard")
 
 

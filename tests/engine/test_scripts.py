@@ -237,6 +237,16 @@ def test_execute_leaves_only_data_behind(env: RestrictedEnvironment) -> None:
     assert "__builtins__" not in data
 
 
+@pytest.mark.parametrize(
+    "script", ["box = {'f': lambda: 1}", "box = [len]", "box = [(x for x in [1])]"]
+)
+def test_functions_inside_data_are_refused(env: RestrictedEnvironment, script: str) -> None:
+    data: dict[str, Any] = {}
+    with pytest.raises(ScriptError, match="not data"):
+        env.execute(script, data)
+    assert data == {}
+
+
 def test_task_data_may_not_shadow_helpers(env: RestrictedEnvironment) -> None:
     with pytest.raises(ScriptError, match="now"):
         env.execute("x = 1", {"now": "yesterday"})
@@ -418,6 +428,8 @@ RUNAWAY_SCRIPTS = [
     "while True:\n    pass",
     "while 1:\n    continue",
     "n = 0\nwhile n >= 0:\n    n += 1",
+    "n = 0\nwhile n <= 0:\n    n -= 1",
+    "def spin(n):\n    while n >= 0:\n        n += 1\nspin(0)",
     "while True:\n    try:\n        while True: pass\n    except Exception:\n        pass",
     "while True:\n    try:\n        while True: pass\n    except:\n        pass",
     "while True:\n    try:\n        while True: pass\n    finally:\n        continue",

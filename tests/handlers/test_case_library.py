@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.models import DocumentRecord
 from engine.records_business import CaseLibraryRecord
@@ -20,7 +21,7 @@ DATA = {
 }
 
 
-def _report(session, instance_id: int = 7) -> DocumentRecord:
+def _report(session: Session, instance_id: int = 7) -> DocumentRecord:
     doc = DocumentRecord(
         instance_id=instance_id,
         doc_type="retrospective_report",

@@ -1,8 +1,5 @@
-"""Engine misbehaviour met while writing the scenarios, pinned as strict xfail tests.
-
-The engine is not ours to patch here; each test fails for the reason given and will start
-passing (and so fail as XPASS) once the engine is fixed — then remove the marker.
-"""
+"""Engine misbehaviour met while writing the scenarios, kept as regression tests now that it
+is fixed: read-only form fields keep the process's value; a timer due exactly "now" fires."""
 
 from __future__ import annotations
 
@@ -98,17 +95,6 @@ READONLY_FORM = json.dumps(
 ).encode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine/instances.py complete() calls _validated() → validate_submission(form, data) "
-        "without `current`, so readonly fields get their default/empty value and overwrite the "
-        "process variable. In the department's diagrams: 分级预算审批 sets budget=None and "
-        "approver_group='' (《项目执行方案》/《项目复盘报告》 then show no budget); 追加预算审批 "
-        "wipes budget/extra_budget_amount/extra_budget_reason/approver_group; 风险应对 "
-        "wipes risk_raised_by; 技术部紧急支持 wipes risk_description"
-    ),
-)
 def test_readonly_fields_keep_the_process_value(
     sqlite_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
 ) -> None:
@@ -124,19 +110,10 @@ def test_readonly_fields_keep_the_process_value(
     )["id"]
     instance = api.do("root", iid, "approve", {"decision": "approve"})
     assert instance["data"]["decision"] == "approve"
-    assert instance["data"]["budget"] == 120000  # actual: None
-    assert instance["data"]["approver_group"] == "planning_manager"  # actual: ""
+    assert instance["data"]["budget"] == 120000
+    assert instance["data"]["approver_group"] == "planning_manager"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a timer due exactly now: engine.timers selects TimerRow.due_at <= now and "
-        "engine.runtime.run_steps audits it as fired (due_at <= now), but SpiffWorkflow fires "
-        "only when due < now, so nothing happens, a false 'timer_fired' audit entry is written "
-        "and the row stays due (the instance is woken again on every poll until time passes)"
-    ),
-)
 def test_timer_due_exactly_now_fires(
     sqlite_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
 ) -> None:
@@ -148,8 +125,8 @@ def test_timer_due_exactly_now_fires(
     report = fire_timers(sqlite_ctx)
     detail = api.instance("root", iid)
     fired = [a for a in detail["audit"] if a["action"] == "timer_fired"]
-    assert report.woken == [iid] and len(fired) == 1  # the engine believes it fired …
-    assert [t["element_id"] for t in detail["open_tasks"]] == ["after"]  # … but it did not
+    assert report.woken == [iid] and len(fired) == 1
+    assert [t["element_id"] for t in detail["open_tasks"]] == ["after"]
     assert detail["timers"] == []
 
 

@@ -5,8 +5,8 @@ client on the fixture model approval_demo (start -> 提交说明 (策划专员 g
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -675,4 +675,6 @@ def test_staff_pages_are_fast_with_10k_open_tasks(app, ctx, capsys):
             "\nstaff pages, median ms with 10,000 open tasks:",
             ", ".join(f"{u} {ms:.0f}" for u, ms in timings.items()),
         )
-    assert max(timings.values()) < 250, timings
+    # ~15-90 ms each on an idle machine; the bound leaves room for a busy CI box while still
+    # catching anything that scales with the number of instances (e.g. restoring workflows)
+    assert max(timings.values()) < 500, timings

@@ -213,7 +213,9 @@ def _document_links(instance_id: int, docs: list[dict[str, Any]]) -> dict[int, s
     return links
 
 
-def _summary(entry: dict[str, Any], names: dict[str, str]) -> str:
+def _summary(
+    entry: dict[str, Any], names: dict[str, str], groups: dict[str, str] | None = None
+) -> str:
     """The audit entry's details in a few words."""
     d = entry.get("details") or {}
     element = names.get(entry.get("element_id") or "", entry.get("element_id") or "")
@@ -221,7 +223,8 @@ def _summary(entry: dict[str, Any], names: dict[str, str]) -> str:
     if action == "started":
         return f"v{d.get('version', '')}"
     if action == "task_created":
-        who = d.get("assignee") or ", ".join(d.get("groups") or [])
+        groups = groups or {}
+        who = d.get("assignee") or ", ".join(groups.get(g, g) for g in d.get("groups") or [])
         return f"{d.get('name') or element} → {who}" if who else str(d.get("name") or element)
     if action in ("task_completed", "task_claimed", "task_unclaimed"):
         return str(d.get("name") or element)
@@ -266,6 +269,7 @@ def instance_detail(instance_id: int) -> str:
         xml = with_diagram(found[1]) if found else None
         names = instance_view.element_names(session, record.version_id, found[1] if found else "")
         process_name = instance_view.process_names(session).get(record.model_key, record.model_key)
+        groups = instance_view.group_names(session, english=current_language() == "en")
         people = instance_view.display_names(
             session,
             {detail["started_by"]}
@@ -275,7 +279,11 @@ def instance_detail(instance_id: int) -> str:
     highlights = instance_view.highlights(detail).as_dict()
     now = ctx.clock.now()
     timeline = [
-        {**a, "summary": _summary(a, names), "actor_name": people.get(a["actor"] or "", a["actor"])}
+        {
+            **a,
+            "summary": _summary(a, names, groups),
+            "actor_name": people.get(a["actor"] or "", a["actor"]),
+        }
         for a in detail["audit"]
     ]
     timeline.reverse()  # newest first
@@ -284,6 +292,7 @@ def instance_detail(instance_id: int) -> str:
         i=detail,
         process_name=process_name,
         people=people,
+        groups=groups,
         names=names,
         timeline=timeline,
         open_incidents=[x for x in detail["incidents"] if x["resolved_at"] is None],

@@ -140,6 +140,8 @@ def task_complete(task_id: str) -> Response | tuple[Response, int]:
     if actor is None:
         return json_error(401, "unauthenticated", translate("staff.error.login"))
     ctx = engine_ctx()
+    form = None
+    data: dict[str, Any] = {}
     try:
         data = submitted_data()
         with unit_of_work() as session:

@@ -1,5 +1,6 @@
 """Timers and background work: reminders, automatic service retries, the scheduler lease and
-the admin-editable working-day calendar (seeded from the shipped file).
+the admin-editable working-day calendar (seeded from the shipped file); dashboard indexes and
+the elements an instance has passed.
 
 Revision ID: 0003
 Revises: 0002
@@ -24,6 +25,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("retry_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index("ix_incidents_retry_at", "incidents", ["retry_at"])
     op.create_index("ix_tasks_due_reminded", "human_tasks", ["status", "due_at", "reminded_at"])
+    # Dashboard: throughput by completion day, running instances by stage.
+    op.create_index("ix_instances_status_completed", "process_instances",
+                    ["status", "completed_at"])
+    op.create_index("ix_tasks_status_name", "human_tasks",
+                    ["status", "model_key", "name", "instance_id"])
+    # Element ids the instance has passed (scripts and gateways leave no task row).
+    with op.batch_alter_table("process_instances") as batch:
+        batch.add_column(sa.Column("passed_elements", sa.JSON(), nullable=True))
     op.create_table(
         "scheduler_leases",
         sa.Column("name", sa.String(64), primary_key=True),
@@ -52,6 +61,10 @@ def downgrade() -> None:
     op.drop_table("work_calendar_years")
     op.drop_table("work_calendar_days")
     op.drop_table("scheduler_leases")
+    with op.batch_alter_table("process_instances") as batch:
+        batch.drop_column("passed_elements")
+    op.drop_index("ix_tasks_status_name", "human_tasks")
+    op.drop_index("ix_instances_status_completed", "process_instances")
     op.drop_index("ix_tasks_due_reminded", "human_tasks")
     op.drop_index("ix_incidents_retry_at", "incidents")
     with op.batch_alter_table("incidents") as batch:

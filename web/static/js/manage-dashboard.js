@@ -54,11 +54,10 @@
     options: { scales: { y: intAxis }, plugins: { legend: { display: false } } }
   });
   draw('chart-throughput', {
-    type: 'line',
+    type: 'bar',
     data: {
       labels: data.throughput.labels,
-      datasets: [{ label: data.throughput.label, data: data.throughput.data, borderColor: COLORS.line,
-                   backgroundColor: 'rgba(26,127,55,.15)', fill: true, tension: 0.2, pointRadius: 2 }]
+      datasets: [{ label: data.throughput.label, data: data.throughput.data, backgroundColor: COLORS.line }]
     },
     options: { scales: { y: intAxis }, plugins: { legend: { display: false } } }
   });

@@ -1,0 +1,180 @@
+"""(4) Timers: 10,000 timers due at once → drain time and duplicates.
+
+One real `timer_once` instance is started (timer due 2 s later), then 9,999 copies of its row
+and its timer row are bulk-inserted with the same due time. Once due, the real worker
+processes start (`planflow worker`: one on SQLite, two on PostgreSQL, default settings) and
+we wait until every instance is completed. Drain time = from starting the workers until the
+last instance completed (worker start-up included). Duplicates = timer firings beyond one per
+instance (audit `timer_fired`), must be 0. Target: <= 30 s.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402
+    ROOT,
+    Row,
+    emit,
+    make_tmp,
+    planflow_env,
+    spawn,
+    stop,
+)
+
+N = 10_000
+TARGET_S = 30.0
+TIMER_MODEL = ROOT / "tests" / "fixtures" / "models_extra" / "timer_once.bpmn"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def seed(url: str, n: int) -> float:
+    """Deploy, start one real instance, bulk-copy it; returns the due time (epoch seconds)."""
+    from sqlalchemy import insert, select
+
+    from engine.context import build_context
+    from engine.db import make_engine, transaction
+    from engine.deploy import deploy, uploads_from_paths
+    from engine.instances import start
+    from engine.migrate import upgrade
+    from engine.models import InstanceRecord, TimerRow
+    from engine.people import SYSTEM
+    from engine.settings import Settings
+
+    db = make_engine(url)
+    upgrade(db)
+    ctx = build_context(Settings(database_url=url, secret_key="bench"), db=db)
+    with transaction(ctx.sessions) as s:
+        deploy(ctx, s, uploads_from_paths([TIMER_MODEL]), "owner")
+    with transaction(ctx.sessions) as s:
+        first = start(ctx, s, SYSTEM, "timer_once", {"delay": "PT2S"})
+        proto = {c.name: getattr(first, c.key) for c in InstanceRecord.__table__.columns}
+        timer = s.scalars(select(TimerRow).where(TimerRow.instance_id == first.id)).one()
+        due = timer.due_at
+    with db.begin() as conn:
+        for lo in range(1, n, 2000):
+            rows = [{**proto, "id": first.id + i} for i in range(lo, min(n, lo + 2000))]
+            conn.execute(insert(InstanceRecord.__table__), rows)
+            conn.execute(insert(TimerRow.__table__), [
+                {"instance_id": r["id"], "task_id": timer.task_id, "element_id": "wait",
+                 "kind": "timer", "due_at": due} for r in rows])
+    db.dispose()
+    return due.timestamp()
+
+
+def drain(url: str, tmp: Path, workers: int, n: int) -> dict[str, float]:
+    from sqlalchemy import func, select
+
+    from engine.db import make_engine
+    from engine.models import AuditRecord, InstanceRecord
+
+    due = seed(url, n)
+    time.sleep(max(0.0, due - time.time() + 0.05))
+    env = planflow_env(url, tmp)
+    began = time.monotonic()
+    procs = [spawn(env, "worker", log=tmp / f"worker{i}.log") for i in range(workers)]
+    db = make_engine(url)
+    done, total = 0, n
+    progress: list[tuple[float, int]] = []
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            with db.connect() as conn:
+                done = conn.scalar(select(func.count()).where(
+                    InstanceRecord.__table__.c.status == "completed")) or 0
+            progress.append((time.monotonic() - began, done))
+            if done >= total:
+                break
+            time.sleep(0.25)
+        elapsed = time.monotonic() - began
+    finally:
+        for p in procs:
+            stop(p)
+    with db.connect() as conn:
+        fired = conn.execute(
+            select(AuditRecord.instance_id, func.count())
+            .where(AuditRecord.action == "timer_fired").group_by(AuditRecord.instance_id)
+        ).all()
+    db.dispose()
+    logs = "".join((tmp / f"worker{i}.log").read_text(errors="replace") for i in range(workers))
+    def at(fraction: float) -> float:
+        return next((t for t, d in progress if d >= fraction * n), elapsed)
+
+    first = at(0.05)  # workers up and firing
+    return {
+        "first_s": first,
+        "early_rate": 0.25 * n / max(1e-9, at(0.30) - at(0.05)),
+        "late_rate": 0.25 * n / max(1e-9, at(1.0) - at(0.75)),
+        "elapsed": elapsed,
+        "done": done,
+        "fired_instances": len(fired),
+        "duplicates": sum(c - 1 for _, c in fired if c > 1),
+        "tracebacks": logs.count("Traceback"),
+    }
+
+
+def _pg_database() -> tuple[str, object]:
+    from sqlalchemy import text
+
+    from engine.db import make_engine
+
+    admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    name = f"planflow_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name, (admin, name)
+
+
+def _drop_pg(handle: object) -> None:
+    from sqlalchemy import text
+
+    admin, name = handle  # type: ignore[misc]
+    with admin.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = :n"), {"n": name})
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+def run(quick: bool = False) -> tuple[list[Row], str]:
+    n = 2000 if quick else N
+    rows = []
+    tmp = make_tmp("timers-sqlite")
+    r = drain(f"sqlite:///{tmp / 'timers.sqlite3'}", tmp, 1, n)
+    rows += _rows("SQLite, 1 worker", r, n)
+    try:
+        url, handle = _pg_database()
+    except Exception as exc:  # PostgreSQL not reachable: say so
+        rows.append(Row("4 timers", "PostgreSQL, 2 workers", None, "", f"<= {TARGET_S:g} s",
+                        None, f"SKIPPED: {exc.__class__.__name__}: {exc}"[:200]))
+        return rows, ""
+    try:
+        tmp = make_tmp("timers-pg")
+        r = drain(url, tmp, 2, n)
+        rows += _rows("PostgreSQL, 2 workers", r, n)
+    finally:
+        _drop_pg(handle)
+    return rows, ""
+
+
+def _rows(label: str, r: dict[str, float], n: int) -> list[Row]:
+    ok = r["done"] == n
+    note = (f"{r['done']:,}/{n:,} completed; {n / r['elapsed']:.0f} timers/s overall "
+            f"(5-30 %: {r['early_rate']:.0f}/s, last 25 %: {r['late_rate']:.0f}/s); 5 % done "
+            f"after {r['first_s']:.1f} s; worker tracebacks {r['tracebacks']}")
+    return [
+        Row("4 timers", f"{label}: drain {n:,} due timers", r["elapsed"], "s",
+            f"<= {TARGET_S:g}", ok and r["elapsed"] <= TARGET_S, note),
+        Row("4 timers", f"{label}: duplicate firings", r["duplicates"], "",
+            "0", r["duplicates"] == 0 and r["fired_instances"] == r["done"],
+            f"{r['fired_instances']:,} instances fired"),
+    ]
+
+
+if __name__ == "__main__":
+    emit(*run("--quick" in sys.argv))

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import store
+from engine.acting import acting_on
 from engine.context import EngineContext
 from engine.errors import (
     Conflict,
@@ -110,39 +111,24 @@ def complete(
     require_task_access(actor, row)
     record = store.get_instance(session, row.instance_id)
     _require_active(record)
-    notes: list[dict[str, Any]] = []
-    workflow, model = store.restore(ctx, session, record, notes)
-    task = find_task(workflow, task_id)
-    if task is None or task.state != TaskState.READY:
-        raise Conflict("任务已不可处理 (task is no longer open)", {"task_id": task_id})
-    cleaned = (
-        _validated(model, row.form_file, data, current=task.data) if row.form_file else dict(data)
-    )
-    now = ctx.clock.now()
-    result = complete_human_task(workflow, task, cleaned, ctx.clock)
-    if result.incident is None:
-        result = _follow_dates(ctx, session, record.id, workflow, cleaned, actor, now) or result
-    store.audit(
-        session,
-        now,
-        "task_completed",
-        instance_id=record.id,
-        actor=actor.username,
-        task_id=task_id,
-        element_id=row.element_id,
-        details={"name": row.name, "data": cleaned},
-    )
-    store.save(
-        ctx,
-        session,
-        record,
-        workflow,
-        model,
-        incident=result.incident,
-        completed={task_id: actor.username},
-        notes=notes,
-        actor=actor.username,
-    )
+    with acting_on(ctx, session, record, actor.username) as act:
+        task = find_task(act.workflow, task_id)
+        if task is None or task.state != TaskState.READY:
+            raise Conflict("任务已不可处理 (task is no longer open)", {"task_id": task_id})
+        cleaned = (
+            _validated(act.model, row.form_file, data, current=task.data)
+            if row.form_file
+            else dict(data)
+        )
+        now = ctx.clock.now()
+        act.result = complete_human_task(act.workflow, task, cleaned, ctx.clock)
+        if act.result.incident is None:
+            moved = _follow_dates(ctx, session, record.id, act.workflow, cleaned, actor, now)
+            act.result = moved or act.result
+        store.audit(session, now, "task_completed", instance_id=record.id, actor=actor.username,
+                    task_id=task_id, element_id=row.element_id,
+                    details={"name": row.name, "data": cleaned})
+        act.completed[task_id] = actor.username
     return record
 
 
@@ -194,22 +180,11 @@ def retry(ctx: EngineContext, session: Session, actor: Actor, instance_id: int) 
         raise InstanceStateError(
             "该实例没有需要重试的异常 (no incident to retry)", {"status": record.status}
         )
-    notes: list[dict[str, Any]] = []
-    workflow, model = store.restore(ctx, session, record, notes)
-    now = ctx.clock.now()
-    store.resolve_incidents(session, record.id, now)
-    store.audit(session, now, "retried", instance_id=record.id, actor=actor.username)
-    result = retry_errored(workflow, ctx.clock)
-    store.save(
-        ctx,
-        session,
-        record,
-        workflow,
-        model,
-        incident=result.incident,
-        notes=notes,
-        actor=actor.username,
-    )
+    with acting_on(ctx, session, record, actor.username) as act:
+        now = ctx.clock.now()
+        store.resolve_incidents(session, record.id, now)
+        store.audit(session, now, "retried", instance_id=record.id, actor=actor.username)
+        act.result = retry_errored(act.workflow, ctx.clock)
     return record
 
 
@@ -223,21 +198,13 @@ def terminate(
         )
     if record.status in ("completed", "terminated"):
         raise InstanceStateError("流程已结束 (instance already ended)", {"status": record.status})
-    notes: list[dict[str, Any]] = []
-    workflow, model = store.restore(ctx, session, record, notes)
-    workflow.cancel()
-    now = ctx.clock.now()
-    record.status, record.completed_at = "terminated", now
-    store.resolve_incidents(session, record.id, now)
-    store.audit(
-        session,
-        now,
-        "terminated",
-        instance_id=record.id,
-        actor=actor.username,
-        details={"reason": reason},
-    )
-    store.save(ctx, session, record, workflow, model, notes=notes, actor=actor.username)
+    with acting_on(ctx, session, record, actor.username) as act:
+        act.workflow.cancel()
+        now = ctx.clock.now()
+        record.status, record.completed_at = "terminated", now
+        store.resolve_incidents(session, record.id, now)
+        store.audit(session, now, "terminated", instance_id=record.id, actor=actor.username,
+                    details={"reason": reason})
     return record
 
 
@@ -250,24 +217,15 @@ def set_suspended(
         raise InstanceStateError("流程已结束 (instance already ended)", {"status": record.status})
     if record.suspended == suspended:
         return record
-    notes: list[dict[str, Any]] = []
-    workflow, model = store.restore(ctx, session, record, notes)
-    record.suspended = suspended
-    now = ctx.clock.now()
-    store.audit(
-        session,
-        now,
-        "suspended" if suspended else "resumed",
-        instance_id=record.id,
-        actor=actor.username,
-    )
-    if not suspended:
-        # Timers that came due while suspended fire now.
-        result = run_steps(workflow, ctx.clock, refresh=True)
-        _audit_fired(session, record.id, result, now)
-        store.save(ctx, session, record, workflow, model, incident=result.incident, notes=notes)
-    else:
-        store.save(ctx, session, record, workflow, model, notes=notes)
+    with acting_on(ctx, session, record, actor.username) as act:
+        record.suspended = suspended
+        now = ctx.clock.now()
+        store.audit(session, now, "suspended" if suspended else "resumed",
+                    instance_id=record.id, actor=actor.username)
+        if not suspended:
+            # Timers that came due while suspended fire now.
+            act.result = run_steps(act.workflow, ctx.clock, refresh=True)
+            _audit_fired(session, record.id, act.result, now)
     return record
 
 
@@ -285,40 +243,21 @@ def send_message(
     _require_active(record)
     if not _may_touch_instance(session, actor, record):
         raise Forbidden("无权向该流程发送事件 (not a participant of this instance)")
-    notes: list[dict[str, Any]] = []
-    workflow, model = store.restore(ctx, session, record, notes)
-    waiting = waiting_messages(workflow)
-    if name not in waiting:
-        raise Conflict(
-            f"流程当前不等待消息 {name} (the instance is not waiting for {name})",
-            {"waiting": sorted(waiting)},
-        )
-    now = ctx.clock.now()
-    # Event definitions match by class as well as name: reuse the waiting task's own.
-    event = BpmnEvent(waiting[name], payload=payload)
-    try:
-        workflow.send_event(event)
-    except WorkflowException as exc:
-        raise Conflict(str(exc)) from exc
-    store.audit(
-        session,
-        now,
-        "message_received",
-        instance_id=record.id,
-        actor=actor.username,
-        details={"message": name, "payload": payload},
-    )
-    result = run_steps(workflow, ctx.clock)
-    store.save(
-        ctx,
-        session,
-        record,
-        workflow,
-        model,
-        incident=result.incident,
-        notes=notes,
-        actor=actor.username,
-    )
+    with acting_on(ctx, session, record, actor.username) as act:
+        waiting = waiting_messages(act.workflow)
+        if name not in waiting:
+            raise Conflict(
+                f"流程当前不等待消息 {name} (the instance is not waiting for {name})",
+                {"waiting": sorted(waiting)},
+            )
+        # Event definitions match by class as well as name: reuse the waiting task's own.
+        try:
+            act.workflow.send_event(BpmnEvent(waiting[name], payload=payload))
+        except WorkflowException as exc:
+            raise Conflict(str(exc)) from exc
+        store.audit(session, ctx.clock.now(), "message_received", instance_id=record.id,
+                    actor=actor.username, details={"message": name, "payload": payload})
+        act.result = run_steps(act.workflow, ctx.clock)
     return record
 
 
@@ -335,39 +274,17 @@ def update_data(
         raise InvalidInput("没有要修改的数据 (no changes given)")
     record = store.get_instance(session, instance_id)
     _require_active(record)
-    if not (
-        actor.is_admin
-        or actor.is_process_owner
-        or actor.is_manager
-        or actor.username == record.started_by
-    ):
+    allowed = actor.is_admin or actor.is_process_owner or actor.is_manager
+    if not (allowed or actor.username == record.started_by):
         raise Forbidden("只有发起人、经理或管理员可以修改流程数据 (initiator/manager/admin only)")
-    notes: list[dict[str, Any]] = []
-    workflow, model = store.restore(ctx, session, record, notes)
-    now = ctx.clock.now()
-    store.audit(
-        session,
-        now,
-        "data_updated",
-        instance_id=record.id,
-        actor=actor.username,
-        details={"changes": changes},
-    )
-    # Timers first: they compare the new values with the ones they were computed from.
-    result = _follow_dates(ctx, session, record.id, workflow, changes, actor, now)
-    set_active_data(workflow, changes)
-    if result is None:
-        result = run_steps(workflow, ctx.clock)
-    store.save(
-        ctx,
-        session,
-        record,
-        workflow,
-        model,
-        incident=result.incident,
-        notes=notes,
-        actor=actor.username,
-    )
+    with acting_on(ctx, session, record, actor.username) as act:
+        now = ctx.clock.now()
+        store.audit(session, now, "data_updated", instance_id=record.id, actor=actor.username,
+                    details={"changes": changes})
+        # Timers first: they compare the new values with the ones they were computed from.
+        moved = _follow_dates(ctx, session, record.id, act.workflow, changes, actor, now)
+        set_active_data(act.workflow, changes)
+        act.result = moved or run_steps(act.workflow, ctx.clock)
     return record
 
 
@@ -418,32 +335,21 @@ def fire_due_timers(ctx: EngineContext, session: Session, instance_id: int) -> S
     record = store.get_instance(session, instance_id)
     if record.status in ("completed", "terminated", "error") or record.suspended:
         return None
-    notes: list[dict[str, Any]] = []
-    workflow, model = store.restore(ctx, session, record, notes)
-    now = ctx.clock.now()
-    retries = store.due_retries(session, record.id, now)
-    if retries:
+    with acting_on(ctx, session, record, "system") as act:
+        now = ctx.clock.now()
+        retries = store.due_retries(session, record.id, now)
         for incident in retries:
             incident.resolved_at = now
-            store.audit(
-                session,
-                now,
-                "retried",
-                instance_id=record.id,
-                actor="system",
-                task_id=incident.task_id,
-                element_id=incident.element_id,
-                details={"attempt": incident.attempts + 1, "automatic": True},
-            )
-        session.flush()
-        result = retry_errored(workflow, ctx.clock)
-    else:
-        result = run_steps(workflow, ctx.clock, refresh=True)
-        _audit_fired(session, record.id, result, now)
-    store.save(
-        ctx, session, record, workflow, model, incident=result.incident, notes=notes, actor="system"
-    )
-    return result
+            store.audit(session, now, "retried", instance_id=record.id, actor="system",
+                        task_id=incident.task_id, element_id=incident.element_id,
+                        details={"attempt": incident.attempts + 1, "automatic": True})
+        if retries:
+            session.flush()
+            act.result = retry_errored(act.workflow, ctx.clock)
+        else:
+            act.result = run_steps(act.workflow, ctx.clock, refresh=True)
+            _audit_fired(session, record.id, act.result, now)
+    return act.result
 
 
 def _audit_fired(session: Session, instance_id: int, result: StepResult, now: datetime) -> None:

@@ -11,7 +11,15 @@ from sqlalchemy import func, insert, select
 from engine.db import make_engine
 from engine.models import AuditRecord, InstanceRecord, TimerRow
 from tests.conftest import FIXTURES
-from tests.reliability.helpers import Api, free_port, percentile, planflow, planflow_env, spawn, stop
+from tests.reliability.helpers import (
+    Api,
+    free_port,
+    percentile,
+    planflow,
+    planflow_env,
+    spawn,
+    stop,
+)
 
 TIMER_MODEL = str(FIXTURES / "models_extra" / "timer_once.bpmn")
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from engine.clock import FixedClock
 from engine.context import EngineContext
 from engine.db import transaction

@@ -140,7 +140,8 @@ def make_helpers(
     ``parse_datetime(value)``, ``parse_date(value)``, ``now()`` (aware, in Asia/Shanghai),
     ``today()`` (the date in Asia/Shanghai), ``add_workdays(value, n)`` (a date for a date or
     date-only string, else an aware Shanghai datetime with the same time of day) and
-    ``is_workday(value)``.
+    ``is_workday(value)``. Inside the sandbox ``datetime.now()``, ``datetime.utcnow()`` and
+    ``date.today()`` are refused so that diagrams only ever see the engine clock.
     """
     work_calendar: WorkCalendar = calendar if calendar is not None else WeekdayCalendar()
 

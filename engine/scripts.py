@@ -1117,6 +1117,15 @@ def _safe_exception(exc: Exception) -> Exception:
 # The environment
 # ---------------------------------------------------------------------------------------------
 
+
+def _may_hide(namespace: Mapping[Any, Any]) -> bool:
+    """Quick C-level test: may a key be private (``_``-prefixed) or not a string?"""
+    try:
+        return "\x00_" in "\x00" + "\x00".join(namespace)
+    except TypeError:
+        return True
+
+
 _MUTABLE_HELPERS: Final = (dict, list, set, bytearray)
 _MISSING: Final = object()
 
@@ -1165,7 +1174,9 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         self.time_limit = float(time_limit)
         self.memory_limit = memory_limit
         self.max_data_size = max_data_size
-        self._base: dict[str, Any] = {"__builtins__": _BUILTINS, **helpers}
+        # Helpers live with the builtins: task data (a namespace's globals) can shadow them in
+        # expressions, and a namespace is then just a copy of the task data.
+        self._builtins: dict[str, Any] = {**_BUILTINS, **helpers}
         self._helper_names = frozenset(helpers)
 
     # -- SpiffWorkflow API ----------------------------------------------------------------
@@ -1209,15 +1220,11 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     def _namespace(
         self, context: Mapping[str, Any], external: Mapping[str, Any] | None
     ) -> dict[str, Any]:
-        namespace = self._base.copy()
-        hidden = [k for k in context if type(k) is not str or k[:1] == "_"]
-        if external:
-            namespace.update(external)
-            hidden += [k for k in external if type(k) is not str or k[:1] == "_"]
-        namespace.update(context)
-        for key in hidden:
-            namespace.pop(key, None)
-        namespace["__builtins__"] = _BUILTINS  # task data may not replace (or drop) them
+        namespace = {**external, **context} if external else dict(context)
+        if _may_hide(namespace):
+            for key in [k for k in namespace if type(k) is not str or k[:1] == "_"]:
+                del namespace[key]
+        namespace["__builtins__"] = self._builtins  # task data may not replace (or drop) them
         return namespace
 
     def _run(self, code: types.CodeType, namespace: dict[str, Any], *, is_script: bool) -> Any:

@@ -9,6 +9,7 @@ SpiffWorkflow's serializer version so its migrations still apply, plus our own m
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -52,7 +53,12 @@ class _SpecByNameConverter(BpmnWorkflowConverter):
 def _registry() -> Any:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = _SpecByNameConverter
-    return BpmnWorkflowSerializer.configure(config)
+    registry = BpmnWorkflowSerializer.configure(config)
+    # Scripts may leave `date` values (e.g. add_workdays on a date); the stock registry knows
+    # datetime but not date.
+    registry.register(date, lambda v: {"value": v.isoformat()},
+                      lambda v: date.fromisoformat(v["value"]))
+    return registry
 
 
 class StateSerializer:

@@ -255,3 +255,23 @@ def test_raise_risk_message_starts_contingency_without_stopping(ctx, staff):
     assert names == ["handle_risk", "review"]
     with transaction(ctx.sessions) as s, pytest.raises(Conflict):
         instances.send_message(ctx, s, staff["alice"], inst.id, "no_such_message", {})
+
+
+def test_state_round_trips_without_the_spec_and_keeps_dates(ctx, staff):
+    from datetime import date
+
+    from engine import store
+
+    deploy_fixture(ctx)
+    inst = start(ctx, staff["alice"])
+    with transaction(ctx.sessions) as s:
+        record = s.get(InstanceRecord, inst.id)
+        state = json.loads(record.state)
+        assert state["planflow_format"] == "planflow-state/1"
+        assert state["spec"] == "approval_demo"  # the name only, not the whole spec
+        assert "subprocess_specs" not in state
+        workflow, _ = store.restore(ctx, s, record, [])
+        workflow.task_tree.data["on"] = date(2026, 3, 2)
+        again = ctx.serializer.loads(ctx.serializer.dumps(workflow), workflow.spec, {})
+        assert again.task_tree.data["on"] == date(2026, 3, 2)
+        assert [str(t.id) for t in again.get_tasks()] == [str(t.id) for t in workflow.get_tasks()]

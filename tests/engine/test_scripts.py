@@ -264,6 +264,10 @@ def test_private_and_dunder_keys_are_invisible(env: RestrictedEnvironment) -> No
     assert "_secret" not in namespace and "_hidden" not in namespace and namespace["ok"] == 2
     with pytest.raises(ScriptCompileError, match="_secret"):
         env.evaluate("_secret", data)
+    odd: dict[Any, Any] = {1: "int key", "a\x00_b": 2, "a": 1, "_x": 0}
+    assert env.evaluate("a + 1", odd) == 2
+    env.execute("b = a", odd)
+    assert odd == {1: "int key", "a\x00_b": 2, "a": 1, "_x": 0, "b": 1}
 
 
 def test_compile_cache_reuses_code() -> None:

@@ -34,7 +34,7 @@ from engine.models import (
     UserRecord,
 )
 from engine.people import Actor, may_act_on, may_see
-from engine.queries import inbox_filter
+from engine.queries import inbox_filter, task_data
 from engine.specs import ParsedModel, all_task_specs
 
 PER_PAGE = 20
@@ -443,8 +443,8 @@ def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) 
         )
 
     start_form = model.forms.get(model.start_form) if model.start_form else None
-    data = record.data if isinstance(record.data, Mapping) else {}
-    # What the form opens with: the instance's data; for a finished task, what was submitted.
+    data = task_data(ctx, session, row)
+    # What the form opens with: the task's own data; for a finished task, what was submitted.
     form_data = {**data, **(submitted or {})}
     is_open = row.status == "open"
     active = is_open and not record.suspended and record.status not in ENDED

@@ -25,6 +25,7 @@ from engine.models import (
     TimerRow,
 )
 from engine.people import Actor, may_see
+from engine.runtime import find_task
 
 MAX_PAGE = 200
 
@@ -147,8 +148,24 @@ def get_task(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -
         **task_dict(row, ctx.clock.now(), record.title),
         "form": form.raw if form else None,
         "instructions": step.instructions if step else None,
-        "data": record.data,
+        "data": task_data(ctx, session, row),
     }
+
+
+def task_data(ctx: EngineContext, session: Session, row: HumanTaskRow) -> dict[str, Any]:
+    """The data a task works on. An open task's own data (a multi-instance task's `guest`, a
+    branch's values) comes from the workflow; for a finished task the instance's data."""
+    record = store.get_instance(session, row.instance_id)
+    if row.status == "open":
+        try:
+            workflow, _ = store.restore(ctx, session, record, [])
+        except (ValueError, KeyError):
+            # Unreadable state (e.g. bulk-loaded rows): show what the projection knows.
+            return dict(record.data or {})
+        task = find_task(workflow, row.id)
+        if task is not None:
+            return store.jsonable(task.data)
+    return dict(record.data or {})
 
 
 def list_instances(

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine import task_hooks
 from engine.context import EngineContext
 from engine.errors import Conflict, NotFound
 from engine.models import (
@@ -340,23 +341,31 @@ def _sync_tasks(
     completed: Mapping[str, str],
     now: datetime,
 ) -> None:
+    # Planflow's task operations: refuse completions their rules do not allow yet; rows held
+    # for signers ("on_hold") are live too; rows planflow made itself are not engine tasks.
+    task_hooks.guard_completions(session, completed)
     open_rows = {
         row.id: row
         for row in session.scalars(
             select(HumanTaskRow).where(
-                HumanTaskRow.instance_id == record.id, HumanTaskRow.status == "open"
+                HumanTaskRow.instance_id == record.id,
+                HumanTaskRow.status.in_(task_hooks.LIVE_STATUSES),
             )
         )
     }
+    managed = task_hooks.managed_task_ids(session, record.id)
     ready_ids = {str(t.id) for t in ready}
+    closed: list[HumanTaskRow] = []
     for task_id, row in open_rows.items():
-        if task_id in ready_ids:
+        if task_id in ready_ids or task_id in managed:
             continue
         if task_id in completed:
             row.status, row.completed_by = "completed", completed[task_id]
         else:
             row.status = "cancelled"
         row.completed_at = now
+        closed.append(row)
+    created: list[HumanTaskRow] = []
     groups = None
     for task in ready:
         task_id = str(task.id)
@@ -381,6 +390,7 @@ def _sync_tasks(
         )
         row.candidate_groups = [TaskCandidateRow(group_name=g) for g in candidates]
         session.add(row)
+        created.append(row)
         audit(
             session,
             now,
@@ -390,6 +400,7 @@ def _sync_tasks(
             element_id=row.element_id,
             details={"name": row.name, "assignee": assignee, "groups": candidates},
         )
+    task_hooks.after_sync(ctx, session, record, workflow, model, created, closed, now)
 
 
 def _group_names(session: Session) -> dict[str, str]:
@@ -529,6 +540,10 @@ def _title(record: InstanceRecord, model: ParsedModel) -> str:
         if isinstance(value, str) and value.strip():
             return value.strip()[:200]
     return f"{model.name} #{record.id}"
+
+
+def jsonable(value: Any) -> Any:
+    return _jsonable(value)
 
 
 def _jsonable(value: Any) -> Any:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import engine.records_business  # noqa: F401
+import engine.records_ops  # noqa: F401
+from engine import records_business  # noqa: F401  (tables for autogenerate)
 from engine.models import Base
 
 config = context.config

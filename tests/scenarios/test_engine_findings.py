@@ -10,7 +10,7 @@ from engine.clock import FixedClock
 from engine.context import EngineContext
 from engine.db import transaction
 from engine.deploy import Upload, deploy
-from tests.scenarios import Api, fire_timers
+from tests.scenarios import Api, add_extra_staff, deploy_department_models, fire_timers
 
 TIMER_MODEL = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -141,3 +141,37 @@ def test_the_same_timer_fires_a_moment_later(
     detail = api.instance("root", iid)
     assert [t["element_id"] for t in detail["open_tasks"]] == ["after"]
     assert detail["timers"] == []
+
+
+def test_each_guest_confirmation_task_shows_its_own_guest(
+    sqlite_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
+) -> None:
+    add_extra_staff(sqlite_ctx)
+    deploy_department_models(sqlite_ctx)
+    api = Api(client, token_for, clock)
+    iid = api.start(
+        "sup",
+        "product_launch",
+        {
+            "event_name": "发布会",
+            "theme": "主题",
+            "event_date": "2026-04-15T14:00",
+            "venue": "上海",
+        },
+    )["id"]
+    names = ["李记者", "王总", "小周"]
+    api.do(
+        "alice",
+        iid,
+        "Task_guest_list",
+        {
+            "guests": [{"guest_name": n, "guest_type": "client"} for n in names],
+            "invitation_methods": ["electronic"],
+        },
+    )
+    tasks = api.tasks("alice", iid, "Task_guest_confirmation")
+    shown = {
+        api.get("alice", f"/tasks/{t['id']}").get_json()["data"]["guest"]["guest_name"]
+        for t in tasks
+    }
+    assert shown == set(names)

@@ -167,6 +167,8 @@ def test_project_initiation_end_to_end(
     approval = api.task("mgr", iid, "Task_budget_approval")
     assert approval["candidate_groups"] == ["planning_manager"]
     instance = api.complete("mgr", approval, {"budget_approval_decision": "approve"})
+    assert instance["data"]["approver_group"] == "planning_manager"
+    assert instance["data"]["budget"] == 120000  # read-only on the approval form: kept
     assert {d["doc_type"] for d in instance["documents"]} == {"project_charter", "execution_plan"}
 
     # 5. execution: monitoring stays open; a risk and an extra-budget request arrive
@@ -294,6 +296,10 @@ def test_project_initiation_end_to_end(
     assert docs[1]["title"] == "《项目立项书》— Q3 旺季促销（第2版）"
     texts = {d["doc_type"]: api.check_downloads("sup", iid, d) for d in docs}
     assert "| 1 | 预售页面 | tec | 技术部 |" in texts["execution_plan"]
+    assert "| 方案预算 | ¥120,000 |" in texts["execution_plan"]
+    assert "| 预算审批层级 | 策划部经理 |" in texts["execution_plan"]
+    assert "- 策划部经理：预算偏高，请压缩" in texts["project_charter"]  # what v2 revised
+    assert "| 项目预算 | ¥120,000 |" in texts["retrospective_report"]
     assert "| 目标完成率 | 100.7% |" in texts["retrospective_report"]
     assert "线下活动需提前一周确认天气" in texts["retrospective_report"]
 

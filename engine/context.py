@@ -77,6 +77,12 @@ def build_context(
         calendar=calendar,
         notifier=notifier or LogNotifier(),
     )
+    if notifier is None:
+        # In-app notifications + outbox (e-mail, DingTalk/WeCom/Feishu robots), delivered
+        # after commit; it logs every event as LogNotifier did.
+        from engine.notifications import PlanflowNotifier
+
+        ctx.notifier = PlanflowNotifier(ctx)
     ctx.environment = RestrictedEnvironment(
         make_helpers(clock.now, _CalendarProxy(ctx)), time_limit=settings.script_time_limit
     )

@@ -12,6 +12,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from engine import store
 from engine.acting import acting_on
@@ -408,9 +409,11 @@ def _may_touch_instance(session: Session, actor: Actor, record: InstanceRecord) 
 
 
 def _touch(session: Session, instance_id: int, now: datetime) -> None:
-    """Bump the instance's version so a concurrent completion of the same task conflicts."""
+    """Bump the instance's version so a concurrent completion of the same task conflicts
+    (even when the clock has not moved, e.g. under a fixed clock)."""
     record = store.get_instance(session, instance_id)
     record.updated_at = now
+    flag_modified(record, "updated_at")
     session.flush()
 
 

@@ -414,5 +414,9 @@ def demo(state: State, password: str) -> None:
     run(go)
 
 
+from web.cli_ops import register  # noqa: E402  (task operations, absences, notifications)
+
+register(main)
+
 if __name__ == "__main__":
     main()

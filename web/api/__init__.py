@@ -23,6 +23,15 @@ def require_token() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from web.api import auth, documents, instances, models, openapi, tasks  # noqa: F401  (routes on bp)
+    from web.api import (  # noqa: F401  (routes on bp)
+        auth,
+        documents,
+        instances,
+        models,
+        notifications,
+        openapi,
+        operations,
+        tasks,
+    )
 
     app.register_blueprint(bp)

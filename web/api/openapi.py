@@ -36,7 +36,8 @@ TASK = {
         "lane": NULLABLE_STR,
         "assignee": NULLABLE_STR,
         "candidate_groups": {"type": "array", "items": {"type": "string"}},
-        "status": {"type": "string", "enum": ["open", "completed", "cancelled"]},
+        # on_hold: waiting for 加签/会签 signatures (engine.operations)
+        "status": {"type": "string", "enum": ["open", "on_hold", "completed", "cancelled"]},
         "form_file": NULLABLE_STR,
         "due_at": NULLABLE_STR,
         "overdue": {"type": "boolean"},
@@ -378,6 +379,9 @@ def spec() -> dict[str, Any]:
             requestBody=DATA_BODY,
         )
     }
+    from web.api.openapi_ops import ops_paths  # task operations, CC, absences, notifications
+
+    paths.update(ops_paths())
     return {
         "openapi": "3.1.0",
         "info": {

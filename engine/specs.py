@@ -106,6 +106,17 @@ def read_xml(content: str | bytes, filename: str) -> etree._Element:
     return root
 
 
+def read_dmn(f: SourceFile) -> etree._Element:
+    root = read_xml(f.content, f.name)
+    namespace = root.tag.partition("}")[0].lstrip("{")
+    if root.tag.rpartition("}")[2] != "definitions" or namespace not in DMN_NAMESPACES:
+        raise InvalidModel(
+            f"{f.name}: 不是 DMN 1.x 文件 (root is {root.tag}, expected dmn:definitions)",
+            {"file": f.name, "problem": "namespace"},
+        )
+    return root
+
+
 def executable_process_ids(root: etree._Element) -> list[str]:
     return [
         p.get("id")
@@ -138,7 +149,7 @@ def parse_model(
         parser.add_bpmn_xml(etree.ElementTree(root), filename=bpmn.name)
         for f in files.values():
             if f.kind == "dmn":
-                parser.add_dmn_xml(read_xml(f.content, f.name), filename=f.name)
+                parser.add_dmn_xml(read_dmn(f), filename=f.name)
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except InvalidModel:

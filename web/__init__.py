@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from engine.clock import Clock
 from engine.context import EngineContext, build_context
 from engine.settings import Settings
+
+
+class BoundedInt(IntegerConverter):
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(
@@ -31,6 +38,8 @@ def create_app(
     if test_config:
         app.config.update(test_config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    # Ids in URLs are database integers: anything beyond 64 bits is simply not found.
+    app.url_map.converters["int"] = BoundedInt
     ctx = context or build_context(settings, clock=clock)
     app.extensions["planflow"] = ctx
 

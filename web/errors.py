@@ -71,7 +71,11 @@ def init_app(app: Flask) -> None:
                 return error_page(exc.code, translate(TITLES[exc.code]))
             return exc
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(code, exc.description or exc.name or "error", exc.code or 500)
+        response = error_response(code, exc.description or exc.name or "error", exc.code or 500)
+        for name, value in exc.get_headers():
+            if name.lower() in ("allow", "retry-after", "www-authenticate"):
+                response.headers[name] = value
+        return response
 
 
 def init_unexpected(app: Flask) -> None:

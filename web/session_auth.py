@@ -11,6 +11,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -117,8 +118,9 @@ def init_app(app: Flask) -> None:
     app.before_request(_check_csrf)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["current_actor"] = current_actor
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)
-    app.config.setdefault("SESSION_COOKIE_NAME", "planflow_session")
+    # Flask ships defaults for both (31 days, "session"), so setdefault would never apply.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=8)
+    app.config["SESSION_COOKIE_NAME"] = "planflow_session"
 
     @app.after_request
     def security_headers(response: Any) -> Any:

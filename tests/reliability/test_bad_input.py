@@ -185,7 +185,8 @@ def multipart(files: dict[str, bytes]) -> tuple[bytes, str]:
         parts.append(
             f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
             f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n")
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 class Server:
@@ -231,11 +232,12 @@ class Server:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Any:
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Any:
     s = Server(tmp_path)
     yield s
     log = s.close()
-    assert "Traceback" not in log, log[-3000:]
+    if request.node.get_closest_marker("xfail") is None:  # a known 500 logs its traceback
+        assert "Traceback" not in log, log[-3000:]
 
 
 def test_hostile_and_malformed_uploads_are_refused_and_store_nothing(server: Server) -> None:
@@ -350,9 +352,6 @@ def test_scripts_that_loop_or_escape_at_run_time_fail_the_instance_not_the_serve
     assert server.healthy()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect: an integer id beyond SQLite's 64-bit range in a path (<int:...> route) reaches "
-    "session.get() and raises OverflowError -> 500 (web/api/instances.py get_instance etc.)"))
 def test_out_of_range_ids_are_404_not_500(server: Server) -> None:
     for path in ("/api/v1/process-instances/99999999999999999999999",
                  "/api/v1/process-instances/99999999999999999999999/documents/1"):
@@ -362,9 +361,6 @@ def test_out_of_range_ids_are_404_not_500(server: Server) -> None:
     assert status in (400, 404) and error_shape(reply), (status, reply)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect: DMN files are not namespace-checked (engine/specs.py defines DMN_NAMESPACES but "
-    "never uses it): a DMN under a foreign namespace deploys (201) and runs"))
 def test_dmn_with_a_foreign_namespace_is_refused(server: Server) -> None:
     before = server.snapshot()
     body, ctype = multipart({"r3.bpmn": rule_model("r3").encode(),

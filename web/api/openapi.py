@@ -300,6 +300,37 @@ def spec() -> dict[str, Any]:
             )
         },
     }
+    paths["/process-instances/{id}/data"] = {"patch": _op(
+        "Change instance variables; waiting date-relative timers are recomputed",
+        {**_resp("200", "Instance", detail_ref), **_errors("400", "403", "404", "409")},
+        parameters=ID_PATH,
+        requestBody={"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["data"],
+            "properties": {"data": {"type": "object"}}}}}})}
+    paths["/process-instances/{id}/documents/{doc_id}"] = {"get": _op(
+        "Download a generated document (Markdown or .docx)",
+        {"200": {"description": "The document",
+                 "content": {"text/markdown": {"schema": {"type": "string"}},
+                             "application/vnd.openxmlformats-officedocument"
+                             ".wordprocessingml.document":
+                                 {"schema": {"type": "string", "format": "binary"}}}},
+         **_errors("400", "403", "404")},
+        parameters=[*ID_PATH,
+                    {"name": "doc_id", "in": "path", "required": True,
+                     "schema": {"type": "integer"}},
+                    {"name": "format", "in": "query",
+                     "schema": {"type": "string", "enum": ["md", "docx"]}}])}
+    paths["/process-models/{key}/versions/{version}/files/{name}"] = {"get": _op(
+        "A source file of a deployed version (BPMN, DMN or form)",
+        {"200": {"description": "The file",
+                 "content": {"application/xml": {"schema": {"type": "string"}},
+                             "application/json": {"schema": {"type": "object"}}}},
+         **_errors("404")},
+        parameters=[*KEY_PATH,
+                    {"name": "version", "in": "path", "required": True,
+                     "schema": {"type": "integer"}},
+                    {"name": "name", "in": "path", "required": True,
+                     "schema": {"type": "string"}}])}
     for action, summary in (
         ("retry", "Retry after an incident"),
         ("terminate", "Terminate (initiator or admin)"),

@@ -7,6 +7,11 @@ from typing import Any
 
 from web.api.openapi import ID_PATH, PAGING, TASK_PATH, _errors, _op, _resp
 
+CC_PATH = [{"name": "cc_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+SIGNER_PATH = [
+    {"name": "signer_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+]
+
 OBJ = {"type": "object"}
 STR = {"type": "string"}
 
@@ -85,11 +90,11 @@ def ops_paths() -> dict[str, Any]:
             ),
             code="201",
         ),
-        "/signers/{id}/remove": {
+        "/signers/{signer_id}/remove": {
             "post": _op(
                 "减签 Remove a signer who has not acted yet",
                 {**_resp("200", "Removed", RESULT), **_errors("400", "403", "404", "409")},
-                parameters=ID_PATH,
+                parameters=SIGNER_PATH,
                 requestBody=_body([], comment=STR),
             )
         },
@@ -159,18 +164,18 @@ def ops_paths() -> dict[str, Any]:
                 parameters=page_q,
             )
         },
-        "/cc/{id}": {
+        "/cc/{cc_id}": {
             "get": _op(
                 "A copied instance, read-only (marks the copy read)",
                 {**_resp("200", "Copy", OBJ), **_errors("404")},
-                parameters=ID_PATH,
+                parameters=CC_PATH,
             )
         },
-        "/cc/{id}/read": {
+        "/cc/{cc_id}/read": {
             "post": _op(
                 "Mark one copy read",
                 {**_resp("200", "Marked", OBJ), **_errors("404")},
-                parameters=ID_PATH,
+                parameters=CC_PATH,
             )
         },
         "/cc/read": {

@@ -1,0 +1,84 @@
+"""Fuzzing the JSON API with schemathesis against `/api/v1/openapi.json`, in process through the
+Flask app's WSGI interface, as an authenticated user (bearer token of an administrator who may
+call everything): no 5xx, and every response matches the documented status codes, content
+type and schema. Examples are bounded (30 per operation) so the run takes about a minute."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+schemathesis = pytest.importorskip("schemathesis")
+
+from hypothesis import HealthCheck, assume, settings  # noqa: E402
+from schemathesis.checks import not_a_server_error  # noqa: E402
+from schemathesis.specs.openapi.checks import (  # noqa: E402
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.conftest import MODELS  # noqa: E402
+from tests.reliability.conftest import APPROVAL3, USERS, prepare  # noqa: E402
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_schema_conformance]
+MAX_EXAMPLES = 30
+
+
+@pytest.fixture(scope="module")
+def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from engine.context import build_context
+    from engine.settings import Settings
+    from web import create_app
+
+    tmp = tmp_path_factory.mktemp("fuzz")
+    prep = prepare(tmp, {"rel3.bpmn": APPROVAL3, **{p.name: p.read_text()
+                                                    for p in MODELS.iterdir()}},
+                   users={**USERS, "root": ["admin"]})
+    ctx = build_context(Settings(database_url=prep.url, secret_key=prep.secret))
+    app = create_app(context=ctx)
+    client = app.test_client()
+    token = prep.tokens["root"]
+    # something to find: a few instances with open tasks
+    for _ in range(3):
+        r = client.post("/api/v1/process-instances", json={"process": "rel3", "data": {}},
+                        headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 201
+    yield app, token
+    ctx.db.dispose()
+
+
+def _document() -> dict[str, Any]:
+    from web.api.openapi import spec
+
+    return spec()
+
+
+# The document the server serves at /api/v1/openapi.json (built without a running app so the
+# operations can be collected; the test below checks it is the one served). Requests go to the
+# app through its WSGI interface (`app=`).
+schema = schemathesis.openapi.from_dict(_document())
+
+
+def test_the_fuzzed_document_is_the_served_one(fuzz_target: Any) -> None:
+    app, _ = fuzz_target
+    assert app.test_client().get("/api/v1/openapi.json").get_json() == _document()
+    # (whether it documents every route: test_api_contract.py)
+
+
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+def test_api_conforms_to_its_openapi_document(case: Any, fuzz_target: Any) -> None:
+    if case.path == "/auth/revoke":
+        return  # would revoke the token every other test case uses
+    # Ids beyond SQLite's 64-bit range are a known defect (500; xfail in
+    # test_bad_input.py::test_out_of_range_ids_are_404_not_500) that would stop the fuzzer at
+    # its first example on every operation with an id: leave them out here.
+    assume(all(not isinstance(v, int) or abs(v) < 2**63
+               for v in (case.path_parameters or {}).values()))
+    app, token = fuzz_target
+    case.call_and_validate(app=app, headers={"Authorization": f"Bearer {token}"},
+                           checks=CHECKS)

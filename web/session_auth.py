@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 from flask import Flask, abort, g, redirect, request, session, url_for
 
 from engine.errors import Unauthenticated
-from engine.people import Actor, actor_for
-from web.core import unit_of_work
+from engine.people import Actor, actor_for_token, issue_token, revoke_token
+from web.core import engine_ctx, unit_of_work
 
 F = TypeVar("F", bound=Callable[..., Any])
 CSRF_FIELD = "csrf_token"
@@ -53,28 +53,41 @@ class LoginThrottle:
             self._failures.pop(key, None)
 
 
+SESSION_HOURS = 8
+
+
 def log_in(actor: Actor) -> None:
+    """Start a browser session backed by a revocable server-side token: logging out (or an
+    admin revoking it) kills the session even if someone kept a copy of the cookie."""
+    ctx = engine_ctx()
+    with unit_of_work() as s:
+        token = issue_token(s, actor, ctx.clock.now(), SESSION_HOURS)
     # A fresh session at login: nothing from before (e.g. a planted value) survives.
     session.clear()
     session["user"] = actor.username
+    session["sid"] = token
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
     session.permanent = True
 
 
 def log_out() -> None:
+    token = session.get("sid")
+    if token:
+        with unit_of_work() as s:
+            revoke_token(s, token, engine_ctx().clock.now())
     session.clear()
 
 
 def current_actor() -> Actor | None:
     if "actor" in g:
         return g.actor
-    username = session.get("user")
+    token = session.get("sid")
     actor = None
-    if username:
+    if token:
         try:
             with unit_of_work() as s:
-                actor = actor_for(s, username)
-        except Exception:
+                actor = actor_for_token(s, token, engine_ctx().clock.now())
+        except Unauthenticated:
             session.clear()
     g.actor = actor
     return actor

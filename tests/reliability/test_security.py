@@ -163,11 +163,6 @@ def test_login_issues_a_new_session_and_the_old_cookie_stays_anonymous(site: Any
     assert r.status_code == 302 and "/login" in r.headers["Location"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect: sessions are client-side signed cookies (Flask default) and logout only clears "
-    "the browser's copy (web/session_auth.py log_out); a cookie captured while logged in "
-    "keeps working until the cookie expires (31 days today, see below) — no server-side "
-    "invalidation"))
 def test_a_session_cookie_is_dead_after_logout(site: Any) -> None:
     app, _ = site
     client = app.test_client()

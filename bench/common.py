@@ -7,6 +7,7 @@ Every benchmark module has `run(quick: bool) -> list[Row]` and prints its rows w
 
 from __future__ import annotations
 
+import atexit
 import http.client
 import json
 import os
@@ -121,7 +122,12 @@ def prepare_db(url: str, tmp: Path, *, bench_users: int = 1, models: list[Path] 
 
 
 def make_tmp(prefix: str) -> Path:
-    return Path(tempfile.mkdtemp(prefix=f"planflow-{prefix}-"))
+    """A scratch directory, removed when the benchmark process exits (databases can be GBs);
+    set PLANFLOW_BENCH_KEEP=1 to keep them for inspection."""
+    path = Path(tempfile.mkdtemp(prefix=f"planflow-bench-{prefix}-"))
+    if not os.environ.get("PLANFLOW_BENCH_KEEP"):
+        atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 # --- the real server ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_BPMN, Row, emit, make_tmp  # noqa: E402
+from common import BENCH_BPMN, Row, emit, make_tmp
 
 
 def _setup():  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import cProfile
 import io
+import os
 import pstats
 import sys
 import threading
@@ -21,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (  # noqa: E402
+from common import (
     PASSWORD,
     Client,
     Row,
@@ -84,7 +85,16 @@ class Worker:
         self.done += 1
 
 
-def drive(port: int, concurrency: int, seconds: float) -> dict[str, float]:
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process (and its threads) so far."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def drive(port: int, concurrency: int, seconds: float,
+          server_pid: int | None = None) -> dict[str, float]:
     workers = [Worker(port, i) for i in range(concurrency)]
     for w in workers:  # warm-up: spec cache, compile cache, connections
         for i in range(3):
@@ -105,12 +115,14 @@ def drive(port: int, concurrency: int, seconds: float) -> dict[str, float]:
             errors.append(exc)
 
     began = time.perf_counter()
+    cpu_before = cpu_seconds(server_pid)
     threads = [threading.Thread(target=loop, args=(w,)) for w in workers]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - began
+    server_cpu = cpu_seconds(server_pid) - cpu_before
     for w in workers:
         w.client.close()
     if errors:
@@ -120,6 +132,7 @@ def drive(port: int, concurrency: int, seconds: float) -> dict[str, float]:
     completes = [x for w in workers for x in w.by_kind["complete"]]
     done = sum(w.done for w in workers)
     return {
+        "server_cpu_ms": server_cpu / max(1, done) * 1000,
         "rate": done / elapsed,
         "n": done,
         "p50": percentile(lat, 50),
@@ -138,7 +151,7 @@ def serve_and_drive(seconds: float) -> dict[int, dict[str, float]]:
     server = spawn(env, "serve", "--port", str(port), log=tmp / "server.log")
     try:
         wait_healthy(port)
-        return {c: drive(port, c, seconds) for c in (1, 4)}
+        return {c: drive(port, c, seconds, server.pid) for c in (1, 4)}
     finally:
         stop(server)
         log = (tmp / "server.log").read_text(errors="replace")
@@ -221,7 +234,9 @@ def run(quick: bool = False, ceiling: float | None = None) -> tuple[list[Row], s
         ratio = r["rate"] / ceiling
         rows.append(Row("2 service over HTTP", f"concurrency {c}: instances/s", r["rate"],
                         "inst/s", "", None,
-                        f"n={r['n']}; 4 requests per instance; ceiling {ceiling:.1f}"))
+                        f"n={r['n']}; 4 requests per instance; server CPU "
+                        f"{r['server_cpu_ms']:.0f} ms per instance (engine ceiling: "
+                        f"{1000 / ceiling:.1f} ms)"))
         rows.append(Row("2 service over HTTP", f"concurrency {c}: ratio to engine ceiling (1)",
                         ratio, "x", f">= {TARGET_RATIO}", ratio >= TARGET_RATIO))
         rows.append(Row("2 service over HTTP", f"concurrency {c}: request p50 / p95",

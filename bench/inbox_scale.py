@@ -21,8 +21,11 @@ have realistic size; the audit log is not filled (these pages do not read it).
 
 from __future__ import annotations
 
+import cProfile
+import pstats
 import random
 import re
+import shutil
 import sqlite3
 import sys
 import time
@@ -34,7 +37,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (  # noqa: E402
+from common import (
     PASSWORD,
     ROOT,
     Client,
@@ -369,7 +372,88 @@ def run(quick: bool = False) -> tuple[list[Row], str]:
         Row("6 server peak RSS", "VmHWM of `planflow serve` during (3)", peak_kb / 1024, "MiB",
             "", None, "after all of (3)'s requests"),
     ]
-    return rows, ""
+    details = sql_profile(url, users[0])
+    shutil.rmtree(tmp, ignore_errors=True)  # a few GB
+    return rows, details
+
+
+def sql_profile(url: str, user: str, rounds: int = 5) -> str:
+    """Where the time of each measured request goes: the same requests in process (Flask test
+    client on the same database), every SQL statement timed; the slowest statements shown."""
+    from sqlalchemy import event
+
+    from engine.context import build_context
+    from engine.settings import Settings
+    from web import create_app
+
+    ctx = build_context(Settings(database_url=url, secret_key="bench-secret"))
+    app = create_app(context=ctx)
+    timings: list[tuple[float, str]] = []
+
+    @event.listens_for(ctx.db, "before_cursor_execute")
+    def _before(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        conn.info["t0"] = time.perf_counter()
+
+    @event.listens_for(ctx.db, "after_cursor_execute")
+    def _after(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        timings.append(((time.perf_counter() - conn.info.pop("t0")) * 1000, statement))
+
+    def ui(username: str) -> Any:
+        c = app.test_client()
+        page = c.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        c.post("/login", data={"username": username, "password": PASSWORD,
+                               "csrf_token": token})
+        return c
+
+    api = app.test_client()
+    token = api.post("/api/v1/auth/token",
+                     json={"username": user, "password": PASSWORD}).get_json()["token"]
+    cases = [
+        (f"GET /api/v1/tasks as {user}", api, "/api/v1/tasks",
+         {"Authorization": f"Bearer {token}"}),
+        ("GET /instances as manager", ui("boss"), "/instances", {}),
+        (f"GET /instances as {user}", ui(user), "/instances", {}),
+        (f"GET /tasks (page) as {user}", ui(user), "/tasks", {}),
+    ]
+    out = ["In-process breakdown (Flask test client, same database; per request, median of "
+           f"{rounds}; SQL = time inside cursor.execute — SQLite computes some queries, e.g. "
+           "DISTINCT, while rows are fetched, so see the function profile too):"]
+    for label, client, path, headers in cases:
+        client.get(path, headers=headers)  # warm
+        totals, sqls, per_stmt = [], [], {}
+        for _ in range(rounds):
+            timings.clear()
+            t0 = time.perf_counter()
+            r = client.get(path, headers=headers)
+            totals.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200, (label, r.status_code)
+            sqls.append(sum(ms for ms, _ in timings))
+            for ms, stmt in timings:
+                per_stmt.setdefault(stmt, []).append(ms)
+        out.append(f"- {label}: total {percentile(totals, 50):.1f} ms, SQL "
+                   f"{percentile(sqls, 50):.1f} ms in {len(timings)} statements")
+        slow = sorted(per_stmt.items(), key=lambda kv: -sum(kv[1]) / rounds)[:3]
+        for stmt, mss in slow:
+            text = " ".join(stmt.split())
+            out.append(f"    {sum(mss) / rounds:6.1f} ms  {text[:260]}")
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(rounds):
+            client.get(path, headers=headers)
+        prof.disable()
+        stats = pstats.Stats(prof)
+        rows = []
+        for (file, line, fn), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+            if "/.venv/" not in file and ("/engine/" in file or "/web/" in file):
+                short = file.split("/work/main/")[-1] if "/work/main/" in file else file
+                rows.append((ct / rounds * 1000, f"{short}:{line}({fn})"))
+        rows.sort(reverse=True)
+        out.append("    function profile (cumulative ms per request, engine/ and web/ only; "
+                   "profiled, so inflated): " + "; ".join(f"{name} {ms:.1f}"
+                                                          for ms, name in rows[1:9]))
+    ctx.db.dispose()
+    return "\n".join(out)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, Row, emit, make_tmp, prepare_db  # noqa: E402
+from common import ROOT, Row, emit, make_tmp, prepare_db
 
 WEEKS = 104
 TARGET_KB = 150.0
@@ -148,6 +148,101 @@ class Driver:
         return data / 1024, (statistics.mean(weekly) / 1024 if weekly else 0.0)
 
 
+VARIANT_NS = 'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"'
+
+
+def _variant_model(call: bool) -> str:
+    """A minimal diagram: a task that stays open with a weekly non-interrupting cycle timer whose
+    branch is the weekly report — inline (user task + script) or as a call activity."""
+    if call:
+        weekly = ('<bpmn:callActivity id="weekly" calledElement="weekly_proc"><bpmn:incoming>fw'
+                  '</bpmn:incoming><bpmn:outgoing>fw2</bpmn:outgoing></bpmn:callActivity>')
+        sub = ('<bpmn:process id="weekly_proc" isExecutable="true"><bpmn:startEvent id="ws">'
+               '<bpmn:outgoing>g1</bpmn:outgoing></bpmn:startEvent><bpmn:userTask id="report">'
+               '<bpmn:incoming>g1</bpmn:incoming><bpmn:outgoing>g2</bpmn:outgoing></bpmn:userTask>'
+               '<bpmn:scriptTask id="gen"><bpmn:incoming>g2</bpmn:incoming><bpmn:outgoing>g3'
+               '</bpmn:outgoing><bpmn:script>n = 1</bpmn:script></bpmn:scriptTask><bpmn:endEvent '
+               'id="we"><bpmn:incoming>g3</bpmn:incoming></bpmn:endEvent><bpmn:sequenceFlow '
+               'id="g1" sourceRef="ws" targetRef="report"/><bpmn:sequenceFlow id="g2" '
+               'sourceRef="report" targetRef="gen"/><bpmn:sequenceFlow id="g3" sourceRef="gen" '
+               'targetRef="we"/></bpmn:process>')
+        src = "weekly"
+    else:
+        weekly = ('<bpmn:userTask id="weekly"><bpmn:incoming>fw</bpmn:incoming><bpmn:outgoing>'
+                  'fw1</bpmn:outgoing></bpmn:userTask><bpmn:scriptTask id="gen"><bpmn:incoming>'
+                  'fw1</bpmn:incoming><bpmn:outgoing>fw2</bpmn:outgoing><bpmn:script>n = 1'
+                  '</bpmn:script></bpmn:scriptTask><bpmn:sequenceFlow id="fw1" '
+                  'sourceRef="weekly" targetRef="gen"/>')
+        sub, src = "", "gen"
+    return f"""<?xml version="1.0"?><bpmn:definitions {VARIANT_NS} id="d" targetNamespace="x">
+<bpmn:process id="main" isExecutable="true">
+<bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+<bpmn:userTask id="monitor"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+</bpmn:userTask><bpmn:boundaryEvent id="every" attachedToRef="monitor" cancelActivity="false">
+<bpmn:outgoing>fw</bpmn:outgoing><bpmn:timerEventDefinition id="t"><bpmn:timeCycle>"R/P7D"
+</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:boundaryEvent>{weekly}
+<bpmn:endEvent id="we_end"><bpmn:incoming>fw2</bpmn:incoming></bpmn:endEvent>
+<bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="monitor"/>
+<bpmn:sequenceFlow id="f2" sourceRef="monitor" targetRef="e"/>
+<bpmn:sequenceFlow id="fw" sourceRef="every" targetRef="weekly"/>
+<bpmn:sequenceFlow id="fw2" sourceRef="{src}" targetRef="we_end"/>
+</bpmn:process>{sub}</bpmn:definitions>"""
+
+
+def variants(weeks: int) -> str:
+    """Would a called process per week keep the state small? Plain SpiffWorkflow with planflow's
+    serializer and sandbox, on minimal diagrams (no database)."""
+    from lxml import etree
+    from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+    from engine.clock import FixedClock
+    from engine.runtime import complete_human_task, new_workflow, ready_human_tasks, run_steps
+    from engine.script_helpers import make_helpers
+    from engine.scripts import RestrictedEnvironment
+    from engine.serializer import StateSerializer
+    from engine.specs import ParsedModel
+
+    out = []
+    for label, call, prune in (("inline user task + script", False, False),
+                               ("call activity per week", True, False),
+                               ("call activity, completed subprocesses deleted", True, True)):
+        parser = SpiffBpmnParser()
+        parser.add_bpmn_xml(etree.fromstring(_variant_model(call).encode()), filename="v.bpmn")
+        model = ParsedModel("main", "main", "v.bpmn", parser.get_spec("main"),
+                            parser.get_subprocess_specs("main"), {}, {}, None)
+        clock = FixedClock(START)
+        engine = PythonScriptEngine(environment=RestrictedEnvironment(
+            make_helpers(clock.now, None)))
+        ser = StateSerializer()
+        wf = new_workflow(model, engine, {"project_name": "x" * 100})
+        run_steps(wf, clock)
+        for week in range(1, weeks + 1):
+            clock.set(START + timedelta(days=7 * week, seconds=1))
+            wf = ser.loads(ser.dumps(wf), model.spec, model.subprocess_specs)
+            wf.script_engine = engine
+            assert run_steps(wf, clock, refresh=True).incident is None
+            [task] = [t for t in ready_human_tasks(wf) if t.task_spec.bpmn_id != "monitor"]
+            complete_human_task(wf, task, {"overall_status": "on_track"}, clock)
+            if prune:  # SpiffWorkflow keeps completed subprocesses; planflow could drop them
+                for task_id, sp in list(wf.subprocesses.items()):
+                    if sp.completed:
+                        wf.delete_subprocess(wf.get_task_from_id(task_id))
+        state = ser.dumps(wf)
+        times = []
+        for _ in range(10):
+            t0 = time.perf_counter()
+            ser.loads(state, model.spec, model.subprocess_specs)
+            times.append((time.perf_counter() - t0) * 1000)
+        dct = json.loads(state)
+        out.append(f"  - {label}: {len(state) / 1024:.0f} KB after {weeks} weeks "
+                   f"({len(dct['tasks'])} task entries, {len(dct.get('subprocesses') or {})} "
+                   f"subprocesses kept), restore {statistics.median(times):.1f} ms")
+    return ("Redesign check on minimal diagrams (the real one adds its own ~49 KB base): \n"
+            + "\n".join(out))
+
+
 def run(quick: bool = False) -> tuple[list[Row], str]:
     from engine.timers import process_due
 
@@ -196,7 +291,7 @@ def run(quick: bool = False) -> tuple[list[Row], str]:
                f"copies; one serialized weekly-report task is {weekly_kb:.1f} KB. "
                f"Growth per week {per_week_kb:.1f} KB (5 tasks per week stay in the tree).")
     d.ctx.db.dispose()
-    return rows, details
+    return rows, details + "\n" + variants(weeks)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, machine  # noqa: E402
+from common import ROOT, machine
 
 BENCH = Path(__file__).resolve().parent
+# Everything after this line in RESULTS.md is written by hand and kept by later runs.
+ANALYSIS_MARKER = "<!-- analysis: written by hand, kept by run_all.py -->"
 MODULES = [
     ("1", "engine_ceiling.py"),
     ("2", "http_service.py"),
@@ -117,8 +119,14 @@ def main(argv: list[str]) -> int:
         f"- command: `python bench/run_all.py{' ' + ' '.join(argv) if argv else ''}`\n\n"
     )
     if not quick and not only:
-        (BENCH / "RESULTS.md").write_text(
-            header + out + "\n\n## Details\n\n" + "\n\n".join(details) + "\n", encoding="utf-8")
+        target = BENCH / "RESULTS.md"
+        kept = ""
+        if target.exists() and ANALYSIS_MARKER in target.read_text(encoding="utf-8"):
+            kept = target.read_text(encoding="utf-8").split(ANALYSIS_MARKER, 1)[1]
+        target.write_text(
+            header + out + "\n\n## Details\n\n" + "\n\n".join(details) + "\n\n"
+            + ANALYSIS_MARKER + (kept or "\n## Analysis\n\n(by hand: what limits the misses)\n"),
+            encoding="utf-8")
         print(f"\nwritten to {BENCH / 'RESULTS.md'}", file=sys.stderr)
     return 0
 

@@ -3,79 +3,29 @@ tool on the server, so it trusts the name it is given (no password)."""
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from sqlalchemy.orm import Session
 
 from engine import instances, queries
 from engine.clock import FixedClock
-from engine.context import EngineContext, build_context
-from engine.db import transaction
-from engine.errors import PlanflowError
-from engine.people import SYSTEM, Actor, actor_for, add_user
+from engine.people import SYSTEM, add_user
 from engine.settings import Settings
-
-T = TypeVar("T")
-
-
-class State:
-    def __init__(self) -> None:
-        self._ctx: EngineContext | None = None
-        self.clock: FixedClock | None = None
-
-    def ctx(self) -> EngineContext:
-        if self._ctx is None:
-            self._ctx = build_context(Settings.from_env(), clock=self.clock)
-        return self._ctx
-
-
-pass_state = click.make_pass_decorator(State, ensure=True)
-
-
-@contextmanager
-def session_for(state: State) -> Iterator[Session]:
-    with transaction(state.ctx().sessions) as session:
-        yield session
-
-
-def run(fn: Callable[[], T]) -> T:
-    """Domain errors become a clear message and exit status 1."""
-    try:
-        return fn()
-    except PlanflowError as exc:
-        click.echo(f"错误 error: {exc.message}", err=True)
-        if exc.details:
-            click.echo(json.dumps(exc.details, ensure_ascii=False, indent=2), err=True)
-        sys.exit(1)
-
-
-def echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
-
-
-def parse_json(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise click.BadParameter("must be a JSON object")
-    return value
+from web.cli_common import (
+    State,
+    acting,
+    echo_json,
+    parse_json,
+    pass_state,
+    run,
+    session_for,
+)
 
 
 def _who(task: dict[str, Any]) -> str:
     return task["assignee"] or "组 " + ",".join(task["candidate_groups"])
-
-
-def acting(session: Session, username: str | None) -> Actor:
-    return actor_for(session, username) if username else SYSTEM
 
 
 @click.group()

@@ -7,73 +7,14 @@ the server). `planflow terminate` is replaced by a version that requires `--reas
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import click
-from sqlalchemy.orm import Session
 
 from engine import absence, cc, notifications, operations
-from engine.context import EngineContext, build_context
-from engine.db import transaction
-from engine.errors import PlanflowError
-from engine.people import SYSTEM, Actor, actor_for
 from engine.settings import Settings
-
-# Self-contained (no import of web.cli: it imports this module to register the commands, also
-# when run as `python -m web.cli`).
-
-
-class State:
-    def __init__(self) -> None:
-        self._ctx: EngineContext | None = None
-
-    def ctx(self) -> EngineContext:
-        if self._ctx is None:
-            self._ctx = build_context(Settings.from_env())
-        return self._ctx
-
-
-pass_state = click.make_pass_decorator(State, ensure=True)
-
-
-@contextmanager
-def session_for(state: State) -> Iterator[Session]:
-    with transaction(state.ctx().sessions) as session:
-        yield session
-
-
-def run(fn: Callable[[], None]) -> None:
-    """Domain errors become a clear message and exit status 1."""
-    try:
-        fn()
-    except PlanflowError as exc:
-        click.echo(f"错误 error: {exc.message}", err=True)
-        if exc.details:
-            click.echo(json.dumps(exc.details, ensure_ascii=False, indent=2), err=True)
-        sys.exit(1)
-
-
-def echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
-
-
-def parse_json(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise click.BadParameter("must be a JSON object")
-    return value
-
-
-def acting(session: Session, username: str | None) -> Actor:
-    return actor_for(session, username) if username else SYSTEM
+from web.cli_common import State, acting, echo_json, parse_json, pass_state, run, session_for
 
 
 def _when(value: str | None) -> datetime | None:

@@ -80,3 +80,18 @@ def test_cli_errors_are_clear(cli):
     assert "JSON" in cli("start", "x", "--data", "{bad", "--as", "a", ok=False)
     broken = MODELS / "approval_demo.bpmn"
     assert broken.exists()
+
+
+def test_set_data_moves_a_date_timer(cli, tmp_path):
+    from tests.conftest import FIXTURES
+
+    cli("users", "add", "sup", "--group", "planning_supervisor", "--password", "secret-pass-3")
+    cli("deploy", str(FIXTURES / "models_extra" / "timers_demo.bpmn"))
+    out = cli("start", "timers_demo", "--data", '{"event_date": "2099-03-31T10:00:00+08:00"}',
+              "--as", "sup")
+    instance_id = int(re.search(r"instance (\d+)", out).group(1))
+    out = cli("set-data", str(instance_id), "--data",
+              '{"event_date": "2099-04-30T10:00:00+08:00"}', "--as", "sup")
+    assert "t_minus_3" in out and "2099-04-27T02:00:00+00:00" in out
+    shown = json.loads(cli("show", str(instance_id)))
+    assert "timer_rescheduled" in [a["action"] for a in shown["audit"]]

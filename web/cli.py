@@ -267,6 +267,27 @@ def terminate(state: State, instance_id: int, reason: str, username: str | None)
     run(go)
 
 
+@main.command("set-data")
+@click.argument("instance_id", type=int)
+@click.option("--data", "data_json", required=True, help="variables to change, as JSON")
+@click.option("--as", "username", default=None)
+@pass_state
+def set_data(state: State, instance_id: int, data_json: str, username: str | None) -> None:
+    """Change instance variables (e.g. move event_date); waiting date timers follow."""
+    changes = parse_json(data_json)
+
+    def go() -> None:
+        ctx = state.ctx()
+        with session_for(state) as session:
+            instances.update_data(ctx, session, acting(session, username), instance_id, changes)
+            detail = queries.get_instance(ctx, session, SYSTEM, instance_id)
+        click.echo(f"实例 instance {instance_id}: {detail['status']}")
+        for t in detail["timers"]:
+            click.echo(f"  定时 timer {t['element_id']}  截止 due {t['due_at']}")
+
+    run(go)
+
+
 @main.command()
 @click.option(
     "--as-of",

@@ -8,19 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-schemathesis = pytest.importorskip("schemathesis")
-
-from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import (  # noqa: E402
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
 
-from tests.conftest import MODELS  # noqa: E402
-from tests.reliability.conftest import APPROVAL3, USERS, prepare  # noqa: E402
+from tests.conftest import MODELS
+from tests.reliability.conftest import APPROVAL3, USERS, prepare
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]

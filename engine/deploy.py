@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from engine.context import EngineContext
 from engine.errors import InvalidModel
 from engine.models import GroupRecord, ProcessModelRecord, ProcessVersionRecord, VersionFileRecord
-from engine.specs import ParsedModel, SourceFile, kind_of, parse_model
+from engine.specs import ParsedModel, SourceFile, kind_of, parse_model, read_xml
 from engine.store import audit
-from engine.validation import validate_model
+from engine.validation import check_flow_conditions, validate_model
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ def deploy(
         model_files = _files_for(session, name, files)
         model = parse_model(name, model_files)
         problems.extend(validate_model(model, groups, ctx.handlers))
+        problems.extend(check_flow_conditions(read_xml(files[name].content, name), name))
         prepared.append((model, _referenced(model, model_files)))
     if problems:
         raise InvalidModel(

@@ -65,6 +65,27 @@ def validate_model(
     return problems
 
 
+GATEWAYS = ("exclusiveGateway", "inclusiveGateway", "complexGateway", "eventBasedGateway")
+
+
+def check_flow_conditions(root: Any, filename: str) -> list[Problem]:
+    """A condition on a flow that does not leave a gateway is never evaluated by the engine
+    (it would silently always be taken): refuse it rather than surprise the author."""
+    ns = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+    kinds = {el.get("id"): el.tag.removeprefix(ns) for el in root.iter() if el.get("id")}
+    problems = []
+    for flow in root.iter(f"{ns}sequenceFlow"):
+        if flow.find(f"{ns}conditionExpression") is None:
+            continue
+        if kinds.get(flow.get("sourceRef")) not in GATEWAYS:
+            problems.append(Problem(
+                filename, flow.get("id"),
+                "条件只能写在网关的出口连线上 (a condition is only evaluated on a flow leaving a "
+                "gateway; put an exclusive gateway before it)",
+            ))
+    return problems
+
+
 def _check_user_task(
     model: ParsedModel, spec: Any, element: str, groups: Container[str], check: Any
 ) -> Iterator[Problem]:

@@ -211,6 +211,15 @@ def test_deploy_versions_and_running_instances_keep_theirs(ctx, staff):
         (lambda s: s.replace("<bpmn:process ", "<bpmn:proces "), "approval_demo.bpmn"),
         (lambda s: s.replace('name="策划部经理"', 'name="不存在的部门"'), "review"),
         (lambda s: s.replace('"PT1H"', "().__class__.__bases__"), "wait"),
+        (
+            lambda s: s.replace(
+                '<bpmn:sequenceFlow id="f2" sourceRef="init" targetRef="submit"/>',
+                '<bpmn:sequenceFlow id="f2" sourceRef="init" targetRef="submit">'
+                "<bpmn:conditionExpression>amount &gt; 1</bpmn:conditionExpression>"
+                "</bpmn:sequenceFlow>",
+            ),
+            "f2",
+        ),
     ],
 )
 def test_invalid_upload_is_refused_and_old_version_stays(ctx, staff, mutation, expect):

@@ -395,21 +395,19 @@ def transfer(
         row,
         {"from": previous, "to": target, "comment": comment},
     )
-    publish(
-        ctx,
-        session,
-        "task_assigned",
-        {
-            "task_id": row.id,
-            "instance_id": row.instance_id,
-            "name": row.name,
-            "users": [target],
-            "kind": "transferred",
-            "by": actor.username,
-        },
-    )
+    _announce_assigned(ctx, session, row, target, "transferred", actor.username)
     _touch(session, record, now)
     return row
+
+
+def _announce_assigned(
+    ctx: EngineContext, session: Session, row: HumanTaskRow, user: str, kind: str, by: str
+) -> None:
+    """Tell the one person a task now waits for (transferred, delegated, handed back, signer)."""
+    publish(ctx, session, "task_assigned", {
+        "task_id": row.id, "instance_id": row.instance_id, "name": row.name,
+        "users": [user], "kind": kind, "by": by,
+    })
 
 
 # --- 委派 delegate / resolve / recall ----------------------------------------------------------
@@ -459,19 +457,7 @@ def delegate(
         row,
         {"owner": record_.owner, "to": target, "comment": comment},
     )
-    publish(
-        ctx,
-        session,
-        "task_assigned",
-        {
-            "task_id": row.id,
-            "instance_id": row.instance_id,
-            "name": row.name,
-            "users": [target],
-            "kind": "delegated",
-            "by": actor.username,
-        },
-    )
+    _announce_assigned(ctx, session, row, target, "delegated", actor.username)
     _touch(session, record, now)
     return record_
 
@@ -531,19 +517,7 @@ def resolve(
         row,
         {"owner": delegation.owner, "data": saved, "comment": comment},
     )
-    publish(
-        ctx,
-        session,
-        "task_assigned",
-        {
-            "task_id": row.id,
-            "instance_id": row.instance_id,
-            "name": row.name,
-            "users": [delegation.owner],
-            "kind": "resolved",
-            "by": actor.username,
-        },
-    )
+    _announce_assigned(ctx, session, row, delegation.owner, "resolved", actor.username)
     if saved:
         session.flush()
         with acting_on(ctx, session, record, actor.username) as act:
@@ -658,19 +632,7 @@ def _open_entry(
     absence.apply_for_instance(ctx, session, record, [step], now)
     if step.assignee != entry.signer:
         return  # the handover told the substitute
-    publish(
-        ctx,
-        session,
-        "task_assigned",
-        {
-            "task_id": step.id,
-            "instance_id": parent.instance_id,
-            "name": step.name,
-            "users": [entry.signer],
-            "kind": "signer",
-            "by": entry.added_by,
-        },
-    )
+    _announce_assigned(ctx, session, step, entry.signer, "signer", entry.added_by)
 
 
 def _advance(

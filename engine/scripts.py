@@ -1103,6 +1103,12 @@ def _safe_exception(exc: Exception) -> Exception:
     """``exc`` itself, or a ScriptError carrying a bounded text when its args are not short
     strings or numbers (SpiffWorkflow does ``":" + err.args[0]`` and formats ``str(err)``;
     neither may crash nor expand a huge object a script put there)."""
+    if isinstance(exc, RecursionError):
+        # Deep recursion can reach the interpreter's limit before the time limit; either way the
+        # script was stopped, and the caller sees the sandbox's own error type.
+        return ScriptResourceError("递归过深 (recursion too deep)").with_traceback(
+            exc.__traceback__
+        )
     args = exc.args
     if not args or (isinstance(args[0], str) and all(_is_plain(a) for a in args)):
         return exc

@@ -13,17 +13,11 @@ from engine.context import EngineContext
 from engine.errors import Forbidden, NotFound
 from engine.models import HumanTaskRow, InstanceRecord
 from engine.notifications import publish
-from engine.operations import (
-    _check,
-    _context,
-    _text,
-    _touch,
-    _users,
-    may_view_instance,
-)
+from engine.operations import _check, _context, _text, _touch, _users
 from engine.people import SYSTEM, Actor
 from engine.queries import get_instance, instance_dict
 from engine.records_ops import InstanceCcRecord
+from engine.visibility import may_view_instance
 
 
 def cc(
@@ -47,12 +41,7 @@ def cc(
                 "该任务不属于此流程实例 (task not in this instance)", {"task_id": task_id}
             )
         _check(actor, "cc", row, record, rel, delegation)
-    elif not (
-        actor.is_manager
-        or actor.is_process_owner
-        or actor.username == record.started_by
-        or _took_part(session, actor, record)
-    ):
+    elif not may_view_instance(session, actor, record):
         raise Forbidden("无权抄送该流程 (not a participant of this instance)", {"id": instance_id})
     users = _users(session, usernames)
     note = _text(note, "note")
@@ -108,10 +97,6 @@ def cc(
     _touch(session, record, now)
     session.flush()
     return added
-
-
-def _took_part(session: Session, actor: Actor, record: InstanceRecord) -> bool:
-    return may_view_instance(session, actor, record)
 
 
 def cc_dict(item: InstanceCcRecord, record: InstanceRecord | None = None) -> dict[str, Any]:

@@ -64,6 +64,7 @@ from engine.records_ops import (
 )
 from engine.runtime import complete_human_task, find_task, run_steps
 from engine.task_hooks import ASSIGN_OVERRIDES, parse_sign_mode
+from engine.visibility import may_view_instance
 
 SIGNER_MODES = ("before", "parallel", "after")
 LIVE_SIGNER = ("pending", "open", "approved", "rejected")
@@ -1548,56 +1549,6 @@ def task_operations(
         "last_reminded_at": last.isoformat() if last else None,
         "next_reminder_at": (last + remind_interval(ctx)).isoformat() if last else None,
     }
-
-
-def _participants(session: Session, record: InstanceRecord) -> set[str]:
-    names = {record.started_by}
-    for r in session.scalars(select(HumanTaskRow).where(HumanTaskRow.instance_id == record.id)):
-        names.update(n for n in (r.assignee, r.completed_by) if n)
-    for h in session.scalars(
-        select(TaskHandoverRecord).where(TaskHandoverRecord.instance_id == record.id)
-    ):
-        names.update((h.from_user, h.to_user))
-    for d in session.scalars(
-        select(TaskDelegationRecord).where(TaskDelegationRecord.instance_id == record.id)
-    ):
-        names.update((d.owner, d.delegate))
-    for s in session.scalars(
-        select(TaskSignerRecord).where(TaskSignerRecord.instance_id == record.id)
-    ):
-        names.add(s.signer)
-    names.update(
-        session.scalars(
-            select(InstanceCcRecord.username).where(InstanceCcRecord.instance_id == record.id)
-        )
-    )
-    names.update(
-        a
-        for a in session.scalars(
-            select(AuditRecord.actor).where(AuditRecord.instance_id == record.id).distinct()
-        )
-        if a
-    )
-    return names
-
-
-def may_view_instance(session: Session, actor: Actor, record: InstanceRecord) -> bool:
-    """Managers, process owners, admins, and everyone who took part: initiator, (former)
-    assignees and completers, candidate group members of open tasks, A/B handover parties,
-    delegation parties, signers, CC recipients."""
-    if actor.is_manager or actor.is_process_owner:
-        return True
-    if actor.username in _participants(session, record):
-        return True
-    return any(
-        c.group_name in actor.groups
-        for r in session.scalars(
-            select(HumanTaskRow).where(
-                HumanTaskRow.instance_id == record.id, HumanTaskRow.status.in_(LIVE_STATUSES)
-            )
-        )
-        for c in r.candidate_groups
-    )
 
 
 OPS_ACTIONS = (

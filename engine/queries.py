@@ -26,6 +26,7 @@ from engine.models import (
 )
 from engine.people import Actor, may_see
 from engine.runtime import find_task
+from engine.visibility import may_view_instance
 
 MAX_PAGE = 200
 
@@ -218,6 +219,8 @@ def get_instance(
         or actor.is_process_owner
         or actor.username == record.started_by
         or any(may_see(actor, t) for t in tasks)
+        # CC recipients, A/B handover, delegation and signer parties (one EXISTS query).
+        or may_view_instance(session, actor, record)
     )
     if not visible:
         raise Forbidden("无权查看该流程实例 (not your instance)", {"id": instance_id})

@@ -18,6 +18,7 @@ from engine import store
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.models import DocumentRecord, HumanTaskRow
 from engine.people import Actor, may_see
+from engine.visibility import may_view_instance
 from handlers.documents import document_file_name, markdown_to_docx
 from web.api import bp
 from web.core import api_actor, unit_of_work
@@ -36,10 +37,10 @@ class DocumentFile:
 
 
 def visible_document(session: Session, actor: Actor, instance_id: int, doc_id: int) -> DocumentFile:
-    """The document if it belongs to the instance and the actor may see the instance:
-    managers, process owners, the initiator, and anyone who can see one of its tasks."""
+    """The document if it belongs to the instance and the actor may see the instance
+    (`engine.visibility`, or anyone who can see one of its tasks)."""
     record = store.get_instance(session, instance_id)
-    if not (actor.is_manager or actor.is_process_owner or actor.username == record.started_by):
+    if not may_view_instance(session, actor, record):  # e.g. CC recipients, B-role substitutes
         tasks = session.scalars(
             select(HumanTaskRow).where(HumanTaskRow.instance_id == instance_id)
         ).all()

@@ -11,6 +11,8 @@ def init_app(app: Flask) -> None:
     from web.pages import (  # noqa: F401  (routes on bp)
         admin,
         auth,
+        away,
+        cc,
         dashboard,
         documents,
         home,
@@ -18,10 +20,13 @@ def init_app(app: Flask) -> None:
         instances,
         models,
         nav,
+        notifications,
         start,
         tasks,
     )
 
     nav.init_app(app)
     inbox.init_app(app)
+    cc.init_app(app)
+    notifications.init_app(app)
     app.register_blueprint(bp)

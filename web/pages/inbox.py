@@ -22,6 +22,7 @@ from engine.errors import (
     Unauthenticated,
 )
 from engine.people import Actor
+from engine.withdrawable import withdrawable
 from web.core import engine_ctx, unit_of_work
 from web.i18n import catalog, current_language, translate
 from web.pages import bp
@@ -242,6 +243,8 @@ def done() -> str:
     with unit_of_work() as session:
         listing = worklist.done(ctx, session, actor, process=process, q=q, page=int_arg("page"))
         processes = worklist.process_names(session)
+        # 撤回 offered per row from one batched check (not available_operations per row).
+        can_withdraw = withdrawable(session, actor, [t["id"] for t in listing.items])
     return render_template(
         "pages/done.html",
         listing=listing,
@@ -249,6 +252,7 @@ def done() -> str:
         process=process or "",
         q=q,
         filtered=bool(process or q),
+        can_withdraw=can_withdraw,
     )
 
 

@@ -1,0 +1,119 @@
+"""外出设置 (away, A角/B角): my current and planned absences, a form to mark myself away (from,
+until, the B角 who takes over, a note) and "I'm back". Managers may do it for a member of staff;
+`engine.absence` decides who may (staff get 403 for someone else)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from engine import absence, admin
+from engine.errors import InvalidInput, PlanflowError
+from engine.people import Actor
+from web.core import engine_ctx, unit_of_work
+from web.i18n import translate
+from web.pages import bp
+from web.pages.inbox import html_error, the_actor
+from web.session_auth import login_required
+
+FIELDS = ("username", "starts_at", "ends_at", "deputy", "note")
+
+
+def _manages(actor: Actor) -> bool:
+    return actor.is_manager or actor.is_admin
+
+
+def _local(value: str, field: str) -> datetime | None:
+    """A `datetime-local` value read in the department's time zone; "" means not given."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(translate("away.error.time"), {"field": field}) from exc
+    zone = ZoneInfo(engine_ctx().settings.timezone)
+    return at.replace(tzinfo=zone) if at.tzinfo is None else at
+
+
+def _page(actor: Actor, values: dict[str, str], error: dict[str, str] | None = None,
+          status: int = 200) -> tuple[str, int]:
+    ctx = engine_ctx()
+    with unit_of_work() as session:
+        absences = absence.list_absences(ctx, session, actor)
+        users = [u for u in admin.list_users(session) if u.is_active]
+    now = ctx.clock.now()
+    shown: list[dict[str, Any]] = []
+    for a in absences:
+        ends = datetime.fromisoformat(a["ends_at"]) if a["ends_at"] else None
+        if ends is not None and ends <= now:
+            continue  # over: the page shows current and planned ones
+        shown.append({**a, "starts": datetime.fromisoformat(a["starts_at"]), "ends": ends})
+    shown.sort(key=lambda a: a["starts"])
+    names = {u.username: u.display_name or u.username for u in users}
+    html = render_template(
+        "pages/me_away.html",
+        absences=shown,
+        away_now=any(a["active"] and a["username"] == actor.username for a in shown),
+        users=users,
+        names=names,
+        manages=_manages(actor),
+        values=values,
+        error=error,
+    )
+    return html, status
+
+
+@bp.get("/me/away")
+@login_required
+def away() -> tuple[str, int]:
+    actor = the_actor()
+    return _page(actor, {"username": actor.username})
+
+
+@bp.post("/me/away")
+@login_required
+def away_set() -> Response | tuple[str, int]:
+    actor = the_actor()
+    values = {name: request.form.get(name, "").strip() for name in FIELDS}
+    username = values["username"] or actor.username
+    values["username"] = username
+    try:
+        with unit_of_work() as session:
+            absence.mark_away(
+                engine_ctx(),
+                session,
+                actor,
+                username,
+                starts_at=_local(values["starts_at"], "starts_at"),
+                ends_at=_local(values["ends_at"], "ends_at"),
+                deputy=values["deputy"] or None,
+                reason=values["note"],
+            )
+    except InvalidInput as exc:
+        field = str(exc.details.get("field") or "")
+        if not field and "结束" in exc.message:
+            field = "ends_at"  # "the end must be after the start"
+        return _page(actor, values, {"message": exc.message, "field": field}, 400)
+    except PlanflowError as exc:  # 403 for someone else's absence, 404 unknown user
+        return html_error(exc, exc.message)
+    flash(translate("away.saved", name=username))
+    return redirect(url_for("pages.away"), 303)
+
+
+@bp.post("/me/away/back")
+@login_required
+def away_back() -> Response | tuple[str, int]:
+    actor = the_actor()
+    username = request.form.get("username", "").strip() or actor.username
+    try:
+        with unit_of_work() as session:
+            n = absence.mark_back(engine_ctx(), session, actor, username)
+    except PlanflowError as exc:
+        return html_error(exc, exc.message)
+    flash(translate("away.back_done", n=n))
+    return redirect(url_for("pages.away"), 303)

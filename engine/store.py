@@ -3,7 +3,7 @@ all in the caller's transaction. Optimistic locking via the instance's version c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import task_hooks
@@ -171,11 +171,15 @@ def save(
         attempts, retry_at = (
             _retry_plan(ctx, session, record.id, incident, now) if incident else (0, None)
         )
-        needs_human = (incident is not None and retry_at is None) or has_open_incident(
-            session, record.id
+        # One read serves both the status (an incident waiting for a person) and the timer
+        # rows of scheduled retries below.
+        unresolved = _unresolved_incidents(session, record.id)
+        needs_human = (incident is not None and retry_at is None) or any(
+            i.retry_at is None for i in unresolved
         )
         _write_record(ctx, record, workflow, model, ready, needs_human, now)
     _flush(session, record)
+    new_incident: IncidentRecord | None = None
     with session.no_autoflush:
         for note in notes or []:
             audit(
@@ -188,17 +192,17 @@ def save(
                 details=note.get("details"),
             )
         if incident is not None:
-            session.add(
-                IncidentRecord(
-                    attempts=attempts,
-                    retry_at=retry_at,
-                    instance_id=record.id,
-                    task_id=incident.task_id,
-                    element_id=incident.element_id,
-                    message=incident.message,
-                    created_at=now,
-                )
+            new_incident = IncidentRecord(
+                attempts=attempts,
+                retry_at=retry_at,
+                instance_id=record.id,
+                task_id=incident.task_id,
+                element_id=incident.element_id,
+                message=incident.message,
+                created_at=now,
             )
+            session.add(new_incident)
+            unresolved.append(new_incident)
             audit(
                 session,
                 now,
@@ -224,7 +228,7 @@ def save(
                     },
                 )
         _sync_tasks(ctx, session, record, workflow, model, ready, completed or {}, now)
-        _sync_timers(session, record, workflow)
+        _sync_timers(session, record, workflow, unresolved)
         if record.status == "completed" and record.completed_at == now:
             audit(session, now, "completed", instance_id=record.id)
     _flush(session, record)
@@ -274,6 +278,16 @@ def _status(
     if record.suspended:
         return "suspended"
     return "running" if ready else "waiting"
+
+
+def _unresolved_incidents(session: Session, instance_id: int) -> list[IncidentRecord]:
+    rows = session.scalars(
+        select(IncidentRecord).where(
+            IncidentRecord.instance_id == instance_id, IncidentRecord.resolved_at.is_(None)
+        )
+    )
+    # Loaded objects keep unflushed changes (a retry resolved in memory): filter again.
+    return [i for i in rows if i.resolved_at is None]
 
 
 def has_open_incident(session: Session, instance_id: int) -> bool:
@@ -343,17 +357,23 @@ def _sync_tasks(
 ) -> None:
     # Planflow's task operations: refuse completions their rules do not allow yet; rows held
     # for signers ("on_hold") are live too; rows planflow made itself are not engine tasks.
-    task_hooks.guard_completions(session, completed)
+    # Most instances never used one: a single check then skips their three lookups.
+    ops = task_hooks.has_task_operations(session, record.id)
+    if ops:
+        task_hooks.guard_completions(session, completed)
     open_rows = {
         row.id: row
         for row in session.scalars(
-            select(HumanTaskRow).where(
+            select(HumanTaskRow)
+            # The sync never reads their candidate groups (already loaded ones stay loaded).
+            .options(lazyload(HumanTaskRow.candidate_groups))
+            .where(
                 HumanTaskRow.instance_id == record.id,
                 HumanTaskRow.status.in_(task_hooks.LIVE_STATUSES),
             )
         )
     }
-    managed = task_hooks.managed_task_ids(session, record.id)
+    managed = task_hooks.managed_task_ids(session, record.id) if ops else set()
     ready_ids = {str(t.id) for t in ready}
     closed: list[HumanTaskRow] = []
     for task_id, row in open_rows.items():
@@ -366,13 +386,11 @@ def _sync_tasks(
         row.completed_at = now
         closed.append(row)
     created: list[HumanTaskRow] = []
-    groups = None
+    groups = _LazyGroups(session)
     for task in ready:
         task_id = str(task.id)
         if task_id in open_rows:
             continue
-        if groups is None:
-            groups = _group_names(session)
         step = model.steps.get(element_id(task))
         assignee, candidates = resolve_assignment(ctx, workflow, task, step, groups)
         row = HumanTaskRow(
@@ -400,7 +418,29 @@ def _sync_tasks(
             element_id=row.element_id,
             details={"name": row.name, "assignee": assignee, "groups": candidates},
         )
-    task_hooks.after_sync(ctx, session, record, workflow, model, created, closed, now)
+    task_hooks.after_sync(ctx, session, record, workflow, model, created, closed, now, ops=ops)
+
+
+class _LazyGroups(Mapping[str, str]):
+    """Lane name -> group, read from the database only if a task is routed by its lane."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._names: dict[str, str] | None = None
+
+    def _load(self) -> dict[str, str]:
+        if self._names is None:
+            self._names = _group_names(self._session)
+        return self._names
+
+    def __getitem__(self, key: str) -> str:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 def _group_names(session: Session) -> dict[str, str]:
@@ -492,35 +532,40 @@ def _as_due(value: Any, tz: str) -> datetime | None:
     return None
 
 
-def _sync_timers(session: Session, record: InstanceRecord, workflow: BpmnWorkflow) -> None:
-    session.execute(delete(TimerRow).where(TimerRow.instance_id == record.id))
-    if record.status == "terminated":
-        return
-    pending_retries = session.scalars(
-        select(IncidentRecord).where(
-            IncidentRecord.instance_id == record.id,
-            IncidentRecord.resolved_at.is_(None),
-            IncidentRecord.retry_at.is_not(None),
-        )
-    )
-    for incident in pending_retries:
+def _sync_timers(
+    session: Session,
+    record: InstanceRecord,
+    workflow: BpmnWorkflow,
+    unresolved: list[IncidentRecord],
+) -> None:
+    """Make the instance's timer rows match its waiting timers and scheduled retries, writing
+    only what changed (most saves change nothing here)."""
+    wanted: list[tuple[str, str, str, datetime]] = []
+    if record.status != "terminated":
+        wanted = [
+            (i.task_id or "", i.element_id or "", "retry", i.retry_at)
+            for i in unresolved
+            if i.retry_at is not None and i.resolved_at is None
+        ]
+        wanted += [(t.task_id, t.element_id, t.kind, t.due_at) for t in waiting_timers(workflow)]
+    existing = session.execute(
+        select(TimerRow.id, TimerRow.task_id, TimerRow.element_id, TimerRow.kind, TimerRow.due_at)
+        .where(TimerRow.instance_id == record.id)
+    ).all()
+    missing = list(wanted)
+    stale: list[int] = []
+    for row in existing:
+        key = (row.task_id, row.element_id, row.kind, row.due_at)
+        if key in missing:
+            missing.remove(key)
+        else:
+            stale.append(row.id)
+    if stale:
+        session.execute(delete(TimerRow).where(TimerRow.id.in_(stale)))
+    for task_id, element, kind, due in missing:
         session.add(
             TimerRow(
-                instance_id=record.id,
-                task_id=incident.task_id or "",
-                element_id=incident.element_id or "",
-                kind="retry",
-                due_at=incident.retry_at,
-            )
-        )
-    for timer in waiting_timers(workflow):
-        session.add(
-            TimerRow(
-                instance_id=record.id,
-                task_id=timer.task_id,
-                element_id=timer.element_id,
-                kind=timer.kind,
-                due_at=timer.due_at,
+                instance_id=record.id, task_id=task_id, element_id=element, kind=kind, due_at=due
             )
         )
 

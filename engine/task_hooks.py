@@ -4,6 +4,8 @@
   active delegation, no signature still due). Operations that satisfy the rules complete through
   `engine.operations`; anything else trying to complete such a task (e.g. the plain complete use
   case) is refused with Conflict and its transaction rolls back.
+* `has_task_operations`: whether an instance ever had signers, delegations or submissions; when
+  not (the common case) the other checks here have nothing to find and are skipped.
 * `managed_task_ids`: projection rows planflow created itself (加签 / 会签 steps). They are not
   SpiffWorkflow tasks, so the sync must not cancel them for not being READY.
 * `after_sync`: rows that just closed take their signers/delegation/submission with them; new
@@ -44,6 +46,16 @@ log = logging.getLogger("planflow.ops")
 # give the step back to the person who did it before).
 ASSIGN_OVERRIDES = "planflow.assign"
 OPEN_SIGNER = ("pending", "open", "rejected")
+
+
+def has_task_operations(session: Session, instance_id: int) -> bool:
+    """One indexed probe of the three operation tables (each row carries its instance id)."""
+    checks = union_all(
+        select(literal(1)).where(TaskSignerRecord.instance_id == instance_id),
+        select(literal(1)).where(TaskDelegationRecord.instance_id == instance_id),
+        select(literal(1)).where(TaskSubmissionRecord.instance_id == instance_id),
+    )
+    return session.execute(select(checks.subquery()).limit(1)).first() is not None
 
 
 def guard_completions(session: Session, completed: Mapping[str, str]) -> None:
@@ -100,11 +112,15 @@ def after_sync(
     created: list[HumanTaskRow],
     closed: list[HumanTaskRow],
     now: datetime,
+    *,
+    ops: bool = True,
 ) -> None:
+    """`ops=False`: the instance has no signers/delegations/submissions (has_task_operations),
+    so closing rows has nothing of planflow's to take along."""
     from engine import absence
     from engine.notifications import publish
 
-    if closed:
+    if closed and ops:
         close_planflow_steps(session, [r.id for r in closed], now)
     overrides: dict[str, str] = session.info.pop(ASSIGN_OVERRIDES, None) or {}
     plain: list[HumanTaskRow] = []

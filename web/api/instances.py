@@ -21,6 +21,8 @@ def start_instance() -> tuple[Response, int]:
     with unit_of_work() as session:
         actor = api_actor(session)
         record = instances.start(ctx, session, actor, key, data_field(body))
+        # The answer is read after the commit: SQLite's write lock is not held meanwhile.
+        session.commit()
         detail = queries.get_instance(ctx, session, actor, record.id)
     return jsonify(detail), 201
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from engine import absence, cc, operations
+from engine import absence, cc, operations, task_hooks
 from engine.errors import InvalidInput
 from engine.models import HumanTaskRow, InstanceRecord
 from engine.queries import instance_dict, task_dict
@@ -92,22 +92,36 @@ def _guard_existing_endpoints() -> None:
                 "终止流程需要填写原因 (a reason is required to terminate)", {"field": "reason"}
             )
         return
-    ops = {"api.claim_task": "claim", "api.unclaim_task": "unclaim", "api.complete_task": "submit"}
+    # complete_task calls guard_task_operation itself, in its own transaction: the rows the
+    # guard loads are then not read a second time.
+    ops = {"api.claim_task": "claim", "api.unclaim_task": "unclaim"}
     op = ops.get(endpoint)
     if op is None:
         return
     task_id = (request.view_args or {}).get("task_id")
     with unit_of_work() as session:
-        actor = api_actor(session)
-        row = session.get(HumanTaskRow, task_id)
-        if row is None:
-            return  # the endpoint answers 404 itself
-        record = session.get(InstanceRecord, row.instance_id)
-        delegation = operations.active_delegation(session, row.id)
-        rel = operations.relation(actor, row, delegation)
-        operations._check(actor, op, row, record, rel, delegation)
-        if operations.step_signer(session, row.id) is not None:
-            operations._bpmn_row(session, row)
+        guard_task_operation(session, api_actor(session), op, task_id)
+
+
+def guard_task_operation(
+    session: Any, actor: Any, op: str, task_id: str | None
+) -> tuple[HumanTaskRow, InstanceRecord] | None:
+    """The authorisation matrix in front of claim / unclaim / complete (raises Forbidden, or
+    Conflict for a signature row); a missing task is left to the endpoint's 404. Returns the
+    rows it loaded: a caller holding them finds them in the session instead of reading again
+    (the session's identity map keeps only referenced objects)."""
+    row = session.get(HumanTaskRow, task_id)
+    if row is None:
+        return None
+    record = session.get(InstanceRecord, row.instance_id)
+    # Delegations and signature rows exist only where task operations were used.
+    used = task_hooks.has_task_operations(session, row.instance_id)
+    delegation = operations.active_delegation(session, row.id) if used else None
+    rel = operations.relation(actor, row, delegation)
+    operations._check(actor, op, row, record, rel, delegation)
+    if used:
+        operations._bpmn_row(session, row)
+    return row, record
 
 
 # --- task operations ------------------------------------------------------------------------------

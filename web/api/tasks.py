@@ -53,10 +53,16 @@ def unclaim_task(task_id: str) -> Response:
 
 @bp.post("/tasks/<task_id>/complete")
 def complete_task(task_id: str) -> Response:
+    from web.api.operations import guard_task_operation
+
     ctx = engine_ctx()
-    body = json_body()
     with unit_of_work() as session:
         actor = api_actor(session)
+        # Authorisation before the body is read, as for claim/unclaim (their guard runs first).
+        loaded = guard_task_operation(session, actor, "submit", task_id)  # noqa: F841 (kept)
+        body = json_body()
         record = instances.complete(ctx, session, actor, task_id, data_field(body))
+        # The answer is read after the commit: SQLite's write lock is not held meanwhile.
+        session.commit()
         detail = queries.get_instance(ctx, session, actor, record.id)
     return jsonify({"task_id": task_id, "instance": detail})

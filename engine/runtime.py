@@ -24,6 +24,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from engine import compaction
 from engine.clock import Clock, engine_time
 from engine.scripts import RestrictedEnvironment, ScriptError
 from engine.specs import ParsedModel
@@ -87,6 +88,7 @@ def new_workflow(
 def run_steps(workflow: BpmnWorkflow, clock: Clock, refresh: bool = False) -> StepResult:
     """Advance to the next wait state. With `refresh`, first let due timers fire."""
     result = StepResult()
+    _forget_removed_events(workflow)
     try:
         if refresh:
             now = clock.now()
@@ -102,6 +104,8 @@ def run_steps(workflow: BpmnWorkflow, clock: Clock, refresh: bool = False) -> St
             workflow.do_engine_steps()
     except (SpiffWorkflowException, ScriptError, ServiceTaskFailed) as exc:
         result.incident = incident_from(workflow, exc)
+    # At every wait state: finished branches of repeating events go (see engine.compaction).
+    compaction.compact(workflow)
     return result
 
 
@@ -168,7 +172,27 @@ def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
 
 
 def _waiting_event_tasks(workflow: BpmnWorkflow) -> Iterable[Task]:
-    return [t for t in workflow.event_manager.tasks.values() if t.state == TaskState.WAITING]
+    return [
+        t
+        for t in workflow.event_manager.tasks.values()
+        if t.state == TaskState.WAITING and _in_tree(workflow, t)
+    ]
+
+
+def _in_tree(workflow: BpmnWorkflow, task: Task) -> bool:
+    wf = task.workflow
+    attached = wf is workflow or wf.parent_task_id in workflow.subprocesses
+    return attached and task.id in wf.tasks
+
+
+def _forget_removed_events(workflow: BpmnWorkflow) -> None:
+    """SpiffWorkflow 3.2 leaves a waiting event in the event manager when a reset (退回/撤回)
+    removes its task from the tree; the next timer refresh then fails on the orphan
+    (AttributeError on its missing parent). Drop such orphans."""
+    manager = workflow.event_manager
+    for task_id, task in list(manager.tasks.items()):
+        if not _in_tree(workflow, task):
+            del manager.tasks[task_id]
 
 
 def _collapse_missed_cycles(workflow: BpmnWorkflow, now: datetime) -> None:
@@ -201,24 +225,34 @@ def _element_id(task: Task) -> str:
 
 def merged_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     """The data a person would call 'the instance's data' right now: every variable's latest
-    value across all branches (parallel branches keep their own copies until they join)."""
+    value across all branches (parallel branches keep their own copies until they join).
+    Values of branches that compaction removed count as of when their branch finished."""
+    kept = compaction.live_residue(workflow)
     if workflow.is_completed():
-        return dict(workflow.data)
+        out: dict[str, Any] = {}
+        for entry in sorted(kept, key=lambda e: e["at"]):
+            out.update(entry["data"])
+        out.update(workflow.data)
+        return out
     states = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
     tasks = workflow.get_tasks(state=states | TaskState.ERROR)
+    layers = [(t.last_state_change, t.data) for t in tasks]
+    layers += [(e["at"], e["data"]) for e in kept]
     merged: dict[str, Any] = {}
-    for task in sorted(tasks, key=lambda t: t.last_state_change):
-        merged.update(task.data)
+    for _at, data in sorted(layers, key=lambda layer: layer[0]):
+        merged.update(data)
     return merged
 
 
 def passed_elements(workflow: BpmnWorkflow) -> list[str]:
-    """Ids of the BPMN elements that have completed at least once."""
+    """Ids of the BPMN elements that have completed at least once (compacted branches too)."""
     ids = {
         t.task_spec.bpmn_id
         for t in workflow.get_tasks(state=TaskState.COMPLETED)
         if getattr(t.task_spec, "bpmn_id", None)
     }
+    for entry in compaction.live_residue(workflow):
+        ids.update(entry["passed"])
     for sub in workflow.subprocesses.values():
         ids.update(
             t.task_spec.bpmn_id

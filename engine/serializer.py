@@ -4,6 +4,10 @@ The stock serializer embeds the whole process spec in every instance. We write o
 name and restore it from the cache of parsed specs for the instance's version: about half the
 bytes and nearly twice the save/restore throughput (see shared notes). The format carries
 SpiffWorkflow's serializer version so its migrations still apply, plus our own marker.
+
+Format 2 adds `planflow_residue`: what `engine.compaction` kept of the branches it removed.
+A state without it is written as format 1 (it is exactly that), so older readers reject only
+the states they could not restore correctly; both formats load.
 """
 
 from __future__ import annotations
@@ -18,7 +22,11 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-FORMAT = "planflow-state/1"
+from engine import compaction
+
+FORMAT_1 = "planflow-state/1"
+FORMAT = "planflow-state/2"
+READABLE = (FORMAT_1, FORMAT)
 
 
 class _SpecByNameConverter(BpmnWorkflowConverter):
@@ -27,6 +35,9 @@ class _SpecByNameConverter(BpmnWorkflowConverter):
         dct["spec"] = workflow.spec.name
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        kept = compaction.residue(workflow)
+        if kept:
+            dct["planflow_residue"] = self.registry.convert(kept)
         return dct
 
     def from_dict(  # type: ignore[override]
@@ -47,6 +58,7 @@ class _SpecByNameConverter(BpmnWorkflowConverter):
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        compaction.set_residue(workflow, self.registry.restore(dct.pop("planflow_residue", {})))
         return workflow
 
 
@@ -69,8 +81,9 @@ class StateSerializer:
 
     def dumps(self, workflow: BpmnWorkflow) -> str:
         text = self._serializer.serialize_json(workflow)
+        fmt = FORMAT if compaction.residue(workflow) else FORMAT_1
         # serialize_json adds the library's version; add ours without re-encoding the whole dict.
-        return '{"planflow_format":"' + FORMAT + '",' + text[1:]
+        return '{"planflow_format":"' + fmt + '",' + text[1:]
 
     def loads(
         self,
@@ -80,7 +93,7 @@ class StateSerializer:
     ) -> BpmnWorkflow:
         dct = json.loads(state)
         fmt = dct.pop("planflow_format", None)
-        if fmt != FORMAT:
+        if fmt not in READABLE:
             raise ValueError(f"unknown state format {fmt!r}")
         self._serializer.migrate(dct)
         return self._serializer.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)

@@ -1,0 +1,422 @@
+"""Compaction of long-running instances (engine.compaction): a weekly non-interrupting cycle timer
+must not make the state grow, and nothing still needed may go — the main path, the diagram's
+completed steps, the instance data, 退回/撤回 on the main path, and parallel joins."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from lxml import etree
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from engine import compaction, instance_view, instances, operations, queries
+from engine.clock import FixedClock, engine_time
+from engine.db import transaction
+from engine.deploy import Upload, deploy
+from engine.errors import Conflict
+from engine.models import HumanTaskRow, InstanceRecord, TimerRow
+from engine.runtime import complete_human_task, new_workflow, ready_human_tasks, run_steps
+from engine.script_helpers import make_helpers
+from engine.scripts import RestrictedEnvironment
+from engine.serializer import StateSerializer
+from engine.specs import ParsedModel
+from engine.timers import process_due
+from tests.conftest import START
+
+NS = (
+    'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"'
+)
+
+
+def _model(process_id: str, body: str, lane_nodes: list[str]) -> str:
+    refs = "".join(f"<bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>" for n in lane_nodes)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions {NS} id="defs_{process_id}" targetNamespace="http://planflow.test">
+  <bpmn:process id="{process_id}" name="{process_id}" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="l_sup" name="策划主管">{refs}</bpmn:lane></bpmn:laneSet>
+    {body}
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def _flow(fid: str, src: str, dst: str) -> str:
+    return f'<bpmn:sequenceFlow id="{fid}" sourceRef="{src}" targetRef="{dst}"/>'
+
+
+# draft → monitor (weekly cycle: weekly → gen → weekly_end) → review → end
+WEEKLY_LOOP = _model(
+    "weekly_loop",
+    """
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="draft" name="起草"><bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:userTask id="monitor" name="执行监控"><bpmn:incoming>f2</bpmn:incoming>
+      <bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:boundaryEvent id="every" name="每周" attachedToRef="monitor" cancelActivity="false">
+      <bpmn:outgoing>fw1</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="td"><bpmn:timeCycle>"R/P7D"</bpmn:timeCycle>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="weekly" name="周报"><bpmn:incoming>fw1</bpmn:incoming>
+      <bpmn:outgoing>fw2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:scriptTask id="gen" name="生成周报"><bpmn:incoming>fw2</bpmn:incoming>
+      <bpmn:outgoing>fw3</bpmn:outgoing>
+      <bpmn:script>report_doc = "周报-" + overall_status</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="weekly_end"><bpmn:incoming>fw3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:userTask id="review" name="验收"><bpmn:incoming>f3</bpmn:incoming>
+      <bpmn:outgoing>f4</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    """
+    + _flow("f1", "start", "draft")
+    + _flow("f2", "draft", "monitor")
+    + _flow("f3", "monitor", "review")
+    + _flow("f4", "review", "end")
+    + _flow("fw1", "every", "weekly")
+    + _flow("fw2", "weekly", "gen")
+    + _flow("fw3", "gen", "weekly_end"),
+    ["draft", "monitor", "weekly", "review"],
+)
+
+# start → fork → [monitor (weekly cycle), other] → join → final → end
+PARALLEL_LOOP = _model(
+    "parallel_loop",
+    """
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:parallelGateway id="fork"><bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>fa</bpmn:outgoing><bpmn:outgoing>fb</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:userTask id="monitor" name="执行监控"><bpmn:incoming>fa</bpmn:incoming>
+      <bpmn:outgoing>fa2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:boundaryEvent id="every" attachedToRef="monitor" cancelActivity="false">
+      <bpmn:outgoing>fw1</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="td"><bpmn:timeCycle>"R/P7D"</bpmn:timeCycle>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="weekly" name="周报"><bpmn:incoming>fw1</bpmn:incoming>
+      <bpmn:outgoing>fw2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="weekly_end"><bpmn:incoming>fw2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:userTask id="other" name="另一分支"><bpmn:incoming>fb</bpmn:incoming>
+      <bpmn:outgoing>fb2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:parallelGateway id="join"><bpmn:incoming>fa2</bpmn:incoming>
+      <bpmn:incoming>fb2</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:userTask id="final" name="收尾"><bpmn:incoming>f5</bpmn:incoming>
+      <bpmn:outgoing>f6</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f6</bpmn:incoming></bpmn:endEvent>
+    """
+    + _flow("f1", "start", "fork")
+    + _flow("fa", "fork", "monitor")
+    + _flow("fb", "fork", "other")
+    + _flow("fa2", "monitor", "join")
+    + _flow("fb2", "other", "join")
+    + _flow("f5", "join", "final")
+    + _flow("f6", "final", "end")
+    + _flow("fw1", "every", "weekly")
+    + _flow("fw2", "weekly", "weekly_end"),
+    ["monitor", "weekly", "other", "final"],
+)
+
+# The weekly branch has its own parallel split and join (a and b in parallel). A script task
+# comes first: a parallel gateway right after a cycle event waits for the event to complete.
+INNER_JOIN_LOOP = _model(
+    "inner_join_loop",
+    """
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="monitor"><bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:boundaryEvent id="every" attachedToRef="monitor" cancelActivity="false">
+      <bpmn:outgoing>fw1</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="td"><bpmn:timeCycle>"R/P7D"</bpmn:timeCycle>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:scriptTask id="prep"><bpmn:incoming>fw1</bpmn:incoming>
+      <bpmn:outgoing>fw0</bpmn:outgoing><bpmn:script>week_started = True</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:parallelGateway id="wfork"><bpmn:incoming>fw0</bpmn:incoming>
+      <bpmn:outgoing>fwa</bpmn:outgoing><bpmn:outgoing>fwb</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:userTask id="a"><bpmn:incoming>fwa</bpmn:incoming><bpmn:outgoing>fwa2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:userTask id="b"><bpmn:incoming>fwb</bpmn:incoming><bpmn:outgoing>fwb2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:parallelGateway id="wjoin"><bpmn:incoming>fwa2</bpmn:incoming>
+      <bpmn:incoming>fwb2</bpmn:incoming><bpmn:outgoing>fw3</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:endEvent id="weekly_end"><bpmn:incoming>fw3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    """
+    + _flow("f1", "start", "monitor")
+    + _flow("f2", "monitor", "end")
+    + _flow("fw1", "every", "prep")
+    + _flow("fw0", "prep", "wfork")
+    + _flow("fwa", "wfork", "a")
+    + _flow("fwb", "wfork", "b")
+    + _flow("fwa2", "a", "wjoin")
+    + _flow("fwb2", "b", "wjoin")
+    + _flow("fw3", "wjoin", "weekly_end"),
+    ["monitor", "a", "b"],
+)
+
+
+# --- through the service (SQLite and PostgreSQL) ----------------------------------------------
+
+
+def _deploy(ctx, name: str, xml: str) -> None:
+    with transaction(ctx.sessions) as s:
+        deploy(ctx, s, [Upload(f"{name}.bpmn", xml.encode())], "owner")
+
+
+def _open(ctx, iid: int, element: str) -> HumanTaskRow:
+    with transaction(ctx.sessions) as s:
+        rows = s.scalars(
+            select(HumanTaskRow).where(
+                HumanTaskRow.instance_id == iid,
+                HumanTaskRow.status == "open",
+                HumanTaskRow.element_id == element,
+            )
+        ).all()
+        assert len(rows) == 1, (element, [r.id for r in rows])
+        return rows[0]
+
+
+def _complete(ctx, actor, iid: int, element: str, data: dict) -> InstanceRecord:
+    with transaction(ctx.sessions) as s:
+        return instances.complete(ctx, s, actor, _open(ctx, iid, element).id, data)
+
+
+def _record(ctx, iid: int) -> InstanceRecord:
+    with transaction(ctx.sessions) as s:
+        record = s.get(InstanceRecord, iid)
+        s.expunge(record)
+        return record
+
+
+def _spec_counts(state: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for task in json.loads(state)["tasks"].values():
+        counts[task["task_spec"]] = counts.get(task["task_spec"], 0) + 1
+    return counts
+
+
+def _week(ctx, clock, actor, iid: int, week: int, data: dict) -> None:
+    clock.set(START + timedelta(days=7 * week, seconds=1))
+    report = process_due(ctx)
+    assert iid in report.woken and not report.failed, report
+    _complete(ctx, actor, iid, "weekly", data)
+
+
+def _start_loop(ctx, staff) -> int:
+    _deploy(ctx, "weekly_loop", WEEKLY_LOOP)
+    with transaction(ctx.sessions) as s:
+        iid = instances.start(ctx, s, staff["sup"], "weekly_loop", {"title": "两年项目"}).id
+    _complete(ctx, staff["sup"], iid, "draft", {"plan": "v1"})
+    return iid
+
+
+def test_weekly_loops_stay_bounded_and_the_main_path_completes(ctx, staff, clock):
+    sup = staff["sup"]
+    iid = _start_loop(ctx, staff)
+    sizes: dict[int, int] = {}
+    for week in range(1, 31):
+        extra = {"kickoff_note": "首周启动"} if week == 1 else {}
+        _week(ctx, clock, sup, iid, week, {"overall_status": f"wk{week}", **extra})
+        if week in (5, 30):
+            sizes[week] = len(_record(ctx, iid).state.encode())
+    record = _record(ctx, iid)
+    # (a) bounded: 25 more weeks add (almost) nothing; uncompacted it was ~3 KB per week.
+    assert sizes[30] < sizes[5] + 1024, sizes
+    counts = _spec_counts(record.state)
+    assert counts["weekly"] <= 2 and counts["gen"] <= 2, counts
+    assert counts["monitor.BoundaryEventJoin"] <= 2, counts
+    assert json.loads(record.state)["planflow_format"] == "planflow-state/2"
+
+    # Values set by pruned branches are still the instance's data; the newest week wins.
+    assert record.data["overall_status"] == "wk30"
+    assert record.data["report_doc"] == "周报-wk30"
+    assert record.data["kickoff_note"] == "首周启动"
+    # (c) the diagram still shows the weekly steps as completed
+    assert {"weekly", "gen", "weekly_end", "draft"} <= set(record.passed_elements or [])
+    with transaction(ctx.sessions) as s:
+        detail = queries.get_instance(ctx, s, staff["root"], iid)
+    marks = instance_view.highlights(detail).as_dict()
+    assert "weekly" in marks["completed"] and "draft" in marks["completed"]
+    assert marks["active"] == ["monitor"] and "every" in marks["waiting"]
+    # All 30 weekly rows are kept as planflow's own history.
+    with transaction(ctx.sessions) as s:
+        done = s.scalars(
+            select(HumanTaskRow.id).where(
+                HumanTaskRow.instance_id == iid,
+                HumanTaskRow.element_id == "weekly",
+                HumanTaskRow.status == "completed",
+            )
+        ).all()
+    assert len(done) == 30
+
+    # (b) the main path still runs to the end, with the weekly values merged in
+    _complete(ctx, sup, iid, "monitor", {"monitor_done": True})
+    with transaction(ctx.sessions) as s:
+        assert not s.scalars(select(TimerRow).where(TimerRow.instance_id == iid)).all()
+    record = _complete(ctx, sup, iid, "review", {"accepted": True})
+    assert record.status == "completed"
+    record = _record(ctx, iid)
+    assert record.data["accepted"] is True and record.data["monitor_done"] is True
+    assert record.data["kickoff_note"] == "首周启动"
+    # SpiffWorkflow's own end merge: ending the monitor task cancels the cycle event and drops
+    # the newest weekly branch's waiting end join, so that week's values are not merged into
+    # the final data (the same without compaction; the weekly_report rows keep them).
+    assert record.data["overall_status"] == "wk29"
+    assert {"review", "end", "weekly"} <= set(record.passed_elements or [])
+
+
+def test_return_and_withdraw_after_compaction(ctx, staff, clock):
+    sup, root = staff["sup"], staff["root"]
+    iid = _start_loop(ctx, staff)
+    for week in range(1, 7):
+        _week(ctx, clock, sup, iid, week, {"overall_status": f"wk{week}"})
+
+    # 撤回 the newest weekly report: its branch is kept for exactly this
+    with transaction(ctx.sessions) as s:
+        weekly_rows = s.scalars(
+            select(HumanTaskRow)
+            .where(HumanTaskRow.instance_id == iid, HumanTaskRow.element_id == "weekly")
+            .order_by(HumanTaskRow.created_at)
+        ).all()
+        oldest, newest = weekly_rows[0].id, weekly_rows[-1].id
+    # Its branch was compacted away: refused with a reason, not a crash.
+    with pytest.raises(Conflict), transaction(ctx.sessions) as s:
+        operations.withdraw(ctx, s, root, oldest, "太早了")
+    with transaction(ctx.sessions) as s:
+        operations.withdraw(ctx, s, root, newest, "写错了")
+    _complete(ctx, sup, iid, "weekly", {"overall_status": "wk6-fixed"})
+    assert _record(ctx, iid).data["overall_status"] == "wk6-fixed"
+
+    # 退回 from the main path's open task to the step before it
+    monitor = _open(ctx, iid, "monitor")
+    with transaction(ctx.sessions) as s:
+        targets = operations.return_targets(ctx, s, root, monitor.id)
+    assert [t["element_id"] for t in targets] == ["draft"]
+    with transaction(ctx.sessions) as s:
+        operations.return_to(ctx, s, root, monitor.id, "draft", "计划要改")
+    record = _record(ctx, iid)
+    assert record.status == "running"
+    with transaction(ctx.sessions) as s:
+        live = s.scalars(
+            select(HumanTaskRow.element_id).where(
+                HumanTaskRow.instance_id == iid, HumanTaskRow.status == "open"
+            )
+        ).all()
+    assert live == ["draft"]
+    # The weekly branches went with the reset, and so did what compaction kept of them.
+    assert "weekly" not in (record.passed_elements or [])
+    assert json.loads(record.state).get("planflow_residue") is None
+
+    # Redo: the cycle starts again from the new monitor task and keeps compacting.
+    _complete(ctx, sup, iid, "draft", {"plan": "v2"})
+    for week in range(7, 12):
+        _week(ctx, clock, sup, iid, week, {"overall_status": f"again{week}"})
+    record = _record(ctx, iid)
+    assert _spec_counts(record.state)["weekly"] <= 2
+    assert record.data["plan"] == "v2" and record.data["overall_status"] == "again11"
+    _complete(ctx, sup, iid, "monitor", {})
+    assert _complete(ctx, sup, iid, "review", {}).status == "completed"
+
+
+def test_parallel_join_keeps_its_finished_branch_until_it_fires(ctx, staff, clock):
+    sup = staff["sup"]
+    _deploy(ctx, "parallel_loop", PARALLEL_LOOP)
+    with transaction(ctx.sessions) as s:
+        iid = instances.start(ctx, s, sup, "parallel_loop", {"title": "并行"}).id
+    # One branch of the fork finishes first and waits at the join for weeks.
+    _complete(ctx, sup, iid, "other", {"other_value": 7})
+    for week in range(1, 9):
+        _week(ctx, clock, sup, iid, week, {"overall_status": f"wk{week}"})
+    counts = _spec_counts(_record(ctx, iid).state)
+    assert counts["weekly"] <= 2
+    assert counts["other"] == 1 and counts["join"] == 2  # the finished branch is still there
+    _complete(ctx, sup, iid, "monitor", {})
+    record = _complete(ctx, sup, iid, "final", {})
+    assert record.status == "completed"
+    assert _record(ctx, iid).data["other_value"] == 7
+
+
+# --- plain SpiffWorkflow with planflow's runtime and serializer (no database) ---------------
+
+
+def _parsed(xml: str, process_id: str) -> ParsedModel:
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_xml(etree.fromstring(xml.encode()), filename=f"{process_id}.bpmn")
+    return ParsedModel(
+        process_id,
+        process_id,
+        f"{process_id}.bpmn",
+        parser.get_spec(process_id),
+        parser.get_subprocess_specs(process_id),
+        {},
+        {},
+        None,
+    )
+
+
+def test_a_weekly_branch_with_its_own_join_is_never_pruned():
+    model = _parsed(INNER_JOIN_LOOP, "inner_join_loop")
+    clock = FixedClock(START)
+    engine = PythonScriptEngine(environment=RestrictedEnvironment(make_helpers(clock.now, None)))
+    ser = StateSerializer()
+    wf = new_workflow(model, engine, {})
+    run_steps(wf, clock)
+    for week in (1, 2, 3):
+        clock.set(START + timedelta(days=7 * week, seconds=1))
+        wf = ser.loads(ser.dumps(wf), model.spec, model.subprocess_specs)
+        wf.script_engine = engine
+        assert run_steps(wf, clock, refresh=True).incident is None
+        for element in ("a", "b"):
+            ready = [t for t in ready_human_tasks(wf) if t.task_spec.bpmn_id == element]
+            for task in ready:
+                complete_human_task(wf, task, {element: week}, clock)
+    # Every week's branch is finished and each holds a parallel gateway instance (SpiffWorkflow
+    # itself trims the older weeks below theirs when the next week's fork fires): compaction
+    # keeps all three, since a join counts its arrivals by looking at the tree.
+    def count(name: str, state: int = TaskState.ANY_MASK) -> int:
+        return sum(1 for t in wf.tasks.values() if t.task_spec.name == name and t.has_state(state))
+
+    assert count("prep") == 3 and count("weekly_end", TaskState.COMPLETED) == 1
+    assert compaction.compact(wf) == 0
+    assert count("prep") == 3 and count("wfork", TaskState.COMPLETED) == 3
+
+
+def test_old_format_states_still_load_and_compact_on_the_next_step():
+    model = _parsed(WEEKLY_LOOP, "weekly_loop")
+    clock = FixedClock(START)
+    engine = PythonScriptEngine(environment=RestrictedEnvironment(make_helpers(clock.now, None)))
+    ser = StateSerializer()
+    wf = new_workflow(model, engine, {"title": "x"})
+    # Run as before compaction existed: plain engine steps, never compact().
+    with engine_time(clock):
+        wf.do_engine_steps()
+        [draft] = ready_human_tasks(wf)
+        draft.run()
+        wf.do_engine_steps()
+    for week in range(1, 5):
+        clock.set(START + timedelta(days=7 * week, seconds=1))
+        with engine_time(clock):
+            wf.refresh_timers()
+            wf.do_engine_steps()
+            [task] = [t for t in ready_human_tasks(wf) if t.task_spec.bpmn_id == "weekly"]
+            task.set_data(overall_status=f"wk{week}")
+            task.run()
+            wf.do_engine_steps()
+    old = ser.dumps(wf)
+    assert json.loads(old)["planflow_format"] == "planflow-state/1"
+    assert _spec_counts(old)["weekly"] >= 3
+    again = ser.loads(old, model.spec, model.subprocess_specs)
+    again.script_engine = engine
+    assert [str(t.id) for t in again.get_tasks()] == [str(t.id) for t in wf.get_tasks()]
+    run_steps(again, clock)
+    new = ser.dumps(again)
+    assert json.loads(new)["planflow_format"] == "planflow-state/2"
+    assert _spec_counts(new)["weekly"] <= 2 and len(new) < len(old)
+    restored = ser.loads(new, model.spec, model.subprocess_specs)
+    assert compaction.residue(restored) == compaction.residue(again)
+    assert "weekly" in compaction.live_residue(restored)[0]["passed"]

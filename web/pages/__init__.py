@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
         nav,
         notifications,
         start,
+        task_ops,
         tasks,
     )
 

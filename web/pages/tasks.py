@@ -1,5 +1,5 @@
 """The task page (/tasks/<id>): instance context, instructions, the form (form-js), submit,
-claim and unclaim.
+claim and unclaim. The operations panel (转办, 委派, 加签, 退回, ...) posts to `task_ops`.
 
 Submitting goes through fetch (JSON, CSRF in the X-CSRF-Token header) to `task_complete`, which
 answers JSON: `{"ok": true, "redirect": ...}`, or an error with the HTTP status of the domain
@@ -14,10 +14,11 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine import inbox as worklist
-from engine import instances
+from engine import instances, operations
 from engine.errors import FormInvalid, InvalidInput, PlanflowError
 from engine.models import HumanTaskRow
 from engine.people import may_see
+from engine.records_ops import ON_HOLD
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, translate
 from web.pages import bp
@@ -30,6 +31,7 @@ from web.pages.inbox import (
     status_for,
     the_actor,
 )
+from web.pages.task_ops_view import operations_context, task_view_for
 from web.session_auth import current_actor, login_required
 
 FORM_MESSAGES = (
@@ -106,29 +108,39 @@ def submitted_data() -> dict[str, Any]:
 @bp.get("/tasks/<task_id>")
 @login_required
 def task(task_id: str) -> str | tuple[str, int]:
+    return render_task(task_id)
+
+
+def render_task(task_id: str, status: int = 200, **extra: Any) -> tuple[str, int]:
+    """The task page; `extra` (an operation's error and its inputs) goes to the template."""
     actor = the_actor()
     ctx = engine_ctx()
     try:
         with unit_of_work() as session:
-            view = worklist.task_view(ctx, session, actor, task_id)
+            view = task_view_for(ctx, session, actor, task_id)
             groups = worklist.group_names(session)
+            ops = operations_context(ctx, session, actor, task_id)
     except PlanflowError as exc:
         return html_error(exc)
     config = {
         "schema": view["form"],
         "data": view["form_data"],
-        "readonly": not view["can_submit"],
+        # a delegate resolves, a signer signs, a held task waits: none of them submits the form
+        "readonly": not (view["can_submit"] and ops["ops_allowed"].get("submit", True)),
         "submitUrl": url_for("pages.task_complete", task_id=task_id),
         **form_texts(),
     }
-    return render_template(
+    page = render_template(
         "pages/task.html",
         v=view,
         t=view["task"],
         inst=view["instance"],
         groups=groups,
         form_config=config,
+        **ops,
+        **extra,
     )
+    return page, status
 
 
 # --- completing -------------------------------------------------------------------------------
@@ -152,7 +164,9 @@ def task_complete(task_id: str) -> Response | tuple[Response, int]:
                 return json_error(403, "forbidden", translate("staff.error.forbidden_task"))
             name = row.name
             form = worklist.form_for_task(ctx, session, task_id)
-            instances.complete(ctx, session, actor, task_id, data)
+            # submit = complete, unless signers (加签) still have to sign after the handler
+            operations.submit(ctx, session, actor, task_id, data)
+            held = row.status == ON_HOLD
     except FormInvalid as exc:
         return json_error(
             422,
@@ -163,7 +177,7 @@ def task_complete(task_id: str) -> Response | tuple[Response, int]:
         )
     except PlanflowError as exc:
         return json_error(status_for(exc), exc.code, message_for(exc))
-    flash(translate("staff.flash.completed", step=name))
+    flash(translate("ops.flash.submitted_held" if held else "staff.flash.completed", step=name))
     return jsonify({"ok": True, "redirect": url_for("pages.inbox")})
 
 

@@ -1,0 +1,115 @@
+"""What the task page needs for its operations panel (转办 委派 加签 减签 签署 退回 撤回 催办 抄送
+终止): the engine's `task_operations`, the people to pick from, the return targets, and the
+read-only view offered to the initiator and to the person who delegated the task (neither may
+act on it, but they may remind, recall or terminate)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import inbox as worklist
+from engine import operations
+from engine.context import EngineContext
+from engine.errors import Forbidden, PlanflowError
+from engine.models import HumanTaskRow, InstanceRecord, UserRecord
+from engine.people import SYSTEM, Actor
+
+ENDED = ("completed", "terminated")
+REMOVABLE = ("pending", "open")
+
+
+def task_view_for(
+    ctx: EngineContext, session: Session, actor: Actor, task_id: str
+) -> dict[str, Any]:
+    """`inbox.task_view`, or — for the initiator and the delegating owner, who may not act on
+    the task — the same view with every "may act" flag off."""
+    try:
+        return worklist.task_view(ctx, session, actor, task_id)
+    except Forbidden:
+        if not _onlooker(session, actor, task_id):
+            raise
+    view = worklist.task_view(ctx, session, SYSTEM, task_id)
+    view.update(can_act=False, can_submit=False, can_claim=False, can_unclaim=False, mine=False)
+    return view
+
+
+def _onlooker(session: Session, actor: Actor, task_id: str) -> bool:
+    row = session.get(HumanTaskRow, task_id)
+    if row is None:
+        return False
+    record = session.get(InstanceRecord, row.instance_id)
+    if record is not None and record.started_by == actor.username:
+        return True
+    delegation = operations.active_delegation(session, task_id)
+    return delegation is not None and delegation.owner == actor.username
+
+
+def active_people(session: Session) -> list[dict[str, str]]:
+    """Everyone who can receive a task, for the person pickers, by display name."""
+    rows = session.execute(
+        select(UserRecord.username, UserRecord.display_name)
+        .where(UserRecord.is_active.is_(True))
+        .order_by(UserRecord.display_name, UserRecord.username)
+    ).all()
+    return [{"username": u, "name": d or u} for u, d in rows]
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def operations_context(
+    ctx: EngineContext, session: Session, actor: Actor, task_id: str
+) -> dict[str, Any]:
+    """Template variables for partials/task_operations.html (`ops` is None when the actor may
+    not see the instance's operations)."""
+    try:
+        ops = operations.task_operations(ctx, session, actor, task_id)
+    except PlanflowError:
+        return {"ops": None, "ops_allowed": {}}
+    allowed = ops["operations"]
+    row = session.get(HumanTaskRow, task_id)
+    assert row is not None  # task_operations found it
+    record = session.get(InstanceRecord, row.instance_id)
+    assert record is not None
+    people = active_people(session)
+    names = {p["username"]: p["name"] for p in people}
+    names.update(worklist.user_names(session, [s["signer"] for s in ops["signers"]]))
+    targets: list[dict[str, Any]] = []
+    if allowed.get("return"):
+        try:
+            targets = operations.return_targets(ctx, session, actor, task_id)
+        except (PlanflowError, ValueError, KeyError):
+            # not restorable or nothing to go back to: the panel says so, the page still works
+            targets = []
+    now = ctx.clock.now()
+    next_at = _when(ops["next_reminder_at"])
+    delegation = next((d for d in ops["delegations"] if d["status"] == "active"), None)
+    signers = [
+        {
+            **s,
+            "name": names.get(s["signer"], s["signer"]),
+            "removable": s["mode"] != "vote"
+            and s["status"] in REMOVABLE
+            and bool(allowed.get("remove_signer")),
+        }
+        for s in ops["signers"]
+        if s["status"] != "superseded"
+    ]
+    return {
+        "ops": ops,
+        "ops_allowed": allowed,
+        "ops_people": [p for p in people if p["username"] != actor.username],
+        "ops_names": names,
+        "ops_targets": targets,
+        "ops_signers": signers,
+        "ops_delegation": delegation,
+        "ops_remind_wait": next_at if next_at is not None and next_at > now else None,
+        "ops_can_terminate": (actor.is_admin or record.started_by == actor.username)
+        and record.status not in ENDED,
+        "ops_task_id": task_id,
+    }

@@ -346,3 +346,36 @@ def test_done_list_offers_withdraw_only_while_the_next_step_is_untouched(app, ct
     assert withdraw_buttons(html(alice.get("/tasks/done"))) == []
     # bob completed nothing: no button column at all
     assert "撤回" not in html(as_user(app, "bob").get("/tasks/done"))
+
+
+# --- translations -----------------------------------------------------------------------------
+
+
+def test_me_catalog_is_complete_and_used_keys_exist():
+    import json
+    import string
+    from pathlib import Path
+
+    from web.i18n import catalog
+
+    root = Path(__file__).parents[2] / "web"
+    mine = json.loads((root / "translations" / "me.json").read_text(encoding="utf-8"))
+    prefixes = ("cc.", "notif.", "away.", "done.")
+    assert mine and all(k.startswith(prefixes) for k in mine)
+    fields = string.Formatter()
+    for key, entry in mine.items():
+        assert entry.get("zh") and entry.get("en"), key
+        zh = {f for _, f, _, _ in fields.parse(entry["zh"]) if f}
+        en = {f for _, f, _, _ in fields.parse(entry["en"]) if f}
+        assert zh == en, key
+    sources = [*(root / "templates" / "pages").glob("me_*.html")]
+    sources += [root / "templates" / "base.html", root / "templates" / "pages" / "done.html"]
+    sources += [root / "pages" / f"{m}.py" for m in ("cc", "notifications", "away")]
+    used: set[str] = set()
+    for path in sources:
+        body = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r"""(?:_|translate)\(\s*['"]([a-z_.0-9]+)['"]""", body))
+    used |= {"cc.empty", "cc.empty_filtered", "away.state.active", "away.state.planned"}
+    missing = sorted(k for k in used if k not in catalog())
+    assert not missing, missing
+    assert {k for k in used if k.startswith(prefixes)} <= set(mine)

@@ -1,0 +1,172 @@
+"""The task page's operations panel in real Chromium: 转办 to a colleague who then finds the task
+in 待办; the manager's 退回 with a reason to the specialist's step; a parallel 加签 whose signer
+approves. The `page` fixture fails a test on any console error, page error, HTTP error
+response or request to another host. Saves web/static/img/screenshots/task-operations.png."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sqlalchemy import select
+
+from engine import instances
+from engine.db import transaction
+from engine.models import HumanTaskRow
+from engine.people import actor_for
+from engine.records_ops import TaskSignerRecord
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SHOT = PROJECT_ROOT / "web" / "static" / "img" / "screenshots" / "task-operations.png"
+
+
+def log_out(page) -> None:
+    page.get_by_role("button", name="退出登录").click()
+    page.wait_for_url(re.compile(r"/login"))
+
+
+def start(ctx, title: str) -> int:
+    with transaction(ctx.sessions) as s:
+        return instances.start(
+            ctx, s, actor_for(s, "alice"), "approval_demo", {"title": title, "amount": 5000}
+        ).id
+
+
+def open_row(ctx, instance_id: int, element: str) -> HumanTaskRow:
+    with transaction(ctx.sessions) as s:
+        (row,) = s.scalars(
+            select(HumanTaskRow).where(
+                HumanTaskRow.instance_id == instance_id,
+                HumanTaskRow.element_id == element,
+                HumanTaskRow.status == "open",
+            )
+        ).all()
+        return row
+
+
+def claim(ctx, username: str, task_id: str) -> None:
+    with transaction(ctx.sessions) as s:
+        instances.claim(ctx, s, actor_for(s, username), task_id)
+
+
+def complete(ctx, username: str, task_id: str, data: dict) -> None:
+    with transaction(ctx.sessions) as s:
+        instances.complete(ctx, s, actor_for(s, username), task_id, data)
+
+
+def inbox_ids(page) -> list[str]:
+    return page.locator("tr[data-task-id]").evaluate_all(
+        "rows => rows.map(r => r.dataset.taskId)"
+    )
+
+
+def test_transfer_to_a_colleague(page, live_server) -> None:
+    ctx, url = live_server.ctx, live_server.url
+    iid = start(ctx, "转办测试活动")
+    tid = open_row(ctx, iid, "submit").id
+    claim(ctx, "alice", tid)
+
+    live_server.login(page, "alice")
+    page.goto(f"{url}/tasks/{tid}")
+    page.locator("#ops-transfer > summary").click()
+    panel = page.locator("#ops-transfer")
+    panel.get_by_label("转给").select_option("bob")
+    panel.get_by_label("说明（选填）").fill("我下周出差，请你办理")
+    with page.expect_navigation(url=re.compile(r"/tasks$")):
+        panel.get_by_role("button", name="转办").click()
+    assert page.get_by_text("已将「提交说明」转办给 Bob").is_visible()
+    assert tid not in inbox_ids(page)
+    log_out(page)
+
+    live_server.login(page, "bob")
+    page.goto(f"{url}/tasks")
+    assert tid in inbox_ids(page)
+    assert open_row(ctx, iid, "submit").assignee == "bob"
+
+
+def test_manager_returns_to_the_specialist_with_a_reason(page, live_server) -> None:
+    ctx, url = live_server.ctx, live_server.url
+    iid = start(ctx, "退回测试活动")
+    submit_id = open_row(ctx, iid, "submit").id
+    claim(ctx, "alice", submit_id)
+    complete(ctx, "alice", submit_id, {"description": "初稿"})
+    review = open_row(ctx, iid, "review").id
+    claim(ctx, "mgr", review)
+
+    live_server.login(page, "mgr")
+    page.goto(f"{url}/tasks/{review}")
+    page.locator("#ops-return > summary").click()
+    panel = page.locator("#ops-return")
+    assert panel.get_by_role("radio", name=re.compile("提交说明")).is_checked()
+    # the screenshot: the manager's panel with 退回 and 加签 open
+    page.locator("#ops-add-signer > summary").click()
+    SHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOT), full_page=True)
+    panel.get_by_role("button", name="退回").click()  # no reason yet: the browser asks for one
+    assert page.url.endswith(f"/tasks/{review}")
+    panel.get_by_label("原因").fill("预算明细不完整，请补充")
+    with page.expect_navigation(url=re.compile(r"/tasks$")):
+        panel.get_by_role("button", name="退回").click()
+    assert page.get_by_text("已退回「经理审批」").is_visible()
+    log_out(page)
+
+    again = open_row(ctx, iid, "submit")
+    assert again.id != submit_id and again.assignee == "alice"
+    live_server.login(page, "alice")
+    page.goto(f"{url}/tasks")
+    assert again.id in inbox_ids(page)
+
+
+def test_parallel_signer_approves(page, live_server) -> None:
+    ctx, url = live_server.ctx, live_server.url
+    iid = start(ctx, "加签测试活动")
+    tid = open_row(ctx, iid, "submit").id
+    claim(ctx, "alice", tid)
+
+    live_server.login(page, "alice")
+    page.goto(f"{url}/tasks/{tid}")
+    page.locator("#ops-add-signer > summary").click()
+    panel = page.locator("#ops-add-signer")
+    panel.get_by_label("加签人", exact=True).select_option(["bob"])
+    assert panel.get_by_role("radio", name=re.compile("会签加签")).is_checked()
+    with page.expect_navigation(url=re.compile(rf"/tasks/{tid}$")):
+        panel.get_by_role("button", name="加签").click()
+    assert page.get_by_text("已加签 1 人").is_visible()
+    signer_item = page.locator('#ops-signers li[data-signer="bob"]')
+    assert signer_item.get_attribute("data-status") == "open"
+    assert signer_item.get_by_role("button", name="减签：Bob").is_visible()
+
+    log_out(page)
+
+    with transaction(ctx.sessions) as s:
+        entry = s.scalar(select(TaskSignerRecord).where(TaskSignerRecord.parent_task_id == tid))
+        step = entry.step_task_id
+    live_server.login(page, "bob")
+    page.goto(f"{url}/tasks")
+    assert step in inbox_ids(page)
+    page.goto(f"{url}/tasks/{step}")
+    page.get_by_label("审批意见").fill("同意，预算合理")
+    with page.expect_navigation(url=re.compile(r"/tasks$")):
+        page.get_by_role("button", name="同意", exact=True).click()
+    assert page.get_by_text("已同意").is_visible()
+    with transaction(ctx.sessions) as s:
+        entry = s.scalar(select(TaskSignerRecord).where(TaskSignerRecord.parent_task_id == tid))
+        assert (entry.status, entry.comment) == ("approved", "同意，预算合理")
+
+
+def test_operations_at_phone_width(page, live_server) -> None:
+    ctx, url = live_server.ctx, live_server.url
+    iid = start(ctx, "手机宽度")
+    tid = open_row(ctx, iid, "submit").id
+    claim(ctx, "alice", tid)
+    page.set_viewport_size({"width": 375, "height": 740})
+    live_server.login(page, "alice")
+    page.goto(f"{url}/tasks/{tid}")
+    page.locator("#ops-delegate > summary").focus()
+    page.keyboard.press("Enter")  # keyboard opens the panel
+    select = page.locator("#ops-delegate-to")
+    assert select.is_visible()
+    box = select.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 375
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, width

@@ -476,3 +476,36 @@ def test_english_page(app, ctx):
         assert text in page
     r = post(mgr, f"/tasks/{review}/return", {"target": "submit", "reason": ""})
     assert r.status_code == 400 and "Please give a reason" in html(r)
+
+
+# --- the catalog ------------------------------------------------------------------------------
+
+
+def test_operations_catalog_is_complete_and_every_used_key_exists() -> None:
+    import json
+    from pathlib import Path
+
+    web = Path(__file__).parents[2] / "web"
+    catalog = json.loads((web / "translations" / "operations.json").read_text(encoding="utf-8"))
+    assert all(k.startswith("ops.") for k in catalog)
+    assert all(v.get("zh") and v.get("en") for v in catalog.values())
+    sources = [
+        web / "templates" / "partials" / "task_operations.html",
+        web / "templates" / "pages" / "task.html",
+        web / "pages" / "task_ops.py",
+        web / "pages" / "tasks.py",
+    ]
+    used = set()
+    for path in sources:
+        used |= set(re.findall(r"""["'](ops\.[a-z_.]+[a-z_])["']""", path.read_text("utf-8")))
+    # keys built in the template from a value
+    used |= {f"ops.mode.{m}" for m in ("before", "parallel", "after", "vote")}
+    used |= {f"ops.mode.{m}.hint" for m in ("before", "parallel", "after")}
+    used |= {f"ops.vote.mode.{m}" for m in ("all", "any", "quorum")}
+    used |= {
+        f"ops.signer.{s}"
+        for s in ("pending", "open", "approved", "rejected", "removed", "cancelled", "superseded")
+    }
+    used |= {f"ops.error.{f}_required" for f in ("reason", "comment")}
+    assert len(used) > 60
+    assert sorted(used - set(catalog)) == []

@@ -420,3 +420,23 @@ def test_old_format_states_still_load_and_compact_on_the_next_step():
     restored = ser.loads(new, model.spec, model.subprocess_specs)
     assert compaction.residue(restored) == compaction.residue(again)
     assert "weekly" in compaction.live_residue(restored)[0]["passed"]
+
+
+def test_tasks_without_data_are_written_small_and_every_task_restores_its_data():
+    model = _parsed(PARALLEL_LOOP, "parallel_loop")
+    clock = FixedClock(START)
+    engine = PythonScriptEngine(environment=RestrictedEnvironment(make_helpers(clock.now, None)))
+    ser = StateSerializer()
+    wf = new_workflow(model, engine, {"title": "数据" * 50, "n": 1})
+    run_steps(wf, clock)
+    [other] = [t for t in ready_human_tasks(wf) if t.task_spec.bpmn_id == "other"]
+    complete_human_task(wf, other, {"other_value": 7}, clock)
+    state = json.loads(ser.dumps(wf))
+    empty = [t for t in wf.tasks.values() if not t.data and t.parent is not None]
+    assert empty  # predicted tasks below the open ones
+    for task in empty:
+        assert state["tasks"][str(task.id)]["delta"] == {}
+    again = ser.loads(json.dumps(state), model.spec, model.subprocess_specs)
+    assert {str(k): t.data for k, t in again.tasks.items()} == {
+        str(k): t.data for k, t in wf.tasks.items()
+    }

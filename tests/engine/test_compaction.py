@@ -440,3 +440,58 @@ def test_tasks_without_data_are_written_small_and_every_task_restores_its_data()
     assert {str(k): t.data for k, t in again.tasks.items()} == {
         str(k): t.data for k, t in wf.tasks.items()
     }
+
+
+# A call activity per week: the called process's workflow goes with its pruned branch.
+CALL_LOOP = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions {NS} id="defs_call_loop" targetNamespace="http://planflow.test">
+  <bpmn:process id="call_loop" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="monitor"><bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:boundaryEvent id="every" attachedToRef="monitor" cancelActivity="false">
+      <bpmn:outgoing>fw1</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="td"><bpmn:timeCycle>"R/P7D"</bpmn:timeCycle>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:callActivity id="call_weekly" calledElement="weekly_proc">
+      <bpmn:incoming>fw1</bpmn:incoming><bpmn:outgoing>fw2</bpmn:outgoing></bpmn:callActivity>
+    <bpmn:endEvent id="weekly_end"><bpmn:incoming>fw2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    {_flow("f1", "start", "monitor")}{_flow("f2", "monitor", "end")}
+    {_flow("fw1", "every", "call_weekly")}{_flow("fw2", "call_weekly", "weekly_end")}
+  </bpmn:process>
+  <bpmn:process id="weekly_proc" isExecutable="true">
+    <bpmn:startEvent id="ws"><bpmn:outgoing>g1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="report"><bpmn:incoming>g1</bpmn:incoming>
+      <bpmn:outgoing>g2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="we"><bpmn:incoming>g2</bpmn:incoming></bpmn:endEvent>
+    {_flow("g1", "ws", "report")}{_flow("g2", "report", "we")}
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_called_processes_of_pruned_weeks_are_deleted_and_their_steps_stay_passed():
+    from engine.runtime import merged_data, passed_elements
+
+    model = _parsed(CALL_LOOP, "call_loop")
+    clock = FixedClock(START)
+    engine = PythonScriptEngine(environment=RestrictedEnvironment(make_helpers(clock.now, None)))
+    ser = StateSerializer()
+    wf = new_workflow(model, engine, {})
+    run_steps(wf, clock)
+    for week in range(1, 9):
+        clock.set(START + timedelta(days=7 * week, seconds=1))
+        wf = ser.loads(ser.dumps(wf), model.spec, model.subprocess_specs)
+        wf.script_engine = engine
+        assert run_steps(wf, clock, refresh=True).incident is None
+        [task] = [t for t in ready_human_tasks(wf) if t.task_spec.bpmn_id == "report"]
+        complete_human_task(wf, task, {"week": week, f"only_{week}": True}, clock)
+    assert len(wf.subprocesses) <= 2
+    assert len([t for t in wf.tasks.values() if t.task_spec.name == "call_weekly"]) <= 2
+    assert {"report", "we", "call_weekly", "weekly_end"} <= set(passed_elements(wf))
+    data = merged_data(wf)
+    assert data["week"] == 8 and data["only_1"] is True and data["only_8"] is True
+    again = ser.loads(ser.dumps(wf), model.spec, model.subprocess_specs)
+    assert set(again.subprocesses) == set(wf.subprocesses)
+    assert passed_elements(again) == passed_elements(wf)

@@ -99,11 +99,14 @@ def _compact_anchor(top: BpmnWorkflow, wf: Any, anchor: Task) -> int:
         key=lambda t: t.last_state_change,
         reverse=True,
     )[1:]
-    if not finished and not joins:
-        return 0
+    removed = 0
+    for join in joins:
+        removed += 1
+        _remove(wf, join, anchor)
+    if not finished:
+        return removed
     entry = residue(top).setdefault(str(anchor.id), {"at": 0.0, "passed": [], "data": {}})
     passed = set(entry["passed"])
-    removed = 0
     # Oldest first, so a later branch's value of the same variable wins (as in merged_data).
     for branch in sorted(finished, key=_branch_time):
         tasks = list(branch)
@@ -118,9 +121,6 @@ def _compact_anchor(top: BpmnWorkflow, wf: Any, anchor: Task) -> int:
         entry["at"] = max(entry["at"], _branch_time(branch))
         removed += len(tasks)
         _remove(wf, branch, anchor)
-    for join in joins:
-        removed += 1
-        _remove(wf, join, anchor)
     entry["passed"] = sorted(passed)
     return removed
 

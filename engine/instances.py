@@ -26,7 +26,13 @@ from engine.errors import (
     NotFound,
 )
 from engine.forms import FieldError, validate_submission
-from engine.models import HumanTaskRow, InstanceRecord, ProcessModelRecord, ProcessVersionRecord
+from engine.models import (
+    HumanTaskRow,
+    IncidentRecord,
+    InstanceRecord,
+    ProcessModelRecord,
+    ProcessVersionRecord,
+)
 from engine.people import Actor, require_task_access
 from engine.retiming import follow_data, set_active_data
 from engine.runtime import (
@@ -331,14 +337,21 @@ def waiting_messages(workflow: Any) -> dict[str, MessageEventDefinition]:
     return out
 
 
-def fire_due_timers(ctx: EngineContext, session: Session, instance_id: int) -> StepResult | None:
-    """Wake one instance whose timers are due (per the clock). Used by tick and the scheduler."""
+def fire_due_timers(
+    ctx: EngineContext,
+    session: Session,
+    instance_id: int,
+    retries: list[IncidentRecord] | None = None,
+) -> StepResult | None:
+    """Wake one instance whose timers are due (per the clock). Used by tick and the scheduler.
+    `retries`: its due retries, when the caller has read them already (a batch does)."""
     record = store.get_instance(session, instance_id)
     if record.status in ("completed", "terminated", "error") or record.suspended:
         return None
     with acting_on(ctx, session, record, "system") as act:
         now = ctx.clock.now()
-        retries = store.due_retries(session, record.id, now)
+        if retries is None:
+            retries = store.due_retries(session, record.id, now)
         for incident in retries:
             incident.resolved_at = now
             store.audit(session, now, "retried", instance_id=record.id, actor="system",

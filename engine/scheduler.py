@@ -2,8 +2,8 @@
 
 One interval job polls the timer table (default every second) and also plans an exact wake-up
 for the nearest due timer, so a timer due between two polls is not late by a whole interval.
-Each poll: fire due timers and service retries, send due reminders, reload the working-day
-calendar now and then.
+Each poll: fire due timers and service retries (a backlog in back-to-back rounds), send due
+reminders, reload the working-day calendar now and then.
 
 On SQLite only one scheduler per deployment may run (several web processes share one file):
 a lease row in the database elects it; the holder renews the lease on every poll and releases it
@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -33,6 +34,9 @@ from engine.workcal_db import load_calendar
 log = logging.getLogger(__name__)
 LEASE_NAME = "timers"
 CALENDAR_RELOAD = timedelta(seconds=60)
+# Instances one round of process_due may wake, and how long one poll keeps draining a backlog.
+ROUND = 500
+DRAIN_SECONDS = 10.0
 
 
 class TimerService:
@@ -97,14 +101,7 @@ class TimerService:
         try:
             if not self.acquire_lease():
                 return
-            report = process_due(self.ctx)
-            if report.woken or report.failed:
-                log.info(
-                    "timers: woke %s, conflicts %s, failed %s",
-                    len(report.woken),
-                    len(report.conflicts),
-                    len(report.failed),
-                )
+            self._drain()
             now = self.ctx.clock.now()
             with transaction(self.ctx.sessions) as session:
                 send_due_reminders(self.ctx, session, now)
@@ -117,6 +114,25 @@ class TimerService:
             log.exception("scheduler poll failed")
         finally:
             self._lock.release()
+
+    def _drain(self) -> None:
+        """Fire due timers. While rounds come back full, go on at once rather than waiting for
+        the next poll (a backlog drains without idle gaps), renewing the lease between rounds;
+        after DRAIN_SECONDS the poll's other work (reminders) gets its turn."""
+        began = time.monotonic()
+        while True:
+            report = process_due(self.ctx, limit=ROUND)
+            if report.woken or report.failed:
+                log.info(
+                    "timers: woke %s, conflicts %s, failed %s",
+                    len(report.woken),
+                    len(report.conflicts),
+                    len(report.failed),
+                )
+            if report.handled < ROUND or time.monotonic() - began > DRAIN_SECONDS:
+                return
+            if not self.acquire_lease():
+                return
 
     def _plan_wakeup(self) -> None:
         if self._scheduler is None:

@@ -21,6 +21,8 @@ class Settings:
     max_model_bytes: int = 2 * 1024 * 1024
     scheduler_poll_seconds: float = 1.0
     scheduler_enabled: bool = True
+    # Due timers woken per transaction (each instance in its own savepoint; engine.timers).
+    timer_batch_size: int = 50
     service_retry_limit: int = 3
     service_retry_base_seconds: float = 30.0
     token_ttl_hours: int = 24 * 30
@@ -42,6 +44,7 @@ class Settings:
             script_time_limit=float(env.get("PLANFLOW_SCRIPT_TIME_LIMIT", "1.0")),
             scheduler_poll_seconds=float(env.get("PLANFLOW_SCHEDULER_POLL_SECONDS", "1.0")),
             scheduler_enabled=env.get("PLANFLOW_SCHEDULER", "on") != "off",
+            timer_batch_size=int(env.get("PLANFLOW_TIMER_BATCH_SIZE", "50")),
             secure_cookies=env.get("PLANFLOW_SECURE_COOKIES", "0") == "1",
         )
 

@@ -1,28 +1,40 @@
-"""Processing due timers: find instances with due timer rows, wake each in its own transaction.
+"""Processing due timers in batches: claim up to N due instances in one transaction, wake each
+inside its own SAVEPOINT, commit once per batch.
 
-Used by `planflow tick` and by the background scheduler. On PostgreSQL each worker claims one
-due instance at a time with `SELECT … FOR UPDATE SKIP LOCKED` on the instance row, so any number
-of workers share the work and never wake the same instance at once. On SQLite a single
-scheduler runs (see engine.scheduler) and walks the due list.
+A failing or conflicting instance rolls back only its savepoint: it keeps its incident/retry
+behaviour and the rest of the batch commits. Used by `planflow tick` and by the background
+scheduler.
+
+On PostgreSQL a batch is claimed with one `SELECT … FOR UPDATE OF process_instances SKIP LOCKED
+LIMIT N`: any number of workers share the work and never hold the same instance. The claimed rows
+are read while locked, so a worker always fires from the latest state (an instance another worker
+has just fired has no due timer left in it: exactly once). On SQLite one scheduler runs (see
+engine.scheduler); a batch first takes the database's writer lock, so the rows it reads stay
+current until it commits.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import false, select, update
 from sqlalchemy.orm import Session
 
 from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Conflict
 from engine.instances import fire_due_timers
-from engine.models import InstanceRecord, TimerRow
+from engine.models import IncidentRecord, InstanceRecord, TimerRow
 
 log = logging.getLogger(__name__)
 ACTIVE = ("running", "waiting")
+# A batch stops taking on instances after this long and commits: it bounds how long SQLite's
+# writer lock (HTTP requests of the same server queue on it) or PostgreSQL row locks are held.
+BATCH_SECONDS = 0.5
 
 
 @dataclass
@@ -34,6 +46,15 @@ class TickReport:
     @property
     def fired(self) -> int:
         return len(self.woken)
+
+    @property
+    def handled(self) -> int:
+        return len(self.woken) + len(self.conflicts) + len(self.failed)
+
+    def merge(self, other: TickReport) -> None:
+        self.woken += other.woken
+        self.conflicts += other.conflicts
+        self.failed.update(other.failed)
 
 
 def due_instance_ids(session: Session, as_of: datetime, limit: int = 500) -> list[int]:
@@ -51,62 +72,115 @@ def due_instance_ids(session: Session, as_of: datetime, limit: int = 500) -> lis
     return list(dict.fromkeys(session.scalars(query)))
 
 
-def process_due(ctx: EngineContext, limit: int = 500) -> TickReport:
-    """Wake every instance with a timer due as of the context's clock (at most `limit`)."""
-    if ctx.db.dialect.name == "postgresql":
-        return _process_claiming(ctx, limit)
+def process_due(ctx: EngineContext, limit: int = 500, batch_size: int | None = None) -> TickReport:
+    """Wake instances with a timer due as of the context's clock: at most `limit`, each at most
+    once per call, `batch_size` (default: the setting) per transaction."""
+    size = max(1, batch_size or ctx.settings.timer_batch_size)
     report = TickReport()
-    with transaction(ctx.sessions) as session:
-        ids = due_instance_ids(session, ctx.clock.now(), limit)
-    for instance_id in ids:
-        _wake(ctx, report, instance_id, lambda s, iid=instance_id: iid)
-    return report
-
-
-def _process_claiming(ctx: EngineContext, limit: int) -> TickReport:
-    report = TickReport()
-
-    def claim(session: Session) -> int | None:
-        # Walk the due-time index; lock the instance row, skipping rows other workers hold.
-        # Skip what already failed or conflicted in this round, or it would be claimed again.
-        skip = [*report.failed, *report.conflicts] or [-1]
-        return session.scalar(
-            select(TimerRow.instance_id)
-            .join(InstanceRecord, InstanceRecord.id == TimerRow.instance_id)
-            .where(
-                TimerRow.due_at <= ctx.clock.now(),
-                InstanceRecord.status.in_(ACTIVE),
-                InstanceRecord.suspended.is_(False),
-                InstanceRecord.id.not_in(skip),
-            )
-            .order_by(TimerRow.due_at)
-            .limit(1)
-            .with_for_update(of=InstanceRecord, skip_locked=True)
-        )
-
-    for _ in range(limit):
-        if not _wake(ctx, report, None, claim):
+    seen: set[int] = set()
+    while len(seen) < limit:
+        if not _run_batch(ctx, report, seen, min(size, limit - len(seen))):
             break
     return report
 
 
-def _wake(ctx: EngineContext, report: TickReport, instance_id: int | None, claim) -> bool:  # type: ignore[no-untyped-def]
-    """One instance in one transaction. Returns False when there was nothing to claim."""
-    claimed: int | None = instance_id
+def _run_batch(ctx: EngineContext, report: TickReport, seen: set[int], size: int) -> bool:
+    """Claim and wake one batch. True when more may be due (the claim came back full, or the
+    batch stopped early); False when not, or when the batch as a whole failed."""
+    batch = TickReport()
+    claimed: list[int] = []
     try:
         with transaction(ctx.sessions) as session:
-            claimed = claim(session)
-            if claimed is None:
+            records, more = _claim(ctx, session, size, seen)
+            if not records:
                 return False
-            if fire_due_timers(ctx, session, claimed) is not None:
-                report.woken.append(claimed)
+            claimed = [r.id for r in records]
+            # Instances already handled in this call are not claimed again by it, whatever
+            # their outcome (a still-due row would otherwise be taken over and over).
+            seen.update(claimed)
+            retries = _due_retries(session, claimed, ctx.clock.now())
+            deadline = time.monotonic() + BATCH_SECONDS
+            for position, instance_id in enumerate(claimed):
+                if position and time.monotonic() > deadline:
+                    # Untouched: their locks go with the commit and the next batch takes them.
+                    seen.difference_update(claimed[position:])
+                    more = True
+                    break
+                _wake(ctx, session, batch, instance_id, retries.get(instance_id, []))
+    except Exception as exc:  # the claim or the commit failed: nothing of this batch was saved
+        log.exception("timer batch of %s instance(s) failed", len(claimed))
+        for instance_id in batch.woken:
+            batch.failed[instance_id] = f"batch rolled back: {exc}"
+        batch.woken = []
+        report.merge(batch)
+        return False
+    report.merge(batch)
+    return more
+
+
+def _claim(
+    ctx: EngineContext, session: Session, size: int, seen: Collection[int]
+) -> tuple[list[InstanceRecord], bool]:
+    """Up to `size` due instances, locked; and whether the due list may go on."""
+    if ctx.db.dialect.name == "sqlite":
+        # pysqlite begins a transaction only before a write, and a SAVEPOINT outside one would
+        # commit on RELEASE. This write that matches nothing begins the batch's transaction and
+        # takes the writer lock now (through engine.db's in-process lock too).
+        session.execute(update(TimerRow.__table__).where(false()).values(kind=TimerRow.kind))
+    query = (
+        select(InstanceRecord)
+        .join(TimerRow, TimerRow.instance_id == InstanceRecord.id)
+        .where(
+            TimerRow.due_at <= ctx.clock.now(),
+            InstanceRecord.status.in_(ACTIVE),
+            InstanceRecord.suspended.is_(False),
+        )
+        .order_by(TimerRow.due_at)
+        .limit(size)
+        # Walks the due-time index and locks instance rows, skipping those other workers hold.
+        .with_for_update(of=InstanceRecord, skip_locked=True)
+    )
+    if seen:
+        query = query.where(InstanceRecord.id.not_in(seen))
+    rows = session.scalars(query).all()
+    # An instance with several due timers comes once per timer.
+    return list(dict.fromkeys(rows)), len(rows) == size
+
+
+def _due_retries(
+    session: Session, instance_ids: list[int], now: datetime
+) -> dict[int, list[IncidentRecord]]:
+    """`store.due_retries` for a whole batch in one query."""
+    out: dict[int, list[IncidentRecord]] = {}
+    for incident in session.scalars(
+        select(IncidentRecord).where(
+            IncidentRecord.instance_id.in_(instance_ids),
+            IncidentRecord.resolved_at.is_(None),
+            IncidentRecord.retry_at <= now,
+        )
+    ):
+        out.setdefault(incident.instance_id, []).append(incident)
+    return out
+
+
+def _wake(
+    ctx: EngineContext,
+    session: Session,
+    report: TickReport,
+    instance_id: int,
+    retries: list[IncidentRecord],
+) -> None:
+    """One instance inside its own savepoint of the batch's transaction."""
+    try:
+        with session.begin_nested():
+            if fire_due_timers(ctx, session, instance_id, retries=retries) is not None:
+                report.woken.append(instance_id)
     except Conflict:
         # A user action saved the instance first; the next poll sees its fresh timer rows.
-        report.conflicts.append(claimed or -1)
+        report.conflicts.append(instance_id)
     except Exception as exc:  # one broken instance must not stop the others
-        log.exception("waking instance %s failed", claimed)
-        report.failed[claimed or -1] = str(exc)
-    return True
+        log.exception("waking instance %s failed", instance_id)
+        report.failed[instance_id] = str(exc)
 
 
 def next_due(session: Session) -> datetime | None:

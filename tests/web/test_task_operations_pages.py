@@ -205,8 +205,11 @@ def test_delegate_resolve_and_recall(app, ctx):
     page = html(bob.get(f"/tasks/{tid}"))  # the delegate resolves, does not submit
     assert "resolve" in offered(page, tid) and "recall" not in offered(page, tid)
     assert 'id="staff-submit"' not in page
-    # the delegate may not complete the owner's task
+    # the delegate may not complete, nor unclaim, the owner's task
     assert complete_json(bob, tid, {"description": "x"}).status_code == 403
+    assert f'action="/tasks/{tid}/unclaim"' not in page
+    assert post(bob, f"/tasks/{tid}/unclaim").status_code == 403
+    assert row(ctx, tid).assignee == "bob"
 
     r = post(bob, f"/tasks/{tid}/resolve", {"comment": "已补充"})
     assert r.status_code == 303 and r.headers["Location"] == "/tasks"

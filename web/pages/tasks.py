@@ -14,7 +14,7 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine import inbox as worklist
-from engine import instances, operations
+from engine import operations
 from engine.errors import FormInvalid, InvalidInput, PlanflowError
 from engine.models import HumanTaskRow
 from engine.people import may_see
@@ -122,6 +122,9 @@ def render_task(task_id: str, status: int = 200, **extra: Any) -> tuple[str, int
             ops = operations_context(ctx, session, actor, task_id)
     except PlanflowError as exc:
         return html_error(exc)
+    if ops["ops"] is not None:  # e.g. a delegate may not unclaim the owner's task
+        view["can_claim"] = view["can_claim"] and ops["ops_allowed"]["claim"]
+        view["can_unclaim"] = view["can_unclaim"] and ops["ops_allowed"]["unclaim"]
     config = {
         "schema": view["form"],
         "data": view["form_data"],
@@ -195,10 +198,11 @@ def _claim_action(task_id: str, claim: bool) -> Response | tuple[str, int]:
                 return error_page(404, translate("staff.error.not_found_task"))
             if not may_see(actor, row):
                 return error_page(403, translate("staff.error.forbidden_task"))
+            # through the operations' matrix: e.g. a delegated task cannot be unclaimed
             if claim:
-                row = instances.claim(ctx, session, actor, task_id)
+                row = operations.claim(ctx, session, actor, task_id)
             else:
-                row = instances.unclaim(ctx, session, actor, task_id)
+                row = operations.unclaim(ctx, session, actor, task_id)
             name = row.name
     except PlanflowError as exc:
         if claim and exc.details.get("assignee"):

@@ -21,9 +21,10 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, intersect, select, text, union
+from sqlalchemy import Select, func, intersect, select, text
 from sqlalchemy.orm import Session
 
+from engine.list_queries import visible_instance_ids
 from engine.models import (
     GroupRecord,
     HumanTaskRow,
@@ -90,11 +91,7 @@ def sees_all(actor: Actor) -> bool:
 
 def _visible_ids(actor: Actor) -> Any:
     """Ids of the instances a staff member may list (engine.queries.list_instances' rule)."""
-    return union(
-        select(InstanceRecord.id).where(InstanceRecord.started_by == actor.username),
-        select(HumanTaskRow.instance_id).where(HumanTaskRow.completed_by == actor.username),
-        select(HumanTaskRow.instance_id).where(HumanTaskRow.assignee == actor.username),
-    )
+    return visible_instance_ids(actor.username)
 
 
 def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -130,6 +127,13 @@ def _instance_filtered(flt: InstanceFilter) -> bool:
 
 
 def filtered_ids(actor: Actor, flt: InstanceFilter, now: datetime, tz: ZoneInfo) -> Select[Any]:
+    if not sees_all(actor) and not _instance_filtered(flt):
+        # Straight from the visibility UNION's covering index look-ups: no instance row read.
+        visible = _visible_ids(actor).subquery()
+        only_visible: Select[Any] = select(visible.c.id)
+        for part in _task_filters(flt, now):
+            only_visible = only_visible.where(visible.c.id.in_(part))
+        return only_visible
     query: Select[Any] = select(InstanceRecord.id)
     if not sees_all(actor):
         query = query.where(InstanceRecord.id.in_(_visible_ids(actor)))
@@ -188,7 +192,7 @@ def list_instances(
     counted = session.scalar(select(func.count()).select_from(capped_ids)) or 0
     capped = counted > COUNT_CAP
     total = min(counted, COUNT_CAP)
-    order: Any = InstanceRecord.id.desc()
+    order: Any = ids.selected_columns[0].desc()
     if _instance_filtered(flt) and session.get_bind().dialect.name == "sqlite":
         # With statistics (ANALYZE) SQLite likes to walk the primary key backwards and test
         # each (large) row until a page is full: fine for common values, hundreds of ms at

@@ -193,10 +193,16 @@ class HumanTaskRow(Base):
 
     __tablename__ = "human_tasks"
     __table_args__ = (
-        Index("ix_tasks_assignee_status", "assignee", "status"),
+        # The inbox lists (engine/list_queries.py) read only these columns: covered, no row read.
+        Index(
+            "ix_tasks_inbox", "status", "assignee", "model_key", "due_at", "created_at", "id"
+        ),
+        Index("ix_tasks_assignee_status", "assignee", "status", "instance_id"),
         Index("ix_tasks_instance", "instance_id", "status"),
         Index("ix_tasks_status_due", "status", "due_at"),
-        Index("ix_tasks_completed_by", "completed_by", "completed_at"),
+        Index(
+            "ix_tasks_completed_by", "completed_by", "status", "completed_at", "id", "instance_id"
+        ),
         Index("ix_tasks_due_reminded", "status", "due_at", "reminded_at"),
         Index("ix_tasks_status_name", "status", "model_key", "name", "instance_id"),
     )
@@ -227,11 +233,14 @@ class HumanTaskRow(Base):
 
 class TaskCandidateRow(Base):
     __tablename__ = "human_task_candidates"
+    # Group first: an inbox probes (my group, this task), and a group's part of this index
+    # stays cached where the primary key's (task, group) pages are spread over all offers.
+    __table_args__ = (Index("ix_candidates_group_task", "group_name", "task_id"),)
 
     task_id: Mapped[str] = mapped_column(
         ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True
     )
-    group_name: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    group_name: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class TimerRow(Base):

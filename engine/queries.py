@@ -3,16 +3,26 @@ columns only, never restore a workflow."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import CompoundSelect, Row, Select, select
 from sqlalchemy.orm import Session
 
 from engine import store
 from engine.context import EngineContext
 from engine.errors import Forbidden, NotFound
+from engine.list_queries import (
+    INSTANCE_COLUMNS,
+    count_rows,
+    dialect_of,
+    inbox_select,
+    page_with_total,
+    task_rows,
+    visible_instance_ids,
+)
 from engine.models import (
     AuditRecord,
     DocumentRecord,
@@ -21,7 +31,6 @@ from engine.models import (
     InstanceRecord,
     ProcessModelRecord,
     ProcessVersionRecord,
-    TaskCandidateRow,
     TimerRow,
 )
 from engine.people import Actor, may_see
@@ -52,8 +61,15 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def task_dict(
-    row: HumanTaskRow, now: datetime | None = None, title: str | None = None
+    row: HumanTaskRow | Row[Any],
+    now: datetime | None = None,
+    title: str | None = None,
+    groups: Sequence[str] | None = None,
 ) -> dict[str, Any]:
+    """A task as the API shows it; ``row`` an ORM row, or a row of TASK_COLUMNS with its
+    ``groups`` read in one batch (see engine.list_queries.task_rows)."""
+    if groups is None:
+        groups = [c.group_name for c in row.candidate_groups]  # type: ignore[union-attr]
     return {
         "id": row.id,
         "instance_id": row.instance_id,
@@ -62,7 +78,7 @@ def task_dict(
         "name": row.name,
         "lane": row.lane,
         "assignee": row.assignee,
-        "candidate_groups": sorted(c.group_name for c in row.candidate_groups),
+        "candidate_groups": sorted(groups),
         "status": row.status,
         "form_file": row.form_file,
         "due_at": _iso(row.due_at),
@@ -75,7 +91,7 @@ def task_dict(
     }
 
 
-def instance_dict(record: InstanceRecord) -> dict[str, Any]:
+def instance_dict(record: InstanceRecord | Row[Any]) -> dict[str, Any]:
     return {
         "id": record.id,
         "process": record.model_key,
@@ -91,17 +107,6 @@ def instance_dict(record: InstanceRecord) -> dict[str, Any]:
     }
 
 
-def inbox_filter(actor: Actor) -> Any:
-    """Open tasks assigned to the actor, or unassigned and offered to one of their groups."""
-    group_offer = exists().where(
-        TaskCandidateRow.task_id == HumanTaskRow.id,
-        TaskCandidateRow.group_name.in_(sorted(actor.groups) or [""]),
-    )
-    return or_(
-        HumanTaskRow.assignee == actor.username, and_(HumanTaskRow.assignee.is_(None), group_offer)
-    )
-
-
 def list_tasks(
     ctx: EngineContext,
     session: Session,
@@ -114,25 +119,34 @@ def list_tasks(
 ) -> Page:
     per_page = max(1, min(per_page, MAX_PAGE))
     page = max(1, page)
-    query: Select[Any] = select(HumanTaskRow, InstanceRecord.title).join(
-        InstanceRecord, InstanceRecord.id == HumanTaskRow.instance_id
-    )
+    where = [HumanTaskRow.model_key == process] if process else []
+    ids: Select[Any] | CompoundSelect
     if status == "completed":
-        query = query.where(
-            HumanTaskRow.completed_by == actor.username, HumanTaskRow.status == "completed"
+        # ix_tasks_completed_by (completed_by, status, completed_at, id) covers it.
+        ids = select(HumanTaskRow.id, HumanTaskRow.completed_at).where(
+            HumanTaskRow.completed_by == actor.username,
+            HumanTaskRow.status == "completed",
+            *where,
         )
-        order = HumanTaskRow.completed_at.desc()
+
+        def order(c: Any) -> list[Any]:
+            return [c.completed_at.desc(), c.id]
     else:
-        query = query.where(HumanTaskRow.status == "open", inbox_filter(actor))
-        order = HumanTaskRow.created_at.desc()
-    if process:
-        query = query.where(HumanTaskRow.model_key == process)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = session.execute(
-        query.order_by(order, HumanTaskRow.id).limit(per_page).offset((page - 1) * per_page)
-    ).all()
+        ids = inbox_select(
+            actor, dialect_of(session), HumanTaskRow.id, HumanTaskRow.created_at, where=where
+        )
+
+        def order(c: Any) -> list[Any]:
+            return [c.created_at.desc(), c.id]
+
+    found, total, page = page_with_total(session, ids, order, page, per_page)
+    wanted = [r.id for r in found]
+    rows, groups = task_rows(session, wanted, InstanceRecord.title)
     now = ctx.clock.now()
-    return Page([task_dict(r, now, title) for r, title in rows], total, page, per_page)
+    items = [
+        task_dict(rows[i], now, rows[i].title, groups[i]) for i in wanted if i in rows
+    ]
+    return Page(items, total, page, per_page)
 
 
 def get_task(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> dict[str, Any]:
@@ -182,27 +196,31 @@ def list_instances(
 ) -> Page:
     per_page = max(1, min(per_page, MAX_PAGE))
     page = max(1, page)
-    query = select(InstanceRecord)
-    if not actor.is_manager and not actor.is_process_owner:
-        # Staff see instances they started or took part in.
-        took_part = exists().where(
-            HumanTaskRow.instance_id == InstanceRecord.id,
-            or_(
-                HumanTaskRow.completed_by == actor.username, HumanTaskRow.assignee == actor.username
-            ),
-        )
-        query = query.where(or_(InstanceRecord.started_by == actor.username, took_part))
+    filters = []
     if status:
-        query = query.where(InstanceRecord.status == status)
+        filters.append(InstanceRecord.status == status)
     if process:
-        query = query.where(InstanceRecord.model_key == process)
+        filters.append(InstanceRecord.model_key == process)
     if started_by:
-        query = query.where(InstanceRecord.started_by == started_by)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(InstanceRecord.id.desc()).limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return Page([instance_dict(r) for r in rows], total, page, per_page)
+        filters.append(InstanceRecord.started_by == started_by)
+    ids: Select[Any]
+    if actor.is_manager or actor.is_process_owner:
+        ids = select(InstanceRecord.id).where(*filters)
+    elif filters:
+        visible = visible_instance_ids(actor.username)
+        ids = select(InstanceRecord.id).where(InstanceRecord.id.in_(visible), *filters)
+    else:
+        ids = select(visible_instance_ids(actor.username).subquery().c.id)
+    total = count_rows(session, ids)
+    sub = ids.subquery()
+    wanted = list(
+        session.scalars(
+            select(sub.c.id).order_by(sub.c.id.desc()).limit(per_page).offset((page - 1) * per_page)
+        )
+    )
+    found = select(*INSTANCE_COLUMNS).where(InstanceRecord.id.in_(wanted))
+    rows = {r.id: r for r in session.execute(found)} if wanted else {}
+    return Page([instance_dict(rows[i]) for i in wanted if i in rows], total, page, per_page)
 
 
 def get_instance(

@@ -151,6 +151,34 @@ def test_group_task_offers_withdraw_on_the_done_page_while_nobody_took_it_up(app
     assert "<summary>撤回</summary>" in page
 
 
+def test_every_operation_refuses_a_post_without_the_csrf_token(app, ctx):
+    iid, submit_id, review = at_review(ctx)
+    mgr = as_user(app, "mgr")
+    before = len(audits(ctx, iid, "task_claimed"))
+    for op in (
+        "transfer",
+        "delegate",
+        "resolve",
+        "recall",
+        "signers",
+        "sign",
+        "return",
+        "withdraw",
+        "remind",
+        "cc",
+        "terminate-instance",
+    ):
+        for tid in (review, submit_id):
+            r = mgr.post(f"/tasks/{tid}/{op}", data={"to": "sup", "reason": "x", "users": "fin"})
+            assert r.status_code == 400, op
+    assert mgr.post("/signers/1/remove", data={}).status_code == 400
+    assert row(ctx, review).assignee == "mgr" and instance_status(ctx, iid) == "running"
+    with transaction(ctx.sessions) as s:
+        actions = set(s.scalars(select(AuditRecord.action).where(AuditRecord.instance_id == iid)))
+    assert actions.isdisjoint({"task_transferred", "task_delegated", "cc", "reminder"})
+    assert len(audits(ctx, iid, "task_claimed")) == before
+
+
 # --- 转办 -------------------------------------------------------------------------------------
 
 
@@ -211,6 +239,9 @@ def test_delegate_resolve_and_recall(app, ctx):
     assert post(bob, f"/tasks/{tid}/unclaim").status_code == 403
     assert row(ctx, tid).assignee == "bob"
 
+    assert post(alice, f"/tasks/{tid}/resolve").status_code == 403  # only the delegate
+    assert post(bob, f"/tasks/{tid}/resolve", token=False).status_code == 400
+    assert row(ctx, tid).assignee == "bob"
     r = post(bob, f"/tasks/{tid}/resolve", {"comment": "已补充"})
     assert r.status_code == 303 and r.headers["Location"] == "/tasks"
     assert row(ctx, tid).assignee == "alice"

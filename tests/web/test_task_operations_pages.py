@@ -371,6 +371,26 @@ def test_return_to_the_specialists_step(app, ctx):
     assert again.id in html(alice.get("/tasks"))
 
 
+def test_return_target_that_also_cancels_a_parallel_branch_says_so(app, ctx):
+    deploy_ops(ctx)
+    with transaction(ctx.sessions) as s:
+        alice = actor_for(s, "alice")
+        iid = instances.start(ctx, s, alice, "parallel_review", {"title": "并行"}).id
+    engine_call(ctx, instances.complete, "alice", by_element(ctx, iid, "draft").id, {})
+    engine_call(ctx, instances.complete, "alice", by_element(ctx, iid, "a1").id, {})
+    engine_call(ctx, instances.complete, "bob", by_element(ctx, iid, "b1").id, {})
+    a2, b2 = by_element(ctx, iid, "a2").id, by_element(ctx, iid, "b2").id
+    sup = as_user(app, "sup")
+    page = html(sup.get(f"/tasks/{a2}"))
+    warning = re.search(r'value="draft"[^>]*>(.*?)</label>', page, re.S)
+    assert warning and "注意：同时会撤销 B2 外部复核" in warning.group(1)
+    first = re.search(r'value="a1"[^>]*>(.*?)</label>', page, re.S)
+    assert first and "同时会撤销" not in first.group(1)
+    r = post(sup, f"/tasks/{a2}/return", {"target": "draft", "reason": "整体重写"})
+    assert r.status_code == 303
+    assert row(ctx, b2).status == "cancelled" and by_element(ctx, iid, "draft").assignee == "alice"
+
+
 # --- 撤回 -------------------------------------------------------------------------------------
 
 

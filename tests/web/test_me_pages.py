@@ -261,7 +261,7 @@ def test_away_hands_tasks_to_the_deputy_and_back(app, ctx):
     assert r.status_code == 303, html(r)
     assert assignee(ctx, tid) == "fin"
     page = html(alice.get("/me/away"))
-    assert "已设置外出" in page and "外出中" in page and "年假" in page
+    assert "已设置外出（Alice）" in page and "外出中" in page and "年假" in page
     assert "2026-03-09 18:00" in page  # until, in Shanghai time
     r = alice.post("/me/away/back", data={"csrf_token": csrf(alice)})
     assert r.status_code == 303
@@ -288,6 +288,9 @@ def test_away_until_before_from_keeps_values_and_shows_the_error(app, ctx):
     assert re.search(r'id="away-until"[^>]*aria-invalid="true"', page)
     assert '<option value="bob" selected>' in page
     assert "出差&lt;b&gt;</textarea>" in page  # kept, escaped
+    r = alice.post("/me/away", data={"csrf_token": csrf(alice), "starts_at": "下周一"})
+    assert r.status_code == 400
+    assert re.search(r'id="away-from"[^>]*aria-invalid="true"', html(r))
     with transaction(ctx.sessions) as s:
         assert absence.list_absences(ctx, s, actor_for(s, "alice")) == []
 

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from engine import absence, admin
 from engine.errors import InvalidInput, PlanflowError
+from engine.inbox import user_names
 from engine.people import Actor
 from web.core import engine_ctx, unit_of_work
 from web.i18n import translate
@@ -38,6 +39,11 @@ def _local(value: str, field: str) -> datetime | None:
         raise InvalidInput(translate("away.error.time"), {"field": field}) from exc
     zone = ZoneInfo(engine_ctx().settings.timezone)
     return at.replace(tzinfo=zone) if at.tzinfo is None else at
+
+
+def _display_name(username: str) -> str:
+    with unit_of_work() as session:
+        return user_names(session, [username]).get(username, username)
 
 
 def _page(actor: Actor, values: dict[str, str], error: dict[str, str] | None = None,
@@ -101,7 +107,7 @@ def away_set() -> Response | tuple[str, int]:
         return _page(actor, values, {"message": exc.message, "field": field}, 400)
     except PlanflowError as exc:  # 403 for someone else's absence, 404 unknown user
         return html_error(exc, exc.message)
-    flash(translate("away.saved", name=username))
+    flash(translate("away.saved", name=_display_name(username)))
     return redirect(url_for("pages.away"), 303)
 
 

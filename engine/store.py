@@ -167,13 +167,16 @@ def save(
     caller's rollback leaves nothing half-applied."""
     now = ctx.clock.now()
     ready = [] if record.status == "terminated" else ready_human_tasks(workflow)
+    # Not saved before (`instances.start` creates the row with an empty state): it has no
+    # incidents, task rows, timers or task operations yet, so nothing needs reading.
+    first_save = not record.state
     with session.no_autoflush:
         attempts, retry_at = (
             _retry_plan(ctx, session, record.id, incident, now) if incident else (0, None)
         )
         # One read serves both the status (an incident waiting for a person) and the timer
         # rows of scheduled retries below.
-        unresolved = _unresolved_incidents(session, record.id)
+        unresolved = [] if first_save else _unresolved_incidents(session, record.id)
         needs_human = (incident is not None and retry_at is None) or any(
             i.retry_at is None for i in unresolved
         )
@@ -227,8 +230,10 @@ def save(
                         "message": incident.message,
                     },
                 )
-        _sync_tasks(ctx, session, record, workflow, model, ready, completed or {}, now)
-        _sync_timers(session, record, workflow, unresolved)
+        _sync_tasks(
+            ctx, session, record, workflow, model, ready, completed or {}, now, first_save
+        )
+        _sync_timers(session, record, workflow, unresolved, first_save)
         if record.status == "completed" and record.completed_at == now:
             audit(session, now, "completed", instance_id=record.id)
     _flush(session, record)
@@ -354,14 +359,15 @@ def _sync_tasks(
     ready: list[Task],
     completed: Mapping[str, str],
     now: datetime,
+    first_save: bool = False,
 ) -> None:
     # Planflow's task operations: refuse completions their rules do not allow yet; rows held
     # for signers ("on_hold") are live too; rows planflow made itself are not engine tasks.
     # Most instances never used one: a single check then skips their three lookups.
-    ops = task_hooks.has_task_operations(session, record.id)
+    ops = not first_save and task_hooks.has_task_operations(session, record.id)
     if ops:
         task_hooks.guard_completions(session, completed)
-    open_rows = {
+    open_rows = {} if first_save else {
         row.id: row
         for row in session.scalars(
             select(HumanTaskRow)
@@ -537,6 +543,7 @@ def _sync_timers(
     record: InstanceRecord,
     workflow: BpmnWorkflow,
     unresolved: list[IncidentRecord],
+    first_save: bool = False,
 ) -> None:
     """Make the instance's timer rows match its waiting timers and scheduled retries, writing
     only what changed (most saves change nothing here)."""
@@ -548,7 +555,7 @@ def _sync_timers(
             if i.retry_at is not None and i.resolved_at is None
         ]
         wanted += [(t.task_id, t.element_id, t.kind, t.due_at) for t in waiting_timers(workflow)]
-    existing = session.execute(
+    existing = [] if first_save else session.execute(
         select(TimerRow.id, TimerRow.task_id, TimerRow.element_id, TimerRow.kind, TimerRow.due_at)
         .where(TimerRow.instance_id == record.id)
     ).all()

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, literal, or_, select, union_all, update
+from sqlalchemy import and_, delete, event, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict
@@ -48,14 +48,33 @@ ASSIGN_OVERRIDES = "planflow.assign"
 OPEN_SIGNER = ("pending", "open", "rejected")
 
 
+# session.info key: instance ids found without task operations in this session (a completion
+# asks twice: the API's guard, then the save). Forgotten when such a record is flushed.
+NO_TASK_OPS = "planflow.no_task_ops"
+_OPS_RECORDS = (TaskSignerRecord, TaskDelegationRecord, TaskSubmissionRecord)
+
+
 def has_task_operations(session: Session, instance_id: int) -> bool:
     """One indexed probe of the three operation tables (each row carries its instance id)."""
+    known_without: set[int] = session.info.setdefault(NO_TASK_OPS, set())
+    if instance_id in known_without:
+        return False
     checks = union_all(
         select(literal(1)).where(TaskSignerRecord.instance_id == instance_id),
         select(literal(1)).where(TaskDelegationRecord.instance_id == instance_id),
         select(literal(1)).where(TaskSubmissionRecord.instance_id == instance_id),
     )
-    return session.execute(select(checks.subquery()).limit(1)).first() is not None
+    found = session.execute(select(checks.subquery()).limit(1)).first() is not None
+    if not found:
+        known_without.add(instance_id)
+    return found
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_no_task_ops(session: Session, _flush_context: Any) -> None:
+    known_without = session.info.get(NO_TASK_OPS)
+    if known_without and any(isinstance(o, _OPS_RECORDS) for o in session.new):
+        known_without.clear()
 
 
 def guard_completions(session: Session, completed: Mapping[str, str]) -> None:

@@ -253,7 +253,7 @@ def variants(weeks: int) -> str:
                    f"({len(dct['tasks'])} task entries, {len(dct.get('subprocesses') or {})} "
                    f"subprocesses kept), restore {statistics.median(times):.1f} ms, "
                    f"{loops_ms:.1f} ms per weekly loop")
-    return ("Design check on minimal diagrams (the real one adds its own ~49 KB base), "
+    return ("Design check on minimal diagrams (the real one adds its own ~35 KB base), "
             "planflow's runtime and serializer, with and without engine.compaction:\n"
             + "\n".join(out))
 
@@ -310,7 +310,7 @@ def run(quick: bool = False) -> tuple[list[Row], str]:
                f"copies; one serialized weekly-report task is {weekly_kb:.1f} KB. "
                f"Growth per week {per_week_kb:.2f} KB, "
                f"{(ntasks - samples[0][2]) / weeks:.2f} task entries per week stay in the tree "
-               f"(uncompacted: 3.7 KB and 5 tasks).")
+               f"(before engine.compaction: 3.7 KB and 5 tasks, 437 KB after 104 weeks).")
     d.ctx.db.dispose()
     return rows, details + "\n" + variants(weeks)
 

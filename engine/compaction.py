@@ -114,9 +114,11 @@ def _compact_anchor(top: BpmnWorkflow, wf: Any, anchor: Task) -> int:
             if task.state == TaskState.COMPLETED:
                 _remember(entry, passed, anchor, task)
             if task.id in top.subprocesses:
-                for sub_task in _subprocess_tasks(top, task):
-                    if sub_task.state == TaskState.COMPLETED and _bpmn_id(sub_task):
-                        passed.add(_bpmn_id(sub_task))  # type: ignore[arg-type]
+                passed.update(
+                    ident
+                    for sub_task in _subprocess_tasks(top, task)
+                    if sub_task.state == TaskState.COMPLETED and (ident := _bpmn_id(sub_task))
+                )
                 top.delete_subprocess(task)
         entry["at"] = max(entry["at"], _branch_time(branch))
         removed += len(tasks)

@@ -69,11 +69,10 @@ class _EmptyDataTaskConverter(TaskConverter):
     them as plain empty data: the stock loader reads an empty delta exactly that way."""
 
     def to_dict(self, task: Task) -> dict[str, Any]:
-        if task.data or task.parent is None:
-            return super().to_dict(task)  # type: ignore[no-any-return]
-        dct = super().to_dict(task)
-        dct["delta"] = {}
-        return dct  # type: ignore[no-any-return]
+        dct: dict[str, Any] = super().to_dict(task)
+        if not task.data and task.parent is not None:
+            dct["delta"] = {}
+        return dct
 
 
 def _registry() -> Any:

@@ -20,8 +20,10 @@ it wait forever or lose data.
 
 What removed tasks leave behind is kept per anchor (`residue`): the element ids that completed
 (the diagram's passed steps) and the values the branch set (record.data still shows them). A
-reset that removes the anchor also removes its residue. Removed tasks can no longer be returned or
-withdrawn to; that is intended (only their own branch led through them).
+reset that removes the anchor also removes its residue. A removed task is on no live task's path,
+so no 退回 target is lost; a removed weekly report can no longer be withdrawn (撤回), which is
+intended: only the newest one may be. One-shot boundary events (an SLA timer) have at most one
+branch and are left alone; event subprocesses are not compacted (no model repeats one).
 """
 
 from __future__ import annotations

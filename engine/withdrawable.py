@@ -2,8 +2,9 @@
 已办 list at once.
 
 `engine.operations.withdraw` has the last word (it restores the workflow and plans the rewind);
-this is the cheap projection-only preview the list needs to decide whether to offer the button:
-one query for the page, instead of `available_operations` (several queries) per row. The rule
+this is the cheap projection-only preview that decides whether to offer the button: one query
+for a page of the list, and for the one row of the task page (`available_operations` asks it
+too, so both places offer exactly the same steps). The rule
 mirrors `withdraw`: a BPMN step (not a signature row) the actor completed, its instance still
 running and not suspended, and nothing after it taken up yet — no later step completed,
 claimed, signed, given extra signers or delegated.

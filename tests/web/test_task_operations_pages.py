@@ -143,6 +143,43 @@ def test_page_offers_exactly_the_allowed_operations(app, ctx):
     assert bob.get(f"/tasks/{review}").status_code == 403  # not his, not his instance
 
 
+def test_manager_opens_any_task_read_only_with_the_matrix_operations(app, ctx):
+    iid, tid = claimed_submit(ctx)  # alice's own step: mgr is not a participant
+    mgr, bob = as_user(app, "mgr"), as_user(app, "bob")
+    r = mgr.get(f"/tasks/{tid}")
+    assert r.status_code == 200
+    page = html(r)
+    # read-only: no form submit, no claim; exactly what the matrix gives a manager on
+    # someone else's task (转办 催办 抄送)
+    assert 'id="staff-submit"' not in page and "你可以查看此任务，但无权办理" in page
+    assert f'action="/tasks/{tid}/claim"' not in page
+    assert offered(page, tid) == {"transfer", "remind", "cc"}
+    assert complete_json(mgr, tid, {"description": "x"}).status_code == 403
+    assert post(mgr, f"/tasks/{tid}/claim").status_code == 403
+    assert post(mgr, f"/tasks/{tid}/delegate", {"to": "sup"}).status_code == 403
+    assert row(ctx, tid).status == "open" and row(ctx, tid).assignee == "alice"
+    # a process owner looks on the same way; a staff stranger still gets 403
+    assert offered(html(as_user(app, "owner").get(f"/tasks/{tid}")), tid) == {
+        "transfer",
+        "remind",
+        "cc",
+    }
+    assert bob.get(f"/tasks/{tid}").status_code == 403
+    assert as_user(app, "req").get(f"/tasks/{tid}").status_code == 403
+
+    # and the offered operations work
+    r = post(mgr, f"/tasks/{tid}/remind", {"message": "请本周内提交"})
+    assert r.status_code == 303 and r.headers["Location"] == f"/tasks/{tid}"
+    (entry,) = audits(ctx, iid, "reminder")
+    assert entry.actor == "mgr" and entry.details["users"] == ["alice"]
+    r = post(mgr, f"/tasks/{tid}/cc", {"users": "fin", "note": "知悉"})
+    assert r.status_code == 303
+    r = post(mgr, f"/tasks/{tid}/transfer", {"to": "bob", "comment": "alice 出差"})
+    assert r.status_code == 303 and row(ctx, tid).assignee == "bob"
+    assert tid in html(bob.get("/tasks"))
+    assert offered(html(mgr.get(f"/tasks/{tid}")), tid) == {"transfer", "remind", "cc"}
+
+
 def test_group_task_offers_withdraw_on_the_done_page_while_nobody_took_it_up(app, ctx):
     _iid, submit_id, _review = at_review(ctx, claim_by=None)
     alice = as_user(app, "alice")

@@ -1,7 +1,9 @@
 """What the task page needs for its operations panel (转办 委派 加签 减签 签署 退回 撤回 催办 抄送
 终止): the engine's `task_operations`, the people to pick from, the return targets, and the
-read-only view offered to the initiator and to the person who delegated the task (neither may
-act on it, but they may remind, recall or terminate)."""
+read-only view offered to onlookers who may not act on the task: the initiator and the person
+who delegated it (they may remind, recall or terminate), and the department's managers and
+process owners, who see every instance (`engine.visibility`) and get what the authorisation
+matrix gives them on someone else's task (转办, 催办, 抄送), like a DingTalk admin."""
 
 from __future__ import annotations
 
@@ -25,8 +27,8 @@ REMOVABLE = ("pending", "open")
 def task_view_for(
     ctx: EngineContext, session: Session, actor: Actor, task_id: str
 ) -> dict[str, Any]:
-    """`inbox.task_view`, or — for the initiator and the delegating owner, who may not act on
-    the task — the same view with every "may act" flag off."""
+    """`inbox.task_view`, or — for an onlooker (initiator, delegating owner, manager, process
+    owner), who may not act on the task — the same view with every "may act" flag off."""
     try:
         return worklist.task_view(ctx, session, actor, task_id)
     except Forbidden:
@@ -41,6 +43,8 @@ def _onlooker(session: Session, actor: Actor, task_id: str) -> bool:
     row = session.get(HumanTaskRow, task_id)
     if row is None:
         return False
+    if actor.is_manager or actor.is_process_owner:
+        return True  # they oversee every instance of the department
     record = session.get(InstanceRecord, row.instance_id)
     if record is not None and record.started_by == actor.username:
         return True

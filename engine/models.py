@@ -193,9 +193,10 @@ class HumanTaskRow(Base):
 
     __tablename__ = "human_tasks"
     __table_args__ = (
-        # The inbox lists (engine/list_queries.py) read only these columns: covered, no row read.
+        # The inbox lists (engine/list_queries.py) read only these columns: covered, no row read;
+        # id third so that candidate-group probes come in key order (see migration 0005).
         Index(
-            "ix_tasks_inbox", "status", "assignee", "model_key", "due_at", "created_at", "id"
+            "ix_tasks_inbox", "status", "assignee", "id", "model_key", "due_at", "created_at"
         ),
         Index("ix_tasks_assignee_status", "assignee", "status", "instance_id"),
         Index("ix_tasks_instance", "instance_id", "status"),

@@ -1,7 +1,8 @@
 """The task page's operations panel in real Chromium: 转办 to a colleague who then finds the task
 in 待办; the manager's 退回 with a reason to the specialist's step; a parallel 加签 whose signer
-approves. The `page` fixture fails a test on any console error, page error, HTTP error
-response or request to another host. Saves web/static/img/screenshots/task-operations.png."""
+approves; a delegate who hands the form back with their data. The `page` fixture fails a test
+on any console error, page error, HTTP error response or request to another host. Saves
+web/static/img/screenshots/task-operations.png."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from engine import instances
+from engine import instances, operations
 from engine.db import transaction
 from engine.models import HumanTaskRow
 from engine.people import actor_for
 from engine.records_ops import TaskSignerRecord
+from tests.browser.test_staff_ui import fill, form_ready, label
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHOT = PROJECT_ROOT / "web" / "static" / "img" / "screenshots" / "task-operations.png"
@@ -152,6 +154,39 @@ def test_parallel_signer_approves(page, live_server) -> None:
     with transaction(ctx.sessions) as s:
         entry = s.scalar(select(TaskSignerRecord).where(TaskSignerRecord.parent_task_id == tid))
         assert (entry.status, entry.comment) == ("approved", "同意，预算合理")
+
+
+def test_delegate_hands_back_the_form_with_their_data(page, page_problems, live_server) -> None:
+    """委派: the delegate's form is editable; 完成委派 sends their part (a server error shows at
+    the field) and the owner then finds it filled in."""
+    page_problems.allow(r"422")  # the refused hand-back itself
+    ctx, url = live_server.ctx, live_server.url
+    iid = start(ctx, "委派测试活动")
+    tid = open_row(ctx, iid, "submit").id
+    claim(ctx, "alice", tid)
+    with transaction(ctx.sessions) as s:
+        operations.delegate(ctx, s, actor_for(s, "alice"), tid, "bob", "请补充预算说明")
+
+    live_server.login(page, "bob")
+    page.goto(f"{url}/tasks/{tid}")
+    form_ready(page)
+    fill(page, "说明", "长" * 501)  # the form allows 500: the server refuses it at the field
+    page.get_by_role("button", name="完成委派").click()
+    error = page.locator("#staff-form .fjs-form-field-error").first
+    error.wait_for()
+    assert "500" in error.inner_text()
+    fill(page, "说明", "预算明细：场地 3000，物料 2000")
+    page.get_by_label("说明（选填）").fill("已补充")
+    with page.expect_navigation(url=re.compile(r"/tasks$")):
+        page.get_by_role("button", name="完成委派").click()
+    assert page.get_by_text("已完成委派，「提交说明」已交还").is_visible()
+    log_out(page)
+
+    live_server.login(page, "alice")
+    page.goto(f"{url}/tasks/{tid}")
+    form_ready(page)
+    assert page.get_by_label(label("说明")).input_value() == "预算明细：场地 3000，物料 2000"
+    assert page.get_by_role("button", name="提交").is_visible()
 
 
 def test_operations_at_phone_width(page, live_server) -> None:

@@ -24,7 +24,7 @@ from engine.records_ops import (
 )
 from tests.conftest import deploy_fixture
 from tests.ops.conftest import deploy_ops
-from tests.web.test_staff_pages import as_user, complete_json, csrf, html, start
+from tests.web.test_staff_pages import as_user, complete_json, csrf, form_config, html, start
 
 # --- fixtures and helpers -------------------------------------------------------------------
 
@@ -267,9 +267,11 @@ def test_delegate_resolve_and_recall(app, ctx):
     page = html(alice.get(r.headers["Location"]))  # the owner still sees it, and may recall
     assert "委派中" in page and offered(page, tid) >= {"recall"}
     assert "resolve" not in offered(page, tid)
-    page = html(bob.get(f"/tasks/{tid}"))  # the delegate resolves, does not submit
-    assert "resolve" in offered(page, tid) and "recall" not in offered(page, tid)
-    assert 'id="staff-submit"' not in page
+    page = html(bob.get(f"/tasks/{tid}"))  # the delegate resolves (the form's button)
+    assert "recall" not in offered(page, tid) and 'id="ops-resolve"' in page
+    config = form_config(page)
+    assert config["submitUrl"] == f"/tasks/{tid}/resolve" and config["partial"] is True
+    assert 'data-label="完成委派"' in page
     # the delegate may not complete, nor unclaim, the owner's task
     assert complete_json(bob, tid, {"description": "x"}).status_code == 403
     assert f'action="/tasks/{tid}/unclaim"' not in page
@@ -295,6 +297,55 @@ def test_delegate_resolve_and_recall(app, ctx):
     assert states == ["resolved", "recalled"]
 
 
+def resolve_json(client, tid: str, data: dict[str, Any], comment: str = ""):
+    return client.post(
+        f"/tasks/{tid}/resolve",
+        json={"data": data, "comment": comment},
+        headers={"X-CSRF-Token": csrf(client)},
+    )
+
+
+def test_delegate_hands_back_form_data_which_the_owner_finds_prefilled(app, ctx):
+    iid, tid = claimed_submit(ctx)
+    alice, bob = as_user(app, "alice"), as_user(app, "bob")
+    post(alice, f"/tasks/{tid}/delegate", {"to": "bob"})
+    page = html(bob.get(f"/tasks/{tid}"))
+    assert form_config(page)["readonly"] is False and 'id="ops-resolve-comment"' in page
+    # the owner's own page stays read-only while the task is delegated
+    assert form_config(html(alice.get(f"/tasks/{tid}")))["readonly"] is True
+
+    # same contract as completing: 422 with the field's error, nothing changes
+    r = resolve_json(bob, tid, {"description": "长" * 501})
+    assert r.status_code == 422
+    body = r.get_json()["error"]
+    assert [f["path"] for f in body["fields"]] == ["description"]
+    assert body["fields"][0]["id"] == "f_desc" and body["data"]["description"]
+    assert row(ctx, tid).assignee == "bob"
+    assert resolve_json(alice, tid, {"description": "x"}).status_code == 403  # the owner
+    r = bob.post(f"/tasks/{tid}/resolve", json={"data": {"description": "x"}})
+    assert r.status_code == 400  # no CSRF token
+    assert row(ctx, tid).assignee == "bob"
+
+    r = resolve_json(bob, tid, {"description": "预算明细见附件"}, "已补充预算")
+    assert r.status_code == 200 and r.get_json() == {"ok": True, "redirect": "/tasks"}
+    assert row(ctx, tid).assignee == "alice"
+    (entry,) = audits(ctx, iid, "task_delegate_resolved")
+    assert entry.details == {
+        "name": "提交说明",
+        "owner": "alice",
+        "data": {"description": "预算明细见附件"},
+        "comment": "已补充预算",
+    }
+    assert "已完成委派，「提交说明」已交还" in html(bob.get("/tasks"))
+    page = html(alice.get(f"/tasks/{tid}"))
+    config = form_config(page)
+    assert config["readonly"] is False and config["partial"] is False
+    assert config["data"]["description"] == "预算明细见附件"
+    assert complete_json(alice, tid, config["data"]).status_code == 200
+    assert row(ctx, tid).status == "completed"
+
+
+# --- 加签 / 减签 / 签署 ---------------------------------------------------------------------------
 # --- 加签 / 减签 / 签署 ---------------------------------------------------------------------------
 
 

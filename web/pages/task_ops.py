@@ -6,7 +6,8 @@ Every rule lives in `engine.operations` / `engine.cc`; each route runs one of th
 transaction, so a refusal changes nothing. Forbidden / NotFound answer an error page; invalid
 input (e.g. a missing reason) or a conflict re-displays the task page with the message next to
 the operation (400 / 409) and the user's input kept. Success flashes and redirects (303) to the
-task page, or to the inbox when the task left the user's hands.
+task page, or to the inbox when the task left the user's hands. One exception: 完成委派 from the
+task form posts JSON (the delegate's data) and gets `task_complete`'s JSON contract.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, translate
 from web.pages import bp
 from web.pages.inbox import html_error, message_for, safe_next, the_actor
-from web.pages.tasks import render_task
+from web.pages.tasks import render_task, resolve_json
 from web.session_auth import login_required
 
 # What an operation answers on success: the flash message and where to go (a URL), or None for
@@ -124,8 +125,14 @@ def task_delegate(task_id: str) -> Reply:
 
 
 @bp.post("/tasks/<task_id>/resolve")
+def task_resolve(task_id: str) -> Reply | tuple[Response, int]:
+    if request.is_json:  # the form's 完成委派 button (task-form.js), with the delegate's data
+        return resolve_json(task_id)
+    return _resolve_form(task_id)
+
+
 @login_required
-def task_resolve(task_id: str) -> Reply:
+def _resolve_form(task_id: str) -> Reply:
     def act(ctx: EngineContext, session: Session, actor: Actor) -> Outcome:
         operations.resolve(ctx, session, actor, task_id, None, _field("comment"))
         return translate("ops.flash.resolved", step=_step(session, task_id)), _inbox()

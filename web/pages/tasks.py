@@ -125,12 +125,20 @@ def render_task(task_id: str, status: int = 200, **extra: Any) -> tuple[str, int
     if ops["ops"] is not None:  # e.g. a delegate may not unclaim the owner's task
         view["can_claim"] = view["can_claim"] and ops["ops_allowed"]["claim"]
         view["can_unclaim"] = view["can_unclaim"] and ops["ops_allowed"]["unclaim"]
+    # The delegate (委派) fills in their part of the form and hands it back (resolve) with it.
+    resolving = bool(ops["ops_allowed"].get("resolve")) and bool(view["form"])
     config = {
         "schema": view["form"],
         "data": view["form_data"],
-        # a delegate resolves, a signer signs, a held task waits: none of them submits the form
-        "readonly": not (view["can_submit"] and ops["ops_allowed"].get("submit", True)),
-        "submitUrl": url_for("pages.task_complete", task_id=task_id),
+        # a signer signs, a held task waits, an onlooker looks: none of them submits the form
+        "readonly": not resolving
+        and not (view["can_submit"] and ops["ops_allowed"].get("submit", True)),
+        "submitUrl": url_for(
+            "pages.task_resolve" if resolving else "pages.task_complete", task_id=task_id
+        ),
+        # the delegate sends only what they filled in; the owner completes the rest
+        "partial": resolving,
+        "commentInput": "ops-resolve-comment" if resolving else None,
         **form_texts(),
     }
     page = render_template(
@@ -181,6 +189,40 @@ def task_complete(task_id: str) -> Response | tuple[Response, int]:
     except PlanflowError as exc:
         return json_error(status_for(exc), exc.code, message_for(exc))
     flash(translate("ops.flash.submitted_held" if held else "staff.flash.completed", step=name))
+    return jsonify({"ok": True, "redirect": url_for("pages.inbox")})
+
+
+def resolve_json(task_id: str) -> Response | tuple[Response, int]:
+    """完成委派 from the form: the delegate's data (only the fields they filled in) and comment
+    go back to the owner with the task. Same JSON contract as `task_complete`."""
+    actor = current_actor()
+    if actor is None:
+        return json_error(401, "unauthenticated", translate("staff.error.login"))
+    ctx = engine_ctx()
+    form = None
+    data: dict[str, Any] = {}
+    try:
+        data = submitted_data()
+        body = request.get_json(silent=True) or {}
+        comment = body.get("comment") or ""
+        with unit_of_work() as session:
+            row = session.get(HumanTaskRow, task_id)
+            if row is None:
+                return json_error(404, "not_found", translate("staff.error.not_found_task"))
+            name = row.name
+            form = worklist.form_for_task(ctx, session, task_id)
+            operations.resolve(ctx, session, actor, task_id, data, comment)
+    except FormInvalid as exc:
+        return json_error(
+            422,
+            exc.code,
+            translate("staff.form.fix_errors"),
+            fields=field_errors_json(form, exc),
+            data=data,
+        )
+    except PlanflowError as exc:
+        return json_error(status_for(exc), exc.code, message_for(exc))
+    flash(translate("ops.flash.resolved", step=name))
     return jsonify({"ok": True, "redirect": url_for("pages.inbox")})
 
 

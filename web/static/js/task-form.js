@@ -3,8 +3,12 @@
  * stays), a clear message for 409/403/404/400, or go where the server says on success.
  *
  * Config comes from <script type="application/json" id="staff-form-config">:
- *   { schema, data, readonly, submitUrl, inboxUrl, loginUrl, lang, text, validation }
+ *   { schema, data, readonly, submitUrl, inboxUrl, loginUrl, lang, text, validation,
+ *     partial, commentInput }
  * form-js keys errors by component id and data by key; the server returns both per field.
+ * `partial` (a delegate handing the task back, 完成委派): only the fields filled in are sent
+ * and the server validates just those (required fields are the owner's business), with the
+ * text of the `commentInput` element as `comment`.
  */
 (function () {
   'use strict';
@@ -155,6 +159,28 @@
     return text.server;
   }
 
+  function payload(data) {
+    var body = { data: data };
+    var comment = cfg.commentInput ? document.getElementById(cfg.commentInput) : null;
+    if (comment) { body.comment = comment.value; }
+    return body;
+  }
+
+  function isEmpty(value) {
+    return value === null || value === undefined || value === '' ||
+      (Array.isArray(value) && value.length === 0);
+  }
+
+  // What the delegate filled in; form-js's own submit() would insist on every required field.
+  function partialData() {
+    var all = form._getSubmitData();
+    var out = {};
+    Object.keys(all).forEach(function (key) {
+      if (!isEmpty(all[key])) { out[key] = all[key]; }
+    });
+    return out;
+  }
+
   function post(data) {
     if (busy) { return; }
     setBusy(true);
@@ -167,7 +193,7 @@
         'Accept': 'application/json',
         'X-CSRF-Token': csrf
       },
-      body: JSON.stringify({ data: data })
+      body: JSON.stringify(payload(data))
     }).then(function (response) {
       var type = response.headers.get('Content-Type') || '';
       var parsed = type.indexOf('application/json') === 0 ? response.json() : Promise.resolve(null);
@@ -215,7 +241,9 @@
   if (submitButton) {
     submitButton.addEventListener('click', function () {
       if (busy) { return; }
-      if (form) {
+      if (form && cfg.partial) {
+        post(partialData());  // the server checks the fields sent, answering 422 per field
+      } else if (form) {
         form.submit();  // validates in the browser, then fires 'submit' (handled above)
       } else {
         post({});

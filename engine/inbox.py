@@ -28,6 +28,7 @@ from engine.list_queries import (
     count_rows,
     dialect_of,
     inbox_select,
+    memo_on_connection,
     page_with_total,
     task_rows,
 )
@@ -139,8 +140,17 @@ def group_names(session: Session) -> dict[str, dict[str, str]]:
 
 def open_count(session: Session, actor: Actor) -> int:
     """Open tasks for the actor (assigned, or offered to one of their groups): one COUNT over
-    two index range scans (see engine.list_queries.inbox_select)."""
-    return count_rows(session, inbox_select(actor, dialect_of(session), HumanTaskRow.id))
+    two index range scans (see engine.list_queries.inbox_select). Every page's nav badge asks,
+    so on SQLite the answer is kept until the database changes (memo_on_connection)."""
+    key = (actor.username, tuple(sorted(actor.groups)))
+    return int(
+        memo_on_connection(
+            session,
+            "inbox_open_count",
+            key,
+            lambda: count_rows(session, inbox_select(actor, dialect_of(session), HumanTaskRow.id)),
+        )
+    )
 
 
 def _task_item(

@@ -75,6 +75,36 @@ def dialect_of(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
+def sqlite_stamp(session: Session) -> tuple[int, int] | None:
+    """On SQLite, a value that changes whenever the database may have changed as this session's
+    connection sees it: another connection committed (PRAGMA data_version) or this one wrote
+    (total_changes). None on other databases, which have no such cheap check, and inside a
+    write transaction (its changes may yet be rolled back)."""
+    if dialect_of(session) != "sqlite":
+        return None
+    raw: Any = session.connection().connection.dbapi_connection
+    if raw.in_transaction:
+        return None
+    return raw.execute("PRAGMA data_version").fetchone()[0], raw.total_changes
+
+
+def memo_on_connection(
+    session: Session, name: str, key: Any, compute: Callable[[], Any], limit: int = 2000
+) -> Any:
+    """``compute()``, remembered on the session's (SQLite) connection for as long as
+    :func:`sqlite_stamp` says nothing changed: exact, never stale. Otherwise just computed."""
+    stamp = sqlite_stamp(session)
+    if stamp is None:
+        return compute()
+    info = session.connection().info
+    memo = info.get(name)
+    if memo is None or memo[0] != stamp or len(memo[1]) >= limit:
+        memo = info[name] = (stamp, {})
+    if key not in memo[1]:
+        memo[1][key] = compute()
+    return memo[1][key]
+
+
 def count_rows(session: Session, query: Select[Any] | CompoundSelect) -> int:
     return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
 
 from engine import inbox, instance_view, queries
 from engine.db import transaction
@@ -292,3 +293,40 @@ def test_inbox_and_visibility_queries_use_the_indexes(ctx):
         # which index PostgreSQL picks on ten rows is its business; that one serves is ours
         assert "Seq Scan" not in plan, plan
         assert "Seq Scan" not in visible, visible
+
+
+def _offer(s: Any, task_id: str, instance_id: int, now: Any) -> None:
+    s.execute(
+        insert(HumanTaskRow),
+        [{"id": task_id, "instance_id": instance_id, "model_key": "approval_demo",
+          "element_id": "submit", "name": "提交说明", "status": "open", "created_at": now}],
+    )
+    s.execute(insert(TaskCandidateRow), [{"task_id": task_id, "group_name": "finance"}])
+
+
+def test_badge_count_is_never_stale(ctx):
+    tasks = _seed(ctx, n_instances=10)
+    fin = ACTORS[1]
+    now = ctx.clock.now()
+    first = sum(_in_inbox(fin, t) for t in tasks)
+    # one connection throughout (a session bound to it keeps it over commit and rollback):
+    # the remembered count lives on it
+    with ctx.db.connect() as conn, Session(bind=conn) as reader:
+        assert inbox.open_count(reader, fin) == first
+        assert inbox.open_count(reader, fin) == first
+        iid = tasks[0]["instance_id"]
+        with transaction(ctx.sessions) as writer:  # another connection commits an offer
+            _offer(writer, "new-1", iid, now)
+        assert inbox.open_count(reader, fin) == first + 1
+        # the reader's own connection writes (uncommitted, then committed): seen both times
+        _offer(reader, "new-2", iid, now)
+        assert inbox.open_count(reader, fin) == first + 2
+        reader.commit()
+        assert inbox.open_count(reader, fin) == first + 2
+        reader.execute(text("UPDATE human_tasks SET status = 'completed' WHERE id = 'new-1'"))
+        assert inbox.open_count(reader, fin) == first + 1  # its own change, not yet committed
+        reader.rollback()  # ... then rolled back: counted again
+        assert inbox.open_count(reader, fin) == first + 2
+        with transaction(ctx.sessions) as writer:
+            writer.execute(text("UPDATE human_tasks SET assignee = 'bob' WHERE id = 'new-2'"))
+        assert inbox.open_count(reader, fin) == first + 1

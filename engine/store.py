@@ -3,7 +3,7 @@ all in the caller's transaction. Optimistic locking via the instance's version c
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,22 +11,21 @@ from zoneinfo import ZoneInfo
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import task_hooks
+from engine import task_hooks, timer_rows
 from engine.context import EngineContext
 from engine.errors import Conflict, NotFound
+from engine.lane_groups import LaneGroups
 from engine.models import (
     AuditRecord,
-    GroupRecord,
     HumanTaskRow,
     IncidentRecord,
     InstanceRecord,
     ProcessVersionRecord,
     TaskCandidateRow,
-    TimerRow,
     VersionFileRecord,
 )
 from engine.runtime import (
@@ -37,7 +36,6 @@ from engine.runtime import (
     merged_data,
     passed_elements,
     ready_human_tasks,
-    waiting_timers,
 )
 from engine.specs import HumanStep, ParsedModel, SourceFile, parse_model
 from handlers import HandlerContext, UnknownHandler
@@ -174,15 +172,16 @@ def save(
         attempts, retry_at = (
             _retry_plan(ctx, session, record.id, incident, now) if incident else (0, None)
         )
-        # One read serves both the status (an incident waiting for a person) and the timer
-        # rows of scheduled retries below.
-        unresolved = [] if first_save else _unresolved_incidents(session, record.id)
+        # One read serves the status (an incident waiting for a person) and the timer rows
+        # (the current ones, and those scheduled retries need) below.
+        timers, unresolved = ([], []) if first_save else timer_rows.timers_and_incidents(
+            session, record.id
+        )
         needs_human = (incident is not None and retry_at is None) or any(
             i.retry_at is None for i in unresolved
         )
         _write_record(ctx, record, workflow, model, ready, needs_human, now)
     _flush(session, record)
-    new_incident: IncidentRecord | None = None
     with session.no_autoflush:
         for note in notes or []:
             audit(
@@ -205,7 +204,7 @@ def save(
                 created_at=now,
             )
             session.add(new_incident)
-            unresolved.append(new_incident)
+            unresolved.append(timer_rows.Pending(incident.task_id, incident.element_id, retry_at))
             audit(
                 session,
                 now,
@@ -220,7 +219,6 @@ def save(
                     "retry_at": retry_at.isoformat() if retry_at else None,
                 },
             )
-            session.flush()  # the scheduled retry's timer row below reads this incident
             if retry_at is None:
                 ctx.notifier.notify(
                     "incident",
@@ -233,7 +231,7 @@ def save(
         _sync_tasks(
             ctx, session, record, workflow, model, ready, completed or {}, now, first_save
         )
-        _sync_timers(session, record, workflow, unresolved, first_save)
+        timer_rows.sync_timers(session, record, workflow, timers, unresolved)
         if record.status == "completed" and record.completed_at == now:
             audit(session, now, "completed", instance_id=record.id)
     _flush(session, record)
@@ -283,16 +281,6 @@ def _status(
     if record.suspended:
         return "suspended"
     return "running" if ready else "waiting"
-
-
-def _unresolved_incidents(session: Session, instance_id: int) -> list[IncidentRecord]:
-    rows = session.scalars(
-        select(IncidentRecord).where(
-            IncidentRecord.instance_id == instance_id, IncidentRecord.resolved_at.is_(None)
-        )
-    )
-    # Loaded objects keep unflushed changes (a retry resolved in memory): filter again.
-    return [i for i in rows if i.resolved_at is None]
 
 
 def has_open_incident(session: Session, instance_id: int) -> bool:
@@ -392,7 +380,7 @@ def _sync_tasks(
         row.completed_at = now
         closed.append(row)
     created: list[HumanTaskRow] = []
-    groups = _LazyGroups(session)
+    groups = LaneGroups(session)
     for task in ready:
         task_id = str(task.id)
         if task_id in open_rows:
@@ -425,39 +413,6 @@ def _sync_tasks(
             details={"name": row.name, "assignee": assignee, "groups": candidates},
         )
     task_hooks.after_sync(ctx, session, record, workflow, model, created, closed, now, ops=ops)
-
-
-class _LazyGroups(Mapping[str, str]):
-    """Lane name -> group, read from the database only if a task is routed by its lane."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self._names: dict[str, str] | None = None
-
-    def _load(self) -> dict[str, str]:
-        if self._names is None:
-            self._names = _group_names(self._session)
-        return self._names
-
-    def __getitem__(self, key: str) -> str:
-        return self._load()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-
-def _group_names(session: Session) -> dict[str, str]:
-    """Lane names map to groups by group key or by (Chinese) display name."""
-    out: dict[str, str] = {}
-    for g in session.scalars(select(GroupRecord)):
-        out[g.name] = g.name
-        out[g.display_name] = g.name
-        if g.display_name_en:
-            out[g.display_name_en] = g.name
-    return out
 
 
 def resolve_assignment(
@@ -536,45 +491,6 @@ def _as_due(value: Any, tz: str) -> datetime | None:
         parsed = datetime.fromisoformat(value)
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(tz))
     return None
-
-
-def _sync_timers(
-    session: Session,
-    record: InstanceRecord,
-    workflow: BpmnWorkflow,
-    unresolved: list[IncidentRecord],
-    first_save: bool = False,
-) -> None:
-    """Make the instance's timer rows match its waiting timers and scheduled retries, writing
-    only what changed (most saves change nothing here)."""
-    wanted: list[tuple[str, str, str, datetime]] = []
-    if record.status != "terminated":
-        wanted = [
-            (i.task_id or "", i.element_id or "", "retry", i.retry_at)
-            for i in unresolved
-            if i.retry_at is not None and i.resolved_at is None
-        ]
-        wanted += [(t.task_id, t.element_id, t.kind, t.due_at) for t in waiting_timers(workflow)]
-    existing = [] if first_save else session.execute(
-        select(TimerRow.id, TimerRow.task_id, TimerRow.element_id, TimerRow.kind, TimerRow.due_at)
-        .where(TimerRow.instance_id == record.id)
-    ).all()
-    missing = list(wanted)
-    stale: list[int] = []
-    for row in existing:
-        key = (row.task_id, row.element_id, row.kind, row.due_at)
-        if key in missing:
-            missing.remove(key)
-        else:
-            stale.append(row.id)
-    if stale:
-        session.execute(delete(TimerRow).where(TimerRow.id.in_(stale)))
-    for task_id, element, kind, due in missing:
-        session.add(
-            TimerRow(
-                instance_id=record.id, task_id=task_id, element_id=element, kind=kind, due_at=due
-            )
-        )
 
 
 def resolve_incidents(session: Session, instance_id: int, at: datetime) -> None:

@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from engine import absence, cc, operations, task_hooks
 from engine.errors import InvalidInput
@@ -110,10 +112,15 @@ def guard_task_operation(
     Conflict for a signature row); a missing task is left to the endpoint's 404. Returns the
     rows it loaded: a caller holding them finds them in the session instead of reading again
     (the session's identity map keeps only referenced objects)."""
-    row = session.get(HumanTaskRow, task_id)
-    if row is None:
+    found = session.execute(
+        select(HumanTaskRow, InstanceRecord)
+        .join(InstanceRecord, InstanceRecord.id == HumanTaskRow.instance_id)
+        .options(joinedload(HumanTaskRow.candidate_groups))  # one statement, not three
+        .where(HumanTaskRow.id == task_id)
+    ).unique().first()
+    if found is None:
         return None
-    record = session.get(InstanceRecord, row.instance_id)
+    row, record = found
     # Delegations and signature rows exist only where task operations were used.
     used = task_hooks.has_task_operations(session, row.instance_id)
     delegation = operations.active_delegation(session, row.id) if used else None

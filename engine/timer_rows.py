@@ -1,0 +1,95 @@
+"""The timer rows of an instance (waiting BPMN timers and scheduled service retries), kept in
+step with its state at every save (`engine.store.save`). The scheduler polls these rows instead
+of restoring workflows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from sqlalchemy import delete, literal_column, select, union_all
+from sqlalchemy.orm import Session
+
+from engine.models import IncidentRecord, InstanceRecord, TimerRow
+from engine.runtime import waiting_timers
+
+
+class Pending(NamedTuple):
+    """An unresolved incident: waits for a person (`retry_at` None) or for a scheduled retry."""
+
+    task_id: str | None
+    element_id: str | None
+    retry_at: datetime | None
+
+
+class Timer(NamedTuple):
+    id: int
+    task_id: str
+    element_id: str
+    kind: str
+    due_at: datetime
+
+
+def timers_and_incidents(
+    session: Session, instance_id: int
+) -> tuple[list[Timer], list[Pending]]:
+    """The instance's timer rows and its unresolved incidents, in one statement."""
+    timers = select(
+        literal_column("'t'").label("src"),
+        TimerRow.id,
+        TimerRow.task_id,
+        TimerRow.element_id,
+        TimerRow.kind,
+        TimerRow.due_at.label("at"),
+    ).where(TimerRow.instance_id == instance_id)
+    incidents = select(
+        literal_column("'i'"),
+        IncidentRecord.id,
+        IncidentRecord.task_id,
+        IncidentRecord.element_id,
+        literal_column("'retry'"),
+        IncidentRecord.retry_at,
+    ).where(IncidentRecord.instance_id == instance_id, IncidentRecord.resolved_at.is_(None))
+    out: tuple[list[Timer], list[Pending]] = ([], [])
+    for src, id_, task_id, element, kind, at in session.execute(union_all(timers, incidents)):
+        if src == "t":
+            out[0].append(Timer(id_, task_id, element, kind, at))
+        else:
+            out[1].append(Pending(task_id, element, at))
+    return out
+
+
+def sync_timers(
+    session: Session,
+    record: InstanceRecord,
+    workflow: BpmnWorkflow,
+    existing: list[Timer],
+    unresolved: list[Pending],
+) -> None:
+    """Make the instance's timer rows match its waiting timers and scheduled retries, writing
+    only what changed (most saves change nothing here)."""
+    wanted: list[tuple[str, str, str, datetime]] = []
+    if record.status != "terminated":
+        wanted = [
+            (i.task_id or "", i.element_id or "", "retry", i.retry_at)
+            for i in unresolved
+            if i.retry_at is not None
+        ]
+        wanted += [(t.task_id, t.element_id, t.kind, t.due_at) for t in waiting_timers(workflow)]
+    missing = list(wanted)
+    stale: list[int] = []
+    for row in existing:
+        key = (row.task_id, row.element_id, row.kind, row.due_at)
+        if key in missing:
+            missing.remove(key)
+        else:
+            stale.append(row.id)
+    if stale:
+        session.execute(delete(TimerRow).where(TimerRow.id.in_(stale)))
+    for task_id, element, kind, due in missing:
+        session.add(
+            TimerRow(
+                instance_id=record.id, task_id=task_id, element_id=element, kind=kind, due_at=due
+            )
+        )

@@ -21,9 +21,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import false, select, update
+from sqlalchemy import false, select, union, update
 from sqlalchemy.orm import Session
 
+from engine import task_hooks
 from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Conflict
@@ -32,9 +33,9 @@ from engine.models import IncidentRecord, InstanceRecord, TimerRow
 
 log = logging.getLogger(__name__)
 ACTIVE = ("running", "waiting")
-# A batch stops taking on instances after this long and commits: it bounds how long SQLite's
-# writer lock (HTTP requests of the same server queue on it) or PostgreSQL row locks are held.
-BATCH_SECONDS = 0.5
+# A batch stops taking on instances after this long and commits. On SQLite it holds the
+# database's writer lock (every other writer waits); on PostgreSQL only its instances' rows.
+BATCH_SECONDS = {"sqlite": 0.5, "postgresql": 2.0}
 
 
 @dataclass
@@ -99,7 +100,8 @@ def _run_batch(ctx: EngineContext, report: TickReport, seen: set[int], size: int
             # their outcome (a still-due row would otherwise be taken over and over).
             seen.update(claimed)
             retries = _due_retries(session, claimed, ctx.clock.now())
-            deadline = time.monotonic() + BATCH_SECONDS
+            _note_without_task_operations(session, claimed)
+            deadline = time.monotonic() + BATCH_SECONDS.get(ctx.db.dialect.name, 0.5)
             for position, instance_id in enumerate(claimed):
                 if position and time.monotonic() > deadline:
                     # Untouched: their locks go with the commit and the next batch takes them.
@@ -161,6 +163,23 @@ def _due_retries(
     ):
         out.setdefault(incident.instance_id, []).append(incident)
     return out
+
+
+def _note_without_task_operations(session: Session, instance_ids: list[int]) -> None:
+    """Fill task_hooks' per-session answer for the whole batch in one query; each save would
+    otherwise probe the operation tables for its instance (most never had an operation)."""
+    with_ops = set(
+        session.scalars(
+            union(
+                *(
+                    select(record.instance_id).where(record.instance_id.in_(instance_ids))
+                    for record in task_hooks._OPS_RECORDS
+                )
+            )
+        )
+    )
+    known: set[int] = session.info.setdefault(task_hooks.NO_TASK_OPS, set())
+    known.update(i for i in instance_ids if i not in with_ops)
 
 
 def _wake(

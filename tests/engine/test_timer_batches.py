@@ -273,3 +273,25 @@ def test_a_worker_dying_mid_batch_leaves_its_batch_to_the_next(probe_ctx, clock,
     monkeypatch.setattr(timers_module, "fire_due_timers", real)
     assert sorted(process_due(ctx).woken) == sorted(ids)
     assert fired_counts(ctx, ids) == Counter({i: 1 for i in ids})
+
+
+def test_the_batch_tells_the_save_which_instances_never_had_a_task_operation(ctx, staff):
+    from engine import task_hooks
+    from engine.models import HumanTaskRow
+    from engine.records_ops import TaskSubmissionRecord
+    from engine.timers import _note_without_task_operations
+
+    with transaction(ctx.sessions) as s:
+        deploy(ctx, s, uploads_from_paths([FIXTURES / "models_extra" / "timers_demo.bpmn"]),
+               "owner")
+    event_date = (ctx.clock.now() + timedelta(days=10)).isoformat()
+    ids = start_many(ctx, "timers_demo", [{"event_date": event_date}] * 3)
+    with transaction(ctx.sessions) as s:
+        task = s.scalars(select(HumanTaskRow).where(HumanTaskRow.instance_id == ids[1])).first()
+        s.add(TaskSubmissionRecord(task_id=task.id, instance_id=ids[1], submitted_by="alice",
+                                   data={}, submitted_at=ctx.clock.now()))
+    with transaction(ctx.sessions) as s:
+        _note_without_task_operations(s, ids)
+        assert s.info[task_hooks.NO_TASK_OPS] == {ids[0], ids[2]}
+        assert task_hooks.has_task_operations(s, ids[1])
+        assert not task_hooks.has_task_operations(s, ids[0])

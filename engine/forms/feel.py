@@ -1,0 +1,269 @@
+"""A tiny, safe FEEL subset: conditions, readonly/disabled and FEEL-valued validation limits.
+
+Paths, literals, comparisons, ``and``/``or``/``not(...)`` and parentheses are parsed (cached)
+and evaluated with FEEL's three-valued logic; anything outside the subset is ``_UNKNOWN`` so the
+caller can pick the safe reading (visible, locked, limit skipped).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+from engine.forms.values import _number_text
+
+
+class _Unknown:
+    """A value the subset cannot decide (unsupported syntax, or semantics it does not mirror)."""
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+_UNKNOWN: Any = _Unknown()
+_FEEL_TOKEN = re.compile(
+    r"""\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>"(?:[^"\\]|\\.)*")
+    |(?P<op><=|>=|!=|[=<>().-])|(?P<name>[A-Za-z_][A-Za-z0-9_]*))""",
+    re.VERBOSE,
+)
+_FEEL_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
+_FEEL_COMPARISONS = frozenset({"=", "!=", "<", "<=", ">", ">="})
+
+
+class _FeelUnsupported(Exception):
+    """The expression is outside the supported subset."""
+
+
+def _feel_tokens(source: str) -> list[tuple[str, Any]]:
+    tokens: list[tuple[str, Any]] = []
+    text = source.strip()
+    pos = 0
+    while pos < len(text):
+        match = _FEEL_TOKEN.match(text, pos)
+        if match is None:
+            raise _FeelUnsupported(text[pos:])
+        pos = match.end()
+        kind = match.lastgroup or ""
+        word = match.group(kind)
+        if kind == "num":
+            tokens.append(("lit", Decimal(word)))
+        elif kind == "str":
+            tokens.append(("lit", _feel_string(word[1:-1])))
+        elif kind == "name" and word in ("true", "false", "null"):
+            tokens.append(("lit", {"true": True, "false": False, "null": None}[word]))
+        else:
+            tokens.append((kind, word))
+    return tokens
+
+
+def _feel_string(body: str) -> str:
+    out, chars = [], iter(body)
+    for ch in chars:
+        if ch == "\\":
+            nxt = next(chars, "")
+            if nxt not in _FEEL_ESCAPES:
+                raise _FeelUnsupported("\\" + nxt)
+            ch = _FEEL_ESCAPES[nxt]
+        out.append(ch)
+    return "".join(out)
+
+
+class _FeelParser:
+    """disjunction := conjunction ('or' conjunction)* ; conjunction := comparison ('and' ...)*
+    comparison := operand (op operand)? ; operand := literal | '-' number | path
+    | '(' disjunction ')' | 'not' '(' disjunction ')'"""
+
+    def __init__(self, tokens: list[tuple[str, Any]]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+
+    def parse(self) -> tuple[Any, ...]:
+        node = self.disjunction()
+        if self.pos != len(self.tokens):
+            raise _FeelUnsupported("trailing tokens")
+        return node
+
+    def peek(self) -> tuple[str, Any]:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else ("end", None)
+
+    def take(self, kind: str, word: Any = None) -> Any:
+        got_kind, got = self.peek()
+        if got_kind != kind or (word is not None and got != word):
+            raise _FeelUnsupported(f"expected {word or kind}")
+        self.pos += 1
+        return got
+
+    def disjunction(self) -> tuple[Any, ...]:
+        node = self.conjunction()
+        while self.peek() == ("name", "or"):
+            self.pos += 1
+            node = ("or", node, self.conjunction())
+        return node
+
+    def conjunction(self) -> tuple[Any, ...]:
+        node = self.comparison()
+        while self.peek() == ("name", "and"):
+            self.pos += 1
+            node = ("and", node, self.comparison())
+        return node
+
+    def comparison(self) -> tuple[Any, ...]:
+        node = self.operand()
+        kind, word = self.peek()
+        if kind == "op" and word in _FEEL_COMPARISONS:
+            self.pos += 1
+            node = ("cmp", word, node, self.operand())
+        return node
+
+    def operand(self) -> tuple[Any, ...]:
+        kind, word = self.peek()
+        if kind == "lit":
+            self.pos += 1
+            return ("lit", word)
+        if (kind, word) == ("op", "-"):
+            self.pos += 1
+            number = self.take("lit")
+            if not isinstance(number, Decimal):
+                raise _FeelUnsupported("unary minus")
+            return ("lit", -number)
+        if (kind, word) == ("op", "("):
+            self.pos += 1
+            node = self.disjunction()
+            self.take("op", ")")
+            return node
+        if (kind, word) == ("name", "not"):
+            self.pos += 1
+            self.take("op", "(")
+            node = self.disjunction()
+            self.take("op", ")")
+            return ("not", node)
+        return self.path()
+
+    def path(self) -> tuple[Any, ...]:
+        names = [self.take("name")]
+        while self.peek() == ("op", "."):
+            self.pos += 1
+            names.append(self.take("name"))
+        if names[0] in ("and", "or", "not"):
+            raise _FeelUnsupported(names[0])
+        return ("path", tuple(names))
+
+
+@lru_cache(maxsize=1024)
+def _feel_parse(source: str) -> tuple[Any, ...] | None:
+    try:
+        return _FeelParser(_feel_tokens(source)).parse()
+    except (_FeelUnsupported, InvalidOperation):
+        return None
+
+
+def _feel_value(source: str, context: Mapping[str, Any]) -> Any:
+    """Evaluate as a FEEL expression; ``_UNKNOWN`` when outside the subset."""
+    tree = _feel_parse(source)
+    return _UNKNOWN if tree is None else _feel_eval(tree, context)
+
+
+def _feel_hides(source: str, context: Mapping[str, Any]) -> bool:
+    """Evaluate ``conditional.hide`` as form-js does (a FEEL unary test without input value)."""
+    tree = _feel_parse(source)
+    if tree is None:
+        return False
+    if tree[0] == "not":  # unary-test negation: not(tests)
+        matched = _unary_match(_feel_eval(tree[1], context))
+        return matched is False
+    return _unary_match(_feel_eval(tree, context)) is True
+
+
+def _unary_match(value: Any) -> Any:
+    """A non-boolean test result is compared with the (absent, null) input: null matches."""
+    if value is _UNKNOWN or isinstance(value, bool):
+        return value
+    if value is None:
+        return True
+    return False if isinstance(value, str | Decimal | int | float) else _UNKNOWN
+
+
+def _feel_eval(tree: tuple[Any, ...], context: Mapping[str, Any]) -> Any:
+    tag = tree[0]
+    if tag == "lit":
+        return tree[1]
+    if tag == "path":
+        return _feel_path(tree[1], context)
+    if tag == "not":
+        return _feel_not(_feel_eval(tree[1], context))
+    if tag == "cmp":
+        return _feel_compare(tree[1], _feel_eval(tree[2], context), _feel_eval(tree[3], context))
+    left, right = _feel_eval(tree[1], context), _feel_eval(tree[2], context)
+    return _feel_and(left, right) if tag == "and" else _feel_or(left, right)
+
+
+def _feel_path(names: tuple[str, ...], context: Mapping[str, Any]) -> Any:
+    value: Any = context
+    for name in names:
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            return _UNKNOWN if isinstance(value, list) else None
+        value = value.get(name)
+    return _feel_normalize(value)
+
+
+def _feel_normalize(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return Decimal(_number_text(value)) if math.isfinite(value) else _UNKNOWN
+    return value
+
+
+def _feel_not(value: Any) -> Any:
+    if value is _UNKNOWN:
+        return _UNKNOWN
+    return (not value) if isinstance(value, bool) else None
+
+
+def _feel_and(left: Any, right: Any) -> Any:
+    if left is False or right is False:
+        return False
+    if left is _UNKNOWN or right is _UNKNOWN:
+        return _UNKNOWN
+    return True if left is True and right is True else None
+
+
+def _feel_or(left: Any, right: Any) -> Any:
+    if left is True or right is True:
+        return True
+    if left is _UNKNOWN or right is _UNKNOWN:
+        return _UNKNOWN
+    return False if left is False and right is False else None
+
+
+def _feel_compare(op: str, left: Any, right: Any) -> Any:
+    if left is _UNKNOWN or right is _UNKNOWN:
+        return _UNKNOWN
+    if op in ("=", "!="):
+        if left is None or right is None:
+            equal = left is None and right is None
+        elif _feel_kind(left) is None or _feel_kind(left) != _feel_kind(right):
+            return _UNKNOWN
+        else:
+            equal = left == right
+        return equal if op == "=" else not equal
+    if left is None or right is None:
+        return None
+    kind = _feel_kind(left)
+    if kind not in ("number", "string") or kind != _feel_kind(right):
+        return _UNKNOWN
+    return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
+
+
+def _feel_kind(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, Decimal):
+        return "number"
+    return "string" if isinstance(value, str) else None

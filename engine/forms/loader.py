@@ -1,0 +1,269 @@
+"""Loading a form file and the checks that refuse forms the server cannot validate against.
+
+``load_form`` parses the JSON and walks the components once at deploy time: unknown types,
+duplicate ids, conflicting data paths (as form-js's PathRegistry), keys that are not
+identifiers, malformed ``validate``/``conditional``/option settings and patterns Python cannot
+compile all raise ``FormSchemaError``.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from engine.forms.schema import (
+    CHOICE_TYPES,
+    CONTAINER_TYPES,
+    DATETIME_SUBTYPES,
+    INPUT_TYPES,
+    KNOWN_TYPES,
+    UNTRUSTED_KEYED_TYPES,
+    VALIDATION_TYPES,
+    FormField,
+    FormSchema,
+    FormSchemaError,
+    _Node,
+)
+from engine.forms.values import _MISSING, _join, _to_decimal
+
+MAX_NESTING = 16
+
+_KEY_SEGMENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def load_form(text: str | bytes) -> FormSchema:
+    """Parse and check a form-js schema; raise :class:`FormSchemaError` if it is not usable."""
+    try:
+        raw = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise FormSchemaError(f"不是有效的 JSON (not valid JSON): {exc}") from exc
+    if not isinstance(raw, dict):
+        raise FormSchemaError("表单必须是 JSON 对象 (the form must be a JSON object)")
+    if raw.get("type", "default") != "default":
+        raise FormSchemaError(f"根组件类型必须是 default (root type is {raw.get('type')!r})")
+    loader = _Loader()
+    tree = loader.components(raw.get("components", _MISSING), "components", (), "", 0)
+    return FormSchema(raw=raw, fields=loader.fields, tree=tree)
+
+
+class _Claims:
+    """Data paths claimed within one scope, as form-js's PathRegistry: a field's path is closed
+    (nothing may sit at or under it), a group's path is open (groups may share it)."""
+
+    def __init__(self) -> None:
+        self.closed: set[tuple[str, ...]] = set()
+        self.open: set[tuple[str, ...]] = set()
+
+    def claim(self, path: tuple[str, ...], closed: bool) -> bool:
+        if any(path[: len(c)] == c for c in self.closed):
+            return False
+        if closed and any(p[: len(path)] == path for p in self.closed | self.open):
+            return False
+        (self.closed if closed else self.open).add(path)
+        return True
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.fields: list[FormField] = []
+        self.ids: set[str] = set()
+        self.claims: list[_Claims] = [_Claims()]
+
+    def components(
+        self, items: Any, where: str, base: tuple[str, ...], shown: str, depth: int
+    ) -> tuple[_Node, ...]:
+        if depth > MAX_NESTING:
+            raise FormSchemaError(f"{where}: 嵌套过深 (nested more than {MAX_NESTING} levels)")
+        if not isinstance(items, list):
+            raise FormSchemaError(f"{where}: 缺少 components 列表 (components must be a list)")
+        return tuple(
+            self.component(c, f"{where}[{i}]", base, shown, depth) for i, c in enumerate(items)
+        )
+
+    def component(
+        self, comp: Any, where: str, base: tuple[str, ...], shown: str, depth: int
+    ) -> _Node:
+        if not isinstance(comp, dict):
+            raise FormSchemaError(f"{where}: 组件必须是对象 (component must be an object)")
+        name = self.identify(comp, where)
+        ctype = comp.get("type")
+        if ctype not in KNOWN_TYPES:
+            raise FormSchemaError(f"组件 {name}: 未知类型 {ctype!r} (unknown component type)", name)
+        _check_conditional(comp, name)
+        if ctype in CONTAINER_TYPES:
+            return self.container(comp, name, where, base, shown, depth)
+        if ctype in INPUT_TYPES or ctype in UNTRUSTED_KEYED_TYPES:
+            return self.keyed(comp, name, base, shown)
+        return _Node(comp=comp, kind="inert", segs=())
+
+    def identify(self, comp: dict[str, Any], where: str) -> str:
+        cid = comp.get("id")
+        if cid is None:
+            key = comp.get("key")
+            return f"{where} ({key})" if isinstance(key, str) else where
+        if not isinstance(cid, str) or not cid:
+            raise FormSchemaError(f"{where}: id 必须是非空字符串 (id must be a non-empty string)")
+        if cid in self.ids:
+            raise FormSchemaError(f"组件 {cid}: id 重复 (duplicate component id)", cid)
+        self.ids.add(cid)
+        return cid
+
+    def keyed(self, comp: dict[str, Any], name: str, base: tuple[str, ...], shown: str) -> _Node:
+        key = comp.get("key")
+        segs = _segments(key, name, "key")
+        if not segs:
+            raise FormSchemaError(f"组件 {name}: 缺少 key (input component has no key)", name)
+        self.claim(base + segs, True, name, key)
+        if comp["type"] in UNTRUSTED_KEYED_TYPES:
+            return _Node(comp=comp, kind="inert", segs=segs)
+        validate = _check_validate(comp, name)
+        _check_field_options(comp, name)
+        path = _join(shown, segs)
+        ffield = FormField(
+            key=key,
+            path=path,
+            type=comp["type"],
+            id=comp.get("id"),
+            label=comp.get("label"),
+            required=bool(validate.get("required")),
+            component=comp,
+        )
+        self.fields.append(ffield)
+        return _Node(
+            comp=comp,
+            kind="input",
+            segs=segs,
+            field=ffield,
+            regex=_compile_pattern(validate.get("pattern"), name),
+        )
+
+    def container(
+        self,
+        comp: dict[str, Any],
+        name: str,
+        where: str,
+        base: tuple[str, ...],
+        shown: str,
+        depth: int,
+    ) -> _Node:
+        segs = _segments(comp.get("path"), name, "path")
+        items = comp.get("components", [])
+        if comp["type"] == "group":
+            if segs:
+                self.claim(base + segs, False, name, comp["path"])
+            children = self.components(
+                items, f"{where}.components", base + segs, _join(shown, segs), depth + 1
+            )
+            return _Node(comp=comp, kind="group", segs=segs, children=children)
+        if not segs:
+            raise FormSchemaError(f"组件 {name}: 动态列表缺少 path (dynamiclist has no path)", name)
+        self.claim(base + segs, True, name, comp["path"])
+        self.claims.append(_Claims())
+        try:
+            children = self.components(
+                items, f"{where}.components", (), _join(shown, segs) + "[]", depth + 1
+            )
+        finally:
+            self.claims.pop()
+        return _Node(comp=comp, kind="list", segs=segs, children=children)
+
+    def claim(self, path: tuple[str, ...], closed: bool, name: str, written: str) -> None:
+        if not self.claims[-1].claim(path, closed):
+            raise FormSchemaError(
+                f"组件 {name}: 数据路径 '{written}' 与其他字段冲突 "
+                f"(binding path '{'.'.join(path)}' is already claimed)",
+                name,
+            )
+
+
+def _segments(value: Any, name: str, attr: str) -> tuple[str, ...]:
+    """Split a ``key``/``path`` into segments; each becomes a (Python) variable or dict key."""
+    if value is None or value == "":
+        return ()
+    if not isinstance(value, str):
+        raise FormSchemaError(f"组件 {name}: {attr} 必须是字符串 ({attr} must be a string)", name)
+    segs = tuple(value.split("."))
+    for seg in segs:
+        if not _KEY_SEGMENT.fullmatch(seg) or keyword.iskeyword(seg):
+            raise FormSchemaError(
+                f"组件 {name}: {attr} '{value}' 无效，须为以字母开头的英文标识符，"
+                f"不能以下划线开头，不能是 Python 关键字 ({attr} '{value}' is not a valid "
+                "identifier: ASCII letters, digits and '_', starting with a letter, "
+                "not a Python keyword)",
+                name,
+            )
+    return segs
+
+
+def _check_conditional(comp: Mapping[str, Any], name: str) -> None:
+    cond = comp.get("conditional")
+    if cond is None:
+        return
+    if not isinstance(cond, dict) or not isinstance(cond.get("hide"), str | None):
+        raise FormSchemaError(
+            f'组件 {name}: conditional 格式无效 (conditional must be {{"hide": "=..."}})', name
+        )
+
+
+def _check_validate(comp: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    validate = comp.get("validate", {})
+    if not isinstance(validate, dict):
+        raise FormSchemaError(
+            f"组件 {name}: validate 必须是对象 (validate must be an object)", name
+        )
+    for limit in ("min", "max", "minLength", "maxLength"):
+        value = validate.get(limit)
+        if value is None or value == "" or (isinstance(value, str) and value.startswith("=")):
+            continue
+        if _to_decimal(value) is None:
+            raise FormSchemaError(
+                f"组件 {name}: validate.{limit} 不是数字 (validate.{limit} is not a number)", name
+            )
+    vtype = validate.get("validationType")
+    if vtype is not None and vtype not in VALIDATION_TYPES:
+        raise FormSchemaError(
+            f"组件 {name}: 未知的 validationType {vtype!r} (unknown validationType)", name
+        )
+    return validate
+
+
+def _check_field_options(comp: Mapping[str, Any], name: str) -> None:
+    ctype = comp["type"]
+    if ctype == "datetime" and (comp.get("subtype") or "date") not in DATETIME_SUBTYPES:
+        raise FormSchemaError(
+            f"组件 {name}: 未知的日期子类型 {comp.get('subtype')!r} (unknown datetime subtype)",
+            name,
+        )
+    if ctype in CHOICE_TYPES and "values" in comp:
+        values = comp["values"]
+        if not isinstance(values, list) or not all(
+            isinstance(v, dict) and "value" in v for v in values
+        ):
+            raise FormSchemaError(
+                f"组件 {name}: values 必须是 {{label, value}} 列表 "
+                "(values must be a list of {label, value} objects)",
+                name,
+            )
+    for attr in ("increment", "decimalDigits"):
+        if (
+            ctype == "number"
+            and comp.get(attr) not in (None, "")
+            and (_to_decimal(comp[attr]) is None)
+        ):
+            raise FormSchemaError(f"组件 {name}: {attr} 不是数字 ({attr} is not a number)", name)
+
+
+def _compile_pattern(pattern: Any, name: str) -> re.Pattern[str] | None:
+    if pattern in (None, ""):
+        return None
+    if not isinstance(pattern, str):
+        raise FormSchemaError(f"组件 {name}: pattern 必须是字符串 (pattern must be a string)", name)
+    try:
+        return re.compile(pattern, re.ASCII)
+    except re.error as exc:
+        raise FormSchemaError(
+            f"组件 {name}: 正则表达式无效 (invalid pattern {pattern!r}: {exc})", name
+        ) from exc

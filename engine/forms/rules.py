@@ -1,0 +1,222 @@
+"""Per-type coercion and rules for one submitted value, as form-js's field components.
+
+``_coerce`` turns the submitted JSON into the field type's value (or raises ``_Invalid``);
+``_check`` applies ``validate`` (required, lengths, pattern, e-mail/phone, number limits and
+steps, allowed options). FEEL-valued settings are resolved through the caller's ``_Env``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from engine.forms.schema import CHOICE_TYPES, MULTI_CHOICE_TYPES, TEXT_TYPES, _Node
+from engine.forms.values import (
+    _MISSING,
+    _decimal_places,
+    _dedupe,
+    _get,
+    _is_multiple,
+    _is_scalar,
+    _js_length,
+    _number_text,
+    _plain,
+    _same,
+    _to_decimal,
+)
+
+if TYPE_CHECKING:  # annotations only: validate.py builds the _Env and imports this module
+    from engine.forms.validate import _Env
+
+
+MAX_NUMBER_CHARS = 64
+
+_INTEGER_TEXT = re.compile(r"[+-]?\d+")
+# WHATWG HTML "valid e-mail address"; form-js uses the same expression.
+_EMAIL = re.compile(
+    r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*"
+)
+# form-js: "+" or "00", a country code, then digits, anchored at the end only. This accepts every
+# number form-js accepts (country codes never start with 0) and a few it does not.
+_PHONE = re.compile(r"(?:\+|00)[1-9]\d{5,29}\Z")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME = re.compile(r"\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2})?")
+_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?"
+)
+
+
+class _Invalid(Exception):
+    """A value breaks a rule (internal control flow; becomes a FieldError)."""
+
+    def __init__(self, code: str, variant: str = "", params: dict[str, Any] | None = None):
+        super().__init__(code)
+        self.code = code
+        self.variant = variant
+        self.params = params or {}
+
+
+def _empty(ctype: str) -> Any:
+    if ctype in TEXT_TYPES:
+        return ""
+    if ctype == "checkbox":
+        return False
+    return [] if ctype in MULTI_CHOICE_TYPES else None
+
+
+def _kept_value(node: _Node, cur: Mapping[str, Any]) -> Any:
+    value = _get(cur, node.segs)
+    if value is not _MISSING:
+        return value
+    return node.comp.get("defaultValue", _empty(node.comp["type"]))
+
+
+def _coerce(node: _Node, raw: Any) -> Any:
+    ctype = node.comp["type"]
+    if raw is _MISSING or raw is None or (raw == "" and ctype not in TEXT_TYPES):
+        return _empty(ctype)
+    if ctype in TEXT_TYPES:
+        return _coerce_text(raw, single_line=ctype == "textfield")
+    if ctype == "number":
+        return _coerce_number(raw, bool(node.comp.get("serializeToString")))
+    if ctype == "datetime":
+        return _coerce_datetime(raw, node.comp.get("subtype") or "date")
+    if ctype == "checkbox":
+        if not isinstance(raw, bool):
+            raise _Invalid("type", "boolean")
+        return raw
+    if ctype in MULTI_CHOICE_TYPES:
+        if not isinstance(raw, list) or not all(_is_scalar(v) for v in raw):
+            raise _Invalid("type", "list")
+        return _dedupe(raw)
+    if not _is_scalar(raw):
+        raise _Invalid("type", "choice")
+    return raw
+
+
+def _coerce_text(raw: Any, single_line: bool) -> str:
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise _Invalid("type", "text")
+    text = raw if isinstance(raw, str) else _number_text(raw)
+    if single_line and ("\n" in text or "\r" in text):
+        raise _Invalid("type", "single_line")
+    return text
+
+
+def _coerce_number(raw: Any, as_string: bool) -> int | float | str:
+    number = _to_decimal(raw)
+    if number is None or (isinstance(raw, str) and len(raw) > MAX_NUMBER_CHARS):
+        raise _Invalid("type", "number")
+    if as_string:
+        return raw.strip() if isinstance(raw, str) else _number_text(raw)
+    if isinstance(raw, int | float):
+        return raw
+    if _INTEGER_TEXT.fullmatch(raw.strip()):
+        return int(number)
+    value = float(number)
+    if not math.isfinite(value):
+        raise _Invalid("type", "number")
+    return value
+
+
+def _coerce_datetime(raw: Any, subtype: str) -> str:
+    if not isinstance(raw, str):
+        raise _Invalid("date", subtype)
+    shape, parse = {
+        "date": (_DATE, date.fromisoformat),
+        "time": (_TIME, time.fromisoformat),
+        "datetime": (_DATETIME, datetime.fromisoformat),
+    }[subtype]
+    if not shape.fullmatch(raw):
+        raise _Invalid("date", subtype)
+    try:
+        parse(raw)
+    except ValueError as exc:
+        raise _Invalid("date", subtype) from exc
+    return raw
+
+
+def _check(node: _Node, value: Any, env: _Env) -> None:
+    comp = node.comp
+    ctype = comp["type"]
+    validate = comp.get("validate", {})
+    if validate.get("required") and _is_unset(ctype, value):
+        raise _Invalid("required")
+    if _is_unset(ctype, value):
+        return
+    if ctype in TEXT_TYPES:
+        _check_text(node, value, validate, env)
+    elif ctype == "number":
+        _check_number(comp, _to_decimal(value), validate, env)
+    elif ctype in CHOICE_TYPES:
+        _check_choice(comp, value, env)
+
+
+def _is_unset(ctype: str, value: Any) -> bool:
+    if ctype == "checkbox":
+        return value is not True
+    return value is None or value == "" or value == []
+
+
+def _check_text(node: _Node, value: str, validate: Mapping[str, Any], env: _Env) -> None:
+    length = _js_length(value.strip())
+    low = env.number(validate.get("minLength"))
+    if low is not None and length < low:
+        raise _Invalid("minLength", params={"minLength": _plain(low)})
+    high = env.number(validate.get("maxLength"))
+    if high is not None and length > high:
+        raise _Invalid("maxLength", params={"maxLength": _plain(high)})
+    if node.regex is not None and not node.regex.search(value):
+        raise _Invalid("pattern", params={"pattern": node.regex.pattern})
+    kind = validate.get("validationType")
+    if kind == "email" and not _EMAIL.fullmatch(value):
+        raise _Invalid("email")
+    if kind == "phone" and not _PHONE.search(value):
+        raise _Invalid("phone")
+
+
+def _check_number(
+    comp: Mapping[str, Any], number: Decimal | None, validate: Mapping[str, Any], env: _Env
+) -> None:
+    if number is None:  # serializeToString keeps the text; it was parsed once already
+        raise _Invalid("type", "number")
+    digits = _to_decimal(comp.get("decimalDigits"))
+    if digits is not None and digits >= 0 and _decimal_places(number) > digits:
+        variant = "integer" if digits == 0 else "decimals"
+        raise _Invalid("type", variant, {"decimalDigits": int(digits)})
+    step = _to_decimal(comp.get("increment"))
+    if step is not None and step > 0 and not _is_multiple(number, step):
+        raise _Invalid("type", "increment", {"increment": _plain(step)})
+    low = env.number(validate.get("min"))
+    if low is not None and number < low:
+        raise _Invalid("min", params={"min": _plain(low)})
+    high = env.number(validate.get("max"))
+    if high is not None and number > high:
+        raise _Invalid("max", params={"max": _plain(high)})
+
+
+def _check_choice(comp: Mapping[str, Any], value: Any, env: _Env) -> None:
+    allowed = env.options(comp)
+    if allowed is None:
+        return
+    chosen = value if isinstance(value, list) else [value]
+    for item in chosen:
+        if not any(_same(item, option) for option in allowed):
+            raise _Invalid("option", params={"value": item})
+
+
+def _normalize_options(options: list[Any]) -> list[Any]:
+    """form-js normalizeOptionsData: primitives are their own value, objects carry ``value``."""
+    out = []
+    for option in options:
+        if isinstance(option, Mapping):
+            if "value" in option:
+                out.append(option["value"])
+        elif _is_scalar(option):
+            out.append(option)
+    return out

@@ -1,0 +1,220 @@
+"""Server-side validation of a submission: ``validate_submission`` and the walk it makes.
+
+Two passes over the component tree (the first coerces everything to build the data conditions
+see, the second applies ``conditional.hide``); ``_Scope`` is one level of the data (group or
+list item), ``_Env`` what the conditions and FEEL-valued settings at that level can see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+from engine.forms.feel import _UNKNOWN, _feel_hides, _feel_value
+from engine.forms.field_errors import FieldError, _error
+from engine.forms.rules import _check, _coerce, _Invalid, _kept_value, _normalize_options
+from engine.forms.schema import FormSchema, _Node
+from engine.forms.values import (
+    _MISSING,
+    _deep_merge,
+    _get,
+    _index,
+    _join,
+    _js_truthy,
+    _mapping,
+    _merge_at,
+    _put,
+    _to_decimal,
+)
+
+
+def validate_submission(
+    form: FormSchema, data: Mapping[str, Any], current: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, FieldError]]:
+    """Check ``data`` (what the browser submitted) against ``form``.
+
+    ``current`` is the data the task already has (process variables): read-only and disabled
+    fields keep their value from it, conditions and ``valuesKey`` options are looked up in it.
+
+    Returns ``(cleaned, errors)``. ``cleaned`` holds exactly the visible input fields, coerced
+    (numbers as int/float, missing optional values as the field type's empty value); keys the
+    form does not declare are dropped. Use it only when ``errors`` is empty. ``errors`` maps a
+    data path (``guests[1].name``) to the first problem found for that value.
+    """
+    cur = current if isinstance(current, Mapping) else {}
+    if not isinstance(data, Mapping):
+        return {}, {"": _error("", "type", "object")}
+    # First pass: coerce every value, conditions ignored, to build the data the conditions see
+    # (form-js evaluates them against the whole form state, not only the visible fields).
+    provisional = _Pass(expr_root=_deep_merge(cur, data), current=cur, apply_hide=False)
+    draft = provisional.run(form.tree, data)
+    final = _Pass(expr_root=_deep_merge(cur, draft), current=cur, apply_hide=True)
+    cleaned = final.run(form.tree, data)
+    return cleaned, final.errors
+
+
+@dataclass(frozen=True)
+class _Scope:
+    raw: Mapping[str, Any]  # submitted data at this level
+    cur: Mapping[str, Any]  # current data at this level
+    prefix: str  # error-key prefix
+    base: tuple[str | int, ...]  # absolute data path of this level (for `this`)
+    this: Mapping[str, Any] | None = None
+    parent: Mapping[str, Any] | None = None
+    indexes: tuple[int, ...] = ()
+
+
+@dataclass
+class _Pass:
+    expr_root: Mapping[str, Any]
+    current: Mapping[str, Any]
+    apply_hide: bool
+    errors: dict[str, FieldError] = field(default_factory=dict)
+
+    def run(self, tree: Sequence[_Node], data: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        self.walk(tree, _Scope(raw=data, cur=self.current, prefix="", base=()), out)
+        return out
+
+    def walk(self, nodes: Iterable[_Node], scope: _Scope, out: dict[str, Any]) -> None:
+        env = _Env(self, scope)
+        for node in nodes:
+            if node.kind == "inert" or (self.apply_hide and env.hidden(node.comp)):
+                continue
+            if node.kind == "input":
+                self.input(node, scope, env, out)
+            elif node.kind == "group":
+                self.group(node, scope, out)
+            else:
+                self.repeat(node, scope, out)
+
+    def fail(self, key: str, problem: _Invalid) -> None:
+        self.errors.setdefault(key, _error(key, problem.code, problem.variant, problem.params))
+
+    def input(self, node: _Node, scope: _Scope, env: _Env, out: dict[str, Any]) -> None:
+        comp = node.comp
+        if env.locked(comp.get("readonly")) or env.locked(comp.get("disabled")):
+            _put(out, node.segs, _kept_value(node, scope.cur))
+            return
+        key = _join(scope.prefix, node.segs)
+        try:
+            value = _coerce(node, _get(scope.raw, node.segs))
+        except _Invalid as problem:
+            self.fail(key, problem)
+            return
+        _put(out, node.segs, value)
+        try:
+            _check(node, value, env)
+        except _Invalid as problem:
+            self.fail(key, problem)
+
+    def group(self, node: _Node, scope: _Scope, out: dict[str, Any]) -> None:
+        raw = self.mapping_at(scope.raw, node.segs, _join(scope.prefix, node.segs))
+        inner = _Scope(
+            raw=raw,
+            cur=_mapping(_get(scope.cur, node.segs)),
+            prefix=_join(scope.prefix, node.segs),
+            base=scope.base + node.segs,
+            this=scope.this,
+            parent=scope.parent,
+            indexes=scope.indexes,
+        )
+        sub: dict[str, Any] = {}
+        self.walk(node.children, inner, sub)
+        if sub or not node.segs:
+            _merge_at(out, node.segs, sub)
+
+    def repeat(self, node: _Node, scope: _Scope, out: dict[str, Any]) -> None:
+        key = _join(scope.prefix, node.segs)
+        raw = _get(scope.raw, node.segs)
+        if raw is _MISSING or raw is None:
+            raw = []
+        if not isinstance(raw, list):
+            self.fail(key, _Invalid("type", "list"))
+            return
+        cur = _get(scope.cur, node.segs)
+        cur = cur if isinstance(cur, list) else []
+        context_items = _get(self.expr_root, scope.base + node.segs)
+        items: list[Any] = []
+        for i, item in enumerate(raw):
+            if not isinstance(item, Mapping):
+                self.fail(f"{key}[{i}]", _Invalid("type", "object"))
+                items.append({})
+                continue
+            this = _index(context_items, i)
+            inner = _Scope(
+                raw=item,
+                cur=_mapping(_index(cur, i)),
+                prefix=f"{key}[{i}]",
+                base=(*scope.base, *node.segs, i),
+                this=this or item,
+                parent=scope.this if scope.this is not None else self.expr_root,
+                indexes=(*scope.indexes, i + 1),
+            )
+            sub: dict[str, Any] = {}
+            self.walk(node.children, inner, sub)
+            items.append(sub)
+        _put(out, node.segs, items)
+
+    def mapping_at(self, raw: Mapping[str, Any], segs: tuple[str, ...], key: str) -> Mapping:
+        value = _get(raw, segs)
+        if value is _MISSING or value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.fail(key, _Invalid("type", "object"))
+            return {}
+        return value
+
+
+class _Env:
+    """What conditions and FEEL-valued settings of the fields at one level can see."""
+
+    def __init__(self, run: _Pass, scope: _Scope) -> None:
+        self.run = run
+        self.scope = scope
+
+    @cached_property
+    def context(self) -> dict[str, Any]:
+        # form-js buildExpressionContext: special keys, then the data, then _this_ / _parent_ / _i_
+        scope = self.scope
+        special = {
+            "this": scope.this if scope.this is not None else self.run.expr_root,
+            "parent": scope.parent,
+            "i": list(scope.indexes),
+        }
+        wrapped = {f"_{k}_": v for k, v in special.items()}
+        return {**special, **self.run.expr_root, **wrapped}
+
+    def hidden(self, comp: Mapping[str, Any]) -> bool:
+        cond = comp.get("conditional")
+        hide = cond.get("hide") if isinstance(cond, Mapping) else None
+        if not isinstance(hide, str) or not hide.startswith("="):
+            return False
+        return _feel_hides(hide[1:], self.context)
+
+    def locked(self, flag: Any) -> bool:
+        """``readonly``/``disabled``: a FEEL expression we cannot evaluate counts as locked."""
+        if isinstance(flag, str) and flag.startswith("="):
+            result = _feel_value(flag[1:], self.context)
+            return result is _UNKNOWN or _js_truthy(result)
+        return _js_truthy(flag)
+
+    def number(self, setting: Any) -> Decimal | None:
+        if isinstance(setting, str) and setting.startswith("="):
+            setting = _feel_value(setting[1:], self.context)
+        return _to_decimal(setting)
+
+    def options(self, comp: Mapping[str, Any]) -> list[Any] | None:
+        """The allowed option values, or None when they are not known on the server."""
+        if "values" in comp:
+            return [v.get("value") for v in comp["values"]]
+        source = comp.get("valuesKey")
+        if not isinstance(source, str) or not source:
+            return None if "valuesExpression" in comp else []
+        found = self.run.current.get(source, _MISSING)
+        if found is _MISSING and "." in source:
+            found = _get(self.run.current, tuple(source.split(".")))
+        return _normalize_options(found) if isinstance(found, list) else None

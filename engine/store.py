@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -338,6 +338,18 @@ def due_retries(session: Session, instance_id: int, now: datetime) -> list[Incid
     )
 
 
+# Built once (constructing a statement costs about as much as running it).
+_LIVE_ROWS = (
+    select(HumanTaskRow)
+    # The sync never reads their candidate groups (already loaded ones stay loaded).
+    .options(lazyload(HumanTaskRow.candidate_groups))
+    .where(
+        HumanTaskRow.instance_id == bindparam("instance_id"),
+        HumanTaskRow.status.in_(task_hooks.LIVE_STATUSES),
+    )
+)
+
+
 def _sync_tasks(
     ctx: EngineContext,
     session: Session,
@@ -356,16 +368,7 @@ def _sync_tasks(
     if ops:
         task_hooks.guard_completions(session, completed)
     open_rows = {} if first_save else {
-        row.id: row
-        for row in session.scalars(
-            select(HumanTaskRow)
-            # The sync never reads their candidate groups (already loaded ones stay loaded).
-            .options(lazyload(HumanTaskRow.candidate_groups))
-            .where(
-                HumanTaskRow.instance_id == record.id,
-                HumanTaskRow.status.in_(task_hooks.LIVE_STATUSES),
-            )
-        )
+        row.id: row for row in session.scalars(_LIVE_ROWS, {"instance_id": record.id})
     }
     managed = task_hooks.managed_task_ids(session, record.id) if ops else set()
     ready_ids = {str(t.id) for t in ready}

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, event, literal, or_, select, union_all, update
+from sqlalchemy import and_, bindparam, delete, event, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict
@@ -54,17 +54,25 @@ NO_TASK_OPS = "planflow.no_task_ops"
 _OPS_RECORDS = (TaskSignerRecord, TaskDelegationRecord, TaskSubmissionRecord)
 
 
+_instance = bindparam("instance_id")
+# Built once (constructing it costs about as much as running it).
+_ANY_TASK_OPERATION = select(
+    union_all(
+        select(literal(1)).where(TaskSignerRecord.instance_id == _instance),
+        select(literal(1)).where(TaskDelegationRecord.instance_id == _instance),
+        select(literal(1)).where(TaskSubmissionRecord.instance_id == _instance),
+    ).subquery()
+).limit(1)
+
+
 def has_task_operations(session: Session, instance_id: int) -> bool:
     """One indexed probe of the three operation tables (each row carries its instance id)."""
     known_without: set[int] = session.info.setdefault(NO_TASK_OPS, set())
     if instance_id in known_without:
         return False
-    checks = union_all(
-        select(literal(1)).where(TaskSignerRecord.instance_id == instance_id),
-        select(literal(1)).where(TaskDelegationRecord.instance_id == instance_id),
-        select(literal(1)).where(TaskSubmissionRecord.instance_id == instance_id),
+    found = (
+        session.execute(_ANY_TASK_OPERATION, {"instance_id": instance_id}).first() is not None
     )
-    found = session.execute(select(checks.subquery()).limit(1)).first() is not None
     if not found:
         known_without.add(instance_id)
     return found

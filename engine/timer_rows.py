@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import delete, literal_column, select, union_all
+from sqlalchemy import bindparam, delete, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from engine.models import IncidentRecord, InstanceRecord, TimerRow
@@ -31,28 +31,34 @@ class Timer(NamedTuple):
     due_at: datetime
 
 
-def timers_and_incidents(
-    session: Session, instance_id: int
-) -> tuple[list[Timer], list[Pending]]:
-    """The instance's timer rows and its unresolved incidents, in one statement."""
-    timers = select(
+_instance = bindparam("instance_id")
+# The instance's timer rows and its unresolved incidents, in one statement (built once).
+_TIMERS_AND_INCIDENTS = union_all(
+    select(
         literal_column("'t'").label("src"),
         TimerRow.id,
         TimerRow.task_id,
         TimerRow.element_id,
         TimerRow.kind,
         TimerRow.due_at.label("at"),
-    ).where(TimerRow.instance_id == instance_id)
-    incidents = select(
+    ).where(TimerRow.instance_id == _instance),
+    select(
         literal_column("'i'"),
         IncidentRecord.id,
         IncidentRecord.task_id,
         IncidentRecord.element_id,
         literal_column("'retry'"),
         IncidentRecord.retry_at,
-    ).where(IncidentRecord.instance_id == instance_id, IncidentRecord.resolved_at.is_(None))
+    ).where(IncidentRecord.instance_id == _instance, IncidentRecord.resolved_at.is_(None)),
+)
+
+
+def timers_and_incidents(
+    session: Session, instance_id: int
+) -> tuple[list[Timer], list[Pending]]:
     out: tuple[list[Timer], list[Pending]] = ([], [])
-    for src, id_, task_id, element, kind, at in session.execute(union_all(timers, incidents)):
+    rows = session.execute(_TIMERS_AND_INCIDENTS, {"instance_id": instance_id})
+    for src, id_, task_id, element, kind, at in rows:
         if src == "t":
             out[0].append(Timer(id_, task_id, element, kind, at))
         else:

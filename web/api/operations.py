@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from engine import absence, cc, operations, task_hooks
@@ -105,6 +105,15 @@ def _guard_existing_endpoints() -> None:
         guard_task_operation(session, api_actor(session), op, task_id)
 
 
+# The task with its candidate groups and its instance: one statement, not three (built once).
+_TASK_AND_INSTANCE = (
+    select(HumanTaskRow, InstanceRecord)
+    .join(InstanceRecord, InstanceRecord.id == HumanTaskRow.instance_id)
+    .options(joinedload(HumanTaskRow.candidate_groups))
+    .where(HumanTaskRow.id == bindparam("task_id"))
+)
+
+
 def guard_task_operation(
     session: Any, actor: Any, op: str, task_id: str | None
 ) -> tuple[HumanTaskRow, InstanceRecord] | None:
@@ -112,12 +121,7 @@ def guard_task_operation(
     Conflict for a signature row); a missing task is left to the endpoint's 404. Returns the
     rows it loaded: a caller holding them finds them in the session instead of reading again
     (the session's identity map keeps only referenced objects)."""
-    found = session.execute(
-        select(HumanTaskRow, InstanceRecord)
-        .join(InstanceRecord, InstanceRecord.id == HumanTaskRow.instance_id)
-        .options(joinedload(HumanTaskRow.candidate_groups))  # one statement, not three
-        .where(HumanTaskRow.id == task_id)
-    ).unique().first()
+    found = session.execute(_TASK_AND_INSTANCE, {"task_id": task_id}).unique().first()
     if found is None:
         return None
     row, record = found

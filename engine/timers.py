@@ -58,21 +58,6 @@ class TickReport:
         self.failed.update(other.failed)
 
 
-def due_instance_ids(session: Session, as_of: datetime, limit: int = 500) -> list[int]:
-    query = (
-        select(TimerRow.instance_id)
-        .join(InstanceRecord, InstanceRecord.id == TimerRow.instance_id)
-        .where(
-            TimerRow.due_at <= as_of,
-            InstanceRecord.suspended.is_(False),
-            InstanceRecord.status.in_(ACTIVE),
-        )
-        .order_by(TimerRow.due_at)
-        .limit(limit)
-    )
-    return list(dict.fromkeys(session.scalars(query)))
-
-
 def process_due(ctx: EngineContext, limit: int = 500, batch_size: int | None = None) -> TickReport:
     """Wake instances with a timer due as of the context's clock: at most `limit`, each at most
     once per call, `batch_size` (default: the setting) per transaction."""

@@ -295,3 +295,17 @@ def test_the_batch_tells_the_save_which_instances_never_had_a_task_operation(ctx
         assert s.info[task_hooks.NO_TASK_OPS] == {ids[0], ids[2]}
         assert task_hooks.has_task_operations(s, ids[1])
         assert not task_hooks.has_task_operations(s, ids[0])
+
+
+def test_one_poll_drains_a_backlog_in_back_to_back_rounds(probe_ctx, clock, monkeypatch):
+    from engine import scheduler
+    from engine.scheduler import TimerService
+
+    ctx = probe_ctx
+    ids = start_many(ctx, "timer_once", [{"delay": "PT1M"}] * 12)
+    clock.advance(minutes=2)
+    monkeypatch.setattr(scheduler, "ROUND", 5)
+    service = TimerService(ctx)
+    service.poll()  # rounds of 5, 5, 2: all of them, not just the first round
+    assert fired_counts(ctx, ids) == Counter({i: 1 for i in ids})
+    service.release_lease()

@@ -1,0 +1,178 @@
+"""委派 delegate, resolve and recall: a `task_delegations` row (owner, delegate) and the task's
+assignee becomes the delegate; the delegate may save form data (validated field by field and
+kept in the task's data) and resolves, which gives the task back to the owner; the owner may
+recall it first. Only the owner completes the task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine import instances, store
+from engine.acting import acting_on
+from engine.context import EngineContext
+from engine.errors import Conflict, FormInvalid, InvalidInput
+from engine.forms import validate_submission
+from engine.models import HumanTaskRow, InstanceRecord
+from engine.operations.authz import _deny
+from engine.operations.shared import (
+    _active_user,
+    _announce_assigned,
+    _audit,
+    _bpmn_row,
+    _check,
+    _context,
+    _no_vote,
+    _require_live,
+    _require_open,
+    _text,
+    _touch,
+)
+from engine.people import Actor
+from engine.records_ops import TaskDelegationRecord, TaskSubmissionRecord
+from engine.runtime import find_task
+
+
+def delegate(
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    task_id: str,
+    to_user: str,
+    comment: str = "",
+) -> TaskDelegationRecord:
+    row, record, delegation, rel = _context(session, actor, task_id)
+    _check(actor, "delegate", row, record, rel, delegation)
+    _bpmn_row(session, row)
+    _require_open(row)
+    instances._require_active(record)
+    _no_vote(session, row)
+    if delegation is not None:
+        raise Conflict("任务已委派 (already delegated)", {"delegate": delegation.delegate})
+    if session.get(TaskSubmissionRecord, row.id) is not None:
+        raise Conflict("任务已提交，等待加签 (already submitted)", {"task_id": row.id})
+    target = _active_user(session, to_user)
+    if target == actor.username:
+        raise InvalidInput("不能委派给自己 (cannot delegate to yourself)")
+    comment = _text(comment, "comment")
+    now = ctx.clock.now()
+    record_ = TaskDelegationRecord(
+        instance_id=row.instance_id,
+        task_id=row.id,
+        owner=row.assignee or actor.username,
+        delegate=target,
+        status="active",
+        comment=comment,
+        resolution="",
+        data={},
+        created_at=now,
+    )
+    session.add(record_)
+    row.assignee = target
+    _audit(
+        session,
+        now,
+        "task_delegated",
+        actor,
+        row,
+        {"owner": record_.owner, "to": target, "comment": comment},
+    )
+    _announce_assigned(ctx, session, row, target, "delegated", actor.username)
+    _touch(session, record, now)
+    return record_
+
+
+def _partial(
+    ctx: EngineContext,
+    session: Session,
+    record: InstanceRecord,
+    row: HumanTaskRow,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """The delegate's part of the form: only the fields they sent, each validated."""
+    model = store.parsed_model(ctx, session, record.version_id)
+    form = model.forms.get(row.form_file) if row.form_file else None
+    if form is None:
+        return dict(data)
+    cleaned, errors = validate_submission(form, data, record.data or {})
+    bad = {path: e for path, e in errors.items() if path.split(".")[0].split("[")[0] in data}
+    if bad:
+        raise FormInvalid(
+            "表单校验未通过 (form validation failed)",
+            {"fields": {k: instances._field(e) for k, e in bad.items()}},
+        )
+    return {k: v for k, v in cleaned.items() if k in data}
+
+
+def resolve(
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    task_id: str,
+    data: dict[str, Any] | None = None,
+    comment: str = "",
+) -> TaskDelegationRecord:
+    """The delegate has done their part: save it on the task and give the task back."""
+    row, record, delegation, rel = _context(session, actor, task_id)
+    if delegation is None:
+        if rel in ("own", "group") or actor.is_admin:
+            raise Conflict("任务未委派 (the task is not delegated)", {"task_id": row.id})
+        raise _deny("resolve", row)
+    _check(actor, "resolve", row, record, rel, delegation)
+    _require_open(row)
+    instances._require_active(record)
+    data = dict(data or {})
+    instances._check_data(data)
+    comment = _text(comment, "comment")
+    saved = _partial(ctx, session, record, row, data) if data else {}
+    now = ctx.clock.now()
+    delegation.status, delegation.resolved_at = "resolved", now
+    delegation.resolution, delegation.data = comment, store._jsonable(saved)
+    row.assignee = delegation.owner
+    _audit(
+        session,
+        now,
+        "task_delegate_resolved",
+        actor,
+        row,
+        {"owner": delegation.owner, "data": saved, "comment": comment},
+    )
+    _announce_assigned(ctx, session, row, delegation.owner, "resolved", actor.username)
+    if saved:
+        session.flush()
+        with acting_on(ctx, session, record, actor.username) as act:
+            task = find_task(act.workflow, row.id)
+            if task is None:
+                raise Conflict("任务已不可处理 (task is no longer open)", {"task_id": row.id})
+            task.set_data(**saved)
+    else:
+        _touch(session, record, now)
+    return delegation
+
+
+def recall(
+    ctx: EngineContext, session: Session, actor: Actor, task_id: str
+) -> TaskDelegationRecord:
+    """The owner takes a delegated task back before the delegate resolved it."""
+    row, record, delegation, rel = _context(session, actor, task_id)
+    if delegation is None:
+        raise Conflict("任务未委派 (the task is not delegated)", {"task_id": row.id})
+    _check(actor, "recall", row, record, rel, delegation)
+    _require_live(row)
+    instances._require_active(record)
+    now = ctx.clock.now()
+    delegation.status, delegation.resolved_at = "recalled", now
+    row.assignee = delegation.owner
+    _audit(
+        session,
+        now,
+        "task_delegation_recalled",
+        actor,
+        row,
+        {"owner": delegation.owner, "delegate": delegation.delegate},
+    )
+    _touch(session, record, now)
+    return delegation
+

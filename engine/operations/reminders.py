@@ -1,0 +1,95 @@
+"""催办 remind: nudge whoever has to act on a task now, at most once per
+`remind_interval_seconds` per task (automatic overdue reminders included).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import instances, ops_settings
+from engine.context import EngineContext
+from engine.errors import Conflict
+from engine.models import AuditRecord, HumanTaskRow
+from engine.notifications import publish
+from engine.operations.shared import (
+    _audit,
+    _candidates,
+    _check,
+    _context,
+    _require_live,
+    _text,
+    _touch,
+)
+from engine.people import Actor
+
+
+def remind_interval(ctx: EngineContext) -> timedelta:
+    return timedelta(seconds=ops_settings.get_int(ctx.settings, "remind_interval_seconds"))
+
+
+def last_reminded(session: Session, row: HumanTaskRow) -> datetime | None:
+    manual = session.scalar(
+        select(func.max(AuditRecord.at)).where(
+            AuditRecord.instance_id == row.instance_id,
+            AuditRecord.task_id == row.id,
+            AuditRecord.action == "reminder",
+        )
+    )
+    times = [t for t in (row.reminded_at, manual) if t is not None]
+    return max(times) if times else None
+
+
+def remind(
+    ctx: EngineContext, session: Session, actor: Actor, task_id: str, message: str = ""
+) -> list[str]:
+    """Nudge whoever has to act now; at most once per `remind_interval_seconds` (default 1 h)
+    per task, automatic overdue reminders included. Returns who was reminded."""
+    row, record, delegation, rel = _context(session, actor, task_id)
+    _check(actor, "remind", row, record, rel, delegation)
+    _require_live(row)
+    instances._require_active(record)
+    message = _text(message, "message")
+    now = ctx.clock.now()
+    last = last_reminded(session, row)
+    interval = remind_interval(ctx)
+    if last is not None and now - last < interval:
+        raise Conflict(
+            "催办过于频繁，请稍后再试 (reminded recently: try again later)",
+            {
+                "last_reminded_at": last.isoformat(),
+                "next_allowed_at": (last + interval).isoformat(),
+            },
+        )
+    recipients = [u for u in dict.fromkeys(_candidates(session, row)) if u != actor.username]
+    if not recipients:
+        raise Conflict("当前没有可催办的处理人 (nobody to remind)", {"task_id": row.id})
+    if row.due_at is not None and row.due_at <= now:
+        # Overdue already: the automatic reminder need not fire after this one.
+        row.reminded_at = now
+    _audit(
+        session,
+        now,
+        "reminder",
+        actor,
+        row,
+        {"manual": True, "users": recipients, "message": message},
+    )
+    publish(
+        ctx,
+        session,
+        "reminder",
+        {
+            "task_id": row.id,
+            "instance_id": row.instance_id,
+            "name": row.name,
+            "users": recipients,
+            "by": actor.username,
+            "message": message,
+        },
+    )
+    _touch(session, record, now)
+    return recipients
+

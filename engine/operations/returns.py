@@ -1,0 +1,154 @@
+"""退回 return: the earlier steps a task may be sent back to (each with the open tasks a return
+there would also cancel) and the return itself, which rewinds the workflow (`engine.rewind`) to
+the chosen step, assigned to whoever completed it; parallel branches not on the way back stay.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
+
+from engine import instances, rewind, store
+from engine.acting import acting_on
+from engine.context import EngineContext
+from engine.errors import Conflict
+from engine.models import HumanTaskRow, InstanceRecord
+from engine.notifications import publish
+from engine.operations.shared import (
+    _audit,
+    _bpmn_row,
+    _check,
+    _context,
+    _no_vote,
+    _require_live,
+    _text,
+)
+from engine.people import Actor
+from engine.runtime import find_task, run_steps
+from engine.task_hooks import ASSIGN_OVERRIDES
+
+
+def _target_dict(session: Session, task: Any) -> dict[str, Any]:
+    old = session.get(HumanTaskRow, str(task.id))
+    return {
+        "task_id": str(task.id),
+        "element_id": rewind.element_id(task),
+        "name": task.task_spec.bpmn_name or rewind.element_id(task),
+        "completed_by": old.completed_by if old else None,
+        "completed_at": old.completed_at.isoformat() if old and old.completed_at else None,
+    }
+
+
+def return_targets(
+    ctx: EngineContext, session: Session, actor: Actor, task_id: str
+) -> list[dict[str, Any]]:
+    """The earlier steps this task may be sent back to, newest first, each with the open tasks a
+    return there would also cancel (`also_cancels`)."""
+    row, record, delegation, rel = _context(session, actor, task_id)
+    _check(actor, "return", row, record, rel, delegation)
+    _bpmn_row(session, row)
+    _require_live(row)
+    workflow, _model = store.restore(ctx, session, record, [])
+    task = find_task(workflow, row.id)
+    if task is None:
+        raise Conflict("任务已不可处理 (task is no longer open)", {"task_id": row.id})
+    out = []
+    for target in rewind.predecessors(task):
+        item = _target_dict(session, target)
+        plan = rewind.plan(workflow, target)
+        item["also_cancels"] = [
+            {
+                "task_id": str(t.id),
+                "element_id": rewind.element_id(t),
+                "name": t.task_spec.bpmn_name,
+            }
+            for t in plan.user_tasks(TaskState.READY)
+            if t.id != task.id
+        ]
+        out.append(item)
+    return out
+
+
+def return_to(
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    task_id: str,
+    target: str,
+    reason: str,
+) -> InstanceRecord:
+    """Send the instance back to an earlier step on this task's path (by element id or by the
+    old task id), with a reason. Branches not on the way back are kept."""
+    row, record, delegation, rel = _context(session, actor, task_id)
+    _check(actor, "return", row, record, rel, delegation)
+    _bpmn_row(session, row)
+    _no_vote(session, row)
+    _require_live(row)
+    instances._require_active(record)
+    reason = _text(reason, "reason", required=True)
+    now = ctx.clock.now()
+    with acting_on(ctx, session, record, actor.username) as act:
+        task = find_task(act.workflow, row.id)
+        if task is None or task.state != TaskState.READY:
+            raise Conflict("任务已不可处理 (task is no longer open)", {"task_id": row.id})
+        choices = rewind.predecessors(task)
+        chosen = next(
+            (t for t in choices if str(t.id) == target or rewind.element_id(t) == target), None
+        )
+        if chosen is None:
+            raise Conflict(
+                "不能退回到该步骤 (not an earlier step on this path)",
+                {"target": target, "valid": [rewind.element_id(t) for t in choices]},
+            )
+        before = _target_dict(session, chosen)
+        plan = rewind.plan(act.workflow, chosen)
+        cancelled = [
+            {"task_id": str(t.id), "element_id": rewind.element_id(t)}
+            for t in plan.user_tasks(TaskState.READY)
+        ]
+        redone = [
+            {"task_id": str(t.id), "element_id": rewind.element_id(t)}
+            for t in plan.user_tasks(TaskState.COMPLETED)
+        ]
+        new_id = rewind.rewind(act.workflow, plan)
+        previous = before["completed_by"]
+        if previous:
+            session.info.setdefault(ASSIGN_OVERRIDES, {})[new_id] = previous
+        _audit(
+            session,
+            now,
+            "task_returned",
+            actor,
+            row,
+            {
+                "reason": reason,
+                "to_element": before["element_id"],
+                "to_name": before["name"],
+                "to_old_task_id": before["task_id"],
+                "to_task_id": new_id,
+                "assigned_to": previous,
+                "cancelled": cancelled,
+                "redone": redone,
+            },
+        )
+        act.result = run_steps(act.workflow, ctx.clock)
+    new_row = session.get(HumanTaskRow, new_id)
+    publish(
+        ctx,
+        session,
+        "returned",
+        {
+            "task_id": new_id,
+            "instance_id": record.id,
+            "name": before["name"],
+            "users": [previous] if previous else [],
+            "assignee": new_row.assignee if new_row else None,
+            "groups": [c.group_name for c in new_row.candidate_groups] if new_row else [],
+            "reason": reason,
+            "by": actor.username,
+        },
+    )
+    return record
+

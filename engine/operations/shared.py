@@ -1,0 +1,234 @@
+"""What every task operation shares: loading the task with its delegation and the actor's
+relation to it, the authorisation check, the state guards (live, open, not a signature or vote
+row), input cleaning (texts, active users), the audit entry, the instance version bump that
+makes two concurrent operations on one instance conflict, and who has to act on a task now.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import store
+from engine.context import EngineContext
+from engine.errors import Conflict, InvalidInput, NotFound
+from engine.models import HumanTaskRow, InstanceRecord
+from engine.notifications import group_members, publish
+from engine.operations.authz import _deny, allowed, relation
+from engine.people import Actor, get_user
+from engine.records_ops import LIVE_STATUSES, ON_HOLD, TaskDelegationRecord, TaskSignerRecord
+
+SIGNER_MODES = ("before", "parallel", "after")
+
+
+LIVE_SIGNER = ("pending", "open", "approved", "rejected")
+
+
+MAX_USERS = 20
+
+
+MAX_TEXT = 2000
+
+
+def _row(session: Session, task_id: str) -> HumanTaskRow:
+    row = session.get(HumanTaskRow, task_id)
+    if row is None:
+        raise NotFound(f"任务 {task_id} 不存在 (task not found)", {"task_id": task_id})
+    return row
+
+
+def _touch(session: Session, record: InstanceRecord, now: datetime) -> None:
+    """Bump the instance's version: a concurrent operation on the instance then conflicts."""
+    instance_id = record.id
+    record.updated_at = now
+    flag_modified(record, "updated_at")  # bump the version even if the time did not move
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(
+            "该流程实例已被其他操作更新，请刷新后重试 (the instance was changed concurrently)",
+            {"instance_id": instance_id},
+        ) from exc
+
+
+def _require_live(row: HumanTaskRow) -> None:
+    if row.status not in LIVE_STATUSES:
+        raise Conflict(
+            "任务已处理或已取消 (task already completed or cancelled)",
+            {"task_id": row.id, "status": row.status},
+        )
+
+
+def _require_open(row: HumanTaskRow) -> None:
+    _require_live(row)
+    if row.status == ON_HOLD:
+        raise Conflict(
+            "任务正在等待加签/会签 (the task is waiting for signatures)",
+            {"task_id": row.id, "status": row.status},
+        )
+
+
+def _text(value: Any, name: str, required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} 必须是字符串 ({name} must be a string)")
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(f"需要填写{name} ({name} is required)", {"field": name})
+    return value[:MAX_TEXT]
+
+
+def _active_user(session: Session, username: Any) -> str:
+    if not isinstance(username, str) or not username.strip():
+        raise InvalidInput("需要指定用户 (a username is required)")
+    user = get_user(session, username.strip())
+    if not user.is_active:
+        raise InvalidInput(f"用户 {username} 已停用 (user disabled)", {"username": username})
+    return user.username
+
+
+def _users(session: Session, usernames: Any) -> list[str]:
+    if isinstance(usernames, str):
+        usernames = [usernames]
+    if not isinstance(usernames, list | tuple) or not usernames:
+        raise InvalidInput("需要至少一个用户 (at least one user is required)")
+    if len(usernames) > MAX_USERS:
+        raise InvalidInput(f"最多 {MAX_USERS} 人 (at most {MAX_USERS} users)")
+    return list(dict.fromkeys(_active_user(session, u) for u in usernames))
+
+
+def step_signer(session: Session, task_id: str) -> TaskSignerRecord | None:
+    """The signature/vote a planflow-made projection row stands for (None for BPMN rows)."""
+    return session.scalar(select(TaskSignerRecord).where(TaskSignerRecord.step_task_id == task_id))
+
+
+def active_delegation(session: Session, task_id: str) -> TaskDelegationRecord | None:
+    return session.scalar(
+        select(TaskDelegationRecord).where(
+            TaskDelegationRecord.task_id == task_id, TaskDelegationRecord.status == "active"
+        )
+    )
+
+
+def _entries(session: Session, task_id: str) -> list[TaskSignerRecord]:
+    return list(
+        session.scalars(
+            select(TaskSignerRecord)
+            .where(
+                TaskSignerRecord.parent_task_id == task_id,
+                TaskSignerRecord.status.in_(LIVE_SIGNER),
+            )
+            .order_by(TaskSignerRecord.seq, TaskSignerRecord.id)
+        )
+    )
+
+
+def _is_vote(session: Session, task_id: str) -> bool:
+    return (
+        session.scalar(
+            select(TaskSignerRecord.id)
+            .where(TaskSignerRecord.parent_task_id == task_id, TaskSignerRecord.mode == "vote")
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _bpmn_row(session: Session, row: HumanTaskRow) -> None:
+    if step_signer(session, row.id) is not None:
+        raise Conflict(
+            "这是加签/会签步骤，只能同意或拒绝 (a signature step: approve or reject it with sign)",
+            {"task_id": row.id},
+        )
+
+
+def _no_vote(session: Session, row: HumanTaskRow) -> None:
+    if _is_vote(session, row.id):
+        raise Conflict(
+            "会签/或签步骤不支持该操作 (not available on a vote step)", {"task_id": row.id}
+        )
+
+
+def _context(
+    session: Session, actor: Actor, task_id: str
+) -> tuple[HumanTaskRow, InstanceRecord, TaskDelegationRecord | None, str]:
+    row = _row(session, task_id)
+    record = store.get_instance(session, row.instance_id)
+    delegation = active_delegation(session, row.id)
+    return row, record, delegation, relation(actor, row, delegation)
+
+
+def _check(
+    actor: Actor,
+    op: str,
+    row: HumanTaskRow,
+    record: InstanceRecord,
+    rel: str,
+    delegation: TaskDelegationRecord | None = None,
+) -> None:
+    if not allowed(
+        actor,
+        op,
+        rel,
+        initiator=record.started_by == actor.username,
+        delegation_owner=delegation is not None and delegation.owner == actor.username,
+    ):
+        raise _deny(op, row)
+
+
+def _audit(
+    session: Session,
+    now: datetime,
+    action: str,
+    actor: Actor,
+    row: HumanTaskRow,
+    details: dict[str, Any],
+) -> None:
+    store.audit(
+        session,
+        now,
+        action,
+        instance_id=row.instance_id,
+        actor=actor.username,
+        task_id=row.id,
+        element_id=row.element_id,
+        details={"name": row.name, **details},
+    )
+
+
+def _candidates(session: Session, row: HumanTaskRow) -> list[str]:
+    """Who currently has to act on a row: its assignee, else its groups' members; for a held
+    BPMN task the people whose signatures/votes are open."""
+    if row.status == ON_HOLD:
+        return [
+            r.assignee
+            for r in session.scalars(
+                select(HumanTaskRow)
+                .join(TaskSignerRecord, TaskSignerRecord.step_task_id == HumanTaskRow.id)
+                .where(
+                    TaskSignerRecord.parent_task_id == row.id,
+                    HumanTaskRow.status == "open",
+                )
+            )
+            if r.assignee
+        ]
+    if row.assignee:
+        return [row.assignee]
+    return group_members(session, [c.group_name for c in row.candidate_groups])
+
+
+def _announce_assigned(
+    ctx: EngineContext, session: Session, row: HumanTaskRow, user: str, kind: str, by: str
+) -> None:
+    """Tell the one person a task now waits for (transferred, delegated, handed back, signer)."""
+    publish(ctx, session, "task_assigned", {
+        "task_id": row.id, "instance_id": row.instance_id, "name": row.name,
+        "users": [user], "kind": kind, "by": by,
+    })
+

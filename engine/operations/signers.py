@@ -1,0 +1,277 @@
+"""提交 submit (complete, aware of signatures), 加签 add signers (before, parallel, after), 减签
+remove a signature not yet given, and 签署 sign: a signer's or voter's approve / reject. A
+rejection sends the task back to its owner (their submission is discarded, after-signers must
+sign again) until the owner asks that signer again or returns the instance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import instances, store
+from engine.context import EngineContext
+from engine.errors import Conflict, InvalidInput, NotFound
+from engine.models import HumanTaskRow, InstanceRecord
+from engine.notifications import publish
+from engine.operations.authz import _deny
+from engine.operations.completion import _advance, _open_entry
+from engine.operations.shared import (
+    SIGNER_MODES,
+    _audit,
+    _bpmn_row,
+    _check,
+    _context,
+    _entries,
+    _no_vote,
+    _require_live,
+    _require_open,
+    _row,
+    _text,
+    _touch,
+    _users,
+    step_signer,
+)
+from engine.operations.votes import _tally
+from engine.people import Actor
+from engine.records_ops import LIVE_STATUSES, TaskSignerRecord, TaskSubmissionRecord
+
+
+def submit(
+    ctx: EngineContext, session: Session, actor: Actor, task_id: str, data: dict[str, Any]
+) -> InstanceRecord:
+    """Complete a task. Without signatures this is exactly `instances.complete`; with pending
+    after-/parallel signers the data waits and the BPMN task completes when they have signed.
+    On a signature/vote row it means "approve" (use `sign` to reject)."""
+    instances._check_data(data)
+    row, record, delegation, rel = _context(session, actor, task_id)
+    entry = step_signer(session, row.id)
+    if entry is not None:
+        decision = data.get("decision", "approve")
+        return sign(ctx, session, actor, task_id, decision, data.get("comment", ""))
+    _check(actor, "submit", row, record, rel, delegation)
+    _require_open(row)
+    instances._require_active(record)
+    entries = _entries(session, row.id)
+    if not entries:
+        return instances.complete(ctx, session, actor, task_id, data)
+    rejected = [e.signer for e in entries if e.status == "rejected"]
+    if rejected:
+        raise Conflict(
+            "加签人已拒绝，请重新加签或退回 (a signer rejected: ask them again or return)",
+            {"rejected_by": rejected},
+        )
+    model = store.parsed_model(ctx, session, record.version_id)
+    cleaned = instances._validated(model, row.form_file, data) if row.form_file else dict(data)
+    now = ctx.clock.now()
+    session.add(
+        TaskSubmissionRecord(
+            task_id=row.id,
+            instance_id=row.instance_id,
+            submitted_by=actor.username,
+            data=store._jsonable(cleaned),
+            submitted_at=now,
+        )
+    )
+    if row.assignee is None:
+        row.assignee, row.claimed_at = actor.username, now
+    _audit(session, now, "task_submitted", actor, row, {"data": cleaned})
+    _touch(session, record, now)
+    _advance(ctx, session, record, row, actor, now)
+    return record
+
+
+def add_signers(
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    task_id: str,
+    users: Any,
+    mode: str,
+    comment: str = "",
+) -> list[TaskSignerRecord]:
+    row, record, delegation, rel = _context(session, actor, task_id)
+    _check(actor, "add_signer", row, record, rel, delegation)
+    _bpmn_row(session, row)
+    _no_vote(session, row)
+    if mode not in SIGNER_MODES:
+        raise InvalidInput(
+            "mode 必须是 before / after / parallel (mode must be before, after or parallel)",
+            {"mode": mode},
+        )
+    _require_open(row)
+    instances._require_active(record)
+    if delegation is not None:
+        raise Conflict("任务已委派 (the task is delegated)", {"task_id": row.id})
+    signers = _users(session, users)
+    comment = _text(comment, "comment")
+    owner = row.assignee or actor.username
+    if owner in signers:
+        raise InvalidInput("不能给自己加签 (the handler cannot sign their own task)")
+    all_entries = list(
+        session.scalars(select(TaskSignerRecord).where(TaskSignerRecord.parent_task_id == row.id))
+    )
+    busy = sorted(
+        {e.signer for e in all_entries if e.status in ("pending", "open") and e.signer in signers}
+    )
+    if busy:
+        raise Conflict("已是待签人 (already a pending signer)", {"users": busy})
+    now = ctx.clock.now()
+    for e in all_entries:
+        if e.status == "rejected" and e.signer in signers:
+            e.status = "superseded"
+    seq = max((e.seq for e in all_entries), default=0)
+    added = []
+    for user in signers:
+        seq += 1
+        entry = TaskSignerRecord(
+            instance_id=row.instance_id,
+            parent_task_id=row.id,
+            mode=mode,
+            seq=seq,
+            signer=user,
+            added_by=actor.username,
+            status="pending",
+            comment="",
+            created_at=now,
+        )
+        session.add(entry)
+        added.append(entry)
+    session.flush()
+    if mode == "parallel":
+        for entry in added:
+            _open_entry(ctx, session, record, row, entry, actor, now)
+    _audit(
+        session,
+        now,
+        "signer_added",
+        actor,
+        row,
+        {"mode": mode, "users": signers, "comment": comment},
+    )
+    _touch(session, record, now)
+    _advance(ctx, session, record, row, actor, now)
+    return added
+
+
+def remove_signer(
+    ctx: EngineContext, session: Session, actor: Actor, signer_id: int, comment: str = ""
+) -> TaskSignerRecord:
+    entry = session.get(TaskSignerRecord, signer_id)
+    if entry is None:
+        raise NotFound(f"加签记录 {signer_id} 不存在 (signer not found)", {"id": signer_id})
+    row, record, delegation, rel = _context(session, actor, entry.parent_task_id)
+    _check(actor, "remove_signer", row, record, rel, delegation)
+    if entry.mode == "vote":
+        raise Conflict("会签人由流程模型决定，不能减签 (votes come from the model)")
+    if entry.status not in ("pending", "open"):
+        raise Conflict(
+            "该加签人已处理，不能减签 (the signer has already acted)",
+            {"id": entry.id, "status": entry.status},
+        )
+    _require_live(row)
+    instances._require_active(record)
+    comment = _text(comment, "comment")
+    now = ctx.clock.now()
+    entry.status, entry.acted_at, entry.acted_by = "removed", now, actor.username
+    if entry.step_task_id:
+        step = session.get(HumanTaskRow, entry.step_task_id)
+        if step is not None and step.status in LIVE_STATUSES:
+            step.status, step.completed_at = "cancelled", now
+    _audit(
+        session,
+        now,
+        "signer_removed",
+        actor,
+        row,
+        {"signer": entry.signer, "mode": entry.mode, "comment": comment},
+    )
+    _touch(session, record, now)
+    _advance(ctx, session, record, row, actor, now)
+    return entry
+
+
+def sign(
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    task_id: str,
+    decision: str,
+    comment: str = "",
+) -> InstanceRecord:
+    """A signer's or voter's 同意 (approve) / 拒绝 (reject) on their step."""
+    row = _row(session, task_id)
+    entry = step_signer(session, row.id)
+    record = store.get_instance(session, row.instance_id)
+    if entry is None:
+        if row.assignee == actor.username or actor.is_admin:
+            raise Conflict("这不是加签/会签步骤 (not a signature step: use submit)")
+        raise _deny("sign", row)
+    _check(actor, "sign", row, record, "own" if row.assignee == actor.username else "other")
+    if row.status != "open" or entry.status != "open":
+        raise Conflict(
+            "该签署已处理或已取消 (already signed or cancelled)",
+            {"task_id": row.id, "status": entry.status},
+        )
+    if decision not in ("approve", "reject"):
+        raise InvalidInput("decision 必须是 approve 或 reject", {"decision": decision})
+    comment = _text(comment, "comment", required=decision == "reject")
+    instances._require_active(record)
+    now = ctx.clock.now()
+    entry.status = "approved" if decision == "approve" else "rejected"
+    entry.acted_at, entry.acted_by, entry.comment = now, actor.username, comment
+    row.status, row.completed_by, row.completed_at = "completed", actor.username, now
+    parent = _row(session, entry.parent_task_id)
+    store.audit(
+        session,
+        now,
+        "vote_cast" if entry.mode == "vote" else "signer_signed",
+        instance_id=row.instance_id,
+        actor=actor.username,
+        task_id=parent.id,
+        element_id=parent.element_id,
+        details={
+            "name": parent.name,
+            "step_task_id": row.id,
+            "mode": entry.mode,
+            "decision": decision,
+            "comment": comment,
+        },
+    )
+    _touch(session, record, now)
+    if entry.mode == "vote":
+        _tally(ctx, session, record, parent, actor, now)
+        return record
+    if decision == "reject":
+        submission = session.get(TaskSubmissionRecord, parent.id)
+        if submission is not None:
+            session.delete(submission)
+        for e in _entries(session, parent.id):
+            if e.mode != "after" or e.id == entry.id:
+                continue
+            if e.status == "open" and e.step_task_id:
+                step = session.get(HumanTaskRow, e.step_task_id)
+                if step is not None and step.status == "open":
+                    step.status, step.completed_at = "cancelled", now
+                e.step_task_id = None
+            if e.status in ("open", "approved"):
+                e.status = "pending"
+        publish(
+            ctx,
+            session,
+            "returned",
+            {
+                "task_id": parent.id,
+                "instance_id": parent.instance_id,
+                "name": parent.name,
+                "users": [parent.assignee] if parent.assignee else [],
+                "groups": [c.group_name for c in parent.candidate_groups],
+                "reason": comment,
+                "by": actor.username,
+            },
+        )
+    _advance(ctx, session, record, parent, actor, now)
+    return record
+

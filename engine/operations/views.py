@@ -1,0 +1,295 @@
+"""The read side: which operations the actor may try on a task right now (authorisation and
+the simple state rules; each operation still has the last word), everything the task page
+needs for its buttons and signature panel, and an instance's handling history (who did what:
+returns, withdrawals, signatures, delegations, handovers, copies).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import store
+from engine.context import EngineContext
+from engine.errors import Forbidden
+from engine.models import AuditRecord, HumanTaskRow
+from engine.operations.authz import TASK_OPS, allowed, relation
+from engine.operations.reminders import last_reminded, remind_interval
+from engine.operations.shared import _is_vote, _row, active_delegation, step_signer
+from engine.operations.votes import vote_rule
+from engine.people import Actor
+from engine.queries import instance_dict, task_dict
+from engine.records_ops import (
+    LIVE_STATUSES,
+    InstanceCcRecord,
+    TaskDelegationRecord,
+    TaskHandoverRecord,
+    TaskSignerRecord,
+    TaskSubmissionRecord,
+)
+from engine.visibility import may_view_instance
+from engine.withdrawable import withdrawable
+
+
+def _signer_dict(e: TaskSignerRecord) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "mode": e.mode,
+        "seq": e.seq,
+        "signer": e.signer,
+        "added_by": e.added_by,
+        "status": e.status,
+        "comment": e.comment,
+        "step_task_id": e.step_task_id,
+        "created_at": e.created_at.isoformat(),
+        "acted_at": e.acted_at.isoformat() if e.acted_at else None,
+        "acted_by": e.acted_by,
+    }
+
+
+def _delegation_dict(d: TaskDelegationRecord) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "task_id": d.task_id,
+        "owner": d.owner,
+        "delegate": d.delegate,
+        "status": d.status,
+        "comment": d.comment,
+        "resolution": d.resolution,
+        "data": d.data,
+        "created_at": d.created_at.isoformat(),
+        "resolved_at": d.resolved_at.isoformat() if d.resolved_at else None,
+    }
+
+
+def available_operations(
+    ctx: EngineContext, session: Session, actor: Actor, row: HumanTaskRow
+) -> dict[str, bool]:
+    """Which operations the actor may try on this row right now (authorisation and the simple
+    state rules; the operation itself still has the last word)."""
+    record = store.get_instance(session, row.instance_id)
+    delegation = active_delegation(session, row.id)
+    rel = relation(actor, row, delegation)
+    initiator = record.started_by == actor.username
+    entry = step_signer(session, row.id)
+    vote = entry is None and _is_vote(session, row.id)
+    active = record.status not in ("completed", "terminated") and not record.suspended
+    live = row.status in LIVE_STATUSES and active
+    is_open = live and row.status == "open"
+
+    def ok(op: str) -> bool:
+        return allowed(
+            actor,
+            op,
+            rel,
+            initiator=initiator,
+            delegation_owner=delegation is not None and delegation.owner == actor.username,
+        )
+
+    out = {op: False for op in TASK_OPS}
+    # The 已办 list's rule, so the button shows exactly when `withdraw` would accept it; the
+    # query runs only for a completed step.
+    out["withdraw"] = row.status == "completed" and row.id in withdrawable(
+        session, actor, [row.id]
+    )
+    out["cc"] = ok("cc") and active
+    if entry is not None:  # a signature / vote row
+        out["sign"] = is_open and ok("sign") and entry.status == "open"
+        out["transfer"] = live and ok("transfer")
+        out["remind"] = live and ok("remind")
+        return out
+    plain = delegation is None
+    out["claim"] = is_open and plain and not vote and ok("claim") and row.assignee is None
+    out["unclaim"] = is_open and plain and ok("unclaim") and row.claimed_at is not None
+    out["submit"] = is_open and plain and not vote and ok("submit")
+    out["transfer"] = live and plain and not vote and ok("transfer")
+    out["delegate"] = is_open and plain and not vote and ok("delegate")
+    out["resolve"] = is_open and delegation is not None and ok("resolve")
+    out["recall"] = live and delegation is not None and ok("recall")
+    out["add_signer"] = is_open and plain and not vote and ok("add_signer")
+    out["remove_signer"] = live and not vote and ok("remove_signer")
+    out["return"] = live and plain and not vote and ok("return")
+    out["remind"] = live and ok("remind")
+    return out
+
+
+def task_operations(
+    ctx: EngineContext, session: Session, actor: Actor, task_id: str
+) -> dict[str, Any]:
+    """Everything the task page needs for the operation buttons and the signature panel."""
+    row = _row(session, task_id)
+    record = store.get_instance(session, row.instance_id)
+    if not may_view_instance(session, actor, record):
+        raise Forbidden("无权查看该任务 (not your task)", {"task_id": task_id})
+    entry = step_signer(session, row.id)
+    parent_id = entry.parent_task_id if entry is not None else row.id
+    signers = list(
+        session.scalars(
+            select(TaskSignerRecord)
+            .where(TaskSignerRecord.parent_task_id == parent_id)
+            .order_by(TaskSignerRecord.seq, TaskSignerRecord.id)
+        )
+    )
+    delegations = list(
+        session.scalars(
+            select(TaskDelegationRecord)
+            .where(TaskDelegationRecord.task_id == parent_id)
+            .order_by(TaskDelegationRecord.id)
+        )
+    )
+    submission = session.get(TaskSubmissionRecord, parent_id)
+    vote = None
+    if any(s.mode == "vote" for s in signers):
+        parent = _row(session, parent_id)
+        mode, needed, variable = vote_rule(ctx, session, record, parent)
+        vote = {
+            "mode": mode,
+            "needed": needed,
+            "voters": sum(1 for s in signers if s.mode == "vote"),
+            "approvals": sum(1 for s in signers if s.status == "approved"),
+            "rejections": sum(1 for s in signers if s.status == "rejected"),
+            "result_variable": variable,
+        }
+    now = ctx.clock.now()
+    last = last_reminded(session, row)
+    return {
+        "task": task_dict(row, now, record.title),
+        "kind": "vote"
+        if entry is not None and entry.mode == "vote"
+        else "signature"
+        if entry is not None
+        else "task",
+        "parent_task_id": parent_id if entry is not None else None,
+        "relation": relation(actor, row, active_delegation(session, row.id)),
+        "operations": available_operations(ctx, session, actor, row),
+        "signers": [_signer_dict(s) for s in signers],
+        "delegations": [_delegation_dict(d) for d in delegations],
+        "submission": (
+            {
+                "submitted_by": submission.submitted_by,
+                "submitted_at": submission.submitted_at.isoformat(),
+                "data": submission.data,
+            }
+            if submission is not None
+            else None
+        ),
+        "vote": vote,
+        "last_reminded_at": last.isoformat() if last else None,
+        "next_reminder_at": (last + remind_interval(ctx)).isoformat() if last else None,
+    }
+
+
+OPS_ACTIONS = (
+    "task_created",
+    "task_claimed",
+    "task_unclaimed",
+    "task_completed",
+    "task_submitted",
+    "task_transferred",
+    "task_delegated",
+    "task_delegate_resolved",
+    "task_delegation_recalled",
+    "signer_added",
+    "signer_removed",
+    "signer_signed",
+    "vote_opened",
+    "vote_cast",
+    "vote_decided",
+    "task_returned",
+    "task_withdrawn",
+    "instance_withdrawn",
+    "reminder",
+    "cc",
+    "task_handover",
+    "task_handback",
+    "terminated",
+    "completed",
+)
+
+
+def instance_operations(
+    ctx: EngineContext, session: Session, actor: Actor, instance_id: int
+) -> dict[str, Any]:
+    """The instance's handling history (who did what, returns, withdrawals, signatures,
+    delegations, handovers, copies), for everyone who took part — A and B both included."""
+    record = store.get_instance(session, instance_id)
+    if not may_view_instance(session, actor, record):
+        raise Forbidden("无权查看该流程实例 (not your instance)", {"id": instance_id})
+    audit = session.scalars(
+        select(AuditRecord)
+        .where(AuditRecord.instance_id == instance_id, AuditRecord.action.in_(OPS_ACTIONS))
+        .order_by(AuditRecord.id)
+    ).all()
+    now = ctx.clock.now()
+    tasks = session.scalars(
+        select(HumanTaskRow)
+        .where(HumanTaskRow.instance_id == instance_id)
+        .order_by(HumanTaskRow.created_at, HumanTaskRow.id)
+    ).all()
+    return {
+        "instance": instance_dict(record),
+        "tasks": [task_dict(t, now) for t in tasks],
+        "history": [
+            {
+                "id": a.id,
+                "at": a.at.isoformat(),
+                "actor": a.actor,
+                "action": a.action,
+                "task_id": a.task_id,
+                "element_id": a.element_id,
+                "details": a.details,
+            }
+            for a in audit
+        ],
+        "signers": [
+            _signer_dict(s)
+            for s in session.scalars(
+                select(TaskSignerRecord)
+                .where(TaskSignerRecord.instance_id == instance_id)
+                .order_by(TaskSignerRecord.id)
+            )
+        ],
+        "delegations": [
+            _delegation_dict(d)
+            for d in session.scalars(
+                select(TaskDelegationRecord)
+                .where(TaskDelegationRecord.instance_id == instance_id)
+                .order_by(TaskDelegationRecord.id)
+            )
+        ],
+        "handovers": [
+            {
+                "id": h.id,
+                "task_id": h.task_id,
+                "from": h.from_user,
+                "to": h.to_user,
+                "reason": h.reason,
+                "created_at": h.created_at.isoformat(),
+                "returned_at": h.returned_at.isoformat() if h.returned_at else None,
+            }
+            for h in session.scalars(
+                select(TaskHandoverRecord)
+                .where(TaskHandoverRecord.instance_id == instance_id)
+                .order_by(TaskHandoverRecord.id)
+            )
+        ],
+        "cc": [
+            {
+                "id": c.id,
+                "username": c.username,
+                "task_id": c.task_id,
+                "cc_by": c.cc_by,
+                "note": c.note,
+                "created_at": c.created_at.isoformat(),
+                "read_at": c.read_at.isoformat() if c.read_at else None,
+            }
+            for c in session.scalars(
+                select(InstanceCcRecord)
+                .where(InstanceCcRecord.instance_id == instance_id)
+                .order_by(InstanceCcRecord.id)
+            )
+        ],
+    }
+

@@ -1,0 +1,211 @@
+"""撤回 withdraw a step one completed while nothing after it has been taken up (the step opens
+again for its completer), 撤销 withdraw a whole instance by its initiator while nobody has acted
+on it, and 终止 terminate an instance with a reason. `engine.withdrawable` is the cheap preview
+of the step rule for the lists and the task page; `withdraw` has the last word.
+"""
+
+from __future__ import annotations
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from engine import instances, rewind, store
+from engine.acting import acting_on
+from engine.context import EngineContext
+from engine.errors import Conflict, Forbidden
+from engine.models import HumanTaskRow, InstanceRecord
+from engine.notifications import publish
+from engine.operations.shared import _audit, _bpmn_row, _candidates, _row, _text
+from engine.people import Actor
+from engine.records_ops import LIVE_STATUSES, TaskDelegationRecord, TaskSignerRecord
+from engine.runtime import find_task, run_steps
+from engine.task_hooks import ASSIGN_OVERRIDES
+
+
+def _rows(session: Session, ids: list[str]) -> list[HumanTaskRow]:
+    if not ids:
+        return []
+    return list(session.scalars(select(HumanTaskRow).where(HumanTaskRow.id.in_(ids))))
+
+
+def _with_entries(session: Session, ids: list[str]) -> list[str]:
+    """Those of these tasks somebody already took up by signing, adding signers or delegating."""
+    if not ids:
+        return []
+    signed = session.scalars(
+        select(TaskSignerRecord.parent_task_id).where(
+            TaskSignerRecord.parent_task_id.in_(ids),
+            or_(
+                TaskSignerRecord.mode != "vote",
+                TaskSignerRecord.status.in_(("approved", "rejected")),
+            ),
+        )
+    )
+    delegated = session.scalars(
+        select(TaskDelegationRecord.task_id).where(TaskDelegationRecord.task_id.in_(ids))
+    )
+    return [*signed, *delegated]
+
+
+def withdraw(
+    ctx: EngineContext, session: Session, actor: Actor, task_id: str, reason: str = ""
+) -> InstanceRecord:
+    """Take back a step one completed, while nothing after it has been acted on (no later step
+    completed, claimed, delegated or signed). The step opens again for its completer."""
+    row = _row(session, task_id)
+    record = store.get_instance(session, row.instance_id)
+    if not (row.completed_by == actor.username or actor.is_admin):
+        raise Forbidden(
+            "只能撤回自己完成的步骤 (only the person who completed the step may withdraw it)",
+            {"task_id": row.id},
+        )
+    _bpmn_row(session, row)
+    if row.status != "completed":
+        raise Conflict(
+            "只能撤回已完成的步骤 (only a completed step can be withdrawn)", {"status": row.status}
+        )
+    instances._require_active(record)
+    reason = _text(reason, "reason")
+    now = ctx.clock.now()
+    with acting_on(ctx, session, record, actor.username) as act:
+        task = find_task(act.workflow, row.id)
+        if task is None or task.state != TaskState.COMPLETED:
+            raise Conflict(
+                "该步骤已无法撤回 (the step can no longer be withdrawn)", {"task_id": row.id}
+            )
+        plan = rewind.plan(act.workflow, task)
+        done_later = plan.user_tasks(TaskState.COMPLETED)
+        if done_later:
+            raise Conflict(
+                "后续步骤已处理，无法撤回 (a later step has already been acted on)",
+                {"steps": [rewind.element_id(t) for t in done_later]},
+            )
+        live_ids = [str(t.id) for t in plan.user_tasks(TaskState.READY)]
+        live_rows = _rows(session, live_ids)
+        touched = [r.id for r in live_rows if r.claimed_at is not None]
+        touched += _with_entries(session, live_ids)
+        if touched:
+            raise Conflict(
+                "后续步骤已被认领或处理，无法撤回 (the next step has already been taken up)",
+                {"tasks": sorted(set(touched))},
+            )
+        recipients: list[str] = []
+        for r in live_rows:
+            recipients += _candidates(session, r)
+        new_id = rewind.rewind(act.workflow, plan)
+        owner = row.completed_by or actor.username
+        session.info.setdefault(ASSIGN_OVERRIDES, {})[new_id] = owner
+        _audit(
+            session,
+            now,
+            "task_withdrawn",
+            actor,
+            row,
+            {
+                "reason": reason,
+                "new_task_id": new_id,
+                "assigned_to": owner,
+                "cancelled": [{"task_id": r.id, "element_id": r.element_id} for r in live_rows],
+            },
+        )
+        act.result = run_steps(act.workflow, ctx.clock)
+    publish(
+        ctx,
+        session,
+        "withdrawn",
+        {
+            "task_id": new_id,
+            "instance_id": record.id,
+            "names": sorted({r.name for r in live_rows}),
+            "users": recipients,
+            "by": actor.username,
+        },
+    )
+    return record
+
+
+def withdraw_instance(
+    ctx: EngineContext, session: Session, actor: Actor, instance_id: int, reason: str = ""
+) -> InstanceRecord:
+    """The initiator takes the whole submission back (撤销) while nobody has acted on it yet."""
+    record = store.get_instance(session, instance_id)
+    if not (actor.username == record.started_by or actor.is_admin):
+        raise Forbidden("只有发起人可以撤回流程 (only the initiator may withdraw the instance)")
+    if record.status in ("completed", "terminated"):
+        raise Conflict("流程已结束 (instance already ended)", {"status": record.status})
+    rows = list(session.scalars(select(HumanTaskRow).where(HumanTaskRow.instance_id == record.id)))
+    acted = [
+        r.id
+        for r in rows
+        if r.status == "completed" or (r.status in LIVE_STATUSES and r.claimed_at is not None)
+    ]
+    ids = [r.id for r in rows]
+    if ids:
+        acted += list(
+            session.scalars(
+                select(TaskSignerRecord.parent_task_id).where(
+                    TaskSignerRecord.parent_task_id.in_(ids), TaskSignerRecord.mode != "vote"
+                )
+            )
+        )
+        acted += list(
+            session.scalars(
+                select(TaskDelegationRecord.task_id).where(TaskDelegationRecord.task_id.in_(ids))
+            )
+        )
+        acted += [
+            r.parent_task_id
+            for r in session.scalars(
+                select(TaskSignerRecord).where(
+                    TaskSignerRecord.parent_task_id.in_(ids),
+                    TaskSignerRecord.status.in_(("approved", "rejected")),
+                )
+            )
+        ]
+    if acted:
+        raise Conflict(
+            "流程已有人处理，无法撤回 (someone has already acted on the instance)",
+            {"tasks": sorted(set(acted))},
+        )
+    reason = _text(reason, "reason") or "发起人撤回 (withdrawn by the initiator)"
+    live = [r for r in rows if r.status in LIVE_STATUSES]
+    recipients: list[str] = []
+    for r in live:
+        recipients += _candidates(session, r)
+    now = ctx.clock.now()
+    store.audit(
+        session,
+        now,
+        "instance_withdrawn",
+        instance_id=record.id,
+        actor=actor.username,
+        details={"reason": reason},
+    )
+    instances.terminate(ctx, session, actor, instance_id, reason)
+    publish(
+        ctx,
+        session,
+        "withdrawn",
+        {
+            "instance_id": record.id,
+            "names": sorted({r.name for r in live}),
+            "users": recipients,
+            "by": actor.username,
+        },
+    )
+    return record
+
+
+def terminate(
+    ctx: EngineContext, session: Session, actor: Actor, instance_id: int, reason: str
+) -> InstanceRecord:
+    """`instances.terminate`, with a reason required."""
+    record = store.get_instance(session, instance_id)
+    if not (actor.is_admin or actor.username == record.started_by):
+        raise Forbidden(
+            "只有发起人或管理员可以终止流程 (only the initiator or an admin may terminate)"
+        )
+    reason = _text(reason, "reason", required=True)
+    return instances.terminate(ctx, session, actor, instance_id, reason)
+

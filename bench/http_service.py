@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
@@ -178,15 +180,29 @@ def profile(seconds: float = 8.0, top: int = 25) -> str:
     flask_app = create_app(context=ctx)
     prof = cProfile.Profile()
     app_ms: list[float] = []
+    # SQL statements per request kind (concurrency 1: one request at a time).
+    statements = [0]
+    per_kind: dict[str, list[int]] = {"start": [], "complete": []}
+
+    def count(*_args: Any) -> None:
+        statements[0] += 1
+
+    event.listen(ctx.db, "before_cursor_execute", count)
 
     def profiled(environ, start_response):  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
+        statements[0] = 0
         prof.enable()
         try:
             return list(flask_app(environ, start_response))
         finally:
             prof.disable()
             app_ms.append((time.perf_counter() - t0) * 1000)
+            path = environ.get("PATH_INFO", "")
+            kind = "complete" if path.endswith("/complete") else (
+                "start" if path.endswith("/process-instances") else "")
+            if kind:
+                per_kind[kind].append(statements[0])
 
     port = free_port()
     server = create_server(profiled, host="127.0.0.1", port=port, threads=8, ident="planflow")
@@ -204,10 +220,13 @@ def profile(seconds: float = 8.0, top: int = 25) -> str:
     stats.sort_stats("cumulative").print_stats(top)
     stats.sort_stats("tottime").print_stats(15)
     share = percentile(app_ms, 50)
+    counts = ", ".join(f"{k} {percentile([float(x) for x in v], 50):.0f}"
+                       for k, v in per_kind.items() if v)
     head = (
         f"Profile of the HTTP benchmark at concurrency 1 (in-process waitress + cProfile "
         f"middleware; profiling slows it): {result['rate']:.1f} inst/s, p50 request "
-        f"{result['p50']:.1f} ms of which {share:.1f} ms inside the WSGI app (p50).\n"
+        f"{result['p50']:.1f} ms of which {share:.1f} ms inside the WSGI app (p50). "
+        f"SQL statements per request (p50): {counts}.\n"
     )
     return head + _trim(out.getvalue())
 

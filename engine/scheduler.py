@@ -37,6 +37,9 @@ CALENDAR_RELOAD = timedelta(seconds=60)
 # Instances one round of process_due may wake, and how long one poll keeps draining a backlog.
 ROUND = 500
 DRAIN_SECONDS = 10.0
+# Threads of one worker draining side by side on PostgreSQL (measured: 2 drain ~20 % faster
+# than 1 on 2 cores; each thread's wake-ups mostly wait on database round trips).
+DRAIN_THREADS = 2
 
 
 class TimerService:
@@ -101,7 +104,7 @@ class TimerService:
         try:
             if not self.acquire_lease():
                 return
-            self._drain()
+            self._drain_all()
             now = self.ctx.clock.now()
             with transaction(self.ctx.sessions) as session:
                 send_due_reminders(self.ctx, session, now)
@@ -114,6 +117,26 @@ class TimerService:
             log.exception("scheduler poll failed")
         finally:
             self._lock.release()
+
+    def _drain_all(self) -> None:
+        """On PostgreSQL, DRAIN_THREADS drain side by side (claims skip each other's rows): while
+        one waits for the database, another runs Python. SQLite has one writer: one drains."""
+        extra = 0 if self.needs_lease else DRAIN_THREADS - 1
+        helpers = [
+            threading.Thread(target=self._drain_logged, name=f"planflow-drain-{i}", daemon=True)
+            for i in range(extra)
+        ]
+        for helper in helpers:
+            helper.start()
+        self._drain()
+        for helper in helpers:
+            helper.join()
+
+    def _drain_logged(self) -> None:
+        try:
+            self._drain()
+        except Exception:
+            log.exception("timer drain failed")
 
     def _drain(self) -> None:
         """Fire due timers. While rounds come back full, go on at once rather than waiting for

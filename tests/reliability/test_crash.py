@@ -122,7 +122,12 @@ def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(tmp_path: Pa
                 before = len(log)
                 for c in clients:
                     c.start()
-                time.sleep(rng.uniform(0.02, 0.5))
+                # Wait for the clients' first answer before the random delay: on a loaded
+                # machine a fixed delay could kill the server before it served anyone.
+                working_by = time.monotonic() + 20
+                while len(log) == before and time.monotonic() < working_by:
+                    time.sleep(0.005)
+                time.sleep(rng.uniform(0.0, 0.4))
             finally:
                 kill_and_wait(pid, signal.SIGKILL)
             for c in clients:

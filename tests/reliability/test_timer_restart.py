@@ -158,8 +158,9 @@ def test_real_short_timers_across_a_real_restart(tmp_path: Path) -> None:
     assert catch_up_at.timestamp() >= restarted_at
     assert dues[0] == cycle_due
     assert every[0]["details"]["late_seconds"] >= 2 * period
-    assert sum(1 for a in every if datetime.fromisoformat(a["at"]) <= catch_up_at
-               + timedelta(seconds=1)) == 1
+    # (counted by due time, not by firing time: on a loaded machine the server may come up so
+    # late that the next grid time follows the catch-up within a second, legitimately)
+    assert sum(1 for d in dues if d < catch_up_at) == 1
     # ... then on the original grid: the next period after the restart, once each, on time
     assert dues[1] > catch_up_at
     assert (dues[1] - cycle_due).total_seconds() % period == 0

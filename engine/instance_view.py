@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, intersect, select, text
 from sqlalchemy.orm import Session
 
-from engine.list_queries import visible_instance_ids
+from engine.list_queries import INSTANCE_COLUMNS, visible_instance_ids
 from engine.models import (
     GroupRecord,
     HumanTaskRow,
@@ -208,19 +208,8 @@ def list_instances(
 def _rows(session: Session, ids: list[int], now: datetime) -> list[dict[str, Any]]:
     if not ids:
         return []
-    cols = (
-        InstanceRecord.id,
-        InstanceRecord.model_key,
-        InstanceRecord.version_number,
-        InstanceRecord.title,
-        InstanceRecord.status,
-        InstanceRecord.stage,
-        InstanceRecord.started_by,
-        InstanceRecord.created_at,
-        InstanceRecord.updated_at,
-        InstanceRecord.completed_at,
-    )
-    rows = {r.id: r for r in session.execute(select(*cols).where(InstanceRecord.id.in_(ids)))}
+    found = select(*INSTANCE_COLUMNS).where(InstanceRecord.id.in_(ids))
+    rows = {r.id: r for r in session.execute(found)}
     overdue = set(
         session.scalars(
             select(HumanTaskRow.instance_id).where(

@@ -8,16 +8,19 @@ error (422 with per-field errors, 409 when the task is no longer open, 403, 404,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from engine import inbox as worklist
 from engine import operations
+from engine.context import EngineContext
 from engine.errors import FormInvalid, InvalidInput, PlanflowError
 from engine.models import HumanTaskRow
-from engine.people import may_see
+from engine.people import Actor, may_see
 from engine.records_ops import ON_HOLD
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, translate
@@ -157,44 +160,16 @@ def render_task(task_id: str, status: int = 200, **extra: Any) -> tuple[str, int
 # --- completing -------------------------------------------------------------------------------
 
 
-@bp.post("/tasks/<task_id>/complete")
-def task_complete(task_id: str) -> Response | tuple[Response, int]:
-    actor = current_actor()
-    if actor is None:
-        return json_error(401, "unauthenticated", translate("staff.error.login"))
-    ctx = engine_ctx()
-    form = None
-    data: dict[str, Any] = {}
-    try:
-        data = submitted_data()
-        with unit_of_work() as session:
-            row = session.get(HumanTaskRow, task_id)
-            if row is None:
-                return json_error(404, "not_found", translate("staff.error.not_found_task"))
-            if not may_see(actor, row):
-                return json_error(403, "forbidden", translate("staff.error.forbidden_task"))
-            name = row.name
-            form = worklist.form_for_task(ctx, session, task_id)
-            # submit = complete, unless signers (加签) still have to sign after the handler
-            operations.submit(ctx, session, actor, task_id, data)
-            held = row.status == ON_HOLD
-    except FormInvalid as exc:
-        return json_error(
-            422,
-            exc.code,
-            translate("staff.form.fix_errors"),
-            fields=field_errors_json(form, exc),
-            data=data,
-        )
-    except PlanflowError as exc:
-        return json_error(status_for(exc), exc.code, message_for(exc))
-    flash(translate("ops.flash.submitted_held" if held else "staff.flash.completed", step=name))
-    return jsonify({"ok": True, "redirect": url_for("pages.inbox")})
+FormAction = Callable[
+    [EngineContext, Session, Actor, HumanTaskRow, dict[str, Any], dict[str, Any]], str
+]
 
 
-def resolve_json(task_id: str) -> Response | tuple[Response, int]:
-    """完成委派 from the form: the delegate's data (only the fields they filled in) and comment
-    go back to the owner with the task. Same JSON contract as `task_complete`."""
+def _form_json(task_id: str, act: FormAction) -> Response | tuple[Response, int]:
+    """The JSON contract task-form.js relies on, shared by completing and 完成委派: 401/404/403,
+    422 with per-field errors and the typed data, the domain error's status, or ok + redirect.
+    `act(ctx, session, actor, row, data, body)` does the engine work and answers the flash
+    message."""
     actor = current_actor()
     if actor is None:
         return json_error(401, "unauthenticated", translate("staff.error.login"))
@@ -204,14 +179,14 @@ def resolve_json(task_id: str) -> Response | tuple[Response, int]:
     try:
         data = submitted_data()
         body = request.get_json(silent=True) or {}
-        comment = body.get("comment") or ""
         with unit_of_work() as session:
             row = session.get(HumanTaskRow, task_id)
             if row is None:
                 return json_error(404, "not_found", translate("staff.error.not_found_task"))
-            name = row.name
+            if not may_see(actor, row):
+                return json_error(403, "forbidden", translate("staff.error.forbidden_task"))
             form = worklist.form_for_task(ctx, session, task_id)
-            operations.resolve(ctx, session, actor, task_id, data, comment)
+            message = act(ctx, session, actor, row, data, body)
     except FormInvalid as exc:
         return json_error(
             422,
@@ -222,8 +197,39 @@ def resolve_json(task_id: str) -> Response | tuple[Response, int]:
         )
     except PlanflowError as exc:
         return json_error(status_for(exc), exc.code, message_for(exc))
-    flash(translate("ops.flash.resolved", step=name))
+    flash(message)
     return jsonify({"ok": True, "redirect": url_for("pages.inbox")})
+
+
+@bp.post("/tasks/<task_id>/complete")
+def task_complete(task_id: str) -> Response | tuple[Response, int]:
+    def act(
+        ctx: EngineContext, session: Session, actor: Actor, row: HumanTaskRow,
+        data: dict[str, Any], body: dict[str, Any],
+    ) -> str:
+        name = row.name
+        # submit = complete, unless signers (加签) still have to sign after the handler
+        operations.submit(ctx, session, actor, task_id, data)
+        held = row.status == ON_HOLD
+        return translate("ops.flash.submitted_held" if held else "staff.flash.completed", step=name)
+
+    return _form_json(task_id, act)
+
+
+def resolve_json(task_id: str) -> Response | tuple[Response, int]:
+    """完成委派 from the form: the delegate's data (only the fields they filled in) and comment
+    go back to the owner with the task. Same JSON contract as `task_complete`."""
+
+    def act(
+        ctx: EngineContext, session: Session, actor: Actor, row: HumanTaskRow,
+        data: dict[str, Any], body: dict[str, Any],
+    ) -> str:
+        name = row.name
+        comment = body.get("comment") or ""
+        operations.resolve(ctx, session, actor, task_id, data, comment)
+        return translate("ops.flash.resolved", step=name)
+
+    return _form_json(task_id, act)
 
 
 # --- claiming ---------------------------------------------------------------------------------

@@ -131,10 +131,13 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+def transaction(
+    factory: sessionmaker[Session], session: Session | None = None
+) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error. Used at the edges only
-    (a request, a CLI command, a scheduler job)."""
-    session = factory()
+    (a request, a CLI command, a scheduler job). ``session``: one the edge already opened (the
+    API's token check), finished here like a new one."""
+    session = session if session is not None else factory()
     try:
         yield session
         session.commit()

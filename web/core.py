@@ -18,11 +18,42 @@ def engine_ctx() -> EngineContext:
     return current_app.extensions["planflow"]
 
 
+# g key: the session the API's token check opened; the view's unit of work carries it on, so a
+# request checks out one connection and commits once (see web.api.require_token).
+REQUEST_SESSION = "request_session"
+
+
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """The request's one transaction: committed when the view returns, rolled back on error."""
-    with transaction(engine_ctx().sessions) as session:
+    opened = g.pop(REQUEST_SESSION, None)
+    with transaction(engine_ctx().sessions, opened) as session:
         yield session
+
+
+def release_writes(session: Session) -> None:
+    """Before reading a write's answer: on SQLite commit now, so its one writer lock is not held
+    while the answer is read. Elsewhere the request's commit at the edge is the only one (a
+    second would return the connection and check it out again: a PostgreSQL pre-ping)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite":
+        session.commit()
+
+
+def open_request_session() -> Session:
+    """A session for the request's first reads (the token check), taken over by the view's
+    `unit_of_work`; `close_request_session` closes it if the view never takes it."""
+    session: Session | None = g.get(REQUEST_SESSION)
+    if session is None:
+        session = engine_ctx().sessions()
+        setattr(g, REQUEST_SESSION, session)
+    return session
+
+
+def close_request_session(_exc: BaseException | None = None) -> None:
+    session = g.pop(REQUEST_SESSION, None)
+    if session is not None:
+        session.close()
 
 
 def api_actor(session: Session) -> Actor:

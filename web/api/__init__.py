@@ -14,12 +14,20 @@ def require_token() -> None:
     """Authentication comes before anything else a request says (body parsing included)."""
     from flask import request
 
-    from web.core import authenticate_request, unit_of_work
+    from web.core import authenticate_request, open_request_session
 
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
-    with unit_of_work() as session:
-        authenticate_request(session)
+    # The view's unit of work continues this session: one checkout, one commit per request.
+    authenticate_request(open_request_session())
+
+
+@bp.teardown_request
+def close_unused_session(exc: BaseException | None) -> None:
+    """The token check's session, when the view did not take it (refused, or no database)."""
+    from web.core import close_request_session
+
+    close_request_session(exc)
 
 
 def init_app(app: Flask) -> None:

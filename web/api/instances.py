@@ -6,7 +6,7 @@ from engine import instances, queries
 from engine.errors import InvalidInput
 from web.api import bp
 from web.api.params import data_field, int_arg, json_body, str_arg
-from web.core import api_actor, engine_ctx, unit_of_work
+from web.core import api_actor, engine_ctx, release_writes, unit_of_work
 
 STATUSES = ("running", "waiting", "completed", "error", "terminated", "suspended")
 
@@ -21,8 +21,7 @@ def start_instance() -> tuple[Response, int]:
     with unit_of_work() as session:
         actor = api_actor(session)
         record = instances.start(ctx, session, actor, key, data_field(body))
-        # The answer is read after the commit: SQLite's write lock is not held meanwhile.
-        session.commit()
+        release_writes(session)
         detail = queries.get_instance(ctx, session, actor, record.id)
     return jsonify(detail), 201
 

@@ -5,7 +5,7 @@ from flask import Response, jsonify
 from engine import instances, queries
 from web.api import bp
 from web.api.params import data_field, int_arg, json_body, str_arg
-from web.core import api_actor, engine_ctx, unit_of_work
+from web.core import api_actor, engine_ctx, release_writes, unit_of_work
 
 
 @bp.get("/tasks")
@@ -62,7 +62,6 @@ def complete_task(task_id: str) -> Response:
         loaded = guard_task_operation(session, actor, "submit", task_id)  # noqa: F841 (kept)
         body = json_body()
         record = instances.complete(ctx, session, actor, task_id, data_field(body))
-        # The answer is read after the commit: SQLite's write lock is not held meanwhile.
-        session.commit()
+        release_writes(session)
         detail = queries.get_instance(ctx, session, actor, record.id)
     return jsonify({"task_id": task_id, "instance": detail})

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Row, Select, select
+from sqlalchemy import CompoundSelect, Row, Select, exists, select
 from sqlalchemy.orm import Session
 
 from engine import store
 from engine.context import EngineContext
 from engine.errors import Forbidden, NotFound
+from engine.instance_detail import instance_history, instance_tasks, may_see_row
 from engine.list_queries import (
     INSTANCE_COLUMNS,
     count_rows,
@@ -24,16 +25,13 @@ from engine.list_queries import (
     visible_instance_ids,
 )
 from engine.models import (
-    AuditRecord,
-    DocumentRecord,
     HumanTaskRow,
-    IncidentRecord,
     InstanceRecord,
     ProcessModelRecord,
     ProcessVersionRecord,
-    TimerRow,
 )
 from engine.people import Actor, may_see
+from engine.records_ops import TaskDelegationRecord
 from engine.runtime import find_task
 from engine.visibility import may_view_instance
 
@@ -153,9 +151,9 @@ def get_task(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -
     row = session.get(HumanTaskRow, task_id)
     if row is None:
         raise NotFound(f"任务 {task_id} 不存在 (task not found)", {"task_id": task_id})
-    if not may_see(actor, row):
-        raise Forbidden("无权查看该任务 (not your task)", {"task_id": task_id})
     record = store.get_instance(session, row.instance_id)
+    if not may_see(actor, row) and not _onlooker(session, actor, row, record):
+        raise Forbidden("无权查看该任务 (not your task)", {"task_id": task_id})
     model = store.parsed_model(ctx, session, record.version_id)
     form = model.forms.get(row.form_file) if row.form_file else None
     step = model.steps.get(row.element_id)
@@ -165,6 +163,27 @@ def get_task(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -
         "instructions": step.instructions if step else None,
         "data": task_data(ctx, session, row),
     }
+
+
+def _onlooker(
+    session: Session, actor: Actor, row: HumanTaskRow, record: InstanceRecord
+) -> bool:
+    """Who may read a task they may not act on, as on the task page (web/pages/task_ops_view):
+    managers and process owners (they oversee every instance), the initiator, and the owner
+    who delegated it (委派). Reading is all the GET gives; acting still checks `may_act_on`."""
+    if actor.is_manager or actor.is_process_owner or record.started_by == actor.username:
+        return True
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    TaskDelegationRecord.task_id == row.id,
+                    TaskDelegationRecord.status == "active",
+                    TaskDelegationRecord.owner == actor.username,
+                )
+            )
+        )
+    )
 
 
 def task_data(ctx: EngineContext, session: Session, row: HumanTaskRow) -> dict[str, Any]:
@@ -226,80 +245,28 @@ def list_instances(
 def get_instance(
     ctx: EngineContext, session: Session, actor: Actor, instance_id: int
 ) -> dict[str, Any]:
+    """An instance with its tasks, timers, incidents, documents and audit log: two statements
+    after the instance record (which a start or completion still holds in the session)."""
     record = store.get_instance(session, instance_id)
-    tasks = session.scalars(
-        select(HumanTaskRow)
-        .where(HumanTaskRow.instance_id == instance_id)
-        .order_by(HumanTaskRow.created_at, HumanTaskRow.id)
-    ).all()
+    tasks = instance_tasks(session, instance_id)
     visible = (
         actor.is_manager
         or actor.is_process_owner
         or actor.username == record.started_by
-        or any(may_see(actor, t) for t in tasks)
+        or any(may_see_row(actor, t, groups) for t, groups in tasks)
         # CC recipients, A/B handover, delegation and signer parties (one EXISTS query).
         or may_view_instance(session, actor, record)
     )
     if not visible:
         raise Forbidden("无权查看该流程实例 (not your instance)", {"id": instance_id})
     now = ctx.clock.now()
-    audit = session.scalars(
-        select(AuditRecord).where(AuditRecord.instance_id == instance_id).order_by(AuditRecord.id)
-    ).all()
-    incidents = session.scalars(
-        select(IncidentRecord)
-        .where(IncidentRecord.instance_id == instance_id)
-        .order_by(IncidentRecord.id)
-    ).all()
-    timers = session.scalars(
-        select(TimerRow).where(TimerRow.instance_id == instance_id).order_by(TimerRow.due_at)
-    ).all()
-    documents = session.scalars(
-        select(DocumentRecord)
-        .where(DocumentRecord.instance_id == instance_id)
-        .order_by(DocumentRecord.id)
-    ).all()
+    shown = [task_dict(t, now, groups=groups) for t, groups in tasks]
     return {
         **instance_dict(record),
         "data": record.data,
-        "open_tasks": [task_dict(t, now) for t in tasks if t.status == "open"],
-        "tasks": [task_dict(t, now) for t in tasks],
-        "timers": [
-            {
-                "element_id": t.element_id,
-                "kind": t.kind,
-                "due_at": _iso(t.due_at),
-                "task_id": t.task_id,
-            }
-            for t in timers
-        ],
-        "incidents": [
-            {
-                "id": i.id,
-                "element_id": i.element_id,
-                "task_id": i.task_id,
-                "message": i.message,
-                "created_at": _iso(i.created_at),
-                "resolved_at": _iso(i.resolved_at),
-            }
-            for i in incidents
-        ],
-        "documents": [
-            {"id": d.id, "doc_type": d.doc_type, "title": d.title, "created_at": _iso(d.created_at)}
-            for d in documents
-        ],
-        "audit": [
-            {
-                "id": a.id,
-                "at": _iso(a.at),
-                "actor": a.actor,
-                "action": a.action,
-                "task_id": a.task_id,
-                "element_id": a.element_id,
-                "details": a.details,
-            }
-            for a in audit
-        ],
+        "open_tasks": [t for t in shown if t["status"] == "open"],
+        "tasks": shown,
+        **instance_history(session, instance_id),
     }
 
 

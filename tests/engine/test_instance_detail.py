@@ -1,0 +1,171 @@
+"""`queries.get_instance` reads an instance's tasks (with candidate groups) in one statement and
+its timers, incidents, documents and audit log in one UNION: the answer must still be what the
+tables hold, in the documented order, on SQLite and PostgreSQL, with the same visibility rule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+
+from engine import instances, queries
+from engine.context import EngineContext
+from engine.db import transaction
+from engine.errors import Forbidden
+from engine.models import (
+    AuditRecord,
+    DocumentRecord,
+    HumanTaskRow,
+    IncidentRecord,
+    InstanceRecord,
+    TimerRow,
+)
+from engine.people import Actor
+from tests.conftest import deploy_fixture
+
+
+def _start_with_history(ctx: EngineContext, staff: dict[str, Actor]) -> int:
+    """An approval with two documents, a resolved and an open incident, two timers (inserted
+    latest-due first) and an extra audit entry with nested details."""
+    deploy_fixture(ctx)
+    now = ctx.clock.now()
+    with transaction(ctx.sessions) as s:
+        iid = instances.start(
+            ctx, s, staff["alice"], "approval_demo", {"title": "品牌周", "amount": 5000}
+        ).id
+    with transaction(ctx.sessions) as s:
+        [task_id] = s.scalars(select(HumanTaskRow.id).where(HumanTaskRow.instance_id == iid))
+        s.add_all([
+            DocumentRecord(instance_id=iid, doc_type="charter", title="《项目立项书》",
+                           content_md="# x", created_at=now),
+            DocumentRecord(instance_id=iid, doc_type="memo", title="备忘", content_md="y",
+                           created_at=now + timedelta(minutes=1)),
+            IncidentRecord(instance_id=iid, task_id=task_id, element_id="svc", message="boom",
+                           created_at=now, resolved_at=now + timedelta(hours=1)),
+            IncidentRecord(instance_id=iid, task_id=None, element_id=None, message="again",
+                           created_at=now + timedelta(hours=2)),
+            TimerRow(instance_id=iid, task_id=task_id, element_id="late", kind="timer",
+                     due_at=now + timedelta(days=3)),
+            TimerRow(instance_id=iid, task_id=task_id, element_id="soon", kind="cycle",
+                     due_at=now + timedelta(days=1)),
+            AuditRecord(instance_id=iid, at=now, actor="mgr", action="remind", task_id=task_id,
+                        element_id="submit", details={"to": ["alice"], "n": 1}),
+        ])
+    return iid
+
+
+def _expected(ctx: EngineContext, iid: int) -> dict[str, Any]:
+    """The same answer read the long way: ORM rows, one query per table."""
+    now = ctx.clock.now()
+    with transaction(ctx.sessions) as s:
+        record = s.get(InstanceRecord, iid)
+        assert record is not None
+        tasks = s.scalars(
+            select(HumanTaskRow).where(HumanTaskRow.instance_id == iid)
+            .order_by(HumanTaskRow.created_at, HumanTaskRow.id)
+        ).all()
+        iso = queries._iso
+        return {
+            **queries.instance_dict(record),
+            "data": record.data,
+            "open_tasks": [queries.task_dict(t, now) for t in tasks if t.status == "open"],
+            "tasks": [queries.task_dict(t, now) for t in tasks],
+            "timers": [
+                {"element_id": t.element_id, "kind": t.kind, "due_at": iso(t.due_at),
+                 "task_id": t.task_id}
+                for t in s.scalars(select(TimerRow).where(TimerRow.instance_id == iid)
+                                   .order_by(TimerRow.due_at))
+            ],
+            "incidents": [
+                {"id": i.id, "element_id": i.element_id, "task_id": i.task_id,
+                 "message": i.message, "created_at": iso(i.created_at),
+                 "resolved_at": iso(i.resolved_at)}
+                for i in s.scalars(select(IncidentRecord).where(IncidentRecord.instance_id == iid)
+                                   .order_by(IncidentRecord.id))
+            ],
+            "documents": [
+                {"id": d.id, "doc_type": d.doc_type, "title": d.title,
+                 "created_at": iso(d.created_at)}
+                for d in s.scalars(select(DocumentRecord).where(DocumentRecord.instance_id == iid)
+                                   .order_by(DocumentRecord.id))
+            ],
+            "audit": [
+                {"id": a.id, "at": iso(a.at), "actor": a.actor, "action": a.action,
+                 "task_id": a.task_id, "element_id": a.element_id, "details": a.details}
+                for a in s.scalars(select(AuditRecord).where(AuditRecord.instance_id == iid)
+                                   .order_by(AuditRecord.id))
+            ],
+        }
+
+
+def test_detail_is_what_the_tables_hold(ctx: EngineContext, staff: dict[str, Actor]) -> None:
+    iid = _start_with_history(ctx, staff)
+    with transaction(ctx.sessions) as s:
+        detail = queries.get_instance(ctx, s, staff["mgr"], iid)
+    assert detail == _expected(ctx, iid)
+    # Not vacuous: every part is there, in its order.
+    assert [t["element_id"] for t in detail["timers"]] == ["soon", "late"]
+    assert [i["message"] for i in detail["incidents"]] == ["boom", "again"]
+    assert detail["incidents"][0]["resolved_at"] and detail["incidents"][1]["resolved_at"] is None
+    assert [d["title"] for d in detail["documents"]] == ["《项目立项书》", "备忘"]
+    assert detail["audit"][-1]["details"] == {"to": ["alice"], "n": 1}
+    assert detail["audit"][-1]["at"].endswith("+00:00")  # aware, as the ORM returns it
+    [task] = detail["open_tasks"]
+    assert task["candidate_groups"] and task["created_at"]
+
+
+def test_detail_reads_in_two_statements(ctx: EngineContext, staff: dict[str, Actor]) -> None:
+    iid = _start_with_history(ctx, staff)
+    seen: list[str] = []
+
+    def log(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        seen.append(statement)
+
+    with transaction(ctx.sessions) as s:
+        # As after a start or completion: the record is in hand (held: the map is weak).
+        record = s.get(InstanceRecord, iid)
+        assert record is not None
+        event.listen(ctx.db, "before_cursor_execute", log)
+        try:
+            queries.get_instance(ctx, s, staff["mgr"], iid)
+        finally:
+            event.remove(ctx.db, "before_cursor_execute", log)
+    assert len(seen) == 2, seen
+
+
+@pytest.mark.parametrize(
+    ("who", "sees"),
+    [("alice", True), ("bob", True), ("mgr", True), ("owner", True), ("root", True),
+     ("req", False), ("fin", False)],
+)
+def test_visibility_rule_unchanged(
+    ctx: EngineContext, staff: dict[str, Actor], who: str, sees: bool
+) -> None:
+    """The initiator, a member of the task's candidate group, managers, process owners and
+    admins see it; staff strangers get 403."""
+    iid = _start_with_history(ctx, staff)
+    with transaction(ctx.sessions) as s:
+        if sees:
+            assert queries.get_instance(ctx, s, staff[who], iid)["id"] == iid
+        else:
+            with pytest.raises(Forbidden):
+                queries.get_instance(ctx, s, staff[who], iid)
+
+
+def test_whoever_completed_a_task_still_sees_the_instance(
+    ctx: EngineContext, staff: dict[str, Actor]
+) -> None:
+    """bob (not the initiator) completes the first step; the review is offered to managers only,
+    so bob sees the instance through the task he completed."""
+    iid = _start_with_history(ctx, staff)
+    with transaction(ctx.sessions) as s:
+        [task_id] = s.scalars(select(HumanTaskRow.id).where(HumanTaskRow.instance_id == iid))
+        instances.claim(ctx, s, staff["bob"], task_id)
+        instances.complete(ctx, s, staff["bob"], task_id, {"description": "budget"})
+    with transaction(ctx.sessions) as s:
+        detail = queries.get_instance(ctx, s, staff["bob"], iid)
+    done = {t["id"]: t for t in detail["tasks"]}[task_id]
+    assert (done["status"], done["completed_by"]) == ("completed", "bob")
+    assert "bob" not in {t["assignee"] for t in detail["open_tasks"]}

@@ -13,11 +13,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.task import Task
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, lazyload
-from sqlalchemy.orm.exc import StaleDataError
 
-from engine import task_hooks, timer_rows
+from engine import held_audits, task_hooks, timer_rows
 from engine.context import EngineContext
-from engine.errors import Conflict, NotFound
+from engine.errors import NotFound
 from engine.lane_groups import LaneGroups
 from engine.models import (
     AuditRecord,
@@ -162,28 +161,55 @@ def save(
 
     The instance row is written (and version-checked) first: a concurrent writer that saved
     the same instance makes this fail with Conflict before any derived row is touched, so the
-    caller's rollback leaves nothing half-applied."""
+    caller's rollback leaves nothing half-applied. Audit entries pending in the session, and
+    those the save adds, go out last, in one INSERT (engine.held_audits)."""
     now = ctx.clock.now()
     ready = [] if record.status == "terminated" else ready_human_tasks(workflow)
     # Not saved before (`instances.start` creates the row with an empty state): it has no
     # incidents, task rows, timers or task operations yet, so nothing needs reading.
     first_save = not record.state
+    # The last save had no ready user task (its stage is their names): it closed every
+    # engine task row, so only planflow's own rows (task operations) can be live now.
+    had_ready = first_save or record.stage is not None
+    held_audits.begin(session)
+    try:
+        _save(ctx, session, record, workflow, model, ready, first_save, had_ready, now,
+              incident, completed or {}, notes or [], actor)
+    except BaseException:
+        held_audits.discard(session)
+        raise
+    held_audits.write(session)
+
+
+def _save(
+    ctx: EngineContext,
+    session: Session,
+    record: InstanceRecord,
+    workflow: BpmnWorkflow,
+    model: ParsedModel,
+    ready: list[Task],
+    first_save: bool,
+    had_ready: bool,
+    now: datetime,
+    incident: Incident | None,
+    completed: Mapping[str, str],
+    notes: list[dict[str, Any]],
+    actor: str | None,
+) -> None:
     with session.no_autoflush:
         attempts, retry_at = (
             _retry_plan(ctx, session, record.id, incident, now) if incident else (0, None)
         )
         # One read serves the status (an incident waiting for a person) and the timer rows
         # (the current ones, and those scheduled retries need) below.
-        timers, unresolved = ([], []) if first_save else timer_rows.timers_and_incidents(
-            session, record.id
-        )
+        timers, unresolved = ([], []) if first_save else timer_rows.current(session, record.id)
         needs_human = (incident is not None and retry_at is None) or any(
             i.retry_at is None for i in unresolved
         )
         _write_record(ctx, record, workflow, model, ready, needs_human, now)
-    _flush(session, record)
+    held_audits.flush(session, record)
     with session.no_autoflush:
-        for note in notes or []:
+        for note in notes:
             audit(
                 session,
                 now,
@@ -229,12 +255,12 @@ def save(
                     },
                 )
         _sync_tasks(
-            ctx, session, record, workflow, model, ready, completed or {}, now, first_save
+            ctx, session, record, workflow, model, ready, completed, now, first_save, had_ready
         )
         timer_rows.sync_timers(session, record, workflow, timers, unresolved)
         if record.status == "completed" and record.completed_at == now:
             audit(session, now, "completed", instance_id=record.id)
-    _flush(session, record)
+    held_audits.flush(session, record)
 
 
 def _write_record(
@@ -258,17 +284,6 @@ def _write_record(
             record.completed_at = now
     stage = ", ".join(sorted({t.task_spec.bpmn_name or element_id(t) for t in ready}))
     record.stage = stage[:256] or None
-
-
-def _flush(session: Session, record: InstanceRecord) -> None:
-    instance_id = record.id  # read before a failed flush expires the object
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise Conflict(
-            "该流程实例已被其他操作更新，请刷新后重试 (the instance was changed concurrently)",
-            {"instance_id": instance_id},
-        ) from exc
 
 
 def _status(
@@ -360,6 +375,7 @@ def _sync_tasks(
     completed: Mapping[str, str],
     now: datetime,
     first_save: bool = False,
+    had_ready: bool = True,
 ) -> None:
     # Planflow's task operations: refuse completions their rules do not allow yet; rows held
     # for signers ("on_hold") are live too; rows planflow made itself are not engine tasks.
@@ -367,7 +383,9 @@ def _sync_tasks(
     ops = not first_save and task_hooks.has_task_operations(session, record.id)
     if ops:
         task_hooks.guard_completions(session, completed)
-    open_rows = {} if first_save else {
+    # Without ready tasks at the last save and without task operations no row can be live
+    # (e.g. an instance waiting on a timer): nothing to read.
+    open_rows = {} if first_save or not (ops or had_ready) else {
         row.id: row for row in session.scalars(_LIVE_ROWS, {"instance_id": record.id})
     }
     managed = task_hooks.managed_task_ids(session, record.id) if ops else set()

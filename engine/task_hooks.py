@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, bindparam, delete, event, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
+from engine import held_audits
 from engine.errors import Conflict
 from engine.models import HumanTaskRow, InstanceRecord
 from engine.records_ops import (
@@ -162,7 +163,7 @@ def after_sync(
         else:
             plain.append(row)
     if created:
-        session.flush()
+        held_audits.flush(session)  # the save's audit entries wait for its one INSERT
     before = {r.id: r.assignee for r in plain}
     absence.apply_for_instance(ctx, session, record, created, now)
     for row in plain:
@@ -329,7 +330,7 @@ def setup_vote(
         )
         session.add(step_row)
         steps.append((seq, voter, step_row.id))
-    session.flush()
+    held_audits.flush(session)
     for seq, voter, step_id in steps:
         session.add(
             TaskSignerRecord(

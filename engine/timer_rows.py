@@ -66,6 +66,58 @@ def timers_and_incidents(
     return out
 
 
+# session.info key: {instance_id: (timer rows, unresolved incidents)} read for a timer batch
+# (engine.timers) whose instances are locked while it runs, so nothing else writes their rows;
+# each instance's save takes its entry instead of reading them again.
+KNOWN = "planflow.known_timer_rows"
+_ids = bindparam("ids", expanding=True)
+_incident_ids = bindparam("incident_ids", expanding=True)
+_BATCH_TIMERS_AND_INCIDENTS = union_all(
+    select(
+        TimerRow.instance_id,
+        literal_column("'t'").label("src"),
+        TimerRow.id,
+        TimerRow.task_id,
+        TimerRow.element_id,
+        TimerRow.kind,
+        TimerRow.due_at.label("at"),
+    ).where(TimerRow.instance_id.in_(_ids)),
+    select(
+        IncidentRecord.instance_id,
+        literal_column("'i'"),
+        IncidentRecord.id,
+        IncidentRecord.task_id,
+        IncidentRecord.element_id,
+        literal_column("'retry'"),
+        IncidentRecord.retry_at,
+    ).where(IncidentRecord.instance_id.in_(_incident_ids), IncidentRecord.resolved_at.is_(None)),
+)
+
+
+def for_instances(
+    session: Session, instance_ids: list[int]
+) -> dict[int, tuple[list[Timer], list[Pending]]]:
+    """`timers_and_incidents` of several instances in one statement."""
+    out: dict[int, tuple[list[Timer], list[Pending]]] = {i: ([], []) for i in instance_ids}
+    rows = session.execute(
+        _BATCH_TIMERS_AND_INCIDENTS, {"ids": instance_ids, "incident_ids": instance_ids}
+    )
+    for instance_id, src, id_, task_id, element, kind, at in rows:
+        if src == "t":
+            out[instance_id][0].append(Timer(id_, task_id, element, kind, at))
+        else:
+            out[instance_id][1].append(Pending(task_id, element, at))
+    return out
+
+
+def current(session: Session, instance_id: int) -> tuple[list[Timer], list[Pending]]:
+    """The instance's timer rows and unresolved incidents: those its batch read (once), else
+    read now."""
+    known = session.info.get(KNOWN)
+    entry = known.pop(instance_id, None) if known else None
+    return entry if entry is not None else timers_and_incidents(session, instance_id)
+
+
 def sync_timers(
     session: Session,
     record: InstanceRecord,

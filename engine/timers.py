@@ -24,7 +24,7 @@ from datetime import datetime
 from sqlalchemy import false, select, union, update
 from sqlalchemy.orm import Session
 
-from engine import task_hooks
+from engine import task_hooks, timer_rows
 from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Conflict
@@ -84,16 +84,20 @@ def _run_batch(ctx: EngineContext, report: TickReport, seen: set[int], size: int
             # Instances already handled in this call are not claimed again by it, whatever
             # their outcome (a still-due row would otherwise be taken over and over).
             seen.update(claimed)
-            retries = _due_retries(session, claimed, ctx.clock.now())
+            retries = _read_rows(session, claimed, ctx.clock.now())
             _note_without_task_operations(session, claimed)
             deadline = time.monotonic() + BATCH_SECONDS.get(ctx.db.dialect.name, 0.5)
-            for position, instance_id in enumerate(claimed):
-                if position and time.monotonic() > deadline:
-                    # Untouched: their locks go with the commit and the next batch takes them.
-                    seen.difference_update(claimed[position:])
-                    more = True
-                    break
-                _wake(ctx, session, batch, instance_id, retries.get(instance_id, []))
+            try:
+                for position, instance_id in enumerate(claimed):
+                    if position and time.monotonic() > deadline:
+                        # Untouched: their locks go with the commit and the next batch takes
+                        # them.
+                        seen.difference_update(claimed[position:])
+                        more = True
+                        break
+                    _wake(ctx, session, batch, instance_id, retries.get(instance_id, []))
+            finally:
+                session.info.pop(timer_rows.KNOWN, None)
     except Exception as exc:  # the claim or the commit failed: nothing of this batch was saved
         log.exception("timer batch of %s instance(s) failed", len(claimed))
         for instance_id in batch.woken:
@@ -134,10 +138,26 @@ def _claim(
     return list(dict.fromkeys(rows)), len(rows) == size
 
 
+def _read_rows(
+    session: Session, instance_ids: list[int], now: datetime
+) -> dict[int, list[IncidentRecord]]:
+    """The batch's timer rows and unresolved incidents in one query, left for each instance's
+    save (timer_rows.KNOWN); returns the due retries (`store.due_retries`) of those that have
+    any. Their saves read their rows again: a retry resolves incidents before it saves."""
+    known = timer_rows.for_instances(session, instance_ids)
+    due = [
+        i
+        for i, (_timers, pending) in known.items()
+        if any(p.retry_at is not None and p.retry_at <= now for p in pending)
+    ]
+    session.info[timer_rows.KNOWN] = {i: v for i, v in known.items() if i not in due}
+    return _due_retries(session, due, now) if due else {}
+
+
 def _due_retries(
     session: Session, instance_ids: list[int], now: datetime
 ) -> dict[int, list[IncidentRecord]]:
-    """`store.due_retries` for a whole batch in one query."""
+    """`store.due_retries` for several instances in one query."""
     out: dict[int, list[IncidentRecord]] = {}
     for incident in session.scalars(
         select(IncidentRecord).where(

@@ -1,0 +1,96 @@
+"""What a save costs in statements, and that the reads it skips had nothing to find.
+
+* A timer batch passes the timer rows and incidents it read to each save, a save writes its audit
+  entries in one INSERT (in creation order) and reads no task rows for an instance that had no
+  ready task: waking a `timer_once` instance is three statements (instance, timer row, audit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+
+from engine import instances
+from engine.db import transaction
+from engine.deploy import deploy, uploads_from_paths
+from engine.models import AuditRecord, HumanTaskRow, InstanceRecord, TimerRow
+from engine.people import SYSTEM
+from engine.timers import process_due
+from tests.conftest import FIXTURES
+
+
+class Statements:
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
+            self.seen.append(" ".join(statement.split()))
+
+
+@pytest.fixture
+def statements(ctx) -> Iterator[Statements]:
+    log = Statements()
+    event.listen(ctx.db, "before_cursor_execute", log)
+    yield log
+    event.remove(ctx.db, "before_cursor_execute", log)
+
+
+def test_waking_a_timer_costs_three_statements_and_keeps_the_audit_order(ctx, clock, statements):
+    with transaction(ctx.sessions) as s:
+        deploy(ctx, s, uploads_from_paths([FIXTURES / "models_extra" / "timer_once.bpmn"]), "o")
+    with transaction(ctx.sessions) as s:
+        ids = [instances.start(ctx, s, SYSTEM, "timer_once", {"delay": "PT1H"}).id
+               for _ in range(10)]
+    clock.advance(hours=2)
+    statements.seen.clear()
+    report = process_due(ctx, batch_size=50)
+    assert sorted(report.woken) == ids
+    per_instance = [s for s in statements.seen if s.startswith(("UPDATE process_instances",
+                                                                 "DELETE FROM timers",
+                                                                 "INSERT INTO audit_log"))]
+    assert len(per_instance) == 3 * len(ids), statements.seen
+    # Nothing else per instance: the batch's claim, its rows read and the operations probe
+    # (plus SQLite's lock-taking no-op write and a final empty claim).
+    assert len(statements.seen) - len(per_instance) <= 6, statements.seen
+    assert not [s for s in statements.seen if "FROM human_tasks" in s]
+    with transaction(ctx.sessions) as s:
+        assert s.scalar(select(TimerRow.id).where(TimerRow.instance_id.in_(ids))) is None
+        assert set(s.scalars(select(InstanceRecord.status).where(InstanceRecord.id.in_(ids)))) \
+            == {"completed"}
+        for instance_id in ids:
+            actions = s.scalars(select(AuditRecord.action)
+                                .where(AuditRecord.instance_id == instance_id)
+                                .order_by(AuditRecord.id)).all()
+            assert actions == ["started", "timer_fired", "completed"]
+
+
+def test_a_save_writes_its_audit_entries_in_creation_order(ctx, staff):
+    """complete → service task → timer: the completion, the service call and the timer's
+    task row changes come out in the order they happened, with one audit INSERT."""
+    from tests.conftest import deploy_fixture
+
+    deploy_fixture(ctx)
+    with transaction(ctx.sessions) as s:
+        record = instances.start(ctx, s, staff["alice"], "approval_demo",
+                                 {"title": "预算", "amount": 5000})
+        iid = record.id
+    with transaction(ctx.sessions) as s:
+        task = s.scalars(select(HumanTaskRow).where(HumanTaskRow.instance_id == iid)).one()
+        instances.complete(ctx, s, staff["alice"], task.id, {"description": "budget"})
+    with transaction(ctx.sessions) as s:
+        review = s.scalars(select(HumanTaskRow).where(HumanTaskRow.instance_id == iid,
+                                                      HumanTaskRow.status == "open")).one()
+        instances.complete(ctx, s, staff["mgr"], review.id, {"decision": "approve"})
+    with transaction(ctx.sessions) as s:
+        rows = s.execute(select(AuditRecord.action, AuditRecord.at)
+                         .where(AuditRecord.instance_id == iid).order_by(AuditRecord.id)).all()
+    assert [a for a, _ in rows] == [
+        "started", "task_created",  # start
+        "task_completed", "task_created",  # first completion
+        "task_completed", "service_called", "handler_note",  # the review, then the service
+    ]
+    assert [at for _, at in rows] == sorted(at for _, at in rows)

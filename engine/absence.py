@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -168,6 +168,22 @@ def _delegated(session: Session, task_ids: list[str]) -> set[str]:
     )
 
 
+_now = bindparam("now")
+# Built once (constructing a statement costs about as much as running it).
+_ANYTHING_TO_ROUTE = select(
+    or_(
+        exists().where(
+            AbsenceRecord.starts_at <= _now,
+            or_(AbsenceRecord.ends_at.is_(None), AbsenceRecord.ends_at > _now),
+        ),
+        exists().where(
+            TaskHandoverRecord.instance_id == bindparam("instance_id"),
+            TaskHandoverRecord.returned_at.is_(None),
+        ),
+    )
+)
+
+
 def apply_for_instance(
     ctx: EngineContext,
     session: Session,
@@ -177,6 +193,10 @@ def apply_for_instance(
 ) -> None:
     """The save-time check: route this instance's tasks around absent users, and back."""
     if record.status in ("completed", "terminated"):
+        return
+    # Nearly always nobody is away and nothing of this instance is handed over: one probe
+    # says so (read at every save, so an absence set by another process is seen at once).
+    if not session.execute(_ANYTHING_TO_ROUTE, {"now": now, "instance_id": record.id}).scalar():
         return
     away = active_absences(session, now)
     open_handovers = session.scalars(

@@ -230,11 +230,13 @@ def emit(ctx: EngineContext, session: Session, event: str, payload: dict[str, An
             if email:
                 session.add(_outbox("email", event, email, message, now))
                 queued += 1
-    if event in ops_settings.get_list(ctx.settings, "webhook_events"):
+    robots = ops_settings.robot_configs(ctx.settings)
+    # Without a robot configured nobody reads the names: do not look them up.
+    if robots and event in ops_settings.get_list(ctx.settings, "webhook_events"):
         names = _names(session, recipients)
         to_line = "、".join(names[u] for u in recipients)
         text = message.text + (f"\n\n处理人 To：{to_line}" if to_line else "")
-        for robot in ops_settings.robot_configs(ctx.settings):
+        for robot in robots:
             session.add(
                 _outbox(robot.channel, event, robot.channel, Message(message.title, text), now)
             )

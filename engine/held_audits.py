@@ -19,6 +19,7 @@ from engine.models import AuditRecord, InstanceRecord
 # session.info key: the held entries, set while a save runs.
 HELD = "planflow.held_audits"
 _COLUMNS = [c.key for c in AuditRecord.__table__.columns if c.key != "id"]
+_INSERT = insert(AuditRecord.__table__)  # built once
 
 
 def begin(session: Session) -> None:
@@ -61,7 +62,4 @@ def write(session: Session) -> None:
     """Insert the held entries and any still pending, in creation order, as one statement."""
     entries = session.info.pop(HELD, []) + _take_pending(session)
     if entries:
-        session.execute(
-            insert(AuditRecord.__table__),
-            [{key: getattr(o, key) for key in _COLUMNS} for o in entries],
-        )
+        session.execute(_INSERT, [{key: getattr(o, key) for key in _COLUMNS} for o in entries])

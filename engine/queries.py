@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Row, Select, exists, select
+from sqlalchemy import CompoundSelect, Row, Select, select
 from sqlalchemy.orm import Session
 
 from engine import store
@@ -31,9 +31,8 @@ from engine.models import (
     ProcessVersionRecord,
 )
 from engine.people import Actor, may_see
-from engine.records_ops import TaskDelegationRecord
 from engine.runtime import find_task
-from engine.visibility import may_view_instance
+from engine.visibility import may_view_instance, onlooker
 
 MAX_PAGE = 200
 
@@ -152,7 +151,7 @@ def get_task(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -
     if row is None:
         raise NotFound(f"任务 {task_id} 不存在 (task not found)", {"task_id": task_id})
     record = store.get_instance(session, row.instance_id)
-    if not may_see(actor, row) and not _onlooker(session, actor, row, record):
+    if not may_see(actor, row) and not onlooker(session, actor, row, record):
         raise Forbidden("无权查看该任务 (not your task)", {"task_id": task_id})
     model = store.parsed_model(ctx, session, record.version_id)
     form = model.forms.get(row.form_file) if row.form_file else None
@@ -163,27 +162,6 @@ def get_task(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -
         "instructions": step.instructions if step else None,
         "data": task_data(ctx, session, row),
     }
-
-
-def _onlooker(
-    session: Session, actor: Actor, row: HumanTaskRow, record: InstanceRecord
-) -> bool:
-    """Who may read a task they may not act on, as on the task page (web/pages/task_ops_view):
-    managers and process owners (they oversee every instance), the initiator, and the owner
-    who delegated it (委派). Reading is all the GET gives; acting still checks `may_act_on`."""
-    if actor.is_manager or actor.is_process_owner or record.started_by == actor.username:
-        return True
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    TaskDelegationRecord.task_id == row.id,
-                    TaskDelegationRecord.status == "active",
-                    TaskDelegationRecord.owner == actor.username,
-                )
-            )
-        )
-    )
 
 
 def task_data(ctx: EngineContext, session: Session, row: HumanTaskRow) -> dict[str, Any]:

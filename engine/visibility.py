@@ -86,3 +86,24 @@ def participants(session: Session, record: InstanceRecord) -> set[str]:
     ]
     found = session.scalars(union(*parts))
     return {record.started_by, *(n for n in found if n)}
+
+
+def onlooker(
+    session: Session, actor: Actor, row: HumanTaskRow, record: InstanceRecord
+) -> bool:
+    """Who may read a task they may not act on, on the task page and through the API:
+    managers and process owners (they oversee every instance), the initiator, and the owner
+    who delegated it (委派). Reading is all the GET gives; acting still checks `may_act_on`."""
+    if actor.is_manager or actor.is_process_owner or record.started_by == actor.username:
+        return True
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    TaskDelegationRecord.task_id == row.id,
+                    TaskDelegationRecord.status == "active",
+                    TaskDelegationRecord.owner == actor.username,
+                )
+            )
+        )
+    )

@@ -19,6 +19,7 @@ from engine.context import EngineContext
 from engine.errors import Forbidden, PlanflowError
 from engine.models import HumanTaskRow, InstanceRecord, UserRecord
 from engine.people import SYSTEM, Actor
+from engine.visibility import onlooker
 
 ENDED = ("completed", "terminated")
 REMOVABLE = ("pending", "open")
@@ -43,13 +44,8 @@ def _onlooker(session: Session, actor: Actor, task_id: str) -> bool:
     row = session.get(HumanTaskRow, task_id)
     if row is None:
         return False
-    if actor.is_manager or actor.is_process_owner:
-        return True  # they oversee every instance of the department
     record = session.get(InstanceRecord, row.instance_id)
-    if record is not None and record.started_by == actor.username:
-        return True
-    delegation = operations.active_delegation(session, task_id)
-    return delegation is not None and delegation.owner == actor.username
+    return record is not None and onlooker(session, actor, row, record)
 
 
 def active_people(session: Session) -> list[dict[str, str]]:

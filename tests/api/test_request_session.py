@@ -99,14 +99,30 @@ def test_refused_requests_return_their_connection(
 
 
 def test_a_failing_view_rolls_back_what_it_wrote(
-    api: tuple[Any, Counts], ctx: EngineContext
+    api: tuple[Any, Counts], ctx: EngineContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The token check's session is the view's: an error in the view still rolls back."""
+    """The token check's session is the view's: an error raised after the view has written
+    (the instance row is flushed, its id assigned) still rolls everything back."""
+    from engine import instances
+    from engine.errors import Conflict
+
     client, _ = api
     alice = _token(client, "alice")
     before = client.get("/api/v1/process-instances", headers=alice).get_json()["total"]
+    real_start = instances.start
+    written: list[int] = []
+
+    def start_then_fail(*args: Any, **kwargs: Any) -> Any:
+        record = real_start(*args, **kwargs)
+        written.append(record.id)  # flushed: the row exists inside the transaction
+        raise Conflict("boom after the write")
+
+    monkeypatch.setattr(instances, "start", start_then_fail)
     r = client.post("/api/v1/process-instances", headers=alice,
-                    json={"process": "approval_demo", "data": {"title": "x", "amount": "many"}})
-    assert r.status_code in (400, 422), r.get_json()
+                    json={"process": "approval_demo", "data": {"title": "x", "amount": 5}})
+    assert r.status_code == 409, r.get_json()
+    assert written and written[0] is not None
+    monkeypatch.undo()
     assert client.get("/api/v1/process-instances", headers=alice).get_json()["total"] == before
+    assert client.get(f"/api/v1/process-instances/{written[0]}", headers=alice).status_code == 404
     assert ctx.db.pool.checkedout() == 0

@@ -21,7 +21,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, delete, event, literal, or_, select, union_all, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    delete,
+    event,
+    literal,
+    or_,
+    select,
+    union,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from engine import held_audits
@@ -77,6 +88,23 @@ def has_task_operations(session: Session, instance_id: int) -> bool:
     if not found:
         known_without.add(instance_id)
     return found
+
+
+def note_without_task_operations(session: Session, instance_ids: list[int]) -> None:
+    """`has_task_operations` for a whole batch in one query (the timer worker wakes many
+    instances per transaction; most never had an operation)."""
+    with_ops = set(
+        session.scalars(
+            union(
+                *(
+                    select(record.instance_id).where(record.instance_id.in_(instance_ids))
+                    for record in _OPS_RECORDS
+                )
+            )
+        )
+    )
+    known: set[int] = session.info.setdefault(NO_TASK_OPS, set())
+    known.update(i for i in instance_ids if i not in with_ops)
 
 
 @event.listens_for(Session, "after_flush")

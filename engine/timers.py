@@ -21,7 +21,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import false, select, union, update
+from sqlalchemy import false, select, update
 from sqlalchemy.orm import Session
 
 from engine import task_hooks, timer_rows
@@ -85,7 +85,7 @@ def _run_batch(ctx: EngineContext, report: TickReport, seen: set[int], size: int
             # their outcome (a still-due row would otherwise be taken over and over).
             seen.update(claimed)
             retries = _read_rows(session, claimed, ctx.clock.now())
-            _note_without_task_operations(session, claimed)
+            task_hooks.note_without_task_operations(session, claimed)
             deadline = time.monotonic() + BATCH_SECONDS.get(ctx.db.dialect.name, 0.5)
             try:
                 for position, instance_id in enumerate(claimed):
@@ -168,23 +168,6 @@ def _due_retries(
     ):
         out.setdefault(incident.instance_id, []).append(incident)
     return out
-
-
-def _note_without_task_operations(session: Session, instance_ids: list[int]) -> None:
-    """Fill task_hooks' per-session answer for the whole batch in one query; each save would
-    otherwise probe the operation tables for its instance (most never had an operation)."""
-    with_ops = set(
-        session.scalars(
-            union(
-                *(
-                    select(record.instance_id).where(record.instance_id.in_(instance_ids))
-                    for record in task_hooks._OPS_RECORDS
-                )
-            )
-        )
-    )
-    known: set[int] = session.info.setdefault(task_hooks.NO_TASK_OPS, set())
-    known.update(i for i in instance_ids if i not in with_ops)
 
 
 def _wake(

@@ -279,7 +279,6 @@ def test_the_batch_tells_the_save_which_instances_never_had_a_task_operation(ctx
     from engine import task_hooks
     from engine.models import HumanTaskRow
     from engine.records_ops import TaskSubmissionRecord
-    from engine.timers import _note_without_task_operations
 
     with transaction(ctx.sessions) as s:
         deploy(ctx, s, uploads_from_paths([FIXTURES / "models_extra" / "timers_demo.bpmn"]),
@@ -291,7 +290,7 @@ def test_the_batch_tells_the_save_which_instances_never_had_a_task_operation(ctx
         s.add(TaskSubmissionRecord(task_id=task.id, instance_id=ids[1], submitted_by="alice",
                                    data={}, submitted_at=ctx.clock.now()))
     with transaction(ctx.sessions) as s:
-        _note_without_task_operations(s, ids)
+        task_hooks.note_without_task_operations(s, ids)
         assert s.info[task_hooks.NO_TASK_OPS] == {ids[0], ids[2]}
         assert task_hooks.has_task_operations(s, ids[1])
         assert not task_hooks.has_task_operations(s, ids[0])

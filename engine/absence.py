@@ -19,8 +19,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
-from sqlalchemy.orm.exc import StaleDataError
 
 from engine import store
 from engine.context import EngineContext
@@ -34,6 +32,7 @@ from engine.records_ops import (
     TaskDelegationRecord,
     TaskHandoverRecord,
 )
+from engine.versioning import touch
 
 
 def active_absences(session: Session, now: datetime) -> dict[str, AbsenceRecord]:
@@ -242,15 +241,7 @@ def _may_manage(actor: Actor, username: str) -> None:
 
 def _touch(session: Session, instance_id: int, now: datetime) -> InstanceRecord:
     record = store.get_instance(session, instance_id)
-    record.updated_at = now
-    flag_modified(record, "updated_at")  # bump the version even if the time did not move
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise Conflict(
-            "该流程实例已被其他操作更新，请刷新后重试 (the instance was changed concurrently)",
-            {"instance_id": instance_id},
-        ) from exc
+    touch(session, record, now)
     return record
 
 

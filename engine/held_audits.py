@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from engine.errors import Conflict
 from engine.models import AuditRecord, InstanceRecord
+from engine.versioning import flush_checked
 
 # session.info key: the held entries, set while a save runs.
 HELD = "planflow.held_audits"
@@ -48,14 +47,7 @@ def flush(session: Session, record: InstanceRecord | None = None) -> None:
     if record is None:
         session.flush()
         return
-    instance_id = record.id  # read before a failed flush expires the object
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise Conflict(
-            "该流程实例已被其他操作更新，请刷新后重试 (the instance was changed concurrently)",
-            {"instance_id": instance_id},
-        ) from exc
+    flush_checked(session, record)
 
 
 def write(session: Session) -> None:

@@ -11,8 +11,6 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
-from sqlalchemy.orm.exc import StaleDataError
 
 from engine import store
 from engine.context import EngineContext
@@ -22,6 +20,7 @@ from engine.notifications import group_members, publish
 from engine.operations.authz import _deny, allowed, relation
 from engine.people import Actor, get_user
 from engine.records_ops import LIVE_STATUSES, ON_HOLD, TaskDelegationRecord, TaskSignerRecord
+from engine.versioning import touch
 
 SIGNER_MODES = ("before", "parallel", "after")
 
@@ -44,16 +43,7 @@ def _row(session: Session, task_id: str) -> HumanTaskRow:
 
 def _touch(session: Session, record: InstanceRecord, now: datetime) -> None:
     """Bump the instance's version: a concurrent operation on the instance then conflicts."""
-    instance_id = record.id
-    record.updated_at = now
-    flag_modified(record, "updated_at")  # bump the version even if the time did not move
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise Conflict(
-            "该流程实例已被其他操作更新，请刷新后重试 (the instance was changed concurrently)",
-            {"instance_id": instance_id},
-        ) from exc
+    touch(session, record, now)
 
 
 def _require_live(row: HumanTaskRow) -> None:

@@ -55,12 +55,16 @@ def get_instance(instance_id: int) -> Response:
 def _act(instance_id: int, action: str) -> Response:
     ctx = engine_ctx()
     body = json_body()
+    reason = body.get("reason") if action == "terminate" else None
+    if action == "terminate" and (not isinstance(reason, str) or not reason.strip()):
+        raise InvalidInput(
+            "终止流程需要填写原因 (a reason is required to terminate)", {"field": "reason"}
+        )
     with unit_of_work() as session:
         actor = api_actor(session)
         if action == "retry":
             instances.retry(ctx, session, actor, instance_id)
         elif action == "terminate":
-            reason = body.get("reason", "")
             instances.terminate(ctx, session, actor, instance_id, str(reason)[:1000])
         elif action in ("suspend", "resume"):
             instances.set_suspended(ctx, session, actor, instance_id, action == "suspend")

@@ -80,29 +80,7 @@ def _result(session: Any, record: InstanceRecord, row: HumanTaskRow | None = Non
     return out
 
 
-# --- guards in front of the existing endpoints ---------------------------------------------------
-
-
-@bp.before_request
-def _guard_existing_endpoints() -> None:
-    endpoint = request.endpoint or ""
-    if endpoint == "api.terminate_instance":
-        body = request.get_json(silent=True) or {}
-        reason = body.get("reason") if isinstance(body, dict) else None
-        if not isinstance(reason, str) or not reason.strip():
-            raise InvalidInput(
-                "终止流程需要填写原因 (a reason is required to terminate)", {"field": "reason"}
-            )
-        return
-    # complete_task calls guard_task_operation itself, in its own transaction: the rows the
-    # guard loads are then not read a second time.
-    ops = {"api.claim_task": "claim", "api.unclaim_task": "unclaim"}
-    op = ops.get(endpoint)
-    if op is None:
-        return
-    task_id = (request.view_args or {}).get("task_id")
-    with unit_of_work() as session:
-        guard_task_operation(session, api_actor(session), op, task_id)
+# --- the authorisation matrix in front of claim / unclaim / complete (web/api/tasks.py) -------
 
 
 # The task with its candidate groups and its instance: one statement, not three (built once).

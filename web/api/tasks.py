@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from engine import instances, queries
+from engine import instances, operations, queries
 from web.api import bp
+from web.api.operations import guard_task_operation
 from web.api.params import data_field, int_arg, json_body, str_arg
 from web.core import api_actor, engine_ctx, release_writes, unit_of_work
 
@@ -38,7 +39,8 @@ def claim_task(task_id: str) -> Response:
     ctx = engine_ctx()
     with unit_of_work() as session:
         actor = api_actor(session)
-        row = instances.claim(ctx, session, actor, task_id)
+        # the operations' authorisation matrix, as on the task page
+        row = operations.claim(ctx, session, actor, task_id)
         return jsonify(queries.task_dict(row, ctx.clock.now()))
 
 
@@ -47,18 +49,16 @@ def unclaim_task(task_id: str) -> Response:
     ctx = engine_ctx()
     with unit_of_work() as session:
         actor = api_actor(session)
-        row = instances.unclaim(ctx, session, actor, task_id)
+        row = operations.unclaim(ctx, session, actor, task_id)
         return jsonify(queries.task_dict(row, ctx.clock.now()))
 
 
 @bp.post("/tasks/<task_id>/complete")
 def complete_task(task_id: str) -> Response:
-    from web.api.operations import guard_task_operation
-
     ctx = engine_ctx()
     with unit_of_work() as session:
         actor = api_actor(session)
-        # Authorisation before the body is read, as for claim/unclaim (their guard runs first).
+        # Authorisation (the operations' matrix) before the body is read.
         loaded = guard_task_operation(session, actor, "submit", task_id)  # noqa: F841 (kept)
         body = json_body()
         record = instances.complete(ctx, session, actor, task_id, data_field(body))

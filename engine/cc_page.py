@@ -17,19 +17,18 @@ from engine import cc as copies
 from engine import store
 from engine.context import EngineContext
 from engine.inbox import (
-    HISTORY_ACTIONS,
     PER_PAGE,
     Listing,
     _clean_query,
     _like,
     _paged,
-    form_values,
     process_names,
     user_names,
 )
 from engine.models import AuditRecord, HumanTaskRow, InstanceRecord
 from engine.people import Actor
 from engine.records_ops import InstanceCcRecord
+from engine.task_page import HISTORY_ACTIONS, form_values
 
 
 def cc_listing(

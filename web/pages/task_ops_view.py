@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import inbox as worklist
-from engine import operations
+from engine import operations, task_page
 from engine.context import EngineContext
 from engine.errors import Forbidden, PlanflowError
 from engine.models import HumanTaskRow, InstanceRecord, UserRecord
@@ -28,14 +28,14 @@ REMOVABLE = ("pending", "open")
 def task_view_for(
     ctx: EngineContext, session: Session, actor: Actor, task_id: str
 ) -> dict[str, Any]:
-    """`inbox.task_view`, or — for an onlooker (initiator, delegating owner, manager, process
+    """`task_page.task_view`, or — for an onlooker (initiator, delegating owner, manager, process
     owner), who may not act on the task — the same view with every "may act" flag off."""
     try:
-        return worklist.task_view(ctx, session, actor, task_id)
+        return task_page.task_view(ctx, session, actor, task_id)
     except Forbidden:
         if not _onlooker(session, actor, task_id):
             raise
-    view = worklist.task_view(ctx, session, SYSTEM, task_id)
+    view = task_page.task_view(ctx, session, SYSTEM, task_id)
     view.update(can_act=False, can_submit=False, can_claim=False, can_unclaim=False, mine=False)
     return view
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from engine import inbox as worklist
-from engine import operations
+from engine import operations, task_page
 from engine.context import EngineContext
 from engine.errors import FormInvalid, InvalidInput, PlanflowError
 from engine.models import HumanTaskRow
@@ -84,7 +84,7 @@ def form_texts() -> dict[str, Any]:
 def field_errors_json(form: Any, exc: FormInvalid) -> list[dict[str, Any]]:
     lang = current_language()
     out = []
-    for item in worklist.field_errors(form, exc.details.get("fields") or {}):
+    for item in task_page.field_errors(form, exc.details.get("fields") or {}):
         message = item["message_en"] if lang == "en" else item["message"]
         out.append(
             {
@@ -185,7 +185,7 @@ def _form_json(task_id: str, act: FormAction) -> Response | tuple[Response, int]
                 return json_error(404, "not_found", translate("staff.error.not_found_task"))
             if not may_see(actor, row):
                 return json_error(403, "forbidden", translate("staff.error.forbidden_task"))
-            form = worklist.form_for_task(ctx, session, task_id)
+            form = task_page.form_for_task(ctx, session, task_id)
             message = act(ctx, session, actor, row, data, body)
     except FormInvalid as exc:
         return json_error(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy.engine import Engine
@@ -83,7 +83,23 @@ def build_context(
         from engine.notifications import PlanflowNotifier
 
         ctx.notifier = PlanflowNotifier(ctx)
-    ctx.environment = RestrictedEnvironment(
-        make_helpers(clock.now, _CalendarProxy(ctx)), time_limit=settings.script_time_limit
-    )
+    ctx.environment = _script_environment(ctx)
     return ctx
+
+
+def renewed(ctx: EngineContext) -> EngineContext:
+    """The context a freshly started process would build against the same database: a new spec
+    cache, serializer and script environment, so nothing parsed, wired or cached in memory by
+    earlier actions survives. The database engine, sessions, clock, handlers, calendar and
+    notifier are shared (they hold no workflow state). Restore-equivalence tests run every
+    action in one of these."""
+    fresh = replace(ctx, specs=SpecCache(), serializer=StateSerializer())
+    fresh.environment = _script_environment(fresh)
+    return fresh
+
+
+def _script_environment(ctx: EngineContext) -> RestrictedEnvironment:
+    return RestrictedEnvironment(
+        make_helpers(ctx.clock.now, _CalendarProxy(ctx)),
+        time_limit=ctx.settings.script_time_limit,
+    )

@@ -8,14 +8,13 @@ from engine.people import authenticate
 from web.core import unit_of_work
 from web.i18n import LANGUAGES, translate
 from web.pages import bp
+from web.redirects import safe_redirect_target
 from web.session_auth import current_actor, log_in, log_out
 
 
 def _safe_next(target: str | None) -> str:
-    # Only same-site paths: never redirect to another host after login.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("pages.home")
+    # Only same-site paths: never redirect to another host after login (web.redirects).
+    return safe_redirect_target(target, url_for("pages.home"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -27,6 +27,7 @@ from web.core import engine_ctx, unit_of_work
 from web.i18n import catalog, current_language, translate
 from web.pages import bp
 from web.pages.nav import register_count
+from web.redirects import safe_redirect_target
 from web.session_auth import current_actor, login_required
 
 STARTED_STATUSES = ("active", "running", "waiting", "suspended", "error", "completed", "terminated")
@@ -114,9 +115,8 @@ def int_arg(name: str, default: int = 1) -> int:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """A form's `next`, if it is a path on this site (web.redirects), else `default`."""
+    return safe_redirect_target(target, default)
 
 
 ERROR_TITLES = {

@@ -34,9 +34,10 @@ from engine.models import (
     ProcessVersionRecord,
 )
 from engine.people import Actor, require_task_access
-from engine.retiming import follow_data, set_active_data
+from engine.retiming import follow_data
 from engine.runtime import (
     StepResult,
+    apply_external_changes,
     complete_human_task,
     find_task,
     incident_from,
@@ -290,7 +291,7 @@ def update_data(
                     details={"changes": changes})
         # Timers first: they compare the new values with the ones they were computed from.
         moved = _follow_dates(ctx, session, record.id, act.workflow, changes, actor, now)
-        set_active_data(act.workflow, changes)
+        apply_external_changes(act.workflow, changes)
         act.result = moved or run_steps(act.workflow, ctx.clock)
     return record
 

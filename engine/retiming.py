@@ -66,9 +66,3 @@ def follow_data(
             task.internal_data.pop("event_fired", None)
             out.append(Rescheduled(str(task.id), element_id(task), old, str(new)))
     return out
-
-
-def set_active_data(workflow: BpmnWorkflow, changes: Mapping[str, Any]) -> None:
-    """Put changed values on every task that is waiting or ready, so later steps see them."""
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
-        task.data.update(changes)

@@ -6,6 +6,7 @@ Nothing here touches the database; `engine.store` persists what this module comp
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins import UserTaskMixin
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -240,12 +242,53 @@ def merged_data(workflow: BpmnWorkflow) -> dict[str, Any]:
         return out
     states = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
     tasks = workflow.get_tasks(state=states | TaskState.ERROR)
-    layers = [(t.last_state_change, t.data) for t in tasks]
+    layers = [(t.last_state_change, _instance_wide(t)) for t in tasks]
     layers += [(e["at"], e["data"]) for e in kept]
     merged: dict[str, Any] = {}
     for _at, data in sorted(layers, key=lambda layer: layer[0]):
         merged.update(data)
     return merged
+
+
+def branch_local_names(task: Task) -> frozenset[str]:
+    """Variables that belong to one branch only: a multi-instance child's input and output item
+    (`guest` of one guest confirmation). They are never instance-wide data."""
+    parent = task.parent
+    spec = parent.task_spec if parent is not None else None
+    if not isinstance(spec, MultiInstanceTask) or spec.task_spec != task.task_spec.name:
+        return frozenset()
+    items = (spec.input_item, spec.output_item)
+    return frozenset(item.bpmn_id for item in items if item is not None)
+
+
+def apply_external_changes(workflow: BpmnWorkflow, changes: dict[str, Any]) -> None:
+    """Data changed from outside the diagram (`update_data`: API, CLI, pages) becomes the value
+    every branch carries. A parallel join merges the data its arrived branches finished with,
+    and a multi-instance parent the data of its finished children, so updating only the open
+    tasks let a join bring the old value back (the event day three days early). Every task
+    that has run or is running gets the new value, finished ones included: the engine tree is
+    the instance's working data; what each step submitted stays in audit and the task rows.
+    Branch-local names (a multi-instance child's item) are left alone: they are per branch."""
+    states = (
+        TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
+        | TaskState.ERROR
+    )
+    for task in workflow.get_tasks(state=states):
+        local = branch_local_names(task)
+        for key, value in changes.items():
+            if key not in local:
+                task.data[key] = copy.deepcopy(value)  # no shared mutable values between tasks
+    for entry in compaction.live_residue(workflow):
+        for key, value in changes.items():
+            if key in entry["data"]:
+                entry["data"][key] = copy.deepcopy(value)
+
+
+def _instance_wide(task: Task) -> dict[str, Any]:
+    local = branch_local_names(task)
+    if not local:
+        return task.data
+    return {k: v for k, v in task.data.items() if k not in local}
 
 
 def passed_elements(workflow: BpmnWorkflow) -> list[str]:

@@ -16,6 +16,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.mixins import UserTaskMixin
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
@@ -162,6 +163,9 @@ def parse_model(
             {"file": bpmn.name, "problem": "parse"},
         ) from exc
 
+    for process in (spec, *subprocess_specs.values()):
+        _wire_loop_children(process)
+
     forms: dict[str, FormSchema] = {}
     for f in files.values():
         if f.kind == "form":
@@ -207,6 +211,19 @@ def parse_model(
         start_form=start_form,
         lanes=lanes,
     )
+
+
+def _wire_loop_children(process: BpmnProcessSpec) -> None:
+    """Connect each loop/multi-instance child spec's `completed_event` to its parent's
+    `merge_child`, as SpiffWorkflow's spec deserializer does. The parser leaves it to the parent
+    to connect when it creates children at run time, so a process that restores an instance
+    whose children someone else created never hears them complete: the parent stays STARTED
+    and the instance stalls silently (tests/engine/test_restore_equivalence.py)."""
+    for task_spec in list(process.task_specs.values()):
+        if isinstance(task_spec, LoopTask):
+            child = process.task_specs[task_spec.task_spec]
+            if not child.completed_event.is_connected(task_spec.merge_child):
+                child.completed_event.connect(task_spec.merge_child)
 
 
 def _all_task_specs(

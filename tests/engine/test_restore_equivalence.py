@@ -1,0 +1,191 @@
+"""An instance behaves the same whether it ran in one process or across restarts.
+
+Every action here can run in a *renewed* context (`engine.context.renewed`: a new spec cache,
+serializer and script environment, as a freshly started server, CLI or worker builds), and the
+outcome must equal the warm run's. The department's three processes get the same treatment in
+tests/scenarios (their `engine_mode` fixture); this file pins the engine-level causes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from engine import instances, store
+from engine.context import EngineContext, renewed
+from engine.db import transaction
+from engine.deploy import Upload, deploy
+from engine.models import HumanTaskRow, IncidentRecord, InstanceRecord, ProcessVersionRecord
+from engine.people import Actor
+
+_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+    id="defs_{key}" targetNamespace="http://planflow.test">
+"""
+_PROPS = """<bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="candidateGroups" value="planning_specialist"/>
+      </spiffworkflow:properties></bpmn:extensionElements>"""
+
+# A parallel split: one branch confirms every guest (parallel or sequential multi-instance,
+# then counts the answers), the other is a plain review; both join, then a script reads the
+# instance-wide `event_date` and the counted guests.
+MI_MODEL = (
+    _HEAD
+    + """  <bpmn:process id="{key}" name="多实例" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:parallelGateway id="fork"><bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:userTask id="confirm" name="嘉宾确认">
+      {props}
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+      <bpmn:multiInstanceLoopCharacteristics isSequential="{sequential}">
+        <bpmn:loopDataInputRef>guests</bpmn:loopDataInputRef>
+        <bpmn:loopDataOutputRef>answers</bpmn:loopDataOutputRef>
+        <bpmn:inputDataItem id="guest" name="guest" />
+        <bpmn:outputDataItem id="answer" name="answer" />
+      </bpmn:multiInstanceLoopCharacteristics>
+    </bpmn:userTask>
+    <bpmn:scriptTask id="count" name="统计" scriptFormat="python">
+      <bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing>
+      <bpmn:script>confirmed = len([a for a in answers if a == "yes"])</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:userTask id="review" name="评审">
+      {props}
+      <bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:parallelGateway id="join"><bpmn:incoming>f5</bpmn:incoming>
+      <bpmn:incoming>f6</bpmn:incoming><bpmn:outgoing>f7</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:scriptTask id="summary" name="汇总" scriptFormat="python">
+      <bpmn:incoming>f7</bpmn:incoming><bpmn:outgoing>f8</bpmn:outgoing>
+      <bpmn:script>summary_date = event_date</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:userTask id="after" name="现场执行">
+      {props}
+      <bpmn:incoming>f8</bpmn:incoming><bpmn:outgoing>f9</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f9</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fork"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="confirm"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="fork" targetRef="review"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="confirm" targetRef="count"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="count" targetRef="join"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="review" targetRef="join"/>
+    <bpmn:sequenceFlow id="f7" sourceRef="join" targetRef="summary"/>
+    <bpmn:sequenceFlow id="f8" sourceRef="summary" targetRef="after"/>
+    <bpmn:sequenceFlow id="f9" sourceRef="after" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+)
+
+
+def mi_model(key: str, sequential: bool) -> bytes:
+    return MI_MODEL.format(
+        key=key, props=_PROPS, sequential="true" if sequential else "false"
+    ).encode()
+
+
+GUESTS = ["王总", "李记者", "小周"]
+
+
+def _open(ctx: EngineContext, iid: int, element: str | None = None) -> list[HumanTaskRow]:
+    with transaction(ctx.sessions) as s:
+        rows = s.scalars(
+            select(HumanTaskRow)
+            .where(HumanTaskRow.instance_id == iid, HumanTaskRow.status == "open")
+            .order_by(HumanTaskRow.id)
+        ).all()
+        return [r for r in rows if element is None or r.element_id == element]
+
+
+def _data(ctx: EngineContext, iid: int) -> dict[str, Any]:
+    with transaction(ctx.sessions) as s:
+        record = s.get(InstanceRecord, iid)
+        assert record is not None
+        return {"status": record.status, **(record.data or {})}
+
+
+def _incidents(ctx: EngineContext, iid: int) -> list[str]:
+    with transaction(ctx.sessions) as s:
+        return [
+            f"{i.element_id}: {i.message}"
+            for i in s.scalars(select(IncidentRecord).where(IncidentRecord.instance_id == iid))
+        ]
+
+
+def _in(ctx: EngineContext, cold: bool) -> EngineContext:
+    return renewed(ctx) if cold else ctx
+
+
+def _run_launch(
+    ctx: EngineContext, alice: Actor, key: str, cold: bool, move_date: str | None
+) -> dict[str, Any]:
+    def move(when: str) -> None:
+        if move_date == when:
+            with transaction(ctx.sessions) as s:
+                instances.update_data(
+                    _in(ctx, cold), s, alice, iid, {"event_date": "2026-03-15"}
+                )
+
+    with transaction(ctx.sessions) as s:
+        deploy(ctx, s, [Upload(f"{key}.bpmn", mi_model(key, key.endswith("seq")))], "owner")
+    with transaction(ctx.sessions) as s:
+        iid = instances.start(
+            _in(ctx, cold), s, alice, key, {"guests": GUESTS, "event_date": "2026-03-12"}
+        ).id
+    move("both_open")
+    [review] = _open(ctx, iid, "review")
+    with transaction(ctx.sessions) as s:
+        instances.complete(_in(ctx, cold), s, alice, review.id, {})
+    move("review_at_join")  # one branch waits at the join with the old value
+    for n in range(len(GUESTS)):
+        rows = _open(ctx, iid, "confirm")
+        assert rows, (n, _incidents(ctx, iid))
+        with transaction(ctx.sessions) as s:
+            instances.complete(
+                _in(ctx, cold), s, alice, rows[0].id, {"answer": "yes" if n else "no"}
+            )
+        if n == 0:
+            move("guests_open")  # one guest answered, the others still open
+    assert _incidents(ctx, iid) == []
+    assert [r.element_id for r in _open(ctx, iid)] == ["after"], "stalled after the guests"
+    return _data(ctx, iid)
+
+
+@pytest.mark.parametrize("key", ["mi_par", "mi_seq"])
+@pytest.mark.parametrize("move_date", [None, "both_open", "review_at_join", "guests_open"])
+def test_multi_instance_completes_the_same_warm_and_cold(
+    ctx: EngineContext, staff: dict[str, Actor], key: str, move_date: str | None
+) -> None:
+    warm = _run_launch(ctx, staff["alice"], key, cold=False, move_date=move_date)
+    cold = _run_launch(ctx, staff["alice"], key + "_cold", cold=True, move_date=move_date)
+    assert warm["confirmed"] == cold["confirmed"] == 2
+    assert warm["answers"] == cold["answers"] == ["no", "yes", "yes"]
+    expected = "2026-03-15" if move_date else "2026-03-12"
+    assert warm["summary_date"] == cold["summary_date"] == expected
+    assert warm["event_date"] == cold["event_date"] == expected
+    assert {k: v for k, v in warm.items() if k != "instance_id"} == {
+        k: v for k, v in cold.items() if k != "instance_id"
+    }
+
+
+def test_parsed_multi_instance_child_is_wired_to_its_parent(
+    ctx: EngineContext, staff: dict[str, Actor]
+) -> None:
+    """The root cause, at its depth: SpiffWorkflow connects a multi-instance child spec's
+    `completed_event` to the parent's `merge_child` only when the parent creates children (or
+    when it deserializes a *spec*). Our specs come from the parser, so a process that restored
+    an instance without having created those children itself never heard a child complete and
+    the parent stayed STARTED for good. A freshly parsed model must be wired already."""
+    with transaction(ctx.sessions) as s:
+        deploy(ctx, s, [Upload("mi_wire.bpmn", mi_model("mi_wire", False))], "owner")
+    fresh = renewed(ctx)
+    with transaction(fresh.sessions) as s:
+        version = s.scalars(select(ProcessVersionRecord)).one()
+        model = store.parsed_model(fresh, s, version.id)
+    loop = model.spec.task_specs["confirm"]
+    child = model.spec.task_specs[loop.task_spec]
+    assert child.completed_event.is_connected(loop.merge_child)

@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 from engine.context import EngineContext
 from engine.errors import InvalidModel
 from engine.models import GroupRecord, ProcessModelRecord, ProcessVersionRecord, VersionFileRecord
-from engine.specs import ParsedModel, SourceFile, kind_of, parse_model, read_xml
+from engine.specs import (
+    DMN_NAMESPACES,
+    ParsedModel,
+    SourceFile,
+    kind_of,
+    parse_model,
+    read_dmn,
+    read_xml,
+)
 from engine.store import audit
 from engine.validation import check_flow_conditions, validate_model
 
@@ -67,7 +75,7 @@ def deploy(
     for name in bpmn_names:
         model_files = _files_for(session, name, files)
         model = parse_model(name, model_files)
-        problems.extend(validate_model(model, groups, ctx.handlers))
+        problems.extend(validate_model(model, groups, ctx.handlers, _decision_files(model_files)))
         problems.extend(check_flow_conditions(read_xml(files[name].content, name), name))
         prepared.append((model, _referenced(model, model_files)))
     if problems:
@@ -79,6 +87,20 @@ def deploy(
     if len(set(keys)) != len(keys):
         raise InvalidModel(f"多个文件定义了同一个流程 (duplicate process ids): {keys}")
     return [_store(ctx, session, model, model_files, actor) for model, model_files in prepared]
+
+
+def _decision_files(files: dict[str, SourceFile]) -> dict[str, str]:
+    """Decision table id -> the DMN file defining it (deploy problems name the file)."""
+    out: dict[str, str] = {}
+    for f in files.values():
+        if f.kind != "dmn":
+            continue
+        root = read_dmn(f)
+        for ns in DMN_NAMESPACES:
+            for table in root.iter(f"{{{ns}}}decisionTable"):
+                if table.get("id"):
+                    out.setdefault(table.get("id"), f.name)
+    return out
 
 
 def _decode(ctx: EngineContext, uploads: list[Upload]) -> dict[str, SourceFile]:

@@ -3,10 +3,19 @@
 Paths, literals, comparisons, ``and``/``or``/``not(...)`` and parentheses are parsed (cached)
 and evaluated with FEEL's three-valued logic; anything outside the subset is ``_UNKNOWN`` so the
 caller can pick the safe reading (visible, locked, limit skipped).
+
+Bounds: the parser and the evaluator recurse once per parenthesis level and once per
+``and``/``or``, so :func:`feel_bounds_problem` first scans the text once (linear, no recursion)
+and refuses more than ``MAX_FEEL_CHARS`` characters, brackets nested deeper than
+``MAX_FEEL_DEPTH`` or more than ``MAX_FEEL_OPERATORS`` operators. ``load_form`` refuses such
+expressions at deploy; should one still reach the evaluator (a form stored before the bounds),
+it is outside the subset (``_UNKNOWN``), and so is any error while evaluating: a form expression
+never fails a submission.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Mapping
@@ -15,6 +24,8 @@ from functools import lru_cache
 from typing import Any
 
 from engine.forms.values import _number_text
+
+log = logging.getLogger("planflow.forms")
 
 
 class _Unknown:
@@ -32,6 +43,56 @@ _FEEL_TOKEN = re.compile(
 )
 _FEEL_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
 _FEEL_COMPARISONS = frozenset({"=", "!=", "<", "<=", ">", ">="})
+
+
+MAX_FEEL_CHARS = 4096
+"""Longest form expression (real ones are a few dozen characters)."""
+MAX_FEEL_DEPTH = 32
+"""Deepest nesting of ``( [ {``."""
+MAX_FEEL_OPERATORS = 128
+"""Most operators (``and or not = != < > + - * / ...``, ``between in if for some every``...)
+in one expression: each ``and``/``or`` is one level of the parsed tree."""
+
+_FEEL_OPERATOR_CHARS = frozenset("+-*/=!<>")
+_FEEL_OPERATOR_WORDS = frozenset(
+    {"and", "or", "not", "between", "in", "if", "then", "else", "for", "some", "every",
+     "satisfies", "return", "instance", "function"}
+)
+
+
+def feel_bounds_problem(source: str) -> str | None:
+    """Why ``source`` is too big or too deep for the evaluator, or None. One pass over the
+    characters; string literals are skipped."""
+    if len(source) > MAX_FEEL_CHARS:
+        return f"表达式过长 (expression longer than {MAX_FEEL_CHARS} characters)"
+    depth = operators = 0
+    i, n = 0, len(source)
+    while i < n:
+        ch = source[i]
+        if ch == '"':
+            i += 1
+            while i < n and source[i] != '"':
+                i += 2 if source[i] == "\\" else 1
+        elif ch in "([{":
+            depth += 1
+            if depth > MAX_FEEL_DEPTH:
+                return f"括号嵌套过深 (brackets nested deeper than {MAX_FEEL_DEPTH} levels)"
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+        elif ch in _FEEL_OPERATOR_CHARS:
+            operators += 1
+            while i + 1 < n and source[i + 1] in _FEEL_OPERATOR_CHARS:
+                i += 1
+        elif ch.isalpha() or ch == "_":
+            start = i
+            while i + 1 < n and (source[i + 1].isalnum() or source[i + 1] == "_"):
+                i += 1
+            if source[start : i + 1] in _FEEL_OPERATOR_WORDS:
+                operators += 1
+        if operators > MAX_FEEL_OPERATORS:
+            return f"运算符过多 (more than {MAX_FEEL_OPERATORS} operators)"
+        i += 1
+    return None
 
 
 class _FeelUnsupported(Exception):
@@ -155,27 +216,41 @@ class _FeelParser:
 
 @lru_cache(maxsize=1024)
 def _feel_parse(source: str) -> tuple[Any, ...] | None:
+    if feel_bounds_problem(source) is not None:
+        return None
     try:
         return _FeelParser(_feel_tokens(source)).parse()
-    except (_FeelUnsupported, InvalidOperation):
+    except (_FeelUnsupported, InvalidOperation, RecursionError):
         return None
 
 
 def _feel_value(source: str, context: Mapping[str, Any]) -> Any:
-    """Evaluate as a FEEL expression; ``_UNKNOWN`` when outside the subset."""
+    """Evaluate as a FEEL expression; ``_UNKNOWN`` when outside the subset or when evaluating
+    fails (the caller then takes the safe reading)."""
     tree = _feel_parse(source)
-    return _UNKNOWN if tree is None else _feel_eval(tree, context)
+    if tree is None:
+        return _UNKNOWN
+    try:
+        return _feel_eval(tree, context)
+    except Exception:  # never fail a submission over a form expression
+        log.warning("form expression %.200r could not be evaluated", source, exc_info=True)
+        return _UNKNOWN
 
 
 def _feel_hides(source: str, context: Mapping[str, Any]) -> bool:
-    """Evaluate ``conditional.hide`` as form-js does (a FEEL unary test without input value)."""
+    """Evaluate ``conditional.hide`` as form-js does (a FEEL unary test without input value).
+    An expression that cannot be evaluated leaves the field visible (so it is validated)."""
     tree = _feel_parse(source)
     if tree is None:
         return False
-    if tree[0] == "not":  # unary-test negation: not(tests)
-        matched = _unary_match(_feel_eval(tree[1], context))
-        return matched is False
-    return _unary_match(_feel_eval(tree, context)) is True
+    try:
+        if tree[0] == "not":  # unary-test negation: not(tests)
+            matched = _unary_match(_feel_eval(tree[1], context))
+            return matched is False
+        return _unary_match(_feel_eval(tree, context)) is True
+    except Exception:  # never fail a submission over a form expression
+        log.warning("form condition %.200r could not be evaluated", source, exc_info=True)
+        return False
 
 
 def _unary_match(value: Any) -> Any:

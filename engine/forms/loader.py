@@ -2,8 +2,9 @@
 
 ``load_form`` parses the JSON and walks the components once at deploy time: unknown types,
 duplicate ids, conflicting data paths (as form-js's PathRegistry), keys that are not
-identifiers, malformed ``validate``/``conditional``/option settings and patterns Python cannot
-compile all raise ``FormSchemaError``.
+identifiers, malformed ``validate``/``conditional``/option settings, patterns Python cannot
+compile and FEEL expressions (``=...``) beyond the evaluator's bounds (``engine.forms.feel``:
+``MAX_FEEL_CHARS``, ``MAX_FEEL_DEPTH``, ``MAX_FEEL_OPERATORS``) all raise ``FormSchemaError``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from engine.forms.feel import feel_bounds_problem
 from engine.forms.schema import (
     CHOICE_TYPES,
     CONTAINER_TYPES,
@@ -93,6 +95,7 @@ class _Loader:
         if ctype not in KNOWN_TYPES:
             raise FormSchemaError(f"组件 {name}: 未知类型 {ctype!r} (unknown component type)", name)
         _check_conditional(comp, name)
+        _check_expressions(comp, name)
         if ctype in CONTAINER_TYPES:
             return self.container(comp, name, where, base, shown, depth)
         if ctype in INPUT_TYPES or ctype in UNTRUSTED_KEYED_TYPES:
@@ -206,6 +209,27 @@ def _check_conditional(comp: Mapping[str, Any], name: str) -> None:
         raise FormSchemaError(
             f'组件 {name}: conditional 格式无效 (conditional must be {{"hide": "=..."}})', name
         )
+
+
+def _check_expressions(comp: Mapping[str, Any], name: str) -> None:
+    """Every FEEL expression (a string starting with ``=``) among the component's settings
+    stays within the evaluator's bounds (engine.forms.feel). Child components are checked on
+    their own; the walk uses an explicit stack (settings can nest as deep as JSON allows)."""
+    stack: list[tuple[str, Any]] = [(k, v) for k, v in comp.items() if k != "components"]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if value.startswith("="):
+                problem = feel_bounds_problem(value[1:])
+                if problem is not None:
+                    raise FormSchemaError(
+                        f"组件 {name}: {where} 表达式无法使用 (expression refused): {problem}",
+                        name,
+                    )
+        elif isinstance(value, dict):
+            stack.extend((f"{where}.{k}", v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", v) for i, v in enumerate(value))
 
 
 def _check_validate(comp: Mapping[str, Any], name: str) -> Mapping[str, Any]:

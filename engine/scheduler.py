@@ -9,6 +9,12 @@ On SQLite only one scheduler per deployment may run (several web processes share
 a lease row in the database elects it; the holder renews the lease on every poll and releases it
 on shutdown; a lease not renewed for `lease_seconds` is taken over. On PostgreSQL every worker
 polls, and due rows are claimed with FOR UPDATE SKIP LOCKED (engine.timers).
+
+Stopping (`planflow serve`/`worker` on SIGTERM or SIGINT, web.lifecycle): `stop_claiming()`
+first — from then on no poll starts and a poll in progress claims no further batch, so only the
+batch in flight finishes (at most engine.timers.BATCH_SECONDS plus one instance); `shutdown()`
+then waits for it, stops APScheduler and releases the lease, so a new process takes over at
+once instead of after `lease_seconds`.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ class TimerService:
         self._scheduler: BackgroundScheduler | None = None
         self._calendar_loaded = ctx.clock.now()
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
 
     # -- leadership ------------------------------------------------------------------------
 
@@ -99,12 +106,14 @@ class TimerService:
 
     def poll(self) -> None:
         """One round of background work (never overlapping itself)."""
-        if not self._lock.acquire(blocking=False):
+        if self.stopping or not self._lock.acquire(blocking=False):
             return
         try:
-            if not self.acquire_lease():
+            if self.stopping or not self.acquire_lease():
                 return
             self._drain_all()
+            if self.stopping:
+                return
             now = self.ctx.clock.now()
             with transaction(self.ctx.sessions) as session:
                 send_due_reminders(self.ctx, session, now)
@@ -144,7 +153,7 @@ class TimerService:
         after DRAIN_SECONDS the poll's other work (reminders) gets its turn."""
         began = time.monotonic()
         while True:
-            report = process_due(self.ctx, limit=ROUND)
+            report = process_due(self.ctx, limit=ROUND, stopping=self._stopping.is_set)
             if report.woken or report.failed:
                 log.info(
                     "timers: woke %s, conflicts %s, failed %s",
@@ -152,13 +161,17 @@ class TimerService:
                     len(report.conflicts),
                     len(report.failed),
                 )
-            if report.handled < ROUND or time.monotonic() - began > DRAIN_SECONDS:
+            if (
+                report.handled < ROUND
+                or time.monotonic() - began > DRAIN_SECONDS
+                or self.stopping
+            ):
                 return
             if not self.acquire_lease():
                 return
 
     def _plan_wakeup(self) -> None:
-        if self._scheduler is None:
+        if self._scheduler is None or self.stopping:
             return
         with transaction(self.ctx.sessions) as session:
             due = next_due(session)
@@ -196,10 +209,24 @@ class TimerService:
         self._scheduler = scheduler
         return self
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def stop_claiming(self) -> None:
+        """Take on no more work: no new poll, no further batch of the poll in progress. Returns
+        at once (callable from any thread); `shutdown()` waits for the batch in flight."""
+        self._stopping.set()
+
     def shutdown(self) -> None:
+        """Stop claiming, wait for the batch in flight to commit, stop APScheduler, release
+        the lease (a new scheduler may take over at once)."""
+        self.stop_claiming()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
+        with self._lock:  # a poll run outside APScheduler (e.g. a test's) finishes first
+            pass
         self.release_lease()
 
 

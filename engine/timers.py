@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -58,13 +58,22 @@ class TickReport:
         self.failed.update(other.failed)
 
 
-def process_due(ctx: EngineContext, limit: int = 500, batch_size: int | None = None) -> TickReport:
+def process_due(
+    ctx: EngineContext,
+    limit: int = 500,
+    batch_size: int | None = None,
+    stopping: Callable[[], bool] | None = None,
+) -> TickReport:
     """Wake instances with a timer due as of the context's clock: at most `limit`, each at most
-    once per call, `batch_size` (default: the setting) per transaction."""
+    once per call, `batch_size` (default: the setting) per transaction. `stopping` is asked
+    before each batch: once it answers True no further batch is claimed (a scheduler shutting
+    down finishes the batch in flight and takes on no more)."""
     size = max(1, batch_size or ctx.settings.timer_batch_size)
     report = TickReport()
     seen: set[int] = set()
     while len(seen) < limit:
+        if stopping is not None and stopping():
+            break
         if not _run_batch(ctx, report, seen, min(size, limit - len(seen))):
             break
     return report

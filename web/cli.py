@@ -3,6 +3,7 @@ tool on the server, so it trusts the name it is given (no password)."""
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -330,12 +331,16 @@ def tick(state: State, as_of: str | None) -> None:
 @click.option("--no-scheduler", is_flag=True, help="do not run timers in this process")
 @pass_state
 def serve(state: State, host: str, port: int, threads: int, no_scheduler: bool) -> None:
-    """Serve the web UI and API (waitress), with the timer scheduler embedded."""
-    from waitress import serve as waitress_serve
+    """Serve the web UI and API (waitress), with the timer scheduler embedded.
 
+    SIGTERM/SIGINT stop it gracefully (web/lifecycle.py): requests in flight finish, the
+    scheduler's lease is released, exit within 10 s."""
     from engine.scheduler import start_scheduler
     from web import create_app
+    from web.lifecycle import StopSignals
+    from web.lifecycle import serve as serve_gracefully
 
+    signals = StopSignals().install()
     ctx = state.ctx()
     app = create_app(context=ctx)
     scheduler = None
@@ -346,29 +351,30 @@ def serve(state: State, host: str, port: int, threads: int, no_scheduler: bool) 
         f"{'embedded' if scheduler else 'off'})"
     )
     try:
-        waitress_serve(app, host=host, port=port, threads=threads, ident="planflow")
-    finally:
+        status = serve_gracefully(app, host=host, port=port, threads=threads,
+                                  scheduler=scheduler, signals=signals, dispose=ctx.db.dispose)
+    except BaseException:
         if scheduler is not None:
             scheduler.shutdown()
+        raise
+    sys.exit(status)
 
 
 @main.command()
 @pass_state
 def worker(state: State) -> None:
-    """Run the timer scheduler alone (no web server)."""
-    import time
+    """Run the timer scheduler alone (no web server).
 
+    SIGTERM/SIGINT stop it gracefully: the timer batch in flight commits, the lease is
+    released, exit within 10 s."""
     from engine.scheduler import start_scheduler
+    from web.lifecycle import StopSignals, run_worker
 
-    scheduler = start_scheduler(state.ctx())
-    click.echo("planflow worker running; Ctrl-C to stop")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        scheduler.shutdown()
+    signals = StopSignals().install()
+    ctx = state.ctx()
+    scheduler = start_scheduler(ctx)
+    click.echo("planflow worker running; Ctrl-C or SIGTERM to stop")
+    sys.exit(run_worker(scheduler, signals, dispose=ctx.db.dispose))
 
 
 @main.command()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Mapping, MutableMapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from SpiffWorkflow.bpmn.script_engine.python_environment import (
     BasePythonScriptEngineEnvironment,
@@ -18,10 +18,15 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import (
 
 from engine.scripts.builtins import _BUILTINS
 from engine.scripts.errors import ScriptError
+from engine.scripts.fastpath import is_fast, names_used
 from engine.scripts.limits import _HANDLER_GUARD
 from engine.scripts.output import _NOT_DATA, _SCALARS, _data_size, _safe_exception
 from engine.scripts.policy import _compile, _prepare_source
 from engine.scripts.tracer import _Run
+
+if TYPE_CHECKING:
+    from engine.scripts.pool import ScriptPool
+    from engine.scripts.remote import RemoteRunner
 
 
 def _may_hide(namespace: Mapping[Any, Any]) -> bool:
@@ -54,6 +59,12 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     ``helpers`` must be immutable values (functions, classes, tuples...): one mapping is
     shared by every call, so a dict or list there could be changed by one script for all
     later ones. Instances are thread-safe; the compile cache is shared process-wide.
+
+    With a ``pool`` (``engine.scripts.pool.ScriptPool``), code runs in one of its worker
+    processes under kernel limits and a wall-clock kill, except code the fast path
+    (``engine.scripts.fastpath``) proves cannot loop or explode, which runs here without the
+    tracer. Helpers that are closures (``now``, ``is_workday``...) are then called back here.
+    Without a pool everything runs in this process (the tracer cannot stop C-level loops).
     """
 
     def __init__(
@@ -63,6 +74,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         *,
         memory_limit: int | None = 256 * 2**20,
         max_data_size: int | None = 16 * 2**20,
+        pool: ScriptPool | None = None,
     ) -> None:
         helpers = dict(helpers or {})
         for name, value in helpers.items():
@@ -84,6 +96,15 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         # expressions, and a namespace is then just a copy of the task data.
         self._builtins: dict[str, Any] = {**_BUILTINS, **helpers}
         self._helper_names = frozenset(helpers)
+        self._remote: RemoteRunner | None = None
+        if pool is not None:
+            from engine.scripts.remote import RemoteRunner
+
+            self._remote = RemoteRunner(pool, helpers, self.time_limit, memory_limit, max_data_size)
+
+    @property
+    def pool(self) -> ScriptPool | None:
+        return self._remote.pool if self._remote is not None else None
 
     # -- SpiffWorkflow API ----------------------------------------------------------------
 
@@ -93,9 +114,14 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         context: Mapping[str, Any],
         external_context: Mapping[str, Any] | None = None,
     ) -> Any:
-        code = _compile(_prepare_source(expression, "eval"), "eval")
+        source = _prepare_source(expression, "eval")
+        code = _compile(source, "eval")
+        if self._remote is not None and not is_fast(source, "eval"):
+            return self._remote.run(
+                "eval", source, names_used(code), context, external_context or {}
+            )  # type: ignore[arg-type]
         namespace = self._namespace(context, external_context)
-        result = self._run(code, namespace, is_script=False)
+        result = self._run(code, namespace, is_script=False, traced=self._remote is None)
         if (
             self.max_data_size is not None
             and not isinstance(result, _SCALARS)
@@ -112,9 +138,13 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     ) -> bool:
         external = external_context or {}
         self._check_for_overwrite(context, external)
-        code = _compile(_prepare_source(script, "exec"), "exec")
+        source = _prepare_source(script, "exec")
+        code = _compile(source, "exec")
+        if self._remote is not None and not is_fast(source, "exec"):
+            self._remote.run("exec", source, names_used(code), context, external)
+            return True
         namespace = self._namespace(context, external)
-        self._run(code, namespace, is_script=True)
+        self._run(code, namespace, is_script=True, traced=self._remote is None)
         self._write_back(namespace, context, external)
         return True
 
@@ -133,7 +163,19 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         namespace["__builtins__"] = self._builtins  # task data may not replace (or drop) them
         return namespace
 
-    def _run(self, code: types.CodeType, namespace: dict[str, Any], *, is_script: bool) -> Any:
+    def _run(
+        self, code: types.CodeType, namespace: dict[str, Any], *, is_script: bool, traced: bool
+    ) -> Any:
+        if not traced:  # fast path: proven bounded, no tracer needed
+            try:
+                return exec(code, namespace) if is_script else eval(code, namespace)
+            except Exception as exc:
+                if isinstance(exc, ScriptError):
+                    raise
+                safe = _safe_exception(exc)
+                if safe is not exc:
+                    raise safe from None
+                raise
         run = _Run(self.time_limit, self.memory_limit)
         if is_script:
             namespace[_HANDLER_GUARD] = run.handler_guard

@@ -13,6 +13,7 @@ from engine.db import make_engine, make_session_factory
 from engine.notify import LogNotifier, Notifier
 from engine.script_helpers import make_helpers
 from engine.scripts import RestrictedEnvironment
+from engine.scripts.pool import ScriptPool, shared_pool
 from engine.serializer import StateSerializer
 from engine.settings import Settings
 from engine.specs import SpecCache
@@ -33,6 +34,16 @@ class EngineContext:
     environment: RestrictedEnvironment
     calendar: WorkCalendar
     notifier: Notifier
+    # Worker processes for diagram code: process infrastructure like `db`, shared by renewed()
+    # contexts (and by default by every context of this process: engine.scripts.pool).
+    pool: ScriptPool | None = None
+
+    def close(self) -> None:
+        """Release what this context holds outside Python: the script workers (the pool starts
+        new ones if a context sharing it runs a script later) and the database connections."""
+        if self.pool is not None:
+            self.pool.close()
+        self.db.dispose()
 
     def set_calendar(self, calendar: WorkCalendar) -> None:
         """Swap the working-day calendar (after an admin edits it, or on the scheduler's
@@ -59,6 +70,7 @@ def build_context(
     handlers: HandlerRegistry | None = None,
     db: Engine | None = None,
     notifier: Notifier | None = None,
+    pool: ScriptPool | None = None,
 ) -> EngineContext:
     clock = clock or SystemClock()
     db = db or make_engine(settings.database_url)
@@ -76,6 +88,7 @@ def build_context(
         environment=None,  # type: ignore[arg-type]  (set below: it needs the context)
         calendar=calendar,
         notifier=notifier or LogNotifier(),
+        pool=pool or shared_pool(),
     )
     if notifier is None:
         # In-app notifications + outbox (e-mail, DingTalk/WeCom/Feishu robots), delivered
@@ -91,7 +104,8 @@ def renewed(ctx: EngineContext) -> EngineContext:
     """The context a freshly started process would build against the same database: a new spec
     cache, serializer and script environment, so nothing parsed, wired or cached in memory by
     earlier actions survives. The database engine, sessions, clock, handlers, calendar and
-    notifier are shared (they hold no workflow state). Restore-equivalence tests run every
+    notifier are shared (they hold no workflow state), and so is the script worker pool
+    (process infrastructure, like the database engine). Restore-equivalence tests run every
     action in one of these."""
     fresh = replace(ctx, specs=SpecCache(), serializer=StateSerializer())
     fresh.environment = _script_environment(fresh)
@@ -102,4 +116,5 @@ def _script_environment(ctx: EngineContext) -> RestrictedEnvironment:
     return RestrictedEnvironment(
         make_helpers(ctx.clock.now, _CalendarProxy(ctx)),
         time_limit=ctx.settings.script_time_limit,
+        pool=ctx.pool,
     )

@@ -4,6 +4,7 @@ all in the caller's transaction. Optimistic locking via the instance's version c
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +26,7 @@ from engine.models import (
     InstanceRecord,
     ProcessVersionRecord,
     TaskCandidateRow,
+    UserRecord,
     VersionFileRecord,
 )
 from engine.runtime import (
@@ -407,7 +409,10 @@ def _sync_tasks(
         if task_id in open_rows:
             continue
         step = model.steps.get(element_id(task))
-        assignee, candidates = resolve_assignment(ctx, workflow, task, step, groups)
+        problems: list[ExpressionProblem] = []
+        assignee, candidates = resolve_assignment(
+            ctx, workflow, task, step, groups, problems, session
+        )
         row = HumanTaskRow(
             id=task_id,
             instance_id=record.id,
@@ -418,7 +423,7 @@ def _sync_tasks(
             form_file=step.form_file if step else None,
             assignee=assignee,
             status="open",
-            due_at=due_at(ctx, workflow, task, step, now),
+            due_at=due_at(ctx, workflow, task, step, now, problems),
             created_at=now,
         )
         row.candidate_groups = [TaskCandidateRow(group_name=g) for g in candidates]
@@ -433,7 +438,43 @@ def _sync_tasks(
             element_id=row.element_id,
             details={"name": row.name, "assignee": assignee, "groups": candidates},
         )
+        if problems:
+            record_expression_problems(session, record.id, row, problems, now)
     task_hooks.after_sync(ctx, session, record, workflow, model, created, closed, now, ops=ops)
+
+
+@dataclass(frozen=True)
+class ExpressionProblem:
+    """A user-task property expression that failed or gave an unusable value at run time."""
+
+    prop: str  # assignee | candidateGroupsExpression | dueDate | assignees ...
+    expression: str
+    problem: str
+    fallback: str  # what the task does instead (zh + en)
+
+
+_FAILED: Any = object()
+
+
+def _evaluate_property(
+    engine: PlanflowScriptEngine,
+    task: Task,
+    prop: str,
+    expression: str,
+    problems: list[ExpressionProblem],
+    fallback: str,
+) -> Any:
+    """The expression's value, or ``_FAILED`` (and a problem noted) when it raises."""
+    try:
+        return engine.evaluate(task, expression)
+    except Exception as exc:  # NameError, TypeError, ScriptError, WorkflowTaskException ...
+        problems.append(ExpressionProblem(prop, expression, expression_error_text(exc), fallback))
+        return _FAILED
+
+
+def expression_error_text(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:500]
 
 
 def resolve_assignment(
@@ -442,23 +483,64 @@ def resolve_assignment(
     task: Task,
     step: HumanStep | None,
     groups: Mapping[str, str],
+    problems: list[ExpressionProblem] | None = None,
+    session: Session | None = None,
 ) -> tuple[str | None, list[str]]:
+    """The task's assignee and candidate groups. An `assignee` expression that raises, or
+    gives something other than the name of an active user, leaves the task unassigned (offered
+    to its candidate groups, else to administrators) and is noted in ``problems``; so is a
+    `candidateGroupsExpression` that raises or gives neither text nor a list. An expression
+    giving None or "" means "nobody in particular" and is not a problem."""
     props = step.properties if step else {}
+    noted: list[ExpressionProblem] = problems if problems is not None else []
     engine = workflow.script_engine
     assignee = None
     candidates: list[str] = []
     if props.get("assignee"):
-        value = _try_evaluate(engine, task, props["assignee"])
-        assignee = str(value) if value else None
+        expression = props["assignee"]
+        fallback = "任务未分配给个人 (the task opened unassigned)"
+        value = _evaluate_property(engine, task, "assignee", expression, noted, fallback)
+        if value is _FAILED or value is None or value == "":
+            pass
+        elif not isinstance(value, str):
+            noted.append(ExpressionProblem(
+                "assignee", expression,
+                f"结果不是用户名 (returned a {type(value).__name__}, not a user name): "
+                f"{str(value)[:100]!r}",
+                fallback,
+            ))
+        elif session is not None and not _active_user(session, value.strip()):
+            noted.append(ExpressionProblem(
+                "assignee", expression,
+                f"用户 {value[:100]!r} 不存在或已停用 (no active user of that name)",
+                fallback,
+            ))
+        else:
+            assignee = value.strip()
     if props.get("candidateGroupsExpression"):
-        value = _try_evaluate(engine, task, props["candidateGroupsExpression"])
+        expression = props["candidateGroupsExpression"]
+        fallback = "任务按泳道/管理员分配 (the task went to its lane or to administrators)"
+        value = _evaluate_property(
+            engine, task, "candidateGroupsExpression", expression, noted, fallback
+        )
+        by_lane = value is _FAILED
         if isinstance(value, str):
             candidates = [v.strip() for v in value.split(",") if v.strip()]
         elif isinstance(value, list | tuple):
             candidates = [str(v) for v in value]
+        elif value is not _FAILED and value is not None:
+            by_lane = True
+            noted.append(ExpressionProblem(
+                "candidateGroupsExpression", expression,
+                f"结果不是用户组列表 (returned a {type(value).__name__}, not group names)",
+                fallback,
+            ))
     elif props.get("candidateGroups"):
         candidates = [g.strip() for g in props["candidateGroups"].split(",") if g.strip()]
-    elif task.task_spec.lane and task.task_spec.lane in groups:
+        by_lane = False
+    else:
+        by_lane = True
+    if by_lane and task.task_spec.lane and task.task_spec.lane in groups:
         candidates = [groups[task.task_spec.lane]]
     if not assignee and not candidates:
         # Never leave a task with nobody able to see it: administrators pick it up.
@@ -466,35 +548,114 @@ def resolve_assignment(
     return assignee, candidates
 
 
-def _try_evaluate(engine: PlanflowScriptEngine, task: Task, expression: str) -> Any:
-    try:
-        return engine.evaluate(task, expression)
-    except Exception:
-        return None
+def _active_user(session: Session, username: str) -> bool:
+    return bool(
+        session.scalar(select(UserRecord.is_active).where(UserRecord.username == username))
+    )
 
 
 def due_at(
-    ctx: EngineContext, workflow: BpmnWorkflow, task: Task, step: HumanStep | None, now: datetime
+    ctx: EngineContext,
+    workflow: BpmnWorkflow,
+    task: Task,
+    step: HumanStep | None,
+    now: datetime,
+    problems: list[ExpressionProblem] | None = None,
 ) -> datetime | None:
     """A user task's due time from its properties: `dueIn` (ISO duration), `dueInWorkdays`
     (n working days: 18:00 local time on the n-th working day after today) or `dueDate`
-    (an expression giving an ISO date/datetime; a bare date means 18:00 that day)."""
+    (an expression giving an ISO date/datetime; a bare date means 18:00 that day).
+
+    A bad due-date rule must not stop the process: the task is simply not timed, and the
+    problem is noted in ``problems`` (a `dueDate` giving None or "" is "no due date")."""
     props = step.properties if step else {}
+    noted: list[ExpressionProblem] = problems if problems is not None else []
+    fallback = "任务没有截止时间 (the task opened without a due date)"
+    tz = ctx.settings.timezone
+    prop = "dueIn"
     try:
         if props.get("dueIn"):
             parsed = TimerEventDefinition.parse_iso_duration(props["dueIn"])
             return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
-        local_now = now.astimezone(ZoneInfo(ctx.settings.timezone))
+        local_now = now.astimezone(ZoneInfo(tz))
         if props.get("dueInWorkdays"):
+            prop = "dueInWorkdays"
             day = ctx.calendar.add_workdays(local_now.date(), int(props["dueInWorkdays"]))
-            return _end_of_workday(day, ctx.settings.timezone)
-        if props.get("dueDate"):
-            value = workflow.script_engine.evaluate(task, props["dueDate"])
-            return _as_due(value, ctx.settings.timezone)
-    except Exception:
-        # A bad due-date rule must not stop the process; the task is simply not timed.
+            return _end_of_workday(day, tz)
+    except Exception as exc:  # validated at deploy: a calendar/overflow problem
+        noted.append(
+            ExpressionProblem(prop, props.get(prop, ""), expression_error_text(exc), fallback)
+        )
         return None
-    return None
+    expression = props.get("dueDate")
+    if not expression:
+        return None
+    value = _evaluate_property(workflow.script_engine, task, "dueDate", expression, noted,
+                               fallback)
+    if value is _FAILED or value is None or value == "":
+        return None
+    try:
+        due = _as_due(value, tz)
+    except (ValueError, TypeError, OverflowError) as exc:
+        due, why = None, expression_error_text(exc)
+    else:
+        why = f"returned a {type(value).__name__}"
+    if due is None:
+        noted.append(ExpressionProblem(
+            "dueDate", expression,
+            f"结果不是日期 (not a date or ISO date/datetime text: {why}; value "
+            f"{str(value)[:100]!r})",
+            fallback,
+        ))
+    return due
+
+
+def record_expression_problems(
+    session: Session,
+    instance_id: int,
+    row: HumanTaskRow,
+    problems: list[ExpressionProblem],
+    now: datetime,
+) -> None:
+    """An incident and an audit entry per problem, naming the task's element.
+
+    Decision: these are *warning-level* incidents. The task has already opened (unassigned,
+    or without a due date), so nothing waits for a person and nothing can be retried: the
+    incident is written already resolved (``resolved_at`` = ``created_at``). It is listed with
+    the instance's incidents (API: GET /process-instances/<id>) and in its audit log, but it
+    does not put the instance in ``error`` status, block completions, schedule a retry or
+    appear among the open incidents an administrator must retry. Fixing the expression means
+    deploying a new version."""
+    for p in problems:
+        message = (
+            f"警告 (warning): 用户任务 {row.name} [{row.element_id}] 的属性 {p.prop} "
+            f"表达式 {p.expression[:200]!r} 出错 (expression failed): {p.problem}; {p.fallback}"
+        )
+        session.add(IncidentRecord(
+            instance_id=instance_id,
+            task_id=row.id,
+            element_id=row.element_id,
+            message=message,
+            created_at=now,
+            resolved_at=now,
+            attempts=1,
+            retry_at=None,
+        ))
+        audit(
+            session,
+            now,
+            "expression_failed",
+            instance_id=instance_id,
+            task_id=row.id,
+            element_id=row.element_id,
+            details={
+                "level": "warning",
+                "property": p.prop,
+                "expression": p.expression[:500],
+                "problem": p.problem,
+                "fallback": p.fallback,
+            },
+        )
 
 
 def _end_of_workday(day: date, tz: str) -> datetime:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from engine import held_audits
 from engine.errors import Conflict
-from engine.models import HumanTaskRow, InstanceRecord
+from engine.models import HumanTaskRow, InstanceRecord, UserRecord
 from engine.records_ops import (
     LIVE_STATUSES,
     ON_HOLD,
@@ -306,6 +306,19 @@ def _voters(value: Any) -> list[str]:
     return list(dict.fromkeys(v for v in items if v))
 
 
+def _unknown_users(session: Session, names: list[str]) -> set[str]:
+    if not names:
+        return set()
+    active = set(
+        session.scalars(
+            select(UserRecord.username).where(
+                UserRecord.username.in_(names), UserRecord.is_active.is_(True)
+            )
+        )
+    )
+    return {n for n in names if n not in active}
+
+
 def setup_vote(
     ctx: EngineContext,
     session: Session,
@@ -323,11 +336,37 @@ def setup_vote(
     task = find_task(workflow, row.id)
     expression = step.properties.get("assignees") or ""
     voters: list[str] = []
+    problems: list[store.ExpressionProblem] = []
+    fallback = "按普通任务办理 (the step opened as a plain task, without votes)"
     if task is not None and expression:
         try:
-            voters = _voters(workflow.script_engine.evaluate(task, expression))
-        except Exception as exc:
+            value = workflow.script_engine.evaluate(task, expression)
+        except Exception as exc:  # NameError, TypeError, ScriptError ...
             log.warning("assignees of %s failed: %s", row.element_id, exc)
+            problems.append(store.ExpressionProblem(
+                "assignees", expression, store.expression_error_text(exc), fallback
+            ))
+        else:
+            voters = _voters(value)
+            if value is not None and not isinstance(value, str | list | tuple | set):
+                problems.append(store.ExpressionProblem(
+                    "assignees", expression,
+                    f"结果不是用户名列表 (returned a {type(value).__name__}, not user names)",
+                    fallback,
+                ))
+            unknown = _unknown_users(session, voters)
+            if unknown:
+                # A vote step for nobody would never be decided: such voters are left out.
+                voters = [v for v in voters if v not in unknown]
+                problems.append(store.ExpressionProblem(
+                    "assignees", expression,
+                    f"用户不存在或已停用，已从表决人中去掉 (no active user of these names, left "
+                    f"out of the vote): {', '.join(sorted(unknown))[:300]}",
+                    fallback if not voters else "其余表决人照常表决 (the other voters vote)",
+                ))
+    if problems:
+        # Warning-level incidents (see store.record_expression_problems for why).
+        store.record_expression_problems(session, record.id, row, problems, now)
     if not voters:
         store.audit(
             session,

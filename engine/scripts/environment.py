@@ -63,8 +63,9 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     With a ``pool`` (``engine.scripts.pool.ScriptPool``), code runs in one of its worker
     processes under kernel limits and a wall-clock kill, except code the fast path
     (``engine.scripts.fastpath``) proves cannot loop or explode, which runs here without the
-    tracer. Helpers that are closures (``now``, ``is_workday``...) are then called back here.
-    Without a pool everything runs in this process (the tracer cannot stop C-level loops).
+    tracer (``fast_path=False`` sends everything to the pool). Helpers that are closures
+    (``now``, ``is_workday``...) are then called back here. Without a pool everything runs in
+    this process, where the tracer cannot stop a long C-level operation.
     """
 
     def __init__(
@@ -75,6 +76,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         memory_limit: int | None = 256 * 2**20,
         max_data_size: int | None = 16 * 2**20,
         pool: ScriptPool | None = None,
+        fast_path: bool = True,
     ) -> None:
         helpers = dict(helpers or {})
         for name, value in helpers.items():
@@ -97,6 +99,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         self._builtins: dict[str, Any] = {**_BUILTINS, **helpers}
         self._helper_names = frozenset(helpers)
         self._remote: RemoteRunner | None = None
+        self._fast_path = fast_path
         if pool is not None:
             from engine.scripts.remote import RemoteRunner
 
@@ -116,7 +119,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     ) -> Any:
         source = _prepare_source(expression, "eval")
         code = _compile(source, "eval")
-        if self._remote is not None and not is_fast(source, "eval"):
+        if self._remote is not None and not (self._fast_path and is_fast(source, "eval")):
             return self._remote.run(
                 "eval", source, names_used(code), context, external_context or {}
             )  # type: ignore[arg-type]
@@ -140,7 +143,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         self._check_for_overwrite(context, external)
         source = _prepare_source(script, "exec")
         code = _compile(source, "exec")
-        if self._remote is not None and not is_fast(source, "exec"):
+        if self._remote is not None and not (self._fast_path and is_fast(source, "exec")):
             self._remote.run("exec", source, names_used(code), context, external)
             return True
         namespace = self._namespace(context, external)

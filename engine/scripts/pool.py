@@ -158,7 +158,10 @@ class ScriptPool:
             except BaseException:
                 self._discard(worker)
                 raise
-            self._release(worker)
+            if reply[0] == "error" and reply[-1] is True:  # the worker exits after this reply
+                self._discard(worker)
+            else:
+                self._release(worker)
             return reply
         raise AssertionError("unreachable")
 
@@ -243,11 +246,13 @@ class ScriptPool:
                 raise ScriptTimeout(f"exceeded the time limit of {time_limit:g} s")
             try:
                 raw = conn.recv_bytes(self.max_message)
-            except EOFError:
+            except (EOFError, OSError) as exc:
+                if isinstance(exc, OSError) and "message length" in str(exc):
+                    raise ScriptResourceError(
+                        "the script's reply was larger than allowed"
+                    ) from None
                 worker.process.join(1)
                 raise _death(worker, time_limit) from None
-            except OSError:
-                raise ScriptResourceError("the script's reply was larger than allowed") from None
             reply = wire.loads(raw)
             if not isinstance(reply, tuple) or not reply or not isinstance(reply[0], str):
                 raise ScriptError("the script worker sent an unreadable reply")
@@ -270,9 +275,9 @@ def _death(worker: _Worker, time_limit: float) -> ScriptError:
     code = worker.process.exitcode
     if code == -signal.SIGXCPU:
         return ScriptTimeout(f"exceeded the time limit of {time_limit:g} s")
+    how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited ({code})"
     return ScriptResourceError(
-        f"the script's worker process stopped (exit code {code}); "
-        "it probably used more memory than the sandbox allows"
+        f"the script's worker process {how}; the script probably used more memory than allowed"
     )
 
 

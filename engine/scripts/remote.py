@@ -91,7 +91,7 @@ class RemoteRunner:
             return (mode, source, data, outside, self._key, blob, self.time_limit)
 
         reply = self.pool.call((), self.time_limit, self._callback, prepare)
-        if reply[0] == "error" and len(reply) == 2:
+        if reply[0] == "error" and len(reply) == 3:
             exc, lineno = wire.decode_error(reply[1])
             wire.raise_at(exc, lineno)
         if reply[0] != "done" or len(reply) != 6:

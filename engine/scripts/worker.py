@@ -144,17 +144,18 @@ def _serve(conn: Connection) -> None:
             message = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        recycle = False
+        recycle = False  # after a MemoryError the process starts afresh
         try:
             reply = wire.dumps(_run(pickle.loads(message), envs))
         except MemoryError:
             recycle = True
-            reply = wire.dumps(("error", wire.encode_error(_memory_error())))
+            reply = wire.dumps(("error", wire.encode_error(_memory_error()), recycle))
         except Exception as exc:
             try:
-                reply = wire.dumps(("error", wire.encode_error(exc)))
+                reply = wire.dumps(("error", wire.encode_error(exc), recycle))
             except Exception:
-                reply = wire.dumps(("error", ("ScriptError", ("the script failed",), {})))
+                failed = ("ScriptError", ("the script failed",), {})
+                reply = wire.dumps(("error", failed, recycle))
         conn.send_bytes(reply)
         if recycle:
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
@@ -39,6 +40,7 @@ from engine.scripts import (
     _compile,
     check_source,
 )
+from engine.scripts.pool import ScriptPool
 
 MONDAY_9AM = datetime(2025, 3, 3, 9, 0, tzinfo=SHANGHAI)
 SHORT = 0.2  # time limit for the runaway tests, seconds
@@ -49,13 +51,23 @@ def fixed_clock() -> datetime:
 
 
 @pytest.fixture(scope="module")
-def env() -> RestrictedEnvironment:
-    return RestrictedEnvironment(make_helpers(fixed_clock))
+def pool() -> Iterator[ScriptPool]:
+    workers = ScriptPool(size=2)
+    yield workers
+    workers.close()
+
+
+@pytest.fixture(scope="module", params=["in-process", "pool"])
+def env(request: pytest.FixtureRequest) -> RestrictedEnvironment:
+    workers = request.getfixturevalue("pool") if request.param == "pool" else None
+    return RestrictedEnvironment(make_helpers(fixed_clock), pool=workers)
 
 
 @pytest.fixture(scope="module")
-def short_env() -> RestrictedEnvironment:
-    return RestrictedEnvironment(make_helpers(fixed_clock), time_limit=SHORT)
+def short_env(pool: ScriptPool) -> RestrictedEnvironment:
+    """Runaway code runs in the worker pool: a C-level loop or a recursion bomb that outruns
+    the tracer is killed by the pool, so these tests do not depend on the machine's load."""
+    return RestrictedEnvironment(make_helpers(fixed_clock), time_limit=SHORT, pool=pool)
 
 
 def run(env: RestrictedEnvironment, script: str, **data: Any) -> dict[str, Any]:

@@ -473,8 +473,14 @@ def _evaluate_property(
 
 
 def expression_error_text(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return f"{type(exc).__name__}: {text}"[:500]
+    """``NameError: ...``: SpiffWorkflow wraps the script's error in WorkflowTaskException
+    (its type in ``error_type``, its hints in the notes)."""
+    kind = getattr(exc, "error_type", None)
+    if not isinstance(kind, str) or kind == "unknown":
+        kind = type(exc).__name__
+    text = str(exc).strip() or kind
+    notes = [n for n in getattr(exc, "__notes__", None) or [] if isinstance(n, str)]
+    return "; ".join([f"{kind}: {text}", *notes])[:500]
 
 
 def resolve_assignment(

@@ -96,23 +96,18 @@ def postgres_db() -> Iterator[str]:
 
 
 def _reset_postgres(db: Engine) -> None:
-    tables = [
-        "audit_log",
-        "documents",
-        "incidents",
-        "timers",
-        "human_task_candidates",
-        "human_tasks",
-        "process_instances",
-        "version_files",
-        "process_versions",
-        "process_models",
-        "api_tokens",
-        "memberships",
-        "users",
-    ]
+    """Empty every table the migrations made (read from the catalogue, so a new table is never
+    forgotten and no test's rows leak into the next); the alembic version stays."""
     with db.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        names = conn.scalars(
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                "AND tablename <> 'alembic_version'"
+            )
+        ).all()
+        if names:
+            tables = ", ".join(f'"{name}"' for name in names)
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

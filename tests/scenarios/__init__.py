@@ -16,7 +16,7 @@ from typing import Any
 from docx import Document
 
 from engine.clock import FixedClock
-from engine.context import EngineContext
+from engine.context import EngineContext, renewed
 from engine.db import transaction
 from engine.deploy import deploy, uploads_from_paths
 from engine.people import add_user
@@ -158,8 +158,22 @@ class Api:
         return text
 
 
+@dataclass
+class ColdContext(EngineContext):
+    """A scenario context in cold mode (tests/scenarios/conftest.py): every action runs in a
+    renewed context, as in a freshly started process."""
+
+
+def cold_copy(ctx: EngineContext) -> ColdContext:
+    return ColdContext(**{name: getattr(ctx, name) for name in ctx.__dataclass_fields__})
+
+
+def renewed_if_cold(ctx: EngineContext) -> EngineContext:
+    return renewed(ctx) if isinstance(ctx, ColdContext) else ctx
+
+
 def fire_timers(ctx: EngineContext) -> TickReport:
-    report = process_due(ctx)
+    report = process_due(renewed_if_cold(ctx))
     assert not report.failed, report.failed
     return report
 

@@ -46,15 +46,15 @@ def metrics(xiaohongshu_rate: float) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def api(
-    sqlite_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
+    scenario_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
 ) -> Api:
-    add_extra_staff(sqlite_ctx)
-    deploy_department_models(sqlite_ctx)
+    add_extra_staff(scenario_ctx)
+    deploy_department_models(scenario_ctx)
     return Api(client, token_for, clock)
 
 
 def test_brand_promotion_three_months(
-    api: Api, sqlite_ctx: EngineContext, clock: FixedClock
+    api: Api, scenario_ctx: EngineContext, clock: FixedClock
 ) -> None:
     iid = api.start(
         "sup",
@@ -106,7 +106,7 @@ def test_brand_promotion_three_months(
     rates = [3.5, 1.5, 3.4]
     for month, (due, period, rate) in enumerate(zip(DUE, PERIODS, rates, strict=True)):
         clock.set(due + timedelta(minutes=5))
-        fire_timers(sqlite_ctx)
+        fire_timers(scenario_ctx)
         assert who_has(api, EVERYONE, iid, "Task_monthly_metrics") == SPECIALISTS
         result = api.do(
             "bob",

@@ -29,10 +29,10 @@ def login(client: Any, username: str) -> None:
 
 @pytest.fixture
 def charter(
-    sqlite_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
+    scenario_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
 ) -> tuple[int, dict[str, Any]]:
-    add_extra_staff(sqlite_ctx)
-    deploy_department_models(sqlite_ctx)
+    add_extra_staff(scenario_ctx)
+    deploy_department_models(scenario_ctx)
     api = Api(client, token_for, clock)
     iid = api.start(
         "alice",

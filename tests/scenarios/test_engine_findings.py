@@ -94,14 +94,14 @@ READONLY_FORM = json.dumps(
 
 
 def test_readonly_fields_keep_the_process_value(
-    sqlite_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
+    scenario_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
 ) -> None:
     uploads = [
         Upload("finding_readonly.bpmn", READONLY_MODEL),
         Upload("finding_readonly.form", READONLY_FORM),
     ]
-    with transaction(sqlite_ctx.sessions) as session:
-        deploy(sqlite_ctx, session, uploads, "owner")
+    with transaction(scenario_ctx.sessions) as session:
+        deploy(scenario_ctx, session, uploads, "owner")
     api = Api(client, token_for, clock)
     iid = api.start(
         "root", "finding_readonly", {"budget": 120000, "approver_group": "planning_manager"}
@@ -113,14 +113,14 @@ def test_readonly_fields_keep_the_process_value(
 
 
 def test_timer_due_exactly_now_fires(
-    sqlite_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
+    scenario_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
 ) -> None:
-    with transaction(sqlite_ctx.sessions) as session:
-        deploy(sqlite_ctx, session, [Upload("finding_timer.bpmn", TIMER_MODEL)], "owner")
+    with transaction(scenario_ctx.sessions) as session:
+        deploy(scenario_ctx, session, [Upload("finding_timer.bpmn", TIMER_MODEL)], "owner")
     api = Api(client, token_for, clock)
     iid = api.start("root", "finding_timer", {})["id"]
     clock.advance(hours=1)  # exactly the due time
-    report = fire_timers(sqlite_ctx)
+    report = fire_timers(scenario_ctx)
     detail = api.instance("root", iid)
     fired = [a for a in detail["audit"] if a["action"] == "timer_fired"]
     assert report.woken == [iid] and len(fired) == 1
@@ -129,25 +129,25 @@ def test_timer_due_exactly_now_fires(
 
 
 def test_the_same_timer_fires_a_moment_later(
-    sqlite_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
+    scenario_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
 ) -> None:
     """Control for the finding above: one second after the due time all is well."""
-    with transaction(sqlite_ctx.sessions) as session:
-        deploy(sqlite_ctx, session, [Upload("finding_timer.bpmn", TIMER_MODEL)], "owner")
+    with transaction(scenario_ctx.sessions) as session:
+        deploy(scenario_ctx, session, [Upload("finding_timer.bpmn", TIMER_MODEL)], "owner")
     api = Api(client, token_for, clock)
     iid = api.start("root", "finding_timer", {})["id"]
     clock.advance(hours=1, seconds=1)
-    fire_timers(sqlite_ctx)
+    fire_timers(scenario_ctx)
     detail = api.instance("root", iid)
     assert [t["element_id"] for t in detail["open_tasks"]] == ["after"]
     assert detail["timers"] == []
 
 
 def test_each_guest_confirmation_task_shows_its_own_guest(
-    sqlite_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
+    scenario_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
 ) -> None:
-    add_extra_staff(sqlite_ctx)
-    deploy_department_models(sqlite_ctx)
+    add_extra_staff(scenario_ctx)
+    deploy_department_models(scenario_ctx)
     api = Api(client, token_for, clock)
     iid = api.start(
         "sup",

@@ -66,15 +66,15 @@ APPROVE_REVIEWS = {
 
 @pytest.fixture
 def api(
-    sqlite_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
+    scenario_ctx: EngineContext, client: Any, token_for: Any, api_staff: Any, clock: FixedClock
 ) -> Api:
-    add_extra_staff(sqlite_ctx)
-    deploy_department_models(sqlite_ctx)
+    add_extra_staff(scenario_ctx)
+    deploy_department_models(scenario_ctx)
     return Api(client, token_for, clock)
 
 
 def test_project_initiation_end_to_end(
-    api: Api, sqlite_ctx: EngineContext, clock: FixedClock
+    api: Api, scenario_ctx: EngineContext, clock: FixedClock
 ) -> None:
     started = api.start("alice", "project_initiation", START_DATA)
     iid = started["id"]
@@ -229,7 +229,7 @@ def test_project_initiation_end_to_end(
     for week in (1, 2):
         assert api.tasks("sup", iid, "Task_weekly_report") == []
         clock.set(execution_started + timedelta(days=7 * week, seconds=1))
-        report = fire_timers(sqlite_ctx)
+        report = fire_timers(scenario_ctx)
         assert iid in report.woken
         assert who_has(api, EVERYONE, iid, "Task_weekly_report") == ["sup"]
         api.do(
@@ -304,7 +304,7 @@ def test_project_initiation_end_to_end(
     assert "线下活动需提前一周确认天气" in texts["retrospective_report"]
 
     retro = done["data"]["retrospective_report_doc"]
-    with transaction(sqlite_ctx.sessions) as session:
+    with transaction(scenario_ctx.sessions) as session:
         case = session.scalars(select(CaseLibraryRecord)).one()
         assert case.id == entry["case_id"]
         assert (case.instance_id, case.document_id) == (iid, retro["document_id"])
@@ -318,7 +318,7 @@ def test_project_initiation_end_to_end(
     assert "已入案例库：旺季预售策略模板（促销活动）" in notes
 
 
-def test_documents_follow_the_instance_visibility(api: Api, sqlite_ctx: EngineContext) -> None:
+def test_documents_follow_the_instance_visibility(api: Api, scenario_ctx: EngineContext) -> None:
     iid = api.start("alice", "project_initiation", START_DATA)["id"]
     api.do(
         "alice",

@@ -177,6 +177,32 @@ def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
     return out
 
 
+STALLED = (
+    "流程无法继续：没有可办理的任务，也没有等待中的定时器或消息 "
+    "(the instance cannot make progress: nothing is ready and nothing waits for a timer or message)"
+)
+
+
+def stall_point(workflow: BpmnWorkflow) -> Task | None:
+    """The task an unfinished instance is stuck at when nothing can move it on: no task is
+    ready (or errored, which is an incident already) and no event waits for a timer or a
+    message. A join or a multi-instance parent waiting for branches that will never come is
+    the typical case. None while the instance can still progress or has finished."""
+    if workflow.is_completed():
+        return None
+    if workflow.get_tasks(state=TaskState.READY | TaskState.ERROR):
+        return None
+    if _waiting_event_tasks(workflow):
+        return None
+    # A started parent (multi-instance, subprocess) waiting for children that have all ended
+    # is where the flow stopped; a join only waits for it. The deepest names the element.
+    for state in (TaskState.STARTED, TaskState.WAITING):
+        stuck = workflow.get_tasks(state=state)
+        if stuck:
+            return max(stuck, key=lambda t: t.depth)
+    return workflow.task_tree
+
+
 def _waiting_event_tasks(workflow: BpmnWorkflow) -> Iterable[Task]:
     return [
         t

@@ -30,6 +30,7 @@ from engine.models import (
     VersionFileRecord,
 )
 from engine.runtime import (
+    STALLED,
     Incident,
     PlanflowScriptEngine,
     ServiceTaskFailed,
@@ -37,6 +38,7 @@ from engine.runtime import (
     merged_data,
     passed_elements,
     ready_human_tasks,
+    stall_point,
 )
 from engine.specs import HumanStep, ParsedModel, SourceFile, parse_model
 from handlers import HandlerContext, UnknownHandler
@@ -167,6 +169,8 @@ def save(
     those the save adds, go out last, in one INSERT (engine.held_audits)."""
     now = ctx.clock.now()
     ready = [] if record.status == "terminated" else ready_human_tasks(workflow)
+    if incident is None and not ready and record.status != "terminated":
+        incident = _stalled(workflow)
     # Not saved before (`instances.start` creates the row with an empty state): it has no
     # incidents, task rows, timers or task operations yet, so nothing needs reading.
     first_save = not record.state
@@ -263,6 +267,15 @@ def _save(
         if record.status == "completed" and record.completed_at == now:
             audit(session, now, "completed", instance_id=record.id)
     held_audits.flush(session, record)
+
+
+def _stalled(workflow: BpmnWorkflow) -> Incident | None:
+    """A silent stop becomes an incident naming where it stopped (never a quietly dead
+    instance). Only checked when no user task is ready, so the common save pays nothing."""
+    stuck = stall_point(workflow)
+    if stuck is None:
+        return None
+    return Incident(task_id=str(stuck.id), element_id=element_id(stuck), message=STALLED)
 
 
 def _write_record(

@@ -391,9 +391,10 @@ def demo(state: State, password: str) -> None:
     run(go)
 
 
-from web.cli_ops import register  # noqa: E402  (task operations, absences, notifications)
+from web import cli_doctor, cli_ops  # noqa: E402  (operations, absences, notifications, doctor)
 
-register(main)
+cli_ops.register(main)
+cli_doctor.register(main)
 
 if __name__ == "__main__":
     main()

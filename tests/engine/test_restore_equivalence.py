@@ -8,6 +8,7 @@ tests/scenarios (their `engine_mode` fixture); this file pins the engine-level c
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -189,3 +190,76 @@ def test_parsed_multi_instance_child_is_wired_to_its_parent(
     loop = model.spec.task_specs["confirm"]
     child = model.spec.task_specs[loop.task_spec]
     assert child.completed_event.is_connected(loop.merge_child)
+
+
+def test_an_instance_that_cannot_progress_is_an_incident(
+    ctx: EngineContext, staff: dict[str, Actor]
+) -> None:
+    """Without the wiring (as before the fix) the parent stays STARTED after the last guest:
+    that silent stop must surface as an incident naming the multi-instance task."""
+    with transaction(ctx.sessions) as s:
+        deploy(ctx, s, [Upload("mi_stall.bpmn", mi_model("mi_stall", False))], "owner")
+    with transaction(ctx.sessions) as s:
+        iid = instances.start(ctx, s, staff["alice"], "mi_stall", {"guests": GUESTS[:1]}).id
+    [review] = _open(ctx, iid, "review")
+    with transaction(ctx.sessions) as s:
+        instances.complete(ctx, s, staff["alice"], review.id, {})
+    fresh = renewed(ctx)
+    with transaction(fresh.sessions) as s:
+        version = s.scalars(select(ProcessVersionRecord)).one()
+        model = store.parsed_model(fresh, s, version.id)
+    loop = model.spec.task_specs["confirm"]
+    model.spec.task_specs[loop.task_spec].completed_event.disconnect(loop.merge_child)
+    [guest] = _open(ctx, iid, "confirm")
+    with transaction(fresh.sessions) as s:
+        instances.complete(fresh, s, staff["alice"], guest.id, {"answer": "yes"})
+    assert _data(ctx, iid)["status"] == "error"
+    [incident] = _incidents(ctx, iid)
+    assert incident.startswith("confirm: 流程无法继续")
+
+
+def test_doctor_lists_stalled_instances_and_disagreeing_projections(
+    ctx: EngineContext, staff: dict[str, Actor]
+) -> None:
+    from click.testing import CliRunner
+
+    from engine.doctor import diagnose
+    from engine.models import TimerRow
+    from web.cli import main
+
+    test_an_instance_that_cannot_progress_is_an_incident(ctx, staff)  # instance 1: stalled
+    with transaction(ctx.sessions) as s:
+        deploy(ctx, s, [Upload("timer_doc.bpmn", TIMER_MODEL)], "owner")
+    with transaction(ctx.sessions) as s:
+        healthy = instances.start(ctx, s, staff["alice"], "timer_doc", {}).id
+        broken = instances.start(ctx, s, staff["alice"], "timer_doc", {}).id
+    with transaction(ctx.sessions) as s:
+        assert diagnose(ctx, s)[0].kind == "stalled"
+        assert not [f for f in diagnose(ctx, s) if f.instance_id == healthy]
+        s.execute(TimerRow.__table__.delete().where(TimerRow.instance_id == broken))
+    runner = CliRunner()
+    env = {"PLANFLOW_DATABASE_URL": ctx.settings.database_url,
+           "PLANFLOW_SECRET_KEY": ctx.settings.secret_key}
+    result = runner.invoke(main, ["doctor", "--json"], env=env)
+    assert result.exit_code == 1, result.output
+    found = {(f["instance_id"], f["kind"], f["element_id"]) for f in json.loads(result.output)}
+    assert found == {(1, "stalled", "confirm"), (broken, "timer_missing", "wait")}
+    text = runner.invoke(main, ["doctor"], env=env).output
+    assert "流程停滞" in text and "定时器缺失" in text
+
+
+TIMER_MODEL = (
+    _HEAD.format(key="timer_doc")
+    + """  <bpmn:process id="timer_doc" name="定时" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="wait"><bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>"P1D"</bpmn:timeDuration>
+      </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+).encode()

@@ -342,15 +342,17 @@ def serve(state: State, host: str, port: int, threads: int, no_scheduler: bool) 
 
     signals = StopSignals().install()
     ctx = state.ctx()
-    app = create_app(context=ctx)
     scheduler = None
     if not no_scheduler and ctx.settings.scheduler_enabled:
+        # first: after a restart, timers due meanwhile need not wait for the app's set-up
         scheduler = start_scheduler(ctx)
-    click.echo(
-        f"planflow serving on http://{host}:{port}/ (scheduler: "
-        f"{'embedded' if scheduler else 'off'})"
-    )
+        click.echo("planflow timers: scheduler started")
     try:
+        app = create_app(context=ctx)
+        click.echo(
+            f"planflow serving on http://{host}:{port}/ (scheduler: "
+            f"{'embedded' if scheduler else 'off'})"
+        )
         status = serve_gracefully(app, host=host, port=port, threads=threads,
                                   scheduler=scheduler, signals=signals, dispose=ctx.db.dispose)
     except BaseException:

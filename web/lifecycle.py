@@ -17,6 +17,9 @@ exit status is 1. A second signal skips the waiting for requests and gives the s
 HURRY_SECONDS to finish its batch and release the lease; the exit status is still 0 when nothing
 was abandoned.
 
+Once stopped the process exits at once (web.lifecycle._exit: atexit handlers run, the
+interpreter's ~1 s of finalization does not), so a restart is not kept waiting.
+
 The signal handler only records the signal: it runs between two bytecodes of the main thread,
 which may be inside the server loop or holding a lock. The main thread acts on it within
 LOOP_SECONDS.
@@ -24,6 +27,8 @@ LOOP_SECONDS.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import os
 import signal
@@ -134,12 +139,26 @@ def _finish(signals: StopSignals, ctx_dispose: Callable[[], None], clean: bool,
         except Exception:
             log.exception("disposing of the database engine failed")
         _say(f"planflow stopped ({signals.name}) in {took:.1f} s")
-        return 0
+        _exit(0)
     _say(f"planflow stopped ({signals.name}) in {took:.1f} s, abandoned: {'; '.join(problems)}")
     # Threads still inside a transaction (a request, a timer batch) would keep the interpreter
     # from exiting; their transactions roll back with the process.
-    sys.stderr.flush()
-    os._exit(1)
+    _exit(1)
+    return 1  # not reached
+
+
+def _exit(status: int) -> None:
+    """Exit now. The atexit handlers run (logging, process pools, multiprocessing's children),
+    the interpreter's finalization does not: freeing every object of the engine, Flask and
+    SpiffWorkflow took ~1 s here, which a restart (and the timers due meanwhile) would wait
+    for. Everything that matters is done by now, or abandoned on purpose."""
+    try:
+        atexit._run_exitfuncs()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(status)
 
 
 # --- worker ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ the states they could not restore correctly; both formats load.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any
 
@@ -24,6 +25,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 
 from engine import compaction
+from engine.errors import InvalidInput
 
 FORMAT_1 = "planflow-state/1"
 FORMAT = "planflow-state/2"
@@ -87,6 +89,25 @@ def _registry() -> Any:
     return registry
 
 
+# In the ASCII text `json.dumps` writes, every non-ASCII character is a \uXXXX escape. Removing,
+# left to right, the escaped backslashes (so a literal "\ud800" someone typed is never taken for
+# an escape) and the surrogate pairs (emoji) leaves a "\ud..." only where a surrogate stands
+# alone: not Unicode, so not storable as UTF-8, and unreadable once stored.
+_PAIRS_AND_BACKSLASHES = re.compile(r"\\(?:\\|ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2})")
+
+
+def check_state_text(text: str) -> None:
+    """The state is valid JSON that any reader can store and show again: no lone surrogate
+    (NaN/Infinity are refused while encoding). Cheap: one substring search in the common case
+    (no emoji); a C-level substitution otherwise."""
+    if "\\ud" in text and "\\ud" in _PAIRS_AND_BACKSLASHES.sub("", text):
+        raise InvalidInput(
+            "流程数据含有无效的 Unicode 字符（孤立代理项），未保存 "
+            "(process data holds invalid Unicode (a lone surrogate); not saved)",
+            {"problem": "not_unicode"},
+        )
+
+
 class StateSerializer:
     """One registry, chosen once: the wrong registry restores silently with the wrong classes."""
 
@@ -94,7 +115,26 @@ class StateSerializer:
         self._serializer = BpmnWorkflowSerializer(_registry())
 
     def dumps(self, workflow: BpmnWorkflow) -> str:
-        text = self._serializer.serialize_json(workflow)
+        """The state as JSON text; InvalidInput (nothing is written: the caller's transaction
+        rolls back) if the workflow's data cannot be stored as valid JSON: a NaN/Infinity or a
+        lone surrogate, whatever put it there (the edge refuses both in requests, but a script
+        can compute them). `BpmnWorkflowSerializer.serialize_json`, with `allow_nan=False`."""
+        serializer = self._serializer
+        serializer.registry._encoder_mode = True
+        try:
+            dct = serializer.to_dict(workflow)
+            dct[serializer.VERSION_KEY] = serializer.VERSION
+            text = json.dumps(dct, cls=serializer._encoder_cls, allow_nan=False)
+        except ValueError as exc:
+            if "JSON compliant" not in str(exc):
+                raise
+            raise InvalidInput(
+                "流程数据含有 NaN 或无穷大，未保存 (process data holds NaN or Infinity; not saved)",
+                {"problem": "not_finite"},
+            ) from None
+        finally:
+            serializer.registry._encoder_mode = False
+        check_state_text(text)
         fmt = FORMAT if compaction.residue(workflow) else FORMAT_1
         # serialize_json adds the library's version; add ours without re-encoding the whole dict.
         return '{"planflow_format":"' + fmt + '",' + text[1:]

@@ -43,11 +43,12 @@ def create_app(
     ctx = context or build_context(settings, clock=clock)
     app.extensions["planflow"] = ctx
 
-    from web import api, errors, i18n, pages, session_auth
+    from web import api, errors, i18n, pages, session_auth, strict_input
 
     errors.init_app(app)
     i18n.init_app(app)
     session_auth.init_app(app)
+    strict_input.init_app(app)
     api.init_app(app)
     pages.init_app(app)
     return app

@@ -58,9 +58,15 @@ def echo_json(value: Any) -> None:
 
 
 def parse_json(text: str) -> dict[str, Any]:
+    """`--data` JSON, under the same rules as a request body (web.strict_input)."""
+    from engine.errors import InvalidInput
+    from web.strict_input import loads_strict
+
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
+        value = loads_strict(text)
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.message) from exc
+    except ValueError as exc:
         raise click.BadParameter(f"not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise click.BadParameter("must be a JSON object")

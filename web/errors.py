@@ -49,7 +49,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(e.PlanflowError)
     def domain_error(exc: e.PlanflowError) -> Response | tuple[str, int]:
         status = status_for(exc)
-        if not request.path.startswith("/api/"):
+        if not request.path.startswith("/api/") and not request.is_json:
             return error_page(status, exc.message)
         response = error_response(exc.code, exc.message, status, exc.details)
         if status == 401:

@@ -15,11 +15,13 @@ def require_token() -> None:
     from flask import request
 
     from web.core import authenticate_request, open_request_session
+    from web.strict_input import check_request_fields
 
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return
-    # The view's unit of work continues this session: one checkout, one commit per request.
-    authenticate_request(open_request_session())
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        # The view's unit of work continues this session: one checkout, one commit per request.
+        authenticate_request(open_request_session())
+    # then the query string, path parts and form fields (JSON bodies: web.strict_input)
+    check_request_fields(request)
 
 
 @bp.teardown_request

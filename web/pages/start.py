@@ -90,7 +90,7 @@ def start_submit(key: str) -> Response | tuple[Response, int]:
     except PlanflowError as exc:
         if status_for(exc) == 404:
             return json_error(404, exc.code, translate("staff.error.not_found_model"))
-        return json_error(status_for(exc), exc.code, exc.message)
+        return json_error(status_for(exc), exc.code, exc.message, details=exc.details)
     flash(translate("staff.flash.started", title=title))
     target = staff_instance_url(instance_id) or url_for("pages.inbox")
     return jsonify({"ok": True, "redirect": target, "instance_id": instance_id})

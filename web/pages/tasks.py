@@ -196,7 +196,7 @@ def _form_json(task_id: str, act: FormAction) -> Response | tuple[Response, int]
             data=data,
         )
     except PlanflowError as exc:
-        return json_error(status_for(exc), exc.code, message_for(exc))
+        return json_error(status_for(exc), exc.code, message_for(exc), details=exc.details)
     flash(message)
     return jsonify({"ok": True, "redirect": url_for("pages.inbox")})
 

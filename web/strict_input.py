@@ -1,0 +1,257 @@
+"""Request input checked at the edge, before anything is written.
+
+Every JSON body the app reads goes through `request.get_json()`, whose parser is `StrictJSON`
+below (`StrictRequest.json_module`): that is the one choke point for JSON, in the API and in
+the pages that post JSON (the form-js start and task forms, the model editor). Query strings,
+URL path parts and urlencoded/multipart form fields are checked by `check_request_fields`
+(after the API's token check, after the pages' CSRF check).
+
+A refused request answers 400 with `details = {"field": <path>, "problem": <code>}`; the path
+is JSON-pointer-ish (`data.guests[2].name`, `query.next`, `form.username`), and the message
+never echoes the offending value (it may be the very thing that cannot be encoded).
+
+Limits (documented in README "Input limits"; real forms never come near them):
+
+* JSON body: at most MAX_JSON_BYTES bytes, nested at most MAX_DEPTH containers deep (the body
+  object itself is depth 1), at most MAX_NODES values in all, MAX_ITEMS items per list or keys
+  per object.
+* strings: valid Unicode (no lone surrogates: they cannot be stored as UTF-8, and an instance
+  holding one could never be shown again), no NUL (PostgreSQL text cannot hold it), at most
+  MAX_STRING_CHARS characters (a BPMN diagram edited in the browser is a string in a JSON body:
+  the department's largest is 84 KB); object keys at most MAX_KEY_CHARS.
+* numbers: finite (NaN and ±Infinity are not JSON, and 1e999 parses to infinity), integers
+  within a signed 64-bit range (what the database columns and JavaScript forms can carry).
+* query/path/form fields: the same string rules, at most MAX_FIELD_CHARS characters each;
+  werkzeug's own limits bound a form's part count and in-memory size.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from flask import Flask, Request
+
+from engine.errors import InvalidInput
+
+MAX_JSON_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 32
+MAX_NODES = 200_000
+MAX_ITEMS = 10_000
+MAX_STRING_CHARS = 1_000_000
+MAX_KEY_CHARS = 1_000
+MAX_FIELD_CHARS = 100_000
+MAX_INT = 2**63 - 1
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+# What decides the nesting depth: strings (skipped whole: brackets inside them do not count),
+# brackets and the separators that move the path on.
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},:]', re.DOTALL)
+
+PROBLEMS = {
+    "not_unicode": ("含有无效的 Unicode 字符（孤立代理项）", "invalid Unicode (a lone surrogate)"),
+    "nul": ("含有 NUL 字符", "contains a NUL character"),
+    "not_finite": ("数值必须是有限数（不接受 NaN/Infinity）", "numbers must be finite"),
+    "int_range": ("整数超出范围", f"integers must be within ±{MAX_INT}"),
+    "too_deep": (f"嵌套超过 {MAX_DEPTH} 层", f"nested deeper than {MAX_DEPTH} levels"),
+    "too_long": ("文本过长", "text too long"),
+    "key_too_long": ("字段名过长", f"key longer than {MAX_KEY_CHARS} characters"),
+    "too_many_items": ("条目过多", f"more than {MAX_ITEMS} items"),
+    "too_many_values": ("请求内容过多", f"more than {MAX_NODES} values in all"),
+    "too_large": ("请求体过大", f"body larger than {MAX_JSON_BYTES} bytes"),
+}
+
+
+class _NonFinite:
+    """What `NaN`, `Infinity` and `-Infinity` parse to: found (with its path) by the walk."""
+
+
+NON_FINITE = _NonFinite()
+
+
+def rejected(path: str, problem: str) -> InvalidInput:
+    zh, en = PROBLEMS[problem]
+    where = path or "请求体 (body)"
+    return InvalidInput(f"字段 {where}：{zh} (field {path or 'body'}: {en})",
+                        {"field": path, "problem": problem})
+
+
+def child_path(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    if _NAME.match(key):
+        return f"{path}.{key}" if path else key
+    # any other key in brackets, ASCII-escaped (a lone surrogate must not reach the answer)
+    return f"{path}[{json.dumps(key[:60])}]"
+
+
+def check_string(value: str, path: str, limit: int = MAX_STRING_CHARS) -> None:
+    if len(value) > limit:
+        raise rejected(path, "key_too_long" if limit == MAX_KEY_CHARS else "too_long")
+    if "\x00" in value:
+        raise rejected(path, "nul")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise rejected(path, "not_unicode") from None
+
+
+def check_value(value: Any, path: str = "") -> None:
+    """Walk a parsed JSON value (iteratively): every rule above, first offender named."""
+    stack: list[tuple[Any, str, int]] = [(value, path, 0)]
+    nodes = 0
+    while stack:
+        item, where, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise rejected(path, "too_many_values")
+        if isinstance(item, str):
+            check_string(item, where)
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int):
+            if not -MAX_INT <= item <= MAX_INT:
+                raise rejected(where, "int_range")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise rejected(where, "not_finite")
+        elif item is NON_FINITE:
+            raise rejected(where, "not_finite")
+        elif isinstance(item, dict):
+            if depth >= MAX_DEPTH:
+                raise rejected(where, "too_deep")
+            if len(item) > MAX_ITEMS:
+                raise rejected(where, "too_many_items")
+            children = []
+            for key, child in item.items():
+                inner = child_path(where, key)
+                check_string(key, inner, MAX_KEY_CHARS)
+                children.append((child, inner, depth + 1))
+            stack.extend(reversed(children))
+        elif isinstance(item, list):
+            if depth >= MAX_DEPTH:
+                raise rejected(where, "too_deep")
+            if len(item) > MAX_ITEMS:
+                raise rejected(where, "too_many_items")
+            stack.extend((child, f"{where}[{i}]", depth + 1)
+                         for i, child in reversed(list(enumerate(item))))
+
+
+def _too_deep_at(data: bytes) -> str | None:
+    """Where a JSON text first nests deeper than MAX_DEPTH, found without parsing it (the
+    parser itself recurses: 1000 levels exhaust Python's stack). None when it does not."""
+    if data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+        return None  # cannot be: not enough brackets (the common case, at C speed)
+    # one frame per open container: [is_object, its current key or index]
+    frames: list[list[Any]] = []
+    last_string: bytes | None = None
+    for match in _TOKEN.finditer(data):
+        token = match.group()
+        if token in (b"[", b"{"):
+            if len(frames) >= MAX_DEPTH:
+                return _frames_path(frames)
+            frames.append([token == b"{", 0 if token == b"[" else ""])
+        elif token in (b"]", b"}"):
+            if frames:
+                frames.pop()
+        elif token == b",":
+            if frames and not frames[-1][0]:
+                frames[-1][1] += 1
+        elif token == b":":
+            if frames and frames[-1][0] and last_string is not None:
+                try:
+                    frames[-1][1] = json.loads(last_string)
+                except ValueError:
+                    frames[-1][1] = "?"
+        else:
+            last_string = token
+            continue
+        last_string = None
+    return None
+
+
+def _frames_path(frames: list[list[Any]]) -> str:
+    path = ""
+    for is_object, key in frames:
+        path = child_path(path, str(key) if is_object else int(key))
+    return path
+
+
+def loads_strict(data: str | bytes) -> Any:
+    """`json.loads` for untrusted input: the rules above, InvalidInput naming the field.
+    Plain syntax errors stay ValueError (callers answer "not valid JSON" for them)."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if len(raw) > MAX_JSON_BYTES:
+        raise rejected("", "too_large")
+    deep = _too_deep_at(raw)
+    if deep is not None:
+        raise rejected(deep, "too_deep")
+    try:
+        value = json.loads(raw, parse_constant=lambda _name: NON_FINITE)
+    except RecursionError:  # not expected after the scan; never a 500 all the same
+        raise rejected("", "too_deep") from None
+    check_value(value)
+    return value
+
+
+class StrictJSON:
+    """The JSON module `StrictRequest` parses bodies with (Flask calls `loads` on raw bytes).
+    It raises InvalidInput, not ValueError, so `get_json(silent=True)` cannot swallow it."""
+
+    loads = staticmethod(loads_strict)
+
+    @staticmethod
+    def dumps(obj: Any, **kwargs: Any) -> str:
+        return json.dumps(obj, **kwargs)
+
+
+class StrictRequest(Request):
+    """Flask's request, parsing its body with `StrictJSON`. Flask assigns `app.json` to every
+    request's `json_module` when it pushes the request context; that assignment is ignored
+    here (the app's provider stays in charge of everything else: responses, the session)."""
+
+    @property  # type: ignore[override]
+    def json_module(self) -> Any:
+        return StrictJSON
+
+    @json_module.setter
+    def json_module(self, _value: Any) -> None:
+        pass
+
+
+def check_request_fields(request: Request) -> None:
+    """Query string, URL path parts and (urlencoded/multipart) form fields."""
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str):
+            check_string(value, f"path.{name}", MAX_FIELD_CHARS)
+    for name, value in request.args.items(multi=True):
+        check_string(name, f"query[{json.dumps(name[:60])}]", MAX_KEY_CHARS)
+        check_string(value, child_path("query", name), MAX_FIELD_CHARS)
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        for name, value in request.form.items(multi=True):
+            check_string(name, f"form[{json.dumps(name[:60])}]", MAX_KEY_CHARS)
+            check_string(value, child_path("form", name), MAX_FIELD_CHARS)
+        for name, upload in request.files.items(multi=True):
+            check_string(name, f"files[{json.dumps(name[:60])}]", MAX_KEY_CHARS)
+            if upload.filename:
+                check_string(upload.filename, child_path("files", name), MAX_KEY_CHARS)
+
+
+def init_app(app: Flask) -> None:
+    """Bodies parse strictly everywhere; the pages' query/path/form fields are checked before
+    their views run (after the CSRF check: registered after web.session_auth). The API checks
+    them after its token check (web.api.require_token): authentication comes first there."""
+    app.request_class = StrictRequest
+
+    @app.before_request
+    def check_page_fields() -> None:
+        from flask import request
+
+        if not request.path.startswith("/api/"):
+            check_request_fields(request)

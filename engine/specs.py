@@ -137,11 +137,23 @@ def parse_model(
             f"{bpmn.name}: 不是 BPMN 2.0 文件 (root is {root.tag}, expected bpmn:definitions)",
             {"file": bpmn.name, "problem": "namespace"},
         )
-    ids = executable_process_ids(root)
+    for sub in root.iter(f"{{{BPMN_NS}}}subProcess"):
+        if sub.get("triggeredByEvent", "false").lower() == "true":
+            # SpiffWorkflow 3.2 creates no task for it and awaits none of its start events:
+            # it would deploy and be silently ignored.
+            raise InvalidModel(
+                f"{bpmn.name} 元素 {sub.get('id')}: 事件子流程暂不支持，请改用边界事件 "
+                "(event subprocesses are not supported by the engine; use a boundary event)",
+                {"file": bpmn.name, "element_id": sub.get("id"), "problem": "event_subprocess"},
+            )
+    # Processes that a call activity of the same file calls are part of the model, not models
+    # of their own: exactly one executable process is called by nobody, and that is the model.
+    called = {c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity")}
+    ids = [i for i in executable_process_ids(root) if i not in called]
     if len(ids) != 1:
         raise InvalidModel(
-            f"{bpmn.name}: 需要恰好一个可执行流程 (expected exactly one executable process, "
-            f"found {len(ids)})",
+            f"{bpmn.name}: 需要恰好一个可执行的主流程 (expected exactly one executable process "
+            f"that no call activity calls, found {len(ids)})",
             {"file": bpmn.name, "problem": "executable_process_count", "found": ids},
         )
     key = ids[0]

@@ -127,9 +127,7 @@ def _run_launch(
     def move(when: str) -> None:
         if move_date == when:
             with transaction(ctx.sessions) as s:
-                instances.update_data(
-                    _in(ctx, cold), s, alice, iid, {"event_date": "2026-03-15"}
-                )
+                instances.update_data(_in(ctx, cold), s, alice, iid, {"event_date": "2026-03-15"})
 
     with transaction(ctx.sessions) as s:
         deploy(ctx, s, [Upload(f"{key}.bpmn", mi_model(key, key.endswith("seq")))], "owner")
@@ -238,8 +236,10 @@ def test_doctor_lists_stalled_instances_and_disagreeing_projections(
         assert not [f for f in diagnose(ctx, s) if f.instance_id == healthy]
         s.execute(TimerRow.__table__.delete().where(TimerRow.instance_id == broken))
     runner = CliRunner()
-    env = {"PLANFLOW_DATABASE_URL": ctx.settings.database_url,
-           "PLANFLOW_SECRET_KEY": ctx.settings.secret_key}
+    env = {
+        "PLANFLOW_DATABASE_URL": ctx.settings.database_url,
+        "PLANFLOW_SECRET_KEY": ctx.settings.secret_key,
+    }
     result = runner.invoke(main, ["doctor", "--json"], env=env)
     assert result.exit_code == 1, result.output
     found = {(f["instance_id"], f["kind"], f["element_id"]) for f in json.loads(result.output)}
@@ -263,3 +263,171 @@ TIMER_MODEL = (
 </bpmn:definitions>
 """
 ).encode()
+
+
+# A call activity, a repeating boundary timer and a message loop, in parallel.
+FEATURES = (
+    (
+        _HEAD.format(key="features")
+        + """  <bpmn:message id="m_ping" name="ping"/>
+  <bpmn:process id="features" name="特性" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:parallelGateway id="fork"><bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>a1</bpmn:outgoing><bpmn:outgoing>b1</bpmn:outgoing>
+      <bpmn:outgoing>c1</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:callActivity id="call_sub" calledElement="sub_proc">
+      <bpmn:incoming>a1</bpmn:incoming><bpmn:outgoing>a2</bpmn:outgoing></bpmn:callActivity>
+    <bpmn:userTask id="monitor" name="监控">{props}
+      <bpmn:incoming>b1</bpmn:incoming><bpmn:outgoing>b2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:boundaryEvent id="hourly" attachedToRef="monitor" cancelActivity="false">
+      <bpmn:outgoing>t1</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeCycle>"R3/PT1H"</bpmn:timeCycle>
+      </bpmn:timerEventDefinition></bpmn:boundaryEvent>
+    <bpmn:scriptTask id="tick" name="计数" scriptFormat="python">
+      <bpmn:incoming>t1</bpmn:incoming><bpmn:outgoing>t2</bpmn:outgoing>
+      <bpmn:script>ticks = ticks + 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="tick_end"><bpmn:incoming>t2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:receiveTask id="wait_ping" name="等待" messageRef="m_ping">
+      <bpmn:incoming>c1</bpmn:incoming><bpmn:incoming>c4</bpmn:incoming>
+      <bpmn:outgoing>c2</bpmn:outgoing></bpmn:receiveTask>
+    <bpmn:scriptTask id="count_ping" name="计数" scriptFormat="python">
+      <bpmn:incoming>c2</bpmn:incoming><bpmn:outgoing>c3</bpmn:outgoing>
+      <bpmn:script>pings = pings + 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:exclusiveGateway id="again" default="c5"><bpmn:incoming>c3</bpmn:incoming>
+      <bpmn:outgoing>c4</bpmn:outgoing><bpmn:outgoing>c5</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:parallelGateway id="join"><bpmn:incoming>a2</bpmn:incoming>
+      <bpmn:incoming>b2</bpmn:incoming><bpmn:incoming>c5</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:userTask id="final" name="收尾">{props}
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fork"/>
+    <bpmn:sequenceFlow id="a1" sourceRef="fork" targetRef="call_sub"/>
+    <bpmn:sequenceFlow id="a2" sourceRef="call_sub" targetRef="join"/>
+    <bpmn:sequenceFlow id="b1" sourceRef="fork" targetRef="monitor"/>
+    <bpmn:sequenceFlow id="b2" sourceRef="monitor" targetRef="join"/>
+    <bpmn:sequenceFlow id="t1" sourceRef="hourly" targetRef="tick"/>
+    <bpmn:sequenceFlow id="t2" sourceRef="tick" targetRef="tick_end"/>
+    <bpmn:sequenceFlow id="c1" sourceRef="fork" targetRef="wait_ping"/>
+    <bpmn:sequenceFlow id="c2" sourceRef="wait_ping" targetRef="count_ping"/>
+    <bpmn:sequenceFlow id="c3" sourceRef="count_ping" targetRef="again"/>
+    <bpmn:sequenceFlow id="c4" sourceRef="again" targetRef="wait_ping">
+      <bpmn:conditionExpression>pings &lt; 2</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="c5" sourceRef="again" targetRef="join"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="join" targetRef="final"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="final" targetRef="end"/>
+  </bpmn:process>
+  <bpmn:process id="sub_proc" name="子流程" isExecutable="true">
+    <bpmn:startEvent id="s_start"><bpmn:outgoing>s1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="sub_task" name="子任务">{props}
+      <bpmn:incoming>s1</bpmn:incoming><bpmn:outgoing>s2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="s_end"><bpmn:incoming>s2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="s1" sourceRef="s_start" targetRef="sub_task"/>
+    <bpmn:sequenceFlow id="s2" sourceRef="sub_task" targetRef="s_end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+    )
+    .replace("{props}", _PROPS)
+    .encode()
+)
+
+
+def _audit(ctx: EngineContext, iid: int) -> list[tuple[Any, ...]]:
+    from engine.models import AuditRecord
+
+    with transaction(ctx.sessions) as s:
+        rows = s.scalars(
+            select(AuditRecord).where(AuditRecord.instance_id == iid).order_by(AuditRecord.id)
+        )
+        return [(a.action, a.element_id, a.at) for a in rows]
+
+
+def _run_features(
+    ctx: EngineContext, clock: Any, alice: Actor, cold: bool
+) -> tuple[dict[str, Any], list[tuple[Any, ...]], list[str]]:
+    from datetime import timedelta
+
+    from engine.timers import process_due
+
+    start_at = clock.now()
+    with transaction(ctx.sessions) as s:
+        iid = instances.start(_in(ctx, cold), s, alice, "features", {"ticks": 0, "pings": 0}).id
+
+    def send(name: str) -> None:
+        with transaction(ctx.sessions) as s:
+            instances.send_message(_in(ctx, cold), s, alice, iid, name, {"from": name})
+
+    def do(element: str, data: dict[str, Any]) -> None:
+        [row] = _open(ctx, iid, element)
+        with transaction(ctx.sessions) as s:
+            instances.complete(_in(ctx, cold), s, alice, row.id, data)
+
+    send("ping")
+    for hour in (1, 2):
+        clock.set(start_at + timedelta(hours=hour, seconds=1))
+        report = process_due(_in(ctx, cold))
+        assert not report.failed, report.failed
+    do("sub_task", {"sub_answer": "ok"})
+    send("ping")
+    do("monitor", {"monitored": True})
+    assert _incidents(ctx, iid) == []
+    assert [r.element_id for r in _open(ctx, iid)] == ["final"]
+    do("final", {})
+    clock.set(start_at)
+    with transaction(ctx.sessions) as s:
+        record = s.get(InstanceRecord, iid)
+        assert record is not None
+        passed = list(record.passed_elements or [])
+    return _data(ctx, iid), _audit(ctx, iid), passed
+
+
+def test_call_activity_timers_and_messages_warm_and_cold(
+    ctx: EngineContext, staff: dict[str, Actor], clock: Any
+) -> None:
+    with transaction(ctx.sessions) as s:
+        deploy(ctx, s, [Upload("features.bpmn", FEATURES)], "owner")
+    warm, warm_audit, warm_passed = _run_features(ctx, clock, staff["alice"], cold=False)
+    cold, cold_audit, cold_passed = _run_features(ctx, clock, staff["alice"], cold=True)
+    assert warm["status"] == "completed" and warm["sub_answer"] == "ok"
+    actions = [a for a, _e, _at in warm_audit]
+    assert actions.count("timer_fired") == 2 and actions.count("message_received") == 2
+    assert {"sub_task", "tick", "count_ping", "final"} <= set(warm_passed)
+    assert {k: v for k, v in warm.items() if k != "instance_id"} == {
+        k: v for k, v in cold.items() if k != "instance_id"
+    }
+    assert warm_audit == cold_audit
+    assert warm_passed == cold_passed
+
+
+_EVENT_SUB = """    <bpmn:subProcess id="on_note" triggeredByEvent="true">
+      <bpmn:startEvent id="note_start" isInterrupting="false"><bpmn:outgoing>n1</bpmn:outgoing>
+        <bpmn:messageEventDefinition messageRef="m_note"/></bpmn:startEvent>
+      <bpmn:scriptTask id="count_note" name="记录" scriptFormat="python">
+        <bpmn:incoming>n1</bpmn:incoming><bpmn:outgoing>n2</bpmn:outgoing>
+        <bpmn:script>notes = notes + 1</bpmn:script></bpmn:scriptTask>
+      <bpmn:endEvent id="note_end"><bpmn:incoming>n2</bpmn:incoming></bpmn:endEvent>
+      <bpmn:sequenceFlow id="n1" sourceRef="note_start" targetRef="count_note"/>
+      <bpmn:sequenceFlow id="n2" sourceRef="count_note" targetRef="note_end"/>
+    </bpmn:subProcess>
+"""
+EVENT_SUBPROCESS = FEATURES.replace(
+    b'    <bpmn:sequenceFlow id="f1"',
+    (_EVENT_SUB + '    <bpmn:sequenceFlow id="f1"').encode(),
+    1,
+).replace(
+    b'<bpmn:message id="m_ping"',
+    b'<bpmn:message id="m_note" name="note"/>\n  <bpmn:message id="m_ping"',
+)
+
+
+def test_event_subprocesses_are_refused_at_deploy(ctx: EngineContext) -> None:
+    """SpiffWorkflow 3.2 never starts a `triggeredByEvent` subprocess (checked here: no task is
+    created for it and its message or timer is not awaited), so a diagram with one would deploy
+    and silently ignore it. Deploy says so instead, naming the element."""
+    from engine.errors import InvalidModel
+
+    with transaction(ctx.sessions) as s, pytest.raises(InvalidModel) as refused:
+        deploy(ctx, s, [Upload("features.bpmn", EVENT_SUBPROCESS)], "owner")
+    assert refused.value.details["element_id"] == "on_note"
+    assert "事件子流程" in refused.value.message

@@ -186,7 +186,7 @@ def parse_model(
             except FormSchemaError as exc:
                 raise InvalidModel(
                     f"{f.name}: 表单无效 (invalid form): {exc}",
-                    {"file": f.name, "problem": "form"},
+                    {"file": f.name, "element_id": exc.component, "problem": "form"},
                 ) from exc
 
     steps: dict[str, HumanStep] = {}

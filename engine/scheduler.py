@@ -218,15 +218,18 @@ class TimerService:
         at once (callable from any thread); `shutdown()` waits for the batch in flight."""
         self._stopping.set()
 
-    def shutdown(self) -> None:
-        """Stop claiming, wait for the batch in flight to commit, stop APScheduler, release
-        the lease (a new scheduler may take over at once)."""
+    def stop(self) -> None:
+        """Stop claiming, wait for the batch in flight to commit, stop APScheduler."""
         self.stop_claiming()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
         with self._lock:  # a poll run outside APScheduler (e.g. a test's) finishes first
             pass
+
+    def shutdown(self) -> None:
+        """`stop()`, then release the lease (a new scheduler may take over at once)."""
+        self.stop()
         self.release_lease()
 
 

@@ -47,8 +47,8 @@ from tests.reliability.helpers import free_port, planflow_env, spawn, stop
 EXIT_SECONDS = 10.0  # the requirement
 LATE_SECONDS = 2.0  # the requirement
 
-# A slow request: the script task loops `loops` times before the instance is saved (~2 s here
-# with SLOW_LOOPS on an idle machine; the signal comes 0.5 s after the request).
+# A slow request: the script task loops `rounds` x `loops` times before the instance is saved
+# (~2 s here with 1 x SLOW_LOOPS on an idle machine; a script's range() is capped at 1e6).
 SLOW = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
     xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -57,8 +57,9 @@ SLOW = """<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:scriptTask id="work"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
       <bpmn:script>total = 0
-for i in range(loops):
-    total = total + i % 7</bpmn:script></bpmn:scriptTask>
+for r in range(rounds):
+    for i in range(loops):
+        total = total + i % 7</bpmn:script></bpmn:scriptTask>
     <bpmn:userTask id="check" name="检查">
       <bpmn:extensionElements><spiffworkflow:properties>
         <spiffworkflow:property name="candidateGroups" value="requester"/>
@@ -341,7 +342,8 @@ def test_b_sigterm_lets_requests_in_flight_finish(tmp_path: Path) -> None:
             slow["sent"] = time.monotonic()
             slow["status"], slow["body"] = conn.call(
                 "POST", "/api/v1/process-instances",
-                {"process": "rel_slow", "data": {"loops": SLOW_LOOPS}}, token=prep.tokens["req1"])
+                {"process": "rel_slow", "data": {"rounds": 1, "loops": SLOW_LOOPS}},
+                token=prep.tokens["req1"])
             slow["answered"] = time.monotonic()
         except BaseException as exc:
             slow["error"] = exc
@@ -487,3 +489,71 @@ def test_d_timer_fires_on_time_after_a_sigint_restart_of_the_worker(
     print(f"[{backend}] worker exit {took:.2f} s / {took2:.2f} s, timer late {late:.2f} s")
     for name in ("worker1.log", "worker2.log", "web.log"):
         _clean_log(tmp_path / name)
+
+
+# --- a request that cannot finish in time ---------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signals_sent", [1, 2])
+def test_a_request_that_cannot_finish_is_abandoned_within_the_bounds(
+        tmp_path: Path, signals_sent: int) -> None:
+    """One signal: the request gets until 8 s, the process exits within 10 s. A second signal:
+    exit at once. Either way status 1 and "abandoned" in the log, the lease released, and the
+    abandoned start left nothing behind (its transaction went with the process)."""
+    prep = _prepare("sqlite", tmp_path, {"rel3.bpmn": APPROVAL3, "rel_slow.bpmn": SLOW})
+    prep.env["PLANFLOW_SCRIPT_TIME_LIMIT"] = "120"
+    port = free_port()
+    log = tmp_path / "serve.log"
+    proc = spawn(prep.env, "serve", "--port", str(port), log=log)
+    outcome: dict[str, Any] = {}
+
+    def endless_start() -> None:
+        conn = Conn(port, timeout=60)
+        try:
+            outcome["answer"] = conn.call(
+                "POST", "/api/v1/process-instances",
+                {"process": "rel_slow", "data": {"rounds": 40, "loops": SLOW_LOOPS}},
+                token=prep.tokens["req1"])
+        except (OSError, http.client.HTTPException) as exc:
+            outcome["broken"] = exc
+        finally:
+            conn.close()
+
+    try:
+        wait_healthy(port, proc=proc)
+        conn = Conn(port)
+        status, body = conn.call("POST", "/api/v1/process-instances",
+                                 {"process": "rel3", "data": {"amount": 1}},
+                                 token=prep.tokens["req1"])
+        conn.close()
+        assert status == 201, body
+        client = threading.Thread(target=endless_start, daemon=True)
+        client.start()
+        time.sleep(0.5)
+        sent_signal = time.monotonic()
+        os.kill(proc.pid, signal.SIGTERM)
+        if signals_sent == 2:
+            time.sleep(0.5)
+            os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        took = time.monotonic() - sent_signal
+        client.join(10)
+    finally:
+        stop(proc, signal.SIGKILL)
+    text = log.read_text(errors="replace")
+    assert proc.returncode == 1, text
+    assert "abandoned: 1 request(s) still in flight" in text, text
+    assert "Traceback" not in text, text
+    if signals_sent == 1:
+        assert 7.5 < took < EXIT_SECONDS, f"{took:.1f} s"
+    else:
+        assert took < 4.0, f"{took:.1f} s"
+    assert "broken" in outcome, outcome
+    # The abandoned start held SQLite's writer lock (it inserts its row before running the
+    # script), so the lease could not be released: the log must say so, or it was released.
+    _, expires = _lease(prep.url)  # type: ignore[misc]
+    released = expires < datetime.now(UTC)
+    assert released != ("lease not released" in text), text
+    assert check_invariants(prep.url, prep.secret) == {"running": 1, "tasks": 1}
+    print(f"{signals_sent} signal(s): exit 1 after {took:.2f} s")

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import threading
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -17,8 +15,9 @@ from typing import Any, TypeVar
 
 from flask import Flask, abort, g, redirect, request, session, url_for
 
+from engine import login_throttle
 from engine.errors import Unauthenticated
-from engine.people import Actor, actor_for_token, issue_token, revoke_token
+from engine.people import Actor, actor_for_token, authenticate, issue_token, revoke_token
 from web.core import engine_ctx, unit_of_work
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,31 +25,35 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 
 
-class LoginThrottle:
-    """At most `limit` failed logins per (client address, username) within `window` seconds.
-    Kept in process memory: enough for the embedded single-process server."""
+class LoginThrottled(Exception):
+    """Too many failed logins for this username or from this address (engine.login_throttle)."""
 
-    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
-        self.limit, self.window = limit, window
-        self._failures: dict[tuple[str, str], list[float]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
 
-    def retry_after(self, key: tuple[str, str]) -> int:
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._failures.get(key, []) if now - t < self.window]
-            self._failures[key] = recent
-            if len(recent) < self.limit:
-                return 0
-            return int(self.window - (now - recent[0])) + 1
 
-    def failed(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            self._failures.setdefault(key, []).append(time.monotonic())
-
-    def succeeded(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+def authenticate_throttled(username: str, password: str) -> Actor:
+    """The one login check of the UI form and the API's token endpoint: refused while the
+    throttle holds (the password is not even checked), a failure counted, a success clearing
+    the user's count. Raises LoginThrottled or Unauthenticated."""
+    ctx = engine_ctx()
+    now, address = ctx.clock.now(), request.remote_addr or "-"
+    actor: Actor | None = None
+    with unit_of_work() as s:
+        wait = login_throttle.retry_after(s, username, address, now)
+        if not wait:
+            try:
+                actor = authenticate(s, username, password)
+            except Unauthenticated:
+                login_throttle.record_failure(s, username, address, now)
+            else:
+                login_throttle.record_success(s, username)
+    if wait:
+        raise LoginThrottled(wait)
+    if actor is None:
+        raise Unauthenticated("用户名或密码错误 (wrong username or password)")
+    return actor
 
 
 SESSION_HOURS = 8
@@ -127,7 +130,6 @@ def require_actor() -> Actor:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["login_throttle"] = LoginThrottle()
     app.before_request(_check_csrf)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["current_actor"] = current_actor

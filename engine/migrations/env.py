@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import engine.login_throttle
 import engine.records_ops  # noqa: F401
 from engine import records_business  # noqa: F401  (tables for autogenerate)
 from engine.models import Base

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from flask import Response, jsonify, request
+from werkzeug.exceptions import TooManyRequests
 
 from engine.errors import InvalidInput
-from engine.people import authenticate, issue_token, revoke_token
+from engine.people import issue_token, revoke_token
 from web.api import bp
 from web.api.params import json_body
 from web.core import api_actor, engine_ctx, unit_of_work
+from web.session_auth import LoginThrottled, authenticate_throttled
 
 
 @bp.post("/auth/token")
@@ -16,8 +18,16 @@ def create_token() -> tuple[Response, int]:
     if not isinstance(username, str) or not isinstance(password, str):
         raise InvalidInput("需要 username 和 password (username and password are required)")
     ctx = engine_ctx()
+    try:
+        # the same database-backed throttle as the UI login (engine.login_throttle)
+        actor = authenticate_throttled(username, password)
+    except LoginThrottled as exc:
+        raise TooManyRequests(
+            f"登录尝试过多，请 {exc.retry_after} 秒后再试 "
+            f"(too many failed logins; retry after {exc.retry_after} s)",
+            retry_after=exc.retry_after,
+        ) from None
     with unit_of_work() as session:
-        actor = authenticate(session, username, password)
         token = issue_token(session, actor, ctx.clock.now(), ctx.settings.token_ttl_hours)
     return jsonify({"token": token, "username": actor.username}), 201
 

@@ -178,6 +178,11 @@ def spec() -> dict[str, Any]:
                     ),
                     **_resp("400", "Bad request", {"$ref": "#/components/schemas/Error"}),
                     **_resp("401", "Wrong credentials", {"$ref": "#/components/schemas/Error"}),
+                    **_resp(
+                        "429",
+                        "Too many failed logins for this user or address (Retry-After header)",
+                        {"$ref": "#/components/schemas/Error"},
+                    ),
                 },
                 security=[],
                 requestBody={

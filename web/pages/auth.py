@@ -1,15 +1,19 @@
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine.errors import Unauthenticated
-from engine.people import authenticate
-from web.core import unit_of_work
 from web.i18n import LANGUAGES, translate
 from web.pages import bp
 from web.redirects import safe_redirect_target
-from web.session_auth import current_actor, log_in, log_out
+from web.session_auth import (
+    LoginThrottled,
+    authenticate_throttled,
+    current_actor,
+    log_in,
+    log_out,
+)
 
 
 def _safe_next(target: str | None) -> str:
@@ -18,27 +22,26 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response | tuple[str, int]:
+def login() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     if request.method == "GET":
         if current_actor() is not None:
             return redirect(_safe_next(request.args.get("next")))
         return render_template("pages/login.html", next=request.args.get("next", ""))
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
-    throttle = current_app.extensions["login_throttle"]
-    key = (request.remote_addr or "-", username.lower())
-    wait = throttle.retry_after(key)
-    if wait:
-        error = translate("login.throttled", seconds=wait)
-        return render_template("pages/login.html", error=error, username=username), 429
+    next_target = request.form.get("next", "")
     try:
-        with unit_of_work() as session:
-            actor = authenticate(session, username, password)
+        actor = authenticate_throttled(username, password)
+    except LoginThrottled as exc:
+        error = translate("login.throttled", seconds=exc.retry_after)
+        page = render_template("pages/login.html", error=error, username=username,
+                               next=next_target)
+        return page, 429, {"Retry-After": str(exc.retry_after)}
     except Unauthenticated:
-        throttle.failed(key)
         error = translate("login.failed")
-        return render_template("pages/login.html", error=error, username=username), 401
-    throttle.succeeded(key)
+        page = render_template("pages/login.html", error=error, username=username,
+                               next=next_target)
+        return page, 401
     log_in(actor)
     return redirect(_safe_next(request.form.get("next")))
 

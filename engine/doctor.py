@@ -38,6 +38,8 @@ class Finding:
     kind: str
     element_id: str | None
     detail: str
+    # The step's name from the diagram (what people read); the element id when it has none.
+    element_name: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,7 +67,7 @@ def _check(ctx: EngineContext, session: Session, record: InstanceRecord) -> list
     out: list[Finding] = []
     stuck = stall_point(workflow)
     if stuck is not None and record.status != "suspended":
-        out.append(Finding(iid, "stalled", element_id(stuck), "nothing ready, nothing awaited"))
+        out.append(Finding(iid, "stalled", element_id(stuck), "", _name(stuck)))
 
     tree = {str(t.id): t for t in workflow.get_tasks()}
     ready = {str(t.id): t for t in ready_human_tasks(workflow)}
@@ -78,10 +80,10 @@ def _check(ctx: EngineContext, session: Session, record: InstanceRecord) -> list
     live = {row.id for row in rows}
     for task_id, task in ready.items():
         if task_id not in live:
-            out.append(Finding(iid, "task_row_missing", element_id(task), task_id))
+            out.append(Finding(iid, "task_row_missing", element_id(task), task_id, _name(task)))
     for row in rows:
         if row.id in tree and row.id not in ready:
-            out.append(Finding(iid, "task_row_stale", row.element_id, row.id))
+            out.append(Finding(iid, "task_row_stale", row.element_id, row.id, row.name))
 
     waiting = {t.task_id: t for t in waiting_timers(workflow)}
     timer_rows = session.scalars(
@@ -90,8 +92,17 @@ def _check(ctx: EngineContext, session: Session, record: InstanceRecord) -> list
     known = {row.task_id for row in timer_rows}
     for task_id, timer in waiting.items():
         if task_id not in known:
-            out.append(Finding(iid, "timer_missing", timer.element_id, timer.due_at.isoformat()))
+            task = tree.get(task_id)
+            name = _name(task) if task is not None else None
+            out.append(
+                Finding(iid, "timer_missing", timer.element_id, timer.due_at.isoformat(), name)
+            )
     for row in timer_rows:
         if row.task_id not in waiting:
             out.append(Finding(iid, "timer_stale", row.element_id, row.task_id))
     return out
+
+
+def _name(task: Any) -> str:
+    spec = task.task_spec
+    return getattr(spec, "bpmn_name", None) or element_id(task)

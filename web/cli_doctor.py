@@ -10,15 +10,13 @@ import click
 
 from engine.doctor import diagnose
 from web.cli_common import State, pass_state, run, session_for
+from web.i18n import catalog
 
-KINDS = {
-    "unreadable": "状态无法读取 (state unreadable)",
-    "stalled": "流程停滞 (cannot make progress)",
-    "task_row_missing": "待办缺失 (ready task without an open task row)",
-    "task_row_stale": "待办过期 (open task row for a task no longer ready)",
-    "timer_missing": "定时器缺失 (waiting timer missing from the timer table)",
-    "timer_stale": "定时器过期 (timer row for a timer no longer waiting)",
-}
+
+def _label(kind: str) -> str:
+    """The page's wording (web/translations), both languages: a terminal has no cookie."""
+    entry = catalog().get(f"manage.health.kind.{kind}", {})
+    return f"{entry.get('zh', kind)} ({entry.get('en', kind)})"
 
 
 @click.command()
@@ -36,7 +34,7 @@ def doctor(state: State, as_json: bool) -> None:
             click.echo("一切正常 (all unfinished instances can progress; projections agree)")
         for f in [] if as_json else findings:
             click.echo(
-                f"实例 instance {f.instance_id}  {KINDS.get(f.kind, f.kind)}  "
+                f"实例 instance {f.instance_id}  {_label(f.kind)}  "
                 f"{f.element_id or '-'}  {f.detail}"
             )
         return 1 if findings else 0

@@ -245,7 +245,7 @@ def test_doctor_lists_stalled_instances_and_disagreeing_projections(
     found = {(f["instance_id"], f["kind"], f["element_id"]) for f in json.loads(result.output)}
     assert found == {(1, "stalled", "confirm"), (broken, "timer_missing", "wait")}
     text = runner.invoke(main, ["doctor"], env=env).output
-    assert "流程停滞" in text and "定时器缺失" in text
+    assert "流程停滞" in text and "定时器缺失" in text and "would never fire" in text
 
 
 TIMER_MODEL = (

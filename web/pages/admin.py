@@ -21,7 +21,7 @@ from engine.workcal import WorkCalendar
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, translate
 from web.pages import bp
-from web.pages.instances import error_page, local_tz, manage_page, the_actor
+from web.pages.instances import error_page, local_tz, manage_page, manage_time, the_actor
 
 
 def _admin(actor: Any) -> bool:
@@ -313,3 +313,15 @@ def admin_calendar_year() -> Response | tuple[str, int]:
     _reload_calendar()
     flash(translate("manage.cal.year_saved", year=year))
     return redirect(url_for("pages.admin_calendar", year=year), 303)
+
+
+@bp.get("/admin/health")
+@manage_page(_admin)
+def admin_health() -> str:
+    """运行检查: what `planflow doctor` reports, for administrators (engine.doctor)."""
+    from engine.doctor import diagnose
+
+    with unit_of_work() as session:
+        findings = diagnose(engine_ctx(), session)
+    due = {f.detail: manage_time(f.detail) for f in findings if f.kind == "timer_missing"}
+    return render_template("pages/manage_admin_health.html", findings=findings, due=due)

@@ -31,6 +31,7 @@ NAV: list[NavItem] = [
     NavItem("pages.models", "nav.models", lambda a: a.is_process_owner),
     NavItem("pages.admin_users", "nav.admin", lambda a: a.is_admin),
     NavItem("pages.admin_calendar", "nav.calendar", lambda a: a.is_admin),
+    NavItem("pages.admin_health", "nav.health", lambda a: a.is_admin),
 ]
 
 

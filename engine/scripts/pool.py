@@ -126,6 +126,7 @@ class ScriptPool:
         self._lock = threading.Condition()
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
+        self._starting = 0  # workers being started, counted towards the size
         self._pid = os.getpid()
         self.started = 0  # workers started so far (tests and monitoring)
         _LIVE.add(self)
@@ -191,19 +192,20 @@ class ScriptPool:
                         self._busy.add(worker)
                         return worker
                     worker.kill()
-                if len(self._busy) < self.size:
+                if len(self._busy) + self._starting < self.size:
                     break
                 self._lock.wait()
             self.started += 1
-            placeholder = _Placeholder()
-            self._busy.add(placeholder)  # type: ignore[arg-type]
+            self._starting += 1
         try:
             worker = _Worker(self.address_space)
-        finally:
+        except BaseException:
             with self._lock:
-                self._busy.discard(placeholder)  # type: ignore[arg-type]
+                self._starting -= 1
                 self._lock.notify()
+            raise
         with self._lock:
+            self._starting -= 1
             self._busy.add(worker)
         return worker
 
@@ -225,6 +227,7 @@ class ScriptPool:
             self._pid = os.getpid()
             self._idle.clear()
             self._busy.clear()
+            self._starting = 0
 
     def _exchange(
         self,
@@ -259,12 +262,6 @@ class ScriptPool:
             if reply[0] != "call":
                 return reply
             conn.send_bytes(wire.dumps(_answer(callback, reply)))
-
-
-class _Placeholder:
-    """Counts a worker being started towards the pool size."""
-
-    pid = 0
 
 
 class _DiedIdle(Exception):

@@ -171,6 +171,29 @@ def test_workers_start_lazily_and_are_reused() -> None:
     workers.close()
 
 
+def test_threads_share_the_pool_within_its_size(pool: ScriptPool) -> None:
+    env = RestrictedEnvironment({}, pool=pool, fast_path=False)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(10):
+                data = {"n": n, "i": i}
+                env.execute("total = 0\nfor k in range(n):\n    total += k + i", data)
+                results.append(data["total"] - n * i - n * (n - 1) // 2)
+                assert len(pool.worker_pids()) <= pool.size
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and results == [0] * 60
+
+
 def test_worker_is_replaced_after_a_kill(env: RestrictedEnvironment, pool: ScriptPool) -> None:
     env.execute("x = sum(range(3))", {})
     before = set(pool.worker_pids())

@@ -45,6 +45,7 @@ from engine.records_ops import (
     TaskSignerRecord,
     TaskSubmissionRecord,
 )
+from engine.task_properties import ExpressionProblem, expression_error_text
 
 if TYPE_CHECKING:
     from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -336,20 +337,20 @@ def setup_vote(
     task = find_task(workflow, row.id)
     expression = step.properties.get("assignees") or ""
     voters: list[str] = []
-    problems: list[store.ExpressionProblem] = []
+    problems: list[ExpressionProblem] = []
     fallback = "按普通任务办理 (the step opened as a plain task, without votes)"
     if task is not None and expression:
         try:
             value = workflow.script_engine.evaluate(task, expression)
         except Exception as exc:  # NameError, TypeError, ScriptError ...
             log.warning("assignees of %s failed: %s", row.element_id, exc)
-            problems.append(store.ExpressionProblem(
-                "assignees", expression, store.expression_error_text(exc), fallback
+            problems.append(ExpressionProblem(
+                "assignees", expression, expression_error_text(exc), fallback
             ))
         else:
             voters = _voters(value)
             if value is not None and not isinstance(value, str | list | tuple | set):
-                problems.append(store.ExpressionProblem(
+                problems.append(ExpressionProblem(
                     "assignees", expression,
                     f"结果不是用户名列表 (returned a {type(value).__name__}, not user names)",
                     fallback,
@@ -358,7 +359,7 @@ def setup_vote(
             if unknown:
                 # A vote step for nobody would never be decided: such voters are left out.
                 voters = [v for v in voters if v not in unknown]
-                problems.append(store.ExpressionProblem(
+                problems.append(ExpressionProblem(
                     "assignees", expression,
                     f"用户不存在或已停用，已从表决人中去掉 (no active user of these names, left "
                     f"out of the vote): {', '.join(sorted(unknown))[:300]}",

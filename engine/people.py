@@ -36,7 +36,13 @@ STANDARD_GROUPS: list[tuple[str, str, str]] = [
     ("process_owner", "流程管理员", "Process owner"),
 ]
 
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+# scrypt cost (n, a power of two) of new password hashes; the production default (16 MiB each).
+# Every stored hash names its own n ("scrypt$<n>$<salt>$<digest>") and check_password reads it
+# from there, so hashes made at another cost keep verifying. Callers may pass a lower cost
+# explicitly (the test fixtures do, see tests/conftest.py); nothing lowers it globally.
+PASSWORD_HASH_COST = 2**14
+_SCRYPT_R = 8
+_SCRYPT_P = 1
 
 
 @dataclass(frozen=True)
@@ -62,10 +68,15 @@ class Actor:
 SYSTEM = Actor("system", "系统", frozenset({"admin"}), True)
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, cost: int = PASSWORD_HASH_COST) -> str:
+    """A salted scrypt hash carrying its cost; `cost` is scrypt's n (a power of two >= 2)."""
+    if cost < 2 or cost & (cost - 1):
+        raise ValueError(f"scrypt cost must be a power of two >= 2, not {cost}")
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
-    return f"scrypt${_SCRYPT['n']}${salt.hex()}${digest.hex()}"
+    digest = hashlib.scrypt(
+        password.encode(), salt=salt, dklen=32, n=cost, r=_SCRYPT_R, p=_SCRYPT_P
+    )
+    return f"scrypt${cost}${salt.hex()}${digest.hex()}"
 
 
 def check_password(password: str, stored: str) -> bool:
@@ -76,7 +87,7 @@ def check_password(password: str, stored: str) -> bool:
     if scheme != "scrypt":
         return False
     candidate = hashlib.scrypt(
-        password.encode(), salt=bytes.fromhex(salt), dklen=32, n=int(n), r=8, p=1
+        password.encode(), salt=bytes.fromhex(salt), dklen=32, n=int(n), r=_SCRYPT_R, p=_SCRYPT_P
     )
     return hmac.compare_digest(candidate.hex(), digest)
 
@@ -105,6 +116,7 @@ def add_user(
     groups: list[str] | None = None,
     is_admin: bool = False,
     email: str | None = None,
+    password_hash_cost: int = PASSWORD_HASH_COST,
 ) -> UserRecord:
     username = username.strip()
     if (
@@ -123,7 +135,7 @@ def add_user(
         username=username,
         display_name=display_name or username,
         email=email,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, password_hash_cost),
         is_active=True,
         is_admin=is_admin or "admin" in (groups or []),
         created_at=now,

@@ -1,9 +1,17 @@
 """Fixtures: an engine context on a fresh database (SQLite by default, PostgreSQL too when it is
-reachable), the Flask app/client, a CLI runner, and helpers to make users and tokens."""
+reachable), the Flask app/client, a CLI runner, and helpers to make users and tokens.
+
+Two things keep the fixtures cheap without changing what a test sees:
+- a fresh SQLite database is a copy of one migrated once per test session (`sqlite_template`);
+  tests marked `migrate_from_scratch` get an empty file and run the migrations themselves;
+- test users' passwords are hashed at TEST_PASSWORD_HASH_COST instead of the production
+  engine.people.PASSWORD_HASH_COST (the cost is stored in each hash, so login works the same).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,12 +21,14 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from engine.clock import FixedClock
 from engine.context import EngineContext, build_context
 from engine.db import make_engine, transaction
 from engine.deploy import deploy, uploads_from_paths
 from engine.migrate import upgrade
+from engine.models import UserRecord
 from engine.people import SYSTEM, Actor, actor_for, add_user
 from engine.settings import Settings
 
@@ -26,6 +36,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 MODELS = FIXTURES / "models"
 PASSWORD = "correct-horse-battery"
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
+# scrypt n for test users (production: engine.people.PASSWORD_HASH_COST = 2**14, ~16 MiB and
+# a noticeable fraction of a second per hash; eight per `staff`).
+TEST_PASSWORD_HASH_COST = 2**4
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 _pg_state: dict[str, Any] = {}
@@ -47,6 +60,14 @@ def _postgres_reachable() -> tuple[bool, str]:
         except Exception as exc:  # report, don't hide
             _pg_state["reachable"] = (False, f"{url}: {exc.__class__.__name__}: {exc}"[:300])
     return _pg_state["reachable"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "migrate_from_scratch: ctx/sqlite_ctx on SQLite start from an empty file and run the "
+        "migrations, instead of copying the session's migrated template",
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -136,8 +157,33 @@ def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     return f"sqlite:///{tmp_path / 'planflow.sqlite3'}"
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to head once per test session; fresh databases are copies."""
+    path = tmp_path_factory.mktemp("sqlite_template") / "template.sqlite3"
+    db = make_engine(f"sqlite:///{path}")
+    upgrade(db)
+    db.dispose()
+    # Closing the last connection checkpoints the WAL into the file and removes it.
+    assert not path.with_name(path.name + "-wal").exists(), "template WAL not checkpointed"
+    return path
+
+
+def _fresh_sqlite(url: str, request: pytest.FixtureRequest) -> bool:
+    """Put a migrated copy of the template at the SQLite `url`'s path; False (nothing copied)
+    when the test is marked migrate_from_scratch, so the caller must migrate."""
+    if request.node.get_closest_marker("migrate_from_scratch"):
+        return False
+    template = request.getfixturevalue("sqlite_template")
+    shutil.copyfile(template, url.split("///", 1)[1])
+    return True
+
+
 @pytest.fixture
-def ctx(db_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[EngineContext]:
+def ctx(
+    db_url: str, tmp_path: Path, clock: FixedClock, request: pytest.FixtureRequest
+) -> Iterator[EngineContext]:
+    copied = db_url.startswith("sqlite") and _fresh_sqlite(db_url, request)
     context = build_context(make_settings(db_url, tmp_path), clock=clock)
     if db_url.startswith("postgresql"):
         _reset_postgres(context.db)
@@ -145,19 +191,22 @@ def ctx(db_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[EngineContex
             from engine.people import ensure_standard_groups
 
             ensure_standard_groups(session)
-    else:
+    elif not copied:
         upgrade(context.db)
     yield context
     context.db.dispose()
 
 
 @pytest.fixture
-def sqlite_ctx(tmp_path: Path, clock: FixedClock) -> Iterator[EngineContext]:
+def sqlite_ctx(
+    tmp_path: Path, clock: FixedClock, request: pytest.FixtureRequest
+) -> Iterator[EngineContext]:
     """SQLite only: for tests whose subject is not the database."""
-    context = build_context(
-        make_settings(f"sqlite:///{tmp_path / 'pf.sqlite3'}", tmp_path), clock=clock
-    )
-    upgrade(context.db)
+    url = f"sqlite:///{tmp_path / 'pf.sqlite3'}"
+    copied = _fresh_sqlite(url, request)
+    context = build_context(make_settings(url, tmp_path), clock=clock)
+    if not copied:
+        upgrade(context.db)
     yield context
     context.db.dispose()
 
@@ -176,10 +225,18 @@ STAFF = {
 }
 
 
+def add_test_user(
+    session: Session, username: str, password: str = PASSWORD, **kw: Any
+) -> UserRecord:
+    """engine.people.add_user with the cheap test hash cost (same arguments otherwise)."""
+    kw.setdefault("password_hash_cost", TEST_PASSWORD_HASH_COST)
+    return add_user(session, username, password, **kw)
+
+
 def make_staff(context: EngineContext) -> dict[str, Actor]:
     with transaction(context.sessions) as session:
         for name, groups in STAFF.items():
-            add_user(
+            add_test_user(
                 session,
                 name,
                 PASSWORD,

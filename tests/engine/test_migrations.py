@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -10,6 +11,7 @@ from engine.migrate import downgrade, upgrade
 from engine.models import Base
 
 
+@pytest.mark.migrate_from_scratch  # the migrations run on an empty file in this test
 def test_migrations_match_models_and_downgrade(ctx):
     # The ctx fixture has migrated the database to head.
     with ctx.db.connect() as conn:

@@ -13,10 +13,10 @@ from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Forbidden
 from engine.models import HumanTaskRow, InstanceRecord
-from engine.people import Actor, actor_for, add_user
+from engine.people import Actor, actor_for
 from engine.records_ops import OPS_TABLES
 from engine.visibility import may_view_instance, participants
-from tests.conftest import PASSWORD, deploy_fixture
+from tests.conftest import PASSWORD, add_test_user, deploy_fixture
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def world(ctx: EngineContext, staff: dict[str, Actor]) -> Iterator[dict[str, Act
             conn.execute(text(f"TRUNCATE {', '.join(OPS_TABLES)} RESTART IDENTITY CASCADE"))
     deploy_fixture(ctx)
     with transaction(ctx.sessions) as s:
-        add_user(s, "zhang", PASSWORD, now=ctx.clock.now(), groups=["legal"])
+        add_test_user(s, "zhang", PASSWORD, now=ctx.clock.now(), groups=["legal"])
         people = {**staff, "zhang": actor_for(s, "zhang")}
     yield people
 

@@ -12,9 +12,9 @@ from sqlalchemy import text
 from engine.context import EngineContext
 from engine.db import transaction
 from engine.deploy import deploy, uploads_from_paths
-from engine.people import Actor, actor_for, add_user
+from engine.people import Actor, actor_for
 from engine.records_ops import OPS_TABLES
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, add_test_user
 
 OPS_MODELS = Path(__file__).resolve().parent.parent / "fixtures" / "models_ops"
 
@@ -47,7 +47,7 @@ def ctx(ctx: EngineContext) -> Iterator[EngineContext]:
 def add_more_staff(context: EngineContext) -> dict[str, Actor]:
     with transaction(context.sessions) as session:
         for name, groups in MORE_STAFF.items():
-            add_user(
+            add_test_user(
                 session,
                 name,
                 PASSWORD,

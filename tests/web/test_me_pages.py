@@ -13,9 +13,9 @@ from engine import absence, cc, instances, operations
 from engine.db import transaction
 from engine.errors import Conflict
 from engine.models import HumanTaskRow
-from engine.people import actor_for, add_user
+from engine.people import actor_for
 from engine.records_ops import InstanceCcRecord, NotificationRecord
-from tests.conftest import PASSWORD, deploy_fixture
+from tests.conftest import PASSWORD, add_test_user, deploy_fixture
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -24,7 +24,7 @@ from tests.conftest import PASSWORD, deploy_fixture
 def ctx(sqlite_ctx, api_staff):
     deploy_fixture(sqlite_ctx)
     with transaction(sqlite_ctx.sessions) as s:  # a stranger to every instance here
-        add_user(s, "zhang", PASSWORD, now=sqlite_ctx.clock.now(), groups=["legal"])
+        add_test_user(s, "zhang", PASSWORD, now=sqlite_ctx.clock.now(), groups=["legal"])
     return sqlite_ctx
 
 

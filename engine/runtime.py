@@ -276,12 +276,19 @@ def merged_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     return merged
 
 
+def _loop_parent(task: Task) -> MultiInstanceTask | None:
+    parent = task.parent
+    spec = parent.task_spec if parent is not None else None
+    if isinstance(spec, MultiInstanceTask) and spec.task_spec == task.task_spec.name:
+        return spec
+    return None
+
+
 def branch_local_names(task: Task) -> frozenset[str]:
     """Variables that belong to one branch only: a multi-instance child's input and output item
     (`guest` of one guest confirmation). They are never instance-wide data."""
-    parent = task.parent
-    spec = parent.task_spec if parent is not None else None
-    if not isinstance(spec, MultiInstanceTask) or spec.task_spec != task.task_spec.name:
+    spec = _loop_parent(task)
+    if spec is None:
         return frozenset()
     items = (spec.input_item, spec.output_item)
     return frozenset(item.bpmn_id for item in items if item is not None)
@@ -311,9 +318,16 @@ def apply_external_changes(workflow: BpmnWorkflow, changes: dict[str, Any]) -> N
 
 
 def _instance_wide(task: Task) -> dict[str, Any]:
-    local = branch_local_names(task)
-    if not local:
+    """What of a task's data is the instance's. A multi-instance child whose parent collects an
+    output item contributes only through that item (SpiffWorkflow merges nothing else back), so
+    what its form set (`rsvp_status` of one guest) stays with the child; without an output
+    item the child's data is merged into the parent, all but its input item."""
+    spec = _loop_parent(task)
+    if spec is None:
         return task.data
+    if spec.data_output is not None and spec.output_item is not None:
+        return {}
+    local = branch_local_names(task)
     return {k: v for k, v in task.data.items() if k not in local}
 
 

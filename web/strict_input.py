@@ -222,25 +222,28 @@ class StrictRequest(Request):
         pass
 
 
+def _check_field(kind: str, name: object, value: object, limit: int = MAX_FIELD_CHARS) -> None:
+    name = name if isinstance(name, str) else ""  # a multipart part may come without a name
+    check_string(name, f"{kind}[{json.dumps(name[:60])}]", MAX_KEY_CHARS)
+    if isinstance(value, str):
+        check_string(value, child_path(kind, name), limit)
+
+
 def check_request_fields(request: Request) -> None:
     """Query string, URL path parts and (urlencoded/multipart) form fields."""
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str):
             check_string(value, f"path.{name}", MAX_FIELD_CHARS)
     for name, value in request.args.items(multi=True):
-        check_string(name, f"query[{json.dumps(name[:60])}]", MAX_KEY_CHARS)
-        check_string(value, child_path("query", name), MAX_FIELD_CHARS)
+        _check_field("query", name, value)
     if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype in (
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
         for name, value in request.form.items(multi=True):
-            check_string(name, f"form[{json.dumps(name[:60])}]", MAX_KEY_CHARS)
-            check_string(value, child_path("form", name), MAX_FIELD_CHARS)
+            _check_field("form", name, value)
         for name, upload in request.files.items(multi=True):
-            check_string(name, f"files[{json.dumps(name[:60])}]", MAX_KEY_CHARS)
-            if upload.filename:
-                check_string(upload.filename, child_path("files", name), MAX_KEY_CHARS)
+            _check_field("files", name, upload.filename, MAX_KEY_CHARS)
 
 
 def init_app(app: Flask) -> None:

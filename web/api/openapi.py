@@ -418,6 +418,7 @@ def spec() -> dict[str, Any]:
     from web.api.openapi_ops import ops_paths  # task operations, CC, absences, notifications
 
     paths.update(ops_paths())
+    _input_rules_everywhere(paths)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -439,6 +440,23 @@ def spec() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": paths,
     }
+
+
+INPUT_RULES = (
+    "Bad request: a body, query or path field breaks the input rules (lone surrogate, NUL, "
+    "NaN/Infinity, nesting deeper than 32, size limits); details.field names it"
+)
+
+
+def _input_rules_everywhere(paths: dict[str, Any]) -> None:
+    """Every operation may answer 400 (web.strict_input checks every request's fields)."""
+    for item in paths.values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault(
+                    "400",
+                    {"description": INPUT_RULES, **_json({"$ref": "#/components/schemas/Error"})},
+                )
 
 
 @bp.get("/openapi.json")

@@ -50,7 +50,13 @@ class PlanflowScriptEngine(PythonScriptEngine):
         name = kwargs["operation_name"]
         params = {k: v["value"] for k, v in (kwargs.get("operation_params") or {}).items()}
         result = self._dispatch(task, name, params)
-        return json.dumps(result, ensure_ascii=False, default=str)
+        try:
+            # Task data must stay storable JSON: no NaN/Infinity from a handler.
+            return json.dumps(result, ensure_ascii=False, default=str, allow_nan=False)
+        except ValueError as exc:
+            raise ServiceTaskFailed(
+                f"服务任务 {name} 返回了无法保存的数值 (returned NaN or Infinity): {exc}"
+            ) from None
 
 
 @dataclass

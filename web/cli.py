@@ -3,7 +3,6 @@ tool on the server, so it trusts the name it is given (no password)."""
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -353,13 +352,13 @@ def serve(state: State, host: str, port: int, threads: int, no_scheduler: bool) 
             f"planflow serving on http://{host}:{port}/ (scheduler: "
             f"{'embedded' if scheduler else 'off'})"
         )
-        status = serve_gracefully(app, host=host, port=port, threads=threads,
-                                  scheduler=scheduler, signals=signals, dispose=ctx.db.dispose)
-    except BaseException:
+        # until SIGTERM/SIGINT, then exits the process
+        serve_gracefully(app, host=host, port=port, threads=threads, scheduler=scheduler,
+                         signals=signals, dispose=ctx.db.dispose)
+    except BaseException:  # while starting (e.g. the port is taken)
         if scheduler is not None:
             scheduler.shutdown()
         raise
-    sys.exit(status)
 
 
 @main.command()
@@ -376,7 +375,7 @@ def worker(state: State) -> None:
     ctx = state.ctx()
     scheduler = start_scheduler(ctx)
     click.echo("planflow worker running; Ctrl-C or SIGTERM to stop")
-    sys.exit(run_worker(scheduler, signals, dispose=ctx.db.dispose))
+    run_worker(scheduler, signals, dispose=ctx.db.dispose)  # exits the process once stopped
 
 
 @main.command()

@@ -38,7 +38,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -144,7 +144,7 @@ class _SchedulerStop:
 
 
 def _finish(signals: StopSignals, ctx_dispose: Callable[[], None], clean: bool,
-            problems: list[str]) -> int:
+            problems: list[str]) -> NoReturn:
     took = time.monotonic() - signals.deadline(0)
     if clean:
         try:
@@ -157,10 +157,9 @@ def _finish(signals: StopSignals, ctx_dispose: Callable[[], None], clean: bool,
     # Threads still inside a transaction (a request, a timer batch) would keep the interpreter
     # from exiting; their transactions roll back with the process.
     _exit(1)
-    return 1  # not reached
 
 
-def _exit(status: int) -> None:
+def _exit(status: int) -> NoReturn:
     """Exit now. The atexit handlers run (logging, process pools, multiprocessing's children),
     the interpreter's finalization does not: freeing every object of the engine, Flask and
     SpiffWorkflow took ~1 s here, which a restart (and the timers due meanwhile) would wait
@@ -178,21 +177,22 @@ def _exit(status: int) -> None:
 
 
 def run_worker(scheduler: TimerService, signals: StopSignals,
-               dispose: Callable[[], None]) -> int:
-    """Block until a stop signal, then stop the scheduler gracefully. The exit status."""
+               dispose: Callable[[], None]) -> NoReturn:
+    """Block until a stop signal, stop the scheduler gracefully and exit the process."""
     while not signals.stop:
         time.sleep(LOOP_SECONDS)
     _say(f"{signals.name}: planflow worker stopping (finishing the timer batch in flight)")
     problem = _SchedulerStop(scheduler).wait(signals)
-    return _finish(signals, dispose, problem is None, [problem] if problem else [])
+    _finish(signals, dispose, problem is None, [problem] if problem else [])
 
 
 # --- web server -----------------------------------------------------------------------------
 
 
 def serve(app: Any, *, host: str, port: int, threads: int, scheduler: TimerService | None,
-          signals: StopSignals, dispose: Callable[[], None]) -> int:
-    """Serve `app` with waitress until a stop signal, then stop gracefully. The exit status."""
+          signals: StopSignals, dispose: Callable[[], None]) -> NoReturn:
+    """Serve `app` with waitress until a stop signal, stop gracefully and exit the process
+    (raises only while starting, e.g. when the port is taken)."""
     from waitress import wasyncore
     from waitress.server import BaseWSGIServer, create_server
 
@@ -237,7 +237,7 @@ def serve(app: Any, *, host: str, port: int, threads: int, scheduler: TimerServi
     if problem:
         problems.append(problem)
         clean = False
-    return _finish(signals, dispose, clean, problems)
+    _finish(signals, dispose, clean, problems)
 
 
 def _channels(socket_map: dict[int, Any]) -> list[Any]:

@@ -20,7 +20,7 @@ from engine.scripts.builtins import _BUILTINS
 from engine.scripts.errors import ScriptError
 from engine.scripts.fastpath import is_fast, names_used
 from engine.scripts.limits import _HANDLER_GUARD
-from engine.scripts.output import _NOT_DATA, _SCALARS, _data_size, _safe_exception
+from engine.scripts.output import _NOT_DATA, _SCALARS, _data_size, _safe_exception, check_storable
 from engine.scripts.policy import _compile, _prepare_source
 from engine.scripts.tracer import _Run
 
@@ -131,6 +131,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             and not callable(result)
         ):
             _data_size(result, self.max_data_size, "the expression's value")
+        check_storable(result, "the expression's value")
         return result
 
     def execute(
@@ -229,6 +230,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             updates[key] = value
         if self.max_data_size is not None:
             _data_size(updates, self.max_data_size, "the task data left by the script")
+        check_storable(updates, "the task data left by the script")
         removed = [
             key for key in context if type(key) is str and key[:1] != "_" and key not in namespace
         ]

@@ -8,6 +8,8 @@ format without expanding a huge object.
 
 from __future__ import annotations
 
+import math
+import re
 import reprlib
 import types
 from typing import Any, Final, NoReturn
@@ -100,6 +102,40 @@ def _data_size(value: Any, limit: int, what: str) -> int:
         raise ScriptResourceError(
             f"{what} refers to itself or is nested too deeply to be stored"
         ) from None
+
+
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def check_storable(value: Any, what: str) -> None:
+    """ScriptError if ``value`` holds what no JSON column can keep: NaN or ±Infinity, or text
+    with a lone UTF-16 surrogate. Raised at the script's step (an incident naming it) rather
+    than when the instance is saved, where it would fail every later request. Called after
+    ``_data_size``, so the walk is bounded."""
+
+    def bad(problem: str) -> NoReturn:
+        raise ScriptError(f"{what} contains {problem}, which cannot be stored")
+
+    stack = [value]
+    seen: set[int] = set()
+    while stack:
+        obj = stack.pop()
+        kind = type(obj)
+        if kind is str:
+            if not obj.isascii() and _SURROGATE.search(obj):
+                bad("text with a lone surrogate")
+        elif kind is float:
+            if not math.isfinite(obj):
+                bad("NaN or Infinity")
+        elif isinstance(obj, dict | list | tuple | set | frozenset):
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if isinstance(obj, dict):
+                stack.extend(obj.keys())
+                stack.extend(obj.values())
+            else:
+                stack.extend(obj)
 
 
 _ERROR_REPR: Final = reprlib.Repr()

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from engine.scripts import wire
 from engine.scripts.errors import ScriptError
-from engine.scripts.output import _SCALARS, _data_size
+from engine.scripts.output import _SCALARS, _data_size, check_storable
 from engine.scripts.pool import ScriptPool
 from engine.scripts.worker import RemoteHelper
 
@@ -100,8 +100,10 @@ class RemoteRunner:
         self._check_shapes(data, outside, assigned, mutated, removed, external_mutated)
         if mode == "exec":
             self._check_size(context, assigned, mutated, removed)
-        elif self.max_data_size is not None and not isinstance(result, _SCALARS):
-            _data_size(result, self.max_data_size, "the expression's value")
+        else:
+            if self.max_data_size is not None and not isinstance(result, _SCALARS):
+                _data_size(result, self.max_data_size, "the expression's value")
+            check_storable(result, "the expression's value")
         for key in removed:
             del context[key]
         for key, value in assigned.items():
@@ -176,3 +178,4 @@ class RemoteRunner:
         final.update(assigned)
         final.update(mutated)
         _data_size(final, self.max_data_size, "the task data left by the script")
+        check_storable([assigned, mutated], "the task data left by the script")

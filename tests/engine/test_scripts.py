@@ -941,3 +941,24 @@ def test_dmn_cells_cannot_escape() -> None:
         run_decision(environment, 42000, "().__class__.__bases__[0].__subclasses__()")
     with pytest.raises(WorkflowTaskException):
         run_decision(environment, 42000, "<= len(open('/etc/passwd').read())")
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "x = float('nan')",
+        "x = [1.0, float('inf')]",
+        "x = {'k': -float('inf')}",
+        "x = 'ok' + chr(0xD800)",
+        "x = {chr(0xDC00): 1}",
+    ],
+)
+def test_data_no_column_can_store_fails_at_the_script(env, script):
+    """NaN/Infinity and lone surrogates end the script's step (an incident naming it), in the
+    process and through the pool, instead of failing every later save of the instance."""
+    data: dict[str, Any] = {"kept": 1}
+    with pytest.raises(ScriptError, match="cannot be stored"):
+        env.execute(script, data)
+    assert data == {"kept": 1}
+    with pytest.raises(ScriptError, match="cannot be stored"):
+        env.evaluate(script.partition(" = ")[2], {})

@@ -354,7 +354,7 @@ def serve(state: State, host: str, port: int, threads: int, no_scheduler: bool) 
         )
         # until SIGTERM/SIGINT, then exits the process
         serve_gracefully(app, host=host, port=port, threads=threads, scheduler=scheduler,
-                         signals=signals, dispose=ctx.db.dispose)
+                         signals=signals, dispose=ctx.close)
     except BaseException:  # while starting (e.g. the port is taken)
         if scheduler is not None:
             scheduler.shutdown()
@@ -375,7 +375,7 @@ def worker(state: State) -> None:
     ctx = state.ctx()
     scheduler = start_scheduler(ctx)
     click.echo("planflow worker running; Ctrl-C or SIGTERM to stop")
-    run_worker(scheduler, signals, dispose=ctx.db.dispose)  # exits the process once stopped
+    run_worker(scheduler, signals, dispose=ctx.close)  # exits the process once stopped
 
 
 @main.command()

@@ -26,11 +26,11 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import event  # noqa: E402
 
 from engine.context import build_context  # noqa: E402
-from engine.db import transaction  # noqa: E402
-from engine.deploy import deploy, uploads_from_paths  # noqa: E402
-from engine.migrate import upgrade  # noqa: E402
-from engine.people import add_user  # noqa: E402
+from engine.people.accounts import add_user  # noqa: E402
 from engine.settings import Settings  # noqa: E402
+from engine.store.db import transaction  # noqa: E402
+from engine.store.migrate import upgrade  # noqa: E402
+from engine.usecases.deploy import deploy, uploads_from_paths  # noqa: E402
 from web import create_app  # noqa: E402
 
 

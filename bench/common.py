@@ -90,20 +90,20 @@ def prepare_db(url: str, tmp: Path, *, bench_users: int = 1, models: list[Path] 
                extra_users: dict[str, list[str]] | None = None) -> None:
     """Migrate, create the bench groups and users, deploy the given models."""
     from engine.context import build_context
-    from engine.db import transaction
-    from engine.deploy import deploy, uploads_from_paths
-    from engine.migrate import upgrade
-    from engine.people import add_group, add_user
+    from engine.people.accounts import add_group, add_user
     from engine.settings import Settings
+    from engine.store.db import transaction
+    from engine.store.migrate import upgrade
+    from engine.usecases.deploy import deploy, uploads_from_paths
 
     settings = Settings(database_url=url, secret_key="bench-secret", bpmn_dir=tmp)
-    from engine.db import make_engine
+    from engine.store.db import make_engine
 
     db = make_engine(url)
     upgrade(db)
     ctx = build_context(settings, db=db)
     with transaction(ctx.sessions) as s:
-        from engine.models import GroupRecord
+        from engine.store.tables import GroupRecord
 
         for key in BENCH_GROUPS:
             if s.get(GroupRecord, key) is None:

@@ -18,15 +18,15 @@ from common import BENCH_BPMN, Row, emit, make_tmp
 
 
 def _setup():  # type: ignore[no-untyped-def]
+    from engine.bpmn.runtime import PlanflowScriptEngine
+    from engine.bpmn.specs import SourceFile, parse_model
     from engine.context import build_context
-    from engine.migrate import upgrade
-    from engine.runtime import PlanflowScriptEngine
     from engine.settings import Settings
-    from engine.specs import SourceFile, parse_model
+    from engine.store.migrate import upgrade
 
     tmp = make_tmp("ceiling")
     url = f"sqlite:///{tmp / 'ceiling.sqlite3'}"
-    from engine.db import make_engine
+    from engine.store.db import make_engine
 
     db = make_engine(url)
     upgrade(db)  # build_context reads the working-day calendar
@@ -44,7 +44,7 @@ def _setup():  # type: ignore[no-untyped-def]
 
 
 def one_instance(ctx, model, engine, i: int) -> None:  # type: ignore[no-untyped-def]
-    from engine.runtime import complete_human_task, new_workflow, ready_human_tasks, run_steps
+    from engine.bpmn.runtime import complete_human_task, new_workflow, ready_human_tasks, run_steps
 
     serializer, clock = ctx.serializer, ctx.clock
     workflow = new_workflow(model, engine, {"amount": 500 if i % 2 else 5000})
@@ -72,7 +72,7 @@ def measure(seconds: float = 5.0) -> tuple[float, int, float]:
         n += 1
     elapsed = time.perf_counter() - began
     # state size at the first user task, for reference
-    from engine.runtime import new_workflow, run_steps
+    from engine.bpmn.runtime import new_workflow, run_steps
 
     wf = new_workflow(model, engine, {"amount": 5000})
     run_steps(wf, ctx.clock)

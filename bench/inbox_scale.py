@@ -98,9 +98,11 @@ def load(url: str, tmp: Path, seed: int = 7) -> dict[str, Any]:
     from sqlalchemy import insert, select
 
     from engine.context import build_context
-    from engine.db import make_engine, transaction
-    from engine.instances import start
-    from engine.models import (
+    from engine.people.accounts import SYSTEM, add_group, ensure_standard_groups, hash_password
+    from engine.settings import Settings
+    from engine.store.db import make_engine, transaction
+    from engine.store.instance_state import parsed_model
+    from engine.store.tables import (
         GroupRecord,
         HumanTaskRow,
         InstanceRecord,
@@ -108,9 +110,7 @@ def load(url: str, tmp: Path, seed: int = 7) -> dict[str, Any]:
         TaskCandidateRow,
         UserRecord,
     )
-    from engine.people import SYSTEM, add_group, ensure_standard_groups, hash_password
-    from engine.settings import Settings
-    from engine.store import parsed_model
+    from engine.usecases.instances import start
 
     rng = random.Random(seed)
     began = time.perf_counter()

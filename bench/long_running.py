@@ -1,5 +1,5 @@
 """(5) Long-running state: one `project_initiation` instance driven into execution, then through
-104 weekly report loops (two years): the FixedClock moves a week, `engine.timers.process_due`
+104 weekly report loops (two years): the FixedClock moves a week, `engine.timing.timers.process_due`
 fires the weekly cycle timer, the weekly report task is completed. Measured: the serialized
 state size and the time to restore it (`StateSerializer.loads` with the cached spec, plus
 re-attaching the script engine — what every request on the instance pays), at weeks 0, 26, 52
@@ -10,7 +10,7 @@ Targets: state <= 150 KB and restore <= 20 ms after 104 weeks.
 SpiffWorkflow keeps every task of every finished branch: uncompacted, each week left 5 tasks
 (weekly report, document service task, end event, a cancelled end join and a waiting boundary
 join), +3.7 KB/week, 437 KB and 605 task entries after 104 weeks, and every completed task paid
-for walking all the waiting joins. `engine.compaction` (run at the end of every `run_steps`)
+for walking all the waiting joins. `engine.bpmn.compaction` (run at the end of every `run_steps`)
 drops the finished weekly branches except the newest and the extra waiting joins; what they
 leave behind (passed elements, values) is kept per boundary event. The planflow tables keep
 the human history (human_tasks rows, audit, documents), so nothing readable is lost; only the
@@ -79,8 +79,8 @@ class Driver:
     def __init__(self) -> None:
         from engine.clock import FixedClock
         from engine.context import build_context
-        from engine.db import make_engine
         from engine.settings import Settings
+        from engine.store.db import make_engine
 
         tmp = make_tmp("long")
         url = f"sqlite:///{tmp / 'long.sqlite3'}"
@@ -92,7 +92,7 @@ class Driver:
     def open_task(self, session: Any, iid: int, element: str) -> str:
         from sqlalchemy import select
 
-        from engine.models import HumanTaskRow
+        from engine.store.tables import HumanTaskRow
 
         ids = session.scalars(select(HumanTaskRow.id).where(
             HumanTaskRow.instance_id == iid, HumanTaskRow.status == "open",
@@ -101,9 +101,9 @@ class Driver:
         return ids[0]
 
     def do(self, iid: int, element: str, data: dict[str, Any]) -> float:
-        from engine.db import transaction
-        from engine.instances import complete
-        from engine.people import SYSTEM
+        from engine.people.accounts import SYSTEM
+        from engine.store.db import transaction
+        from engine.usecases.instances import complete
 
         t0 = time.perf_counter()
         with transaction(self.ctx.sessions) as s:
@@ -112,15 +112,15 @@ class Driver:
         return (time.perf_counter() - t0) * 1000
 
     def start(self) -> int:
-        from engine.db import transaction
-        from engine.instances import start
-        from engine.people import SYSTEM
+        from engine.people.accounts import SYSTEM
+        from engine.store.db import transaction
+        from engine.usecases.instances import start
 
         with transaction(self.ctx.sessions) as s:
             return start(self.ctx, s, SYSTEM, "project_initiation", START_DATA).id
 
     def state(self, iid: int) -> tuple[str, int]:
-        from engine.models import InstanceRecord
+        from engine.store.tables import InstanceRecord
 
         with self.ctx.sessions() as s:
             rec = s.get(InstanceRecord, iid)
@@ -128,8 +128,8 @@ class Driver:
             return rec.state, rec.version_id
 
     def restore_ms(self, iid: int, rounds: int = 30) -> float:
-        from engine.runtime import PlanflowScriptEngine
-        from engine.store import parsed_model
+        from engine.bpmn.runtime import PlanflowScriptEngine
+        from engine.store.instance_state import parsed_model
 
         state, version_id = self.state(iid)
         with self.ctx.sessions() as s:
@@ -206,12 +206,12 @@ def variants(weeks: int) -> str:
     from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
     from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+    from engine.bpmn.runtime import new_workflow, ready_human_tasks, run_steps
+    from engine.bpmn.serializer import StateSerializer
+    from engine.bpmn.specs import ParsedModel
     from engine.clock import FixedClock, engine_time
-    from engine.runtime import new_workflow, ready_human_tasks, run_steps
-    from engine.script_helpers import make_helpers
-    from engine.scripts import RestrictedEnvironment
-    from engine.serializer import StateSerializer
-    from engine.specs import ParsedModel
+    from engine.sandbox import RestrictedEnvironment
+    from engine.sandbox.diagram_helpers import make_helpers
 
     out = []
     for label, call, compact in (
@@ -254,12 +254,12 @@ def variants(weeks: int) -> str:
                    f"subprocesses kept), restore {statistics.median(times):.1f} ms, "
                    f"{loops_ms:.1f} ms per weekly loop")
     return ("Design check on minimal diagrams (the real one adds its own ~35 KB base), "
-            "planflow's runtime and serializer, with and without engine.compaction:\n"
+            "planflow's runtime and serializer, with and without engine.bpmn.compaction:\n"
             + "\n".join(out))
 
 
 def run(quick: bool = False) -> tuple[list[Row], str]:
-    from engine.timers import process_due
+    from engine.timing.timers import process_due
 
     weeks = 20 if quick else WEEKS
     d = Driver()
@@ -310,7 +310,7 @@ def run(quick: bool = False) -> tuple[list[Row], str]:
                f"copies; one serialized weekly-report task is {weekly_kb:.1f} KB. "
                f"Growth per week {per_week_kb:.2f} KB, "
                f"{(ntasks - samples[0][2]) / weeks:.2f} task entries per week stay in the tree "
-               f"(before engine.compaction: 3.7 KB and 5 tasks, 437 KB after 104 weeks).")
+               f"(before engine.bpmn.compaction: 3.7 KB and 5 tasks, 437 KB after 104 weeks).")
     d.ctx.db.dispose()
     return rows, details + "\n" + variants(weeks)
 

@@ -7,7 +7,7 @@ we wait until every instance is completed. Drain time = from starting the worker
 last instance completed (worker start-up included). Duplicates = timer firings beyond one per
 instance (audit `timer_fired`), must be 0. Target: <= 30 s.
 
-The workers wake due timers in batches (engine.timers; `BENCH_TIMER_BATCH=n` sets their batch
+The workers wake due timers in batches (engine.timing.timers; `BENCH_TIMER_BATCH=n` sets their batch
 size). The note gives the workers' CPU seconds: on a shared machine the wall time says how much
 CPU they were given, the CPU figure what the drain costs. `--only sqlite|pg` runs one drain.
 """
@@ -45,13 +45,13 @@ def seed(url: str, n: int) -> float:
     from sqlalchemy import insert, select
 
     from engine.context import build_context
-    from engine.db import make_engine, transaction
-    from engine.deploy import deploy, uploads_from_paths
-    from engine.instances import start
-    from engine.migrate import upgrade
-    from engine.models import InstanceRecord, TimerRow
-    from engine.people import SYSTEM
+    from engine.people.accounts import SYSTEM
     from engine.settings import Settings
+    from engine.store.db import make_engine, transaction
+    from engine.store.migrate import upgrade
+    from engine.store.tables import InstanceRecord, TimerRow
+    from engine.usecases.deploy import deploy, uploads_from_paths
+    from engine.usecases.instances import start
 
     db = make_engine(url)
     upgrade(db)
@@ -82,8 +82,8 @@ def seed(url: str, n: int) -> float:
 def drain(url: str, tmp: Path, workers: int, n: int) -> dict[str, float]:
     from sqlalchemy import func, select
 
-    from engine.db import make_engine
-    from engine.models import AuditRecord, InstanceRecord
+    from engine.store.db import make_engine
+    from engine.store.tables import AuditRecord, InstanceRecord
 
     due = seed(url, n)
     time.sleep(max(0.0, due - time.time() + 0.05))
@@ -145,7 +145,7 @@ def _cpu_seconds(pid: int) -> float:
 def _pg_database() -> tuple[str, object]:
     from sqlalchemy import text
 
-    from engine.db import make_engine
+    from engine.store.db import make_engine
 
     admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     name = f"planflow_bench_{uuid.uuid4().hex[:8]}"

@@ -8,17 +8,17 @@ from datetime import date
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.bpmn.serializer import StateSerializer
+from engine.bpmn.specs import SpecCache
 from engine.clock import Clock, SystemClock
-from engine.db import make_engine, make_session_factory
-from engine.notify import LogNotifier, Notifier
-from engine.script_helpers import make_helpers
-from engine.scripts import RestrictedEnvironment
-from engine.scripts.pool import ScriptPool, shared_pool
-from engine.serializer import StateSerializer
+from engine.notify.notifier import LogNotifier, Notifier
+from engine.sandbox import RestrictedEnvironment
+from engine.sandbox.diagram_helpers import make_helpers
+from engine.sandbox.pool import ScriptPool, shared_pool
 from engine.settings import Settings
-from engine.specs import SpecCache
-from engine.workcal import WorkCalendar
-from engine.workcal_db import load_calendar
+from engine.store.calendar_rows import load_calendar
+from engine.store.db import make_engine, make_session_factory
+from engine.timing.workcal import WorkCalendar
 from handlers import HandlerRegistry, default_registry
 
 
@@ -35,7 +35,7 @@ class EngineContext:
     calendar: WorkCalendar
     notifier: Notifier
     # Worker processes for diagram code: process infrastructure like `db`, shared by renewed()
-    # contexts (and by default by every context of this process: engine.scripts.pool).
+    # contexts (and by default by every context of this process: engine.sandbox.pool).
     pool: ScriptPool | None = None
 
     def close(self) -> None:
@@ -93,7 +93,7 @@ def build_context(
     if notifier is None:
         # In-app notifications + outbox (e-mail, DingTalk/WeCom/Feishu robots), delivered
         # after commit; it logs every event as LogNotifier did.
-        from engine.notifications import PlanflowNotifier
+        from engine.notify.notifications import PlanflowNotifier
 
         ctx.notifier = PlanflowNotifier(ctx)
     ctx.environment = _script_environment(ctx)

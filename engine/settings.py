@@ -21,7 +21,7 @@ class Settings:
     max_model_bytes: int = 2 * 1024 * 1024
     scheduler_poll_seconds: float = 1.0
     scheduler_enabled: bool = True
-    # Due timers woken per transaction (each instance in its own savepoint; engine.timers).
+    # Due timers woken per transaction (each instance in its own savepoint; engine.timing.timers).
     timer_batch_size: int = 50
     service_retry_limit: int = 3
     service_retry_base_seconds: float = 30.0

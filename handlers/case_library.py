@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.models import DocumentRecord
-from engine.records_business import CASE_CATEGORIES, CaseLibraryRecord
+from engine.store.records_business import CASE_CATEGORIES, CaseLibraryRecord
+from engine.store.tables import DocumentRecord
 from handlers.common import text, to_number
 from handlers.registry import HandlerContext, HandlerRegistry
 

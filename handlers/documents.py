@@ -25,7 +25,7 @@ from jinja2 import ChainableUndefined, FileSystemLoader, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import func, select
 
-from engine.models import DocumentRecord
+from engine.store.tables import DocumentRecord
 from handlers.brand import evaluate_brand_metrics
 from handlers.common import DASH, LABELS, clean_number, dict_rows, label, text, to_number
 from handlers.docx_render import markdown_to_docx

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.records_business import LeadRecord
+from engine.store.records_business import LeadRecord
 from handlers.common import DASH, dict_rows, label, text
 from handlers.registry import HandlerContext, HandlerRegistry
 

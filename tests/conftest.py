@@ -5,7 +5,8 @@ Two things keep the fixtures cheap without changing what a test sees:
 - a fresh SQLite database is a copy of one migrated once per test session (`sqlite_template`);
   tests marked `migrate_from_scratch` get an empty file and run the migrations themselves;
 - test users' passwords are hashed at TEST_PASSWORD_HASH_COST instead of the production
-  engine.people.PASSWORD_HASH_COST (the cost is stored in each hash, so login works the same).
+  engine.people.accounts.PASSWORD_HASH_COST (the cost is stored in each hash, so login works the
+  same).
 """
 
 from __future__ import annotations
@@ -25,18 +26,19 @@ from sqlalchemy.orm import Session
 
 from engine.clock import FixedClock
 from engine.context import EngineContext, build_context
-from engine.db import make_engine, transaction
-from engine.deploy import deploy, uploads_from_paths
-from engine.migrate import upgrade
-from engine.models import UserRecord
-from engine.people import SYSTEM, Actor, actor_for, add_user
+from engine.people.accounts import SYSTEM, Actor, actor_for, add_user
 from engine.settings import Settings
+from engine.store.db import make_engine, transaction
+from engine.store.migrate import upgrade
+from engine.store.tables import UserRecord
+from engine.usecases.deploy import deploy, uploads_from_paths
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MODELS = FIXTURES / "models"
 PASSWORD = "correct-horse-battery"
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
-# scrypt n for test users (production: engine.people.PASSWORD_HASH_COST = 2**14, ~16 MiB and
+# scrypt n for test users (production: engine.people.accounts.PASSWORD_HASH_COST = 2**14, ~16 MiB
+# and
 # a noticeable fraction of a second per hash; eight per `staff`).
 TEST_PASSWORD_HASH_COST = 2**4
 
@@ -188,7 +190,7 @@ def ctx(
     if db_url.startswith("postgresql"):
         _reset_postgres(context.db)
         with transaction(context.sessions) as session:
-            from engine.people import ensure_standard_groups
+            from engine.people.accounts import ensure_standard_groups
 
             ensure_standard_groups(session)
     elif not copied:
@@ -228,7 +230,7 @@ STAFF = {
 def add_test_user(
     session: Session, username: str, password: str = PASSWORD, **kw: Any
 ) -> UserRecord:
-    """engine.people.add_user with the cheap test hash cost (same arguments otherwise)."""
+    """engine.people.accounts.add_user with the cheap test hash cost (same arguments otherwise)."""
     kw.setdefault("password_hash_cost", TEST_PASSWORD_HASH_COST)
     return add_user(session, username, password, **kw)
 

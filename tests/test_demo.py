@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.context import EngineContext
-from engine.db import transaction
-from engine.models import DocumentRecord, HumanTaskRow, InstanceRecord, ProcessModelRecord
-from engine.people import STANDARD_GROUPS, authenticate, get_user
+from engine.people.accounts import STANDARD_GROUPS, authenticate, get_user
+from engine.store.db import transaction
+from engine.store.tables import DocumentRecord, HumanTaskRow, InstanceRecord, ProcessModelRecord
 from web.demo import BRAND_TITLE, DEMO_USERS, LAUNCH_TITLE, PROJECT_TITLE, load_demo
 
 PASSWORD = "demo-password-1"

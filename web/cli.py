@@ -9,10 +9,11 @@ from typing import Any
 
 import click
 
-from engine import instances, queries
 from engine.clock import FixedClock
-from engine.people import SYSTEM, add_user
+from engine.people.accounts import SYSTEM, add_user
+from engine.read import queries
 from engine.settings import Settings
+from engine.usecases import instances
 from web.cli_common import (
     State,
     acting,
@@ -42,7 +43,7 @@ def db() -> None:
 @pass_state
 def db_upgrade(state: State) -> None:
     """Create or migrate the schema to the latest version (Alembic)."""
-    from engine.migrate import upgrade
+    from engine.store.migrate import upgrade
 
     upgrade(state.ctx().db)
     click.echo("数据库已是最新 (database schema is up to date)")
@@ -54,8 +55,8 @@ def db_upgrade(state: State) -> None:
 @pass_state
 def deploy(state: State, paths: tuple[Path, ...], username: str | None) -> None:
     """Deploy BPMN/DMN/form files (default: the bpmn/ folder)."""
-    from engine.deploy import deploy as deploy_models
-    from engine.deploy import uploads_from_paths
+    from engine.usecases.deploy import deploy as deploy_models
+    from engine.usecases.deploy import uploads_from_paths
 
     def go() -> None:
         ctx = state.ctx()
@@ -114,7 +115,7 @@ def users_add(
 def users_list(state: State) -> None:
     from sqlalchemy import select
 
-    from engine.models import UserRecord
+    from engine.store.tables import UserRecord
 
     with session_for(state) as session:
         for u in session.scalars(select(UserRecord).order_by(UserRecord.username)):
@@ -298,7 +299,7 @@ def set_data(state: State, instance_id: int, data_json: str, username: str | Non
 @pass_state
 def tick(state: State, as_of: str | None) -> None:
     """Fire every timer due as of now (or --as-of) once, then exit."""
-    from engine.timers import process_due
+    from engine.timing.timers import process_due
 
     if as_of:
         try:
@@ -334,7 +335,7 @@ def serve(state: State, host: str, port: int, threads: int, no_scheduler: bool) 
 
     SIGTERM/SIGINT stop it gracefully (web/lifecycle.py): requests in flight finish, the
     scheduler's lease is released, exit within 10 s."""
-    from engine.scheduler import start_scheduler
+    from engine.timing.scheduler import start_scheduler
     from web import create_app
     from web.lifecycle import StopSignals
     from web.lifecycle import serve as serve_gracefully
@@ -368,7 +369,7 @@ def worker(state: State) -> None:
 
     SIGTERM/SIGINT stop it gracefully: the timer batch in flight commits, the lease is
     released, exit within 10 s."""
-    from engine.scheduler import start_scheduler
+    from engine.timing.scheduler import start_scheduler
     from web.lifecycle import StopSignals, run_worker
 
     signals = StopSignals().install()

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from engine.clock import FixedClock
 from engine.context import EngineContext, build_context
-from engine.db import transaction
 from engine.errors import PlanflowError
-from engine.people import SYSTEM, Actor, actor_for
+from engine.people.accounts import SYSTEM, Actor, actor_for
 from engine.settings import Settings
+from engine.store.db import transaction
 
 T = TypeVar("T")
 

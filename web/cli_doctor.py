@@ -1,5 +1,6 @@
 """`planflow doctor`: list instances that cannot move on and projection rows that disagree
-with the stored state (engine.doctor). Exit status 1 when anything is found, for monitoring."""
+with the stored state (engine.usecases.doctor). Exit status 1 when anything is found, for
+monitoring."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 
 import click
 
-from engine.doctor import diagnose
+from engine.usecases.doctor import diagnose
 from web.cli_common import State, pass_state, run, session_for
 from web.i18n import catalog
 

@@ -12,8 +12,11 @@ from typing import Any
 
 import click
 
-from engine import absence, cc, notifications, operations
+from engine import operations
+from engine.notify import notifications
+from engine.people import absence
 from engine.settings import Settings
+from engine.usecases import cc
 from web.cli_common import State, acting, echo_json, parse_json, pass_state, run, session_for
 
 
@@ -34,8 +37,8 @@ def _when(value: str | None) -> datetime | None:
 def _open_tasks(state: State, instance_id: int) -> None:
     from sqlalchemy import select
 
-    from engine.models import HumanTaskRow
-    from engine.records_ops import LIVE_STATUSES
+    from engine.store.records_ops import LIVE_STATUSES
+    from engine.store.tables import HumanTaskRow
 
     with session_for(state) as session:
         rows = session.scalars(

@@ -9,9 +9,9 @@ from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
 from engine.context import EngineContext
-from engine.db import transaction
 from engine.errors import Unauthenticated
-from engine.people import Actor, actor_for_token
+from engine.people.accounts import Actor, actor_for_token
+from engine.store.db import transaction
 
 
 def engine_ctx() -> EngineContext:

@@ -26,15 +26,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import instances
 from engine.clock import FixedClock
 from engine.context import EngineContext
-from engine.db import transaction
-from engine.deploy import deploy, uploads_from_paths
-from engine.migrate import upgrade
-from engine.models import HumanTaskRow, InstanceRecord, UserRecord
-from engine.people import STANDARD_GROUPS, actor_for, add_user, ensure_standard_groups
+from engine.people.accounts import STANDARD_GROUPS, actor_for, add_user, ensure_standard_groups
 from engine.settings import PROJECT_ROOT
+from engine.store.db import transaction
+from engine.store.migrate import upgrade
+from engine.store.tables import HumanTaskRow, InstanceRecord, UserRecord
+from engine.usecases import instances
+from engine.usecases.deploy import deploy, uploads_from_paths
 
 GROUP_NAMES = {key: zh for key, zh, _ in STANDARD_GROUPS}
 

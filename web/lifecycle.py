@@ -42,7 +42,7 @@ from typing import Any, NoReturn
 
 import click
 
-from engine.scheduler import TimerService
+from engine.timing.scheduler import TimerService
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 from flask import Flask, abort, g, redirect, request, session, url_for
 
-from engine import login_throttle
 from engine.errors import Unauthenticated
-from engine.people import Actor, actor_for_token, authenticate, issue_token, revoke_token
+from engine.people import login_throttle
+from engine.people.accounts import Actor, actor_for_token, authenticate, issue_token, revoke_token
 from web.core import engine_ctx, unit_of_work
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,7 +26,8 @@ CSRF_HEADER = "X-CSRF-Token"
 
 
 class LoginThrottled(Exception):
-    """Too many failed logins for this username or from this address (engine.login_throttle)."""
+    """Too many failed logins for this username or from this address
+    (engine.people.login_throttle)."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"retry after {retry_after} s")

@@ -2,21 +2,23 @@
 
 认领/取消认领 claim/unclaim, 提交 submit, 转办 transfer, 委派 delegate (+ resolve, recall),
 加签/减签 add/remove signer, 签署 sign (a signer's or voter's approve/reject), 会签/或签 votes,
-退回 return, 撤回 withdraw, 催办 remind, 终止 terminate. 抄送 CC is in `engine.cc`, A/B absences
-in `engine.absence`.
+退回 return, 撤回 withdraw, 催办 remind, 终止 terminate. 抄送 CC is in `engine.usecases.cc`, A/B
+absences
+in `engine.people.absence`.
 
 The package: `authz` (relation, the matrix), `shared` (lookups, guards, audit), `assignment`
 (claim, unclaim, transfer), `delegation`, `signers` (submit, 加签, 减签, sign) with `completion`
 and `votes`, `returns`, `withdrawal` (withdraw, withdraw_instance, terminate), `reminders`,
 `views` (what a task offers, the history). This module re-exports their public names, and the
-few helpers `engine.cc` and `web.api.operations` use.
+few helpers `engine.usecases.cc` and `web.api.operations` use.
 
 Every operation: authorise (Forbidden, checked first), check state (Conflict / InvalidInput),
-then change, audit (`engine.store.audit`) and notify — all in the caller's transaction, so a
+then change, audit (`engine.store.instance_state.audit`) and notify — all in the caller's
+transaction, so a
 refusal changes nothing. Each one bumps the instance's version, so two concurrent operations on
 one instance cannot both commit.
 
-Design of the projection around a BPMN user task T (see also `engine.task_hooks`):
+Design of the projection around a BPMN user task T (see also `engine.store.task_hooks`):
 
 * 转办: T's assignee changes for good.  委派: a `task_delegations` row (owner, delegate) and T's
   assignee becomes the delegate; the delegate may save form data (kept in the task's data) and
@@ -35,7 +37,8 @@ Design of the projection around a BPMN user task T (see also `engine.task_hooks`
   held and every assignee gets a vote row; planflow counts the votes (SpiffWorkflow's
   completionCondition only sees the last instance's data, so a quorum cannot be counted there)
   and completes T with `<element>_decision` = approve|reject and `<element>_votes`.
-* 退回 / 撤回 rewind the workflow (`engine.rewind`): parallel branches not on the way back stay.
+* 退回 / 撤回 rewind the workflow (`engine.bpmn.rewind`): parallel branches not on the way back
+  stay.
 """
 
 from __future__ import annotations

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from engine import instances
 from engine.context import EngineContext
 from engine.errors import Conflict, InvalidInput
-from engine.models import HumanTaskRow
 from engine.operations.shared import (
     _active_user,
     _announce_assigned,
@@ -22,7 +20,9 @@ from engine.operations.shared import (
     _text,
     _touch,
 )
-from engine.people import Actor
+from engine.people.accounts import Actor
+from engine.store.tables import HumanTaskRow
+from engine.usecases import instances
 
 
 def claim(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> HumanTaskRow:

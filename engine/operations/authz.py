@@ -9,9 +9,9 @@ manager/supervisor, executive), process owner, admin. State is checked by each o
 from __future__ import annotations
 
 from engine.errors import Forbidden
-from engine.models import HumanTaskRow
-from engine.people import Actor
-from engine.records_ops import TaskDelegationRecord
+from engine.people.accounts import Actor
+from engine.store.records_ops import TaskDelegationRecord
+from engine.store.tables import HumanTaskRow
 
 TASK_OPS = (
     "claim",

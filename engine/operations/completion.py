@@ -13,15 +13,17 @@ from typing import Any
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from engine import absence, instances, store
-from engine.acting import acting_on
+from engine.bpmn.runtime import complete_human_task, find_task
 from engine.context import EngineContext
 from engine.errors import Conflict
-from engine.models import HumanTaskRow, InstanceRecord
 from engine.operations.shared import _announce_assigned, _entries
-from engine.people import Actor
-from engine.records_ops import ON_HOLD, TaskSignerRecord, TaskSubmissionRecord
-from engine.runtime import complete_human_task, find_task
+from engine.people import absence
+from engine.people.accounts import Actor
+from engine.store import instance_state as store
+from engine.store.records_ops import ON_HOLD, TaskSignerRecord, TaskSubmissionRecord
+from engine.store.tables import HumanTaskRow, InstanceRecord
+from engine.usecases import instances
+from engine.usecases.acting import acting_on
 
 
 def _open_entry(

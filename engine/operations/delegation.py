@@ -10,12 +10,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import instances, store
-from engine.acting import acting_on
+from engine.bpmn.runtime import find_task
 from engine.context import EngineContext
 from engine.errors import Conflict, FormInvalid, InvalidInput
 from engine.forms import validate_submission
-from engine.models import HumanTaskRow, InstanceRecord
 from engine.operations.authz import _deny
 from engine.operations.shared import (
     _active_user,
@@ -30,9 +28,12 @@ from engine.operations.shared import (
     _text,
     _touch,
 )
-from engine.people import Actor
-from engine.records_ops import TaskDelegationRecord, TaskSubmissionRecord
-from engine.runtime import find_task
+from engine.people.accounts import Actor
+from engine.store import instance_state as store
+from engine.store.records_ops import TaskDelegationRecord, TaskSubmissionRecord
+from engine.store.tables import HumanTaskRow, InstanceRecord
+from engine.usecases import instances
+from engine.usecases.acting import acting_on
 
 
 def delegate(

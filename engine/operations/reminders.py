@@ -9,11 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import instances, ops_settings
 from engine.context import EngineContext
 from engine.errors import Conflict
-from engine.models import AuditRecord, HumanTaskRow
-from engine.notifications import publish
+from engine.notify import ops_settings
+from engine.notify.notifications import publish
 from engine.operations.shared import (
     _audit,
     _candidates,
@@ -23,7 +22,9 @@ from engine.operations.shared import (
     _text,
     _touch,
 )
-from engine.people import Actor
+from engine.people.accounts import Actor
+from engine.store.tables import AuditRecord, HumanTaskRow
+from engine.usecases import instances
 
 
 def remind_interval(ctx: EngineContext) -> timedelta:

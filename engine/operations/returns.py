@@ -1,5 +1,5 @@
 """退回 return: the earlier steps a task may be sent back to (each with the open tasks a return
-there would also cancel) and the return itself, which rewinds the workflow (`engine.rewind`) to
+there would also cancel) and the return itself, which rewinds the workflow (`engine.bpmn.rewind`) to
 the chosen step, assigned to whoever completed it; parallel branches not on the way back stay.
 """
 
@@ -10,12 +10,11 @@ from typing import Any
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from engine import instances, rewind, store
-from engine.acting import acting_on
+from engine.bpmn import rewind
+from engine.bpmn.runtime import find_task, run_steps
 from engine.context import EngineContext
 from engine.errors import Conflict
-from engine.models import HumanTaskRow, InstanceRecord
-from engine.notifications import publish
+from engine.notify.notifications import publish
 from engine.operations.shared import (
     _audit,
     _bpmn_row,
@@ -25,9 +24,12 @@ from engine.operations.shared import (
     _require_live,
     _text,
 )
-from engine.people import Actor
-from engine.runtime import find_task, run_steps
-from engine.task_hooks import ASSIGN_OVERRIDES
+from engine.people.accounts import Actor
+from engine.store import instance_state as store
+from engine.store.tables import HumanTaskRow, InstanceRecord
+from engine.store.task_hooks import ASSIGN_OVERRIDES
+from engine.usecases import instances
+from engine.usecases.acting import acting_on
 
 
 def _target_dict(session: Session, task: Any) -> dict[str, Any]:

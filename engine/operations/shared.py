@@ -12,15 +12,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import store
 from engine.context import EngineContext
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.models import HumanTaskRow, InstanceRecord
-from engine.notifications import group_members, publish
+from engine.notify.notifications import group_members, publish
 from engine.operations.authz import _deny, allowed, relation
-from engine.people import Actor, get_user
-from engine.records_ops import LIVE_STATUSES, ON_HOLD, TaskDelegationRecord, TaskSignerRecord
-from engine.versioning import touch
+from engine.people.accounts import Actor, get_user
+from engine.store import instance_state as store
+from engine.store.records_ops import LIVE_STATUSES, ON_HOLD, TaskDelegationRecord, TaskSignerRecord
+from engine.store.tables import HumanTaskRow, InstanceRecord
+from engine.store.versioning import touch
 
 SIGNER_MODES = ("before", "parallel", "after")
 

@@ -11,11 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import instances, store
 from engine.context import EngineContext
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.models import HumanTaskRow, InstanceRecord
-from engine.notifications import publish
+from engine.notify.notifications import publish
 from engine.operations.authz import _deny
 from engine.operations.completion import _advance, _open_entry
 from engine.operations.shared import (
@@ -35,8 +33,11 @@ from engine.operations.shared import (
     step_signer,
 )
 from engine.operations.votes import _tally
-from engine.people import Actor
-from engine.records_ops import LIVE_STATUSES, TaskSignerRecord, TaskSubmissionRecord
+from engine.people.accounts import Actor
+from engine.store import instance_state as store
+from engine.store.records_ops import LIVE_STATUSES, TaskSignerRecord, TaskSubmissionRecord
+from engine.store.tables import HumanTaskRow, InstanceRecord
+from engine.usecases import instances
 
 
 def submit(

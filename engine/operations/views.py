@@ -11,17 +11,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import store
+from engine.access import may_view_instance
 from engine.context import EngineContext
 from engine.errors import Forbidden
-from engine.models import AuditRecord, HumanTaskRow
 from engine.operations.authz import TASK_OPS, allowed, relation
 from engine.operations.reminders import last_reminded, remind_interval
 from engine.operations.shared import _is_vote, _row, active_delegation, step_signer
 from engine.operations.votes import vote_rule
-from engine.people import Actor
-from engine.queries import instance_dict, task_dict
-from engine.records_ops import (
+from engine.people.accounts import Actor
+from engine.read.queries import instance_dict, task_dict
+from engine.read.withdrawable import withdrawable
+from engine.store import instance_state as store
+from engine.store.records_ops import (
     LIVE_STATUSES,
     InstanceCcRecord,
     TaskDelegationRecord,
@@ -29,8 +30,7 @@ from engine.records_ops import (
     TaskSignerRecord,
     TaskSubmissionRecord,
 )
-from engine.visibility import may_view_instance
-from engine.withdrawable import withdrawable
+from engine.store.tables import AuditRecord, HumanTaskRow
 
 
 def _signer_dict(e: TaskSignerRecord) -> dict[str, Any]:

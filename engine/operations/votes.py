@@ -11,13 +11,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import store
 from engine.context import EngineContext
-from engine.models import HumanTaskRow, InstanceRecord
 from engine.operations.completion import _complete_bpmn
-from engine.people import Actor
-from engine.records_ops import TaskSignerRecord
-from engine.task_hooks import parse_sign_mode
+from engine.people.accounts import Actor
+from engine.store import instance_state as store
+from engine.store.records_ops import TaskSignerRecord
+from engine.store.tables import HumanTaskRow, InstanceRecord
+from engine.store.task_hooks import parse_sign_mode
 
 
 def vote_rule(

@@ -1,6 +1,6 @@
 """撤回 withdraw a step one completed while nothing after it has been taken up (the step opens
 again for its completer), 撤销 withdraw a whole instance by its initiator while nobody has acted
-on it, and 终止 terminate an instance with a reason. `engine.withdrawable` is the cheap preview
+on it, and 终止 terminate an instance with a reason. `engine.read.withdrawable` is the cheap preview
 of the step rule for the lists and the task page; `withdraw` has the last word.
 """
 
@@ -10,17 +10,19 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine import instances, rewind, store
-from engine.acting import acting_on
+from engine.bpmn import rewind
+from engine.bpmn.runtime import find_task, run_steps
 from engine.context import EngineContext
 from engine.errors import Conflict, Forbidden
-from engine.models import HumanTaskRow, InstanceRecord
-from engine.notifications import publish
+from engine.notify.notifications import publish
 from engine.operations.shared import _audit, _bpmn_row, _candidates, _row, _text
-from engine.people import Actor
-from engine.records_ops import LIVE_STATUSES, TaskDelegationRecord, TaskSignerRecord
-from engine.runtime import find_task, run_steps
-from engine.task_hooks import ASSIGN_OVERRIDES
+from engine.people.accounts import Actor
+from engine.store import instance_state as store
+from engine.store.records_ops import LIVE_STATUSES, TaskDelegationRecord, TaskSignerRecord
+from engine.store.tables import HumanTaskRow, InstanceRecord
+from engine.store.task_hooks import ASSIGN_OVERRIDES
+from engine.usecases import instances
+from engine.usecases.acting import acting_on
 
 
 def _rows(session: Session, ids: list[str]) -> list[HumanTaskRow]:

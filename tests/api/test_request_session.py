@@ -103,8 +103,8 @@ def test_a_failing_view_rolls_back_what_it_wrote(
 ) -> None:
     """The token check's session is the view's: an error raised after the view has written
     (the instance row is flushed, its id assigned) still rolls everything back."""
-    from engine import instances
     from engine.errors import Conflict
+    from engine.usecases import instances
 
     client, _ = api
     alice = _token(client, "alice")

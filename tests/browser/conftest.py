@@ -252,7 +252,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     from werkzeug.serving import make_server
 
     from engine.context import build_context
-    from engine.migrate import upgrade
+    from engine.store.migrate import upgrade
     from tests.conftest import MODELS, deploy_fixture, make_settings, make_staff
     from web import create_app
 
@@ -262,8 +262,8 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     deploy_fixture(ctx)
     bpmn_dir = PROJECT_ROOT / "bpmn"
     if any(bpmn_dir.glob("*.bpmn")):
-        from engine.db import transaction
-        from engine.deploy import deploy, uploads_from_paths
+        from engine.store.db import transaction
+        from engine.usecases.deploy import deploy, uploads_from_paths
 
         with transaction(ctx.sessions) as session:
             deploy(ctx, session, uploads_from_paths([bpmn_dir]), "owner")

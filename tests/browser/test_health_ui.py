@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete
 
-from engine import instances
-from engine.db import transaction
-from engine.models import HumanTaskRow
-from engine.people import actor_for
+from engine.people.accounts import actor_for
+from engine.store.db import transaction
+from engine.store.tables import HumanTaskRow
+from engine.usecases import instances
 
 pytestmark = pytest.mark.browser
 

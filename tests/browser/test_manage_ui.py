@@ -10,16 +10,16 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from engine import instances
-from engine.db import transaction
-from engine.deploy import Upload, deploy
-from engine.models import (
+from engine.people.accounts import actor_for
+from engine.store.db import transaction
+from engine.store.tables import (
     HumanTaskRow,
     InstanceRecord,
     ProcessVersionRecord,
     VersionFileRecord,
 )
-from engine.people import actor_for
+from engine.usecases import instances
+from engine.usecases.deploy import Upload, deploy
 
 BUDGET_DMN = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/"

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from engine import cc, instances, operations
-from engine.db import transaction
-from engine.models import HumanTaskRow
-from engine.people import actor_for
+from engine import operations
+from engine.people.accounts import actor_for
+from engine.store.db import transaction
+from engine.store.tables import HumanTaskRow
+from engine.usecases import cc, instances
 
 SHOTS = Path(__file__).resolve().parents[2] / "web" / "static" / "img" / "screenshots"
 TITLE = "华南区渠道大会"

@@ -12,8 +12,8 @@ import re
 
 from sqlalchemy import select
 
-from engine.db import transaction
-from engine.models import HumanTaskRow, InstanceRecord
+from engine.store.db import transaction
+from engine.store.tables import HumanTaskRow, InstanceRecord
 
 TITLE = "华东区经销商大会"
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from engine import instances, operations
-from engine.db import transaction
-from engine.models import HumanTaskRow
-from engine.people import actor_for
-from engine.records_ops import TaskSignerRecord
+from engine import operations
+from engine.people.accounts import actor_for
+from engine.store.db import transaction
+from engine.store.records_ops import TaskSignerRecord
+from engine.store.tables import HumanTaskRow
+from engine.usecases import instances
 from tests.browser.test_staff_ui import fill, form_ready, label
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,5 @@
-"""Compaction of long-running instances (engine.compaction): a weekly non-interrupting cycle timer
+"""Compaction of long-running instances (engine.bpmn.compaction): a weekly non-interrupting cycle
+timer
 must not make the state grow, and nothing still needed may go — the main path, the diagram's
 completed steps, the instance data, 退回/撤回 on the main path, and parallel joins."""
 
@@ -14,18 +15,21 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from engine import compaction, instance_view, instances, operations, queries
+from engine import operations
+from engine.bpmn import compaction
+from engine.bpmn.runtime import complete_human_task, new_workflow, ready_human_tasks, run_steps
+from engine.bpmn.serializer import StateSerializer
+from engine.bpmn.specs import ParsedModel
 from engine.clock import FixedClock, engine_time
-from engine.db import transaction
-from engine.deploy import Upload, deploy
 from engine.errors import Conflict
-from engine.models import HumanTaskRow, InstanceRecord, TimerRow
-from engine.runtime import complete_human_task, new_workflow, ready_human_tasks, run_steps
-from engine.script_helpers import make_helpers
-from engine.scripts import RestrictedEnvironment
-from engine.serializer import StateSerializer
-from engine.specs import ParsedModel
-from engine.timers import process_due
+from engine.read import instance_view, queries
+from engine.sandbox import RestrictedEnvironment
+from engine.sandbox.diagram_helpers import make_helpers
+from engine.store.db import transaction
+from engine.store.tables import HumanTaskRow, InstanceRecord, TimerRow
+from engine.timing.timers import process_due
+from engine.usecases import instances
+from engine.usecases.deploy import Upload, deploy
 from tests.conftest import START
 
 NS = (
@@ -472,7 +476,7 @@ CALL_LOOP = f"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_called_processes_of_pruned_weeks_are_deleted_and_their_steps_stay_passed():
-    from engine.runtime import merged_data, passed_elements
+    from engine.bpmn.runtime import merged_data, passed_elements
 
     model = _parsed(CALL_LOOP, "call_loop")
     clock = FixedClock(START)

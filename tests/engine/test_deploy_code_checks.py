@@ -13,12 +13,7 @@ from typing import Any
 
 import pytest
 
-from engine import instances, queries
-from engine.db import transaction
-from engine.deploy import Upload, deploy
-from engine.errors import InvalidModel
-from engine.forms.feel import MAX_FEEL_DEPTH, MAX_FEEL_OPERATORS
-from engine.validation import (
+from engine.bpmn.validate import (
     MAX_EXPRESSION_BYTES,
     MAX_MODEL_CODE_BYTES,
     MAX_NESTING,
@@ -26,6 +21,12 @@ from engine.validation import (
     code_problem,
     nesting_score,
 )
+from engine.errors import InvalidModel
+from engine.forms.feel import MAX_FEEL_DEPTH, MAX_FEEL_OPERATORS
+from engine.read import queries
+from engine.store.db import transaction
+from engine.usecases import instances
+from engine.usecases.deploy import Upload, deploy
 from tests.conftest import MODELS, deploy_fixture, make_staff
 
 BPMN = "approval_demo.bpmn"
@@ -328,7 +329,7 @@ def test_code_at_the_nesting_bound_compiles_fast_even_deep_in_the_stack(source):
     ],
 )
 def test_code_beyond_the_bounds_never_reaches_the_compiler(source, monkeypatch):
-    import engine.validation as validation
+    import engine.bpmn.validate as validation
 
     def boom(*_: Any) -> None:
         raise AssertionError("compiled")

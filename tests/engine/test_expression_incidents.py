@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import instances, queries
-from engine.db import transaction
-from engine.deploy import Upload, deploy
-from engine.models import HumanTaskRow
+from engine.read import queries
+from engine.store.db import transaction
+from engine.store.tables import HumanTaskRow
+from engine.usecases import instances
+from engine.usecases.deploy import Upload, deploy
 from tests.conftest import MODELS
 
 SOURCE = (MODELS / "approval_demo.bpmn").read_text()

@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import instances, queries
 from engine.context import build_context
-from engine.db import transaction
-from engine.deploy import deploy, uploads_from_paths
 from engine.errors import Forbidden, InstanceStateError
-from engine.migrate import upgrade
-from engine.models import IncidentRecord
-from engine.timers import process_due
+from engine.read import queries
+from engine.store.db import transaction
+from engine.store.migrate import upgrade
+from engine.store.tables import IncidentRecord
+from engine.timing.timers import process_due
+from engine.usecases import instances
+from engine.usecases.deploy import deploy, uploads_from_paths
 from handlers import default_registry
 from tests.conftest import FIXTURES, make_settings, make_staff
 

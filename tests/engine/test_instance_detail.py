@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from engine import instances, queries
 from engine.context import EngineContext
-from engine.db import transaction
 from engine.errors import Forbidden
-from engine.models import (
+from engine.people.accounts import Actor
+from engine.read import queries
+from engine.store.db import transaction
+from engine.store.tables import (
     AuditRecord,
     DocumentRecord,
     HumanTaskRow,
@@ -22,7 +23,7 @@ from engine.models import (
     InstanceRecord,
     TimerRow,
 )
-from engine.people import Actor
+from engine.usecases import instances
 from tests.conftest import deploy_fixture
 
 

@@ -9,12 +9,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import instances, queries
-from engine.db import transaction
-from engine.deploy import Upload, deploy
 from engine.errors import Conflict, Forbidden, FormInvalid, InvalidModel
-from engine.models import AuditRecord, HumanTaskRow, InstanceRecord, TimerRow
-from engine.timers import process_due
+from engine.read import queries
+from engine.store.db import transaction
+from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord, TimerRow
+from engine.timing.timers import process_due
+from engine.usecases import instances
+from engine.usecases.deploy import Upload, deploy
 from tests.conftest import MODELS, deploy_fixture
 
 
@@ -269,7 +270,7 @@ def test_raise_risk_message_starts_contingency_without_stopping(ctx, staff):
 def test_state_round_trips_without_the_spec_and_keeps_dates(ctx, staff):
     from datetime import date
 
-    from engine import store
+    from engine.store import instance_state as store
 
     deploy_fixture(ctx)
     inst = start(ctx, staff["alice"])

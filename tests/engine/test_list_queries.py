@@ -12,17 +12,17 @@ import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
-from engine import inbox, instance_view, queries
-from engine.db import transaction
-from engine.instances import claim, start
-from engine.list_queries import inbox_select, visible_instance_ids
-from engine.models import (
+from engine.people.accounts import Actor
+from engine.read import inbox, instance_view, queries
+from engine.read.list_queries import inbox_select, visible_instance_ids
+from engine.store.db import transaction
+from engine.store.tables import (
     HumanTaskRow,
     InstanceRecord,
     ProcessVersionRecord,
     TaskCandidateRow,
 )
-from engine.people import Actor
+from engine.usecases.instances import claim, start
 from tests.conftest import deploy_fixture
 
 GROUPS = ["planning_specialist", "finance", "requester"]

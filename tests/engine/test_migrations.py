@@ -6,9 +6,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import engine.records_business  # noqa: F401  (tables the migrations must also create)
-from engine.migrate import downgrade, upgrade
-from engine.models import Base
+import engine.store.records_business  # noqa: F401  (tables the migrations must also create)
+from engine.store.migrate import downgrade, upgrade
+from engine.store.tables import Base
 
 
 @pytest.mark.migrate_from_scratch  # the migrations run on an empty file in this test

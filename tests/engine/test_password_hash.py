@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.db import transaction
-from engine.people import (
+from engine.people.accounts import (
     PASSWORD_HASH_COST,
     add_user,
     authenticate,
@@ -14,6 +13,7 @@ from engine.people import (
     get_user,
     hash_password,
 )
+from engine.store.db import transaction
 from tests.conftest import PASSWORD, TEST_PASSWORD_HASH_COST
 
 

@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import instances, store
 from engine.context import EngineContext, renewed
-from engine.db import transaction
-from engine.deploy import Upload, deploy
-from engine.models import HumanTaskRow, IncidentRecord, InstanceRecord, ProcessVersionRecord
-from engine.people import Actor
+from engine.people.accounts import Actor
+from engine.store import instance_state as store
+from engine.store.db import transaction
+from engine.store.tables import HumanTaskRow, IncidentRecord, InstanceRecord, ProcessVersionRecord
+from engine.usecases import instances
+from engine.usecases.deploy import Upload, deploy
 
 _HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -221,8 +222,8 @@ def test_doctor_lists_stalled_instances_and_disagreeing_projections(
 ) -> None:
     from click.testing import CliRunner
 
-    from engine.doctor import diagnose
-    from engine.models import TimerRow
+    from engine.store.tables import TimerRow
+    from engine.usecases.doctor import diagnose
     from web.cli import main
 
     test_an_instance_that_cannot_progress_is_an_incident(ctx, staff)  # instance 1: stalled
@@ -334,7 +335,7 @@ FEATURES = (
 
 
 def _audit(ctx: EngineContext, iid: int) -> list[tuple[Any, ...]]:
-    from engine.models import AuditRecord
+    from engine.store.tables import AuditRecord
 
     with transaction(ctx.sessions) as s:
         rows = s.scalars(
@@ -348,7 +349,7 @@ def _run_features(
 ) -> tuple[dict[str, Any], list[tuple[Any, ...]], list[str]]:
     from datetime import timedelta
 
-    from engine.timers import process_due
+    from engine.timing.timers import process_due
 
     start_at = clock.now()
     with transaction(ctx.sessions) as s:

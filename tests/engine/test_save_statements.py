@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from engine import instances
-from engine.db import transaction
-from engine.deploy import deploy, uploads_from_paths
-from engine.models import AuditRecord, HumanTaskRow, InstanceRecord, TimerRow
-from engine.people import SYSTEM
-from engine.timers import process_due
+from engine.people.accounts import SYSTEM
+from engine.store.db import transaction
+from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord, TimerRow
+from engine.timing.timers import process_due
+from engine.usecases import instances
+from engine.usecases.deploy import deploy, uploads_from_paths
 from tests.conftest import FIXTURES
 
 

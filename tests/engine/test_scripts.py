@@ -22,14 +22,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine.script_helpers import (
-    SHANGHAI,
-    WeekdayCalendar,
-    make_helpers,
-    parse_date,
-    parse_datetime,
-)
-from engine.scripts import (
+from engine.sandbox import (
     MAX_SEQUENCE_LENGTH,
     RestrictedEnvironment,
     ScriptCompileError,
@@ -40,7 +33,14 @@ from engine.scripts import (
     _compile,
     check_source,
 )
-from engine.scripts.pool import ScriptPool
+from engine.sandbox.diagram_helpers import (
+    SHANGHAI,
+    WeekdayCalendar,
+    make_helpers,
+    parse_date,
+    parse_datetime,
+)
+from engine.sandbox.pool import ScriptPool
 
 MONDAY_9AM = datetime(2025, 3, 3, 9, 0, tzinfo=SHANGHAI)
 SHORT = 0.2  # time limit for the runaway tests, seconds

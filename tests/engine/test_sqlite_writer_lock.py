@@ -1,4 +1,5 @@
-"""SQLite writers of one process queue on an in-process lock (engine.db) instead of sleeping in
+"""SQLite writers of one process queue on an in-process lock (engine.store.db) instead of sleeping
+in
 SQLite's busy handler; the lock must be released by commit, rollback and close alike."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from engine.db import make_engine
+from engine.store.db import make_engine
 
 
 @pytest.fixture

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select, update
 
-from engine import instances
-from engine import timers as timers_module
-from engine.db import transaction
-from engine.deploy import deploy, uploads_from_paths
-from engine.models import AuditRecord, IncidentRecord, InstanceRecord, TimerRow
-from engine.people import SYSTEM
-from engine.timers import process_due
+from engine.people.accounts import SYSTEM
+from engine.store.db import transaction
+from engine.store.tables import AuditRecord, IncidentRecord, InstanceRecord, TimerRow
+from engine.timing import timers as timers_module
+from engine.timing.timers import process_due
+from engine.usecases import instances
+from engine.usecases.deploy import deploy, uploads_from_paths
 from tests.conftest import FIXTURES
 
 PROBE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
@@ -276,9 +276,9 @@ def test_a_worker_dying_mid_batch_leaves_its_batch_to_the_next(probe_ctx, clock,
 
 
 def test_the_batch_tells_the_save_which_instances_never_had_a_task_operation(ctx, staff):
-    from engine import task_hooks
-    from engine.models import HumanTaskRow
-    from engine.records_ops import TaskSubmissionRecord
+    from engine.store import task_hooks
+    from engine.store.records_ops import TaskSubmissionRecord
+    from engine.store.tables import HumanTaskRow
 
     with transaction(ctx.sessions) as s:
         deploy(ctx, s, uploads_from_paths([FIXTURES / "models_extra" / "timers_demo.bpmn"]),
@@ -297,8 +297,8 @@ def test_the_batch_tells_the_save_which_instances_never_had_a_task_operation(ctx
 
 
 def test_one_poll_drains_a_backlog_in_back_to_back_rounds(probe_ctx, clock, monkeypatch):
-    from engine import scheduler
-    from engine.scheduler import TimerService
+    from engine.timing import scheduler
+    from engine.timing.scheduler import TimerService
 
     ctx = probe_ctx
     ids = start_many(ctx, "timer_once", [{"delay": "PT1M"}] * 12)

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine import instances
 from engine.clock import FixedClock
-from engine.db import transaction
-from engine.models import AuditRecord, HumanTaskRow, InstanceRecord, TimerRow
-from engine.reminders import send_due_reminders
-from engine.scheduler import TimerService
-from engine.timers import process_due
+from engine.store.db import transaction
+from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord, TimerRow
+from engine.timing.reminders import send_due_reminders
+from engine.timing.scheduler import TimerService
+from engine.timing.timers import process_due
+from engine.usecases import instances
 from tests.conftest import FIXTURES, START
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -23,7 +23,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 @pytest.fixture
 def timer_ctx(ctx, staff):
-    from engine.deploy import deploy, uploads_from_paths
+    from engine.usecases.deploy import deploy, uploads_from_paths
 
     with transaction(ctx.sessions) as s:
         deploy(ctx, s, uploads_from_paths([FIXTURES / "models_extra" / "timers_demo.bpmn"]),

@@ -1,4 +1,4 @@
-"""Who may see an instance (`engine.visibility`): a CC recipient and a B-role substitute can open
+"""Who may see an instance (`engine.access`): a CC recipient and a B-role substitute can open
 it through `queries.get_instance`, a stranger cannot; the check is one query."""
 
 from __future__ import annotations
@@ -8,14 +8,16 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import event, select, text
 
-from engine import absence, cc, instances, queries
+from engine.access import may_view_instance, participants
 from engine.context import EngineContext
-from engine.db import transaction
 from engine.errors import Forbidden
-from engine.models import HumanTaskRow, InstanceRecord
-from engine.people import Actor, actor_for
-from engine.records_ops import OPS_TABLES
-from engine.visibility import may_view_instance, participants
+from engine.people import absence
+from engine.people.accounts import Actor, actor_for
+from engine.read import queries
+from engine.store.db import transaction
+from engine.store.records_ops import OPS_TABLES
+from engine.store.tables import HumanTaskRow, InstanceRecord
+from engine.usecases import cc, instances
 from tests.conftest import PASSWORD, add_test_user, deploy_fixture
 
 

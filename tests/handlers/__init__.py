@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-import engine.records_business  # noqa: F401  (tables on Base.metadata)
+import engine.store.records_business  # noqa: F401  (tables on Base.metadata)
 from engine.clock import FixedClock
-from engine.models import Base
+from engine.store.tables import Base
 from handlers.registry import HandlerContext
 
 NOW = datetime(2026, 3, 9, 1, 30, tzinfo=UTC)  # Monday 09:30 in Shanghai

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import DocumentRecord
-from engine.records_business import CaseLibraryRecord
+from engine.store.records_business import CaseLibraryRecord
+from engine.store.tables import DocumentRecord
 from handlers.case_library import add_case_library_entry
 from tests.handlers import NOW, handler_session, make_ctx
 

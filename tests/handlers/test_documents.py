@@ -11,7 +11,7 @@ from docx import Document
 from sqlalchemy import select
 
 from engine.clock import FixedClock
-from engine.models import DocumentRecord
+from engine.store.tables import DocumentRecord
 from handlers.documents import (
     DOC_TYPES,
     document_file_name,

@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import select
 
-from engine.records_business import LeadRecord
+from engine.store.records_business import LeadRecord
 from handlers.leads import handover_leads, normalise_leads
 from tests.handlers import NOW, handler_session, make_ctx
 

@@ -8,13 +8,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from engine import instances
 from engine.context import EngineContext
-from engine.db import make_engine, transaction
-from engine.migrate import downgrade, upgrade
-from engine.models import Base
-from engine.people import Actor
-from engine.records_business import CaseLibraryRecord, LeadRecord
+from engine.people.accounts import Actor
+from engine.store.db import make_engine, transaction
+from engine.store.migrate import downgrade, upgrade
+from engine.store.records_business import CaseLibraryRecord, LeadRecord
+from engine.store.tables import Base
+from engine.usecases import instances
 from handlers.case_library import add_case_library_entry
 from handlers.documents import generate_document
 from handlers.leads import handover_leads

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import text
 
 from engine.context import EngineContext
-from engine.db import transaction
-from engine.deploy import deploy, uploads_from_paths
-from engine.people import Actor, actor_for
-from engine.records_ops import OPS_TABLES
+from engine.people.accounts import Actor, actor_for
+from engine.store.db import transaction
+from engine.store.records_ops import OPS_TABLES
+from engine.usecases.deploy import deploy, uploads_from_paths
 from tests.conftest import PASSWORD, add_test_user
 
 OPS_MODELS = Path(__file__).resolve().parent.parent / "fixtures" / "models_ops"

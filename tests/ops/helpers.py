@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import instances
 from engine.context import EngineContext
-from engine.db import transaction
-from engine.models import AuditRecord, HumanTaskRow, InstanceRecord
-from engine.people import Actor
+from engine.people.accounts import Actor
+from engine.store.db import transaction
+from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord
+from engine.usecases import instances
 
 
 def run(ctx: EngineContext, fn: Any, *args: Any, **kwargs: Any) -> Any:

@@ -9,12 +9,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import absence, instances, operations
-from engine.db import transaction
-from engine.deploy import deploy, uploads_from_paths
+from engine import operations
 from engine.errors import Conflict, Forbidden
-from engine.records_ops import NotificationRecord, TaskHandoverRecord
+from engine.people import absence
 from engine.settings import PROJECT_ROOT
+from engine.store.db import transaction
+from engine.store.records_ops import NotificationRecord, TaskHandoverRecord
+from engine.usecases import instances
+from engine.usecases.deploy import deploy, uploads_from_paths
 from tests.ops.helpers import audit, by_element, complete, run, start, tasks
 
 PROJECT = {

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import insert, update
 
-from engine import instances
-from engine.db import transaction
-from engine.records_ops import AbsenceRecord
+from engine.store.db import transaction
+from engine.store.records_ops import AbsenceRecord
+from engine.usecases import instances
 from tests.ops.helpers import audit, by_element
 from tests.ops.test_absence import project, research  # noqa: F401  (fixture)
 
@@ -19,7 +19,7 @@ def test_an_absence_written_elsewhere_is_seen_by_the_next_save(
 ):
     iid = project
     now = clock.now()
-    # Not through engine.absence: a plain row committed on a connection of its own.
+    # Not through engine.people.absence: a plain row committed on a connection of its own.
     with ctx.db.begin() as conn:
         conn.execute(insert(AbsenceRecord.__table__).values(
             username="li", starts_at=now - timedelta(hours=1), ends_at=None, deputy=None,

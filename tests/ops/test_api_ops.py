@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine.db import transaction
-from engine.models import HumanTaskRow
+from engine.store.db import transaction
+from engine.store.tables import HumanTaskRow
 from tests.ops.conftest import add_more_staff, deploy_ops
 from tests.ops.helpers import HANDLE_DATA
 

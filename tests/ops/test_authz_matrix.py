@@ -21,11 +21,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine import instances, operations
-from engine.db import transaction
-from engine.models import AuditRecord, HumanTaskRow, InstanceRecord
-from engine.people import actor_for
-from engine.records_ops import (
+from engine import operations
+from engine.people.accounts import actor_for
+from engine.store.db import transaction
+from engine.store.records_ops import (
     InstanceCcRecord,
     NotificationRecord,
     OutboxRecord,
@@ -33,6 +32,8 @@ from engine.records_ops import (
     TaskSignerRecord,
     TaskSubmissionRecord,
 )
+from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord
+from engine.usecases import instances
 from tests.ops.conftest import add_more_staff, deploy_ops
 from tests.ops.helpers import HANDLE_DATA
 

@@ -7,10 +7,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-import engine.records_ops  # noqa: F401  (tables on Base.metadata)
-from engine.migrate import downgrade, upgrade
-from engine.models import Base
-from engine.records_ops import OPS_TABLES
+import engine.store.records_ops  # noqa: F401  (tables on Base.metadata)
+from engine.store.migrate import downgrade, upgrade
+from engine.store.records_ops import OPS_TABLES
+from engine.store.tables import Base
 
 
 def _drift(db):

@@ -13,10 +13,11 @@ import time
 import pytest
 from sqlalchemy import select
 
-from engine import notifications, operations
-from engine.db import transaction
+from engine import operations
 from engine.errors import Forbidden
-from engine.records_ops import NotificationRecord, OutboxRecord
+from engine.notify import notifications
+from engine.store.db import transaction
+from engine.store.records_ops import NotificationRecord, OutboxRecord
 from tests.ops.helpers import by_element, complete, run, start
 from tests.ops.servers import RobotServer, SMTPServer
 
@@ -192,7 +193,7 @@ def test_background_dispatcher_delivers_after_commit(ctx, people):
     with SMTPServer() as smtp, RobotServer() as robots:
         configure(ctx, smtp.port, robots.url, notify_dispatcher="thread", webhook_events="cc")
         iid, handle = handle_for_bob(ctx, people)
-        from engine.cc import cc
+        from engine.usecases.cc import cc
 
         with transaction(ctx.sessions) as s:
             cc(ctx, s, people["bob"], iid, ["carol", "erin"], task_id=handle.id, note="请知悉")
@@ -211,7 +212,7 @@ def test_background_dispatcher_delivers_after_commit(ctx, people):
 def test_overdue_from_the_core_engine_reaches_the_bell(ctx, people, clock):
     """The core calls ctx.notifier.notify(...) without a session: the notifier writes into the
     transaction running in this thread."""
-    from engine.reminders import send_due_reminders
+    from engine.timing.reminders import send_due_reminders
 
     _iid, _handle = handle_for_bob(ctx, people)
     clock.advance(hours=5)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import instances, operations
-from engine.db import transaction
+from engine import operations
 from engine.errors import Conflict, Forbidden, FormInvalid, InvalidInput
-from engine.records_ops import NotificationRecord, TaskDelegationRecord
+from engine.store.db import transaction
+from engine.store.records_ops import NotificationRecord, TaskDelegationRecord
+from engine.usecases import instances
 from tests.ops.helpers import (
     HANDLE_DATA,
     audit,
@@ -37,7 +38,7 @@ def chain(ctx, people, **data):
 
 
 def inbox(ctx, who):
-    from engine import queries
+    from engine.read import queries
 
     with transaction(ctx.sessions) as s:
         return [t["id"] for t in queries.list_tasks(ctx, s, who).items]
@@ -317,7 +318,7 @@ def test_remind_rate_limited_per_interval(ctx, people, clock):
 
 
 def test_manual_reminder_before_due_keeps_the_automatic_overdue_one(ctx, people, clock):
-    from engine.reminders import send_due_reminders
+    from engine.timing.reminders import send_due_reminders
 
     _iid, handle = chain(ctx, people, handle_user="bob")
     run(ctx, operations.remind, people["req"], handle.id)

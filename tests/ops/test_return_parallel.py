@@ -8,6 +8,7 @@ import pytest
 
 from engine import operations
 from engine.errors import Conflict, Forbidden, InvalidInput
+from engine.store import instance_state
 from tests.ops.helpers import audit, by_element, complete, open_elements, run, start, tasks
 
 
@@ -54,7 +55,7 @@ def test_return_inside_one_branch_keeps_the_other(ctx, people):
     assert open_elements(ctx, iid) == ["b2"]
     complete(ctx, people["fin"], by_element(ctx, iid, "b2").id, {})
     assert open_elements(ctx, iid) == ["approve"]
-    data = run(ctx, lambda c, s: __import__("engine").store.get_instance(s, iid).data)
+    data = run(ctx, lambda c, s: instance_state.get_instance(s, iid).data)
     assert data["a1_v"] == 2 and data["b1_v"] == 1
 
 
@@ -80,7 +81,7 @@ def test_return_across_a_join_that_fired_in_the_other_branch(ctx, people):
     complete(ctx, people["sup"], by_element(ctx, iid, "a2").id, {"a2_v": 2})
     assert open_elements(ctx, iid) == ["approve"]  # exactly one approve
     complete(ctx, people["mgr"], by_element(ctx, iid, "approve").id, {})
-    record = run(ctx, lambda c, s: __import__("engine").store.get_instance(s, iid))
+    record = run(ctx, lambda c, s: instance_state.get_instance(s, iid))
     assert record.status == "completed"
     assert record.data.get("a1_v") == 2 and record.data.get("b2_v") == 1, sorted(record.data)
 

@@ -5,8 +5,8 @@ plain task when nobody is left)."""
 
 from __future__ import annotations
 
-from engine import queries
-from engine.db import transaction
+from engine.read import queries
+from engine.store.db import transaction
 from tests.ops.helpers import audit, by_element, start, tasks
 
 

@@ -122,7 +122,7 @@ def test_concurrent_votes_cannot_both_commit_so_the_quorum_is_never_missed(ctx, 
     instance version makes the second commit fail (Conflict); the retry sees both votes."""
     import threading
 
-    from engine.db import transaction
+    from engine.store.db import transaction
 
     iid, _ = begin(ctx, people, "quorum")
     rows = vote_rows(ctx, iid)

@@ -156,11 +156,11 @@ def prepare(tmp: Path, models: dict[str, str], *, users: dict[str, list[str]] | 
             name: str = "rel.sqlite3") -> Prepared:
     """A fresh SQLite database: migrated, users with API tokens, the given models deployed."""
     from engine.context import build_context
-    from engine.db import transaction
-    from engine.deploy import Upload, deploy
-    from engine.migrate import upgrade
-    from engine.people import add_user, issue_token, to_actor
+    from engine.people.accounts import add_user, issue_token, to_actor
     from engine.settings import Settings
+    from engine.store.db import transaction
+    from engine.store.migrate import upgrade
+    from engine.usecases.deploy import Upload, deploy
 
     url = f"sqlite:///{tmp / name}"
     env = planflow_env(url, tmp)
@@ -246,7 +246,7 @@ def error_shape(body: Any) -> bool:
 _ZYGOTE = r"""
 import os, signal, sys
 import web.cli
-import web, engine.context, engine.scheduler, waitress  # the heavy imports, once
+import web, engine.context, engine.timing.scheduler, waitress  # the heavy imports, once
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
 for line in sys.stdin:
     args = line.split()
@@ -318,9 +318,9 @@ def check_invariants(url: str, secret: str = "x") -> dict[str, int]:
     from SpiffWorkflow.util.task import TaskState
 
     from engine.context import build_context
-    from engine.models import AuditRecord, HumanTaskRow, InstanceRecord
     from engine.settings import Settings
-    from engine.store import parsed_model
+    from engine.store.instance_state import parsed_model
+    from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord
 
     ctx = build_context(Settings(database_url=url, secret_key=secret))
     problems: list[str] = []

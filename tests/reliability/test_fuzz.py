@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import func, select
 
-from engine.models import InstanceRecord
+from engine.store.tables import InstanceRecord
 from tests.conftest import MODELS
 from tests.reliability.conftest import APPROVAL3, USERS, prepare
 
@@ -96,7 +96,7 @@ def test_api_conforms_to_its_openapi_document(case: Any, fuzz_target: Any) -> No
 def _written(ctx: Any) -> Any:
     """What a refused request must not have changed: instances (and their lock versions),
     tasks, audit log, model versions."""
-    from engine.models import AuditRecord, HumanTaskRow, ProcessVersionRecord
+    from engine.store.tables import AuditRecord, HumanTaskRow, ProcessVersionRecord
 
     with ctx.sessions() as s:
         return (

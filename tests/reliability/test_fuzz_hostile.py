@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from engine.db import transaction
-from engine.deploy import Upload, deploy
-from engine.models import AuditRecord, HumanTaskRow, InstanceRecord
-from engine.people import actor_for, issue_token
+from engine.people.accounts import actor_for, issue_token
+from engine.store.db import transaction
+from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord
+from engine.usecases.deploy import Upload, deploy
 from tests.conftest import PASSWORD, make_staff
 from tests.reliability.conftest import APPROVAL3
 
@@ -70,7 +70,7 @@ def encode(value: Any, ascii_only: bool) -> bytes:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from engine.context import build_context
-    from engine.migrate import upgrade
+    from engine.store.migrate import upgrade
     from tests.conftest import make_settings
     from web import create_app
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine.db import transaction
-from engine.deploy import Upload, deploy
-from engine.models import AuditRecord, HumanTaskRow, InstanceRecord
-from engine.people import issue_token
+from engine.people.accounts import issue_token
+from engine.store.db import transaction
+from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord
+from engine.usecases.deploy import Upload, deploy
 from tests.conftest import PASSWORD, make_staff
 from tests.reliability.conftest import APPROVAL3
 from web.strict_input import MAX_DEPTH, MAX_STRING_CHARS
@@ -48,7 +48,7 @@ def site(ctx: Any) -> Any:
     make_staff(ctx)
     with transaction(ctx.sessions) as s:
         deploy(ctx, s, [Upload("rel3.bpmn", APPROVAL3.encode())], "owner")
-        from engine.people import actor_for
+        from engine.people.accounts import actor_for
 
         tokens = {name: issue_token(s, actor_for(s, name), ctx.clock.now(), 24)
                   for name in ("req", "root")}
@@ -218,9 +218,9 @@ UNSTORABLE = [float("nan"), float("inf"), float("-inf"), "x\ud800", {"\udfff": 1
 def test_engine_never_stores_a_state_it_could_not_read_again(ctx, site):
     """Defence in depth behind the edge (a script could compute such values): the serializer
     refuses, the transaction rolls back, nothing is written."""
-    from engine import instances
     from engine.errors import InvalidInput
-    from engine.people import actor_for
+    from engine.people.accounts import actor_for
+    from engine.usecases import instances
 
     before = snapshot(ctx)
     for value in UNSTORABLE:
@@ -231,8 +231,8 @@ def test_engine_never_stores_a_state_it_could_not_read_again(ctx, site):
 
 
 def test_serializer_keeps_emoji_and_typed_backslashes(ctx, site):
-    from engine import instances
-    from engine.people import actor_for
+    from engine.people.accounts import actor_for
+    from engine.usecases import instances
 
     text = "🚀 C:\\ud800 \\\\ud83d 中文"
     with transaction(ctx.sessions) as s:

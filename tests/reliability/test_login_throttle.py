@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import delete
 
 from engine.context import build_context
-from engine.db import transaction
-from engine.login_throttle import DEFAULT_LIMITS, LoginFailureRecord
+from engine.people.login_throttle import DEFAULT_LIMITS, LoginFailureRecord
+from engine.store.db import transaction
 from tests.conftest import PASSWORD, make_settings, make_staff
 
 WINDOW = int(DEFAULT_LIMITS.window.total_seconds())

@@ -224,10 +224,10 @@ def test_every_ui_post_needs_the_csrf_token(site: Any) -> None:
 
 def test_markup_in_data_and_names_is_escaped_everywhere(site: Any) -> None:
     from engine.context import build_context
-    from engine.db import transaction
-    from engine.deploy import Upload, deploy
-    from engine.people import add_user
+    from engine.people.accounts import add_user
     from engine.settings import Settings
+    from engine.store.db import transaction
+    from engine.usecases.deploy import Upload, deploy
 
     app, prep = site
     hostile_model = (APPROVAL3.replace('id="rel3" name="三步审批"',

@@ -88,10 +88,10 @@ def _prepare(backend: str, tmp: Path, models: dict[str, str],
     assert request is not None
     url = request.getfixturevalue("postgres_db")
     from engine.context import build_context
-    from engine.db import transaction
-    from engine.deploy import Upload, deploy
-    from engine.people import add_user, ensure_standard_groups, issue_token, to_actor
+    from engine.people.accounts import add_user, ensure_standard_groups, issue_token, to_actor
     from engine.settings import Settings
+    from engine.store.db import transaction
+    from engine.usecases.deploy import Upload, deploy
     from tests.conftest import _reset_postgres
 
     env = planflow_env(url, tmp, **extra)

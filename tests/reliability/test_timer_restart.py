@@ -41,9 +41,9 @@ def _detail(port: int, token: str, iid: int) -> dict[str, Any]:
 
 def _db_detail(url: str, iid: int) -> dict[str, Any]:
     """The instance as the API would show it, read while the server is down."""
-    from engine import queries
     from engine.context import build_context
-    from engine.people import SYSTEM
+    from engine.people.accounts import SYSTEM
+    from engine.read import queries
     from engine.settings import Settings
 
     ctx = build_context(Settings(database_url=url, secret_key="x"))

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from engine.db import make_engine
-from engine.models import AuditRecord, InstanceRecord, TimerRow
+from engine.store.db import make_engine
+from engine.store.tables import AuditRecord, InstanceRecord, TimerRow
 from tests.conftest import FIXTURES
 from tests.reliability.helpers import (
     Api,
@@ -70,16 +70,16 @@ def test_pt2s_timer_fires_within_lag_budget_on_running_server(tmp_path: Path):
 @pytest.mark.slow
 def test_two_pg_workers_fire_2000_due_timers_exactly_once(postgres_db: str, tmp_path: Path):
     from engine.context import build_context
-    from engine.db import transaction
-    from engine.deploy import deploy, uploads_from_paths
-    from engine.people import SYSTEM
+    from engine.people.accounts import SYSTEM
+    from engine.store.db import transaction
+    from engine.usecases.deploy import deploy, uploads_from_paths
     from tests.conftest import _reset_postgres, make_settings
 
     ctx = build_context(make_settings(postgres_db, tmp_path))
     _reset_postgres(ctx.db)
     with transaction(ctx.sessions) as s:
         deploy(ctx, s, uploads_from_paths([Path(TIMER_MODEL)]), "owner")
-    from engine import instances
+    from engine.usecases import instances
 
     # One real instance, then 1,999 copies of its state (same due time), inserted in bulk.
     with transaction(ctx.sessions) as s:

@@ -2,7 +2,7 @@
 
 Every step is done by a user of the group the diagram gives it to, and each test checks whose
 inbox a task lands in (`GET /api/v1/tasks` per user). Time is moved with the fixtures' FixedClock
-and timers are fired with `engine.timers.process_due`.
+and timers are fired with `engine.timing.timers.process_due`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from docx import Document
 
 from engine.clock import FixedClock
 from engine.context import EngineContext, renewed
-from engine.db import transaction
-from engine.deploy import deploy, uploads_from_paths
-from engine.people import add_user
-from engine.timers import TickReport, process_due
+from engine.people.accounts import add_user
+from engine.store.db import transaction
+from engine.timing.timers import TickReport, process_due
+from engine.usecases.deploy import deploy, uploads_from_paths
 from tests.conftest import PASSWORD
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"

@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from engine.context import EngineContext
-from engine.db import transaction
-from engine.models import (
+from engine.people.accounts import Actor
+from engine.store.db import transaction
+from engine.store.tables import (
     AuditRecord,
     DocumentRecord,
     HumanTaskRow,
@@ -25,7 +26,6 @@ from engine.models import (
     InstanceRecord,
     TimerRow,
 )
-from engine.people import Actor
 from tests.conftest import make_staff
 from tests.scenarios import ColdContext, cold_copy, renewed_if_cold
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from engine.clock import FixedClock
 from engine.context import EngineContext
-from engine.db import transaction
-from engine.deploy import Upload, deploy
+from engine.store.db import transaction
+from engine.usecases.deploy import Upload, deploy
 from tests.scenarios import Api, add_extra_staff, deploy_department_models, fire_timers
 
 TIMER_MODEL = b"""<?xml version="1.0" encoding="UTF-8"?>

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from engine.clock import FixedClock
 from engine.context import EngineContext
-from engine.db import transaction
-from engine.records_business import CaseLibraryRecord
+from engine.store.db import transaction
+from engine.store.records_business import CaseLibraryRecord
 from tests.scenarios import Api, add_extra_staff, deploy_department_models, fire_timers, who_has
 
 EVERYONE = ["alice", "bob", "mgr", "sup", "sup2", "req", "fin", "law", "des", "sales1", "tec"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
-from engine import instances
-from engine.db import transaction
-from engine.models import TimerRow
-from engine.people import actor_for
+from engine.people.accounts import actor_for
+from engine.store.db import transaction
+from engine.store.tables import TimerRow
+from engine.usecases import instances
 from tests.conftest import deploy_fixture
 from tests.web.test_manage_pages import login
 
@@ -27,7 +27,7 @@ def test_admin_sees_findings_in_chinese_and_staff_are_refused(
     with transaction(sqlite_ctx.sessions) as s:
         assert s.execute(delete(TimerRow).where(TimerRow.instance_id == iid)).rowcount == 0
     # A ready task without its inbox row: what a lost projection looks like.
-    from engine.models import HumanTaskRow
+    from engine.store.tables import HumanTaskRow
 
     with transaction(sqlite_ctx.sessions) as s:
         s.execute(delete(HumanTaskRow).where(HumanTaskRow.instance_id == iid))

@@ -14,10 +14,9 @@ from io import BytesIO
 import pytest
 from sqlalchemy import insert, select, update
 
-from engine import instances
-from engine.db import transaction
-from engine.deploy import deploy, uploads_from_paths
-from engine.models import (
+from engine.people.accounts import actor_for
+from engine.store.db import transaction
+from engine.store.tables import (
     AuditRecord,
     HumanTaskRow,
     InstanceRecord,
@@ -27,8 +26,9 @@ from engine.models import (
     TimerRow,
     UserRecord,
 )
-from engine.people import actor_for
-from engine.timers import process_due
+from engine.timing.timers import process_due
+from engine.usecases import instances
+from engine.usecases.deploy import deploy, uploads_from_paths
 from tests.conftest import FIXTURES, MODELS, PASSWORD, deploy_fixture
 
 XSS = "<script>alert('x')</script>"
@@ -189,7 +189,7 @@ def test_staff_see_their_own_instances_managers_all(client, env):
     html = text(client.get("/instances"))
     assert "Alice 的活动" in html
     # alice is a specialist: the submit task of req's instance is offered to her group, but the
-    # list rule is "started, assigned or completed", as in engine.queries.list_instances.
+    # list rule is "started, assigned or completed", as in engine.read.queries.list_instances.
     assert "需求部门的活动" not in html
     login(client, "mgr")
     html = text(client.get("/instances"))
@@ -314,7 +314,7 @@ def test_detail_escapes_title_and_data(client, env):
 
 
 def test_documents_listed_and_linked_when_downloadable(app, client, env):
-    from engine.models import DocumentRecord
+    from engine.store.tables import DocumentRecord
 
     iid = start(env, "alice")
     with transaction(env.sessions) as s:
@@ -462,7 +462,7 @@ def test_throughput_counts_by_shanghai_day(env):
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from engine import dashboard
+    from engine.read import dashboard
 
     with transaction(env.sessions) as s:
         version = s.scalar(select(ProcessVersionRecord))
@@ -619,7 +619,7 @@ DMN = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_dmn_page_and_deploy(client, env):
-    from engine.deploy import Upload
+    from engine.usecases.deploy import Upload
 
     with transaction(env.sessions) as s:
         deploy(env, s, [Upload("approval_demo.bpmn", BPMN.encode()),
@@ -920,8 +920,8 @@ def test_manage_catalog_is_complete():
 def test_read_models_on_each_backend(ctx, staff, clock):
     from zoneinfo import ZoneInfo
 
-    from engine import admin as users_admin
-    from engine import dashboard, instance_view, model_view
+    from engine.people import admin as users_admin
+    from engine.read import dashboard, instance_view, model_view
 
     tz = ZoneInfo("Asia/Shanghai")
     deploy_fixture(ctx)

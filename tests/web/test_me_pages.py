@@ -9,12 +9,14 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from engine import absence, cc, instances, operations
-from engine.db import transaction
+from engine import operations
 from engine.errors import Conflict
-from engine.models import HumanTaskRow
-from engine.people import actor_for
-from engine.records_ops import InstanceCcRecord, NotificationRecord
+from engine.people import absence
+from engine.people.accounts import actor_for
+from engine.store.db import transaction
+from engine.store.records_ops import InstanceCcRecord, NotificationRecord
+from engine.store.tables import HumanTaskRow
+from engine.usecases import cc, instances
 from tests.conftest import PASSWORD, add_test_user, deploy_fixture
 
 # --- helpers ----------------------------------------------------------------------------------

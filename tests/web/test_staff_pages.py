@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import instances
-from engine.db import transaction
-from engine.deploy import Upload, deploy
-from engine.models import HumanTaskRow, InstanceRecord
+from engine.store.db import transaction
+from engine.store.tables import HumanTaskRow, InstanceRecord
+from engine.usecases import instances
+from engine.usecases.deploy import Upload, deploy
 from tests.conftest import PASSWORD, STAFF, deploy_fixture
 
 XSS = "<script>alert('x')</script>"
@@ -52,7 +52,7 @@ def as_user(app, username: str):
 
 
 def start(ctx, username: str = "alice", title: str = "年度品牌推广", amount: int = 5000) -> int:
-    from engine.people import actor_for
+    from engine.people.accounts import actor_for
 
     with transaction(ctx.sessions) as s:
         record = instances.start(
@@ -596,7 +596,7 @@ def bulk_tasks(ctx, n: int) -> None:
     (no workflow runs); every 7th is overdue, every 5th claimed by alice."""
     from sqlalchemy import insert
 
-    from engine.models import ProcessVersionRecord, TaskCandidateRow
+    from engine.store.tables import ProcessVersionRecord, TaskCandidateRow
 
     now = ctx.clock.now()
     with transaction(ctx.sessions) as s:

@@ -12,16 +12,17 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import instances, operations
-from engine.db import transaction
-from engine.models import AuditRecord, HumanTaskRow, InstanceRecord
-from engine.people import actor_for
-from engine.records_ops import (
+from engine import operations
+from engine.people.accounts import actor_for
+from engine.store.db import transaction
+from engine.store.records_ops import (
     InstanceCcRecord,
     TaskDelegationRecord,
     TaskSignerRecord,
     TaskSubmissionRecord,
 )
+from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord
+from engine.usecases import instances
 from tests.conftest import deploy_fixture
 from tests.ops.conftest import deploy_ops
 from tests.web.test_staff_pages import as_user, complete_json, csrf, form_config, html, start

@@ -4,7 +4,7 @@ from flask import Response, jsonify, request
 from werkzeug.exceptions import TooManyRequests
 
 from engine.errors import InvalidInput
-from engine.people import issue_token, revoke_token
+from engine.people.accounts import issue_token, revoke_token
 from web.api import bp
 from web.api.params import json_body
 from web.core import api_actor, engine_ctx, unit_of_work
@@ -19,7 +19,7 @@ def create_token() -> tuple[Response, int]:
         raise InvalidInput("需要 username 和 password (username and password are required)")
     ctx = engine_ctx()
     try:
-        # the same database-backed throttle as the UI login (engine.login_throttle)
+        # the same database-backed throttle as the UI login (engine.people.login_throttle)
         actor = authenticate_throttled(username, password)
     except LoginThrottled as exc:
         raise TooManyRequests(

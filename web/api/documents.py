@@ -1,7 +1,7 @@
 """Generated documents (《项目立项书》 …) as Markdown or Word files.
 
 `GET /api/v1/process-instances/<id>/documents/<doc_id>?format=md|docx` — visible to whoever may
-see the instance (the rule of `engine.queries.get_instance`). The UI page route
+see the instance (the rule of `engine.read.queries.get_instance`). The UI page route
 (`web/pages/documents.py`) uses the same lookup and response.
 """
 
@@ -14,11 +14,11 @@ from flask import Response, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import store
+from engine.access import may_view_instance
 from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.models import DocumentRecord, HumanTaskRow
-from engine.people import Actor, may_see
-from engine.visibility import may_view_instance
+from engine.people.accounts import Actor, may_see
+from engine.store import instance_state as store
+from engine.store.tables import DocumentRecord, HumanTaskRow
 from handlers.documents import document_file_name, markdown_to_docx
 from web.api import bp
 from web.core import api_actor, unit_of_work
@@ -38,7 +38,7 @@ class DocumentFile:
 
 def visible_document(session: Session, actor: Actor, instance_id: int, doc_id: int) -> DocumentFile:
     """The document if it belongs to the instance and the actor may see the instance
-    (`engine.visibility`, or anyone who can see one of its tasks)."""
+    (`engine.access`, or anyone who can see one of its tasks)."""
     record = store.get_instance(session, instance_id)
     if not may_view_instance(session, actor, record):  # e.g. CC recipients, B-role substitutes
         tasks = session.scalars(

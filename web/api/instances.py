@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from engine import instances, queries
 from engine.errors import InvalidInput
+from engine.read import queries
+from engine.usecases import instances
 from web.api import bp
 from web.api.params import data_field, int_arg, json_body, str_arg
 from web.core import api_actor, engine_ctx, release_writes, unit_of_work

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 
-from engine import queries
-from engine.deploy import Upload, deploy
 from engine.errors import Forbidden, InvalidInput
+from engine.read import queries
+from engine.usecases.deploy import Upload, deploy
 from web.api import bp
 from web.core import api_actor, engine_ctx, unit_of_work
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 
-from engine import cc, notifications
 from engine.errors import InvalidInput
+from engine.notify import notifications
+from engine.usecases import cc
 from web.api import bp
 from web.api.params import int_arg, json_body
 from web.core import api_actor, engine_ctx, unit_of_work

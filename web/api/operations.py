@@ -1,6 +1,6 @@
 """Task operations (转办, 委派, 加签/减签, 签署, 退回, 撤回, 催办, 抄送), A/B absences and the
 operations history, as JSON under /api/v1. Thin: every rule lives in `engine.operations`,
-`engine.cc` and `engine.absence`.
+`engine.usecases.cc` and `engine.people.absence`.
 
 Two guards also sit in front of existing endpoints (they only ever refuse, never allow more):
 * claim / unclaim / complete of a task go through the same authorisation matrix as the new
@@ -18,11 +18,14 @@ from flask import Response, jsonify, request
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from engine import absence, cc, operations, task_hooks
+from engine import operations
 from engine.errors import InvalidInput
-from engine.models import HumanTaskRow, InstanceRecord
-from engine.queries import instance_dict, task_dict
-from engine.records_ops import LIVE_STATUSES
+from engine.people import absence
+from engine.read.queries import instance_dict, task_dict
+from engine.store import task_hooks
+from engine.store.records_ops import LIVE_STATUSES
+from engine.store.tables import HumanTaskRow, InstanceRecord
+from engine.usecases import cc
 from web.api import bp
 from web.api.params import data_field, int_arg, json_body
 from web.core import api_actor, engine_ctx, unit_of_work

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from engine import instances, operations, queries
+from engine import operations
+from engine.read import queries
+from engine.usecases import instances
 from web.api import bp
 from web.api.operations import guard_task_operation
 from web.api.params import data_field, int_arg, json_body, str_arg

@@ -2,7 +2,8 @@
 
 Users: create (with groups), deactivate/reactivate, reset password, change memberships; groups:
 create. Working-day calendar: each year's holidays and 调休 make-up working days, with forms to
-change days and to mark a year official or provisional (engine.workcal_db's tables); after a
+change days and to mark a year official or provisional (engine.store.calendar_rows's tables); after
+a
 change this process's calendar is reloaded at once (the scheduler reloads its own periodically).
 """
 
@@ -15,9 +16,9 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from engine import admin as users_admin
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.workcal import WorkCalendar
+from engine.people import admin as users_admin
+from engine.timing.workcal import WorkCalendar
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, translate
 from web.pages import bp
@@ -257,7 +258,7 @@ def _calendar_page(
 
 
 def _reload_calendar() -> None:
-    from engine.workcal_db import load_calendar
+    from engine.store.calendar_rows import load_calendar
 
     ctx = engine_ctx()
     with unit_of_work() as session:
@@ -318,8 +319,8 @@ def admin_calendar_year() -> Response | tuple[str, int]:
 @bp.get("/admin/health")
 @manage_page(_admin)
 def admin_health() -> str:
-    """运行检查: what `planflow doctor` reports, for administrators (engine.doctor)."""
-    from engine.doctor import diagnose
+    """运行检查: what `planflow doctor` reports, for administrators (engine.usecases.doctor)."""
+    from engine.usecases.doctor import diagnose
 
     with unit_of_work() as session:
         findings = diagnose(engine_ctx(), session)

@@ -1,6 +1,6 @@
 """外出设置 (away, A角/B角): my current and planned absences, a form to mark myself away (from,
 until, the B角 who takes over, a note) and "I'm back". Managers may do it for a member of staff;
-`engine.absence` decides who may (staff get 403 for someone else)."""
+`engine.people.absence` decides who may (staff get 403 for someone else)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from engine import absence, admin
 from engine.errors import InvalidInput, PlanflowError
-from engine.inbox import user_names
-from engine.people import Actor
+from engine.people import absence, admin
+from engine.people.accounts import Actor
+from engine.read.inbox import user_names
 from web.core import engine_ctx, unit_of_work
 from web.i18n import translate
 from web.pages import bp

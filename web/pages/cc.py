@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import Flask, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from engine import cc as copies
-from engine.cc_page import cc_context, cc_listing
 from engine.errors import PlanflowError
-from engine.people import Actor
+from engine.people.accounts import Actor
+from engine.read.cc_page import cc_context, cc_listing
+from engine.usecases import cc as copies
 from web.core import engine_ctx, unit_of_work
 from web.i18n import translate
 from web.pages import bp

@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import render_template
 
-from engine import dashboard as board
-from engine.instance_view import ACTIVE_STATUSES
+from engine.read import dashboard as board
+from engine.read.instance_view import ACTIVE_STATUSES
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, translate
 from web.pages import bp

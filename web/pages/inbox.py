@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, g, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from engine import inbox as worklist
 from engine.errors import (
     Conflict,
     Forbidden,
@@ -21,8 +20,9 @@ from engine.errors import (
     PlanflowError,
     Unauthenticated,
 )
-from engine.people import Actor
-from engine.withdrawable import withdrawable
+from engine.people.accounts import Actor
+from engine.read import inbox as worklist
+from engine.read.withdrawable import withdrawable
 from web.core import engine_ctx, unit_of_work
 from web.i18n import catalog, current_language, translate
 from web.pages import bp

@@ -21,12 +21,12 @@ from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
-from engine import instance_view, queries
-from engine import instances as operations
-from engine.bpmn_layout import with_diagram
+from engine.bpmn.layout import with_diagram
 from engine.errors import Forbidden, NotFound, PlanflowError
-from engine.models import InstanceRecord
-from engine.people import Actor
+from engine.people.accounts import Actor
+from engine.read import instance_view, queries
+from engine.store.tables import InstanceRecord
+from engine.usecases import instances as operations
 from web.core import engine_ctx, unit_of_work
 from web.i18n import catalog, current_language, translate
 from web.pages import bp

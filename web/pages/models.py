@@ -2,7 +2,8 @@
 bpmn-js modeler, the form-js editor, the dmn-js decision table and uploading a new model.
 
 The three editors post one edited file as JSON to `pages.model_deploy` (CSRF token in the
-X-CSRF-Token header); it becomes a new version through engine.deploy, validated like an upload.
+X-CSRF-Token header); it becomes a new version through engine.usecases.deploy, validated like an
+upload.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from typing import Any
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from engine import model_view
-from engine.bpmn_layout import with_diagram
-from engine.deploy import Upload, deploy
+from engine.bpmn.layout import with_diagram
+from engine.bpmn.specs import kind_of
 from engine.errors import InvalidModel, NotFound, PlanflowError
-from engine.specs import kind_of
+from engine.read import model_view
+from engine.usecases.deploy import Upload, deploy
 from web.core import engine_ctx, unit_of_work
 from web.errors import error_response, status_for
 from web.i18n import translate

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app, request, url_for
 
-from engine.people import Actor
+from engine.people.accounts import Actor
 from web.session_auth import current_actor
 
 

@@ -13,9 +13,9 @@ from typing import Any
 from flask import Flask, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from engine import notifications as bell
-from engine.inbox import Listing
-from engine.people import Actor
+from engine.notify import notifications as bell
+from engine.people.accounts import Actor
+from engine.read.inbox import Listing
 from web.core import engine_ctx, unit_of_work
 from web.i18n import translate
 from web.pages import bp

@@ -12,8 +12,9 @@ from typing import Any
 from flask import flash, jsonify, render_template, url_for
 from werkzeug.wrappers import Response
 
-from engine import instances, task_page
 from engine.errors import FormInvalid, PlanflowError
+from engine.read import task_page
+from engine.usecases import instances
 from web.core import engine_ctx, unit_of_work
 from web.i18n import translate
 from web.pages import bp

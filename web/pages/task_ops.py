@@ -2,7 +2,7 @@
 resolve, 收回 recall), 加签 / 减签 add / remove signer, 同意 / 拒绝 sign, 退回 return, 撤回
 withdraw, 催办 remind, 抄送 CC, and 终止 terminate by the initiator.
 
-Every rule lives in `engine.operations` / `engine.cc`; each route runs one of them in one
+Every rule lives in `engine.operations` / `engine.usecases.cc`; each route runs one of them in one
 transaction, so a refusal changes nothing. Forbidden / NotFound answer an error page; invalid
 input (e.g. a missing reason) or a conflict re-displays the task page with the message next to
 the operation (400 / 409) and the user's input kept. Success flashes and redirects (303) to the
@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from engine import cc, operations
+from engine import operations
 from engine.context import EngineContext
 from engine.errors import (
     Conflict,
@@ -29,9 +29,10 @@ from engine.errors import (
     NotFound,
     PlanflowError,
 )
-from engine.models import AuditRecord, HumanTaskRow
-from engine.people import Actor, get_user
-from engine.records_ops import TaskSignerRecord
+from engine.people.accounts import Actor, get_user
+from engine.store.records_ops import TaskSignerRecord
+from engine.store.tables import AuditRecord, HumanTaskRow
+from engine.usecases import cc
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, translate
 from web.pages import bp

@@ -2,7 +2,7 @@
 终止): the engine's `task_operations`, the people to pick from, the return targets, and the
 read-only view offered to onlookers who may not act on the task: the initiator and the person
 who delegated it (they may remind, recall or terminate), and the department's managers and
-process owners, who see every instance (`engine.visibility`) and get what the authorisation
+process owners, who see every instance (`engine.access`) and get what the authorisation
 matrix gives them on someone else's task (转办, 催办, 抄送), like a DingTalk admin."""
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import inbox as worklist
-from engine import operations, task_page
+from engine import operations
+from engine.access import onlooker
 from engine.context import EngineContext
 from engine.errors import Forbidden, PlanflowError
-from engine.models import HumanTaskRow, InstanceRecord, UserRecord
-from engine.people import SYSTEM, Actor
-from engine.visibility import onlooker
+from engine.people.accounts import SYSTEM, Actor
+from engine.read import inbox as worklist
+from engine.read import task_page
+from engine.store.tables import HumanTaskRow, InstanceRecord, UserRecord
 
 ENDED = ("completed", "terminated")
 REMOVABLE = ("pending", "open")

@@ -15,13 +15,14 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from engine import inbox as worklist
-from engine import operations, task_page
+from engine import operations
 from engine.context import EngineContext
 from engine.errors import FormInvalid, InvalidInput, PlanflowError
-from engine.models import HumanTaskRow
-from engine.people import Actor, may_see
-from engine.records_ops import ON_HOLD
+from engine.people.accounts import Actor, may_see
+from engine.read import inbox as worklist
+from engine.read import task_page
+from engine.store.records_ops import ON_HOLD
+from engine.store.tables import HumanTaskRow
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, translate
 from web.pages import bp

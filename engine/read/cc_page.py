@@ -1,0 +1,155 @@
+"""Read side of the 抄送我的 ("CC'd to me") page: one page of the actor's copies with the words a
+person reads (instance title, process and step names, who copied), and the read-only context of
+one copied instance (key data, step history, open steps, documents).
+
+Like `engine.read.inbox`, it reads the projection, the audit log and the cached parsed model only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from engine.context import EngineContext
+from engine.people.accounts import Actor
+from engine.read.inbox import (
+    PER_PAGE,
+    Listing,
+    _clean_query,
+    _like,
+    _paged,
+    process_names,
+    user_names,
+)
+from engine.read.task_page import HISTORY_ACTIONS, form_values
+from engine.store import instance_state as store
+from engine.store.records_ops import InstanceCcRecord
+from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord
+from engine.usecases import cc as copies
+
+
+def cc_listing(
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    *,
+    unread_only: bool = False,
+    q: str | None = None,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> Listing:
+    """抄送我的: the actor's copies, newest first (the unread ones highlighted by the page)."""
+    query: Select[Any] = (
+        select(InstanceCcRecord, InstanceRecord.title, InstanceRecord.model_key,
+               InstanceRecord.status, HumanTaskRow.name)
+        .join(InstanceRecord, InstanceRecord.id == InstanceCcRecord.instance_id)
+        .outerjoin(HumanTaskRow, HumanTaskRow.id == InstanceCcRecord.task_id)
+        .where(InstanceCcRecord.username == actor.username)
+    )
+    if unread_only:
+        query = query.where(InstanceCcRecord.read_at.is_(None))
+    text = _clean_query(q)
+    if text:
+        query = query.where(InstanceRecord.title.ilike(_like(text), escape="\\"))
+    rows, total, page, per_page = _paged(
+        session, query.order_by(InstanceCcRecord.id.desc()), page, per_page
+    )
+    names = process_names(session)
+    people = user_names(session, [item.cc_by for item, *_ in rows])
+    items = [
+        {
+            "id": item.id,
+            "instance_id": item.instance_id,
+            "title": title,
+            "process": key,
+            "process_name": names.get(key, key),
+            "instance_status": status,
+            "step": step,
+            "cc_by": item.cc_by,
+            "cc_by_name": people.get(item.cc_by, item.cc_by),
+            "note": item.note,
+            "created_at": item.created_at,
+            "read": item.read_at is not None,
+        }
+        for item, title, key, status, step in rows
+    ]
+    return Listing(items, total, page, per_page)
+
+
+def cc_context(
+    ctx: EngineContext, session: Session, actor: Actor, cc_id: int
+) -> dict[str, Any]:
+    """One copy opened: marks it read (NotFound for someone else's copy) and returns what the
+    read-only page shows."""
+    view = copies.cc_view(ctx, session, actor, cc_id)
+    detail = view["instance"]
+    record = store.get_instance(session, detail["id"])
+    model = store.parsed_model(ctx, session, record.version_id)
+    audits = session.scalars(
+        select(AuditRecord)
+        .where(AuditRecord.instance_id == record.id, AuditRecord.action.in_(HISTORY_ACTIONS))
+        .order_by(AuditRecord.id)
+    ).all()
+    item = session.get(InstanceCcRecord, cc_id)
+    assert item is not None  # cc_view found it
+    open_tasks = [t for t in detail["tasks"] if t["status"] in ("open", "on_hold")]
+    people = user_names(
+        session,
+        [record.started_by, item.cc_by, *(a.actor for a in audits),
+         *(t["assignee"] for t in open_tasks)],
+    )
+    history = []
+    for entry in audits:
+        details = entry.details or {}
+        data = details.get("data") if isinstance(details.get("data"), Mapping) else {}
+        step = model.steps.get(entry.element_id or "")
+        form = model.forms.get(step.form_file) if step and step.form_file else None
+        history.append(
+            {
+                "action": entry.action,
+                "at": entry.at,
+                "actor_name": people.get(entry.actor or "", entry.actor),
+                "step": details.get("name") or (step.name if step else entry.element_id),
+                "fields": form_values(form, data) if entry.action != "started" else [],
+            }
+        )
+    start_form = model.forms.get(model.start_form) if model.start_form else None
+    step_name = None
+    if item.task_id:
+        row = session.get(HumanTaskRow, item.task_id)
+        step_name = row.name if row is not None else item.element_id
+    return {
+        "cc": {
+            **view["cc"],
+            "step": step_name,
+            "cc_by_name": people.get(item.cc_by, item.cc_by),
+            "created_at": item.created_at,
+        },
+        "instance": {
+            "id": record.id,
+            "title": record.title,
+            "process_name": process_names(session).get(record.model_key, model.name),
+            "version": record.version_number,
+            "status": "suspended"
+            if record.suspended and record.status not in ("completed", "terminated")
+            else record.status,
+            "stage": record.stage,
+            "started_by_name": people.get(record.started_by, record.started_by),
+            "created_at": record.created_at,
+            "completed_at": record.completed_at,
+        },
+        "key_data": form_values(start_form, record.data or {}),
+        "history": history,
+        "open_tasks": [
+            {
+                "name": t["name"],
+                "assignee_name": people.get(t["assignee"] or "", t["assignee"]),
+                "candidate_groups": t["candidate_groups"],
+            }
+            for t in open_tasks
+        ],
+        "documents": detail["documents"],
+    }

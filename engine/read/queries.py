@@ -1,0 +1,301 @@
+"""Read-side queries for inboxes, lists and detail pages. They read the projection and indexed
+columns only, never restore a workflow."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CompoundSelect, Row, Select, select
+from sqlalchemy.orm import Session
+
+from engine.access import may_view_instance, onlooker
+from engine.bpmn.runtime import find_task
+from engine.context import EngineContext
+from engine.errors import Forbidden, NotFound
+from engine.people.accounts import Actor, may_see
+from engine.read.instance_detail import instance_history, instance_tasks, may_see_row
+from engine.read.list_queries import (
+    INSTANCE_COLUMNS,
+    count_rows,
+    dialect_of,
+    inbox_select,
+    page_with_total,
+    task_rows,
+    visible_instance_ids,
+)
+from engine.store import instance_state as store
+from engine.store.tables import (
+    HumanTaskRow,
+    InstanceRecord,
+    ProcessModelRecord,
+    ProcessVersionRecord,
+)
+
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "items": self.items,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def task_dict(
+    row: HumanTaskRow | Row[Any],
+    now: datetime | None = None,
+    title: str | None = None,
+    groups: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """A task as the API shows it; ``row`` an ORM row, or a row of TASK_COLUMNS with its
+    ``groups`` read in one batch (see engine.read.list_queries.task_rows)."""
+    if groups is None:
+        groups = [c.group_name for c in row.candidate_groups]  # type: ignore[union-attr]
+    return {
+        "id": row.id,
+        "instance_id": row.instance_id,
+        "process": row.model_key,
+        "element_id": row.element_id,
+        "name": row.name,
+        "lane": row.lane,
+        "assignee": row.assignee,
+        "candidate_groups": sorted(groups),
+        "status": row.status,
+        "form_file": row.form_file,
+        "due_at": _iso(row.due_at),
+        "overdue": bool(row.status == "open" and row.due_at and now and row.due_at < now),
+        "created_at": _iso(row.created_at),
+        "claimed_at": _iso(row.claimed_at),
+        "completed_at": _iso(row.completed_at),
+        "completed_by": row.completed_by,
+        **({"instance_title": title} if title is not None else {}),
+    }
+
+
+def instance_dict(record: InstanceRecord | Row[Any]) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "process": record.model_key,
+        "version": record.version_number,
+        "title": record.title,
+        "status": record.status,
+        "stage": record.stage,
+        "started_by": record.started_by,
+        "created_at": _iso(record.created_at),
+        "updated_at": _iso(record.updated_at),
+        "completed_at": _iso(record.completed_at),
+        "suspended": record.suspended,
+    }
+
+
+def list_tasks(
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    *,
+    status: str = "open",
+    process: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    per_page = max(1, min(per_page, MAX_PAGE))
+    page = max(1, page)
+    where = [HumanTaskRow.model_key == process] if process else []
+    ids: Select[Any] | CompoundSelect
+    if status == "completed":
+        # ix_tasks_completed_by (completed_by, status, completed_at, id) covers it.
+        ids = select(HumanTaskRow.id, HumanTaskRow.completed_at).where(
+            HumanTaskRow.completed_by == actor.username,
+            HumanTaskRow.status == "completed",
+            *where,
+        )
+
+        def order(c: Any) -> list[Any]:
+            return [c.completed_at.desc(), c.id]
+    else:
+        ids = inbox_select(
+            actor, dialect_of(session), HumanTaskRow.id, HumanTaskRow.created_at, where=where
+        )
+
+        def order(c: Any) -> list[Any]:
+            return [c.created_at.desc(), c.id]
+
+    found, total, page = page_with_total(session, ids, order, page, per_page)
+    wanted = [r.id for r in found]
+    rows, groups = task_rows(session, wanted, InstanceRecord.title)
+    now = ctx.clock.now()
+    items = [
+        task_dict(rows[i], now, rows[i].title, groups[i]) for i in wanted if i in rows
+    ]
+    return Page(items, total, page, per_page)
+
+
+def get_task(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> dict[str, Any]:
+    row = session.get(HumanTaskRow, task_id)
+    if row is None:
+        raise NotFound(f"任务 {task_id} 不存在 (task not found)", {"task_id": task_id})
+    record = store.get_instance(session, row.instance_id)
+    if not may_see(actor, row) and not onlooker(session, actor, row, record):
+        raise Forbidden("无权查看该任务 (not your task)", {"task_id": task_id})
+    model = store.parsed_model(ctx, session, record.version_id)
+    form = model.forms.get(row.form_file) if row.form_file else None
+    step = model.steps.get(row.element_id)
+    return {
+        **task_dict(row, ctx.clock.now(), record.title),
+        "form": form.raw if form else None,
+        "instructions": step.instructions if step else None,
+        "data": task_data(ctx, session, row),
+    }
+
+
+def task_data(ctx: EngineContext, session: Session, row: HumanTaskRow) -> dict[str, Any]:
+    """The data a task works on. An open task's own data (a multi-instance task's `guest`, a
+    branch's values) comes from the workflow; for a finished task the instance's data."""
+    record = store.get_instance(session, row.instance_id)
+    if row.status == "open":
+        try:
+            workflow, _ = store.restore(ctx, session, record, [])
+        except (ValueError, KeyError):
+            # Unreadable state (e.g. bulk-loaded rows): show what the projection knows.
+            return dict(record.data or {})
+        task = find_task(workflow, row.id)
+        if task is not None:
+            return store.jsonable(task.data)
+    return dict(record.data or {})
+
+
+def list_instances(
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    process: str | None = None,
+    started_by: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    per_page = max(1, min(per_page, MAX_PAGE))
+    page = max(1, page)
+    filters = []
+    if status:
+        filters.append(InstanceRecord.status == status)
+    if process:
+        filters.append(InstanceRecord.model_key == process)
+    if started_by:
+        filters.append(InstanceRecord.started_by == started_by)
+    ids: Select[Any]
+    if actor.is_manager or actor.is_process_owner:
+        ids = select(InstanceRecord.id).where(*filters)
+    elif filters:
+        visible = visible_instance_ids(actor.username)
+        ids = select(InstanceRecord.id).where(InstanceRecord.id.in_(visible), *filters)
+    else:
+        ids = select(visible_instance_ids(actor.username).subquery().c.id)
+    total = count_rows(session, ids)
+    sub = ids.subquery()
+    wanted = list(
+        session.scalars(
+            select(sub.c.id).order_by(sub.c.id.desc()).limit(per_page).offset((page - 1) * per_page)
+        )
+    )
+    found = select(*INSTANCE_COLUMNS).where(InstanceRecord.id.in_(wanted))
+    rows = {r.id: r for r in session.execute(found)} if wanted else {}
+    return Page([instance_dict(rows[i]) for i in wanted if i in rows], total, page, per_page)
+
+
+def get_instance(
+    ctx: EngineContext, session: Session, actor: Actor, instance_id: int
+) -> dict[str, Any]:
+    """An instance with its tasks, timers, incidents, documents and audit log: two statements
+    after the instance record (which a start or completion still holds in the session)."""
+    record = store.get_instance(session, instance_id)
+    tasks = instance_tasks(session, instance_id)
+    visible = (
+        actor.is_manager
+        or actor.is_process_owner
+        or actor.username == record.started_by
+        or any(may_see_row(actor, t, groups) for t, groups in tasks)
+        # CC recipients, A/B handover, delegation and signer parties (one EXISTS query).
+        or may_view_instance(session, actor, record)
+    )
+    if not visible:
+        raise Forbidden("无权查看该流程实例 (not your instance)", {"id": instance_id})
+    now = ctx.clock.now()
+    shown = [task_dict(t, now, groups=groups) for t, groups in tasks]
+    return {
+        **instance_dict(record),
+        "data": record.data,
+        "open_tasks": [t for t in shown if t["status"] == "open"],
+        "tasks": shown,
+        **instance_history(session, instance_id),
+    }
+
+
+def list_models(session: Session) -> list[dict[str, Any]]:
+    rows = session.scalars(select(ProcessModelRecord).order_by(ProcessModelRecord.key)).all()
+    return [
+        {
+            "key": r.key,
+            "name": r.name,
+            "latest_version": r.latest_version,
+            "updated_at": _iso(r.updated_at),
+        }
+        for r in rows
+    ]
+
+
+def get_model(session: Session, key: str) -> dict[str, Any]:
+    record = session.get(ProcessModelRecord, key)
+    if record is None:
+        raise NotFound(f"流程模型 {key} 不存在 (process model not found)", {"key": key})
+    versions = session.scalars(
+        select(ProcessVersionRecord)
+        .where(ProcessVersionRecord.model_key == key)
+        .order_by(ProcessVersionRecord.version.desc())
+    ).all()
+    return {
+        "key": record.key,
+        "name": record.name,
+        "latest_version": record.latest_version,
+        "versions": [
+            {
+                "version": v.version,
+                "hash": v.content_hash,
+                "deployed_by": v.deployed_by,
+                "created_at": _iso(v.created_at),
+                "files": [f.name for f in v.files],
+            }
+            for v in versions
+        ],
+    }
+
+
+def version_file(session: Session, key: str, version: int, name: str) -> str:
+    v = session.scalar(
+        select(ProcessVersionRecord).where(
+            ProcessVersionRecord.model_key == key, ProcessVersionRecord.version == version
+        )
+    )
+    if v is None:
+        raise NotFound(f"{key} v{version} 不存在 (version not found)")
+    for f in v.files:
+        if f.name == name:
+            return f.content
+    raise NotFound(f"{name} 不在该版本中 (file not in version)")

@@ -1,0 +1,322 @@
+"""Read side of the task page and the start catalogue: a task's context (instance, key data,
+history with the values each step entered, instructions, form, what the actor may do), the
+startable models and their start forms, and per-field form errors in the page's terms.
+
+Like `engine.read.inbox` it reads the projection, the audit log and the cached parsed model; no
+workflow is restored (an open task's own data comes from `queries.task_data`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.bpmn.specs import ParsedModel, all_task_specs
+from engine.context import EngineContext
+from engine.errors import Forbidden, NotFound
+from engine.forms import FormSchema
+from engine.people.accounts import Actor, may_act_on, may_see
+from engine.read.inbox import (
+    ENDED,
+    _task_item,
+    local_zone,
+    process_names,
+    user_names,
+)
+from engine.read.queries import task_data
+from engine.store import instance_state as store
+from engine.store.tables import (
+    AuditRecord,
+    HumanTaskRow,
+    ProcessModelRecord,
+    ProcessVersionRecord,
+)
+
+# The audit entries the task page's history shows.
+HISTORY_ACTIONS = ("started", "task_completed")
+
+
+def _path_value(data: Any, path: str) -> Any:
+    value = data
+    for seg in path.split("."):
+        if not isinstance(value, Mapping) or seg not in value:
+            return None
+        value = value[seg]
+    return value
+
+
+def _option_labels(component: Mapping[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for option in component.get("values") or []:
+        if isinstance(option, Mapping) and "value" in option:
+            out[json.dumps(option["value"], ensure_ascii=False)] = str(
+                option.get("label", option["value"])
+            )
+    return out
+
+
+def display_value(component: Mapping[str, Any], value: Any) -> str | bool | None:
+    """A submitted value as a person reads it: option labels instead of option values, lists
+    joined; booleans stay booleans (the page words them). None for "nothing entered"."""
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, bool):
+        return value
+    labels = _option_labels(component)
+
+    def one(v: Any) -> str:
+        key = json.dumps(v, ensure_ascii=False)
+        if key in labels:
+            return labels[key]
+        if isinstance(v, str | int | float):
+            return str(v)
+        return json.dumps(v, ensure_ascii=False)[:300]
+
+    if isinstance(value, list):
+        return "、".join(one(v) for v in value)
+    return one(value)
+
+
+def form_values(form: FormSchema | None, data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The filled-in fields of ``form`` in form order: [{key, label, value}] (value as
+    :func:`display_value`). Fields repeated in dynamic lists are left out."""
+    if form is None or not isinstance(data, Mapping):
+        return []
+    out = []
+    for field in form.fields:
+        if "[]" in field.path:
+            continue
+        value = display_value(field.component, _path_value(data, field.path))
+        if value is None:
+            continue
+        out.append({"key": field.path, "label": field.label or field.key, "value": value})
+    return out
+
+
+def _start_instructions(model: ParsedModel) -> str | None:
+    top_level = {id(t) for t in model.spec.task_specs.values()}
+    for spec in all_task_specs(model):
+        if id(spec) not in top_level or getattr(spec, "bpmn_id", None) is None:
+            continue
+        if isinstance(spec, StartEvent):
+            ext = getattr(spec, "extensions", {}) or {}
+            text = ext.get("instructionsForEndUser")
+            if text:
+                return str(text)
+    return None
+
+
+def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> dict[str, Any]:
+    """Everything the task page shows. NotFound for an unknown task, Forbidden for a task the
+    actor may not see (not theirs, not their groups', not completed by them)."""
+    row = session.get(HumanTaskRow, task_id)
+    if row is None:
+        raise NotFound(f"任务 {task_id} 不存在 (task not found)", {"task_id": task_id})
+    if not may_see(actor, row):
+        raise Forbidden("无权查看该任务 (not your task)", {"task_id": task_id})
+    record = store.get_instance(session, row.instance_id)
+    model = store.parsed_model(ctx, session, record.version_id)
+    now = ctx.clock.now()
+    zone = local_zone(ctx)
+    names = process_names(session)
+    form = model.forms.get(row.form_file) if row.form_file else None
+    step = model.steps.get(row.element_id)
+
+    audits = session.scalars(
+        select(AuditRecord)
+        .where(
+            AuditRecord.instance_id == record.id,
+            AuditRecord.action.in_(HISTORY_ACTIONS),
+        )
+        .order_by(AuditRecord.id)
+    ).all()
+    people = user_names(
+        session,
+        [record.started_by, row.assignee, row.completed_by, *(a.actor for a in audits)],
+    )
+    history = []
+    submitted: dict[str, Any] | None = None
+    for entry in audits:
+        details = entry.details or {}
+        data = details.get("data") if isinstance(details.get("data"), Mapping) else {}
+        if entry.action == "started":
+            fields: list[dict[str, Any]] = []
+            name = None
+        else:
+            entry_step = model.steps.get(entry.element_id or "")
+            entry_form = (
+                model.forms.get(entry_step.form_file)
+                if entry_step and entry_step.form_file
+                else None
+            )
+            fields = form_values(entry_form, data)
+            name = details.get("name") or (entry_step.name if entry_step else entry.element_id)
+            if entry.task_id == row.id:
+                submitted = dict(data)
+        history.append(
+            {
+                "action": entry.action,
+                "at": entry.at,
+                "actor": entry.actor,
+                "actor_name": people.get(entry.actor or "", entry.actor),
+                "step": name,
+                "fields": fields,
+                "current": entry.task_id == row.id,
+            }
+        )
+
+    start_form = model.forms.get(model.start_form) if model.start_form else None
+    data = task_data(ctx, session, row)
+    # What the form opens with: the task's own data; for a finished task, what was submitted.
+    form_data = {**data, **(submitted or {})}
+    is_open = row.status == "open"
+    active = is_open and not record.suspended and record.status not in ENDED
+    can_act = is_open and may_act_on(actor, row)
+    return {
+        "task": _task_item(row, record.title, names, now, zone),
+        "instance": {
+            "id": record.id,
+            "title": record.title,
+            "process": record.model_key,
+            "process_name": names.get(record.model_key, model.name),
+            "version": record.version_number,
+            "status": record.status,
+            "suspended": record.suspended,
+            "stage": record.stage,
+            "started_by": record.started_by,
+            "started_by_name": people.get(record.started_by, record.started_by),
+            "created_at": record.created_at,
+        },
+        "assignee_name": people.get(row.assignee or "", row.assignee),
+        "completed_by_name": people.get(row.completed_by or "", row.completed_by),
+        "instructions": step.instructions if step else None,
+        "form": form.raw if form else None,
+        "form_data": form_data,
+        "key_data": form_values(start_form, data),
+        "history": history,
+        "can_act": can_act,
+        "can_submit": can_act and active,
+        "can_claim": can_act and row.assignee is None,
+        "can_unclaim": is_open
+        and row.claimed_at is not None
+        and (row.assignee == actor.username or actor.is_admin),
+        "mine": row.assignee == actor.username,
+    }
+
+
+# --- starting ---------------------------------------------------------------------------------
+
+
+def startable(ctx: EngineContext, session: Session) -> list[dict[str, Any]]:
+    """发起流程: every deployed model (any active user may start any model), by name."""
+    rows = session.execute(
+        select(ProcessModelRecord, ProcessVersionRecord.id)
+        .join(
+            ProcessVersionRecord,
+            (ProcessVersionRecord.model_key == ProcessModelRecord.key)
+            & (ProcessVersionRecord.version == ProcessModelRecord.latest_version),
+        )
+        .order_by(ProcessModelRecord.name, ProcessModelRecord.key)
+    ).all()
+    out = []
+    for record, version_id in rows:
+        try:
+            model = store.parsed_model(ctx, session, version_id)
+            instructions = _start_instructions(model)
+            has_form = bool(model.start_form and model.start_form in model.forms)
+        except Exception:  # a broken stored version must not take the catalogue down
+            instructions, has_form = None, False
+        out.append(
+            {
+                "key": record.key,
+                "name": record.name or record.key,
+                "version": record.latest_version,
+                "updated_at": record.updated_at,
+                "instructions": instructions,
+                "has_form": has_form,
+            }
+        )
+    return out
+
+
+def start_view(ctx: EngineContext, session: Session, key: str) -> dict[str, Any]:
+    record = session.get(ProcessModelRecord, key)
+    if record is None:
+        raise NotFound(f"流程模型 {key} 不存在 (process model not found)", {"process": key})
+    version_id = session.scalar(
+        select(ProcessVersionRecord.id).where(
+            ProcessVersionRecord.model_key == key,
+            ProcessVersionRecord.version == record.latest_version,
+        )
+    )
+    if version_id is None:
+        raise NotFound(f"流程模型 {key} 没有版本 (no version)", {"process": key})
+    model = store.parsed_model(ctx, session, version_id)
+    form = model.forms.get(model.start_form) if model.start_form else None
+    return {
+        "key": record.key,
+        "name": record.name or record.key,
+        "version": record.latest_version,
+        "instructions": _start_instructions(model),
+        "form": form.raw if form else None,
+    }
+
+
+def form_for_task(ctx: EngineContext, session: Session, task_id: str) -> FormSchema | None:
+    row = session.get(HumanTaskRow, task_id)
+    if row is None or not row.form_file:
+        return None
+    record = store.get_instance(session, row.instance_id)
+    return store.parsed_model(ctx, session, record.version_id).forms.get(row.form_file)
+
+
+def start_form_for(ctx: EngineContext, session: Session, key: str) -> FormSchema | None:
+    record = session.get(ProcessModelRecord, key)
+    if record is None:
+        return None
+    version_id = session.scalar(
+        select(ProcessVersionRecord.id).where(
+            ProcessVersionRecord.model_key == key,
+            ProcessVersionRecord.version == record.latest_version,
+        )
+    )
+    if version_id is None:
+        return None
+    model = store.parsed_model(ctx, session, version_id)
+    return model.forms.get(model.start_form) if model.start_form else None
+
+
+# --- server-side field errors for form-js -----------------------------------------------------
+
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def field_errors(form: FormSchema | None, fields: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """FormInvalid details (keyed by data path, e.g. ``guests[1].name``) as form-js needs them:
+    the component id (form-js keys errors by id), the list indexes, the label and both
+    messages. Errors of fields the form cannot place keep ``id`` None."""
+    by_path = {f.path: f for f in form.fields} if form else {}
+    out = []
+    for path, problem in fields.items():
+        problem = problem if isinstance(problem, Mapping) else {"message": str(problem)}
+        template = _INDEX.sub("[]", path)
+        indexes = [int(i) for i in _INDEX.findall(path)]
+        field = by_path.get(template)
+        out.append(
+            {
+                "path": path,
+                "id": field.id if field else None,
+                "indexes": indexes,
+                "label": (field.label or field.key) if field else path,
+                "code": problem.get("code"),
+                "message": problem.get("message") or "",
+                "message_en": problem.get("message_en") or problem.get("message") or "",
+            }
+        )
+    return out

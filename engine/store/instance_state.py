@@ -1,0 +1,527 @@
+"""Loading and saving instances: state, task projection, timers, incidents and audit entries,
+all in the caller's transaction. Optimistic locking via the instance's version counter."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.task import Task
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session, lazyload
+
+from engine.bpmn.runtime import (
+    STALLED,
+    Incident,
+    PlanflowScriptEngine,
+    ServiceTaskFailed,
+    element_id,
+    merged_data,
+    passed_elements,
+    ready_human_tasks,
+    stall_point,
+)
+from engine.bpmn.specs import ParsedModel, SourceFile, parse_model
+from engine.context import EngineContext
+from engine.errors import NotFound
+from engine.store import held_audits, task_hooks, timer_rows
+from engine.store.lane_groups import LaneGroups
+from engine.store.tables import (
+    AuditRecord,
+    HumanTaskRow,
+    IncidentRecord,
+    InstanceRecord,
+    ProcessVersionRecord,
+    TaskCandidateRow,
+    VersionFileRecord,
+)
+from engine.store.task_properties import ExpressionProblem, due_at, resolve_assignment
+from handlers import HandlerContext, UnknownHandler
+
+
+def parsed_model(ctx: EngineContext, session: Session, version_id: int) -> ParsedModel:
+    def load() -> ParsedModel:
+        version = session.get(ProcessVersionRecord, version_id)
+        if version is None:
+            raise NotFound(f"流程版本 {version_id} 不存在 (version not found)")
+        rows = session.scalars(
+            select(VersionFileRecord).where(VersionFileRecord.version_id == version_id)
+        ).all()
+        files = {r.name: SourceFile(r.name, r.kind, r.content) for r in rows}
+        return parse_model(version.bpmn_file, files, validate_xsd=False)
+
+    return ctx.specs.get(version_id, load)
+
+
+def get_instance(session: Session, instance_id: int) -> InstanceRecord:
+    record = session.get(InstanceRecord, instance_id)
+    if record is None:
+        raise NotFound(f"流程实例 {instance_id} 不存在 (instance not found)", {"id": instance_id})
+    return record
+
+
+def script_engine_for(
+    ctx: EngineContext, session: Session, record: InstanceRecord, notes: list[dict[str, Any]]
+) -> PlanflowScriptEngine:
+    """A script engine whose service calls reach our handlers with this instance's context."""
+
+    def dispatch(task: Task, name: str, params: dict[str, Any]) -> Any:
+        try:
+            handler = ctx.handlers.get(name)
+        except UnknownHandler:
+            raise ServiceTaskFailed(
+                f"未知的服务操作 (unknown service operation) {name!r}"
+            ) from None
+        hctx = HandlerContext(
+            instance_id=record.id,
+            process_key=record.model_key,
+            element_id=element_id(task),
+            clock=ctx.clock,
+            session=session,
+            started_by=record.started_by,
+            data=task.data,
+        )
+        try:
+            result = handler(params, hctx)
+        except Exception as exc:
+            notes.append(
+                {
+                    "action": "service_failed",
+                    "element_id": element_id(task),
+                    "details": {"operation": name, "error": str(exc)[:1000]},
+                }
+            )
+            raise ServiceTaskFailed(f"服务任务 {name} 失败 (service task failed): {exc}") from exc
+        notes.append(
+            {
+                "action": "service_called",
+                "element_id": element_id(task),
+                "details": {"operation": name, "params": _jsonable(params)},
+            }
+        )
+        for note in hctx.notes:
+            notes.append(
+                {"action": "handler_note", "element_id": element_id(task), "details": note}
+            )
+        return result
+
+    return PlanflowScriptEngine(ctx.environment, dispatch)
+
+
+def restore(
+    ctx: EngineContext, session: Session, record: InstanceRecord, notes: list[dict[str, Any]]
+) -> tuple[BpmnWorkflow, ParsedModel]:
+    model = parsed_model(ctx, session, record.version_id)
+    workflow = ctx.serializer.loads(record.state, model.spec, model.subprocess_specs)
+    # The script engine is not serialized: attach it after every restore.
+    workflow.script_engine = script_engine_for(ctx, session, record, notes)
+    return workflow, model
+
+
+def audit(
+    session: Session,
+    at: datetime,
+    action: str,
+    *,
+    instance_id: int | None = None,
+    actor: str | None = None,
+    task_id: str | None = None,
+    element_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditRecord(
+            instance_id=instance_id,
+            at=at,
+            actor=actor,
+            action=action,
+            task_id=task_id,
+            element_id=element_id,
+            details=_jsonable(dict(details or {})),
+        )
+    )
+
+
+def save(
+    ctx: EngineContext,
+    session: Session,
+    record: InstanceRecord,
+    workflow: BpmnWorkflow,
+    model: ParsedModel,
+    *,
+    incident: Incident | None = None,
+    completed: Mapping[str, str] | None = None,
+    notes: list[dict[str, Any]] | None = None,
+    actor: str | None = None,
+) -> None:
+    """Write the instance and everything derived from it, in the caller's transaction.
+
+    The instance row is written (and version-checked) first: a concurrent writer that saved
+    the same instance makes this fail with Conflict before any derived row is touched, so the
+    caller's rollback leaves nothing half-applied. Audit entries pending in the session, and
+    those the save adds, go out last, in one INSERT (engine.store.held_audits)."""
+    now = ctx.clock.now()
+    ready = [] if record.status == "terminated" else ready_human_tasks(workflow)
+    if incident is None and not ready and record.status != "terminated":
+        incident = _stalled(workflow)
+    # Not saved before (`instances.start` creates the row with an empty state): it has no
+    # incidents, task rows, timers or task operations yet, so nothing needs reading.
+    first_save = not record.state
+    # The last save had no ready user task (its stage is their names): it closed every
+    # engine task row, so only planflow's own rows (task operations) can be live now.
+    had_ready = first_save or record.stage is not None
+    held_audits.begin(session)
+    try:
+        _save(ctx, session, record, workflow, model, ready, first_save, had_ready, now,
+              incident, completed or {}, notes or [], actor)
+    except BaseException:
+        held_audits.discard(session)
+        raise
+    held_audits.write(session)
+
+
+def _save(
+    ctx: EngineContext,
+    session: Session,
+    record: InstanceRecord,
+    workflow: BpmnWorkflow,
+    model: ParsedModel,
+    ready: list[Task],
+    first_save: bool,
+    had_ready: bool,
+    now: datetime,
+    incident: Incident | None,
+    completed: Mapping[str, str],
+    notes: list[dict[str, Any]],
+    actor: str | None,
+) -> None:
+    with session.no_autoflush:
+        attempts, retry_at = (
+            _retry_plan(ctx, session, record.id, incident, now) if incident else (0, None)
+        )
+        # One read serves the status (an incident waiting for a person) and the timer rows
+        # (the current ones, and those scheduled retries need) below.
+        timers, unresolved = ([], []) if first_save else timer_rows.current(session, record.id)
+        needs_human = (incident is not None and retry_at is None) or any(
+            i.retry_at is None for i in unresolved
+        )
+        _write_record(ctx, record, workflow, model, ready, needs_human, now)
+    held_audits.flush(session, record)
+    with session.no_autoflush:
+        for note in notes:
+            audit(
+                session,
+                now,
+                note["action"],
+                instance_id=record.id,
+                actor=actor,
+                element_id=note.get("element_id"),
+                details=note.get("details"),
+            )
+        if incident is not None:
+            new_incident = IncidentRecord(
+                attempts=attempts,
+                retry_at=retry_at,
+                instance_id=record.id,
+                task_id=incident.task_id,
+                element_id=incident.element_id,
+                message=incident.message,
+                created_at=now,
+            )
+            session.add(new_incident)
+            unresolved.append(timer_rows.Pending(incident.task_id, incident.element_id, retry_at))
+            audit(
+                session,
+                now,
+                "error" if retry_at is None else "retry_scheduled",
+                instance_id=record.id,
+                actor=actor,
+                task_id=incident.task_id,
+                element_id=incident.element_id,
+                details={
+                    "message": incident.message,
+                    "attempts": attempts,
+                    "retry_at": retry_at.isoformat() if retry_at else None,
+                },
+            )
+            if retry_at is None:
+                ctx.notifier.notify(
+                    "incident",
+                    {
+                        "instance_id": record.id,
+                        "element_id": incident.element_id,
+                        "message": incident.message,
+                    },
+                )
+        _sync_tasks(
+            ctx, session, record, workflow, model, ready, completed, now, first_save, had_ready
+        )
+        timer_rows.sync_timers(session, record, workflow, timers, unresolved)
+        if record.status == "completed" and record.completed_at == now:
+            audit(session, now, "completed", instance_id=record.id)
+    held_audits.flush(session, record)
+
+
+def _stalled(workflow: BpmnWorkflow) -> Incident | None:
+    """A silent stop becomes an incident naming where it stopped (never a quietly dead
+    instance). Only checked when no user task is ready, so the common save pays nothing."""
+    stuck = stall_point(workflow)
+    if stuck is None:
+        return None
+    return Incident(task_id=str(stuck.id), element_id=element_id(stuck), message=STALLED)
+
+
+def _write_record(
+    ctx: EngineContext,
+    record: InstanceRecord,
+    workflow: BpmnWorkflow,
+    model: ParsedModel,
+    ready: list[Task],
+    has_incident: bool,
+    now: datetime,
+) -> None:
+    record.state = ctx.serializer.dumps(workflow)
+    record.data = _jsonable(merged_data(workflow))
+    record.passed_elements = passed_elements(workflow)
+    record.updated_at = now
+    if not record.title:
+        record.title = _title(record, model)
+    if record.status != "terminated":
+        record.status = _status(record, workflow, ready, has_incident)
+        if record.status == "completed" and record.completed_at is None:
+            record.completed_at = now
+    stage = ", ".join(sorted({t.task_spec.bpmn_name or element_id(t) for t in ready}))
+    record.stage = stage[:256] or None
+
+
+def _status(
+    record: InstanceRecord, workflow: BpmnWorkflow, ready: list[Task], has_incident: bool
+) -> str:
+    if has_incident:
+        return "error"
+    if workflow.is_completed():
+        return "completed"
+    if record.suspended:
+        return "suspended"
+    return "running" if ready else "waiting"
+
+
+def has_open_incident(session: Session, instance_id: int) -> bool:
+    """An unresolved incident that waits for a person (not one the scheduler will retry)."""
+    return (
+        session.scalar(
+            select(IncidentRecord.id)
+            .where(
+                IncidentRecord.instance_id == instance_id,
+                IncidentRecord.resolved_at.is_(None),
+                IncidentRecord.retry_at.is_(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _retry_plan(
+    ctx: EngineContext, session: Session, instance_id: int, incident: Incident, now: datetime
+) -> tuple[int, datetime | None]:
+    """Attempt number and, while retries remain, when to try again (exponential back-off)."""
+    earlier = (
+        session.scalar(
+            select(func.count(IncidentRecord.id)).where(
+                IncidentRecord.instance_id == instance_id,
+                IncidentRecord.task_id == incident.task_id,
+            )
+        )
+        or 0
+    )
+    attempts = earlier + 1
+    if not incident.retryable:
+        return attempts, None
+    limit = (
+        incident.retry_limit
+        if incident.retry_limit is not None
+        else ctx.settings.service_retry_limit
+    )
+    if attempts > limit:
+        return attempts, None
+    delay = ctx.settings.service_retry_base_seconds * 2 ** (attempts - 1)
+    return attempts, now + timedelta(seconds=delay)
+
+
+def due_retries(session: Session, instance_id: int, now: datetime) -> list[IncidentRecord]:
+    return list(
+        session.scalars(
+            select(IncidentRecord).where(
+                IncidentRecord.instance_id == instance_id,
+                IncidentRecord.resolved_at.is_(None),
+                IncidentRecord.retry_at <= now,
+            )
+        )
+    )
+
+
+# Built once (constructing a statement costs about as much as running it).
+_LIVE_ROWS = (
+    select(HumanTaskRow)
+    # The sync never reads their candidate groups (already loaded ones stay loaded).
+    .options(lazyload(HumanTaskRow.candidate_groups))
+    .where(
+        HumanTaskRow.instance_id == bindparam("instance_id"),
+        HumanTaskRow.status.in_(task_hooks.LIVE_STATUSES),
+    )
+)
+
+
+def _sync_tasks(
+    ctx: EngineContext,
+    session: Session,
+    record: InstanceRecord,
+    workflow: BpmnWorkflow,
+    model: ParsedModel,
+    ready: list[Task],
+    completed: Mapping[str, str],
+    now: datetime,
+    first_save: bool = False,
+    had_ready: bool = True,
+) -> None:
+    # Planflow's task operations: refuse completions their rules do not allow yet; rows held
+    # for signers ("on_hold") are live too; rows planflow made itself are not engine tasks.
+    # Most instances never used one: a single check then skips their three lookups.
+    ops = not first_save and task_hooks.has_task_operations(session, record.id)
+    if ops:
+        task_hooks.guard_completions(session, completed)
+    # Without ready tasks at the last save and without task operations no row can be live
+    # (e.g. an instance waiting on a timer): nothing to read.
+    open_rows = {} if first_save or not (ops or had_ready) else {
+        row.id: row for row in session.scalars(_LIVE_ROWS, {"instance_id": record.id})
+    }
+    managed = task_hooks.managed_task_ids(session, record.id) if ops else set()
+    ready_ids = {str(t.id) for t in ready}
+    closed: list[HumanTaskRow] = []
+    for task_id, row in open_rows.items():
+        if task_id in ready_ids or task_id in managed:
+            continue
+        if task_id in completed:
+            row.status, row.completed_by = "completed", completed[task_id]
+        else:
+            row.status = "cancelled"
+        row.completed_at = now
+        closed.append(row)
+    created: list[HumanTaskRow] = []
+    groups = LaneGroups(session)
+    for task in ready:
+        task_id = str(task.id)
+        if task_id in open_rows:
+            continue
+        step = model.steps.get(element_id(task))
+        problems: list[ExpressionProblem] = []
+        assignee, candidates = resolve_assignment(
+            ctx, workflow, task, step, groups, problems, session
+        )
+        row = HumanTaskRow(
+            id=task_id,
+            instance_id=record.id,
+            model_key=record.model_key,
+            element_id=element_id(task),
+            name=task.task_spec.bpmn_name or element_id(task),
+            lane=task.task_spec.lane,
+            form_file=step.form_file if step else None,
+            assignee=assignee,
+            status="open",
+            due_at=due_at(ctx, workflow, task, step, now, problems),
+            created_at=now,
+        )
+        row.candidate_groups = [TaskCandidateRow(group_name=g) for g in candidates]
+        session.add(row)
+        created.append(row)
+        audit(
+            session,
+            now,
+            "task_created",
+            instance_id=record.id,
+            task_id=task_id,
+            element_id=row.element_id,
+            details={"name": row.name, "assignee": assignee, "groups": candidates},
+        )
+        if problems:
+            record_expression_problems(session, record.id, row, problems, now)
+    task_hooks.after_sync(ctx, session, record, workflow, model, created, closed, now, ops=ops)
+
+
+def record_expression_problems(
+    session: Session,
+    instance_id: int,
+    row: HumanTaskRow,
+    problems: list[ExpressionProblem],
+    now: datetime,
+) -> None:
+    """An incident and an audit entry per problem, naming the task's element.
+
+    Decision: these are *warning-level* incidents. The task has already opened (unassigned,
+    or without a due date), so nothing waits for a person and nothing can be retried: the
+    incident is written already resolved (``resolved_at`` = ``created_at``). It is listed with
+    the instance's incidents (API: GET /process-instances/<id>) and in its audit log, but it
+    does not put the instance in ``error`` status, block completions, schedule a retry or
+    appear among the open incidents an administrator must retry. Fixing the expression means
+    deploying a new version."""
+    for p in problems:
+        message = (
+            f"警告 (warning): 用户任务 {row.name} [{row.element_id}] 的属性 {p.prop} "
+            f"表达式 {p.expression[:200]!r} 出错 (expression failed): {p.problem}; {p.fallback}"
+        )
+        session.add(IncidentRecord(
+            instance_id=instance_id,
+            task_id=row.id,
+            element_id=row.element_id,
+            message=message,
+            created_at=now,
+            resolved_at=now,
+            attempts=1,
+            retry_at=None,
+        ))
+        audit(
+            session,
+            now,
+            "expression_failed",
+            instance_id=instance_id,
+            task_id=row.id,
+            element_id=row.element_id,
+            details={
+                "level": "warning",
+                "property": p.prop,
+                "expression": p.expression[:500],
+                "problem": p.problem,
+                "fallback": p.fallback,
+            },
+        )
+
+
+def resolve_incidents(session: Session, instance_id: int, at: datetime) -> None:
+    session.execute(
+        update(IncidentRecord)
+        .where(IncidentRecord.instance_id == instance_id, IncidentRecord.resolved_at.is_(None))
+        .values(resolved_at=at)
+    )
+
+
+def _title(record: InstanceRecord, model: ParsedModel) -> str:
+    data = record.data or {}
+    for key in ("title", "project_name", "event_theme", "theme", "annual_theme"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:200]
+    return f"{model.name} #{record.id}"
+
+
+def jsonable(value: Any) -> Any:
+    return _jsonable(value)
+
+
+def _jsonable(value: Any) -> Any:
+    """Data as JSON will store it (dates become ISO strings)."""
+    import json
+
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))

@@ -1,0 +1,162 @@
+"""The timer rows of an instance (waiting BPMN timers and scheduled service retries), kept in
+step with its state at every save (`engine.store.instance_state.save`). The scheduler polls these
+rows instead
+of restoring workflows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from sqlalchemy import bindparam, delete, literal_column, select, union_all
+from sqlalchemy.orm import Session
+
+from engine.bpmn.runtime import waiting_timers
+from engine.store.tables import IncidentRecord, InstanceRecord, TimerRow
+
+
+class Pending(NamedTuple):
+    """An unresolved incident: waits for a person (`retry_at` None) or for a scheduled retry."""
+
+    task_id: str | None
+    element_id: str | None
+    retry_at: datetime | None
+
+
+class Timer(NamedTuple):
+    id: int
+    task_id: str
+    element_id: str
+    kind: str
+    due_at: datetime
+
+
+_instance = bindparam("instance_id")
+# The instance's timer rows and its unresolved incidents, in one statement (built once).
+_TIMERS_AND_INCIDENTS = union_all(
+    select(
+        literal_column("'t'").label("src"),
+        TimerRow.id,
+        TimerRow.task_id,
+        TimerRow.element_id,
+        TimerRow.kind,
+        TimerRow.due_at.label("at"),
+    ).where(TimerRow.instance_id == _instance),
+    select(
+        literal_column("'i'"),
+        IncidentRecord.id,
+        IncidentRecord.task_id,
+        IncidentRecord.element_id,
+        literal_column("'retry'"),
+        IncidentRecord.retry_at,
+    ).where(IncidentRecord.instance_id == _instance, IncidentRecord.resolved_at.is_(None)),
+)
+
+
+def timers_and_incidents(
+    session: Session, instance_id: int
+) -> tuple[list[Timer], list[Pending]]:
+    out: tuple[list[Timer], list[Pending]] = ([], [])
+    rows = session.execute(_TIMERS_AND_INCIDENTS, {"instance_id": instance_id})
+    for src, id_, task_id, element, kind, at in rows:
+        if src == "t":
+            out[0].append(Timer(id_, task_id, element, kind, at))
+        else:
+            out[1].append(Pending(task_id, element, at))
+    return out
+
+
+# session.info key: {instance_id: (timer rows, unresolved incidents)} read for a timer batch
+# (engine.timing.timers) whose instances are locked while it runs, so nothing else writes their
+# rows;
+# each instance's save takes its entry instead of reading them again.
+KNOWN = "planflow.known_timer_rows"
+_ids = bindparam("ids", expanding=True)
+_incident_ids = bindparam("incident_ids", expanding=True)
+_BATCH_TIMERS_AND_INCIDENTS = union_all(
+    select(
+        TimerRow.instance_id,
+        literal_column("'t'").label("src"),
+        TimerRow.id,
+        TimerRow.task_id,
+        TimerRow.element_id,
+        TimerRow.kind,
+        TimerRow.due_at.label("at"),
+    ).where(TimerRow.instance_id.in_(_ids)),
+    select(
+        IncidentRecord.instance_id,
+        literal_column("'i'"),
+        IncidentRecord.id,
+        IncidentRecord.task_id,
+        IncidentRecord.element_id,
+        literal_column("'retry'"),
+        IncidentRecord.retry_at,
+    ).where(IncidentRecord.instance_id.in_(_incident_ids), IncidentRecord.resolved_at.is_(None)),
+)
+
+
+def for_instances(
+    session: Session, instance_ids: list[int]
+) -> dict[int, tuple[list[Timer], list[Pending]]]:
+    """`timers_and_incidents` of several instances in one statement."""
+    out: dict[int, tuple[list[Timer], list[Pending]]] = {i: ([], []) for i in instance_ids}
+    rows = session.execute(
+        _BATCH_TIMERS_AND_INCIDENTS, {"ids": instance_ids, "incident_ids": instance_ids}
+    )
+    for instance_id, src, id_, task_id, element, kind, at in rows:
+        if src == "t":
+            out[instance_id][0].append(Timer(id_, task_id, element, kind, at))
+        else:
+            out[instance_id][1].append(Pending(task_id, element, at))
+    return out
+
+
+def current(session: Session, instance_id: int) -> tuple[list[Timer], list[Pending]]:
+    """The instance's timer rows and unresolved incidents: those its batch read (once), else
+    read now."""
+    known = session.info.get(KNOWN)
+    entry = known.pop(instance_id, None) if known else None
+    return entry if entry is not None else timers_and_incidents(session, instance_id)
+
+
+# Built once (constructing it cost more than running it); a plain table DELETE: the rows are
+# never loaded as objects, so the ORM has nothing to synchronize.
+_DELETE = delete(TimerRow.__table__).where(
+    TimerRow.__table__.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
+def sync_timers(
+    session: Session,
+    record: InstanceRecord,
+    workflow: BpmnWorkflow,
+    existing: list[Timer],
+    unresolved: list[Pending],
+) -> None:
+    """Make the instance's timer rows match its waiting timers and scheduled retries, writing
+    only what changed (most saves change nothing here)."""
+    wanted: list[tuple[str, str, str, datetime]] = []
+    if record.status != "terminated":
+        wanted = [
+            (i.task_id or "", i.element_id or "", "retry", i.retry_at)
+            for i in unresolved
+            if i.retry_at is not None
+        ]
+        wanted += [(t.task_id, t.element_id, t.kind, t.due_at) for t in waiting_timers(workflow)]
+    missing = list(wanted)
+    stale: list[int] = []
+    for row in existing:
+        key = (row.task_id, row.element_id, row.kind, row.due_at)
+        if key in missing:
+            missing.remove(key)
+        else:
+            stale.append(row.id)
+    if stale:
+        session.execute(_DELETE, {"ids": stale})
+    for task_id, element, kind, due in missing:
+        session.add(
+            TimerRow(
+                instance_id=record.id, task_id=task_id, element_id=element, kind=kind, due_at=due
+            )
+        )

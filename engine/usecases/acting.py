@@ -1,0 +1,43 @@
+"""One engine action on one instance: restore it, let the caller act, save it.
+
+Every use case that changes an instance has the same shape; this keeps that shape in one place
+so each use case reads as what it does. If the caller raises, nothing is saved (and the edge's
+transaction rolls back)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from sqlalchemy.orm import Session
+
+from engine.bpmn.runtime import StepResult
+from engine.bpmn.specs import ParsedModel
+from engine.context import EngineContext
+from engine.store import instance_state as store
+from engine.store.tables import InstanceRecord
+
+
+@dataclass
+class Action:
+    workflow: BpmnWorkflow
+    model: ParsedModel
+    notes: list[dict[str, Any]]
+    result: StepResult = field(default_factory=StepResult)
+    # Human task id -> who completed it in this action.
+    completed: dict[str, str] = field(default_factory=dict)
+
+
+@contextmanager
+def acting_on(
+    ctx: EngineContext, session: Session, record: InstanceRecord, actor: str | None
+) -> Iterator[Action]:
+    notes: list[dict[str, Any]] = []
+    workflow, model = store.restore(ctx, session, record, notes)
+    action = Action(workflow, model, notes)
+    yield action
+    store.save(ctx, session, record, workflow, model, incident=action.result.incident,
+               completed=action.completed, notes=notes, actor=actor)

@@ -1,0 +1,185 @@
+"""抄送 CC: copy people on an instance or on one of its steps. They see it under 抄送我的
+("CC'd to me"), read-only, with an unread state; copying is audited and notified."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from engine.access import may_view_instance
+from engine.context import EngineContext
+from engine.errors import Forbidden, NotFound
+from engine.notify.notifications import publish
+from engine.operations import _check, _context, _text, _touch, _users
+from engine.people.accounts import SYSTEM, Actor
+from engine.read.queries import get_instance, instance_dict
+from engine.store import instance_state as store
+from engine.store.records_ops import InstanceCcRecord
+from engine.store.tables import HumanTaskRow, InstanceRecord
+
+
+def cc(
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    instance_id: int,
+    usernames: Any,
+    *,
+    task_id: str | None = None,
+    note: str = "",
+) -> list[InstanceCcRecord]:
+    """Copy `usernames` on the instance (or on the step `task_id`). People already copied on the
+    same instance/step are left as they are. Returns the new copies."""
+    record = store.get_instance(session, instance_id)
+    row: HumanTaskRow | None = None
+    if task_id:
+        row, record_of_task, delegation, rel = _context(session, actor, task_id)
+        if record_of_task.id != record.id:
+            raise NotFound(
+                "该任务不属于此流程实例 (task not in this instance)", {"task_id": task_id}
+            )
+        _check(actor, "cc", row, record, rel, delegation)
+    elif not may_view_instance(session, actor, record):
+        raise Forbidden("无权抄送该流程 (not a participant of this instance)", {"id": instance_id})
+    users = _users(session, usernames)
+    note = _text(note, "note")
+    key = row.id if row is not None else ""
+    existing = set(
+        session.scalars(
+            select(InstanceCcRecord.username).where(
+                InstanceCcRecord.instance_id == record.id, InstanceCcRecord.task_key == key
+            )
+        )
+    )
+    now = ctx.clock.now()
+    added = []
+    for user in users:
+        if user in existing:
+            continue
+        item = InstanceCcRecord(
+            instance_id=record.id,
+            task_id=row.id if row is not None else None,
+            task_key=key,
+            element_id=row.element_id if row is not None else None,
+            username=user,
+            cc_by=actor.username,
+            note=note,
+            created_at=now,
+        )
+        session.add(item)
+        added.append(item)
+    store.audit(
+        session,
+        now,
+        "cc",
+        instance_id=record.id,
+        actor=actor.username,
+        task_id=row.id if row is not None else None,
+        element_id=row.element_id if row is not None else None,
+        details={"users": [a.username for a in added], "note": note},
+    )
+    if added:
+        publish(
+            ctx,
+            session,
+            "cc",
+            {
+                "instance_id": record.id,
+                "task_id": row.id if row is not None else None,
+                "name": row.name if row is not None else None,
+                "users": [a.username for a in added],
+                "by": actor.username,
+                "note": note,
+            },
+        )
+    _touch(session, record, now)
+    session.flush()
+    return added
+
+
+def cc_dict(item: InstanceCcRecord, record: InstanceRecord | None = None) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "instance_id": item.instance_id,
+        "task_id": item.task_id,
+        "element_id": item.element_id,
+        "cc_by": item.cc_by,
+        "note": item.note,
+        "created_at": item.created_at.isoformat(),
+        "read_at": item.read_at.isoformat() if item.read_at else None,
+        "read": item.read_at is not None,
+        **({"instance": instance_dict(record)} if record is not None else {}),
+    }
+
+
+def unread_cc_count(session: Session, actor: Actor) -> int:
+    return (
+        session.scalar(
+            select(func.count(InstanceCcRecord.id)).where(
+                InstanceCcRecord.username == actor.username, InstanceCcRecord.read_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def cc_inbox(
+    session: Session,
+    actor: Actor,
+    *,
+    unread_only: bool = False,
+    page: int = 1,
+    per_page: int = 20,
+) -> dict[str, Any]:
+    """抄送我的: newest first, with the instance summary and the unread count."""
+    per_page = max(1, min(per_page, 200))
+    page = max(1, page)
+    query = (
+        select(InstanceCcRecord, InstanceRecord)
+        .join(InstanceRecord, InstanceRecord.id == InstanceCcRecord.instance_id)
+        .where(InstanceCcRecord.username == actor.username)
+    )
+    if unread_only:
+        query = query.where(InstanceCcRecord.read_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = session.execute(
+        query.order_by(InstanceCcRecord.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return {
+        "items": [cc_dict(item, record) for item, record in rows],
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+        "unread": unread_cc_count(session, actor),
+    }
+
+
+def _own_copy(session: Session, actor: Actor, cc_id: int) -> InstanceCcRecord:
+    item = session.get(InstanceCcRecord, cc_id)
+    if item is None or item.username != actor.username:
+        raise NotFound(f"抄送 {cc_id} 不存在 (CC not found)", {"id": cc_id})
+    return item
+
+
+def mark_cc_read(
+    ctx: EngineContext, session: Session, actor: Actor, cc_id: int | None = None
+) -> int:
+    stmt = update(InstanceCcRecord).where(
+        InstanceCcRecord.username == actor.username, InstanceCcRecord.read_at.is_(None)
+    )
+    if cc_id is not None:
+        _own_copy(session, actor, cc_id)
+        stmt = stmt.where(InstanceCcRecord.id == cc_id)
+    result = session.execute(stmt.values(read_at=ctx.clock.now()))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def cc_view(ctx: EngineContext, session: Session, actor: Actor, cc_id: int) -> dict[str, Any]:
+    """The copied instance, read-only (no task operations), and the copy marked read."""
+    item = _own_copy(session, actor, cc_id)
+    if item.read_at is None:
+        item.read_at = ctx.clock.now()
+    detail = get_instance(ctx, session, SYSTEM, item.instance_id)
+    return {"cc": cc_dict(item), "instance": detail, "read_only": True}

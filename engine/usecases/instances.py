@@ -1,0 +1,473 @@
+"""Use cases on instances and tasks. Each takes the session of the caller's transaction and
+leaves committing to the edge (request, CLI command, scheduler job)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+
+from engine.bpmn.retiming import follow_data
+from engine.bpmn.runtime import (
+    StepResult,
+    apply_external_changes,
+    complete_human_task,
+    find_task,
+    incident_from,
+    new_workflow,
+    retry_errored,
+    run_steps,
+)
+from engine.bpmn.specs import ParsedModel
+from engine.context import EngineContext
+from engine.errors import (
+    Conflict,
+    Forbidden,
+    FormInvalid,
+    InstanceStateError,
+    InvalidInput,
+    NotFound,
+)
+from engine.forms import FieldError, validate_submission
+from engine.people.accounts import Actor, require_task_access
+from engine.store import instance_state as store
+from engine.store.tables import (
+    HumanTaskRow,
+    IncidentRecord,
+    InstanceRecord,
+    ProcessModelRecord,
+    ProcessVersionRecord,
+)
+from engine.usecases.acting import acting_on
+
+MAX_DATA_BYTES = 256 * 1024
+
+
+def start(
+    ctx: EngineContext, session: Session, actor: Actor, key: str, data: dict[str, Any]
+) -> InstanceRecord:
+    _check_data(data)
+    model_record = session.get(ProcessModelRecord, key)
+    if model_record is None:
+        raise NotFound(f"流程模型 {key} 不存在 (process model not found)", {"process": key})
+    version = session.scalar(
+        select(ProcessVersionRecord).where(
+            ProcessVersionRecord.model_key == key,
+            ProcessVersionRecord.version == model_record.latest_version,
+        )
+    )
+    assert version is not None
+    model = store.parsed_model(ctx, session, version.id)
+    cleaned = dict(data)
+    if model.start_form and model.start_form in model.forms:
+        cleaned = _validated(model, model.start_form, data)
+        # Keys the start form does not declare (e.g. set by an API client) are kept as given.
+        cleaned = {**data, **cleaned}
+    now = ctx.clock.now()
+    record = InstanceRecord(
+        model_key=key,
+        version_id=version.id,
+        version_number=version.version,
+        title=str(data.get("title", ""))[:256],
+        status="running",
+        started_by=actor.username,
+        created_at=now,
+        updated_at=now,
+        state="",
+        data={},
+    )
+    session.add(record)
+    session.flush()  # the id is part of the data scripts see
+    notes: list[dict[str, Any]] = []
+    engine = store.script_engine_for(ctx, session, record, notes)
+    seed = {**cleaned, "started_by": actor.username, "instance_id": record.id}
+    workflow = new_workflow(model, engine, seed)
+    store.audit(
+        session,
+        now,
+        "started",
+        instance_id=record.id,
+        actor=actor.username,
+        details={"process": key, "version": version.version, "data": cleaned},
+    )
+    result = run_steps(workflow, ctx.clock)
+    store.save(
+        ctx,
+        session,
+        record,
+        workflow,
+        model,
+        incident=result.incident,
+        notes=notes,
+        actor=actor.username,
+    )
+    return record
+
+
+def complete(
+    ctx: EngineContext, session: Session, actor: Actor, task_id: str, data: dict[str, Any]
+) -> InstanceRecord:
+    _check_data(data)
+    row = _open_task(session, task_id)
+    require_task_access(actor, row)
+    record = store.get_instance(session, row.instance_id)
+    _require_active(record)
+    with acting_on(ctx, session, record, actor.username) as act:
+        task = find_task(act.workflow, task_id)
+        if task is None or task.state != TaskState.READY:
+            raise Conflict("任务已不可处理 (task is no longer open)", {"task_id": task_id})
+        cleaned = (
+            _validated(act.model, row.form_file, data, current=task.data)
+            if row.form_file
+            else dict(data)
+        )
+        now = ctx.clock.now()
+        act.result = complete_human_task(act.workflow, task, cleaned, ctx.clock)
+        if act.result.incident is None:
+            moved = _follow_dates(ctx, session, record.id, act.workflow, cleaned, actor, now)
+            act.result = moved or act.result
+        store.audit(session, now, "task_completed", instance_id=record.id, actor=actor.username,
+                    task_id=task_id, element_id=row.element_id,
+                    details={"name": row.name, "data": cleaned})
+        act.completed[task_id] = actor.username
+    return record
+
+
+def claim(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> HumanTaskRow:
+    row = _open_task(session, task_id)
+    require_task_access(actor, row)
+    if row.assignee and row.assignee != actor.username:
+        raise Conflict(
+            f"任务已被 {row.assignee} 认领 (already claimed)", {"assignee": row.assignee}
+        )
+    now = ctx.clock.now()
+    row.assignee, row.claimed_at = actor.username, now
+    store.audit(
+        session,
+        now,
+        "task_claimed",
+        instance_id=row.instance_id,
+        actor=actor.username,
+        task_id=row.id,
+        element_id=row.element_id,
+    )
+    _touch(session, row.instance_id, now)
+    return row
+
+
+def unclaim(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> HumanTaskRow:
+    row = _open_task(session, task_id)
+    if row.claimed_at is None or (row.assignee != actor.username and not actor.is_admin):
+        raise Forbidden("只能取消自己认领的组任务 (only a claimed group task can be unclaimed)")
+    now = ctx.clock.now()
+    row.assignee, row.claimed_at = None, None
+    store.audit(
+        session,
+        now,
+        "task_unclaimed",
+        instance_id=row.instance_id,
+        actor=actor.username,
+        task_id=row.id,
+        element_id=row.element_id,
+    )
+    _touch(session, row.instance_id, now)
+    return row
+
+
+def retry(ctx: EngineContext, session: Session, actor: Actor, instance_id: int) -> InstanceRecord:
+    record = store.get_instance(session, instance_id)
+    _require_operator(actor, record)
+    if record.status != "error":
+        raise InstanceStateError(
+            "该实例没有需要重试的异常 (no incident to retry)", {"status": record.status}
+        )
+    with acting_on(ctx, session, record, actor.username) as act:
+        now = ctx.clock.now()
+        store.resolve_incidents(session, record.id, now)
+        store.audit(session, now, "retried", instance_id=record.id, actor=actor.username)
+        act.result = retry_errored(act.workflow, ctx.clock)
+    return record
+
+
+def terminate(
+    ctx: EngineContext, session: Session, actor: Actor, instance_id: int, reason: str = ""
+) -> InstanceRecord:
+    record = store.get_instance(session, instance_id)
+    if not (actor.is_admin or actor.username == record.started_by):
+        raise Forbidden(
+            "只有发起人或管理员可以终止流程 (only the initiator or an admin may terminate)"
+        )
+    if record.status in ("completed", "terminated"):
+        raise InstanceStateError("流程已结束 (instance already ended)", {"status": record.status})
+    with acting_on(ctx, session, record, actor.username) as act:
+        act.workflow.cancel()
+        now = ctx.clock.now()
+        record.status, record.completed_at = "terminated", now
+        store.resolve_incidents(session, record.id, now)
+        store.audit(session, now, "terminated", instance_id=record.id, actor=actor.username,
+                    details={"reason": reason})
+    return record
+
+
+def set_suspended(
+    ctx: EngineContext, session: Session, actor: Actor, instance_id: int, suspended: bool
+) -> InstanceRecord:
+    record = store.get_instance(session, instance_id)
+    _require_operator(actor, record)
+    if record.status in ("completed", "terminated"):
+        raise InstanceStateError("流程已结束 (instance already ended)", {"status": record.status})
+    if record.suspended == suspended:
+        return record
+    with acting_on(ctx, session, record, actor.username) as act:
+        record.suspended = suspended
+        now = ctx.clock.now()
+        store.audit(session, now, "suspended" if suspended else "resumed",
+                    instance_id=record.id, actor=actor.username)
+        if not suspended:
+            # Timers that came due while suspended fire now.
+            act.result = run_steps(act.workflow, ctx.clock, refresh=True)
+            _audit_fired(session, record.id, act.result, now)
+    return record
+
+
+def send_message(
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    instance_id: int,
+    name: str,
+    payload: dict[str, Any],
+) -> InstanceRecord:
+    """Deliver a message the instance waits for (e.g. `raise_risk` during execution)."""
+    _check_data(payload)
+    record = store.get_instance(session, instance_id)
+    _require_active(record)
+    if not _may_touch_instance(session, actor, record):
+        raise Forbidden("无权向该流程发送事件 (not a participant of this instance)")
+    with acting_on(ctx, session, record, actor.username) as act:
+        waiting = waiting_messages(act.workflow)
+        if name not in waiting:
+            raise Conflict(
+                f"流程当前不等待消息 {name} (the instance is not waiting for {name})",
+                {"waiting": sorted(waiting)},
+            )
+        # Event definitions match by class as well as name: reuse the waiting task's own.
+        try:
+            act.workflow.send_event(BpmnEvent(waiting[name], payload=payload))
+        except WorkflowException as exc:
+            raise Conflict(str(exc)) from exc
+        store.audit(session, ctx.clock.now(), "message_received", instance_id=record.id,
+                    actor=actor.username, details={"message": name, "payload": payload})
+        act.result = run_steps(act.workflow, ctx.clock)
+    return record
+
+
+def update_data(
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    instance_id: int,
+    changes: dict[str, Any],
+) -> InstanceRecord:
+    """Change instance variables (e.g. move `event_date`); waiting date timers follow."""
+    _check_data(changes)
+    if not changes:
+        raise InvalidInput("没有要修改的数据 (no changes given)")
+    record = store.get_instance(session, instance_id)
+    _require_active(record)
+    allowed = actor.is_admin or actor.is_process_owner or actor.is_manager
+    if not (allowed or actor.username == record.started_by):
+        raise Forbidden("只有发起人、经理或管理员可以修改流程数据 (initiator/manager/admin only)")
+    with acting_on(ctx, session, record, actor.username) as act:
+        now = ctx.clock.now()
+        store.audit(session, now, "data_updated", instance_id=record.id, actor=actor.username,
+                    details={"changes": changes})
+        # Timers first: they compare the new values with the ones they were computed from.
+        moved = _follow_dates(ctx, session, record.id, act.workflow, changes, actor, now)
+        apply_external_changes(act.workflow, changes)
+        act.result = moved or run_steps(act.workflow, ctx.clock)
+    return record
+
+
+def _follow_dates(
+    ctx: EngineContext,
+    session: Session,
+    instance_id: int,
+    workflow: Any,
+    changes: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+) -> StepResult | None:
+    """Reschedule date timers that read changed data; fire those now in the past."""
+    try:
+        moved = follow_data(workflow, changes, ctx.clock)
+    except Exception as exc:  # a timer expression that fails on the new data
+        return StepResult(incident=incident_from(workflow, exc))
+    if not moved:
+        return None
+    for m in moved:
+        store.audit(
+            session,
+            now,
+            "timer_rescheduled",
+            instance_id=instance_id,
+            actor=actor.username,
+            task_id=m.task_id,
+            element_id=m.element_id,
+            details={"old_due": m.old_due, "new_due": m.new_due},
+        )
+    result = run_steps(workflow, ctx.clock, refresh=True)
+    _audit_fired(session, instance_id, result, now)
+    return result
+
+
+def waiting_messages(workflow: Any) -> dict[str, MessageEventDefinition]:
+    """Messages the instance can receive now, by name."""
+    out: dict[str, MessageEventDefinition] = {}
+    for task in workflow.event_manager.tasks.values():
+        definition = getattr(task.task_spec, "event_definition", None)
+        if task.state == TaskState.WAITING and isinstance(definition, MessageEventDefinition):
+            out[definition.name] = definition
+    return out
+
+
+def fire_due_timers(
+    ctx: EngineContext,
+    session: Session,
+    instance_id: int,
+    retries: list[IncidentRecord] | None = None,
+) -> StepResult | None:
+    """Wake one instance whose timers are due (per the clock). Used by tick and the scheduler.
+    `retries`: its due retries, when the caller has read them already (a batch does)."""
+    record = store.get_instance(session, instance_id)
+    if record.status in ("completed", "terminated", "error") or record.suspended:
+        return None
+    with acting_on(ctx, session, record, "system") as act:
+        now = ctx.clock.now()
+        if retries is None:
+            retries = store.due_retries(session, record.id, now)
+        for incident in retries:
+            incident.resolved_at = now
+            store.audit(session, now, "retried", instance_id=record.id, actor="system",
+                        task_id=incident.task_id, element_id=incident.element_id,
+                        details={"attempt": incident.attempts + 1, "automatic": True})
+        if retries:
+            session.flush()
+            act.result = retry_errored(act.workflow, ctx.clock)
+        else:
+            act.result = run_steps(act.workflow, ctx.clock, refresh=True)
+            _audit_fired(session, record.id, act.result, now)
+    return act.result
+
+
+def _audit_fired(session: Session, instance_id: int, result: StepResult, now: datetime) -> None:
+    for timer in result.fired_timers:
+        late = (now - timer.due_at).total_seconds()
+        store.audit(
+            session,
+            now,
+            "timer_fired",
+            instance_id=instance_id,
+            actor="system",
+            task_id=timer.task_id,
+            element_id=timer.element_id,
+            details={
+                "due_at": timer.due_at.isoformat(),
+                "late_seconds": round(late, 3),
+                "kind": timer.kind,
+            },
+        )
+
+
+def _open_task(session: Session, task_id: str) -> HumanTaskRow:
+    row = session.get(HumanTaskRow, task_id)
+    if row is None:
+        raise NotFound(f"任务 {task_id} 不存在 (task not found)", {"task_id": task_id})
+    if row.status != "open":
+        raise Conflict(
+            "任务已处理或已取消 (task already completed or cancelled)",
+            {"task_id": task_id, "status": row.status},
+        )
+    return row
+
+
+def _require_active(record: InstanceRecord) -> None:
+    if record.suspended:
+        raise InstanceStateError("流程已挂起 (instance is suspended)", {"status": "suspended"})
+    if record.status in ("completed", "terminated"):
+        raise Conflict("流程已结束 (instance already ended)", {"status": record.status})
+
+
+def _require_operator(actor: Actor, record: InstanceRecord) -> None:
+    if not (actor.is_admin or actor.is_process_owner):
+        raise Forbidden("需要管理员或流程管理员权限 (admin or process owner only)")
+
+
+def _may_touch_instance(session: Session, actor: Actor, record: InstanceRecord) -> bool:
+    if actor.is_admin or actor.username == record.started_by:
+        return True
+    rows = session.scalars(select(HumanTaskRow).where(HumanTaskRow.instance_id == record.id))
+    return any(
+        r.assignee == actor.username
+        or r.completed_by == actor.username
+        or any(c.group_name in actor.groups for c in r.candidate_groups)
+        for r in rows
+    )
+
+
+def _touch(session: Session, instance_id: int, now: datetime) -> None:
+    """Bump the instance's version so a concurrent completion of the same task conflicts
+    (even when the clock has not moved, e.g. under a fixed clock)."""
+    record = store.get_instance(session, instance_id)
+    record.updated_at = now
+    flag_modified(record, "updated_at")
+    session.flush()
+
+
+def _validated(
+    model: ParsedModel,
+    form_file: str | None,
+    data: dict[str, Any],
+    current: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Form-validated data to merge into the process. Read-only fields keep the process's
+    value, and a field the caller did not send does not wipe a value the process already has
+    (a pre-filled field, an API client sending only what it changes)."""
+    form = model.forms.get(form_file) if form_file else None
+    if form is None:
+        return dict(data)
+    current = dict(current or {})
+    cleaned, errors = validate_submission(form, data, current=current)
+    if errors:
+        raise FormInvalid(
+            "表单校验未通过 (form validation failed)",
+            {"fields": {k: _field(e) for k, e in errors.items()}},
+        )
+    return {k: v for k, v in cleaned.items() if k in data or k not in current}
+
+
+def _field(error: FieldError) -> dict[str, Any]:
+    return {
+        "code": error.code,
+        "message": error.message,
+        "message_en": error.message_en,
+        "params": error.params,
+    }
+
+
+def _check_data(data: Any) -> None:
+    import json
+
+    if not isinstance(data, dict):
+        raise InvalidInput("data 必须是 JSON 对象 (data must be a JSON object)")
+    if any(not isinstance(k, str) or k.startswith("_") for k in data):
+        raise InvalidInput("数据键不能以下划线开头 (data keys must not start with '_')")
+    if len(json.dumps(data, default=str)) > MAX_DATA_BYTES:
+        raise InvalidInput("数据过大 (data too large)")

@@ -116,7 +116,8 @@ def test_attacks_end_with_the_sandbox_error_in_time(
 
 
 @pytest.mark.parametrize(
-    "expression", ["hash(((0,)*30000,)*30000)", "[[[0]*1000]*1000]*10000 == [[[0]*1000]*1000]*10000"]
+    "expression",
+    ["hash(((0,)*30000,)*30000)", "[[[0]*1000]*1000]*10000 == [[[0]*1000]*1000]*10000"],
 )
 def test_c_loop_expressions_time_out(env: RestrictedEnvironment, expression: str) -> None:
     error, elapsed = _timed(lambda: env.evaluate(expression, {}))

@@ -11,12 +11,11 @@ round trip however many tasks and tables the instance has.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, or_, select, union
 from sqlalchemy.orm import Session
 
-from engine.people.accounts import Actor
 from engine.store.records_ops import (
     LIVE_STATUSES,
     InstanceCcRecord,
@@ -25,6 +24,9 @@ from engine.store.records_ops import (
     TaskSignerRecord,
 )
 from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord, TaskCandidateRow
+
+if TYPE_CHECKING:
+    from engine.people.accounts import Actor
 
 
 def took_part(actor: Actor, instance_id: int) -> Any:

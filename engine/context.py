@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,11 +16,13 @@ from engine.notify.notifier import LogNotifier, Notifier
 from engine.sandbox import RestrictedEnvironment
 from engine.sandbox.diagram_helpers import make_helpers
 from engine.sandbox.pool import ScriptPool, shared_pool
-from engine.settings import Settings
 from engine.store.calendar_rows import load_calendar
 from engine.store.db import make_engine, make_session_factory
-from engine.timing.workcal import WorkCalendar
 from handlers import HandlerRegistry, default_registry
+
+if TYPE_CHECKING:
+    from engine.settings import Settings
+    from engine.workcal import WorkCalendar
 
 
 @dataclass

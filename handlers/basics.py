@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from handlers.registry import HandlerContext, HandlerRegistry
+if TYPE_CHECKING:
+    from handlers.registry import HandlerContext, HandlerRegistry
 
 
 def register(registry: HandlerRegistry) -> None:

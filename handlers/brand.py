@@ -3,10 +3,12 @@ against the campaign's targets (manual §4.3)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from handlers.common import LABELS, clean_number, dict_rows, text, to_number
-from handlers.registry import HandlerContext, HandlerRegistry
+
+if TYPE_CHECKING:
+    from handlers.registry import HandlerContext, HandlerRegistry
 
 METRICS = ("exposure", "interaction_rate", "search_volume")
 

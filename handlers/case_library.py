@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.store.records_business import CASE_CATEGORIES, CaseLibraryRecord
 from engine.store.tables import DocumentRecord
 from handlers.common import text, to_number
-from handlers.registry import HandlerContext, HandlerRegistry
+
+if TYPE_CHECKING:
+    from handlers.registry import HandlerContext, HandlerRegistry
 
 
 def register(registry: HandlerRegistry) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import ChainableUndefined, FileSystemLoader, Undefined
@@ -30,7 +30,9 @@ from handlers.brand import evaluate_brand_metrics
 from handlers.common import DASH, LABELS, clean_number, dict_rows, label, text, to_number
 from handlers.docx_render import markdown_to_docx
 from handlers.kpi import compute_completion_rate
-from handlers.registry import HandlerContext, HandlerRegistry
+
+if TYPE_CHECKING:
+    from handlers.registry import HandlerContext, HandlerRegistry
 
 __all__ = [
     "DOC_TYPES",

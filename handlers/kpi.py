@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from handlers.common import clean_number, dict_rows, text, to_number
-from handlers.registry import HandlerContext, HandlerRegistry
+
+if TYPE_CHECKING:
+    from handlers.registry import HandlerContext, HandlerRegistry
 
 
 def register(registry: HandlerRegistry) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.store.records_business import LeadRecord
 from handlers.common import DASH, dict_rows, label, text
-from handlers.registry import HandlerContext, HandlerRegistry
+
+if TYPE_CHECKING:
+    from handlers.registry import HandlerContext, HandlerRegistry
 
 SALES_GROUP = "sales"
 INTEREST_LEVELS = ("high", "medium", "low")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from engine.clock import Clock
 from engine.context import EngineContext, build_context
 from engine.settings import Settings
+
+if TYPE_CHECKING:
+    from engine.clock import Clock
 
 
 class BoundedInt(IntegerConverter):

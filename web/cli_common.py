@@ -7,17 +7,19 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from sqlalchemy.orm import Session
 
-from engine.clock import FixedClock
 from engine.context import EngineContext, build_context
 from engine.errors import PlanflowError
 from engine.people.accounts import SYSTEM, Actor, actor_for
 from engine.settings import Settings
 from engine.store.db import transaction
+
+if TYPE_CHECKING:
+    from engine.clock import FixedClock
 
 T = TypeVar("T")
 

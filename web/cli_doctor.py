@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from engine.context import renewed
 from engine.usecases.doctor import diagnose
 from web.cli_common import State, pass_state, run, session_for
 from web.i18n import catalog
@@ -28,7 +29,7 @@ def doctor(state: State, as_json: bool) -> None:
 
     def go() -> int:
         with session_for(state) as session:
-            findings = diagnose(state.ctx(), session)
+            findings = diagnose(renewed(state.ctx()), session)
         if as_json:
             click.echo(json.dumps([f.as_dict() for f in findings], ensure_ascii=False))
         elif not findings:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
-from engine.context import EngineContext
 from engine.errors import Unauthenticated
 from engine.people.accounts import Actor, actor_for_token
 from engine.store.db import transaction
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
 
 
 def engine_ctx() -> EngineContext:

@@ -20,14 +20,13 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import FixedClock
-from engine.context import EngineContext
 from engine.people.accounts import STANDARD_GROUPS, actor_for, add_user, ensure_standard_groups
 from engine.settings import PROJECT_ROOT
 from engine.store.db import transaction
@@ -35,6 +34,9 @@ from engine.store.migrate import upgrade
 from engine.store.tables import HumanTaskRow, InstanceRecord, UserRecord
 from engine.usecases import instances
 from engine.usecases.deploy import deploy, uploads_from_paths
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
 
 GROUP_NAMES = {key: zh for key, zh, _ in STANDARD_GROUPS}
 

@@ -38,11 +38,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from engine.timing.scheduler import TimerService
+if TYPE_CHECKING:
+    from engine.timing.scheduler import TimerService
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -27,9 +27,11 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn import compaction
-from engine.bpmn.specs import ParsedModel
 from engine.clock import Clock, engine_time
 from engine.sandbox import RestrictedEnvironment, ScriptError
+
+if TYPE_CHECKING:
+    from engine.bpmn.specs import ParsedModel
 
 ServiceDispatch = Callable[[Task, str, dict[str, Any]], Any]
 

@@ -5,7 +5,7 @@ Usage (from the project root, inside the venv)::
     python engine/data/make_cn_workdays.py            # rewrite cn_workdays.json
     python engine/data/make_cn_workdays.py --check    # exit 1 if the JSON is stale
 
-This script is NOT imported at runtime; ``engine.timing.workcal`` only reads the JSON.
+This script is NOT imported at runtime; ``engine.workcal`` only reads the JSON.
 
 * Years covered by the installed ``chinesecalendar`` package (PyPI; it transcribes the annual
   国务院办公厅《关于 XXXX 年部分节假日安排的通知》) are written with ``"status": "official"``:

@@ -11,12 +11,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.forms.feel import _UNKNOWN, _feel_hides, _feel_value
 from engine.forms.field_errors import FieldError, _error
 from engine.forms.rules import _check, _coerce, _Invalid, _kept_value, _normalize_options
-from engine.forms.schema import FormSchema, _Node
 from engine.forms.values import (
     _MISSING,
     _deep_merge,
@@ -29,6 +28,9 @@ from engine.forms.values import (
     _put,
     _to_decimal,
 )
+
+if TYPE_CHECKING:
+    from engine.forms.schema import FormSchema, _Node
 
 
 def validate_submission(

@@ -27,9 +27,10 @@ import urllib.parse
 import urllib.request
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.notify.ops_settings import RobotConfig, SmtpConfig
+if TYPE_CHECKING:
+    from engine.notify.ops_settings import RobotConfig, SmtpConfig
 
 WECOM_MAX_BYTES = 4096
 

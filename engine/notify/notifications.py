@@ -34,13 +34,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.notify import channels, ops_settings
-from engine.people.accounts import Actor
 from engine.store.db import transaction
 from engine.store.records_ops import NotificationRecord, OutboxRecord
 from engine.store.tables import InstanceRecord, MembershipRecord, UserRecord
 
 if TYPE_CHECKING:
     from engine.context import EngineContext
+    from engine.people.accounts import Actor
 
 log = logging.getLogger("planflow.notify")
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from engine.settings import Settings
+if TYPE_CHECKING:
+    from engine.settings import Settings
 
 # Every event the notifier knows; webhook robots get all of them unless `webhook_events` says.
 EVENTS = (

@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.orm import Session
 
-from engine.context import EngineContext
 from engine.errors import Conflict, InvalidInput
 from engine.operations.shared import (
     _active_user,
@@ -20,9 +21,12 @@ from engine.operations.shared import (
     _text,
     _touch,
 )
-from engine.people.accounts import Actor
-from engine.store.tables import HumanTaskRow
 from engine.usecases import instances
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
+    from engine.people.accounts import Actor
+    from engine.store.tables import HumanTaskRow
 
 
 def claim(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> HumanTaskRow:

@@ -8,10 +8,14 @@ manager/supervisor, executive), process owner, admin. State is checked by each o
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from engine.errors import Forbidden
-from engine.people.accounts import Actor
-from engine.store.records_ops import TaskDelegationRecord
-from engine.store.tables import HumanTaskRow
+
+if TYPE_CHECKING:
+    from engine.people.accounts import Actor
+    from engine.store.records_ops import TaskDelegationRecord
+    from engine.store.tables import HumanTaskRow
 
 TASK_OPS = (
     "claim",

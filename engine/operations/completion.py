@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
 from engine.bpmn.runtime import complete_human_task, find_task
-from engine.context import EngineContext
 from engine.errors import Conflict
 from engine.operations.shared import _announce_assigned, _entries
 from engine.people import absence
-from engine.people.accounts import Actor
 from engine.store import instance_state as store
 from engine.store.records_ops import ON_HOLD, TaskSignerRecord, TaskSubmissionRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.usecases import instances
 from engine.usecases.acting import acting_on
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
+    from engine.people.accounts import Actor
 
 
 def _open_entry(

@@ -6,12 +6,11 @@ recall it first. Only the owner completes the task.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from engine.bpmn.runtime import find_task
-from engine.context import EngineContext
 from engine.errors import Conflict, FormInvalid, InvalidInput
 from engine.forms import validate_submission
 from engine.operations.authz import _deny
@@ -28,12 +27,15 @@ from engine.operations.shared import (
     _text,
     _touch,
 )
-from engine.people.accounts import Actor
 from engine.store import instance_state as store
 from engine.store.records_ops import TaskDelegationRecord, TaskSubmissionRecord
-from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.usecases import instances
 from engine.usecases.acting import acting_on
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
+    from engine.people.accounts import Actor
+    from engine.store.tables import HumanTaskRow, InstanceRecord
 
 
 def delegate(

@@ -5,11 +5,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.context import EngineContext
 from engine.errors import Conflict
 from engine.notify import ops_settings
 from engine.notify.notifications import publish
@@ -22,9 +22,12 @@ from engine.operations.shared import (
     _text,
     _touch,
 )
-from engine.people.accounts import Actor
 from engine.store.tables import AuditRecord, HumanTaskRow
 from engine.usecases import instances
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
+    from engine.people.accounts import Actor
 
 
 def remind_interval(ctx: EngineContext) -> timedelta:

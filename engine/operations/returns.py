@@ -5,14 +5,13 @@ the chosen step, assigned to whoever completed it; parallel branches not on the 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
 from engine.bpmn import rewind
 from engine.bpmn.runtime import find_task, run_steps
-from engine.context import EngineContext
 from engine.errors import Conflict
 from engine.notify.notifications import publish
 from engine.operations.shared import (
@@ -24,12 +23,15 @@ from engine.operations.shared import (
     _require_live,
     _text,
 )
-from engine.people.accounts import Actor
 from engine.store import instance_state as store
 from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.store.task_hooks import ASSIGN_OVERRIDES
 from engine.usecases import instances
 from engine.usecases.acting import acting_on
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
+    from engine.people.accounts import Actor
 
 
 def _target_dict(session: Session, task: Any) -> dict[str, Any]:

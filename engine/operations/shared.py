@@ -7,12 +7,11 @@ makes two concurrent operations on one instance conflict, and who has to act on 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.context import EngineContext
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.notify.notifications import group_members, publish
 from engine.operations.authz import _deny, allowed, relation
@@ -21,6 +20,9 @@ from engine.store import instance_state as store
 from engine.store.records_ops import LIVE_STATUSES, ON_HOLD, TaskDelegationRecord, TaskSignerRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.store.versioning import touch
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
 
 SIGNER_MODES = ("before", "parallel", "after")
 

@@ -6,12 +6,11 @@ sign again) until the owner asks that signer again or returns the instance.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.context import EngineContext
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.notify.notifications import publish
 from engine.operations.authz import _deny
@@ -33,11 +32,14 @@ from engine.operations.shared import (
     step_signer,
 )
 from engine.operations.votes import _tally
-from engine.people.accounts import Actor
 from engine.store import instance_state as store
 from engine.store.records_ops import LIVE_STATUSES, TaskSignerRecord, TaskSubmissionRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.usecases import instances
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
+    from engine.people.accounts import Actor
 
 
 def submit(

@@ -6,19 +6,17 @@ returns, withdrawals, signatures, delegations, handovers, copies).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.access import may_view_instance
-from engine.context import EngineContext
 from engine.errors import Forbidden
 from engine.operations.authz import TASK_OPS, allowed, relation
 from engine.operations.reminders import last_reminded, remind_interval
 from engine.operations.shared import _is_vote, _row, active_delegation, step_signer
 from engine.operations.votes import vote_rule
-from engine.people.accounts import Actor
 from engine.read.queries import instance_dict, task_dict
 from engine.read.withdrawable import withdrawable
 from engine.store import instance_state as store
@@ -31,6 +29,10 @@ from engine.store.records_ops import (
     TaskSubmissionRecord,
 )
 from engine.store.tables import AuditRecord, HumanTaskRow
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
+    from engine.people.accounts import Actor
 
 
 def _signer_dict(e: TaskSignerRecord) -> dict[str, Any]:

@@ -7,17 +7,20 @@ last instance's data, so a quorum cannot be counted there).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.context import EngineContext
 from engine.operations.completion import _complete_bpmn
-from engine.people.accounts import Actor
 from engine.store import instance_state as store
 from engine.store.records_ops import TaskSignerRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.store.task_hooks import parse_sign_mode
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
+    from engine.people.accounts import Actor
 
 
 def vote_rule(

@@ -6,23 +6,27 @@ of the step rule for the lists and the task page; `withdraw` has the last word.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import rewind
 from engine.bpmn.runtime import find_task, run_steps
-from engine.context import EngineContext
 from engine.errors import Conflict, Forbidden
 from engine.notify.notifications import publish
 from engine.operations.shared import _audit, _bpmn_row, _candidates, _row, _text
-from engine.people.accounts import Actor
 from engine.store import instance_state as store
 from engine.store.records_ops import LIVE_STATUSES, TaskDelegationRecord, TaskSignerRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.store.task_hooks import ASSIGN_OVERRIDES
 from engine.usecases import instances
 from engine.usecases.acting import acting_on
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
+    from engine.people.accounts import Actor
 
 
 def _rows(session: Session, ids: list[str]) -> list[HumanTaskRow]:

@@ -16,12 +16,11 @@ the history (`engine.operations.instance_operations`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
-from engine.context import EngineContext
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.notify.notifications import publish
 from engine.people.accounts import Actor, get_user
@@ -34,6 +33,9 @@ from engine.store.records_ops import (
 )
 from engine.store.tables import HumanTaskRow, InstanceRecord, UserRecord
 from engine.store.versioning import touch
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
 
 
 def active_absences(session: Session, now: datetime) -> dict[str, AbsenceRecord]:

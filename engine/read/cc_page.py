@@ -8,13 +8,11 @@ Like `engine.read.inbox`, it reads the projection, the audit log and the cached 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from engine.context import EngineContext
-from engine.people.accounts import Actor
 from engine.read.inbox import (
     PER_PAGE,
     Listing,
@@ -29,6 +27,10 @@ from engine.store import instance_state as store
 from engine.store.records_ops import InstanceCcRecord
 from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord
 from engine.usecases import cc as copies
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
+    from engine.people.accounts import Actor
 
 
 def cc_listing(

@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import CompoundSelect, Row, Select, case, or_, select
 from sqlalchemy.orm import Session
 
-from engine.context import EngineContext
-from engine.people.accounts import Actor
 from engine.read.list_queries import (
     count_rows,
     dialect_of,
@@ -34,6 +32,10 @@ from engine.store.tables import (
     ProcessModelRecord,
     UserRecord,
 )
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
+    from engine.people.accounts import Actor
 
 PER_PAGE = 20
 MAX_PER_PAGE = 100

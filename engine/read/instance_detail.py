@@ -7,12 +7,11 @@ running it)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, bindparam, cast, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
-from engine.people.accounts import Actor
 from engine.read.list_queries import TASK_COLUMNS
 from engine.store.tables import (
     AuditRecord,
@@ -23,6 +22,9 @@ from engine.store.tables import (
     TimerRow,
     UTCDateTime,
 )
+
+if TYPE_CHECKING:
+    from engine.people.accounts import Actor
 
 _instance = bindparam("instance_id")
 

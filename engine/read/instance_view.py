@@ -18,13 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, intersect, select, text
 from sqlalchemy.orm import Session
 
-from engine.people.accounts import Actor
 from engine.read.list_queries import INSTANCE_COLUMNS, visible_instance_ids
 from engine.store.tables import (
     GroupRecord,
@@ -35,6 +34,9 @@ from engine.store.tables import (
     UserRecord,
     VersionFileRecord,
 )
+
+if TYPE_CHECKING:
+    from engine.people.accounts import Actor
 
 STATUSES = ("running", "waiting", "suspended", "error", "completed", "terminated")
 ACTIVE_STATUSES = ("running", "waiting", "suspended", "error")

@@ -9,7 +9,7 @@ rows and no instance row (with its large state) is read except the page's few co
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     CompoundSelect,
@@ -25,8 +25,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from engine.people.accounts import Actor
 from engine.store.tables import HumanTaskRow, InstanceRecord, TaskCandidateRow
+
+if TYPE_CHECKING:
+    from engine.people.accounts import Actor
 
 
 def _offered(actor: Actor, dialect: str) -> Any:

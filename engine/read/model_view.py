@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn.specs import kind_of
-from engine.context import EngineContext
 from engine.errors import InvalidModel, NotFound
 from engine.store.tables import (
     InstanceRecord,
@@ -24,6 +23,9 @@ from engine.store.tables import (
     VersionFileRecord,
 )
 from engine.usecases.deploy import DeployResult, Upload, deploy
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
 
 MAX_DIFF_LINES = 5000
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CompoundSelect, Row, Select, select
 from sqlalchemy.orm import Session
 
 from engine.access import may_view_instance, onlooker
 from engine.bpmn.runtime import find_task
-from engine.context import EngineContext
 from engine.errors import Forbidden, NotFound
 from engine.people.accounts import Actor, may_see
 from engine.read.instance_detail import instance_history, instance_tasks, may_see_row
@@ -33,6 +32,9 @@ from engine.store.tables import (
     ProcessModelRecord,
     ProcessVersionRecord,
 )
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
 
 MAX_PAGE = 200
 

@@ -11,16 +11,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bpmn.specs import ParsedModel, all_task_specs
-from engine.context import EngineContext
 from engine.errors import Forbidden, NotFound
-from engine.forms import FormSchema
 from engine.people.accounts import Actor, may_act_on, may_see
 from engine.read.inbox import (
     ENDED,
@@ -37,6 +35,10 @@ from engine.store.tables import (
     ProcessModelRecord,
     ProcessVersionRecord,
 )
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
+    from engine.forms import FormSchema
 
 # The audit entries the task page's history shows.
 HISTORY_ACTIONS = ("started", "task_completed")

@@ -13,13 +13,16 @@ claimed, signed, given extra signers or delegated.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
-from engine.people.accounts import Actor
 from engine.store.records_ops import LIVE_STATUSES, TaskDelegationRecord, TaskSignerRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
+
+if TYPE_CHECKING:
+    from engine.people.accounts import Actor
 
 ENDED = ("completed", "terminated")
 

@@ -39,7 +39,7 @@ class WorkCalendar(Protocol):
 class WeekdayCalendar:
     """Monday to Friday are working days; no holidays.
 
-    Same conventions as ``engine.timing.workcal.WorkCalendar``: ``add_workdays(d, n)`` with ``n >
+    Same conventions as ``engine.workcal.WorkCalendar``: ``add_workdays(d, n)`` with ``n >
     0``
     is the n-th working day strictly after ``d``, with ``n < 0`` the |n|-th strictly before,
     with ``n == 0`` ``d`` itself if it is a working day, else the next one. Constant time.

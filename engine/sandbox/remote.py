@@ -13,13 +13,15 @@ from __future__ import annotations
 import hashlib
 import pickle
 from collections.abc import Callable, Mapping, MutableMapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from engine.sandbox import wire
 from engine.sandbox.errors import ScriptError
 from engine.sandbox.output import _SCALARS, _data_size, check_storable
-from engine.sandbox.pool import ScriptPool
 from engine.sandbox.worker import RemoteHelper
+
+if TYPE_CHECKING:
+    from engine.sandbox.pool import ScriptPool
 
 _MISSING: Final = object()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
@@ -24,7 +24,6 @@ from engine.bpmn.runtime import (
     stall_point,
 )
 from engine.bpmn.specs import ParsedModel, SourceFile, parse_model
-from engine.context import EngineContext
 from engine.errors import NotFound
 from engine.store import held_audits, task_hooks, timer_rows
 from engine.store.lane_groups import LaneGroups
@@ -39,6 +38,9 @@ from engine.store.tables import (
 )
 from engine.store.task_properties import ExpressionProblem, due_at, resolve_assignment
 from handlers import HandlerContext, UnknownHandler
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
 
 
 def parsed_model(ctx: EngineContext, session: Session, version_id: int) -> ParsedModel:

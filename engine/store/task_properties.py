@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -19,10 +19,12 @@ from SpiffWorkflow.task import Task
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.bpmn.runtime import PlanflowScriptEngine
-from engine.bpmn.specs import HumanStep
-from engine.context import EngineContext
 from engine.store.tables import UserRecord
+
+if TYPE_CHECKING:
+    from engine.bpmn.runtime import PlanflowScriptEngine
+    from engine.bpmn.specs import HumanStep
+    from engine.context import EngineContext
 
 # Never leave a task with nobody able to see it: administrators pick it up.
 FALLBACK_GROUP = "admin"

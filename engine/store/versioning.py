@@ -4,13 +4,16 @@ the version moved on (another transaction committed first) becomes a Conflict (H
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import Conflict
-from engine.store.tables import InstanceRecord
+
+if TYPE_CHECKING:
+    from engine.store.tables import InstanceRecord
 
 
 def flush_checked(session: Session, record: InstanceRecord) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.context import EngineContext
 from engine.store.instance_state import audit
 from engine.store.tables import HumanTaskRow
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
 
 
 def send_due_reminders(

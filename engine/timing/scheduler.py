@@ -27,16 +27,19 @@ import threading
 import time
 import uuid
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select, update
 
-from engine.context import EngineContext
 from engine.store.calendar_rows import load_calendar
 from engine.store.db import transaction
 from engine.store.tables import SchedulerLeaseRecord
 from engine.timing.reminders import send_due_reminders
 from engine.timing.timers import next_due, process_due
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "timers"

@@ -20,16 +20,19 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import false, select, update
 from sqlalchemy.orm import Session
 
-from engine.context import EngineContext
 from engine.errors import Conflict
 from engine.store import task_hooks, timer_rows
 from engine.store.db import transaction
 from engine.store.tables import IncidentRecord, InstanceRecord, TimerRow
 from engine.usecases.instances import fire_due_timers
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
 
 log = logging.getLogger(__name__)
 ACTIVE = ("running", "waiting")

@@ -9,16 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy.orm import Session
 
 from engine.bpmn.runtime import StepResult
-from engine.bpmn.specs import ParsedModel
-from engine.context import EngineContext
 from engine.store import instance_state as store
-from engine.store.tables import InstanceRecord
+
+if TYPE_CHECKING:
+    from engine.bpmn.specs import ParsedModel
+    from engine.context import EngineContext
+    from engine.store.tables import InstanceRecord
 
 
 @dataclass

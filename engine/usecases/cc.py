@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine.access import may_view_instance
-from engine.context import EngineContext
 from engine.errors import Forbidden, NotFound
 from engine.notify.notifications import publish
 from engine.operations import _check, _context, _text, _touch, _users
@@ -18,6 +17,9 @@ from engine.read.queries import get_instance, instance_dict
 from engine.store import instance_state as store
 from engine.store.records_ops import InstanceCcRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
 
 
 def cc(

@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +22,6 @@ from engine.bpmn.specs import (
     read_xml,
 )
 from engine.bpmn.validate import check_flow_conditions, validate_model
-from engine.context import EngineContext
 from engine.errors import InvalidModel
 from engine.store.instance_state import audit
 from engine.store.tables import (
@@ -30,6 +30,9 @@ from engine.store.tables import (
     ProcessVersionRecord,
     VersionFileRecord,
 )
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
 
 
 @dataclass(frozen=True)

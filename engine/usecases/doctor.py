@@ -18,16 +18,18 @@ Read-only: it reports, a person decides (retry, 退回, terminate).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bpmn.runtime import element_id, ready_human_tasks, stall_point, waiting_timers
-from engine.context import EngineContext, renewed
 from engine.store import instance_state as store
 from engine.store.records_ops import LIVE_STATUSES
 from engine.store.tables import HumanTaskRow, InstanceRecord, TimerRow
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
 
 UNFINISHED = ("running", "waiting", "error", "suspended")
 
@@ -45,8 +47,9 @@ class Finding:
         return asdict(self)
 
 
-def diagnose(ctx: EngineContext, session: Session) -> list[Finding]:
-    fresh = renewed(ctx)
+def diagnose(fresh: EngineContext, session: Session) -> list[Finding]:
+    """`fresh`: a renewed context (`engine.context.renewed`), so the check restores instances
+    as a freshly started process would; the caller builds it (context is the top layer)."""
     records = session.scalars(
         select(InstanceRecord)
         .where(InstanceRecord.status.in_(UNFINISHED))

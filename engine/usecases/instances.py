@@ -4,7 +4,7 @@ leaves committing to the edge (request, CLI command, scheduler job)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -25,8 +25,6 @@ from engine.bpmn.runtime import (
     retry_errored,
     run_steps,
 )
-from engine.bpmn.specs import ParsedModel
-from engine.context import EngineContext
 from engine.errors import (
     Conflict,
     Forbidden,
@@ -46,6 +44,10 @@ from engine.store.tables import (
     ProcessVersionRecord,
 )
 from engine.usecases.acting import acting_on
+
+if TYPE_CHECKING:
+    from engine.bpmn.specs import ParsedModel
+    from engine.context import EngineContext
 
 MAX_DATA_BYTES = 256 * 1024
 

@@ -1,4 +1,4 @@
-"""Tests for engine.timing.workcal — the working-day calendar (工作日历)."""
+"""Tests for engine.workcal — the working-day calendar (工作日历)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from types import ModuleType
 
 import pytest
 
-from engine.timing.workcal import (
+from engine.workcal import (
     CalendarDay,
     WorkCalendar,
     calendar_from_rows,

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import calendar as pycal
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.people import admin as users_admin
-from engine.timing.workcal import WorkCalendar
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, translate
 from web.pages import bp
 from web.pages.instances import error_page, local_tz, manage_page, manage_time, the_actor
+
+if TYPE_CHECKING:
+    from engine.workcal import WorkCalendar
 
 
 def _admin(actor: Any) -> bool:
@@ -320,9 +322,10 @@ def admin_calendar_year() -> Response | tuple[str, int]:
 @manage_page(_admin)
 def admin_health() -> str:
     """运行检查: what `planflow doctor` reports, for administrators (engine.usecases.doctor)."""
+    from engine.context import renewed
     from engine.usecases.doctor import diagnose
 
     with unit_of_work() as session:
-        findings = diagnose(engine_ctx(), session)
+        findings = diagnose(renewed(engine_ctx()), session)
     due = {f.detail: manage_time(f.detail) for f in findings if f.kind == "timer_missing"}
     return render_template("pages/manage_admin_health.html", findings=findings, due=due)

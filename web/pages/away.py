@@ -5,7 +5,7 @@ until, the B角 who takes over, a note) and "I'm back". Managers may do it for a
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
@@ -13,13 +13,15 @@ from werkzeug.wrappers import Response
 
 from engine.errors import InvalidInput, PlanflowError
 from engine.people import absence, admin
-from engine.people.accounts import Actor
 from engine.read.inbox import user_names
 from web.core import engine_ctx, unit_of_work
 from web.i18n import translate
 from web.pages import bp
 from web.pages.inbox import html_error, the_actor
 from web.session_auth import login_required
+
+if TYPE_CHECKING:
+    from engine.people.accounts import Actor
 
 FIELDS = ("username", "starts_at", "ends_at", "deputy", "note")
 

@@ -3,11 +3,12 @@ read-only (marks it read), "mark all read", and the nav badge (unread copies).""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Flask, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine.errors import PlanflowError
-from engine.people.accounts import Actor
 from engine.read.cc_page import cc_context, cc_listing
 from engine.usecases import cc as copies
 from web.core import engine_ctx, unit_of_work
@@ -16,6 +17,9 @@ from web.pages import bp
 from web.pages.inbox import html_error, int_arg, safe_next, the_actor
 from web.pages.nav import register_count
 from web.session_auth import login_required
+
+if TYPE_CHECKING:
+    from engine.people.accounts import Actor
 
 SHOW = ("unread", "all")
 

@@ -5,7 +5,7 @@ start.py): local-time wording, due-date wording, error pages and JSON errors, pa
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, render_template, request, url_for
@@ -20,7 +20,6 @@ from engine.errors import (
     PlanflowError,
     Unauthenticated,
 )
-from engine.people.accounts import Actor
 from engine.read import inbox as worklist
 from engine.read.withdrawable import withdrawable
 from web.core import engine_ctx, unit_of_work
@@ -29,6 +28,9 @@ from web.pages import bp
 from web.pages.nav import register_count
 from web.redirects import safe_redirect_target
 from web.session_auth import current_actor, login_required
+
+if TYPE_CHECKING:
+    from engine.people.accounts import Actor
 
 STARTED_STATUSES = ("active", "running", "waiting", "suspended", "error", "completed", "terminated")
 

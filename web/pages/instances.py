@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -23,7 +23,6 @@ from werkzeug.wrappers import Response
 
 from engine.bpmn.layout import with_diagram
 from engine.errors import Forbidden, NotFound, PlanflowError
-from engine.people.accounts import Actor
 from engine.read import instance_view, queries
 from engine.store.tables import InstanceRecord
 from engine.usecases import instances as operations
@@ -31,6 +30,9 @@ from web.core import engine_ctx, unit_of_work
 from web.i18n import catalog, current_language, translate
 from web.pages import bp
 from web.session_auth import current_actor, login_required
+
+if TYPE_CHECKING:
+    from engine.people.accounts import Actor
 
 F = TypeVar("F", bound=Callable[..., Any])
 ENDED = ("completed", "terminated")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, request, url_for
 
-from engine.people.accounts import Actor
 from web.session_auth import current_actor
+
+if TYPE_CHECKING:
+    from engine.people.accounts import Actor
 
 
 @dataclass(frozen=True)

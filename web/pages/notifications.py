@@ -8,19 +8,21 @@ modules may add later (e.g. 撤回 → `pages.task_withdraw`) only once those ro
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine.notify import notifications as bell
-from engine.people.accounts import Actor
 from engine.read.inbox import Listing
 from web.core import engine_ctx, unit_of_work
 from web.i18n import translate
 from web.pages import bp
 from web.pages.inbox import int_arg, safe_next, staff_instance_url, the_actor
 from web.session_auth import current_actor, login_required
+
+if TYPE_CHECKING:
+    from engine.people.accounts import Actor
 
 PER_PAGE = 20
 # Events about a step the recipient now has to act on: open the task; the rest open the instance.

@@ -8,19 +8,21 @@ matrix gives them on someone else's task (转办, 催办, 抄送), like a DingTa
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import operations
 from engine.access import onlooker
-from engine.context import EngineContext
 from engine.errors import Forbidden, PlanflowError
 from engine.people.accounts import SYSTEM, Actor
 from engine.read import inbox as worklist
 from engine.read import task_page
 from engine.store.tables import HumanTaskRow, InstanceRecord, UserRecord
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
 
 ENDED = ("completed", "terminated")
 REMOVABLE = ("pending", "open")

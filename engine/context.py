@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +13,7 @@ from engine.bpmn.serializer import StateSerializer
 from engine.bpmn.specs import SpecCache
 from engine.clock import Clock, SystemClock
 from engine.notify.notifier import LogNotifier, Notifier
+from engine.operations import save_hooks as planflow_save_hooks
 from engine.sandbox import RestrictedEnvironment
 from engine.sandbox.diagram_helpers import make_helpers
 from engine.sandbox.pool import ScriptPool, shared_pool
@@ -22,8 +23,12 @@ from handlers import HandlerRegistry, default_registry
 
 if TYPE_CHECKING:
     from engine.settings import Settings
+    from engine.store.hooks import SaveHooks
     from engine.workcal import WorkCalendar
 
+
+# The module implements engine.store.hooks.SaveHooks with plain functions.
+PLANFLOW_SAVE_HOOKS = cast("SaveHooks", planflow_save_hooks)
 
 @dataclass
 class EngineContext:
@@ -40,6 +45,9 @@ class EngineContext:
     # Worker processes for diagram code: process infrastructure like `db`, shared by renewed()
     # contexts (and by default by every context of this process: engine.sandbox.pool).
     pool: ScriptPool | None = None
+    # What a save asks of planflow's task operations (engine.store.hooks), passed in so that
+    # the store imports nothing above it.
+    save_hooks: SaveHooks = PLANFLOW_SAVE_HOOKS
 
     def close(self) -> None:
         """Release what this context holds outside Python: the script workers (the pool starts

@@ -18,7 +18,7 @@ transaction, so a
 refusal changes nothing. Each one bumps the instance's version, so two concurrent operations on
 one instance cannot both commit.
 
-Design of the projection around a BPMN user task T (see also `engine.store.task_hooks`):
+Design of the projection around a BPMN user task T (see also `engine.operations.save_hooks`):
 
 * 转办: T's assignee changes for good.  委派: a `task_delegations` row (owner, delegate) and T's
   assignee becomes the delegate; the delegate may save form data (kept in the task's data) and

@@ -14,6 +14,7 @@ from engine.bpmn import rewind
 from engine.bpmn.runtime import find_task, run_steps
 from engine.errors import Conflict
 from engine.notify.notifications import publish
+from engine.operations.save_hooks import ASSIGN_OVERRIDES
 from engine.operations.shared import (
     _audit,
     _bpmn_row,
@@ -25,7 +26,6 @@ from engine.operations.shared import (
 )
 from engine.store import instance_state as store
 from engine.store.tables import HumanTaskRow, InstanceRecord
-from engine.store.task_hooks import ASSIGN_OVERRIDES
 from engine.usecases import instances
 from engine.usecases.acting import acting_on
 

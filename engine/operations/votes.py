@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.operations.completion import _complete_bpmn
+from engine.operations.save_hooks import parse_sign_mode
 from engine.store import instance_state as store
 from engine.store.records_ops import TaskSignerRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
-from engine.store.task_hooks import parse_sign_mode
 
 if TYPE_CHECKING:
     from engine.context import EngineContext

@@ -16,11 +16,11 @@ from engine.bpmn import rewind
 from engine.bpmn.runtime import find_task, run_steps
 from engine.errors import Conflict, Forbidden
 from engine.notify.notifications import publish
+from engine.operations.save_hooks import ASSIGN_OVERRIDES
 from engine.operations.shared import _audit, _bpmn_row, _candidates, _row, _text
 from engine.store import instance_state as store
 from engine.store.records_ops import LIVE_STATUSES, TaskDelegationRecord, TaskSignerRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
-from engine.store.task_hooks import ASSIGN_OVERRIDES
 from engine.usecases import instances
 from engine.usecases.acting import acting_on
 

@@ -25,8 +25,9 @@ from engine.bpmn.runtime import (
 )
 from engine.bpmn.specs import ParsedModel, SourceFile, parse_model
 from engine.errors import NotFound
-from engine.store import held_audits, task_hooks, timer_rows
+from engine.store import held_audits, timer_rows
 from engine.store.lane_groups import LaneGroups
+from engine.store.records_ops import LIVE_STATUSES
 from engine.store.tables import (
     AuditRecord,
     HumanTaskRow,
@@ -372,7 +373,7 @@ _LIVE_ROWS = (
     .options(lazyload(HumanTaskRow.candidate_groups))
     .where(
         HumanTaskRow.instance_id == bindparam("instance_id"),
-        HumanTaskRow.status.in_(task_hooks.LIVE_STATUSES),
+        HumanTaskRow.status.in_(LIVE_STATUSES),
     )
 )
 
@@ -392,15 +393,15 @@ def _sync_tasks(
     # Planflow's task operations: refuse completions their rules do not allow yet; rows held
     # for signers ("on_hold") are live too; rows planflow made itself are not engine tasks.
     # Most instances never used one: a single check then skips their three lookups.
-    ops = not first_save and task_hooks.has_task_operations(session, record.id)
+    ops = not first_save and ctx.save_hooks.has_task_operations(session, record.id)
     if ops:
-        task_hooks.guard_completions(session, completed)
+        ctx.save_hooks.guard_completions(session, completed)
     # Without ready tasks at the last save and without task operations no row can be live
     # (e.g. an instance waiting on a timer): nothing to read.
     open_rows = {} if first_save or not (ops or had_ready) else {
         row.id: row for row in session.scalars(_LIVE_ROWS, {"instance_id": record.id})
     }
-    managed = task_hooks.managed_task_ids(session, record.id) if ops else set()
+    managed = ctx.save_hooks.managed_task_ids(session, record.id) if ops else set()
     ready_ids = {str(t.id) for t in ready}
     closed: list[HumanTaskRow] = []
     for task_id, row in open_rows.items():
@@ -450,7 +451,7 @@ def _sync_tasks(
         )
         if problems:
             record_expression_problems(session, record.id, row, problems, now)
-    task_hooks.after_sync(ctx, session, record, workflow, model, created, closed, now, ops=ops)
+    ctx.save_hooks.after_sync(ctx, session, record, workflow, model, created, closed, now, ops=ops)
 
 
 def record_expression_problems(

@@ -26,7 +26,8 @@ from sqlalchemy import false, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict
-from engine.store import task_hooks, timer_rows
+from engine.operations import save_hooks
+from engine.store import timer_rows
 from engine.store.db import transaction
 from engine.store.tables import IncidentRecord, InstanceRecord, TimerRow
 from engine.usecases.instances import fire_due_timers
@@ -97,7 +98,7 @@ def _run_batch(ctx: EngineContext, report: TickReport, seen: set[int], size: int
             # their outcome (a still-due row would otherwise be taken over and over).
             seen.update(claimed)
             retries = _read_rows(session, claimed, ctx.clock.now())
-            task_hooks.note_without_task_operations(session, claimed)
+            save_hooks.note_without_task_operations(session, claimed)
             deadline = time.monotonic() + BATCH_SECONDS.get(ctx.db.dialect.name, 0.5)
             try:
                 for position, instance_id in enumerate(claimed):

@@ -276,7 +276,7 @@ def test_a_worker_dying_mid_batch_leaves_its_batch_to_the_next(probe_ctx, clock,
 
 
 def test_the_batch_tells_the_save_which_instances_never_had_a_task_operation(ctx, staff):
-    from engine.store import task_hooks
+    from engine.operations import save_hooks as task_hooks
     from engine.store.records_ops import TaskSubmissionRecord
     from engine.store.tables import HumanTaskRow
 

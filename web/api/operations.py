@@ -20,9 +20,9 @@ from sqlalchemy.orm import joinedload
 
 from engine import operations
 from engine.errors import InvalidInput
+from engine.operations import save_hooks as task_hooks
 from engine.people import absence
 from engine.read.queries import instance_dict, task_dict
-from engine.store import task_hooks
 from engine.store.records_ops import LIVE_STATUSES
 from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.usecases import cc

@@ -126,25 +126,21 @@ def executable_process_ids(root: etree._Element) -> list[str]:
     ]
 
 
-def parse_model(
-    bpmn_file: str, files: Mapping[str, SourceFile], validate_xsd: bool = True
-) -> ParsedModel:
-    """Parse one model: its BPMN file plus the DMN and form files given alongside."""
-    bpmn = files[bpmn_file]
-    root = read_xml(bpmn.content, bpmn.name)
+def _main_process(root: etree._Element, filename: str) -> str:
+    """The id of the model's process, after refusing what the engine cannot run."""
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise InvalidModel(
-            f"{bpmn.name}: 不是 BPMN 2.0 文件 (root is {root.tag}, expected bpmn:definitions)",
-            {"file": bpmn.name, "problem": "namespace"},
+            f"{filename}: 不是 BPMN 2.0 文件 (root is {root.tag}, expected bpmn:definitions)",
+            {"file": filename, "problem": "namespace"},
         )
     for sub in root.iter(f"{{{BPMN_NS}}}subProcess"):
         if sub.get("triggeredByEvent", "false").lower() == "true":
             # SpiffWorkflow 3.2 creates no task for it and awaits none of its start events:
             # it would deploy and be silently ignored.
             raise InvalidModel(
-                f"{bpmn.name} 元素 {sub.get('id')}: 事件子流程暂不支持，请改用边界事件 "
+                f"{filename} 元素 {sub.get('id')}: 事件子流程暂不支持，请改用边界事件 "
                 "(event subprocesses are not supported by the engine; use a boundary event)",
-                {"file": bpmn.name, "element_id": sub.get("id"), "problem": "event_subprocess"},
+                {"file": filename, "element_id": sub.get("id"), "problem": "event_subprocess"},
             )
     # Processes that a call activity of the same file calls are part of the model, not models
     # of their own: exactly one executable process is called by nobody, and that is the model.
@@ -152,11 +148,20 @@ def parse_model(
     ids = [i for i in executable_process_ids(root) if i not in called]
     if len(ids) != 1:
         raise InvalidModel(
-            f"{bpmn.name}: 需要恰好一个可执行的主流程 (expected exactly one executable process "
+            f"{filename}: 需要恰好一个可执行的主流程 (expected exactly one executable process "
             f"that no call activity calls, found {len(ids)})",
-            {"file": bpmn.name, "problem": "executable_process_count", "found": ids},
+            {"file": filename, "problem": "executable_process_count", "found": ids},
         )
-    key = ids[0]
+    return ids[0]
+
+
+def parse_model(
+    bpmn_file: str, files: Mapping[str, SourceFile], validate_xsd: bool = True
+) -> ParsedModel:
+    """Parse one model: its BPMN file plus the DMN and form files given alongside."""
+    bpmn = files[bpmn_file]
+    root = read_xml(bpmn.content, bpmn.name)
+    key = _main_process(root, bpmn.name)
     parser = SpiffBpmnParser(validator=VALIDATOR if validate_xsd else None)
     try:
         parser.add_bpmn_xml(etree.ElementTree(root), filename=bpmn.name)

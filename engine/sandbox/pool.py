@@ -145,10 +145,12 @@ class ScriptPool:
         ``prepare(known)`` may adjust the request for the worker chosen (what it already has).
         ``callback(name, args, kwargs)`` answers the worker's helper calls.
         """
-        deadline = monotonic() + time_limit + KILL_GRACE
         for attempt in (1, 2):
             worker = self._acquire()
             message = prepare(worker.known) if prepare else request
+            # The limit starts when the script is sent, not while a worker is being started
+            # (seconds on a busy machine, which would turn a trivial script into a timeout).
+            deadline = monotonic() + time_limit + KILL_GRACE
             try:
                 reply = self._exchange(worker, message, deadline, callback, time_limit)
             except _DiedIdle:

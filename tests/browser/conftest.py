@@ -195,7 +195,9 @@ def page(browser, page_problems: PageProblems) -> Iterator[object]:
     page.on("console", on_console)
     page.on("pageerror", lambda exc: problems.page_errors.append(str(exc)))
     page.on("response", on_response)
-    page.set_default_timeout(10_000)
+    # Generous: a loaded CI machine may take seconds to start an instance (the first script
+    # starts the worker pool); what is asserted is the same.
+    page.set_default_timeout(30_000)
 
     try:
         yield page

@@ -28,7 +28,7 @@ from multiprocessing import context as mp_context
 from multiprocessing import forkserver, popen_forkserver, spawn, util
 from multiprocessing.connection import Connection
 from time import monotonic
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from engine.sandbox import wire
 from engine.sandbox.errors import ScriptError, ScriptResourceError, ScriptTimeout
@@ -78,7 +78,7 @@ class _Process(mp_context.ForkServerProcess):
 
 
 class _Worker:
-    __slots__ = ("conn", "known", "process")
+    __slots__ = ("_kill_lock", "conn", "known", "process")
 
     def __init__(self, address_space: int | None) -> None:
         from engine.sandbox import worker
@@ -95,6 +95,9 @@ class _Worker:
         child_end.close()
         self.conn: Connection = parent_end
         self.known: set[Any] = set()  # helper tables this worker has received
+        # A request thread that saw its worker die and the exit handler may kill it at once;
+        # closing a pipe twice concurrently can close a descriptor reused meanwhile.
+        self._kill_lock = threading.Lock()
 
     @property
     def pid(self) -> int:
@@ -104,10 +107,13 @@ class _Worker:
         return self.process.exitcode is None and not self.conn.closed
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError, TypeError):
-            os.kill(self.pid, signal.SIGKILL)
-        self.process.join(5)
-        self.conn.close()
+        with self._kill_lock:
+            if self.conn.closed:
+                return
+            with contextlib.suppress(ProcessLookupError, TypeError):
+                os.kill(self.pid, signal.SIGKILL)
+            self.process.join(5)
+            self.conn.close()
 
 
 class ScriptPool:
@@ -128,6 +134,7 @@ class ScriptPool:
         self._busy: set[_Worker] = set()
         self._starting = 0  # workers being started, counted towards the size
         self._pid = os.getpid()
+        self._exiting = False  # set by close_for_exit(): the process is about to end
         self.started = 0  # workers started so far (tests and monitoring)
         _LIVE.add(self)
 
@@ -146,6 +153,8 @@ class ScriptPool:
         ``callback(name, args, kwargs)`` answers the worker's helper calls.
         """
         for attempt in (1, 2):
+            if self._exiting:
+                _wait_for_the_end()
             worker = self._acquire()
             message = prepare(worker.known) if prepare else request
             # The limit starts when the script is sent, not while a worker is being started
@@ -160,6 +169,8 @@ class ScriptPool:
                 continue
             except BaseException:
                 self._discard(worker)
+                if self._exiting:
+                    _wait_for_the_end()
                 raise
             if reply[0] == "error" and reply[-1] is True:  # the worker exits after this reply
                 self._discard(worker)
@@ -177,6 +188,14 @@ class ScriptPool:
             self._lock.notify_all()
         for worker in workers:
             worker.kill()
+
+    def close_for_exit(self) -> None:
+        """Stop every worker because the process is ending. A request whose worker this kills
+        does not fail: its thread waits for the process to end, so a request abandoned at
+        shutdown can never record the kill as the script's incident and commit it."""
+        with self._lock:
+            self._exiting = True
+        self.close()
 
     def worker_pids(self) -> list[int]:
         with self._lock:
@@ -270,6 +289,12 @@ class _DiedIdle(Exception):
     pass
 
 
+def _wait_for_the_end() -> NoReturn:
+    """Park this thread until the process ends (the caller's request is abandoned)."""
+    while True:
+        threading.Event().wait()
+
+
 def _death(worker: _Worker, time_limit: float) -> ScriptError:
     code = worker.process.exitcode
     if code == -signal.SIGXCPU:
@@ -309,4 +334,4 @@ def shared_pool(address_space: int | None = 512 * 2**20) -> ScriptPool:
 @atexit.register
 def _close_all() -> None:
     for pool in list(_LIVE):
-        pool.close()
+        pool.close_for_exit()

@@ -508,7 +508,7 @@ def test_server_keeps_answering_while_a_c_loop_runs(client: Any, sqlite_ctx: Any
         make_helpers(sqlite_ctx.clock.now), time_limit=2.0, pool=sqlite_ctx.pool
     )
     outcome: list[BaseException | None] = []
-    script = ATTACKS["C loop: hash of shared tuples"]
+    script = ATTACKS["C loop: == of shared lists"]
     runner = threading.Thread(
         target=lambda: outcome.append(_timed(lambda: env.execute(script, {}))[0])
     )
@@ -527,3 +527,36 @@ def test_server_keeps_answering_while_a_c_loop_runs(client: Any, sqlite_ctx: Any
     latencies.sort()
     assert latencies[int(len(latencies) * 0.99)] <= 0.2, latencies[-5:]
     assert KILL_GRACE < 0.5
+
+
+def test_closing_for_exit_parks_the_requests_it_kills_instead_of_failing_them() -> None:
+    """At shutdown the exit handler kills the workers. A request still running must not see
+    that as its script failing (it would record an incident and commit it before the process
+    ends): its thread waits for the end instead. A second kill of the same worker, from the
+    request's thread and the exit handler at once, is harmless."""
+    workers = ScriptPool(size=1)
+    env = RestrictedEnvironment({}, pool=workers, fast_path=False, time_limit=60)
+    outcome: list[object] = []
+
+    def endless() -> None:
+        try:
+            endless_sum = "sum(1 for i in range(1000000) for j in range(1000000))"
+            outcome.append(env.evaluate(endless_sum, {}))
+        except BaseException as exc:  # what must not happen
+            outcome.append(exc)
+
+    thread = threading.Thread(target=endless, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not workers.worker_pids() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (pid,) = workers.worker_pids()
+    time.sleep(0.2)  # the script is running in the worker
+    killers = [threading.Thread(target=workers.close_for_exit) for _ in range(2)]
+    for killer in killers:
+        killer.start()
+    for killer in killers:
+        killer.join(10)
+    _wait_gone(pid)
+    thread.join(1.5)
+    assert thread.is_alive() and outcome == []

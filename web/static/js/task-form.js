@@ -238,16 +238,32 @@
 
   // --- start --------------------------------------------------------------------------------
 
+  function submitNow() {
+    if (form && cfg.partial) {
+      post(partialData());  // the server checks the fields sent, answering 422 per field
+    } else if (form) {
+      form.submit();  // validates in the browser, then fires 'submit' (handled above)
+    } else {
+      post({});
+    }
+  }
+
+  /* Submit what is on screen. A field that still has focus is blurred (form-js commits a
+   * field's value on blur), and the data is read one task later, after form-js has rendered
+   * every change already typed: never a value from before the last keystroke. */
+  var submitQueued = false;
   if (submitButton) {
     submitButton.addEventListener('click', function () {
-      if (busy) { return; }
-      if (form && cfg.partial) {
-        post(partialData());  // the server checks the fields sent, answering 422 per field
-      } else if (form) {
-        form.submit();  // validates in the browser, then fires 'submit' (handled above)
-      } else {
-        post({});
+      if (busy || submitQueued) { return; }
+      var active = document.activeElement;
+      if (active && container.contains(active) && typeof active.blur === 'function') {
+        active.blur();
       }
+      submitQueued = true;
+      window.setTimeout(function () {
+        submitQueued = false;
+        submitNow();
+      }, 0);
     });
   }
 
@@ -255,7 +271,12 @@
 
   form = new FormViewer.Form({
     container: container,
-    properties: { readOnly: !!cfg.readonly }
+    properties: { readOnly: !!cfg.readonly },
+    // No input debounce: every keystroke goes into the form's data at once. With form-js's
+    // default (300 ms) a number field re-sent its value 300 ms after Tab, the form re-rendered
+    // the next field with its stale (empty) value and the browser's text there was replaced:
+    // "人力安排两人" typed right after Tab was saved as "安排两人", or as "" (issue 14).
+    debounce: false
   });
   localiseValidator(form);
   form.on('submit', onSubmitEvent);

@@ -3,6 +3,7 @@ interesting point; running it twice changes nothing."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -11,9 +12,24 @@ from sqlalchemy.orm import Session
 
 from engine.context import EngineContext
 from engine.people.accounts import STANDARD_GROUPS, authenticate, get_user
+from engine.settings import PROJECT_ROOT
 from engine.store.db import transaction
-from engine.store.tables import DocumentRecord, HumanTaskRow, InstanceRecord, ProcessModelRecord
-from web.demo import BRAND_TITLE, DEMO_USERS, LAUNCH_TITLE, PROJECT_TITLE, load_demo
+from engine.store.tables import (
+    DocumentRecord,
+    HumanTaskRow,
+    InstanceRecord,
+    ProcessModelRecord,
+    ProcessVersionRecord,
+)
+from engine.usecases.deploy import Upload, deploy
+from web.demo import (
+    BRAND_TITLE,
+    DEMO_DEPLOYER,
+    DEMO_USERS,
+    LAUNCH_TITLE,
+    PROJECT_TITLE,
+    load_demo,
+)
 
 PASSWORD = "demo-password-1"
 
@@ -118,3 +134,80 @@ def test_cli_demo(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "演示数据已就绪" in result.output
     assert "wang / demo-password-1" in result.output
+
+
+def _live(session: Session, key: str) -> ProcessVersionRecord:
+    model = session.get(ProcessModelRecord, key)
+    assert model is not None
+    live = session.scalar(
+        select(ProcessVersionRecord).where(
+            ProcessVersionRecord.model_key == key,
+            ProcessVersionRecord.version == model.latest_version,
+        )
+    )
+    assert live is not None
+    return live
+
+
+def _bpmn(version: ProcessVersionRecord) -> str:
+    (content,) = [f.content for f in version.files if f.kind == "bpmn"]
+    return content
+
+
+def test_demo_again_keeps_a_model_a_person_deployed(sqlite_ctx: EngineContext) -> None:
+    """Re-running `make up` (`planflow demo`) must not silently revert a process owner's change
+    (issue 14): the person's version stays live. The demo's own models follow the folder only
+    when its files changed; an explicit `planflow deploy` still replaces a person's version."""
+    folder = sqlite_ctx.settings.bpmn_dir  # the demo loads the configured folder
+    shutil.copytree(PROJECT_ROOT / "bpmn", folder)
+    list(load_demo(sqlite_ctx, PASSWORD))
+
+    # 流程管理员 (username "owner", as the demo loader once deployed) edits 项目策划 in the
+    # browser: the modeler deploys the diagram alone, the forms come from the live version
+    source = (folder / "project_initiation.bpmn").read_text(encoding="utf-8")
+    edited = source.replace('name="内部调研"', 'name="内部调研（含竞品分析）"', 1)
+    assert edited != source
+    with transaction(sqlite_ctx.sessions) as session:
+        (result,) = deploy(
+            sqlite_ctx, session, [Upload("project_initiation.bpmn", edited.encode())], "owner"
+        )
+    assert (result.version, result.created) == (2, True)
+    # and someone updates the demo's folder (a new checkout) for 品牌推广 only
+    brand = folder / "brand_promotion.bpmn"
+    brand.write_text(
+        brand.read_text(encoding="utf-8").replace(
+            'name="品牌推广流程" isExecutable', 'name="品牌推广流程（新版）" isExecutable', 1
+        ),
+        encoding="utf-8",
+    )
+
+    again = "\n".join(load_demo(sqlite_ctx, PASSWORD))
+    assert "project_initiation v2 由 流程管理员（owner） 部署，保留不覆盖" in again, again
+    assert "brand_promotion v2 已部署" in again
+    assert "product_launch v1 未变化" in again
+    with transaction(sqlite_ctx.sessions) as session:
+        live = _live(session, "project_initiation")
+        assert (live.version, live.deployed_by) == (2, "owner")
+        assert _bpmn(live) == edited
+        brand_live = _live(session, "brand_promotion")
+        assert (brand_live.version, brand_live.deployed_by) == (2, DEMO_DEPLOYER)
+        assert _live(session, "product_launch").version == 1
+
+    # a third run changes nothing: the person's version is still kept, the rest unchanged
+    third = "\n".join(load_demo(sqlite_ctx, PASSWORD))
+    assert "已部署" not in third and "project_initiation v2 由" in third
+
+    # `planflow deploy` stays explicit: it replaces the person's version when asked to
+    from web.cli import main
+
+    env = {
+        "PLANFLOW_DATABASE_URL": str(sqlite_ctx.db.url),
+        "PLANFLOW_INSTANCE_DIR": str(folder.parent / "instance"),
+    }
+    result_cli = CliRunner().invoke(main, ["deploy", str(folder)], env=env)
+    assert result_cli.exit_code == 0, result_cli.output
+    assert "project_initiation v3: 新版本 deployed" in result_cli.output
+    with transaction(sqlite_ctx.sessions) as session:
+        live = _live(session, "project_initiation")
+        assert (live.version, live.deployed_by) == (3, "system")
+        assert _bpmn(live) == source

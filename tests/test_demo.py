@@ -22,14 +22,8 @@ from engine.store.tables import (
     ProcessVersionRecord,
 )
 from engine.usecases.deploy import Upload, deploy
-from web.demo import (
-    BRAND_TITLE,
-    DEMO_DEPLOYER,
-    DEMO_USERS,
-    LAUNCH_TITLE,
-    PROJECT_TITLE,
-    load_demo,
-)
+from web.demo import BRAND_TITLE, DEMO_USERS, LAUNCH_TITLE, PROJECT_TITLE, load_demo
+from web.demo_models import DEMO_DEPLOYER
 
 PASSWORD = "demo-password-1"
 

@@ -21,29 +21,19 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.bpmn.specs import BPMN_NS, executable_process_ids, kind_of, read_xml
 from engine.clock import FixedClock
-from engine.errors import InvalidModel
 from engine.people.accounts import STANDARD_GROUPS, actor_for, add_user, ensure_standard_groups
-from engine.settings import PROJECT_ROOT
 from engine.store.db import transaction
 from engine.store.migrate import upgrade
-from engine.store.tables import (
-    HumanTaskRow,
-    InstanceRecord,
-    ProcessModelRecord,
-    ProcessVersionRecord,
-    UserRecord,
-)
+from engine.store.tables import HumanTaskRow, InstanceRecord, UserRecord
 from engine.usecases import instances
-from engine.usecases.deploy import DeployResult, Upload, deploy, uploads_from_paths
+from web.demo_models import load_models
 
 if TYPE_CHECKING:
     from engine.context import EngineContext
@@ -68,10 +58,6 @@ DEMO_USERS: list[tuple[str, str, list[str]]] = [
     ("owner", "流程管理员", ["process_owner"]),
 ]
 
-# Who the demo loader deploys as (the versions' 部署人). Not a user name: the demo's own 流程管理员
-# is "owner", and what a person deployed must be told apart from what the demo loaded.
-DEMO_DEPLOYER = "演示数据"
-
 PROJECT_TITLE = "Q3 旺季促销推广"
 LAUNCH_TITLE = "2026 新品发布会"
 BRAND_TITLE = "科技潮玩计划·年度品牌推广"
@@ -82,7 +68,7 @@ def load_demo(ctx: EngineContext, password: str) -> Iterator[str]:
     upgrade(ctx.db)
     yield "数据库已是最新 (database schema up to date)"
     yield from _users(ctx, password)
-    yield from _models(ctx)
+    yield from load_models(ctx)
     tz = ZoneInfo(ctx.settings.timezone)
     for title, key, build in (
         (PROJECT_TITLE, "project_initiation", _project),
@@ -124,78 +110,6 @@ def _users(ctx: EngineContext, password: str) -> Iterator[str]:
                 groups=groups,
             )
             yield f"用户 user: {username} / {password} — {display}（{roles}）"
-
-
-def model_dir(ctx: EngineContext) -> Path:
-    """The configured model folder when it holds diagrams, else the project's `bpmn/`."""
-    configured = ctx.settings.bpmn_dir
-    if configured.is_dir() and any(configured.glob("*.bpmn")):
-        return configured
-    return PROJECT_ROOT / "bpmn"
-
-
-def _models(ctx: EngineContext) -> Iterator[str]:
-    """Deploys the folder's models, except those whose live version a person deployed: loading
-    the demo again must not silently revert a process owner's change (issue 14). A model the
-    demo loaded itself gets a new version only when its files changed."""
-    folder = model_dir(ctx)
-    uploads = uploads_from_paths([folder])
-    yield f"部署目录 models from: {folder}"
-    with transaction(ctx.sessions) as session:
-        kept = _deployed_by_people(session, uploads)
-        lines = [
-            f"流程模型 model: {v.model_key} v{v.version} 由 {_who(session, v.deployed_by)} 部署，"
-            "保留不覆盖；如需替换请用 planflow deploy (deployed by a person: kept)"
-            for v in kept.values()
-        ]
-        rest = [u for u in uploads if u.name not in kept]
-        results: list[DeployResult] = []
-        if any(kind_of(u.name) == "bpmn" for u in rest):
-            results = deploy(ctx, session, rest, DEMO_DEPLOYER)
-    yield from lines
-    for r in results:
-        verb = "已部署 deployed" if r.created else "未变化 unchanged"
-        yield f"流程模型 model: {r.key} v{r.version} {verb}（{r.name}）"
-
-
-def _deployed_by_people(session: Session, uploads: list[Upload]) -> dict[str, ProcessVersionRecord]:
-    """BPMN file name -> the live version of its model, for the models whose live version was
-    not deployed by the demo loader. Files that cannot be read are left to deploy() to refuse."""
-    kept: dict[str, ProcessVersionRecord] = {}
-    for upload in uploads:
-        if kind_of(upload.name) != "bpmn":
-            continue
-        key = _process_key(upload)
-        model = session.get(ProcessModelRecord, key) if key else None
-        if model is None:
-            continue
-        live = session.scalar(
-            select(ProcessVersionRecord).where(
-                ProcessVersionRecord.model_key == key,
-                ProcessVersionRecord.version == model.latest_version,
-            )
-        )
-        if live is not None and live.deployed_by != DEMO_DEPLOYER:
-            kept[upload.name] = live
-    return kept
-
-
-def _who(session: Session, username: str | None) -> str:
-    if not username:
-        return "—"
-    name = session.scalar(select(UserRecord.display_name).where(UserRecord.username == username))
-    return f"{name}（{username}）" if name else username
-
-
-def _process_key(upload: Upload) -> str | None:
-    """The model key of a BPMN file: its one executable process that no call activity calls."""
-    try:
-        root = read_xml(upload.content, upload.name)
-    except InvalidModel:  # deploy() refuses the file with the same message
-        return None
-    called = {c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity")}
-    ids = [i for i in executable_process_ids(root) if i not in called]
-    return ids[0] if len(ids) == 1 else None
 
 
 def _describe(ctx: EngineContext, instance_id: int) -> str:

@@ -26,7 +26,7 @@ from tests.reliability.conftest import APPROVAL3, PASSWORD, Conn, prepare, wait_
 from tests.reliability.helpers import free_port, spawn, stop
 
 PUBLIC_API = {"api.create_token", "api.healthz", "api.openapi"}
-PUBLIC_PAGES = {"pages.login", "pages.set_language", "static"}
+PUBLIC_PAGES = {"pages.login", "pages.set_language", "pages.favicon", "static"}
 XSS = '<script>alert("pf-xss")</script>'
 XSS_ATTR = '"><img src=x onerror=alert(1)>'
 RAW_MARKERS = ('<script>alert("pf-xss")', "<img src=x onerror")

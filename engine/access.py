@@ -1,21 +1,33 @@
-"""Who may see a process instance: managers, process owners (admins included) and everyone who
-took part in it — the initiator, (former) assignees and completers, candidate-group members of
-its open tasks, A/B handover parties, delegation parties, signers, CC recipients and anyone the
-audit log names as an actor.
+"""Who may see and do what: the one home of every permission rule. The API, the pages, the CLI
+and the read models all ask here, and they ask in one order:
 
-One home for the rule (task operations, the instance detail, CC and document downloads use it),
-kept apart from `engine.operations` so `engine.read.queries` can import it without a cycle. The
-check is a single query of EXISTS clauses over indexed `instance_id` columns, so it costs one
-round trip however many tasks and tables the instance has.
+1. **May the actor know it exists?** Otherwise ``NotFound`` (404), exactly as for an id that does
+   not exist, so ids cannot be probed. A task is visible to whoever may see its instance.
+2. **May they do this to it?** Otherwise ``Forbidden`` (403).
+3. Only then does the use case check state (``Conflict`` / ``InstanceStateError``, 409).
+
+Who may see an instance: managers, process owners (admins included) and everyone who took part
+in it — the initiator, (former) assignees and completers, candidate-group members of its open
+tasks, A/B handover parties, delegation parties, signers, CC recipients and anyone the audit log
+names as an actor. The check is a single query of EXISTS clauses over indexed ``instance_id``
+columns, skipped when the actor's relation to the task already answers it.
+
+The task matrix is role × operation × relation, where the relation of the actor to the task is:
+own – assigned to the actor (directly, by claim, transfer or handover); group – unassigned and
+offered to one of the actor's groups; other – assigned to someone else; foreign – unassigned and
+offered to groups the actor is not in; delegate – the actor works on it for its owner (委派).
+Roles: staff, manager (planning manager/supervisor, executive), process owner, admin.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import exists, or_, select, union
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, exists, or_, select, union
+from sqlalchemy.orm import Session, joinedload
 
+from engine.errors import Forbidden, NotFound
 from engine.store.records_ops import (
     LIVE_STATUSES,
     InstanceCcRecord,
@@ -27,6 +39,40 @@ from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord, TaskC
 
 if TYPE_CHECKING:
     from engine.people.accounts import Actor
+
+TASK_OPS: Final = (
+    "view",
+    "claim",
+    "unclaim",
+    "submit",
+    "transfer",
+    "delegate",
+    "resolve",
+    "recall",
+    "add_signer",
+    "remove_signer",
+    "sign",
+    "return",
+    "withdraw",
+    "remind",
+    "cc",
+)
+"""What can be done to a task (``view``: read it and its data)."""
+
+INSTANCE_OPS: Final = (
+    "view",
+    "message",
+    "update_data",
+    "terminate",
+    "withdraw",
+    "retry",
+    "suspend",
+    "cc",
+)
+"""What can be done to an instance (``view`` includes its documents and history)."""
+
+
+# --- instances ---------------------------------------------------------------------------------
 
 
 def took_part(actor: Actor, instance_id: int) -> Any:
@@ -54,21 +100,79 @@ def took_part(actor: Actor, instance_id: int) -> Any:
         exists().where(AuditRecord.instance_id == instance_id, AuditRecord.actor == user),
     ]
     if actor.groups:
-        clauses.append(
-            exists().where(
-                HumanTaskRow.instance_id == instance_id,
-                HumanTaskRow.status.in_(LIVE_STATUSES),
-                TaskCandidateRow.task_id == HumanTaskRow.id,
-                TaskCandidateRow.group_name.in_(sorted(actor.groups)),
-            )
-        )
+        clauses.append(_offered_live_task(actor, instance_id))
     return or_(*clauses)
 
 
+def _offered_live_task(actor: Actor, instance_id: int) -> Any:
+    """A live task of the instance offered to one of the actor's groups (claimed by a
+    colleague or not: the team sees who took it, read-only)."""
+    return exists().where(
+        HumanTaskRow.instance_id == instance_id,
+        HumanTaskRow.status.in_(LIVE_STATUSES),
+        TaskCandidateRow.task_id == HumanTaskRow.id,
+        TaskCandidateRow.group_name.in_(sorted(actor.groups)),
+    )
+
+
+def oversees(actor: Actor) -> bool:
+    """Managers and process owners (admins included) see every instance and task."""
+    return actor.is_manager or actor.is_process_owner
+
+
 def may_view_instance(session: Session, actor: Actor, record: InstanceRecord) -> bool:
-    if actor.is_manager or actor.is_process_owner or actor.username == record.started_by:
+    if oversees(actor) or actor.username == record.started_by:
         return True
     return bool(session.scalar(select(took_part(actor, record.id))))
+
+
+def may_on_instance(session: Session, actor: Actor, op: str, record: InstanceRecord) -> bool:
+    """The instance matrix; the caller has established that the actor may view the instance."""
+    initiator = actor.username == record.started_by
+    if op in ("view", "cc"):
+        return True
+    if op == "message":  # e.g. raise a risk: the initiator, a manager, who works on it
+        if actor.is_admin or actor.is_manager or initiator:
+            return True
+        return bool(session.scalar(select(_works_on(actor, record.id))))
+    if op == "update_data":
+        return initiator or actor.is_manager or actor.is_process_owner
+    if op in ("terminate", "withdraw"):
+        return initiator or actor.is_admin
+    if op in ("retry", "suspend"):
+        return actor.is_process_owner
+    raise ValueError(f"unknown instance operation {op!r}")
+
+
+def _works_on(actor: Actor, instance_id: int) -> Any:
+    user = actor.username
+    clauses = [
+        exists().where(
+            HumanTaskRow.instance_id == instance_id,
+            or_(HumanTaskRow.assignee == user, HumanTaskRow.completed_by == user),
+        )
+    ]
+    if actor.groups:
+        clauses.append(_offered_live_task(actor, instance_id))
+    return or_(*clauses)
+
+
+def instance_permissions(session: Session, actor: Actor, record: InstanceRecord) -> dict[str, bool]:
+    """Every instance operation the actor may do (the page's buttons; state is the page's)."""
+    return {op: may_on_instance(session, actor, op, record) for op in INSTANCE_OPS}
+
+
+def instance_for(
+    session: Session, actor: Actor, op: str, instance_id: int
+) -> InstanceRecord:
+    """The instance, if the actor may know it (else NotFound) and may do ``op`` (else
+    Forbidden)."""
+    record = session.get(InstanceRecord, instance_id)
+    if record is None or not may_view_instance(session, actor, record):
+        raise NotFound(f"流程实例 {instance_id} 不存在 (instance not found)", {"id": instance_id})
+    if not may_on_instance(session, actor, op, record):
+        raise _denied(op, {"id": instance_id})
+    return record
 
 
 def participants(session: Session, record: InstanceRecord) -> set[str]:
@@ -90,22 +194,180 @@ def participants(session: Session, record: InstanceRecord) -> set[str]:
     return {record.started_by, *(n for n in found if n)}
 
 
-def onlooker(
-    session: Session, actor: Actor, row: HumanTaskRow, record: InstanceRecord
-) -> bool:
-    """Who may read a task they may not act on, on the task page and through the API:
-    managers and process owners (they oversee every instance), the initiator, and the owner
-    who delegated it (委派). Reading is all the GET gives; acting still checks `may_act_on`."""
-    if actor.is_manager or actor.is_process_owner or record.started_by == actor.username:
-        return True
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    TaskDelegationRecord.task_id == row.id,
-                    TaskDelegationRecord.status == "active",
-                    TaskDelegationRecord.owner == actor.username,
-                )
-            )
+# --- tasks -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TaskAccess:
+    """A task as the actor stands to it: loaded once, asked about by ``may`` / ``require``."""
+
+    actor: Actor
+    row: HumanTaskRow
+    record: InstanceRecord
+    delegation: TaskDelegationRecord | None
+    relation: str
+
+    def may(self, op: str) -> bool:
+        return allowed(
+            self.actor,
+            op,
+            self.relation,
+            initiator=self.record.started_by == self.actor.username,
+            delegated=self.delegation is not None,
+            delegation_owner=self.delegation is not None
+            and self.delegation.owner == self.actor.username,
+            completer=self.row.completed_by == self.actor.username,
         )
+
+    def require(self, op: str) -> None:
+        if not self.may(op):
+            raise _denied_task(op, self)
+
+
+def relation(actor: Actor, row: HumanTaskRow, delegation: TaskDelegationRecord | None) -> str:
+    if delegation is not None and delegation.delegate == actor.username:
+        return "delegate"
+    if row.assignee == actor.username:
+        return "own"
+    if row.assignee is None:
+        offered = any(c.group_name in actor.groups for c in row.candidate_groups)
+        return "group" if offered else "foreign"
+    return "other"
+
+
+def allowed(
+    actor: Actor,
+    op: str,
+    rel: str,
+    *,
+    initiator: bool = False,
+    delegated: bool = False,
+    delegation_owner: bool = False,
+    completer: bool = False,
+) -> bool:
+    """The task matrix (role × operation × relation) for an actor who may view the task."""
+    admin = actor.is_admin
+    boss = oversees(actor)
+    if op == "view":
+        return True
+    if op == "claim":
+        return rel in ("own", "group") or (admin and rel == "foreign")
+    if op == "unclaim":
+        return rel == "own" or (admin and rel == "other")
+    if op in ("submit", "return"):
+        return rel in ("own", "group") or (admin and rel in ("other", "foreign"))
+    if op == "transfer":
+        return rel == "own" or (boss and rel in ("group", "other", "foreign"))
+    if op == "delegate":
+        return rel == "own"
+    # resolve / recall of a task that is not delegated: whoever would be entitled if it were
+    # (they then learn it is not delegated: 409); everyone else 403.
+    if op == "resolve":
+        return rel == "delegate" or (not delegated and (rel in ("own", "group") or admin))
+    if op == "recall":
+        return delegation_owner or admin or (not delegated and rel == "own")
+    if op in ("add_signer", "remove_signer"):
+        return rel == "own" or (admin and rel in ("other", "foreign"))
+    if op == "sign":
+        return rel == "own"
+    if op == "withdraw":
+        return completer or admin
+    if op == "remind":
+        return rel not in ("own", "delegate") and (boss or initiator)
+    if op == "cc":
+        return rel in ("own", "group", "delegate") or boss or initiator
+    raise ValueError(f"unknown task operation {op!r}")
+
+
+# The task with its candidate groups, its instance and its active delegation (if any): one
+# statement, not four (built once).
+_TASK_AND_INSTANCE = (
+    select(HumanTaskRow, InstanceRecord, TaskDelegationRecord)
+    .join(InstanceRecord, InstanceRecord.id == HumanTaskRow.instance_id)
+    .outerjoin(
+        TaskDelegationRecord,
+        and_(
+            TaskDelegationRecord.task_id == HumanTaskRow.id,
+            TaskDelegationRecord.status == "active",
+        ),
     )
+    .options(joinedload(HumanTaskRow.candidate_groups))
+    .where(HumanTaskRow.id == bindparam("task_id"))
+)
+
+
+def task_access(session: Session, actor: Actor, task_id: str) -> TaskAccess:
+    """The task as the actor stands to it; NotFound if it does not exist or the actor may not
+    see its instance."""
+    found = session.execute(_TASK_AND_INSTANCE, {"task_id": task_id}).unique().first()
+    if found is None:
+        raise _no_task(task_id)
+    row, record, delegation = found
+    rel = relation(actor, row, delegation)
+    visible = (  # the relation answers it without a query, or the instance rule does
+        rel in ("own", "delegate")
+        or (rel == "group" and row.status in LIVE_STATUSES)
+        or row.completed_by == actor.username
+        or may_view_instance(session, actor, record)
+    )
+    if not visible:
+        raise _no_task(task_id)
+    return TaskAccess(actor, row, record, delegation, rel)
+
+
+def require_task(session: Session, actor: Actor, op: str, task_id: str) -> TaskAccess:
+    """``task_access`` and then ``require(op)``: 404 before 403."""
+    access = task_access(session, actor, task_id)
+    access.require(op)
+    return access
+
+
+# --- process models ----------------------------------------------------------------------------
+
+
+def may_read_definitions(actor: Actor) -> bool:
+    """A model's files, versions and diffs, and deploying: process owners (admins included).
+    Everyone may list the models (to start one)."""
+    return actor.is_process_owner
+
+
+def require_model_owner(actor: Actor) -> None:
+    if not actor.is_process_owner:
+        raise Forbidden("需要流程管理员权限 (process owner only)")
+
+
+# --- pages of the application ------------------------------------------------------------------
+
+
+def may_open(actor: Actor, area: str) -> bool:
+    """The management areas: dashboard (managers), models (process owners), admin (admins)."""
+    if area == "dashboard":
+        return actor.is_manager
+    if area == "models":
+        return actor.is_process_owner
+    if area == "admin":
+        return actor.is_admin
+    raise ValueError(f"unknown area {area!r}")
+
+
+def may_manage_absence(actor: Actor, username: str | None) -> bool:
+    """See, set or end someone's absence (A角/B角 hand-over): themselves, a manager, an admin;
+    ``username=None`` asks about everyone's."""
+    return actor.is_manager or (username is not None and actor.username == username)
+
+
+def _no_task(task_id: str) -> NotFound:
+    return NotFound(f"任务 {task_id} 不存在 (task not found)", {"task_id": task_id})
+
+
+def _denied(op: str, details: dict[str, Any]) -> Forbidden:
+    return Forbidden(f"无权执行此操作 (not allowed to {op})", details)
+
+
+def _denied_task(op: str, task: TaskAccess) -> Forbidden:
+    if op == "claim" and task.relation == "other":  # the usual race: a colleague was quicker
+        return Forbidden(
+            "任务已被他人认领 (the task has been claimed by someone else)",
+            {"task_id": task.row.id, "op": op, "reason": "claimed_by_other"},
+        )
+    return _denied(op, {"task_id": task.row.id, "op": op})

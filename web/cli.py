@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from engine import operations
 from engine.clock import FixedClock
 from engine.people.accounts import SYSTEM, add_user
 from engine.read import queries
@@ -187,7 +188,7 @@ def complete(state: State, task_id: str, data_json: str, username: str) -> None:
         ctx = state.ctx()
         with session_for(state) as session:
             actor = acting(session, username)
-            record = instances.complete(ctx, session, actor, task_id, data)
+            record = operations.submit(ctx, session, actor, task_id, data)
             detail = queries.get_instance(ctx, session, actor, record.id)
         click.echo(f"已完成 completed. 实例 instance {detail['id']}: {detail['status']}")
         for t in detail["open_tasks"]:
@@ -245,24 +246,6 @@ def retry(state: State, instance_id: int, username: str | None) -> None:
     def go() -> None:
         with session_for(state) as session:
             record = instances.retry(state.ctx(), session, acting(session, username), instance_id)
-            click.echo(f"实例 instance {record.id}: {record.status}")
-
-    run(go)
-
-
-@main.command()
-@click.argument("instance_id", type=int)
-@click.option("--reason", default="")
-@click.option("--as", "username", default=None)
-@pass_state
-def terminate(state: State, instance_id: int, reason: str, username: str | None) -> None:
-    """Terminate an instance (initiator or admin)."""
-
-    def go() -> None:
-        with session_for(state) as session:
-            record = instances.terminate(
-                state.ctx(), session, acting(session, username), instance_id, reason
-            )
             click.echo(f"实例 instance {record.id}: {record.status}")
 
     run(go)
@@ -393,9 +376,10 @@ def demo(state: State, password: str) -> None:
     run(go)
 
 
-from web import cli_doctor, cli_ops  # noqa: E402  (operations, absences, notifications, doctor)
+from web import cli_doctor, cli_ops, cli_people  # noqa: E402  (ops, absences, doctor)
 
 cli_ops.register(main)
+cli_people.register(main)
 cli_doctor.register(main)
 
 if __name__ == "__main__":

@@ -44,15 +44,35 @@ def session_for(state: State) -> Iterator[Session]:
         yield session
 
 
+EXIT_FORBIDDEN = 3
+EXIT_NOT_FOUND = 4
+EXIT_CONFLICT = 5
+
+
+def exit_status(exc: PlanflowError) -> int:
+    """The CLI's answer to the HTTP status a channel gives (`engine.access`'s order): 3 not
+    allowed (403), 4 not found or not yours to know of (404), 5 conflicts with the state (409),
+    1 anything else (bad input)."""
+    from engine.errors import Conflict, Forbidden, InstanceStateError, NotFound, Unauthenticated
+
+    if isinstance(exc, Forbidden | Unauthenticated):
+        return EXIT_FORBIDDEN
+    if isinstance(exc, NotFound):
+        return EXIT_NOT_FOUND
+    if isinstance(exc, Conflict | InstanceStateError):
+        return EXIT_CONFLICT
+    return 1
+
+
 def run(fn: Callable[[], T]) -> T:
-    """Domain errors become a clear message and exit status 1."""
+    """Domain errors become a clear message and an exit status by kind (`exit_status`)."""
     try:
         return fn()
     except PlanflowError as exc:
         click.echo(f"错误 error: {exc.message}", err=True)
         if exc.details:
             click.echo(json.dumps(exc.details, ensure_ascii=False, indent=2), err=True)
-        sys.exit(1)
+        sys.exit(exit_status(exc))
 
 
 def echo_json(value: Any) -> None:

@@ -7,31 +7,13 @@ the server). `planflow terminate` is replaced by a version that requires `--reas
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import click
 
 from engine import operations
-from engine.notify import notifications
-from engine.people import absence
-from engine.settings import Settings
 from engine.usecases import cc
 from web.cli_common import State, acting, echo_json, parse_json, pass_state, run, session_for
-
-
-def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"not ISO 8601: {value}") from exc
-    if at.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        at = at.replace(tzinfo=ZoneInfo(Settings.from_env().timezone))
-    return at
 
 
 def _open_tasks(state: State, instance_id: int) -> None:
@@ -387,10 +369,16 @@ def ops_cc_inbox(state: State, username: str, unread: bool) -> None:
 @click.command("terminate")
 @click.argument("instance_id", type=int)
 @click.option("--reason", required=True, help="why (required)")
-@click.option("--as", "username", default=None)
+@click.option("--as", "username", default=None, help="acting user (initiator or admin)")
+@click.option("--admin", "as_admin", is_flag=True, help="act as the system administrator")
 @pass_state
-def terminate(state: State, instance_id: int, reason: str, username: str | None) -> None:
-    """Terminate an instance (initiator or admin); a reason is required."""
+def terminate(
+    state: State, instance_id: int, reason: str, username: str | None, as_admin: bool
+) -> None:
+    """Terminate an instance (initiator or admin); a reason is required. Either --as USER or
+    an explicit --admin (recorded as 'system' in the instance's audit log)."""
+    if bool(username) == as_admin:
+        raise click.UsageError("give exactly one of --as USER and --admin")
 
     def go() -> None:
         with session_for(state) as session:
@@ -402,155 +390,6 @@ def terminate(state: State, instance_id: int, reason: str, username: str | None)
     run(go)
 
 
-# --- absence ------------------------------------------------------------------------------------
-
-
-@click.group("absence")
-def absence_group() -> None:
-    """A角/B角: out-of-office periods; tasks go to the B role (or a deputy) meanwhile."""
-
-
-@absence_group.command("away")
-@click.argument("user")
-@click.option("--from", "starts", default=None, help="ISO 8601 (default: now)")
-@click.option("--until", "ends", default=None, help="ISO 8601 (default: until marked back)")
-@click.option("--deputy", default=None, help="who takes tasks of instances without A/B")
-@click.option("--reason", default="")
-@click.option("--as", "username", required=True)
-@pass_state
-def absence_away(
-    state: State,
-    user: str,
-    starts: str | None,
-    ends: str | None,
-    deputy: str | None,
-    reason: str,
-    username: str,
-) -> None:
-    """Mark USER away; their open tasks are handed over now if the period has begun."""
-
-    def go() -> None:
-        with session_for(state) as session:
-            a = absence.mark_away(
-                state.ctx(),
-                session,
-                acting(session, username),
-                user,
-                starts_at=_when(starts),
-                ends_at=_when(ends),
-                deputy=deputy,
-                reason=reason,
-            )
-            click.echo(
-                f"已设置休假 away: {a.username} {a.starts_at.isoformat()} → "
-                f"{a.ends_at.isoformat() if a.ends_at else '…'}"
-            )
-
-    run(go)
-
-
-@absence_group.command("back")
-@click.argument("user")
-@click.option("--as", "username", required=True)
-@pass_state
-def absence_back(state: State, user: str, username: str) -> None:
-    """Mark USER back; tasks still held by their substitute return."""
-
-    def go() -> None:
-        with session_for(state) as session:
-            n = absence.mark_back(state.ctx(), session, acting(session, username), user)
-        click.echo(f"已回岗 back: {user}, {n} task(s) returned")
-
-    run(go)
-
-
-@absence_group.command("list")
-@click.option("--user", default=None)
-@click.option("--as", "username", required=True)
-@pass_state
-def absence_list(state: State, user: str | None, username: str) -> None:
-    def go() -> None:
-        with session_for(state) as session:
-            echo_json(absence.list_absences(state.ctx(), session, acting(session, username), user))
-
-    run(go)
-
-
-@absence_group.command("sync")
-@pass_state
-def absence_sync(state: State) -> None:
-    """Apply absence periods that began or ended meanwhile to all open tasks (e.g. from cron;
-    every save of an instance does this for that instance anyway)."""
-
-    def go() -> None:
-        with session_for(state) as session:
-            n = absence.sync_all(state.ctx(), session)
-        click.echo(f"moved {n} task(s)")
-
-    run(go)
-
-
-# --- notifications ------------------------------------------------------------------------------
-
-
-@click.group("notifications")
-def notifications_group() -> None:
-    """The bell and the delivery outbox."""
-
-
-@notifications_group.command("list")
-@click.option("--as", "username", required=True)
-@click.option("--unread", is_flag=True)
-@pass_state
-def notifications_list(state: State, username: str, unread: bool) -> None:
-    def go() -> None:
-        with session_for(state) as session:
-            page = notifications.list_notifications(
-                session, acting(session, username), unread_only=unread, per_page=200
-            )
-        for n in page["items"]:
-            click.echo(f"{' ' if n['read'] else '●'} {n['id']}  {n['created_at']}  {n['title']}")
-        click.echo(f"({page['total']}, unread {page['unread']})")
-
-    run(go)
-
-
-@notifications_group.command("read")
-@click.argument("ids", nargs=-1, type=int)
-@click.option("--as", "username", required=True)
-@pass_state
-def notifications_read(state: State, ids: tuple[int, ...], username: str) -> None:
-    """Mark notifications read (all of them without IDS)."""
-
-    def go() -> None:
-        with session_for(state) as session:
-            n = notifications.mark_read(
-                state.ctx(), session, acting(session, username), list(ids) if ids else None
-            )
-        click.echo(f"marked {n} read")
-
-    run(go)
-
-
-@notifications_group.command("deliver")
-@pass_state
-def notifications_deliver(state: State) -> None:
-    """Send every due e-mail / robot message once (retries are scheduled with back-off)."""
-
-    def go() -> None:
-        report = notifications.deliver_due(state.ctx())
-        click.echo(
-            f"sent {len(report.sent)}, failed {len(report.failed)} (will retry), "
-            f"given up {len(report.dead)}"
-        )
-        for row_id, error in {**report.failed, **report.dead}.items():
-            click.echo(f"  #{row_id}: {error}", err=True)
-
-    run(go)
-
-
 def register(main: click.Group) -> None:
     main.add_command(ops)
-    main.add_command(absence_group)
-    main.add_command(notifications_group)
-    main.add_command(terminate)  # replaces the plain one: a reason is required
+    main.add_command(terminate)

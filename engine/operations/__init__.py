@@ -6,13 +6,14 @@
 absences
 in `engine.people.absence`.
 
-The package: `authz` (relation, the matrix), `shared` (lookups, guards, audit), `assignment`
+The package: `shared` (lookups, guards, audit), `assignment`
 (claim, unclaim, transfer), `delegation`, `signers` (submit, 加签, 减签, sign) with `completion`
 and `votes`, `returns`, `withdrawal` (withdraw, withdraw_instance, terminate), `reminders`,
 `views` (what a task offers, the history). This module re-exports their public names, and the
 few helpers `engine.usecases.cc` and `web.api.operations` use.
 
-Every operation: authorise (Forbidden, checked first), check state (Conflict / InvalidInput),
+Every operation: authorise through `engine.access` (NotFound for a task the actor may not know
+of, then Forbidden), check state (Conflict / InvalidInput),
 then change, audit (`engine.store.instance_state.audit`) and notify — all in the caller's
 transaction, so a
 refusal changes nothing. Each one bumps the instance's version, so two concurrent operations on
@@ -44,7 +45,6 @@ Design of the projection around a BPMN user task T (see also `engine.operations.
 from __future__ import annotations
 
 from engine.operations.assignment import claim, transfer, unclaim
-from engine.operations.authz import TASK_OPS, allowed, relation
 from engine.operations.delegation import delegate, recall, resolve
 from engine.operations.reminders import last_reminded, remind, remind_interval
 from engine.operations.returns import return_targets, return_to
@@ -53,21 +53,18 @@ from engine.operations.shared import (
     MAX_TEXT,
     MAX_USERS,
     SIGNER_MODES,
-    _bpmn_row,
-    _check,
-    _context,
-    _text,
-    _touch,
-    _users,
-    active_delegation,
+    active_users,
+    clean_text,
+    require_bpmn_row,
     step_signer,
+    touch_instance,
 )
 from engine.operations.signers import add_signers, remove_signer, sign, submit
 from engine.operations.views import (
     OPS_ACTIONS,
-    _signer_dict,
     available_operations,
     instance_operations,
+    signer_dict,
     task_operations,
 )
 from engine.operations.votes import vote_rule
@@ -79,35 +76,29 @@ __all__ = [
     "MAX_USERS",
     "OPS_ACTIONS",
     "SIGNER_MODES",
-    "TASK_OPS",
-    "_bpmn_row",
-    "_check",
-    "_context",
-    "_signer_dict",
-    "_text",
-    "_touch",
-    "_users",
-    "active_delegation",
+    "active_users",
     "add_signers",
-    "allowed",
     "available_operations",
     "claim",
+    "clean_text",
     "delegate",
     "instance_operations",
     "last_reminded",
     "recall",
-    "relation",
     "remind",
     "remind_interval",
     "remove_signer",
+    "require_bpmn_row",
     "resolve",
     "return_targets",
     "return_to",
     "sign",
+    "signer_dict",
     "step_signer",
     "submit",
     "task_operations",
     "terminate",
+    "touch_instance",
     "transfer",
     "unclaim",
     "vote_rule",

@@ -8,18 +8,17 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from engine.access import require_task
 from engine.errors import Conflict, InvalidInput
 from engine.operations.shared import (
-    _active_user,
-    _announce_assigned,
-    _audit,
-    _bpmn_row,
-    _check,
-    _context,
-    _no_vote,
-    _require_live,
-    _text,
-    _touch,
+    active_user,
+    announce_assigned,
+    audit_task,
+    clean_text,
+    require_bpmn_row,
+    require_live,
+    require_no_vote,
+    touch_instance,
 )
 from engine.usecases import instances
 
@@ -30,16 +29,16 @@ if TYPE_CHECKING:
 
 
 def claim(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> HumanTaskRow:
-    row, record, delegation, rel = _context(session, actor, task_id)
-    _check(actor, "claim", row, record, rel, delegation)
-    _bpmn_row(session, row)
+    task = require_task(session, actor, "claim", task_id)
+    row = task.row
+    require_bpmn_row(session, row)
     return instances.claim(ctx, session, actor, task_id)
 
 
 def unclaim(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> HumanTaskRow:
-    row, record, delegation, rel = _context(session, actor, task_id)
-    _check(actor, "unclaim", row, record, rel, delegation)
-    _bpmn_row(session, row)
+    task = require_task(session, actor, "unclaim", task_id)
+    row, delegation = task.row, task.delegation
+    require_bpmn_row(session, row)
     if delegation is not None:
         raise Conflict("任务已委派 (the task is delegated)", {"task_id": row.id})
     return instances.unclaim(ctx, session, actor, task_id)
@@ -53,23 +52,23 @@ def transfer(
     to_user: str,
     comment: str = "",
 ) -> HumanTaskRow:
-    row, record, delegation, rel = _context(session, actor, task_id)
-    _check(actor, "transfer", row, record, rel, delegation)
-    _require_live(row)
-    instances._require_active(record)
-    _no_vote(session, row)
+    task = require_task(session, actor, "transfer", task_id)
+    row, record, delegation = task.row, task.record, task.delegation
+    require_live(row)
+    instances.require_active(record)
+    require_no_vote(session, row)
     if delegation is not None:
         raise Conflict(
             "任务已委派，请先收回 (the task is delegated: recall it first)", {"task_id": row.id}
         )
-    target = _active_user(session, to_user)
-    comment = _text(comment, "comment")
+    target = active_user(session, to_user)
+    comment = clean_text(comment, "comment")
     if target == row.assignee:
         raise InvalidInput("任务已在该用户名下 (the task is already theirs)", {"to": target})
     now = ctx.clock.now()
     previous = row.assignee
     row.assignee, row.claimed_at = target, now
-    _audit(
+    audit_task(
         session,
         now,
         "task_transferred",
@@ -77,7 +76,7 @@ def transfer(
         row,
         {"from": previous, "to": target, "comment": comment},
     )
-    _announce_assigned(ctx, session, row, target, "transferred", actor.username)
-    _touch(session, record, now)
+    announce_assigned(ctx, session, row, target, "transferred", actor.username)
+    touch_instance(session, record, now)
     return row
 

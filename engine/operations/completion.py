@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn.runtime import complete_human_task, find_task
 from engine.errors import Conflict
-from engine.operations.shared import _announce_assigned, _entries
+from engine.operations.shared import announce_assigned, live_signers
 from engine.people import absence
 from engine.store import instance_state as store
 from engine.store.records_ops import ON_HOLD, TaskSignerRecord, TaskSubmissionRecord
@@ -58,7 +58,7 @@ def _open_entry(
     absence.apply_for_instance(ctx, session, record, [step], now)
     if step.assignee != entry.signer:
         return  # the handover told the substitute
-    _announce_assigned(ctx, session, step, entry.signer, "signer", entry.added_by)
+    announce_assigned(ctx, session, step, entry.signer, "signer", entry.added_by)
 
 
 def _advance(
@@ -71,7 +71,7 @@ def _advance(
 ) -> None:
     """Move a BPMN task with signatures to its next state (see the module docstring)."""
     session.flush()
-    entries = _entries(session, row.id)
+    entries = live_signers(session, row.id)
     before = [e for e in entries if e.mode == "before"]
     if any(e.status == "open" for e in before):
         row.status = ON_HOLD
@@ -130,7 +130,7 @@ def _complete_bpmn(
         now = ctx.clock.now()
         act.result = complete_human_task(act.workflow, task, data, ctx.clock)
         if act.result.incident is None:
-            moved = instances._follow_dates(ctx, session, record.id, act.workflow, data, actor, now)
+            moved = instances.follow_dates(ctx, session, record.id, act.workflow, data, actor, now)
             act.result = moved or act.result
         store.audit(
             session,

@@ -10,22 +10,20 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from engine.access import require_task
 from engine.bpmn.runtime import find_task
 from engine.errors import Conflict, FormInvalid, InvalidInput
 from engine.forms import validate_submission
-from engine.operations.authz import _deny
 from engine.operations.shared import (
-    _active_user,
-    _announce_assigned,
-    _audit,
-    _bpmn_row,
-    _check,
-    _context,
-    _no_vote,
-    _require_live,
-    _require_open,
-    _text,
-    _touch,
+    active_user,
+    announce_assigned,
+    audit_task,
+    clean_text,
+    require_bpmn_row,
+    require_live,
+    require_no_vote,
+    require_open,
+    touch_instance,
 )
 from engine.store import instance_state as store
 from engine.store.records_ops import TaskDelegationRecord, TaskSubmissionRecord
@@ -46,20 +44,20 @@ def delegate(
     to_user: str,
     comment: str = "",
 ) -> TaskDelegationRecord:
-    row, record, delegation, rel = _context(session, actor, task_id)
-    _check(actor, "delegate", row, record, rel, delegation)
-    _bpmn_row(session, row)
-    _require_open(row)
-    instances._require_active(record)
-    _no_vote(session, row)
+    task = require_task(session, actor, "delegate", task_id)
+    row, record, delegation = task.row, task.record, task.delegation
+    require_bpmn_row(session, row)
+    require_open(row)
+    instances.require_active(record)
+    require_no_vote(session, row)
     if delegation is not None:
         raise Conflict("任务已委派 (already delegated)", {"delegate": delegation.delegate})
     if session.get(TaskSubmissionRecord, row.id) is not None:
         raise Conflict("任务已提交，等待加签 (already submitted)", {"task_id": row.id})
-    target = _active_user(session, to_user)
+    target = active_user(session, to_user)
     if target == actor.username:
         raise InvalidInput("不能委派给自己 (cannot delegate to yourself)")
-    comment = _text(comment, "comment")
+    comment = clean_text(comment, "comment")
     now = ctx.clock.now()
     record_ = TaskDelegationRecord(
         instance_id=row.instance_id,
@@ -74,7 +72,7 @@ def delegate(
     )
     session.add(record_)
     row.assignee = target
-    _audit(
+    audit_task(
         session,
         now,
         "task_delegated",
@@ -82,8 +80,8 @@ def delegate(
         row,
         {"owner": record_.owner, "to": target, "comment": comment},
     )
-    _announce_assigned(ctx, session, row, target, "delegated", actor.username)
-    _touch(session, record, now)
+    announce_assigned(ctx, session, row, target, "delegated", actor.username)
+    touch_instance(session, record, now)
     return record_
 
 
@@ -104,7 +102,7 @@ def _partial(
     if bad:
         raise FormInvalid(
             "表单校验未通过 (form validation failed)",
-            {"fields": {k: instances._field(e) for k, e in bad.items()}},
+            {"fields": {k: instances.field_problem(e) for k, e in bad.items()}},
         )
     return {k: v for k, v in cleaned.items() if k in data}
 
@@ -118,23 +116,21 @@ def resolve(
     comment: str = "",
 ) -> TaskDelegationRecord:
     """The delegate has done their part: save it on the task and give the task back."""
-    row, record, delegation, rel = _context(session, actor, task_id)
+    task = require_task(session, actor, "resolve", task_id)
+    row, record, delegation = task.row, task.record, task.delegation
     if delegation is None:
-        if rel in ("own", "group") or actor.is_admin:
-            raise Conflict("任务未委派 (the task is not delegated)", {"task_id": row.id})
-        raise _deny("resolve", row)
-    _check(actor, "resolve", row, record, rel, delegation)
-    _require_open(row)
-    instances._require_active(record)
+        raise Conflict("任务未委派 (the task is not delegated)", {"task_id": row.id})
+    require_open(row)
+    instances.require_active(record)
     data = dict(data or {})
-    instances._check_data(data)
-    comment = _text(comment, "comment")
+    instances.check_data(data)
+    comment = clean_text(comment, "comment")
     saved = _partial(ctx, session, record, row, data) if data else {}
     now = ctx.clock.now()
     delegation.status, delegation.resolved_at = "resolved", now
     delegation.resolution, delegation.data = comment, store._jsonable(saved)
     row.assignee = delegation.owner
-    _audit(
+    audit_task(
         session,
         now,
         "task_delegate_resolved",
@@ -142,7 +138,7 @@ def resolve(
         row,
         {"owner": delegation.owner, "data": saved, "comment": comment},
     )
-    _announce_assigned(ctx, session, row, delegation.owner, "resolved", actor.username)
+    announce_assigned(ctx, session, row, delegation.owner, "resolved", actor.username)
     if saved:
         session.flush()
         with acting_on(ctx, session, record, actor.username) as act:
@@ -151,7 +147,7 @@ def resolve(
                 raise Conflict("任务已不可处理 (task is no longer open)", {"task_id": row.id})
             task.set_data(**saved)
     else:
-        _touch(session, record, now)
+        touch_instance(session, record, now)
     return delegation
 
 
@@ -159,16 +155,16 @@ def recall(
     ctx: EngineContext, session: Session, actor: Actor, task_id: str
 ) -> TaskDelegationRecord:
     """The owner takes a delegated task back before the delegate resolved it."""
-    row, record, delegation, rel = _context(session, actor, task_id)
+    task = require_task(session, actor, "recall", task_id)
+    row, record, delegation = task.row, task.record, task.delegation
     if delegation is None:
         raise Conflict("任务未委派 (the task is not delegated)", {"task_id": row.id})
-    _check(actor, "recall", row, record, rel, delegation)
-    _require_live(row)
-    instances._require_active(record)
+    require_live(row)
+    instances.require_active(record)
     now = ctx.clock.now()
     delegation.status, delegation.resolved_at = "recalled", now
     row.assignee = delegation.owner
-    _audit(
+    audit_task(
         session,
         now,
         "task_delegation_recalled",
@@ -176,6 +172,6 @@ def recall(
         row,
         {"owner": delegation.owner, "delegate": delegation.delegate},
     )
-    _touch(session, record, now)
+    touch_instance(session, record, now)
     return delegation
 

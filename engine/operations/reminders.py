@@ -10,17 +10,16 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.access import require_task
 from engine.errors import Conflict
 from engine.notify import ops_settings
 from engine.notify.notifications import publish
 from engine.operations.shared import (
-    _audit,
-    _candidates,
-    _check,
-    _context,
-    _require_live,
-    _text,
-    _touch,
+    audit_task,
+    clean_text,
+    require_live,
+    touch_instance,
+    who_must_act,
 )
 from engine.store.tables import AuditRecord, HumanTaskRow
 from engine.usecases import instances
@@ -51,11 +50,11 @@ def remind(
 ) -> list[str]:
     """Nudge whoever has to act now; at most once per `remind_interval_seconds` (default 1 h)
     per task, automatic overdue reminders included. Returns who was reminded."""
-    row, record, delegation, rel = _context(session, actor, task_id)
-    _check(actor, "remind", row, record, rel, delegation)
-    _require_live(row)
-    instances._require_active(record)
-    message = _text(message, "message")
+    task = require_task(session, actor, "remind", task_id)
+    row, record = task.row, task.record
+    require_live(row)
+    instances.require_active(record)
+    message = clean_text(message, "message")
     now = ctx.clock.now()
     last = last_reminded(session, row)
     interval = remind_interval(ctx)
@@ -67,13 +66,13 @@ def remind(
                 "next_allowed_at": (last + interval).isoformat(),
             },
         )
-    recipients = [u for u in dict.fromkeys(_candidates(session, row)) if u != actor.username]
+    recipients = [u for u in dict.fromkeys(who_must_act(session, row)) if u != actor.username]
     if not recipients:
         raise Conflict("当前没有可催办的处理人 (nobody to remind)", {"task_id": row.id})
     if row.due_at is not None and row.due_at <= now:
         # Overdue already: the automatic reminder need not fire after this one.
         row.reminded_at = now
-    _audit(
+    audit_task(
         session,
         now,
         "reminder",
@@ -94,6 +93,6 @@ def remind(
             "message": message,
         },
     )
-    _touch(session, record, now)
+    touch_instance(session, record, now)
     return recipients
 

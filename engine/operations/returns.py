@@ -10,19 +10,18 @@ from typing import TYPE_CHECKING, Any
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
+from engine.access import require_task
 from engine.bpmn import rewind
 from engine.bpmn.runtime import find_task, run_steps
 from engine.errors import Conflict
 from engine.notify.notifications import publish
 from engine.operations.save_hooks import ASSIGN_OVERRIDES
 from engine.operations.shared import (
-    _audit,
-    _bpmn_row,
-    _check,
-    _context,
-    _no_vote,
-    _require_live,
-    _text,
+    audit_task,
+    clean_text,
+    require_bpmn_row,
+    require_live,
+    require_no_vote,
 )
 from engine.store import instance_state as store
 from engine.store.tables import HumanTaskRow, InstanceRecord
@@ -50,10 +49,10 @@ def return_targets(
 ) -> list[dict[str, Any]]:
     """The earlier steps this task may be sent back to, newest first, each with the open tasks a
     return there would also cancel (`also_cancels`)."""
-    row, record, delegation, rel = _context(session, actor, task_id)
-    _check(actor, "return", row, record, rel, delegation)
-    _bpmn_row(session, row)
-    _require_live(row)
+    task = require_task(session, actor, "return", task_id)
+    row, record = task.row, task.record
+    require_bpmn_row(session, row)
+    require_live(row)
     workflow, _model = store.restore(ctx, session, record, [])
     task = find_task(workflow, row.id)
     if task is None:
@@ -85,13 +84,13 @@ def return_to(
 ) -> InstanceRecord:
     """Send the instance back to an earlier step on this task's path (by element id or by the
     old task id), with a reason. Branches not on the way back are kept."""
-    row, record, delegation, rel = _context(session, actor, task_id)
-    _check(actor, "return", row, record, rel, delegation)
-    _bpmn_row(session, row)
-    _no_vote(session, row)
-    _require_live(row)
-    instances._require_active(record)
-    reason = _text(reason, "reason", required=True)
+    task = require_task(session, actor, "return", task_id)
+    row, record = task.row, task.record
+    require_bpmn_row(session, row)
+    require_no_vote(session, row)
+    require_live(row)
+    instances.require_active(record)
+    reason = clean_text(reason, "reason", required=True)
     now = ctx.clock.now()
     with acting_on(ctx, session, record, actor.username) as act:
         task = find_task(act.workflow, row.id)
@@ -120,7 +119,7 @@ def return_to(
         previous = before["completed_by"]
         if previous:
             session.info.setdefault(ASSIGN_OVERRIDES, {})[new_id] = previous
-        _audit(
+        audit_task(
             session,
             now,
             "task_returned",

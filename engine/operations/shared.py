@@ -9,15 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.notify.notifications import group_members, publish
-from engine.operations.authz import _deny, allowed, relation
 from engine.people.accounts import Actor, get_user
 from engine.store import instance_state as store
-from engine.store.records_ops import LIVE_STATUSES, ON_HOLD, TaskDelegationRecord, TaskSignerRecord
+from engine.store.records_ops import LIVE_STATUSES, ON_HOLD, TaskSignerRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.store.versioning import touch
 
@@ -36,19 +35,19 @@ MAX_USERS = 20
 MAX_TEXT = 2000
 
 
-def _row(session: Session, task_id: str) -> HumanTaskRow:
+def task_row(session: Session, task_id: str) -> HumanTaskRow:
     row = session.get(HumanTaskRow, task_id)
     if row is None:
         raise NotFound(f"任务 {task_id} 不存在 (task not found)", {"task_id": task_id})
     return row
 
 
-def _touch(session: Session, record: InstanceRecord, now: datetime) -> None:
+def touch_instance(session: Session, record: InstanceRecord, now: datetime) -> None:
     """Bump the instance's version: a concurrent operation on the instance then conflicts."""
     touch(session, record, now)
 
 
-def _require_live(row: HumanTaskRow) -> None:
+def require_live(row: HumanTaskRow) -> None:
     if row.status not in LIVE_STATUSES:
         raise Conflict(
             "任务已处理或已取消 (task already completed or cancelled)",
@@ -56,8 +55,8 @@ def _require_live(row: HumanTaskRow) -> None:
         )
 
 
-def _require_open(row: HumanTaskRow) -> None:
-    _require_live(row)
+def require_open(row: HumanTaskRow) -> None:
+    require_live(row)
     if row.status == ON_HOLD:
         raise Conflict(
             "任务正在等待加签/会签 (the task is waiting for signatures)",
@@ -65,7 +64,7 @@ def _require_open(row: HumanTaskRow) -> None:
         )
 
 
-def _text(value: Any, name: str, required: bool = False) -> str:
+def clean_text(value: Any, name: str, required: bool = False) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -76,7 +75,7 @@ def _text(value: Any, name: str, required: bool = False) -> str:
     return value[:MAX_TEXT]
 
 
-def _active_user(session: Session, username: Any) -> str:
+def active_user(session: Session, username: Any) -> str:
     if not isinstance(username, str) or not username.strip():
         raise InvalidInput("需要指定用户 (a username is required)")
     user = get_user(session, username.strip())
@@ -85,14 +84,14 @@ def _active_user(session: Session, username: Any) -> str:
     return user.username
 
 
-def _users(session: Session, usernames: Any) -> list[str]:
+def active_users(session: Session, usernames: Any) -> list[str]:
     if isinstance(usernames, str):
         usernames = [usernames]
     if not isinstance(usernames, list | tuple) or not usernames:
         raise InvalidInput("需要至少一个用户 (at least one user is required)")
     if len(usernames) > MAX_USERS:
         raise InvalidInput(f"最多 {MAX_USERS} 人 (at most {MAX_USERS} users)")
-    return list(dict.fromkeys(_active_user(session, u) for u in usernames))
+    return list(dict.fromkeys(active_user(session, u) for u in usernames))
 
 
 def step_signer(session: Session, task_id: str) -> TaskSignerRecord | None:
@@ -100,15 +99,28 @@ def step_signer(session: Session, task_id: str) -> TaskSignerRecord | None:
     return session.scalar(select(TaskSignerRecord).where(TaskSignerRecord.step_task_id == task_id))
 
 
-def active_delegation(session: Session, task_id: str) -> TaskDelegationRecord | None:
-    return session.scalar(
-        select(TaskDelegationRecord).where(
-            TaskDelegationRecord.task_id == task_id, TaskDelegationRecord.status == "active"
+def signers_of(
+    session: Session, task_id: str
+) -> tuple[TaskSignerRecord | None, list[TaskSignerRecord]]:
+    """`step_signer` and `live_signers` of a task in one statement."""
+    found = session.scalars(
+        select(TaskSignerRecord)
+        .where(
+            or_(
+                TaskSignerRecord.step_task_id == task_id,
+                and_(
+                    TaskSignerRecord.parent_task_id == task_id,
+                    TaskSignerRecord.status.in_(LIVE_SIGNER),
+                ),
+            )
         )
-    )
+        .order_by(TaskSignerRecord.seq, TaskSignerRecord.id)
+    ).all()
+    entry = next((e for e in found if e.step_task_id == task_id), None)
+    return entry, [e for e in found if e.parent_task_id == task_id and e.status in LIVE_SIGNER]
 
 
-def _entries(session: Session, task_id: str) -> list[TaskSignerRecord]:
+def live_signers(session: Session, task_id: str) -> list[TaskSignerRecord]:
     return list(
         session.scalars(
             select(TaskSignerRecord)
@@ -121,7 +133,7 @@ def _entries(session: Session, task_id: str) -> list[TaskSignerRecord]:
     )
 
 
-def _is_vote(session: Session, task_id: str) -> bool:
+def is_vote(session: Session, task_id: str) -> bool:
     return (
         session.scalar(
             select(TaskSignerRecord.id)
@@ -132,7 +144,7 @@ def _is_vote(session: Session, task_id: str) -> bool:
     )
 
 
-def _bpmn_row(session: Session, row: HumanTaskRow) -> None:
+def require_bpmn_row(session: Session, row: HumanTaskRow) -> None:
     if step_signer(session, row.id) is not None:
         raise Conflict(
             "这是加签/会签步骤，只能同意或拒绝 (a signature step: approve or reject it with sign)",
@@ -140,41 +152,14 @@ def _bpmn_row(session: Session, row: HumanTaskRow) -> None:
         )
 
 
-def _no_vote(session: Session, row: HumanTaskRow) -> None:
-    if _is_vote(session, row.id):
+def require_no_vote(session: Session, row: HumanTaskRow) -> None:
+    if is_vote(session, row.id):
         raise Conflict(
             "会签/或签步骤不支持该操作 (not available on a vote step)", {"task_id": row.id}
         )
 
 
-def _context(
-    session: Session, actor: Actor, task_id: str
-) -> tuple[HumanTaskRow, InstanceRecord, TaskDelegationRecord | None, str]:
-    row = _row(session, task_id)
-    record = store.get_instance(session, row.instance_id)
-    delegation = active_delegation(session, row.id)
-    return row, record, delegation, relation(actor, row, delegation)
-
-
-def _check(
-    actor: Actor,
-    op: str,
-    row: HumanTaskRow,
-    record: InstanceRecord,
-    rel: str,
-    delegation: TaskDelegationRecord | None = None,
-) -> None:
-    if not allowed(
-        actor,
-        op,
-        rel,
-        initiator=record.started_by == actor.username,
-        delegation_owner=delegation is not None and delegation.owner == actor.username,
-    ):
-        raise _deny(op, row)
-
-
-def _audit(
+def audit_task(
     session: Session,
     now: datetime,
     action: str,
@@ -194,7 +179,7 @@ def _audit(
     )
 
 
-def _candidates(session: Session, row: HumanTaskRow) -> list[str]:
+def who_must_act(session: Session, row: HumanTaskRow) -> list[str]:
     """Who currently has to act on a row: its assignee, else its groups' members; for a held
     BPMN task the people whose signatures/votes are open."""
     if row.status == ON_HOLD:
@@ -215,7 +200,7 @@ def _candidates(session: Session, row: HumanTaskRow) -> list[str]:
     return group_members(session, [c.group_name for c in row.candidate_groups])
 
 
-def _announce_assigned(
+def announce_assigned(
     ctx: EngineContext, session: Session, row: HumanTaskRow, user: str, kind: str, by: str
 ) -> None:
     """Tell the one person a task now waits for (transferred, delegated, handed back, signer)."""

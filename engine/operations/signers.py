@@ -11,25 +11,24 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.access import require_task, task_access
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.notify.notifications import publish
-from engine.operations.authz import _deny
 from engine.operations.completion import _advance, _open_entry
 from engine.operations.shared import (
     SIGNER_MODES,
-    _audit,
-    _bpmn_row,
-    _check,
-    _context,
-    _entries,
-    _no_vote,
-    _require_live,
-    _require_open,
-    _row,
-    _text,
-    _touch,
-    _users,
+    active_users,
+    audit_task,
+    clean_text,
+    live_signers,
+    require_bpmn_row,
+    require_live,
+    require_no_vote,
+    require_open,
+    signers_of,
     step_signer,
+    task_row,
+    touch_instance,
 )
 from engine.operations.votes import _tally
 from engine.store import instance_state as store
@@ -43,23 +42,32 @@ if TYPE_CHECKING:
 
 
 def submit(
-    ctx: EngineContext, session: Session, actor: Actor, task_id: str, data: dict[str, Any]
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    task_id: str,
+    data: dict[str, Any],
+    *,
+    signature_rows: bool = True,
 ) -> InstanceRecord:
     """Complete a task. Without signatures this is exactly `instances.complete`; with pending
     after-/parallel signers the data waits and the BPMN task completes when they have signed.
-    On a signature/vote row it means "approve" (use `sign` to reject)."""
-    instances._check_data(data)
-    row, record, delegation, rel = _context(session, actor, task_id)
-    entry = step_signer(session, row.id)
-    if entry is not None:
+    On a signature/vote row it means "approve" (use `sign` to reject); with
+    ``signature_rows=False`` (the API's /complete) such a row is a Conflict: use /sign."""
+    instances.check_data(data)
+    task = task_access(session, actor, task_id)
+    row, record = task.row, task.record
+    entry, entries = signers_of(session, row.id)
+    if entry is not None and signature_rows:
         decision = data.get("decision", "approve")
         return sign(ctx, session, actor, task_id, decision, data.get("comment", ""))
-    _check(actor, "submit", row, record, rel, delegation)
-    _require_open(row)
-    instances._require_active(record)
-    entries = _entries(session, row.id)
+    task.require("submit")
+    if entry is not None:
+        require_bpmn_row(session, row)
+    require_open(row)
+    instances.require_active(record)
     if not entries:
-        return instances.complete(ctx, session, actor, task_id, data)
+        return instances.complete(ctx, session, actor, task_id, data, task=task)
     rejected = [e.signer for e in entries if e.status == "rejected"]
     if rejected:
         raise Conflict(
@@ -67,7 +75,9 @@ def submit(
             {"rejected_by": rejected},
         )
     model = store.parsed_model(ctx, session, record.version_id)
-    cleaned = instances._validated(model, row.form_file, data) if row.form_file else dict(data)
+    cleaned = (
+        instances.validated_form_data(model, row.form_file, data) if row.form_file else dict(data)
+    )
     now = ctx.clock.now()
     session.add(
         TaskSubmissionRecord(
@@ -80,8 +90,8 @@ def submit(
     )
     if row.assignee is None:
         row.assignee, row.claimed_at = actor.username, now
-    _audit(session, now, "task_submitted", actor, row, {"data": cleaned})
-    _touch(session, record, now)
+    audit_task(session, now, "task_submitted", actor, row, {"data": cleaned})
+    touch_instance(session, record, now)
     _advance(ctx, session, record, row, actor, now)
     return record
 
@@ -95,21 +105,21 @@ def add_signers(
     mode: str,
     comment: str = "",
 ) -> list[TaskSignerRecord]:
-    row, record, delegation, rel = _context(session, actor, task_id)
-    _check(actor, "add_signer", row, record, rel, delegation)
-    _bpmn_row(session, row)
-    _no_vote(session, row)
+    task = require_task(session, actor, "add_signer", task_id)
+    row, record, delegation = task.row, task.record, task.delegation
+    require_bpmn_row(session, row)
+    require_no_vote(session, row)
     if mode not in SIGNER_MODES:
         raise InvalidInput(
             "mode 必须是 before / after / parallel (mode must be before, after or parallel)",
             {"mode": mode},
         )
-    _require_open(row)
-    instances._require_active(record)
+    require_open(row)
+    instances.require_active(record)
     if delegation is not None:
         raise Conflict("任务已委派 (the task is delegated)", {"task_id": row.id})
-    signers = _users(session, users)
-    comment = _text(comment, "comment")
+    signers = active_users(session, users)
+    comment = clean_text(comment, "comment")
     owner = row.assignee or actor.username
     if owner in signers:
         raise InvalidInput("不能给自己加签 (the handler cannot sign their own task)")
@@ -146,7 +156,7 @@ def add_signers(
     if mode == "parallel":
         for entry in added:
             _open_entry(ctx, session, record, row, entry, actor, now)
-    _audit(
+    audit_task(
         session,
         now,
         "signer_added",
@@ -154,7 +164,7 @@ def add_signers(
         row,
         {"mode": mode, "users": signers, "comment": comment},
     )
-    _touch(session, record, now)
+    touch_instance(session, record, now)
     _advance(ctx, session, record, row, actor, now)
     return added
 
@@ -165,8 +175,8 @@ def remove_signer(
     entry = session.get(TaskSignerRecord, signer_id)
     if entry is None:
         raise NotFound(f"加签记录 {signer_id} 不存在 (signer not found)", {"id": signer_id})
-    row, record, delegation, rel = _context(session, actor, entry.parent_task_id)
-    _check(actor, "remove_signer", row, record, rel, delegation)
+    task = require_task(session, actor, "remove_signer", entry.parent_task_id)
+    row, record = task.row, task.record
     if entry.mode == "vote":
         raise Conflict("会签人由流程模型决定，不能减签 (votes come from the model)")
     if entry.status not in ("pending", "open"):
@@ -174,16 +184,16 @@ def remove_signer(
             "该加签人已处理，不能减签 (the signer has already acted)",
             {"id": entry.id, "status": entry.status},
         )
-    _require_live(row)
-    instances._require_active(record)
-    comment = _text(comment, "comment")
+    require_live(row)
+    instances.require_active(record)
+    comment = clean_text(comment, "comment")
     now = ctx.clock.now()
     entry.status, entry.acted_at, entry.acted_by = "removed", now, actor.username
     if entry.step_task_id:
         step = session.get(HumanTaskRow, entry.step_task_id)
         if step is not None and step.status in LIVE_STATUSES:
             step.status, step.completed_at = "cancelled", now
-    _audit(
+    audit_task(
         session,
         now,
         "signer_removed",
@@ -191,7 +201,7 @@ def remove_signer(
         row,
         {"signer": entry.signer, "mode": entry.mode, "comment": comment},
     )
-    _touch(session, record, now)
+    touch_instance(session, record, now)
     _advance(ctx, session, record, row, actor, now)
     return entry
 
@@ -205,14 +215,11 @@ def sign(
     comment: str = "",
 ) -> InstanceRecord:
     """A signer's or voter's 同意 (approve) / 拒绝 (reject) on their step."""
-    row = _row(session, task_id)
+    task = require_task(session, actor, "sign", task_id)
+    row, record = task.row, task.record
     entry = step_signer(session, row.id)
-    record = store.get_instance(session, row.instance_id)
     if entry is None:
-        if row.assignee == actor.username or actor.is_admin:
-            raise Conflict("这不是加签/会签步骤 (not a signature step: use submit)")
-        raise _deny("sign", row)
-    _check(actor, "sign", row, record, "own" if row.assignee == actor.username else "other")
+        raise Conflict("这不是加签/会签步骤 (not a signature step: use submit)")
     if row.status != "open" or entry.status != "open":
         raise Conflict(
             "该签署已处理或已取消 (already signed or cancelled)",
@@ -220,13 +227,13 @@ def sign(
         )
     if decision not in ("approve", "reject"):
         raise InvalidInput("decision 必须是 approve 或 reject", {"decision": decision})
-    comment = _text(comment, "comment", required=decision == "reject")
-    instances._require_active(record)
+    comment = clean_text(comment, "comment", required=decision == "reject")
+    instances.require_active(record)
     now = ctx.clock.now()
     entry.status = "approved" if decision == "approve" else "rejected"
     entry.acted_at, entry.acted_by, entry.comment = now, actor.username, comment
     row.status, row.completed_by, row.completed_at = "completed", actor.username, now
-    parent = _row(session, entry.parent_task_id)
+    parent = task_row(session, entry.parent_task_id)
     store.audit(
         session,
         now,
@@ -243,7 +250,7 @@ def sign(
             "comment": comment,
         },
     )
-    _touch(session, record, now)
+    touch_instance(session, record, now)
     if entry.mode == "vote":
         _tally(ctx, session, record, parent, actor, now)
         return record
@@ -251,7 +258,7 @@ def sign(
         submission = session.get(TaskSubmissionRecord, parent.id)
         if submission is not None:
             session.delete(submission)
-        for e in _entries(session, parent.id):
+        for e in live_signers(session, parent.id):
             if e.mode != "after" or e.id == entry.id:
                 continue
             if e.status == "open" and e.step_task_id:

@@ -11,15 +11,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.access import may_view_instance
-from engine.errors import Forbidden
-from engine.operations.authz import TASK_OPS, allowed, relation
+from engine.access import TASK_OPS, TaskAccess, instance_for, task_access
 from engine.operations.reminders import last_reminded, remind_interval
-from engine.operations.shared import _is_vote, _row, active_delegation, step_signer
+from engine.operations.shared import is_vote, step_signer, task_row
 from engine.operations.votes import vote_rule
 from engine.read.queries import instance_dict, task_dict
 from engine.read.withdrawable import withdrawable
-from engine.store import instance_state as store
 from engine.store.records_ops import (
     LIVE_STATUSES,
     InstanceCcRecord,
@@ -35,7 +32,7 @@ if TYPE_CHECKING:
     from engine.people.accounts import Actor
 
 
-def _signer_dict(e: TaskSignerRecord) -> dict[str, Any]:
+def signer_dict(e: TaskSignerRecord) -> dict[str, Any]:
     return {
         "id": e.id,
         "mode": e.mode,
@@ -66,31 +63,18 @@ def _delegation_dict(d: TaskDelegationRecord) -> dict[str, Any]:
     }
 
 
-def available_operations(
-    ctx: EngineContext, session: Session, actor: Actor, row: HumanTaskRow
-) -> dict[str, bool]:
-    """Which operations the actor may try on this row right now (authorisation and the simple
-    state rules; the operation itself still has the last word)."""
-    record = store.get_instance(session, row.instance_id)
-    delegation = active_delegation(session, row.id)
-    rel = relation(actor, row, delegation)
-    initiator = record.started_by == actor.username
+def available_operations(session: Session, task: TaskAccess) -> dict[str, bool]:
+    """Which operations the actor may try on this task right now (`engine.access` and the
+    simple state rules; the operation itself still has the last word)."""
+    actor, row, record, delegation = task.actor, task.row, task.record, task.delegation
+    ok = task.may
     entry = step_signer(session, row.id)
-    vote = entry is None and _is_vote(session, row.id)
+    vote = entry is None and is_vote(session, row.id)
     active = record.status not in ("completed", "terminated") and not record.suspended
     live = row.status in LIVE_STATUSES and active
     is_open = live and row.status == "open"
 
-    def ok(op: str) -> bool:
-        return allowed(
-            actor,
-            op,
-            rel,
-            initiator=initiator,
-            delegation_owner=delegation is not None and delegation.owner == actor.username,
-        )
-
-    out = {op: False for op in TASK_OPS}
+    out = {op: False for op in TASK_OPS if op != "view"}
     # The 已办 list's rule, so the button shows exactly when `withdraw` would accept it; the
     # query runs only for a completed step.
     out["withdraw"] = row.status == "completed" and row.id in withdrawable(
@@ -121,10 +105,8 @@ def task_operations(
     ctx: EngineContext, session: Session, actor: Actor, task_id: str
 ) -> dict[str, Any]:
     """Everything the task page needs for the operation buttons and the signature panel."""
-    row = _row(session, task_id)
-    record = store.get_instance(session, row.instance_id)
-    if not may_view_instance(session, actor, record):
-        raise Forbidden("无权查看该任务 (not your task)", {"task_id": task_id})
+    task = task_access(session, actor, task_id)
+    row, record = task.row, task.record
     entry = step_signer(session, row.id)
     parent_id = entry.parent_task_id if entry is not None else row.id
     signers = list(
@@ -144,7 +126,7 @@ def task_operations(
     submission = session.get(TaskSubmissionRecord, parent_id)
     vote = None
     if any(s.mode == "vote" for s in signers):
-        parent = _row(session, parent_id)
+        parent = task_row(session, parent_id)
         mode, needed, variable = vote_rule(ctx, session, record, parent)
         vote = {
             "mode": mode,
@@ -164,9 +146,9 @@ def task_operations(
         if entry is not None
         else "task",
         "parent_task_id": parent_id if entry is not None else None,
-        "relation": relation(actor, row, active_delegation(session, row.id)),
-        "operations": available_operations(ctx, session, actor, row),
-        "signers": [_signer_dict(s) for s in signers],
+        "relation": task.relation,
+        "operations": available_operations(session, task),
+        "signers": [signer_dict(s) for s in signers],
         "delegations": [_delegation_dict(d) for d in delegations],
         "submission": (
             {
@@ -216,9 +198,7 @@ def instance_operations(
 ) -> dict[str, Any]:
     """The instance's handling history (who did what, returns, withdrawals, signatures,
     delegations, handovers, copies), for everyone who took part — A and B both included."""
-    record = store.get_instance(session, instance_id)
-    if not may_view_instance(session, actor, record):
-        raise Forbidden("无权查看该流程实例 (not your instance)", {"id": instance_id})
+    record = instance_for(session, actor, "view", instance_id)
     audit = session.scalars(
         select(AuditRecord)
         .where(AuditRecord.instance_id == instance_id, AuditRecord.action.in_(OPS_ACTIONS))
@@ -246,7 +226,7 @@ def instance_operations(
             for a in audit
         ],
         "signers": [
-            _signer_dict(s)
+            signer_dict(s)
             for s in session.scalars(
                 select(TaskSignerRecord)
                 .where(TaskSignerRecord.instance_id == instance_id)

@@ -12,12 +12,18 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine.access import instance_for, require_task
 from engine.bpmn import rewind
 from engine.bpmn.runtime import find_task, run_steps
-from engine.errors import Conflict, Forbidden
+from engine.errors import Conflict
 from engine.notify.notifications import publish
 from engine.operations.save_hooks import ASSIGN_OVERRIDES
-from engine.operations.shared import _audit, _bpmn_row, _candidates, _row, _text
+from engine.operations.shared import (
+    audit_task,
+    clean_text,
+    require_bpmn_row,
+    who_must_act,
+)
 from engine.store import instance_state as store
 from engine.store.records_ops import LIVE_STATUSES, TaskDelegationRecord, TaskSignerRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
@@ -59,20 +65,15 @@ def withdraw(
 ) -> InstanceRecord:
     """Take back a step one completed, while nothing after it has been acted on (no later step
     completed, claimed, delegated or signed). The step opens again for its completer."""
-    row = _row(session, task_id)
-    record = store.get_instance(session, row.instance_id)
-    if not (row.completed_by == actor.username or actor.is_admin):
-        raise Forbidden(
-            "只能撤回自己完成的步骤 (only the person who completed the step may withdraw it)",
-            {"task_id": row.id},
-        )
-    _bpmn_row(session, row)
+    task = require_task(session, actor, "withdraw", task_id)
+    row, record = task.row, task.record
+    require_bpmn_row(session, row)
     if row.status != "completed":
         raise Conflict(
             "只能撤回已完成的步骤 (only a completed step can be withdrawn)", {"status": row.status}
         )
-    instances._require_active(record)
-    reason = _text(reason, "reason")
+    instances.require_active(record)
+    reason = clean_text(reason, "reason")
     now = ctx.clock.now()
     with acting_on(ctx, session, record, actor.username) as act:
         task = find_task(act.workflow, row.id)
@@ -98,11 +99,11 @@ def withdraw(
             )
         recipients: list[str] = []
         for r in live_rows:
-            recipients += _candidates(session, r)
+            recipients += who_must_act(session, r)
         new_id = rewind.rewind(act.workflow, plan)
         owner = row.completed_by or actor.username
         session.info.setdefault(ASSIGN_OVERRIDES, {})[new_id] = owner
-        _audit(
+        audit_task(
             session,
             now,
             "task_withdrawn",
@@ -135,9 +136,7 @@ def withdraw_instance(
     ctx: EngineContext, session: Session, actor: Actor, instance_id: int, reason: str = ""
 ) -> InstanceRecord:
     """The initiator takes the whole submission back (撤销) while nobody has acted on it yet."""
-    record = store.get_instance(session, instance_id)
-    if not (actor.username == record.started_by or actor.is_admin):
-        raise Forbidden("只有发起人可以撤回流程 (only the initiator may withdraw the instance)")
+    record = instance_for(session, actor, "withdraw", instance_id)
     if record.status in ("completed", "terminated"):
         raise Conflict("流程已结束 (instance already ended)", {"status": record.status})
     rows = list(session.scalars(select(HumanTaskRow).where(HumanTaskRow.instance_id == record.id)))
@@ -174,11 +173,11 @@ def withdraw_instance(
             "流程已有人处理，无法撤回 (someone has already acted on the instance)",
             {"tasks": sorted(set(acted))},
         )
-    reason = _text(reason, "reason") or "发起人撤回 (withdrawn by the initiator)"
+    reason = clean_text(reason, "reason") or "发起人撤回 (withdrawn by the initiator)"
     live = [r for r in rows if r.status in LIVE_STATUSES]
     recipients: list[str] = []
     for r in live:
-        recipients += _candidates(session, r)
+        recipients += who_must_act(session, r)
     now = ctx.clock.now()
     store.audit(
         session,
@@ -207,11 +206,7 @@ def terminate(
     ctx: EngineContext, session: Session, actor: Actor, instance_id: int, reason: str
 ) -> InstanceRecord:
     """`instances.terminate`, with a reason required."""
-    record = store.get_instance(session, instance_id)
-    if not (actor.is_admin or actor.username == record.started_by):
-        raise Forbidden(
-            "只有发起人或管理员可以终止流程 (only the initiator or an admin may terminate)"
-        )
-    reason = _text(reason, "reason", required=True)
+    instance_for(session, actor, "terminate", instance_id)
+    reason = clean_text(reason, "reason", required=True)
     return instances.terminate(ctx, session, actor, instance_id, reason)
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
+from engine.access import may_manage_absence
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.notify.notifications import publish
 from engine.people.accounts import Actor, get_user
@@ -234,7 +235,7 @@ def apply_for_instance(
 
 
 def _may_manage(actor: Actor, username: str) -> None:
-    if not (actor.username == username or actor.is_manager or actor.is_admin):
+    if not may_manage_absence(actor, username):
         raise Forbidden(
             "只能为自己设置，或由经理/管理员设置 "
             "(only the user, a manager or an admin may do this)",
@@ -385,7 +386,7 @@ def list_absences(
     if username:
         _may_manage(actor, username)
         query = query.where(AbsenceRecord.username == username)
-    elif not (actor.is_manager or actor.is_admin):
+    elif not may_manage_absence(actor, None):
         query = query.where(AbsenceRecord.username == actor.username)
     now = ctx.clock.now()
     out = []

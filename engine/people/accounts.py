@@ -1,4 +1,4 @@
-"""Users, groups, memberships, passwords, API tokens and who may act on what."""
+"""Users, groups, memberships, passwords and API tokens (who may do what: `engine.access`)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from engine.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from engine.store.tables import (
     ApiTokenRecord,
     GroupRecord,
-    HumanTaskRow,
     MembershipRecord,
     UserRecord,
 )
@@ -242,25 +241,3 @@ def actor_for_token(session: Session, token: str, now: datetime) -> Actor:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def may_act_on(actor: Actor, row: HumanTaskRow) -> bool:
-    """Assigned to them, or unassigned and offered to one of their groups; admins always."""
-    if actor.is_admin:
-        return True
-    if row.assignee:
-        return row.assignee == actor.username
-    return any(c.group_name in actor.groups for c in row.candidate_groups)
-
-
-def may_see(actor: Actor, row: HumanTaskRow) -> bool:
-    if may_act_on(actor, row):
-        return True
-    return row.completed_by == actor.username
-
-
-def require_task_access(actor: Actor, row: HumanTaskRow) -> None:
-    if not may_act_on(actor, row):
-        raise Forbidden(
-            "无权处理该任务 (this task is not assigned to you or your groups)", {"task_id": row.id}
-        )

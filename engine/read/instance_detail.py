@@ -24,7 +24,7 @@ from engine.store.tables import (
 )
 
 if TYPE_CHECKING:
-    from engine.people.accounts import Actor
+    pass
 
 _instance = bindparam("instance_id")
 
@@ -93,20 +93,6 @@ def instance_tasks(session: Session, instance_id: int) -> list[tuple[Row[Any], l
         if row.group_name is not None:
             entry[1].append(row.group_name)
     return list(out.values())
-
-
-def may_see_row(actor: Actor, row: Row[Any], groups: list[str]) -> bool:
-    """`engine.people.accounts.may_see` for a column row: may act on it (admin; the assignee;
-    unassigned
-    and offered to one of their groups) or completed it."""
-    if actor.is_admin:
-        return True
-    if row.assignee:
-        if row.assignee == actor.username:
-            return True
-    elif any(g in actor.groups for g in groups):
-        return True
-    return row.completed_by == actor.username
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import CompoundSelect, Row, Select, select
 from sqlalchemy.orm import Session
 
-from engine.access import may_view_instance, onlooker
+from engine.access import instance_for, task_access
 from engine.bpmn.runtime import find_task
-from engine.errors import Forbidden, NotFound
-from engine.people.accounts import Actor, may_see
-from engine.read.instance_detail import instance_history, instance_tasks, may_see_row
+from engine.errors import NotFound
+from engine.people.accounts import Actor
+from engine.read.instance_detail import instance_history, instance_tasks
 from engine.read.list_queries import (
     INSTANCE_COLUMNS,
     count_rows,
@@ -149,12 +149,8 @@ def list_tasks(
 
 
 def get_task(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> dict[str, Any]:
-    row = session.get(HumanTaskRow, task_id)
-    if row is None:
-        raise NotFound(f"任务 {task_id} 不存在 (task not found)", {"task_id": task_id})
-    record = store.get_instance(session, row.instance_id)
-    if not may_see(actor, row) and not onlooker(session, actor, row, record):
-        raise Forbidden("无权查看该任务 (not your task)", {"task_id": task_id})
+    task = task_access(session, actor, task_id)
+    row, record = task.row, task.record
     model = store.parsed_model(ctx, session, record.version_id)
     form = model.forms.get(row.form_file) if row.form_file else None
     step = model.steps.get(row.element_id)
@@ -227,18 +223,8 @@ def get_instance(
 ) -> dict[str, Any]:
     """An instance with its tasks, timers, incidents, documents and audit log: two statements
     after the instance record (which a start or completion still holds in the session)."""
-    record = store.get_instance(session, instance_id)
+    record = instance_for(session, actor, "view", instance_id)
     tasks = instance_tasks(session, instance_id)
-    visible = (
-        actor.is_manager
-        or actor.is_process_owner
-        or actor.username == record.started_by
-        or any(may_see_row(actor, t, groups) for t, groups in tasks)
-        # CC recipients, A/B handover, delegation and signer parties (one EXISTS query).
-        or may_view_instance(session, actor, record)
-    )
-    if not visible:
-        raise Forbidden("无权查看该流程实例 (not your instance)", {"id": instance_id})
     now = ctx.clock.now()
     shown = [task_dict(t, now, groups=groups) for t, groups in tasks]
     return {

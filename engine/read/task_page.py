@@ -17,9 +17,10 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.access import task_access
 from engine.bpmn.specs import ParsedModel, all_task_specs
-from engine.errors import Forbidden, NotFound
-from engine.people.accounts import Actor, may_act_on, may_see
+from engine.errors import NotFound
+from engine.people.accounts import Actor
 from engine.read.inbox import (
     ENDED,
     _task_item,
@@ -115,14 +116,10 @@ def _start_instructions(model: ParsedModel) -> str | None:
 
 
 def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> dict[str, Any]:
-    """Everything the task page shows. NotFound for an unknown task, Forbidden for a task the
-    actor may not see (not theirs, not their groups', not completed by them)."""
-    row = session.get(HumanTaskRow, task_id)
-    if row is None:
-        raise NotFound(f"任务 {task_id} 不存在 (task not found)", {"task_id": task_id})
-    if not may_see(actor, row):
-        raise Forbidden("无权查看该任务 (not your task)", {"task_id": task_id})
-    record = store.get_instance(session, row.instance_id)
+    """Everything the task page shows, to everyone who may see the task (`engine.access`:
+    NotFound otherwise); the ``can_*`` flags say what they may do on it."""
+    task = task_access(session, actor, task_id)
+    row, record = task.row, task.record
     model = store.parsed_model(ctx, session, record.version_id)
     now = ctx.clock.now()
     zone = local_zone(ctx)
@@ -179,7 +176,7 @@ def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) 
     form_data = {**data, **(submitted or {})}
     is_open = row.status == "open"
     active = is_open and not record.suspended and record.status not in ENDED
-    can_act = is_open and may_act_on(actor, row)
+    can_act = is_open and task.may("submit")
     return {
         "task": _task_item(row, record.title, names, now, zone),
         "instance": {
@@ -204,10 +201,8 @@ def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) 
         "history": history,
         "can_act": can_act,
         "can_submit": can_act and active,
-        "can_claim": can_act and row.assignee is None,
-        "can_unclaim": is_open
-        and row.claimed_at is not None
-        and (row.assignee == actor.username or actor.is_admin),
+        "can_claim": is_open and row.assignee is None and task.may("claim"),
+        "can_unclaim": is_open and row.claimed_at is not None and task.may("unclaim"),
         "mine": row.assignee == actor.username,
     }
 

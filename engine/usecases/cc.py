@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from engine.access import may_view_instance
-from engine.errors import Forbidden, NotFound
+from engine.access import instance_for, require_task
+from engine.errors import NotFound
 from engine.notify.notifications import publish
-from engine.operations import _check, _context, _text, _touch, _users
-from engine.people.accounts import SYSTEM, Actor
+from engine.operations import active_users, clean_text, touch_instance
+from engine.people.accounts import Actor
 from engine.read.queries import get_instance, instance_dict
 from engine.store import instance_state as store
 from engine.store.records_ops import InstanceCcRecord
@@ -34,19 +34,18 @@ def cc(
 ) -> list[InstanceCcRecord]:
     """Copy `usernames` on the instance (or on the step `task_id`). People already copied on the
     same instance/step are left as they are. Returns the new copies."""
-    record = store.get_instance(session, instance_id)
     row: HumanTaskRow | None = None
     if task_id:
-        row, record_of_task, delegation, rel = _context(session, actor, task_id)
-        if record_of_task.id != record.id:
+        task = require_task(session, actor, "cc", task_id)
+        row, record = task.row, task.record
+        if record.id != instance_id:
             raise NotFound(
                 "该任务不属于此流程实例 (task not in this instance)", {"task_id": task_id}
             )
-        _check(actor, "cc", row, record, rel, delegation)
-    elif not may_view_instance(session, actor, record):
-        raise Forbidden("无权抄送该流程 (not a participant of this instance)", {"id": instance_id})
-    users = _users(session, usernames)
-    note = _text(note, "note")
+    else:
+        record = instance_for(session, actor, "cc", instance_id)
+    users = active_users(session, usernames)
+    note = clean_text(note, "note")
     key = row.id if row is not None else ""
     existing = set(
         session.scalars(
@@ -96,7 +95,7 @@ def cc(
                 "note": note,
             },
         )
-    _touch(session, record, now)
+    touch_instance(session, record, now)
     session.flush()
     return added
 
@@ -183,5 +182,5 @@ def cc_view(ctx: EngineContext, session: Session, actor: Actor, cc_id: int) -> d
     item = _own_copy(session, actor, cc_id)
     if item.read_at is None:
         item.read_at = ctx.clock.now()
-    detail = get_instance(ctx, session, SYSTEM, item.instance_id)
+    detail = get_instance(ctx, session, actor, item.instance_id)
     return {"cc": cc_dict(item), "instance": detail, "read_only": True}

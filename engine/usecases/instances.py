@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
+from engine.access import TaskAccess, instance_for, require_task
 from engine.bpmn.retiming import follow_data
 from engine.bpmn.runtime import (
     StepResult,
@@ -27,14 +28,13 @@ from engine.bpmn.runtime import (
 )
 from engine.errors import (
     Conflict,
-    Forbidden,
     FormInvalid,
     InstanceStateError,
     InvalidInput,
     NotFound,
 )
 from engine.forms import FieldError, validate_submission
-from engine.people.accounts import Actor, require_task_access
+from engine.people.accounts import Actor
 from engine.store import instance_state as store
 from engine.store.tables import (
     HumanTaskRow,
@@ -55,7 +55,7 @@ MAX_DATA_BYTES = 256 * 1024
 def start(
     ctx: EngineContext, session: Session, actor: Actor, key: str, data: dict[str, Any]
 ) -> InstanceRecord:
-    _check_data(data)
+    check_data(data)
     model_record = session.get(ProcessModelRecord, key)
     if model_record is None:
         raise NotFound(f"流程模型 {key} 不存在 (process model not found)", {"process": key})
@@ -69,7 +69,7 @@ def start(
     model = store.parsed_model(ctx, session, version.id)
     cleaned = dict(data)
     if model.start_form and model.start_form in model.forms:
-        cleaned = _validated(model, model.start_form, data)
+        cleaned = validated_form_data(model, model.start_form, data)
         # Keys the start form does not declare (e.g. set by an API client) are kept as given.
         cleaned = {**data, **cleaned}
     now = ctx.clock.now()
@@ -114,26 +114,34 @@ def start(
 
 
 def complete(
-    ctx: EngineContext, session: Session, actor: Actor, task_id: str, data: dict[str, Any]
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    task_id: str,
+    data: dict[str, Any],
+    *,
+    task: TaskAccess | None = None,
 ) -> InstanceRecord:
-    _check_data(data)
-    row = _open_task(session, task_id)
-    require_task_access(actor, row)
-    record = store.get_instance(session, row.instance_id)
-    _require_active(record)
+    """Complete a BPMN user task. Every channel completes through `engine.operations.submit`
+    (which handles signatures and passes the access it already checked as `task`)."""
+    check_data(data)
+    task = task or require_task(session, actor, "submit", task_id)
+    row, record = task.row, task.record
+    _require_open_row(row)
+    require_active(record)
     with acting_on(ctx, session, record, actor.username) as act:
-        task = find_task(act.workflow, task_id)
-        if task is None or task.state != TaskState.READY:
+        found = find_task(act.workflow, task_id)
+        if found is None or found.state != TaskState.READY:
             raise Conflict("任务已不可处理 (task is no longer open)", {"task_id": task_id})
         cleaned = (
-            _validated(act.model, row.form_file, data, current=task.data)
+            validated_form_data(act.model, row.form_file, data, current=found.data)
             if row.form_file
             else dict(data)
         )
         now = ctx.clock.now()
-        act.result = complete_human_task(act.workflow, task, cleaned, ctx.clock)
+        act.result = complete_human_task(act.workflow, found, cleaned, ctx.clock)
         if act.result.incident is None:
-            moved = _follow_dates(ctx, session, record.id, act.workflow, cleaned, actor, now)
+            moved = follow_dates(ctx, session, record.id, act.workflow, cleaned, actor, now)
             act.result = moved or act.result
         store.audit(session, now, "task_completed", instance_id=record.id, actor=actor.username,
                     task_id=task_id, element_id=row.element_id,
@@ -142,9 +150,16 @@ def complete(
     return record
 
 
-def claim(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> HumanTaskRow:
-    row = _open_task(session, task_id)
-    require_task_access(actor, row)
+def claim(
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    task_id: str,
+    *,
+    task: TaskAccess | None = None,
+) -> HumanTaskRow:
+    row = (task or require_task(session, actor, "claim", task_id)).row
+    _require_open_row(row)
     if row.assignee and row.assignee != actor.username:
         raise Conflict(
             f"任务已被 {row.assignee} 认领 (already claimed)", {"assignee": row.assignee}
@@ -164,10 +179,20 @@ def claim(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> H
     return row
 
 
-def unclaim(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> HumanTaskRow:
-    row = _open_task(session, task_id)
-    if row.claimed_at is None or (row.assignee != actor.username and not actor.is_admin):
-        raise Forbidden("只能取消自己认领的组任务 (only a claimed group task can be unclaimed)")
+def unclaim(
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    task_id: str,
+    *,
+    task: TaskAccess | None = None,
+) -> HumanTaskRow:
+    row = (task or require_task(session, actor, "unclaim", task_id)).row
+    _require_open_row(row)
+    if row.claimed_at is None:
+        raise Conflict(
+            "只能取消认领的组任务 (only a claimed group task can be unclaimed)", {"task_id": row.id}
+        )
     now = ctx.clock.now()
     row.assignee, row.claimed_at = None, None
     store.audit(
@@ -184,8 +209,7 @@ def unclaim(ctx: EngineContext, session: Session, actor: Actor, task_id: str) ->
 
 
 def retry(ctx: EngineContext, session: Session, actor: Actor, instance_id: int) -> InstanceRecord:
-    record = store.get_instance(session, instance_id)
-    _require_operator(actor, record)
+    record = instance_for(session, actor, "retry", instance_id)
     if record.status != "error":
         raise InstanceStateError(
             "该实例没有需要重试的异常 (no incident to retry)", {"status": record.status}
@@ -201,11 +225,7 @@ def retry(ctx: EngineContext, session: Session, actor: Actor, instance_id: int) 
 def terminate(
     ctx: EngineContext, session: Session, actor: Actor, instance_id: int, reason: str = ""
 ) -> InstanceRecord:
-    record = store.get_instance(session, instance_id)
-    if not (actor.is_admin or actor.username == record.started_by):
-        raise Forbidden(
-            "只有发起人或管理员可以终止流程 (only the initiator or an admin may terminate)"
-        )
+    record = instance_for(session, actor, "terminate", instance_id)
     if record.status in ("completed", "terminated"):
         raise InstanceStateError("流程已结束 (instance already ended)", {"status": record.status})
     with acting_on(ctx, session, record, actor.username) as act:
@@ -221,8 +241,7 @@ def terminate(
 def set_suspended(
     ctx: EngineContext, session: Session, actor: Actor, instance_id: int, suspended: bool
 ) -> InstanceRecord:
-    record = store.get_instance(session, instance_id)
-    _require_operator(actor, record)
+    record = instance_for(session, actor, "suspend", instance_id)
     if record.status in ("completed", "terminated"):
         raise InstanceStateError("流程已结束 (instance already ended)", {"status": record.status})
     if record.suspended == suspended:
@@ -248,11 +267,9 @@ def send_message(
     payload: dict[str, Any],
 ) -> InstanceRecord:
     """Deliver a message the instance waits for (e.g. `raise_risk` during execution)."""
-    _check_data(payload)
-    record = store.get_instance(session, instance_id)
-    _require_active(record)
-    if not _may_touch_instance(session, actor, record):
-        raise Forbidden("无权向该流程发送事件 (not a participant of this instance)")
+    check_data(payload)
+    record = instance_for(session, actor, "message", instance_id)
+    require_active(record)
     with acting_on(ctx, session, record, actor.username) as act:
         waiting = waiting_messages(act.workflow)
         if name not in waiting:
@@ -279,26 +296,23 @@ def update_data(
     changes: dict[str, Any],
 ) -> InstanceRecord:
     """Change instance variables (e.g. move `event_date`); waiting date timers follow."""
-    _check_data(changes)
+    check_data(changes)
     if not changes:
         raise InvalidInput("没有要修改的数据 (no changes given)")
-    record = store.get_instance(session, instance_id)
-    _require_active(record)
-    allowed = actor.is_admin or actor.is_process_owner or actor.is_manager
-    if not (allowed or actor.username == record.started_by):
-        raise Forbidden("只有发起人、经理或管理员可以修改流程数据 (initiator/manager/admin only)")
+    record = instance_for(session, actor, "update_data", instance_id)
+    require_active(record)
     with acting_on(ctx, session, record, actor.username) as act:
         now = ctx.clock.now()
         store.audit(session, now, "data_updated", instance_id=record.id, actor=actor.username,
                     details={"changes": changes})
         # Timers first: they compare the new values with the ones they were computed from.
-        moved = _follow_dates(ctx, session, record.id, act.workflow, changes, actor, now)
+        moved = follow_dates(ctx, session, record.id, act.workflow, changes, actor, now)
         apply_external_changes(act.workflow, changes)
         act.result = moved or run_steps(act.workflow, ctx.clock)
     return record
 
 
-def _follow_dates(
+def follow_dates(
     ctx: EngineContext,
     session: Session,
     instance_id: int,
@@ -388,40 +402,19 @@ def _audit_fired(session: Session, instance_id: int, result: StepResult, now: da
         )
 
 
-def _open_task(session: Session, task_id: str) -> HumanTaskRow:
-    row = session.get(HumanTaskRow, task_id)
-    if row is None:
-        raise NotFound(f"任务 {task_id} 不存在 (task not found)", {"task_id": task_id})
+def _require_open_row(row: HumanTaskRow) -> None:
     if row.status != "open":
         raise Conflict(
             "任务已处理或已取消 (task already completed or cancelled)",
-            {"task_id": task_id, "status": row.status},
+            {"task_id": row.id, "status": row.status},
         )
-    return row
 
 
-def _require_active(record: InstanceRecord) -> None:
+def require_active(record: InstanceRecord) -> None:
     if record.suspended:
         raise InstanceStateError("流程已挂起 (instance is suspended)", {"status": "suspended"})
     if record.status in ("completed", "terminated"):
         raise Conflict("流程已结束 (instance already ended)", {"status": record.status})
-
-
-def _require_operator(actor: Actor, record: InstanceRecord) -> None:
-    if not (actor.is_admin or actor.is_process_owner):
-        raise Forbidden("需要管理员或流程管理员权限 (admin or process owner only)")
-
-
-def _may_touch_instance(session: Session, actor: Actor, record: InstanceRecord) -> bool:
-    if actor.is_admin or actor.username == record.started_by:
-        return True
-    rows = session.scalars(select(HumanTaskRow).where(HumanTaskRow.instance_id == record.id))
-    return any(
-        r.assignee == actor.username
-        or r.completed_by == actor.username
-        or any(c.group_name in actor.groups for c in r.candidate_groups)
-        for r in rows
-    )
 
 
 def _touch(session: Session, instance_id: int, now: datetime) -> None:
@@ -433,7 +426,7 @@ def _touch(session: Session, instance_id: int, now: datetime) -> None:
     session.flush()
 
 
-def _validated(
+def validated_form_data(
     model: ParsedModel,
     form_file: str | None,
     data: dict[str, Any],
@@ -450,12 +443,12 @@ def _validated(
     if errors:
         raise FormInvalid(
             "表单校验未通过 (form validation failed)",
-            {"fields": {k: _field(e) for k, e in errors.items()}},
+            {"fields": {k: field_problem(e) for k, e in errors.items()}},
         )
     return {k: v for k, v in cleaned.items() if k in data or k not in current}
 
 
-def _field(error: FieldError) -> dict[str, Any]:
+def field_problem(error: FieldError) -> dict[str, Any]:
     return {
         "code": error.code,
         "message": error.message,
@@ -464,7 +457,7 @@ def _field(error: FieldError) -> dict[str, Any]:
     }
 
 
-def _check_data(data: Any) -> None:
+def check_data(data: Any) -> None:
     import json
 
     if not isinstance(data, dict):

@@ -102,7 +102,10 @@ def test_deploy_needs_process_owner_and_reports_unchanged(client, token_for, dep
     }
     models = client.get("/api/v1/process-models", headers=token_for("alice")).get_json()
     assert [m["key"] for m in models["items"]] == ["approval_demo"]
+    # staff list the models (to start one); a model's definition is for process owners
     detail = client.get("/api/v1/process-models/approval_demo", headers=token_for("alice"))
+    assert detail.status_code == 403
+    detail = client.get("/api/v1/process-models/approval_demo", headers=token_for("owner"))
     assert detail.get_json()["versions"][0]["version"] == 1
 
 
@@ -136,9 +139,9 @@ def test_start_complete_flow_and_status_codes(client, token_for, deployed):
     detail = client.get(f"/api/v1/tasks/{task['id']}", headers=alice).get_json()
     assert detail["form"]["components"][0]["key"] == "description"
     # Manager is not in the group: reads it (read-only, as on the task page) but does not get
-    # it in the inbox; a staff stranger gets 403 (tests/api/test_task_onlookers.py).
+    # it in the inbox; a staff stranger gets 404 (tests/api/test_task_onlookers.py).
     assert client.get(f"/api/v1/tasks/{task['id']}", headers=mgr).status_code == 200
-    assert client.get(f"/api/v1/tasks/{task['id']}", headers=token_for("req")).status_code == 403
+    assert client.get(f"/api/v1/tasks/{task['id']}", headers=token_for("req")).status_code == 404
     assert client.get("/api/v1/tasks", headers=mgr).get_json()["total"] == 0
 
     bad = client.post(
@@ -154,7 +157,8 @@ def test_start_complete_flow_and_status_codes(client, token_for, deployed):
         client.post(
             f"/api/v1/tasks/{task['id']}/complete", headers=bob, json={"data": {"description": "x"}}
         ).status_code
-        == 403
+        == 403  # his group's step, which he sees, but Alice's to do
+
     )
 
     ok = client.post(
@@ -203,7 +207,7 @@ def test_instance_list_filters_and_visibility(client, token_for, deployed):
     # Finance has no part in it (Bob could: the open task is offered to his group).
     assert (
         client.get(f"/api/v1/process-instances/{other}", headers=token_for("fin")).status_code
-        == 403
+        == 404
     )
     assert client.get(f"/api/v1/process-instances/{other}", headers=bob).status_code == 200
 

@@ -33,12 +33,14 @@ def test_managers_owners_and_candidates_read_the_task(
 
 
 @pytest.mark.parametrize("who", ["req", "fin"])
-def test_staff_strangers_still_get_403(
+def test_staff_strangers_get_404_as_for_a_task_that_does_not_exist(
     client: Any, token_for: Any, first_step: dict[str, Any], who: str
 ) -> None:
     r = client.get(f"/api/v1/tasks/{first_step['id']}", headers=token_for(who))
-    assert r.status_code == 403
-    assert r.get_json()["error"]["code"] == "forbidden"
+    assert r.status_code == 404
+    assert r.get_json()["error"]["code"] == "not_found"
+    r = client.get(f"/api/v1/tasks/{first_step['id']}/operations", headers=token_for(who))
+    assert r.status_code == 404
 
 
 def test_reading_gives_no_right_to_act(
@@ -64,7 +66,7 @@ def test_the_initiator_reads_a_step_offered_to_others(
     [review] = r.get_json()["instance"]["open_tasks"]
     assert "planning_specialist" not in review["candidate_groups"]
     assert client.get(f"/api/v1/tasks/{review['id']}", headers=alice).status_code == 200
-    assert client.get(f"/api/v1/tasks/{review['id']}", headers=token_for("bob")).status_code == 403
+    assert client.get(f"/api/v1/tasks/{review['id']}", headers=token_for("bob")).status_code == 404
 
 
 def test_unknown_task_is_404_and_no_token_401(client: Any, token_for: Any, deployed: Any) -> None:  # noqa: F811

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event, select
 
 from engine.context import EngineContext
-from engine.errors import Forbidden
+from engine.errors import NotFound
 from engine.people.accounts import Actor
 from engine.read import queries
 from engine.store.db import transaction
@@ -145,13 +145,13 @@ def test_visibility_rule_unchanged(
     ctx: EngineContext, staff: dict[str, Actor], who: str, sees: bool
 ) -> None:
     """The initiator, a member of the task's candidate group, managers, process owners and
-    admins see it; staff strangers get 403."""
+    admins see it; to staff strangers it does not exist (NotFound, as for an unknown id)."""
     iid = _start_with_history(ctx, staff)
     with transaction(ctx.sessions) as s:
         if sees:
             assert queries.get_instance(ctx, s, staff[who], iid)["id"] == iid
         else:
-            with pytest.raises(Forbidden):
+            with pytest.raises(NotFound):
                 queries.get_instance(ctx, s, staff[who], iid)
 
 

@@ -120,10 +120,11 @@ def test_event_already_close_fires_overdue_steps_at_start(timer_ctx, staff):
 
 
 def test_changing_data_is_for_initiator_or_managers(timer_ctx, staff):
-    from engine.errors import Forbidden
+    from engine.errors import NotFound
 
     iid = start(timer_ctx, staff, START + timedelta(days=30))
-    with transaction(timer_ctx.sessions) as s, pytest.raises(Forbidden):
+    # alice has no part in the instance: to her it does not exist
+    with transaction(timer_ctx.sessions) as s, pytest.raises(NotFound):
         instances.update_data(timer_ctx, s, staff["alice"], iid, {"event_date": "2030-01-01"})
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import event, select, text
 
 from engine.access import may_view_instance, participants
 from engine.context import EngineContext
-from engine.errors import Forbidden
+from engine.errors import NotFound
 from engine.people import absence
 from engine.people.accounts import Actor, actor_for
 from engine.read import queries
@@ -56,7 +56,7 @@ def _can_open(ctx: EngineContext, actor: Actor, iid: int) -> bool:
     try:
         with transaction(ctx.sessions) as s:
             detail = queries.get_instance(ctx, s, actor, iid)
-    except Forbidden:
+    except NotFound:  # what they may not see, they may not know exists either
         return False
     assert detail["id"] == iid
     return True

@@ -96,12 +96,16 @@ def test_signers_flow_over_http(api):
     assert actions.count("signer_added") == 1 and "signer_signed" in actions
 
 
-def test_complete_endpoint_refuses_while_signatures_are_due(api):
+def test_complete_endpoint_is_the_same_route_as_submit(api):
+    """/complete goes through the same operation as /submit and the task page: with signatures
+    due the data waits for them (the task is held), it does not bypass them."""
     _, _, handle = start_chain(api, handle_user="bob")
     api("post", f"/tasks/{handle}/signers", "bob", {"users": ["fin"], "mode": "parallel"}, 201)
+    out = api("post", f"/tasks/{handle}/complete", "bob", {"data": HANDLE_DATA})
+    held = [t for t in out["instance"]["tasks"] if t["id"] == handle]
+    assert [t["status"] for t in held] == ["on_hold"]
     r = api("post", f"/tasks/{handle}/complete", "bob", {"data": HANDLE_DATA}, 409)
     assert r["error"]["code"] == "conflict"
-    api("post", f"/tasks/{handle}/submit", "bob", {"data": HANDLE_DATA})
 
 
 def test_delegate_resolve_over_http(api):
@@ -142,7 +146,7 @@ def test_remind_over_http_is_rate_limited(api):
 
 def test_cc_inbox_read_only_and_unread(api):
     iid, _, handle = start_chain(api, handle_user="bob")
-    api("post", f"/tasks/{handle}/cc", "erin", {"users": ["fin"]}, 403)  # not a participant
+    api("post", f"/tasks/{handle}/cc", "erin", {"users": ["fin"]}, 404)  # not a participant
     out = api("post", f"/tasks/{handle}/cc", "bob", {"users": ["fin", "erin"], "note": "知悉"}, 201)
     assert sorted(i["task_id"] == handle for i in out["items"]) == [True, True]
     api("post", f"/process-instances/{iid}/cc", "req", {"users": ["fin"]}, 201)

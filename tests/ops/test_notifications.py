@@ -143,8 +143,10 @@ def test_refused_action_queues_nothing(ctx, people):
     _iid, handle = handle_for_bob(ctx, people)
     with transaction(ctx.sessions) as s:
         before = s.query(NotificationRecord).count(), s.query(OutboxRecord).count()
-    with pytest.raises(Forbidden):
+    with pytest.raises(Forbidden):  # bob's task, offered to carol's group: she sees it only
         run(ctx, operations.transfer, people["carol"], handle.id, "dave")
+    with pytest.raises(Forbidden):  # a manager sees it but may not delegate someone else's
+        run(ctx, operations.delegate, people["mgr"], handle.id, "dave")
     with transaction(ctx.sessions) as s:
         assert (s.query(NotificationRecord).count(), s.query(OutboxRecord).count()) == before
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from engine import operations
-from engine.errors import Conflict, Forbidden, FormInvalid, InvalidInput
+from engine.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound
 from engine.store.db import transaction
 from engine.store.records_ops import NotificationRecord, TaskDelegationRecord
 from engine.usecases import instances
@@ -94,7 +94,7 @@ def test_delegate_resolve_returns_to_owner_who_completes(ctx, people):
     run(ctx, operations.delegate, people["bob"], handle.id, "carol", "帮忙核对金额")
     assert by_element(ctx, iid, "handle").assignee == "carol"
     # the delegate may not complete the BPMN task, neither through the plain use case ...
-    with pytest.raises(Conflict):
+    with pytest.raises(Forbidden):
         complete(ctx, people["carol"], handle.id, HANDLE_DATA)
     # ... nor through submit; the owner cannot act while it is delegated
     with pytest.raises(Forbidden):
@@ -234,8 +234,12 @@ def test_removing_the_last_pending_signer_completes(ctx, people):
 
 def test_signer_refusals(ctx, people):
     iid, handle = chain(ctx, people, handle_user="bob")
-    with pytest.raises(Forbidden):
+    with pytest.raises(Forbidden):  # bob's task, offered to carol's group: she sees it only
         run(ctx, operations.add_signers, people["carol"], handle.id, ["mgr"], "before")
+    with pytest.raises(NotFound):  # erin (legal) has no part in it
+        run(ctx, operations.add_signers, people["erin"], handle.id, ["mgr"], "before")
+    with pytest.raises(Forbidden):  # a manager sees it but may not add signers to it
+        run(ctx, operations.add_signers, people["mgr"], handle.id, ["sup"], "before")
     with pytest.raises(InvalidInput):
         run(ctx, operations.add_signers, people["bob"], handle.id, ["mgr"], "sideways")
     with pytest.raises(InvalidInput):
@@ -363,7 +367,7 @@ def test_operations_view_lists_what_the_actor_may_do(ctx, people):
     assert ops["return"] and not ops["remind"] and not ops["claim"]
     mgr_ops = run(ctx, operations.task_operations, people["mgr"], handle.id)["operations"]
     assert mgr_ops["remind"] and mgr_ops["transfer"] and not mgr_ops["submit"]
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # erin has no part in it: she may not know it exists
         run(ctx, operations.task_operations, people["erin"], handle.id)
     prepare = by_element(ctx, iid, "prepare", status="completed")
     assert run(ctx, operations.task_operations, people["alice"], prepare.id)["operations"][

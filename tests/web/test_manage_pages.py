@@ -294,7 +294,7 @@ def test_detail_shows_progress_timeline_and_data(client, env):
 def test_detail_access_rules(client, env):
     iid = start(env, "alice")
     login(client, "fin")  # finance: neither started it nor offered a task
-    assert client.get(f"/instances/{iid}").status_code == 403
+    assert client.get(f"/instances/{iid}").status_code == 404
     login(client, "bob")  # specialist: the submit task is offered to his group
     assert client.get(f"/instances/{iid}").status_code == 200
     login(client, "alice")

@@ -225,9 +225,11 @@ def test_claim_and_unclaim(app, ctx):
     page = html(alice.get("/tasks"))
     assert "已认领「提交说明」" in page and "由我办理" in page and "待认领" not in page
     assert task_rows(html(bob.get("/tasks"))) == []  # no longer offered to the group
-    # bob can neither see, claim nor unclaim it now
-    assert bob.get(f"/tasks/{tid}").status_code == 403
-    assert bob.post(f"/tasks/{tid}/claim", data={"csrf_token": csrf(bob)}).status_code == 403
+    # bob still sees it (his group's step, read-only) but can neither claim nor unclaim it
+    page = bob.get(f"/tasks/{tid}")
+    assert page.status_code == 200 and form_config(html(page))["readonly"] is True
+    r = bob.post(f"/tasks/{tid}/claim", data={"csrf_token": csrf(bob)})
+    assert r.status_code == 403 and "此任务已被其他同事认领" in html(r)
     assert bob.post(f"/tasks/{tid}/unclaim", data={"csrf_token": csrf(bob)}).status_code == 403
     # the task page offers alice to unclaim
     page = html(alice.get(f"/tasks/{tid}"))
@@ -303,16 +305,17 @@ def test_task_page_403_404(app, ctx):
         r = client.get(f"/tasks/{tid}")
         # A planning manager oversees every instance of the department, so the page opens
         # for him read-only (test_task_operations_pages.py covers what he may do there);
-        # people outside the instance still get 403.
+        # people outside the instance get 404, as for a task that does not exist.
         if user == "mgr":
             assert r.status_code == 200 and form_config(html(r))["readonly"] is True
+            r = complete_json(client, tid, {"description": "x"})
+            assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden"
         else:
-            assert r.status_code == 403 and "无权" in html(r), user
-        r = complete_json(client, tid, {"description": "x"})
-        assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden"
-        assert (
-            client.post(f"/tasks/{tid}/claim", data={"csrf_token": csrf(client)}).status_code == 403
-        )
+            assert r.status_code == 404, user
+            r = complete_json(client, tid, {"description": "x"})
+            assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+        claimed = client.post(f"/tasks/{tid}/claim", data={"csrf_token": csrf(client)})
+        assert claimed.status_code == (403 if user == "mgr" else 404)
     root = as_user(app, "root")  # administrators may act on every task
     assert root.get(f"/tasks/{tid}").status_code == 200
     alice = as_user(app, "alice")

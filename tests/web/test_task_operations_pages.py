@@ -141,7 +141,7 @@ def test_page_offers_exactly_the_allowed_operations(app, ctx):
     page = html(alice.get(f"/tasks/{submit_id}"))
     assert offered(page, submit_id) == {"cc", "terminate-instance"}
 
-    assert bob.get(f"/tasks/{review}").status_code == 403  # not his, not his instance
+    assert bob.get(f"/tasks/{review}").status_code == 404  # not his, not his instance: 404
 
 
 def test_manager_opens_any_task_read_only_with_the_matrix_operations(app, ctx):
@@ -159,14 +159,15 @@ def test_manager_opens_any_task_read_only_with_the_matrix_operations(app, ctx):
     assert post(mgr, f"/tasks/{tid}/claim").status_code == 403
     assert post(mgr, f"/tasks/{tid}/delegate", {"to": "sup"}).status_code == 403
     assert row(ctx, tid).status == "open" and row(ctx, tid).assignee == "alice"
-    # a process owner looks on the same way; a staff stranger still gets 403
+    # a process owner looks on the same way; alice's colleague sees their group's step with
+    # nothing to do on it; a staff stranger gets 404
     assert offered(html(as_user(app, "owner").get(f"/tasks/{tid}")), tid) == {
         "transfer",
         "remind",
         "cc",
     }
-    assert bob.get(f"/tasks/{tid}").status_code == 403
-    assert as_user(app, "req").get(f"/tasks/{tid}").status_code == 403
+    assert offered(html(bob.get(f"/tasks/{tid}")), tid) == set()
+    assert as_user(app, "req").get(f"/tasks/{tid}").status_code == 404
 
     # and the offered operations work
     r = post(mgr, f"/tasks/{tid}/remind", {"message": "请本周内提交"})
@@ -224,7 +225,7 @@ def test_transfer(app, ctx):
     iid, _, review = at_review(ctx)
     mgr, bob = as_user(app, "mgr"), as_user(app, "bob")
     path = f"/tasks/{review}/transfer"
-    assert post(bob, path, {"to": "bob"}).status_code == 403
+    assert post(bob, path, {"to": "bob"}).status_code == 404
     assert post(mgr, path, {"to": "sup"}, token=False).status_code == 400
     assert row(ctx, review).assignee == "mgr"
 
@@ -258,7 +259,7 @@ def test_delegate_resolve_and_recall(app, ctx):
     iid, tid = claimed_submit(ctx)
     alice, bob, req = as_user(app, "alice"), as_user(app, "bob"), as_user(app, "req")
     path = f"/tasks/{tid}/delegate"
-    assert post(req, path, {"to": "bob"}).status_code == 403
+    assert post(req, path, {"to": "bob"}).status_code == 404
     assert post(alice, path, {"to": "bob"}, token=False).status_code == 400
     assert row(ctx, tid).assignee == "alice"
 
@@ -354,7 +355,7 @@ def test_add_parallel_signer_who_approves_then_the_owner_submits(app, ctx):
     iid, tid = claimed_submit(ctx)
     alice, bob, req = as_user(app, "alice"), as_user(app, "bob"), as_user(app, "req")
     path = f"/tasks/{tid}/signers"
-    assert post(req, path, {"users": "bob", "mode": "parallel"}).status_code == 403
+    assert post(req, path, {"users": "bob", "mode": "parallel"}).status_code == 404
     assert post(alice, path, {"users": "bob", "mode": "parallel"}, token=False).status_code == 400
     assert signers(ctx, tid) == []
 
@@ -487,7 +488,7 @@ def test_withdraw_from_the_completed_task_page(app, ctx):
     iid, submit_id, review = at_review(ctx, claim_by=None)
     alice, bob = as_user(app, "alice"), as_user(app, "bob")
     path = f"/tasks/{submit_id}/withdraw"
-    assert post(bob, path).status_code == 403
+    assert post(bob, path).status_code == 404
     assert post(alice, path, token=False).status_code == 400
     assert row(ctx, review).status == "open"
 
@@ -552,7 +553,7 @@ def test_remind_once_per_interval(app, ctx):
     iid, _, review = at_review(ctx)
     alice, bob = as_user(app, "alice"), as_user(app, "bob")
     path = f"/tasks/{review}/remind"
-    assert post(bob, path).status_code == 403
+    assert post(bob, path).status_code == 404
     assert post(alice, path, token=False).status_code == 400
     assert audits(ctx, iid, "reminder") == []
 
@@ -571,7 +572,7 @@ def test_cc(app, ctx):
     iid, _, review = at_review(ctx)
     mgr, req = as_user(app, "mgr"), as_user(app, "req")
     path = f"/tasks/{review}/cc"
-    assert post(req, path, {"users": "fin"}).status_code == 403
+    assert post(req, path, {"users": "fin"}).status_code == 404
     assert post(mgr, path, {"users": "fin"}, token=False).status_code == 400
     r = mgr.post(path, data={"csrf_token": csrf(mgr), "users": ["fin", "owner"], "note": "知悉"})
     assert r.status_code == 303 and r.headers["Location"] == f"/tasks/{review}"

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 
-from engine.errors import Forbidden, InvalidInput
+from engine.access import require_model_owner
+from engine.errors import InvalidInput
 from engine.read import queries
 from engine.usecases.deploy import Upload, deploy
 from web.api import bp
@@ -19,14 +20,14 @@ def list_models() -> Response:
 @bp.get("/process-models/<key>")
 def get_model(key: str) -> Response:
     with unit_of_work() as session:
-        api_actor(session)
+        require_model_owner(api_actor(session))
         return jsonify(queries.get_model(session, key))
 
 
 @bp.get("/process-models/<key>/versions/<int:version>/files/<name>")
 def get_model_file(key: str, version: int, name: str) -> Response:
     with unit_of_work() as session:
-        api_actor(session)
+        require_model_owner(api_actor(session))
         content = queries.version_file(session, key, version, name)
     mimetype = "application/json" if name.endswith(".form") else "application/xml"
     return Response(content, mimetype=mimetype)
@@ -46,8 +47,7 @@ def deploy_models() -> tuple[Response, int]:
         )
     with unit_of_work() as session:
         actor = api_actor(session)
-        if not actor.is_process_owner:
-            raise Forbidden("需要流程管理员权限 (process owner only)")
+        require_model_owner(actor)
         results = deploy(engine_ctx(), session, uploads, actor.username)
     status = 201 if any(r.created for r in results) else 200
     return jsonify({"deployed": [r.as_dict() for r in results]}), status

@@ -2,11 +2,8 @@
 operations history, as JSON under /api/v1. Thin: every rule lives in `engine.operations`,
 `engine.usecases.cc` and `engine.people.absence`.
 
-Two guards also sit in front of existing endpoints (they only ever refuse, never allow more):
-* claim / unclaim / complete of a task go through the same authorisation matrix as the new
-  operations (e.g. an admin may not claim a task someone else holds: 403, use transfer), and a
-  signature/vote row cannot be "completed" (use /sign);
-* terminating an instance needs a reason.
+Who may do what is `engine.access` (404 for what the actor may not know of, then 403, then the
+operation's 409); terminating an instance needs a reason.
 """
 
 from __future__ import annotations
@@ -15,12 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response, jsonify, request
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
 
 from engine import operations
 from engine.errors import InvalidInput
-from engine.operations import save_hooks as task_hooks
 from engine.people import absence
 from engine.read.queries import instance_dict, task_dict
 from engine.store.records_ops import LIVE_STATUSES
@@ -81,39 +75,6 @@ def _result(session: Any, record: InstanceRecord, row: HumanTaskRow | None = Non
     if row is not None:
         out["task"] = task_dict(row, now)
     return out
-
-
-# --- the authorisation matrix in front of claim / unclaim / complete (web/api/tasks.py) -------
-
-
-# The task with its candidate groups and its instance: one statement, not three (built once).
-_TASK_AND_INSTANCE = (
-    select(HumanTaskRow, InstanceRecord)
-    .join(InstanceRecord, InstanceRecord.id == HumanTaskRow.instance_id)
-    .options(joinedload(HumanTaskRow.candidate_groups))
-    .where(HumanTaskRow.id == bindparam("task_id"))
-)
-
-
-def guard_task_operation(
-    session: Any, actor: Any, op: str, task_id: str | None
-) -> tuple[HumanTaskRow, InstanceRecord] | None:
-    """The authorisation matrix in front of claim / unclaim / complete (raises Forbidden, or
-    Conflict for a signature row); a missing task is left to the endpoint's 404. Returns the
-    rows it loaded: a caller holding them finds them in the session instead of reading again
-    (the session's identity map keeps only referenced objects)."""
-    found = session.execute(_TASK_AND_INSTANCE, {"task_id": task_id}).unique().first()
-    if found is None:
-        return None
-    row, record = found
-    # Delegations and signature rows exist only where task operations were used.
-    used = task_hooks.has_task_operations(session, row.instance_id)
-    delegation = operations.active_delegation(session, row.id) if used else None
-    rel = operations.relation(actor, row, delegation)
-    operations._check(actor, op, row, record, rel, delegation)
-    if used:
-        operations._bpmn_row(session, row)
-    return row, record
 
 
 # --- task operations ------------------------------------------------------------------------------
@@ -201,7 +162,7 @@ def add_signers(task_id: str) -> tuple[Response, int]:
         )
         row = session.get(HumanTaskRow, task_id)
         out = _result(session, session.get(InstanceRecord, row.instance_id), row)
-        out["signers"] = [operations._signer_dict(e) for e in added]
+        out["signers"] = [operations.signer_dict(e) for e in added]
         return jsonify(out), 201
 
 
@@ -214,7 +175,7 @@ def remove_signer(signer_id: int) -> Response:
         entry = operations.remove_signer(ctx, session, actor, signer_id, _str(body, "comment"))
         row = session.get(HumanTaskRow, entry.parent_task_id)
         out = _result(session, session.get(InstanceRecord, row.instance_id), row)
-        out["signer"] = operations._signer_dict(entry)
+        out["signer"] = operations.signer_dict(entry)
         return jsonify(out)
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from engine.access import may_open
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.people import admin as users_admin
 from web.core import engine_ctx, unit_of_work
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 
 def _admin(actor: Any) -> bool:
-    return bool(actor.is_admin)
+    return may_open(actor, "admin")
 
 
 def _users_page(status: int = 200, error: str | None = None, form: dict[str, Any] | None = None,

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from engine.access import may_manage_absence
 from engine.errors import InvalidInput, PlanflowError
 from engine.people import absence, admin
 from engine.read.inbox import user_names
@@ -27,7 +28,7 @@ FIELDS = ("username", "starts_at", "ends_at", "deputy", "note")
 
 
 def _manages(actor: Actor) -> bool:
-    return actor.is_manager or actor.is_admin
+    return may_manage_absence(actor, None)
 
 
 def _local(value: str, field: str) -> datetime | None:

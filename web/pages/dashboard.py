@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import render_template
 
+from engine.access import may_open
 from engine.read import dashboard as board
 from engine.read.instance_view import ACTIVE_STATUSES
 from web.core import engine_ctx, unit_of_work
@@ -59,7 +60,7 @@ def _chart_data(d: board.Dashboard) -> dict[str, Any]:
 
 
 @bp.get("/dashboard")
-@manage_page(lambda actor: actor.is_manager)
+@manage_page(lambda actor: may_open(actor, "dashboard"))
 def dashboard() -> str:
     ctx = engine_ctx()
     with unit_of_work() as session:

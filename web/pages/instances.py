@@ -21,6 +21,7 @@ from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
+from engine.access import instance_permissions
 from engine.bpmn.layout import with_diagram
 from engine.errors import Forbidden, NotFound, PlanflowError
 from engine.read import instance_view, queries
@@ -247,14 +248,14 @@ def _summary(
     return element
 
 
-def _permissions(actor: Actor, detail: dict[str, Any]) -> dict[str, bool]:
-    operator = actor.is_admin or actor.is_process_owner
+def _permissions(may: dict[str, bool], detail: dict[str, Any]) -> dict[str, bool]:
+    """`engine.access`'s answer, combined with the instance's state."""
     live = detail["status"] not in ENDED
     return {
-        "retry": operator and detail["status"] == "error",
-        "suspend": operator and live and not detail["suspended"],
-        "resume": operator and live and detail["suspended"],
-        "terminate": (actor.is_admin or actor.username == detail["started_by"]) and live,
+        "retry": may["retry"] and detail["status"] == "error",
+        "suspend": may["suspend"] and live and not detail["suspended"],
+        "resume": may["suspend"] and live and detail["suspended"],
+        "terminate": may["terminate"] and live,
     }
 
 
@@ -267,6 +268,7 @@ def instance_detail(instance_id: int) -> str:
         detail = queries.get_instance(ctx, session, actor, instance_id)
         record = session.get(InstanceRecord, instance_id)
         assert record is not None
+        may = instance_permissions(session, actor, record)
         found = instance_view.version_bpmn(session, record.version_id)
         xml = with_diagram(found[1]) if found else None
         names = instance_view.element_names(session, record.version_id, found[1] if found else "")
@@ -299,7 +301,7 @@ def instance_detail(instance_id: int) -> str:
         timeline=timeline,
         open_incidents=[x for x in detail["incidents"] if x["resolved_at"] is None],
         doc_links=_document_links(instance_id, detail["documents"]),
-        can=_permissions(actor, detail),
+        can=_permissions(may, detail),
         now=now,
         diagram={
             "xml": xml,

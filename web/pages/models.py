@@ -14,6 +14,7 @@ from typing import Any
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from engine.access import may_open
 from engine.bpmn.layout import with_diagram
 from engine.bpmn.specs import kind_of
 from engine.errors import InvalidModel, NotFound, PlanflowError
@@ -29,7 +30,7 @@ MAX_FILES = 50
 
 
 def _owner(actor: Any) -> bool:
-    return bool(actor.is_process_owner)
+    return may_open(actor, "models")
 
 
 def _problems(exc: InvalidModel) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, request, url_for
 
+from engine.access import may_open
 from web.session_auth import current_actor
 
 if TYPE_CHECKING:
@@ -30,11 +31,11 @@ NAV: list[NavItem] = [
     NavItem("pages.cc", "nav.cc", count="cc"),
     NavItem("pages.start", "nav.start"),
     NavItem("pages.instances", "nav.instances"),
-    NavItem("pages.dashboard", "nav.dashboard", lambda a: a.is_manager),
-    NavItem("pages.models", "nav.models", lambda a: a.is_process_owner),
-    NavItem("pages.admin_users", "nav.admin", lambda a: a.is_admin),
-    NavItem("pages.admin_calendar", "nav.calendar", lambda a: a.is_admin),
-    NavItem("pages.admin_health", "nav.health", lambda a: a.is_admin),
+    NavItem("pages.dashboard", "nav.dashboard", lambda a: may_open(a, "dashboard")),
+    NavItem("pages.models", "nav.models", lambda a: may_open(a, "models")),
+    NavItem("pages.admin_users", "nav.admin", lambda a: may_open(a, "admin")),
+    NavItem("pages.admin_calendar", "nav.calendar", lambda a: may_open(a, "admin")),
+    NavItem("pages.admin_health", "nav.health", lambda a: may_open(a, "admin")),
 ]
 
 

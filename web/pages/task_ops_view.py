@@ -1,9 +1,7 @@
 """What the task page needs for its operations panel (转办 委派 加签 减签 签署 退回 撤回 催办 抄送
-终止): the engine's `task_operations`, the people to pick from, the return targets, and the
-read-only view offered to onlookers who may not act on the task: the initiator and the person
-who delegated it (they may remind, recall or terminate), and the department's managers and
-process owners, who see every instance (`engine.access`) and get what the authorisation
-matrix gives them on someone else's task (转办, 催办, 抄送), like a DingTalk admin."""
+终止): the engine's `task_operations`, the people to pick from and the return targets. Everyone
+who may see the task gets the page; what they may do on it is `engine.access`'s answer (e.g. the
+initiator may remind or terminate, managers may transfer, 催办 or 抄送 someone else's task)."""
 
 from __future__ import annotations
 
@@ -14,11 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import operations
-from engine.access import onlooker
-from engine.errors import Forbidden, PlanflowError
-from engine.people.accounts import SYSTEM, Actor
+from engine.access import may_on_instance
+from engine.errors import PlanflowError
+from engine.people.accounts import Actor
 from engine.read import inbox as worklist
-from engine.read import task_page
 from engine.store.tables import HumanTaskRow, InstanceRecord, UserRecord
 
 if TYPE_CHECKING:
@@ -26,29 +23,6 @@ if TYPE_CHECKING:
 
 ENDED = ("completed", "terminated")
 REMOVABLE = ("pending", "open")
-
-
-def task_view_for(
-    ctx: EngineContext, session: Session, actor: Actor, task_id: str
-) -> dict[str, Any]:
-    """`task_page.task_view`, or — for an onlooker (initiator, delegating owner, manager, process
-    owner), who may not act on the task — the same view with every "may act" flag off."""
-    try:
-        return task_page.task_view(ctx, session, actor, task_id)
-    except Forbidden:
-        if not _onlooker(session, actor, task_id):
-            raise
-    view = task_page.task_view(ctx, session, SYSTEM, task_id)
-    view.update(can_act=False, can_submit=False, can_claim=False, can_unclaim=False, mine=False)
-    return view
-
-
-def _onlooker(session: Session, actor: Actor, task_id: str) -> bool:
-    row = session.get(HumanTaskRow, task_id)
-    if row is None:
-        return False
-    record = session.get(InstanceRecord, row.instance_id)
-    return record is not None and onlooker(session, actor, row, record)
 
 
 def active_people(session: Session) -> list[dict[str, str]]:
@@ -112,7 +86,7 @@ def operations_context(
         "ops_signers": signers,
         "ops_delegation": delegation,
         "ops_remind_wait": next_at if next_at is not None and next_at > now else None,
-        "ops_can_terminate": (actor.is_admin or record.started_by == actor.username)
+        "ops_can_terminate": may_on_instance(session, actor, "terminate", record)
         and record.status not in ENDED,
         "ops_task_id": task_id,
     }

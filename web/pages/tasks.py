@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from engine import operations
+from engine.access import task_access
 from engine.context import EngineContext
 from engine.errors import FormInvalid, InvalidInput, PlanflowError
-from engine.people.accounts import Actor, may_see
+from engine.people.accounts import Actor
 from engine.read import inbox as worklist
 from engine.read import task_page
 from engine.store.records_ops import ON_HOLD
@@ -35,7 +36,7 @@ from web.pages.inbox import (
     status_for,
     the_actor,
 )
-from web.pages.task_ops_view import operations_context, task_view_for
+from web.pages.task_ops_view import operations_context
 from web.session_auth import current_actor, login_required
 
 FORM_MESSAGES = (
@@ -121,7 +122,7 @@ def render_task(task_id: str, status: int = 200, **extra: Any) -> tuple[str, int
     ctx = engine_ctx()
     try:
         with unit_of_work() as session:
-            view = task_view_for(ctx, session, actor, task_id)
+            view = task_page.task_view(ctx, session, actor, task_id)
             groups = worklist.group_names(session)
             ops = operations_context(ctx, session, actor, task_id)
     except PlanflowError as exc:
@@ -181,11 +182,7 @@ def _form_json(task_id: str, act: FormAction) -> Response | tuple[Response, int]
         data = submitted_data()
         body = request.get_json(silent=True) or {}
         with unit_of_work() as session:
-            row = session.get(HumanTaskRow, task_id)
-            if row is None:
-                return json_error(404, "not_found", translate("staff.error.not_found_task"))
-            if not may_see(actor, row):
-                return json_error(403, "forbidden", translate("staff.error.forbidden_task"))
+            row = task_access(session, actor, task_id).row  # 404 for a task they may not see
             form = task_page.form_for_task(ctx, session, task_id)
             message = act(ctx, session, actor, row, data, body)
     except FormInvalid as exc:
@@ -242,12 +239,8 @@ def _claim_action(task_id: str, claim: bool) -> Response | tuple[str, int]:
     back = safe_next(request.form.get("next"), url_for("pages.task", task_id=task_id))
     try:
         with unit_of_work() as session:
-            row = session.get(HumanTaskRow, task_id)
-            if row is None:
-                return error_page(404, translate("staff.error.not_found_task"))
-            if not may_see(actor, row):
-                return error_page(403, translate("staff.error.forbidden_task"))
-            # through the operations' matrix: e.g. a delegated task cannot be unclaimed
+            # `engine.access` via the operations: 404, then 403 (e.g. a delegated task
+            # cannot be unclaimed), then 409
             if claim:
                 row = operations.claim(ctx, session, actor, task_id)
             else:
@@ -256,6 +249,8 @@ def _claim_action(task_id: str, claim: bool) -> Response | tuple[str, int]:
     except PlanflowError as exc:
         if claim and exc.details.get("assignee"):
             return error_page(409, translate("staff.error.already_claimed"))
+        if claim and exc.details.get("reason") == "claimed_by_other":  # the race, lost
+            return error_page(403, translate("staff.error.already_claimed"))
         if not claim and status_for(exc) == 403:
             return error_page(403, translate("staff.error.unclaim_forbidden"))
         return html_error(exc)

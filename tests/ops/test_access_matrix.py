@@ -1,4 +1,6 @@
-"""The authorisation matrix: role × operation × relation, every cell through the JSON API.
+"""The access matrix (`engine.access`): role × relation × operation × channel. Every cell is
+asked through the JSON API, the pages (session login, CSRF) and the CLI (`--as USER`), and all
+three must answer alike.
 
 Roles: staff (alice), manager (mgr), process owner (owner), admin (root) — none of them is the
 initiator (req starts every instance). Relations, to the task the operation is about:
@@ -9,19 +11,25 @@ For 撤回 withdraw the subject is the completed previous step: own = the actor 
 group = a colleague of the actor's group did, other = fin did. For 减签 the signer hangs on a
 task in the given relation (for group: a colleague claimed it, added the signer, unclaimed).
 
-Allowed cells must succeed; every other cell must answer 403 and change nothing (task
-projection, signers, delegations, copies, notifications, outbox, audit log, instance state).
+Allowed cells must succeed. Every other cell must change nothing (task projection, signers,
+delegations, copies, notifications, outbox, audit log, instance state) and answer 404 when the
+actor may not know the instance exists (a staff member with no part in it, and the stranger
+role: someone in an unrelated department), otherwise 403 — never a state conflict (409) first.
+CLI exit statuses: 3 = 403, 4 = 404, 5 = 409 (`web.cli_common.exit_status`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from engine import operations
+from engine import access, operations
 from engine.people.accounts import actor_for
 from engine.store.db import transaction
 from engine.store.records_ops import (
@@ -34,10 +42,17 @@ from engine.store.records_ops import (
 )
 from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord
 from engine.usecases import instances
+from tests.conftest import PASSWORD
 from tests.ops.conftest import add_more_staff, deploy_ops
 from tests.ops.helpers import HANDLE_DATA
+from web.cli import main
 
-ROLES = {"staff": "alice", "manager": "mgr", "process_owner": "owner", "admin": "root"}
+ROLES = {
+    "staff": "alice",
+    "manager": "mgr",
+    "process_owner": "owner",
+    "admin": "root",
+}
 GROUP_OF = {
     "alice": "planning_specialist",
     "mgr": "planning_manager",
@@ -45,6 +60,8 @@ GROUP_OF = {
     "root": "admin",
 }
 COLLEAGUE = {"alice": "bob", "mgr": "mgr2", "owner": "owner2", "root": "root2"}
+CHANNELS = ("api", "page", "cli")
+CLI_EXIT = {403: 3, 404: 4, 409: 5}
 OTHER = "fin"
 RELATIONS = ("own", "group", "other")
 Y, N = True, False
@@ -149,6 +166,101 @@ def world(app, sqlite_ctx, api_staff, token_for):
     add_more_staff(sqlite_ctx)
     deploy_ops(sqlite_ctx)
     return sqlite_ctx
+
+
+def may_know(role: str, op: str, relation: str) -> bool:
+    """Whether the actor may know the instance exists (`engine.access.may_view_instance`):
+    managers, process owners and admins see every instance; the staff member sees it when the
+    task is theirs or offered to their group (for 撤回: when they completed the step)."""
+    if role != "staff":
+        return True
+    return relation == "own" or (relation == "group" and op != "withdraw")
+
+
+class Pages:
+    """A logged-in browser session per user (Flask test clients), posting forms with CSRF."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.clients: dict[str, Any] = {}
+
+    def client(self, username: str) -> Any:
+        if username not in self.clients:
+            client = self.app.test_client()
+            page = client.get("/login").get_data(as_text=True)
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+            answer = client.post(
+                "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
+            )
+            assert answer.status_code == 302, answer.get_data(as_text=True)
+            self.clients[username] = client
+        return self.clients[username]
+
+    def post(self, username: str, url: str, form: dict[str, Any] | None = None,
+             json_body: dict[str, Any] | None = None) -> int:
+        client = self.client(username)
+        with client.session_transaction() as s:
+            token = s["csrf_token"]
+        if json_body is not None:
+            answer = client.post(url, json=json_body, headers={"X-CSRF-Token": token})
+        else:
+            answer = client.post(url, data={**(form or {}), "csrf_token": token})
+        return answer.status_code
+
+
+def page_request(pages: Pages, who: str, op: str, subject: dict[str, Any]) -> tuple[int, int]:
+    """(status, the status of success) of the cell through the pages."""
+    t = subject["handle"]
+    if op in ("claim", "unclaim"):
+        return pages.post(who, f"/tasks/{t}/{op}"), 303
+    if op in ("complete", "submit"):
+        return pages.post(who, f"/tasks/{t}/complete", json_body={"data": HANDLE_DATA}), 200
+    if op in ("transfer", "delegate"):
+        return pages.post(who, f"/tasks/{t}/{op}", {"to": "erin", "comment": "矩阵"}), 303
+    if op.startswith("add_signer_"):
+        mode = op.rsplit("_", 1)[1]
+        return pages.post(who, f"/tasks/{t}/signers", {"users": "erin", "mode": mode}), 303
+    if op == "remove_signer":
+        return pages.post(who, f"/signers/{subject['signer']}/remove", {"comment": "减签"}), 303
+    if op == "return":
+        return pages.post(who, f"/tasks/{t}/return", {"target": "prepare", "reason": "退"}), 303
+    if op == "withdraw":
+        return pages.post(who, f"/tasks/{subject['prepare']}/withdraw", {"reason": "撤"}), 303
+    if op == "remind":
+        return pages.post(who, f"/tasks/{t}/remind", {"message": "快"}), 303
+    if op == "cc":
+        return pages.post(who, f"/tasks/{t}/cc", {"users": "erin"}), 303
+    if op == "terminate":
+        return pages.post(who, f"/tasks/{t}/terminate-instance", {"reason": "矩阵终止"}), 303
+    raise AssertionError(op)
+
+
+def cli_args(op: str, subject: dict[str, Any]) -> list[str]:
+    t, iid = subject["handle"], str(subject["iid"])
+    data = json.dumps({"data": HANDLE_DATA}["data"], ensure_ascii=False)
+    if op in ("claim", "unclaim"):
+        return ["ops", op, t]
+    if op == "complete":
+        return ["complete", t, "--data", data]
+    if op == "submit":
+        return ["ops", "submit", t, "--data", data]
+    if op in ("transfer", "delegate"):
+        return ["ops", op, t, "erin", "--comment", "矩阵"]
+    if op.startswith("add_signer_"):
+        return ["ops", "add-signer", t, "erin", "--mode", op.rsplit("_", 1)[1]]
+    if op == "remove_signer":
+        return ["ops", "remove-signer", str(subject["signer"]), "--comment", "减签"]
+    if op == "return":
+        return ["ops", "return", t, "prepare", "--reason", "矩阵退回"]
+    if op == "withdraw":
+        return ["ops", "withdraw", subject["prepare"], "--reason", "矩阵撤回"]
+    if op == "remind":
+        return ["ops", "remind", t, "--message", "快"]
+    if op == "cc":
+        return ["ops", "cc", iid, "erin", "--task", t]
+    if op == "terminate":
+        return ["terminate", iid, "--reason", "矩阵终止"]
+    raise AssertionError(op)
 
 
 def _actor(ctx, name):
@@ -276,34 +388,53 @@ def snapshot(ctx, iid: int) -> tuple:
         )
 
 
+@pytest.mark.parametrize("channel", CHANNELS)
 @pytest.mark.parametrize("op", list(MATRIX))
-def test_matrix(op, world, client, token_for):
+def test_matrix(op, channel, world, app, client, token_for, tmp_path):
     ctx = world
+    pages = Pages(app)
+    runner = CliRunner()
+    env = {
+        "PLANFLOW_DATABASE_URL": ctx.settings.database_url,
+        "PLANFLOW_SECRET_KEY": "matrix-secret",
+        "PLANFLOW_INSTANCE_DIR": str(tmp_path / "cli-instance"),
+    }
+
+    def ask(actor: str, subject: dict[str, Any]) -> tuple[int, int, str]:
+        """(answer, the answer of success, what was said) in the channel's own terms."""
+        if channel == "api":
+            response, ok = request(client, token_for(actor), op, subject)
+            return response.status_code, ok, str(response.get_json())
+        if channel == "page":
+            status, ok = page_request(pages, actor, op, subject)
+            return status, ok, ""
+        result = runner.invoke(main, [*cli_args(op, subject), "--as", actor], env=env)
+        return result.exit_code, 0, result.output
+
     failures = []
     for role, actor in ROLES.items():
         for relation, expected in zip(RELATIONS, MATRIX[op][role], strict=True):
             subject = arrange(ctx, op, actor, relation)
             before = snapshot(ctx, subject["iid"])
-            response, ok_status = request(client, token_for(actor), op, subject)
+            answer, ok, said = ask(actor, subject)
             after = snapshot(ctx, subject["iid"])
-            cell = f"{op} × {role} × {relation}"
+            cell = f"{op} × {role} × {relation} × {channel}"
             if expected:
-                if response.status_code != ok_status:
-                    failures.append(
-                        f"{cell}: expected {ok_status}, got "
-                        f"{response.status_code} {response.get_json()}"
-                    )
+                if answer != ok:
+                    failures.append(f"{cell}: expected {ok}, got {answer} {said}")
                 elif after == before:
                     failures.append(f"{cell}: succeeded but changed nothing")
-            else:
-                if response.status_code != 403:
-                    failures.append(
-                        f"{cell}: expected 403, got {response.status_code} {response.get_json()}"
-                    )
-                elif after != before:
-                    failures.append(f"{cell}: refused but changed something")
-                elif response.get_json()["error"]["code"] != "forbidden":
-                    failures.append(f"{cell}: wrong error body {response.get_json()}")
+                continue
+            status = 403 if may_know(role, op, relation) else 404
+            want = CLI_EXIT[status] if channel == "cli" else status
+            if answer != want:
+                failures.append(f"{cell}: expected {want}, got {answer} {said}")
+            elif after != before:
+                failures.append(f"{cell}: refused but changed something")
+            elif channel == "api":
+                code = {403: "forbidden", 404: "not_found"}[status]
+                if code not in said:
+                    failures.append(f"{cell}: wrong error body {said}")
     assert failures == [], "\n".join(failures)
 
 
@@ -311,4 +442,4 @@ def test_matrix_covers_every_operation_of_the_policy():
     """Every task operation the engine authorises appears in the matrix (sign, resolve and
     recall have a single legitimate actor and are covered in test_operations/test_api_ops)."""
     covered = {op.split("_signer")[0] + ("_signer" if "signer" in op else "") for op in MATRIX}
-    assert set(operations.TASK_OPS) - covered == {"sign", "resolve", "recall"}
+    assert set(access.TASK_OPS) - covered == {"view", "sign", "resolve", "recall"}

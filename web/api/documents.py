@@ -10,18 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from flask import Response, request
+from flask import Response
 from sqlalchemy.orm import Session
 
 from engine.access import instance_for
-from engine.errors import InvalidInput, NotFound
+from engine.errors import NotFound
 from engine.people.accounts import Actor
 from engine.store.tables import DocumentRecord
 from handlers.documents import document_file_name, markdown_to_docx
-from web.api import bp
-from web.core import api_actor, unit_of_work
+from web.api.endpoint import Call, Media, endpoint, query_fields, validated
+from web.api.schemas.requests import DocumentQuery
 
-FORMATS = ("md", "docx")
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -50,12 +49,9 @@ def visible_document(session: Session, actor: Actor, instance_id: int, doc_id: i
 
 
 def requested_format() -> str:
-    value = (request.args.get("format") or "md").lower()
-    if value not in FORMATS:
-        raise InvalidInput(
-            "参数 format 必须是 md 或 docx (format must be md or docx)", {"format": value}
-        )
-    return value
+    """`?format=md|docx` of the page route (the API's is its declared query)."""
+    query: DocumentQuery = validated(DocumentQuery, query_fields(), "query")
+    return query.format
 
 
 def document_response(document: DocumentFile, fmt: str) -> Response:
@@ -77,10 +73,17 @@ def document_response(document: DocumentFile, fmt: str) -> Response:
     return response
 
 
-@bp.get("/process-instances/<int:instance_id>/documents/<int:doc_id>")
-def get_document(instance_id: int, doc_id: int) -> Response:
-    fmt = requested_format()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        document = visible_document(session, actor, instance_id, doc_id)
-    return document_response(document, fmt)
+@endpoint(
+    "GET",
+    "/process-instances/<int:instance_id>/documents/<int:doc_id>",
+    summary="Download a generated document (Markdown or .docx)",
+    query=DocumentQuery,
+    ok=Media(
+        {"text/markdown": {"type": "string"}, DOCX_MIME: {"type": "string", "format": "binary"}},
+        "The document",
+    ),
+    errors=(403, 404),
+)
+def get_document(call: Call, instance_id: int, doc_id: int, query: DocumentQuery) -> Response:
+    document = visible_document(call.session, call.actor, instance_id, doc_id)
+    return document_response(document, query.format)

@@ -1,116 +1,89 @@
 from __future__ import annotations
 
-from flask import Response, jsonify
+from typing import Any
 
-from engine.errors import InvalidInput
 from engine.read import queries
 from engine.usecases import instances
-from web.api import bp
-from web.api.params import data_field, int_arg, json_body, str_arg
-from web.core import api_actor, engine_ctx, release_writes, unit_of_work
+from web.api.endpoint import Call, endpoint
+from web.api.schemas.requests import DataBody, InstanceQuery, NoFields, StartInstance, Terminate
+from web.api.schemas.responses import Instance, InstanceDetail, Page
+from web.core import release_writes
 
-STATUSES = ("running", "waiting", "completed", "error", "terminated", "suspended")
-
-
-@bp.post("/process-instances")
-def start_instance() -> tuple[Response, int]:
-    body = json_body()
-    key = body.get("process")
-    if not isinstance(key, str) or not key:
-        raise InvalidInput("需要 process (process model key is required)")
-    ctx = engine_ctx()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        record = instances.start(ctx, session, actor, key, data_field(body))
-        release_writes(session)
-        detail = queries.get_instance(ctx, session, actor, record.id)
-    return jsonify(detail), 201
+Json = dict[str, Any]
+ACTED = (403, 404, 409)
 
 
-@bp.get("/process-instances")
-def list_instances() -> Response:
-    ctx = engine_ctx()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        page = queries.list_instances(
-            ctx,
-            session,
-            actor,
-            status=str_arg("status", STATUSES),
-            process=str_arg("process"),
-            started_by=str_arg("started_by"),
-            page=int_arg("page", 1),
-            per_page=int_arg("per_page", 50, 1, 200),
-        )
-    return jsonify(page.as_dict())
+@endpoint("POST", "/process-instances", summary="Start an instance", body=StartInstance,
+          ok={201: InstanceDetail}, errors=(404, 422))
+def start_instance(call: Call, body: StartInstance) -> Json:
+    record = instances.start(call.ctx, call.session, call.actor, body.process, body.data)
+    release_writes(call.session)
+    return queries.get_instance(call.ctx, call.session, call.actor, record.id)
 
 
-@bp.get("/process-instances/<int:instance_id>")
-def get_instance(instance_id: int) -> Response:
-    ctx = engine_ctx()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        return jsonify(queries.get_instance(ctx, session, actor, instance_id))
+@endpoint("GET", "/process-instances", summary="List instances (staff: their own and those they "
+          "take part in; managers and process owners: all)", query=InstanceQuery,
+          ok=Page[Instance])
+def list_instances(call: Call, query: InstanceQuery) -> Json:
+    return queries.list_instances(
+        call.ctx,
+        call.session,
+        call.actor,
+        status=query.status,
+        process=query.process,
+        started_by=query.started_by,
+        page=query.page,
+        per_page=query.per_page,
+    ).as_dict()
 
 
-def _act(instance_id: int, action: str) -> Response:
-    ctx = engine_ctx()
-    body = json_body()
-    reason = body.get("reason") if action == "terminate" else None
-    if action == "terminate" and (not isinstance(reason, str) or not reason.strip()):
-        raise InvalidInput(
-            "终止流程需要填写原因 (a reason is required to terminate)", {"field": "reason"}
-        )
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        if action == "retry":
-            instances.retry(ctx, session, actor, instance_id)
-        elif action == "terminate":
-            instances.terminate(ctx, session, actor, instance_id, str(reason)[:1000])
-        elif action in ("suspend", "resume"):
-            instances.set_suspended(ctx, session, actor, instance_id, action == "suspend")
-        detail = queries.get_instance(ctx, session, actor, instance_id)
-    return jsonify(detail)
+@endpoint("GET", "/process-instances/<int:instance_id>",
+          summary="Instance detail: status, version, data, open tasks, audit log",
+          ok=InstanceDetail, errors=(403, 404))
+def get_instance(call: Call, instance_id: int) -> Json:
+    return queries.get_instance(call.ctx, call.session, call.actor, instance_id)
 
 
-@bp.post("/process-instances/<int:instance_id>/retry")
-def retry_instance(instance_id: int) -> Response:
-    return _act(instance_id, "retry")
+@endpoint("POST", "/process-instances/<int:instance_id>/retry",
+          summary="Retry after an incident", body=NoFields, ok=InstanceDetail, errors=ACTED)
+def retry_instance(call: Call, instance_id: int, body: NoFields) -> Json:
+    instances.retry(call.ctx, call.session, call.actor, instance_id)
+    return queries.get_instance(call.ctx, call.session, call.actor, instance_id)
 
 
-@bp.post("/process-instances/<int:instance_id>/terminate")
-def terminate_instance(instance_id: int) -> Response:
-    return _act(instance_id, "terminate")
+@endpoint("POST", "/process-instances/<int:instance_id>/terminate",
+          summary="Terminate (initiator or admin), with a reason", body=Terminate,
+          ok=InstanceDetail, errors=ACTED)
+def terminate_instance(call: Call, instance_id: int, body: Terminate) -> Json:
+    instances.terminate(call.ctx, call.session, call.actor, instance_id, body.reason[:1000])
+    return queries.get_instance(call.ctx, call.session, call.actor, instance_id)
 
 
-@bp.post("/process-instances/<int:instance_id>/suspend")
-def suspend_instance(instance_id: int) -> Response:
-    return _act(instance_id, "suspend")
+@endpoint("POST", "/process-instances/<int:instance_id>/suspend", summary="Suspend",
+          body=NoFields, ok=InstanceDetail, errors=ACTED)
+def suspend_instance(call: Call, instance_id: int, body: NoFields) -> Json:
+    instances.set_suspended(call.ctx, call.session, call.actor, instance_id, True)
+    return queries.get_instance(call.ctx, call.session, call.actor, instance_id)
 
 
-@bp.post("/process-instances/<int:instance_id>/resume")
-def resume_instance(instance_id: int) -> Response:
-    return _act(instance_id, "resume")
+@endpoint("POST", "/process-instances/<int:instance_id>/resume", summary="Resume",
+          body=NoFields, ok=InstanceDetail, errors=ACTED)
+def resume_instance(call: Call, instance_id: int, body: NoFields) -> Json:
+    instances.set_suspended(call.ctx, call.session, call.actor, instance_id, False)
+    return queries.get_instance(call.ctx, call.session, call.actor, instance_id)
 
 
-@bp.post("/process-instances/<int:instance_id>/messages/<name>")
-def send_message(instance_id: int, name: str) -> Response:
-    ctx = engine_ctx()
-    body = json_body()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        instances.send_message(ctx, session, actor, instance_id, name, data_field(body))
-        detail = queries.get_instance(ctx, session, actor, instance_id)
-    return jsonify(detail)
+@endpoint("POST", "/process-instances/<int:instance_id>/messages/<name>",
+          summary="Deliver a message the instance waits for (e.g. raise_risk)", body=DataBody,
+          ok=InstanceDetail, errors=ACTED)
+def send_message(call: Call, instance_id: int, name: str, body: DataBody) -> Json:
+    instances.send_message(call.ctx, call.session, call.actor, instance_id, name, body.data)
+    return queries.get_instance(call.ctx, call.session, call.actor, instance_id)
 
 
-@bp.patch("/process-instances/<int:instance_id>/data")
-def update_instance_data(instance_id: int) -> Response:
-    """Change instance variables; waiting date-relative timers follow (e.g. `event_date`)."""
-    ctx = engine_ctx()
-    body = json_body()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        instances.update_data(ctx, session, actor, instance_id, data_field(body))
-        detail = queries.get_instance(ctx, session, actor, instance_id)
-    return jsonify(detail)
+@endpoint("PATCH", "/process-instances/<int:instance_id>/data",
+          summary="Change instance variables; waiting date-relative timers (e.g. on "
+          "`event_date`) are recomputed", body=DataBody, ok=InstanceDetail, errors=ACTED)
+def update_instance_data(call: Call, instance_id: int, body: DataBody) -> Json:
+    instances.update_data(call.ctx, call.session, call.actor, instance_id, body.data)
+    return queries.get_instance(call.ctx, call.session, call.actor, instance_id)

@@ -1,53 +1,52 @@
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from typing import Any
+
+from flask import Response
 
 from engine.access import require_model_owner
-from engine.errors import InvalidInput
 from engine.read import queries
-from engine.usecases.deploy import Upload, deploy
-from web.api import bp
-from web.core import api_actor, engine_ctx, unit_of_work
+from engine.usecases.deploy import deploy
+from web.api.endpoint import Call, Media, endpoint
+from web.api.schemas.requests import DeployFiles
+from web.api.schemas.responses import Deployed, Items, ModelDetail, ModelSummary
 
 
-@bp.get("/process-models")
-def list_models() -> Response:
-    with unit_of_work() as session:
-        api_actor(session)
-        return jsonify({"items": queries.list_models(session)})
+@endpoint("GET", "/process-models", summary="List process models", ok=Items[ModelSummary])
+def list_models(call: Call) -> dict[str, Any]:
+    return {"items": queries.list_models(call.session)}
 
 
-@bp.get("/process-models/<key>")
-def get_model(key: str) -> Response:
-    with unit_of_work() as session:
-        require_model_owner(api_actor(session))
-        return jsonify(queries.get_model(session, key))
+@endpoint("GET", "/process-models/<key>", summary="A process model with its versions "
+          "(process owners)", ok=ModelDetail, errors=(403, 404))
+def get_model(call: Call, key: str) -> dict[str, Any]:
+    require_model_owner(call.actor)
+    return queries.get_model(call.session, key)
 
 
-@bp.get("/process-models/<key>/versions/<int:version>/files/<name>")
-def get_model_file(key: str, version: int, name: str) -> Response:
-    with unit_of_work() as session:
-        require_model_owner(api_actor(session))
-        content = queries.version_file(session, key, version, name)
+@endpoint(
+    "GET",
+    "/process-models/<key>/versions/<int:version>/files/<name>",
+    summary="A source file of a deployed version (BPMN, DMN or form; process owners)",
+    ok=Media(
+        {"application/xml": {"type": "string"}, "application/json": {"type": "object"}},
+        "The file",
+    ),
+    errors=(403, 404),
+)
+def get_model_file(call: Call, key: str, version: int, name: str) -> Response:
+    require_model_owner(call.actor)
+    content = queries.version_file(call.session, key, version, name)
     mimetype = "application/json" if name.endswith(".form") else "application/xml"
     return Response(content, mimetype=mimetype)
 
 
-@bp.post("/process-models")
-def deploy_models() -> tuple[Response, int]:
-    uploads = [Upload(f.filename or "upload", f.read()) for f in request.files.getlist("files")]
-    uploads += [
-        Upload(f.filename or name, f.read())
-        for name, f in request.files.items(multi=True)
-        if name != "files"
-    ]
-    if not uploads:
-        raise InvalidInput(
-            "请以 multipart/form-data 上传文件 (upload files as multipart field 'files')"
-        )
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        require_model_owner(actor)
-        results = deploy(engine_ctx(), session, uploads, actor.username)
+@endpoint("POST", "/process-models", summary="Deploy BPMN/DMN/form files (process owners)",
+          body=DeployFiles, multipart=True, ok={201: Deployed, 200: Deployed},
+          errors=(403, 413))
+def deploy_models(call: Call, body: DeployFiles) -> tuple[Deployed, int]:
+    """201 when a new version was made, 200 when every file was deployed before."""
+    require_model_owner(call.actor)
+    results = deploy(call.ctx, call.session, body.files, call.actor.username)
     status = 201 if any(r.created for r in results) else 200
-    return jsonify({"deployed": [r.as_dict() for r in results]}), status
+    return Deployed.model_validate({"deployed": [r.as_dict() for r in results]}), status

@@ -2,53 +2,40 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from typing import Any
 
-from engine.errors import InvalidInput
 from engine.notify import notifications
 from engine.usecases import cc
-from web.api import bp
-from web.api.params import int_arg, json_body
-from web.core import api_actor, engine_ctx, unit_of_work
+from web.api.endpoint import Call, endpoint
+from web.api.schemas.requests import InboxQuery, MarkRead
+from web.api.schemas.responses import Notification, NotificationsMarked, UnreadCounts, UnreadPage
 
 
-@bp.get("/notifications")
-def list_notifications() -> Response:
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        page = notifications.list_notifications(
-            session,
-            actor,
-            unread_only=request.args.get("unread") in ("1", "true"),
-            page=int_arg("page", 1),
-            per_page=int_arg("per_page", 20, 1, 200),
-        )
-    return jsonify(page)
+@endpoint("GET", "/notifications", summary="The caller's in-app notifications (newest first) "
+          "with the unread count", query=InboxQuery, ok=UnreadPage[Notification])
+def list_notifications(call: Call, query: InboxQuery) -> dict[str, Any]:
+    return notifications.list_notifications(
+        call.session,
+        call.actor,
+        unread_only=query.unread_only,
+        page=query.page,
+        per_page=query.per_page,
+    )
 
 
-@bp.get("/notifications/unread-count")
-def unread_count() -> Response:
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        return jsonify(
-            {
-                "unread": notifications.unread_count(session, actor),
-                "cc_unread": cc.unread_cc_count(session, actor),
-            }
-        )
+@endpoint("GET", "/notifications/unread-count",
+          summary="Unread notifications and copies (the bell)", ok=UnreadCounts)
+def unread_count(call: Call) -> UnreadCounts:
+    return UnreadCounts(
+        unread=notifications.unread_count(call.session, call.actor),
+        cc_unread=cc.unread_cc_count(call.session, call.actor),
+    )
 
 
-@bp.post("/notifications/read")
-def mark_read() -> Response:
-    """Body `{"ids": [..]}` marks those; no ids marks all of the caller's notifications."""
-    ctx = engine_ctx()
-    body = json_body()
-    ids = body.get("ids")
-    if ids is not None and (
-        not isinstance(ids, list) or not all(isinstance(i, int) and i > 0 for i in ids)
-    ):
-        raise InvalidInput("ids 必须是正整数列表 (ids must be a list of positive integers)")
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        marked = notifications.mark_read(ctx, session, actor, ids)
-        return jsonify({"marked": marked, "unread": notifications.unread_count(session, actor)})
+@endpoint("POST", "/notifications/read", summary="Mark notifications read (all without ids)",
+          body=MarkRead, ok=NotificationsMarked)
+def mark_read(call: Call, body: MarkRead) -> NotificationsMarked:
+    marked = notifications.mark_read(call.ctx, call.session, call.actor, body.ids)
+    return NotificationsMarked(
+        marked=marked, unread=notifications.unread_count(call.session, call.actor)
+    )

@@ -8,67 +8,34 @@ operation's 409); terminating an instance needs a reason.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from flask import Response, jsonify, request
-
 from engine import operations
-from engine.errors import InvalidInput
 from engine.people import absence
 from engine.read.queries import instance_dict, task_dict
 from engine.store.records_ops import LIVE_STATUSES
 from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.usecases import cc
-from web.api import bp
-from web.api.params import data_field, int_arg, json_body
-from web.core import api_actor, engine_ctx, unit_of_work
+from web.api.endpoint import Call, endpoint
+from web.api.schemas import requests as rq
+from web.api.schemas import responses as rs
+
+Json = dict[str, Any]
+ACTED = (403, 404, 409)
+ACTED_ON_TASK = (403, 404, 409, 422)  # an operation may complete the step: its form is checked
 
 
-def _str(body: dict[str, Any], name: str, required: bool = False) -> str:
-    value = body.get(name, "")
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput(f"{name} 必须是字符串 ({name} must be a string)")
-    if required and not value.strip():
-        raise InvalidInput(f"需要 {name} ({name} is required)", {"field": name})
-    return value
-
-
-def _users(body: dict[str, Any]) -> list[str]:
-    value = body.get("users")
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(u, str) for u in value):
-        raise InvalidInput("users 必须是用户名列表 (users must be a list of usernames)")
-    return value
-
-
-def _when(body: dict[str, Any], name: str) -> datetime | None:
-    raw = body.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = datetime.fromisoformat(str(raw))
-    except ValueError:
-        raise InvalidInput(f"{name} 不是 ISO 8601 时间 ({name} is not ISO 8601)") from None
-    if value.tzinfo is None:
-        raise InvalidInput(f"{name} 需要带时区 ({name} needs a timezone offset)")
-    return value
-
-
-def _result(session: Any, record: InstanceRecord, row: HumanTaskRow | None = None) -> dict:
+def _result(call: Call, record: InstanceRecord, row: HumanTaskRow | None = None) -> Json:
     """What an operation answers: the task (if any), the instance and its open tasks. No view
     permission is needed: the caller has just acted on the instance."""
-    now = engine_ctx().clock.now()
+    session, now = call.session, call.ctx.clock.now()
     open_rows = (
         session.query(HumanTaskRow)
         .filter(HumanTaskRow.instance_id == record.id, HumanTaskRow.status.in_(LIVE_STATUSES))
         .order_by(HumanTaskRow.created_at, HumanTaskRow.id)
         .all()
     )
-    out: dict[str, Any] = {
+    out: Json = {
         "instance": instance_dict(record),
         "open_tasks": [task_dict(t, now) for t in open_rows],
     }
@@ -77,293 +44,217 @@ def _result(session: Any, record: InstanceRecord, row: HumanTaskRow | None = Non
     return out
 
 
+def _task_result(call: Call, task_id: str) -> Json:
+    row = call.session.get(HumanTaskRow, task_id)
+    return _result(call, call.session.get(InstanceRecord, row.instance_id), row)
+
+
 # --- task operations ------------------------------------------------------------------------------
 
 
-@bp.get("/tasks/<task_id>/operations")
-def task_operations(task_id: str) -> Response:
-    ctx = engine_ctx()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        return jsonify(operations.task_operations(ctx, session, actor, task_id))
+@endpoint("GET", "/tasks/<task_id>/operations", ok=rs.TaskOperations, errors=(403, 404),
+          summary="What the caller may do on a task (allowed operations by state and role), its "
+          "signers (加签/会签), delegations, pending submission and vote count")
+def task_operations(call: Call, task_id: str) -> Json:
+    return operations.task_operations(call.ctx, call.session, call.actor, task_id)
 
 
-@bp.post("/tasks/<task_id>/submit")
-def submit_task(task_id: str) -> Response:
-    ctx = engine_ctx()
-    body = json_body()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        record = operations.submit(ctx, session, actor, task_id, data_field(body))
-        return jsonify({"task_id": task_id, **_result(session, record)})
+@endpoint("POST", "/tasks/<task_id>/submit", body=rq.DataBody, ok=rs.TaskActed,
+          errors=ACTED_ON_TASK, summary="提交 Complete a task; with after/parallel signers the "
+          "data waits until they sign. On a signature/vote step: approve")
+def submit_task(call: Call, task_id: str, body: rq.DataBody) -> Json:
+    record = operations.submit(call.ctx, call.session, call.actor, task_id, body.data)
+    return {"task_id": task_id, **_result(call, record)}
 
 
-@bp.post("/tasks/<task_id>/transfer")
-def transfer_task(task_id: str) -> Response:
-    ctx = engine_ctx()
-    body = json_body()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        row = operations.transfer(
-            ctx, session, actor, task_id, _str(body, "to", True), _str(body, "comment")
-        )
-        record = session.get(InstanceRecord, row.instance_id)
-        return jsonify(_result(session, record, row))
+@endpoint("POST", "/tasks/<task_id>/transfer", body=rq.Handover, ok=rs.OperationResult,
+          errors=ACTED_ON_TASK, summary="转办 Hand the task over for good")
+def transfer_task(call: Call, task_id: str, body: rq.Handover) -> Json:
+    row = operations.transfer(
+        call.ctx, call.session, call.actor, task_id, body.to, body.comment
+    )
+    return _result(call, call.session.get(InstanceRecord, row.instance_id), row)
 
 
-@bp.post("/tasks/<task_id>/delegate")
-def delegate_task(task_id: str) -> Response:
-    ctx = engine_ctx()
-    body = json_body()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        operations.delegate(
-            ctx, session, actor, task_id, _str(body, "to", True), _str(body, "comment")
-        )
-        row = session.get(HumanTaskRow, task_id)
-        return jsonify(_result(session, session.get(InstanceRecord, row.instance_id), row))
+@endpoint("POST", "/tasks/<task_id>/delegate", body=rq.Handover, ok=rs.OperationResult,
+          errors=ACTED_ON_TASK,
+          summary="委派 A delegate works on it, then it returns to the owner")
+def delegate_task(call: Call, task_id: str, body: rq.Handover) -> Json:
+    operations.delegate(call.ctx, call.session, call.actor, task_id, body.to, body.comment)
+    return _task_result(call, task_id)
 
 
-@bp.post("/tasks/<task_id>/resolve")
-def resolve_task(task_id: str) -> Response:
-    ctx = engine_ctx()
-    body = json_body()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        operations.resolve(ctx, session, actor, task_id, data_field(body), _str(body, "comment"))
-        row = session.get(HumanTaskRow, task_id)
-        return jsonify(_result(session, session.get(InstanceRecord, row.instance_id), row))
+@endpoint("POST", "/tasks/<task_id>/resolve", body=rq.Resolve, ok=rs.OperationResult,
+          errors=ACTED_ON_TASK,
+          summary="The delegate saves their part (validated field by field) and gives it back")
+def resolve_task(call: Call, task_id: str, body: rq.Resolve) -> Json:
+    operations.resolve(call.ctx, call.session, call.actor, task_id, body.data, body.comment)
+    return _task_result(call, task_id)
 
 
-@bp.post("/tasks/<task_id>/recall")
-def recall_task(task_id: str) -> Response:
-    ctx = engine_ctx()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        operations.recall(ctx, session, actor, task_id)
-        row = session.get(HumanTaskRow, task_id)
-        return jsonify(_result(session, session.get(InstanceRecord, row.instance_id), row))
+@endpoint("POST", "/tasks/<task_id>/recall", ok=rs.OperationResult, errors=ACTED_ON_TASK,
+          summary="The owner takes a delegated task back")
+def recall_task(call: Call, task_id: str) -> Json:
+    operations.recall(call.ctx, call.session, call.actor, task_id)
+    return _task_result(call, task_id)
 
 
-@bp.post("/tasks/<task_id>/signers")
-def add_signers(task_id: str) -> tuple[Response, int]:
-    ctx = engine_ctx()
-    body = json_body()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        added = operations.add_signers(
-            ctx,
-            session,
-            actor,
-            task_id,
-            _users(body),
-            _str(body, "mode", True),
-            _str(body, "comment"),
-        )
-        row = session.get(HumanTaskRow, task_id)
-        out = _result(session, session.get(InstanceRecord, row.instance_id), row)
-        out["signers"] = [operations.signer_dict(e) for e in added]
-        return jsonify(out), 201
+@endpoint("POST", "/tasks/<task_id>/signers", body=rq.AddSigners, ok={201: rs.SignersAdded},
+          errors=ACTED_ON_TASK, summary="加签 Add signers: before (sign first), after (sign after "
+          "the handler submits), parallel (countersign: all must approve)")
+def add_signers(call: Call, task_id: str, body: rq.AddSigners) -> Json:
+    added = operations.add_signers(
+        call.ctx, call.session, call.actor, task_id, body.users, body.mode, body.comment
+    )
+    return {**_task_result(call, task_id),
+            "signers": [operations.signer_dict(e) for e in added]}
 
 
-@bp.post("/signers/<int:signer_id>/remove")
-def remove_signer(signer_id: int) -> Response:
-    ctx = engine_ctx()
-    body = json_body()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        entry = operations.remove_signer(ctx, session, actor, signer_id, _str(body, "comment"))
-        row = session.get(HumanTaskRow, entry.parent_task_id)
-        out = _result(session, session.get(InstanceRecord, row.instance_id), row)
-        out["signer"] = operations.signer_dict(entry)
-        return jsonify(out)
+@endpoint("POST", "/signers/<int:signer_id>/remove", body=rq.Comment, ok=rs.SignerRemoved,
+          errors=ACTED, summary="减签 Remove a signer who has not acted yet")
+def remove_signer(call: Call, signer_id: int, body: rq.Comment) -> Json:
+    entry = operations.remove_signer(call.ctx, call.session, call.actor, signer_id, body.comment)
+    return {**_task_result(call, entry.parent_task_id),
+            "signer": operations.signer_dict(entry)}
 
 
-@bp.post("/tasks/<task_id>/sign")
-def sign_task(task_id: str) -> Response:
-    ctx = engine_ctx()
-    body = json_body()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        record = operations.sign(
-            ctx, session, actor, task_id, _str(body, "decision", True), _str(body, "comment")
-        )
-        return jsonify({"task_id": task_id, **_result(session, record)})
+@endpoint("POST", "/tasks/<task_id>/sign", body=rq.Sign, ok=rs.TaskActed,
+          errors=ACTED_ON_TASK,
+          summary="签署 A signer's or voter's decision (reject needs a comment)")
+def sign_task(call: Call, task_id: str, body: rq.Sign) -> Json:
+    record = operations.sign(
+        call.ctx, call.session, call.actor, task_id, body.decision, body.comment
+    )
+    return {"task_id": task_id, **_result(call, record)}
 
 
-@bp.get("/tasks/<task_id>/return-targets")
-def return_targets(task_id: str) -> Response:
-    ctx = engine_ctx()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        return jsonify({"items": operations.return_targets(ctx, session, actor, task_id)})
+@endpoint("GET", "/tasks/<task_id>/return-targets", ok=rs.Items[rs.ReturnTarget], errors=ACTED,
+          summary="Earlier steps on this task's path it can be sent back to (with the open "
+          "tasks a return there would also cancel)")
+def return_targets(call: Call, task_id: str) -> Json:
+    return {"items": operations.return_targets(call.ctx, call.session, call.actor, task_id)}
 
 
-@bp.post("/tasks/<task_id>/return")
-def return_task(task_id: str) -> Response:
-    ctx = engine_ctx()
-    body = json_body()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        record = operations.return_to(
-            ctx, session, actor, task_id, _str(body, "target", True), _str(body, "reason", True)
-        )
-        return jsonify({"task_id": task_id, **_result(session, record)})
+@endpoint("POST", "/tasks/<task_id>/return", body=rq.ReturnTo, ok=rs.TaskActed,
+          errors=ACTED_ON_TASK,
+          summary="退回 Send the instance back to an earlier step (element id), with a reason")
+def return_task(call: Call, task_id: str, body: rq.ReturnTo) -> Json:
+    record = operations.return_to(
+        call.ctx, call.session, call.actor, task_id, body.target, body.reason
+    )
+    return {"task_id": task_id, **_result(call, record)}
 
 
-@bp.post("/tasks/<task_id>/withdraw")
-def withdraw_task(task_id: str) -> Response:
-    ctx = engine_ctx()
-    body = json_body()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        record = operations.withdraw(ctx, session, actor, task_id, _str(body, "reason"))
-        return jsonify({"task_id": task_id, **_result(session, record)})
+@endpoint("POST", "/tasks/<task_id>/withdraw", body=rq.Reason, ok=rs.TaskActed,
+          errors=ACTED_ON_TASK,
+          summary="撤回 Take back a completed step (task id of the completed step) while nothing "
+          "after it was acted on")
+def withdraw_task(call: Call, task_id: str, body: rq.Reason) -> Json:
+    record = operations.withdraw(call.ctx, call.session, call.actor, task_id, body.reason)
+    return {"task_id": task_id, **_result(call, record)}
 
 
-@bp.post("/tasks/<task_id>/remind")
-def remind_task(task_id: str) -> Response:
-    ctx = engine_ctx()
-    body = json_body()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        users = operations.remind(ctx, session, actor, task_id, _str(body, "message"))
-        return jsonify({"task_id": task_id, "reminded": users})
+@endpoint("POST", "/tasks/<task_id>/remind", body=rq.Remind, ok=rs.Reminded,
+          errors=ACTED_ON_TASK,
+          summary="催办 Remind the current handler(s); at most once per interval (409 with "
+          "next_allowed_at)")
+def remind_task(call: Call, task_id: str, body: rq.Remind) -> rs.Reminded:
+    users = operations.remind(call.ctx, call.session, call.actor, task_id, body.message)
+    return rs.Reminded(task_id=task_id, reminded=users)
 
 
-@bp.post("/tasks/<task_id>/cc")
-def cc_task(task_id: str) -> tuple[Response, int]:
-    ctx = engine_ctx()
-    body = json_body()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        row = session.get(HumanTaskRow, task_id)
-        instance_id = row.instance_id if row is not None else -1
-        added = cc.cc(
-            ctx,
-            session,
-            actor,
-            instance_id,
-            _users(body),
-            task_id=task_id,
-            note=_str(body, "note"),
-        )
-        return jsonify({"items": [cc.cc_dict(a) for a in added]}), 201
+@endpoint("POST", "/tasks/<task_id>/cc", body=rq.CopyTo, ok={201: rs.Items[rs.CcCopy]},
+          errors=ACTED_ON_TASK, summary="抄送 Copy people on this step (read-only for them)")
+def cc_task(call: Call, task_id: str, body: rq.CopyTo) -> Json:
+    row = call.session.get(HumanTaskRow, task_id)
+    instance_id = row.instance_id if row is not None else -1
+    added = cc.cc(call.ctx, call.session, call.actor, instance_id, body.users, task_id=task_id,
+                  note=body.note)
+    return {"items": [cc.cc_dict(a) for a in added]}
 
 
 # --- instance-level -------------------------------------------------------------------------------
 
 
-@bp.post("/process-instances/<int:instance_id>/cc")
-def cc_instance(instance_id: int) -> tuple[Response, int]:
-    ctx = engine_ctx()
-    body = json_body()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        added = cc.cc(ctx, session, actor, instance_id, _users(body), note=_str(body, "note"))
-        return jsonify({"items": [cc.cc_dict(a) for a in added]}), 201
+@endpoint("POST", "/process-instances/<int:instance_id>/cc", body=rq.CopyTo,
+          ok={201: rs.Items[rs.CcCopy]}, errors=ACTED, summary="抄送 Copy people on the instance")
+def cc_instance(call: Call, instance_id: int, body: rq.CopyTo) -> Json:
+    added = cc.cc(call.ctx, call.session, call.actor, instance_id, body.users, note=body.note)
+    return {"items": [cc.cc_dict(a) for a in added]}
 
 
-@bp.post("/process-instances/<int:instance_id>/withdraw")
-def withdraw_instance(instance_id: int) -> Response:
-    ctx = engine_ctx()
-    body = json_body()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        record = operations.withdraw_instance(
-            ctx, session, actor, instance_id, _str(body, "reason")
-        )
-        return jsonify(_result(session, record))
+@endpoint("POST", "/process-instances/<int:instance_id>/withdraw", body=rq.Reason,
+          ok=rs.OperationResult, errors=ACTED,
+          summary="撤回 The initiator withdraws the instance while nobody has acted on it")
+def withdraw_instance(call: Call, instance_id: int, body: rq.Reason) -> Json:
+    record = operations.withdraw_instance(
+        call.ctx, call.session, call.actor, instance_id, body.reason
+    )
+    return _result(call, record)
 
 
-@bp.get("/process-instances/<int:instance_id>/operations")
-def instance_operations(instance_id: int) -> Response:
-    ctx = engine_ctx()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        return jsonify(operations.instance_operations(ctx, session, actor, instance_id))
+@endpoint("GET", "/process-instances/<int:instance_id>/operations", ok=rs.InstanceHistory,
+          errors=(403, 404), summary="The handling history: returns, withdrawals, signatures, "
+          "delegations, A/B handovers, copies (for everyone who took part)")
+def instance_operations(call: Call, instance_id: int) -> Json:
+    return operations.instance_operations(call.ctx, call.session, call.actor, instance_id)
 
 
 # --- 抄送我的 -------------------------------------------------------------------------------------
 
 
-@bp.get("/cc")
-def cc_inbox() -> Response:
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        return jsonify(
-            cc.cc_inbox(
-                session,
-                actor,
-                unread_only=request.args.get("unread") in ("1", "true"),
-                page=int_arg("page", 1),
-                per_page=int_arg("per_page", 20, 1, 200),
-            )
-        )
+@endpoint("GET", "/cc", query=rq.InboxQuery, ok=rs.UnreadPage[rs.CcCopy],
+          summary="抄送我的 Instances copied to the caller, with the unread count")
+def cc_inbox(call: Call, query: rq.InboxQuery) -> Json:
+    return cc.cc_inbox(call.session, call.actor, unread_only=query.unread_only, page=query.page,
+                       per_page=query.per_page)
 
 
-@bp.get("/cc/<int:cc_id>")
-def cc_view(cc_id: int) -> Response:
-    ctx = engine_ctx()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        return jsonify(cc.cc_view(ctx, session, actor, cc_id))
+@endpoint("GET", "/cc/<int:cc_id>", ok=rs.CcView, errors=(404,),
+          summary="A copied instance, read-only (marks the copy read)")
+def cc_view(call: Call, cc_id: int) -> Json:
+    return cc.cc_view(call.ctx, call.session, call.actor, cc_id)
 
 
-@bp.post("/cc/<int:cc_id>/read")
-def cc_read_one(cc_id: int) -> Response:
-    ctx = engine_ctx()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        return jsonify({"marked": cc.mark_cc_read(ctx, session, actor, cc_id)})
+@endpoint("POST", "/cc/<int:cc_id>/read", ok=rs.Marked, errors=(404,),
+          summary="Mark one copy read")
+def cc_read_one(call: Call, cc_id: int) -> rs.Marked:
+    return rs.Marked(marked=cc.mark_cc_read(call.ctx, call.session, call.actor, cc_id))
 
 
-@bp.post("/cc/read")
-def cc_read_all() -> Response:
-    ctx = engine_ctx()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        return jsonify({"marked": cc.mark_cc_read(ctx, session, actor)})
+@endpoint("POST", "/cc/read", ok=rs.Marked, summary="Mark all copies read")
+def cc_read_all(call: Call) -> rs.Marked:
+    return rs.Marked(marked=cc.mark_cc_read(call.ctx, call.session, call.actor))
 
 
 # --- A/B absences ---------------------------------------------------------------------------------
 
 
-@bp.get("/absences")
-def list_absences() -> Response:
-    ctx = engine_ctx()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        username = request.args.get("username") or None
-        return jsonify({"items": absence.list_absences(ctx, session, actor, username)})
+@endpoint("GET", "/absences", query=rq.AbsenceQuery, ok=rs.Items[rs.Absence], errors=(403,),
+          summary="Absences (own; managers: everyone's or ?username=)")
+def list_absences(call: Call, query: rq.AbsenceQuery) -> Json:
+    return {"items": absence.list_absences(call.ctx, call.session, call.actor, query.username)}
 
 
-@bp.post("/absences")
-def mark_away() -> tuple[Response, int]:
-    ctx = engine_ctx()
-    body = json_body()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        username = _str(body, "username") or actor.username
-        deputy = _str(body, "deputy") or None
-        record = absence.mark_away(
-            ctx,
-            session,
-            actor,
-            username,
-            starts_at=_when(body, "starts_at"),
-            ends_at=_when(body, "ends_at"),
-            deputy=deputy,
-            reason=_str(body, "reason"),
-        )
-        return jsonify(absence.absence_dict(record)), 201
+@endpoint("POST", "/absences", body=rq.MarkAway, ok={201: rs.Absence}, errors=ACTED,
+          summary="A角 away: open and new tasks go to the B角 (or the deputy) meanwhile")
+def mark_away(call: Call, body: rq.MarkAway) -> Json:
+    record = absence.mark_away(
+        call.ctx,
+        call.session,
+        call.actor,
+        body.username or call.actor.username,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        deputy=body.deputy or None,
+        reason=body.reason,
+    )
+    return absence.absence_dict(record)
 
 
-@bp.post("/absences/back")
-def mark_back() -> Response:
-    ctx = engine_ctx()
-    body = json_body()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        username = _str(body, "username") or actor.username
-        return jsonify({"returned_tasks": absence.mark_back(ctx, session, actor, username)})
+@endpoint("POST", "/absences/back", body=rq.MarkBack, ok=rs.Returned, errors=ACTED,
+          summary="Back: tasks still held by the substitute return")
+def mark_back(call: Call, body: rq.MarkBack) -> rs.Returned:
+    username = body.username or call.actor.username
+    return rs.Returned(returned_tasks=absence.mark_back(call.ctx, call.session, call.actor,
+                                                        username))

@@ -1,66 +1,56 @@
 from __future__ import annotations
 
-from flask import Response, jsonify
+from typing import Any
 
 from engine import operations
 from engine.read import queries
-from web.api import bp
-from web.api.params import data_field, int_arg, json_body, str_arg
-from web.core import api_actor, engine_ctx, release_writes, unit_of_work
+from web.api.endpoint import Call, endpoint
+from web.api.schemas.requests import DataBody, TaskQuery
+from web.api.schemas.responses import Completed, Page, Task, TaskDetail
+from web.core import release_writes
+
+Json = dict[str, Any]
 
 
-@bp.get("/tasks")
-def list_tasks() -> Response:
-    ctx = engine_ctx()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        page = queries.list_tasks(
-            ctx,
-            session,
-            actor,
-            status=str_arg("status", ("open", "completed")) or "open",
-            process=str_arg("process"),
-            page=int_arg("page", 1),
-            per_page=int_arg("per_page", 50, 1, 200),
-        )
-    return jsonify(page.as_dict())
+@endpoint("GET", "/tasks", summary="The caller's tasks (assigned to them or offered to their "
+          "groups; completed: the ones they completed)", query=TaskQuery, ok=Page[Task])
+def list_tasks(call: Call, query: TaskQuery) -> Json:
+    return queries.list_tasks(
+        call.ctx,
+        call.session,
+        call.actor,
+        status=query.status,
+        process=query.process,
+        page=query.page,
+        per_page=query.per_page,
+    ).as_dict()
 
 
-@bp.get("/tasks/<task_id>")
-def get_task(task_id: str) -> Response:
-    ctx = engine_ctx()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        return jsonify(queries.get_task(ctx, session, actor, task_id))
+@endpoint("GET", "/tasks/<task_id>", summary="A task with its form", ok=TaskDetail,
+          errors=(403, 404))
+def get_task(call: Call, task_id: str) -> Json:
+    return queries.get_task(call.ctx, call.session, call.actor, task_id)
 
 
-@bp.post("/tasks/<task_id>/claim")
-def claim_task(task_id: str) -> Response:
-    ctx = engine_ctx()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        row = operations.claim(ctx, session, actor, task_id)
-        return jsonify(queries.task_dict(row, ctx.clock.now()))
+@endpoint("POST", "/tasks/<task_id>/claim", summary="Claim", ok=Task, errors=(403, 404, 409))
+def claim_task(call: Call, task_id: str) -> Json:
+    row = operations.claim(call.ctx, call.session, call.actor, task_id)
+    return queries.task_dict(row, call.ctx.clock.now())
 
 
-@bp.post("/tasks/<task_id>/unclaim")
-def unclaim_task(task_id: str) -> Response:
-    ctx = engine_ctx()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        row = operations.unclaim(ctx, session, actor, task_id)
-        return jsonify(queries.task_dict(row, ctx.clock.now()))
+@endpoint("POST", "/tasks/<task_id>/unclaim", summary="Unclaim", ok=Task, errors=(403, 404, 409))
+def unclaim_task(call: Call, task_id: str) -> Json:
+    row = operations.unclaim(call.ctx, call.session, call.actor, task_id)
+    return queries.task_dict(row, call.ctx.clock.now())
 
 
-@bp.post("/tasks/<task_id>/complete")
-def complete_task(task_id: str) -> Response:
-    ctx = engine_ctx()
-    with unit_of_work() as session:
-        actor = api_actor(session)
-        # The same route as the task page (signatures included); `engine.access` inside.
-        record = operations.submit(
-            ctx, session, actor, task_id, data_field(json_body()), signature_rows=False
-        )
-        release_writes(session)
-        detail = queries.get_instance(ctx, session, actor, record.id)
-    return jsonify({"task_id": task_id, "instance": detail})
+@endpoint("POST", "/tasks/<task_id>/complete", summary="Complete a task with form data",
+          body=DataBody, ok=Completed, errors=(403, 404, 409, 422))
+def complete_task(call: Call, task_id: str, body: DataBody) -> Json:
+    # The same route as the task page (signatures included); `engine.access` inside.
+    record = operations.submit(
+        call.ctx, call.session, call.actor, task_id, body.data, signature_rows=False
+    )
+    release_writes(call.session)
+    detail = queries.get_instance(call.ctx, call.session, call.actor, record.id)
+    return {"task_id": task_id, "instance": detail}

@@ -20,7 +20,6 @@ LARGE_MODULES = {
     "engine/notify/notifications.py": 528,
     "engine/bpmn/validate.py": 416,
     "engine/operations/save_hooks.py": 426,
-    "engine/store/instance_state.py": 530,
     "web/demo.py": 496,
     "handlers/documents.py": 517,
 }

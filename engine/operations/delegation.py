@@ -128,7 +128,7 @@ def resolve(
     saved = _partial(ctx, session, record, row, data) if data else {}
     now = ctx.clock.now()
     delegation.status, delegation.resolved_at = "resolved", now
-    delegation.resolution, delegation.data = comment, store._jsonable(saved)
+    delegation.resolution, delegation.data = comment, store.jsonable(saved)
     row.assignee = delegation.owner
     audit_task(
         session,

@@ -15,7 +15,6 @@ from engine.bpmn import rewind
 from engine.bpmn.runtime import find_task, run_steps
 from engine.errors import Conflict
 from engine.notify.notifications import publish
-from engine.operations.save_hooks import ASSIGN_OVERRIDES
 from engine.operations.shared import (
     audit_task,
     clean_text,
@@ -118,7 +117,7 @@ def return_to(
         new_id = rewind.rewind(act.workflow, plan)
         previous = before["completed_by"]
         if previous:
-            session.info.setdefault(ASSIGN_OVERRIDES, {})[new_id] = previous
+            act.assign[new_id] = previous
         audit_task(
             session,
             now,

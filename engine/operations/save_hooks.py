@@ -25,7 +25,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
-    event,
     literal,
     or_,
     select,
@@ -55,15 +54,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("planflow.ops")
 
-# session.info key: {task_id: username} — who a task created by this save goes to (退回/撤回
-# give the step back to the person who did it before).
-ASSIGN_OVERRIDES = "planflow.assign"
 OPEN_SIGNER = ("pending", "open", "rejected")
 
 
-# session.info key: instance ids found without task operations in this session (a completion
-# asks twice: the API's guard, then the save). Forgotten when such a record is flushed.
-NO_TASK_OPS = "planflow.no_task_ops"
 _OPS_RECORDS = (TaskSignerRecord, TaskDelegationRecord, TaskSubmissionRecord)
 
 
@@ -80,21 +73,13 @@ _ANY_TASK_OPERATION = select(
 
 def has_task_operations(session: Session, instance_id: int) -> bool:
     """One indexed probe of the three operation tables (each row carries its instance id)."""
-    known_without: set[int] = session.info.setdefault(NO_TASK_OPS, set())
-    if instance_id in known_without:
-        return False
-    found = (
-        session.execute(_ANY_TASK_OPERATION, {"instance_id": instance_id}).first() is not None
-    )
-    if not found:
-        known_without.add(instance_id)
-    return found
+    return session.execute(_ANY_TASK_OPERATION, {"instance_id": instance_id}).first() is not None
 
 
-def note_without_task_operations(session: Session, instance_ids: list[int]) -> None:
+def with_task_operations(session: Session, instance_ids: list[int]) -> set[int]:
     """`has_task_operations` for a whole batch in one query (the timer worker wakes many
-    instances per transaction; most never had an operation)."""
-    with_ops = set(
+    instances per transaction; most never had an operation): the ids that have any."""
+    return set(
         session.scalars(
             union(
                 *(
@@ -104,15 +89,6 @@ def note_without_task_operations(session: Session, instance_ids: list[int]) -> N
             )
         )
     )
-    known: set[int] = session.info.setdefault(NO_TASK_OPS, set())
-    known.update(i for i in instance_ids if i not in with_ops)
-
-
-@event.listens_for(Session, "after_flush")
-def _forget_no_task_ops(session: Session, _flush_context: Any) -> None:
-    known_without = session.info.get(NO_TASK_OPS)
-    if known_without and any(isinstance(o, _OPS_RECORDS) for o in session.new):
-        known_without.clear()
 
 
 def guard_completions(session: Session, completed: Mapping[str, str]) -> None:
@@ -171,6 +147,7 @@ def after_sync(
     now: datetime,
     *,
     ops: bool = True,
+    assign: Mapping[str, str],
 ) -> None:
     """`ops=False`: the instance has no signers/delegations/submissions (has_task_operations),
     so closing rows has nothing of planflow's to take along."""
@@ -179,7 +156,7 @@ def after_sync(
 
     if closed and ops:
         close_planflow_steps(session, [r.id for r in closed], now)
-    overrides: dict[str, str] = session.info.pop(ASSIGN_OVERRIDES, None) or {}
+    overrides = assign
     plain: list[HumanTaskRow] = []
     voting: list[HumanTaskRow] = []
     for row in created:

@@ -84,7 +84,7 @@ def submit(
             task_id=row.id,
             instance_id=row.instance_id,
             submitted_by=actor.username,
-            data=store._jsonable(cleaned),
+            data=store.jsonable(cleaned),
             submitted_at=now,
         )
     )

@@ -17,7 +17,6 @@ from engine.bpmn import rewind
 from engine.bpmn.runtime import find_task, run_steps
 from engine.errors import Conflict
 from engine.notify.notifications import publish
-from engine.operations.save_hooks import ASSIGN_OVERRIDES
 from engine.operations.shared import (
     audit_task,
     clean_text,
@@ -102,7 +101,7 @@ def withdraw(
             recipients += who_must_act(session, r)
         new_id = rewind.rewind(act.workflow, plan)
         owner = row.completed_by or actor.username
-        session.info.setdefault(ASSIGN_OVERRIDES, {})[new_id] = owner
+        act.assign[new_id] = owner
         audit_task(
             session,
             now,

@@ -42,6 +42,8 @@ class SaveHooks(Protocol):
         now: datetime,
         *,
         ops: bool = True,
+        assign: Mapping[str, str],
     ) -> None:
-        """After the task rows are in step: votes, absences, notifications."""
+        """After the task rows are in step: votes, absences, notifications. ``assign``: who
+        tasks created by this save go to (the save's caller decided it, e.g. 退回)."""
         ...

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from engine.bpmn.runtime import (
     STALLED,
@@ -26,18 +26,14 @@ from engine.bpmn.runtime import (
 from engine.bpmn.specs import ParsedModel, SourceFile, parse_model
 from engine.errors import NotFound
 from engine.store import held_audits, timer_rows
-from engine.store.lane_groups import LaneGroups
-from engine.store.records_ops import LIVE_STATUSES
+from engine.store.audit_log import audit, jsonable
 from engine.store.tables import (
-    AuditRecord,
-    HumanTaskRow,
     IncidentRecord,
     InstanceRecord,
     ProcessVersionRecord,
-    TaskCandidateRow,
     VersionFileRecord,
 )
-from engine.store.task_properties import ExpressionProblem, due_at, resolve_assignment
+from engine.store.task_projection import record_expression_problems, sync_tasks
 from handlers import HandlerContext, UnknownHandler
 
 if TYPE_CHECKING:
@@ -101,7 +97,7 @@ def script_engine_for(
             {
                 "action": "service_called",
                 "element_id": element_id(task),
-                "details": {"operation": name, "params": _jsonable(params)},
+                "details": {"operation": name, "params": jsonable(params)},
             }
         )
         for note in hctx.notes:
@@ -123,30 +119,6 @@ def restore(
     return workflow, model
 
 
-def audit(
-    session: Session,
-    at: datetime,
-    action: str,
-    *,
-    instance_id: int | None = None,
-    actor: str | None = None,
-    task_id: str | None = None,
-    element_id: str | None = None,
-    details: Mapping[str, Any] | None = None,
-) -> None:
-    session.add(
-        AuditRecord(
-            instance_id=instance_id,
-            at=at,
-            actor=actor,
-            action=action,
-            task_id=task_id,
-            element_id=element_id,
-            details=_jsonable(dict(details or {})),
-        )
-    )
-
-
 def save(
     ctx: EngineContext,
     session: Session,
@@ -158,8 +130,13 @@ def save(
     completed: Mapping[str, str] | None = None,
     notes: list[dict[str, Any]] | None = None,
     actor: str | None = None,
+    assign: Mapping[str, str] | None = None,
+    known: timer_rows.Known | None = None,
 ) -> None:
     """Write the instance and everything derived from it, in the caller's transaction.
+    ``completed``: human task id -> who completed it in this action; ``assign``: task id ->
+    who a task this save creates goes to (退回/撤回 reopen a step for its previous person);
+    ``known``: what the caller already read for this instance (a timer batch).
 
     The instance row is written (and version-checked) first: a concurrent writer that saved
     the same instance makes this fail with Conflict before any derived row is touched, so the
@@ -178,7 +155,8 @@ def save(
     held_audits.begin(session)
     try:
         _save(ctx, session, record, workflow, model, ready, first_save, had_ready, now,
-              incident, completed or {}, notes or [], actor)
+              incident, completed or {}, notes or [], actor, assign or {},
+              known or timer_rows.Known())
     except BaseException:
         held_audits.discard(session)
         raise
@@ -199,6 +177,8 @@ def _save(
     completed: Mapping[str, str],
     notes: list[dict[str, Any]],
     actor: str | None,
+    assign: Mapping[str, str],
+    known: timer_rows.Known,
 ) -> None:
     with session.no_autoflush:
         attempts, retry_at = (
@@ -206,7 +186,11 @@ def _save(
         )
         # One read serves the status (an incident waiting for a person) and the timer rows
         # (the current ones, and those scheduled retries need) below.
-        timers, unresolved = ([], []) if first_save else timer_rows.current(session, record.id)
+        timers, unresolved = (
+            ([], [])
+            if first_save
+            else known.timers or timer_rows.timers_and_incidents(session, record.id)
+        )
         needs_human = (incident is not None and retry_at is None) or any(
             i.retry_at is None for i in unresolved
         )
@@ -224,47 +208,58 @@ def _save(
                 details=note.get("details"),
             )
         if incident is not None:
-            new_incident = IncidentRecord(
-                attempts=attempts,
-                retry_at=retry_at,
-                instance_id=record.id,
-                task_id=incident.task_id,
-                element_id=incident.element_id,
-                message=incident.message,
-                created_at=now,
-            )
-            session.add(new_incident)
+            _write_incident(ctx, session, record, incident, attempts, retry_at, actor, now)
             unresolved.append(timer_rows.Pending(incident.task_id, incident.element_id, retry_at))
-            audit(
-                session,
-                now,
-                "error" if retry_at is None else "retry_scheduled",
-                instance_id=record.id,
-                actor=actor,
-                task_id=incident.task_id,
-                element_id=incident.element_id,
-                details={
-                    "message": incident.message,
-                    "attempts": attempts,
-                    "retry_at": retry_at.isoformat() if retry_at else None,
-                },
-            )
-            if retry_at is None:
-                ctx.notifier.notify(
-                    "incident",
-                    {
-                        "instance_id": record.id,
-                        "element_id": incident.element_id,
-                        "message": incident.message,
-                    },
-                )
-        _sync_tasks(
-            ctx, session, record, workflow, model, ready, completed, now, first_save, had_ready
+        sync_tasks(
+            ctx, session, record, workflow, model, ready, completed, now, first_save, had_ready,
+            assign, known.task_operations,
         )
         timer_rows.sync_timers(session, record, workflow, timers, unresolved)
         if record.status == "completed" and record.completed_at == now:
             audit(session, now, "completed", instance_id=record.id)
     held_audits.flush(session, record)
+
+
+def _write_incident(
+    ctx: EngineContext,
+    session: Session,
+    record: InstanceRecord,
+    incident: Incident,
+    attempts: int,
+    retry_at: datetime | None,
+    actor: str | None,
+    now: datetime,
+) -> None:
+    """The incident row and its audit entry; without a retry to come, people are told."""
+    session.add(IncidentRecord(
+        attempts=attempts,
+        retry_at=retry_at,
+        instance_id=record.id,
+        task_id=incident.task_id,
+        element_id=incident.element_id,
+        message=incident.message,
+        created_at=now,
+    ))
+    audit(
+        session,
+        now,
+        "error" if retry_at is None else "retry_scheduled",
+        instance_id=record.id,
+        actor=actor,
+        task_id=incident.task_id,
+        element_id=incident.element_id,
+        details={
+            "message": incident.message,
+            "attempts": attempts,
+            "retry_at": retry_at.isoformat() if retry_at else None,
+        },
+    )
+    if retry_at is None:
+        ctx.notifier.notify(
+            "incident",
+            {"instance_id": record.id, "element_id": incident.element_id,
+             "message": incident.message},
+        )
 
 
 def _stalled(workflow: BpmnWorkflow) -> Incident | None:
@@ -286,7 +281,7 @@ def _write_record(
     now: datetime,
 ) -> None:
     record.state = ctx.serializer.dumps(workflow)
-    record.data = _jsonable(merged_data(workflow))
+    record.data = jsonable(merged_data(workflow))
     record.passed_elements = passed_elements(workflow)
     record.updated_at = now
     if not record.title:
@@ -367,141 +362,6 @@ def due_retries(session: Session, instance_id: int, now: datetime) -> list[Incid
 
 
 # Built once (constructing a statement costs about as much as running it).
-_LIVE_ROWS = (
-    select(HumanTaskRow)
-    # The sync never reads their candidate groups (already loaded ones stay loaded).
-    .options(lazyload(HumanTaskRow.candidate_groups))
-    .where(
-        HumanTaskRow.instance_id == bindparam("instance_id"),
-        HumanTaskRow.status.in_(LIVE_STATUSES),
-    )
-)
-
-
-def _sync_tasks(
-    ctx: EngineContext,
-    session: Session,
-    record: InstanceRecord,
-    workflow: BpmnWorkflow,
-    model: ParsedModel,
-    ready: list[Task],
-    completed: Mapping[str, str],
-    now: datetime,
-    first_save: bool = False,
-    had_ready: bool = True,
-) -> None:
-    # Planflow's task operations: refuse completions their rules do not allow yet; rows held
-    # for signers ("on_hold") are live too; rows planflow made itself are not engine tasks.
-    # Most instances never used one: a single check then skips their three lookups.
-    ops = not first_save and ctx.save_hooks.has_task_operations(session, record.id)
-    if ops:
-        ctx.save_hooks.guard_completions(session, completed)
-    # Without ready tasks at the last save and without task operations no row can be live
-    # (e.g. an instance waiting on a timer): nothing to read.
-    open_rows = {} if first_save or not (ops or had_ready) else {
-        row.id: row for row in session.scalars(_LIVE_ROWS, {"instance_id": record.id})
-    }
-    managed = ctx.save_hooks.managed_task_ids(session, record.id) if ops else set()
-    ready_ids = {str(t.id) for t in ready}
-    closed: list[HumanTaskRow] = []
-    for task_id, row in open_rows.items():
-        if task_id in ready_ids or task_id in managed:
-            continue
-        if task_id in completed:
-            row.status, row.completed_by = "completed", completed[task_id]
-        else:
-            row.status = "cancelled"
-        row.completed_at = now
-        closed.append(row)
-    created: list[HumanTaskRow] = []
-    groups = LaneGroups(session)
-    for task in ready:
-        task_id = str(task.id)
-        if task_id in open_rows:
-            continue
-        step = model.steps.get(element_id(task))
-        problems: list[ExpressionProblem] = []
-        assignee, candidates = resolve_assignment(
-            ctx, workflow, task, step, groups, problems, session
-        )
-        row = HumanTaskRow(
-            id=task_id,
-            instance_id=record.id,
-            model_key=record.model_key,
-            element_id=element_id(task),
-            name=task.task_spec.bpmn_name or element_id(task),
-            lane=task.task_spec.lane,
-            form_file=step.form_file if step else None,
-            assignee=assignee,
-            status="open",
-            due_at=due_at(ctx, workflow, task, step, now, problems),
-            created_at=now,
-        )
-        row.candidate_groups = [TaskCandidateRow(group_name=g) for g in candidates]
-        session.add(row)
-        created.append(row)
-        audit(
-            session,
-            now,
-            "task_created",
-            instance_id=record.id,
-            task_id=task_id,
-            element_id=row.element_id,
-            details={"name": row.name, "assignee": assignee, "groups": candidates},
-        )
-        if problems:
-            record_expression_problems(session, record.id, row, problems, now)
-    ctx.save_hooks.after_sync(ctx, session, record, workflow, model, created, closed, now, ops=ops)
-
-
-def record_expression_problems(
-    session: Session,
-    instance_id: int,
-    row: HumanTaskRow,
-    problems: list[ExpressionProblem],
-    now: datetime,
-) -> None:
-    """An incident and an audit entry per problem, naming the task's element.
-
-    Decision: these are *warning-level* incidents. The task has already opened (unassigned,
-    or without a due date), so nothing waits for a person and nothing can be retried: the
-    incident is written already resolved (``resolved_at`` = ``created_at``). It is listed with
-    the instance's incidents (API: GET /process-instances/<id>) and in its audit log, but it
-    does not put the instance in ``error`` status, block completions, schedule a retry or
-    appear among the open incidents an administrator must retry. Fixing the expression means
-    deploying a new version."""
-    for p in problems:
-        message = (
-            f"警告 (warning): 用户任务 {row.name} [{row.element_id}] 的属性 {p.prop} "
-            f"表达式 {p.expression[:200]!r} 出错 (expression failed): {p.problem}; {p.fallback}"
-        )
-        session.add(IncidentRecord(
-            instance_id=instance_id,
-            task_id=row.id,
-            element_id=row.element_id,
-            message=message,
-            created_at=now,
-            resolved_at=now,
-            attempts=1,
-            retry_at=None,
-        ))
-        audit(
-            session,
-            now,
-            "expression_failed",
-            instance_id=instance_id,
-            task_id=row.id,
-            element_id=row.element_id,
-            details={
-                "level": "warning",
-                "property": p.prop,
-                "expression": p.expression[:500],
-                "problem": p.problem,
-                "fallback": p.fallback,
-            },
-        )
-
-
 def resolve_incidents(session: Session, instance_id: int, at: datetime) -> None:
     session.execute(
         update(IncidentRecord)
@@ -519,12 +379,8 @@ def _title(record: InstanceRecord, model: ParsedModel) -> str:
     return f"{model.name} #{record.id}"
 
 
-def jsonable(value: Any) -> Any:
-    return _jsonable(value)
-
-
-def _jsonable(value: Any) -> Any:
-    """Data as JSON will store it (dates become ISO strings)."""
-    import json
-
-    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+__all__ = [
+    "audit",
+    "jsonable",
+    "record_expression_problems",
+]

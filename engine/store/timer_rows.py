@@ -5,6 +5,7 @@ of restoring workflows."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
@@ -67,11 +68,6 @@ def timers_and_incidents(
     return out
 
 
-# session.info key: {instance_id: (timer rows, unresolved incidents)} read for a timer batch
-# (engine.timing.timers) whose instances are locked while it runs, so nothing else writes their
-# rows;
-# each instance's save takes its entry instead of reading them again.
-KNOWN = "planflow.known_timer_rows"
 _ids = bindparam("ids", expanding=True)
 _incident_ids = bindparam("incident_ids", expanding=True)
 _BATCH_TIMERS_AND_INCIDENTS = union_all(
@@ -112,12 +108,15 @@ def for_instances(
     return out
 
 
-def current(session: Session, instance_id: int) -> tuple[list[Timer], list[Pending]]:
-    """The instance's timer rows and unresolved incidents: those its batch read (once), else
-    read now."""
-    known = session.info.get(KNOWN)
-    entry = known.pop(instance_id, None) if known else None
-    return entry if entry is not None else timers_and_incidents(session, instance_id)
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the caller already read about one instance for its save, so the save need not
+    read it again: a timer batch (engine.timing.timers) reads it for all its instances in one
+    statement each, and holds their locks meanwhile, so nothing else writes those rows.
+    ``None`` means not known: the save reads it."""
+
+    timers: tuple[list[Timer], list[Pending]] | None = None
+    task_operations: bool | None = None
 
 
 # Built once (constructing it cost more than running it); a plain table DELETE: the rows are

@@ -97,20 +97,16 @@ def _run_batch(ctx: EngineContext, report: TickReport, seen: set[int], size: int
             # Instances already handled in this call are not claimed again by it, whatever
             # their outcome (a still-due row would otherwise be taken over and over).
             seen.update(claimed)
-            retries = _read_rows(session, claimed, ctx.clock.now())
-            save_hooks.note_without_task_operations(session, claimed)
+            retries, known = _read_rows(session, claimed, ctx.clock.now())
             deadline = time.monotonic() + BATCH_SECONDS.get(ctx.db.dialect.name, 0.5)
-            try:
-                for position, instance_id in enumerate(claimed):
-                    if position and time.monotonic() > deadline:
-                        # Untouched: their locks go with the commit and the next batch takes
-                        # them.
-                        seen.difference_update(claimed[position:])
-                        more = True
-                        break
-                    _wake(ctx, session, batch, instance_id, retries.get(instance_id, []))
-            finally:
-                session.info.pop(timer_rows.KNOWN, None)
+            for position, instance_id in enumerate(claimed):
+                if position and time.monotonic() > deadline:
+                    # Untouched: their locks go with the commit and the next batch takes them.
+                    seen.difference_update(claimed[position:])
+                    more = True
+                    break
+                _wake(ctx, session, batch, instance_id, retries.get(instance_id, []),
+                      known[instance_id])
     except Exception as exc:  # the claim or the commit failed: nothing of this batch was saved
         log.exception("timer batch of %s instance(s) failed", len(claimed))
         for instance_id in batch.woken:
@@ -153,18 +149,25 @@ def _claim(
 
 def _read_rows(
     session: Session, instance_ids: list[int], now: datetime
-) -> dict[int, list[IncidentRecord]]:
-    """The batch's timer rows and unresolved incidents in one query, left for each instance's
-    save (timer_rows.KNOWN); returns the due retries (`store.due_retries`) of those that have
-    any. Their saves read their rows again: a retry resolves incidents before it saves."""
-    known = timer_rows.for_instances(session, instance_ids)
+) -> tuple[dict[int, list[IncidentRecord]], dict[int, timer_rows.Known]]:
+    """The batch's due retries (`store.due_retries`), and for each instance what its save need
+    not read again (`timer_rows.Known`): its timer rows and unresolved incidents (one query
+    for the batch; not for instances with a due retry, which resolves incidents before its
+    save) and whether it ever had a task operation (one query for the batch)."""
+    rows = timer_rows.for_instances(session, instance_ids)
     due = [
         i
-        for i, (_timers, pending) in known.items()
+        for i, (_timers, pending) in rows.items()
         if any(p.retry_at is not None and p.retry_at <= now for p in pending)
     ]
-    session.info[timer_rows.KNOWN] = {i: v for i, v in known.items() if i not in due}
-    return _due_retries(session, due, now) if due else {}
+    with_ops = save_hooks.with_task_operations(session, instance_ids)
+    known = {
+        i: timer_rows.Known(
+            timers=None if i in due else rows[i], task_operations=i in with_ops
+        )
+        for i in instance_ids
+    }
+    return (_due_retries(session, due, now) if due else {}), known
 
 
 def _due_retries(
@@ -189,11 +192,13 @@ def _wake(
     report: TickReport,
     instance_id: int,
     retries: list[IncidentRecord],
+    known: timer_rows.Known,
 ) -> None:
     """One instance inside its own savepoint of the batch's transaction."""
     try:
         with session.begin_nested():
-            if fire_due_timers(ctx, session, instance_id, retries=retries) is not None:
+            woken = fire_due_timers(ctx, session, instance_id, retries=retries, known=known)
+            if woken is not None:
                 report.woken.append(instance_id)
     except Conflict:
         # A user action saved the instance first; the next poll sees its fresh timer rows.

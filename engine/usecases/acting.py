@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from engine.bpmn.specs import ParsedModel
     from engine.context import EngineContext
     from engine.store.tables import InstanceRecord
+    from engine.store.timer_rows import Known
 
 
 @dataclass
@@ -31,15 +32,23 @@ class Action:
     result: StepResult = field(default_factory=StepResult)
     # Human task id -> who completed it in this action.
     completed: dict[str, str] = field(default_factory=dict)
+    # Task id -> who a task this action creates goes to (退回/撤回 reopen a person's step).
+    assign: dict[str, str] = field(default_factory=dict)
 
 
 @contextmanager
 def acting_on(
-    ctx: EngineContext, session: Session, record: InstanceRecord, actor: str | None
+    ctx: EngineContext,
+    session: Session,
+    record: InstanceRecord,
+    actor: str | None,
+    known: Known | None = None,
 ) -> Iterator[Action]:
+    """``known``: what the caller already read for the save (`engine.store.timer_rows.Known`)."""
     notes: list[dict[str, Any]] = []
     workflow, model = store.restore(ctx, session, record, notes)
     action = Action(workflow, model, notes)
     yield action
     store.save(ctx, session, record, workflow, model, incident=action.result.incident,
-               completed=action.completed, notes=notes, actor=actor)
+               completed=action.completed, notes=notes, actor=actor, assign=action.assign,
+               known=known)

@@ -48,6 +48,7 @@ from engine.usecases.acting import acting_on
 if TYPE_CHECKING:
     from engine.bpmn.specs import ParsedModel
     from engine.context import EngineContext
+    from engine.store.timer_rows import Known
 
 MAX_DATA_BYTES = 256 * 1024
 
@@ -359,13 +360,15 @@ def fire_due_timers(
     session: Session,
     instance_id: int,
     retries: list[IncidentRecord] | None = None,
+    known: Known | None = None,
 ) -> StepResult | None:
     """Wake one instance whose timers are due (per the clock). Used by tick and the scheduler.
-    `retries`: its due retries, when the caller has read them already (a batch does)."""
+    `retries`: its due retries, when the caller has read them already (a batch does);
+    `known`: what else the batch read for its save."""
     record = store.get_instance(session, instance_id)
     if record.status in ("completed", "terminated", "error") or record.suspended:
         return None
-    with acting_on(ctx, session, record, "system") as act:
+    with acting_on(ctx, session, record, "system", known) as act:
         now = ctx.clock.now()
         if retries is None:
             retries = store.due_retries(session, record.id, now)

@@ -275,7 +275,9 @@ def test_a_worker_dying_mid_batch_leaves_its_batch_to_the_next(probe_ctx, clock,
     assert fired_counts(ctx, ids) == Counter({i: 1 for i in ids})
 
 
-def test_the_batch_tells_the_save_which_instances_never_had_a_task_operation(ctx, staff):
+def test_the_batch_tells_the_save_which_instances_never_had_a_task_operation(
+    ctx, staff, monkeypatch
+):
     from engine.operations import save_hooks as task_hooks
     from engine.store.records_ops import TaskSubmissionRecord
     from engine.store.tables import HumanTaskRow
@@ -290,10 +292,19 @@ def test_the_batch_tells_the_save_which_instances_never_had_a_task_operation(ctx
         s.add(TaskSubmissionRecord(task_id=task.id, instance_id=ids[1], submitted_by="alice",
                                    data={}, submitted_at=ctx.clock.now()))
     with transaction(ctx.sessions) as s:
-        task_hooks.note_without_task_operations(s, ids)
-        assert s.info[task_hooks.NO_TASK_OPS] == {ids[0], ids[2]}
+        assert task_hooks.with_task_operations(s, ids) == {ids[1]}
         assert task_hooks.has_task_operations(s, ids[1])
         assert not task_hooks.has_task_operations(s, ids[0])
+    # The batch hands that knowledge to each save explicitly (timer_rows.Known): the save of an
+    # instance without operations does not probe for them again.
+    probes: list[int] = []
+    real = task_hooks.has_task_operations
+    monkeypatch.setattr(
+        task_hooks, "has_task_operations", lambda s, i: probes.append(i) or real(s, i)
+    )
+    ctx.clock.advance(days=11)
+    assert sorted(process_due(ctx).woken) == sorted(ids)
+    assert probes == []
 
 
 def test_one_poll_drains_a_backlog_in_back_to_back_rounds(probe_ctx, clock, monkeypatch):

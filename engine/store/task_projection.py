@@ -1,0 +1,178 @@
+"""The task projection: the rows of human tasks (assignee, candidate groups, due date, status)
+kept in step with the engine's ready user tasks at every save, and warnings for assignee / due
+date expressions that failed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.task import Task
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, lazyload
+
+from engine.bpmn.runtime import element_id
+from engine.bpmn.specs import ParsedModel
+from engine.store.audit_log import audit
+from engine.store.lane_groups import LaneGroups
+from engine.store.records_ops import LIVE_STATUSES
+from engine.store.tables import HumanTaskRow, IncidentRecord, InstanceRecord, TaskCandidateRow
+from engine.store.task_properties import ExpressionProblem, due_at, resolve_assignment
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
+
+_LIVE_ROWS = (
+    select(HumanTaskRow)
+    # The sync never reads their candidate groups (already loaded ones stay loaded).
+    .options(lazyload(HumanTaskRow.candidate_groups))
+    .where(
+        HumanTaskRow.instance_id == bindparam("instance_id"),
+        HumanTaskRow.status.in_(LIVE_STATUSES),
+    )
+)
+
+
+def sync_tasks(
+    ctx: EngineContext,
+    session: Session,
+    record: InstanceRecord,
+    workflow: BpmnWorkflow,
+    model: ParsedModel,
+    ready: list[Task],
+    completed: Mapping[str, str],
+    now: datetime,
+    first_save: bool = False,
+    had_ready: bool = True,
+    assign: Mapping[str, str] | None = None,
+    task_operations: bool | None = None,
+) -> None:
+    """Bring the task rows in step with the engine's ready user tasks: close those no longer
+    ready (completed by ``completed[task_id]``, else cancelled), create the new ones with
+    their assignee, candidate groups and due date, then the save hooks (votes, absences,
+    notifications). ``task_operations``: whether the instance has any (None: ask)."""
+    # Planflow's task operations: refuse completions their rules do not allow yet; rows held
+    # for signers ("on_hold") are live too; rows planflow made itself are not engine tasks.
+    # Most instances never used one: a single check then skips their three lookups.
+    if first_save:
+        ops = False
+    elif task_operations is not None:
+        ops = task_operations
+    else:
+        ops = ctx.save_hooks.has_task_operations(session, record.id)
+    if ops:
+        ctx.save_hooks.guard_completions(session, completed)
+    # Without ready tasks at the last save and without task operations no row can be live
+    # (e.g. an instance waiting on a timer): nothing to read.
+    open_rows = {} if first_save or not (ops or had_ready) else {
+        row.id: row for row in session.scalars(_LIVE_ROWS, {"instance_id": record.id})
+    }
+    managed = ctx.save_hooks.managed_task_ids(session, record.id) if ops else set()
+    keep = {str(t.id) for t in ready} | managed
+    closed = _close(open_rows, keep, completed, now)
+    created: list[HumanTaskRow] = []
+    groups = LaneGroups(session)
+    for task in ready:
+        task_id = str(task.id)
+        if task_id in open_rows:
+            continue
+        step = model.steps.get(element_id(task))
+        problems: list[ExpressionProblem] = []
+        assignee, candidates = resolve_assignment(
+            ctx, workflow, task, step, groups, problems, session
+        )
+        row = HumanTaskRow(
+            id=task_id,
+            instance_id=record.id,
+            model_key=record.model_key,
+            element_id=element_id(task),
+            name=task.task_spec.bpmn_name or element_id(task),
+            lane=task.task_spec.lane,
+            form_file=step.form_file if step else None,
+            assignee=assignee,
+            status="open",
+            due_at=due_at(ctx, workflow, task, step, now, problems),
+            created_at=now,
+        )
+        row.candidate_groups = [TaskCandidateRow(group_name=g) for g in candidates]
+        session.add(row)
+        created.append(row)
+        audit(session, now, "task_created", instance_id=record.id, task_id=task_id,
+              element_id=row.element_id,
+              details={"name": row.name, "assignee": assignee, "groups": candidates})
+        if problems:
+            record_expression_problems(session, record.id, row, problems, now)
+    ctx.save_hooks.after_sync(
+        ctx, session, record, workflow, model, created, closed, now, ops=ops, assign=assign or {}
+    )
+
+
+def _close(
+    open_rows: dict[str, HumanTaskRow],
+    keep: set[str],
+    completed: Mapping[str, str],
+    now: datetime,
+) -> list[HumanTaskRow]:
+    """Close the live rows not in ``keep``: completed by whom ``completed`` says, else
+    cancelled."""
+    closed: list[HumanTaskRow] = []
+    for task_id, row in open_rows.items():
+        if task_id in keep:
+            continue
+        if task_id in completed:
+            row.status, row.completed_by = "completed", completed[task_id]
+        else:
+            row.status = "cancelled"
+        row.completed_at = now
+        closed.append(row)
+    return closed
+
+
+def record_expression_problems(
+    session: Session,
+    instance_id: int,
+    row: HumanTaskRow,
+    problems: list[ExpressionProblem],
+    now: datetime,
+) -> None:
+    """An incident and an audit entry per problem, naming the task's element.
+
+    Decision: these are *warning-level* incidents. The task has already opened (unassigned,
+    or without a due date), so nothing waits for a person and nothing can be retried: the
+    incident is written already resolved (``resolved_at`` = ``created_at``). It is listed with
+    the instance's incidents (API: GET /process-instances/<id>) and in its audit log, but it
+    does not put the instance in ``error`` status, block completions, schedule a retry or
+    appear among the open incidents an administrator must retry. Fixing the expression means
+    deploying a new version."""
+    for p in problems:
+        message = (
+            f"警告 (warning): 用户任务 {row.name} [{row.element_id}] 的属性 {p.prop} "
+            f"表达式 {p.expression[:200]!r} 出错 (expression failed): {p.problem}; {p.fallback}"
+        )
+        session.add(IncidentRecord(
+            instance_id=instance_id,
+            task_id=row.id,
+            element_id=row.element_id,
+            message=message,
+            created_at=now,
+            resolved_at=now,
+            attempts=1,
+            retry_at=None,
+        ))
+        audit(
+            session,
+            now,
+            "expression_failed",
+            instance_id=instance_id,
+            task_id=row.id,
+            element_id=row.element_id,
+            details={
+                "level": "warning",
+                "property": p.prop,
+                "expression": p.expression[:500],
+                "problem": p.problem,
+                "fallback": p.fallback,
+            },
+        )

@@ -61,6 +61,10 @@ class EngineContext:
         periodic reload); scripts see it at once through the delegating proxy."""
         self.calendar = calendar
 
+    def reload_calendar(self, session: Session) -> None:
+        """`set_calendar` with the calendar as stored now."""
+        self.set_calendar(load_calendar(session))
+
 
 class _CalendarProxy:
     """What scripts get as their calendar: always the context's current one."""

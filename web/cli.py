@@ -114,13 +114,11 @@ def users_add(
 @users.command("list")
 @pass_state
 def users_list(state: State) -> None:
-    from sqlalchemy import select
-
-    from engine.store.tables import UserRecord
+    from engine.people.admin import list_users
 
     with session_for(state) as session:
-        for u in session.scalars(select(UserRecord).order_by(UserRecord.username)):
-            groups = ",".join(sorted(m.group_name for m in u.memberships))
+        for u in list_users(session):
+            groups = ",".join(sorted(u.groups))
             click.echo(
                 f"{u.username}\t{u.display_name}\t{groups}\t{'active' if u.is_active else 'off'}"
             )

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from sqlalchemy.orm import Session
 
 from engine.context import EngineContext, build_context
 from engine.errors import PlanflowError
@@ -19,6 +18,8 @@ from engine.settings import Settings
 from engine.store.db import transaction
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from engine.clock import FixedClock
 
 T = TypeVar("T")

@@ -17,18 +17,10 @@ from web.cli_common import State, acting, echo_json, parse_json, pass_state, run
 
 
 def _open_tasks(state: State, instance_id: int) -> None:
-    from sqlalchemy import select
-
-    from engine.store.records_ops import LIVE_STATUSES
-    from engine.store.tables import HumanTaskRow
+    from engine.read.queries import open_task_rows
 
     with session_for(state) as session:
-        rows = session.scalars(
-            select(HumanTaskRow)
-            .where(HumanTaskRow.instance_id == instance_id, HumanTaskRow.status.in_(LIVE_STATUSES))
-            .order_by(HumanTaskRow.created_at, HumanTaskRow.id)
-        ).all()
-        for r in rows:
+        for r in open_task_rows(session, instance_id):
             who = r.assignee or "组 " + ",".join(c.group_name for c in r.candidate_groups)
             hold = " (等待加签 on hold)" if r.status != "open" else ""
             click.echo(f"  待办 task {r.id}  {r.name}  → {who}{hold}")

@@ -7,13 +7,14 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from flask import current_app, g, request
-from sqlalchemy.orm import Session
 
 from engine.errors import Unauthenticated
 from engine.people.accounts import Actor, actor_for_token
 from engine.store.db import transaction
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from engine.context import EngineContext
 
 

@@ -52,6 +52,7 @@ from engine.operations.shared import (
     LIVE_SIGNER,
     MAX_TEXT,
     MAX_USERS,
+    ON_HOLD,
     SIGNER_MODES,
     active_users,
     clean_text,
@@ -59,7 +60,13 @@ from engine.operations.shared import (
     step_signer,
     touch_instance,
 )
-from engine.operations.signers import add_signers, remove_signer, sign, submit
+from engine.operations.signers import (
+    add_signers,
+    remove_signer,
+    sign,
+    signer_parent_task,
+    submit,
+)
 from engine.operations.views import (
     OPS_ACTIONS,
     available_operations,
@@ -68,12 +75,18 @@ from engine.operations.views import (
     task_operations,
 )
 from engine.operations.votes import vote_rule
-from engine.operations.withdrawal import terminate, withdraw, withdraw_instance
+from engine.operations.withdrawal import (
+    reopened_step,
+    terminate,
+    withdraw,
+    withdraw_instance,
+)
 
 __all__ = [
     "LIVE_SIGNER",
     "MAX_TEXT",
     "MAX_USERS",
+    "ON_HOLD",
     "OPS_ACTIONS",
     "SIGNER_MODES",
     "active_users",
@@ -88,12 +101,14 @@ __all__ = [
     "remind",
     "remind_interval",
     "remove_signer",
+    "reopened_step",
     "require_bpmn_row",
     "resolve",
     "return_targets",
     "return_to",
     "sign",
     "signer_dict",
+    "signer_parent_task",
     "step_signer",
     "submit",
     "task_operations",

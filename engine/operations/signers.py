@@ -285,3 +285,9 @@ def sign(
     _advance(ctx, session, record, parent, actor, now)
     return record
 
+
+
+def signer_parent_task(session: Session, signer_id: int) -> str | None:
+    """The task a signer (加签) hangs on, if the signer exists."""
+    entry = session.get(TaskSignerRecord, signer_id)
+    return entry.parent_task_id if entry is not None else None

@@ -25,7 +25,7 @@ from engine.operations.shared import (
 )
 from engine.store import instance_state as store
 from engine.store.records_ops import LIVE_STATUSES, TaskDelegationRecord, TaskSignerRecord
-from engine.store.tables import HumanTaskRow, InstanceRecord
+from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord
 from engine.usecases import instances
 from engine.usecases.acting import acting_on
 
@@ -209,3 +209,15 @@ def terminate(
     reason = clean_text(reason, "reason", required=True)
     return instances.terminate(ctx, session, actor, instance_id, reason)
 
+
+
+def reopened_step(session: Session, task_id: str) -> str | None:
+    """The task a withdrawal of ``task_id`` reopened (the latest), if any."""
+    details = session.scalar(
+        select(AuditRecord.details)
+        .where(AuditRecord.task_id == task_id, AuditRecord.action == "task_withdrawn")
+        .order_by(AuditRecord.id.desc())
+        .limit(1)
+    )
+    found = (details or {}).get("new_task_id")
+    return str(found) if found else None

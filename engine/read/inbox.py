@@ -108,6 +108,16 @@ def process_names(session: Session) -> dict[str, str]:
     return {key: name or key for key, name in rows}
 
 
+def active_people(session: Session) -> list[dict[str, str]]:
+    """Everyone who can receive a task, for the person pickers, by display name."""
+    rows = session.execute(
+        select(UserRecord.username, UserRecord.display_name)
+        .where(UserRecord.is_active.is_(True))
+        .order_by(UserRecord.display_name, UserRecord.username)
+    ).all()
+    return [{"username": u, "name": d or u} for u, d in rows]
+
+
 def user_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
     wanted = sorted({u for u in usernames if u})
     if not wanted:

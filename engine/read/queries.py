@@ -26,6 +26,7 @@ from engine.read.list_queries import (
     visible_instance_ids,
 )
 from engine.store import instance_state as store
+from engine.store.records_ops import LIVE_STATUSES
 from engine.store.tables import (
     HumanTaskRow,
     InstanceRecord,
@@ -287,3 +288,45 @@ def version_file(session: Session, key: str, version: int, name: str) -> str:
         if f.name == name:
             return f.content
     raise NotFound(f"{name} 不在该版本中 (file not in version)")
+
+
+def open_task_rows(session: Session, instance_id: int) -> list[HumanTaskRow]:
+    """The instance's live task rows (open, or held for signers), oldest first."""
+    return list(
+        session.scalars(
+            select(HumanTaskRow)
+            .where(
+                HumanTaskRow.instance_id == instance_id, HumanTaskRow.status.in_(LIVE_STATUSES)
+            )
+            .order_by(HumanTaskRow.created_at, HumanTaskRow.id)
+        )
+    )
+
+
+def operation_result(
+    ctx: EngineContext,
+    session: Session,
+    *,
+    instance_id: int | None = None,
+    task_id: str | None = None,
+) -> dict[str, Any]:
+    """What an operation answers: the task (if given), the instance (given, or the task's) and
+    its open tasks. No view permission is asked: the caller has just acted on the instance."""
+    now = ctx.clock.now()
+    row = session.get(HumanTaskRow, task_id) if task_id is not None else None
+    if row is None and instance_id is None:
+        raise NotFound(f"任务 {task_id} 不存在 (task not found)", {"task_id": task_id})
+    record = store.get_instance(session, instance_id if instance_id else row.instance_id)
+    out: dict[str, Any] = {
+        "instance": instance_dict(record),
+        "open_tasks": [task_dict(t, now) for t in open_task_rows(session, record.id)],
+    }
+    if row is not None:
+        out["task"] = task_dict(row, now)
+    return out
+
+
+def step_name(session: Session, task_id: str) -> str:
+    """The name of a step the caller has just acted on ("" if there is none)."""
+    row = session.get(HumanTaskRow, task_id)
+    return row.name if row is not None else ""

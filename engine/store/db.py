@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -149,3 +149,8 @@ def transaction(
         raise
     finally:
         session.close()
+
+
+def ping(session: Session) -> None:
+    """One round trip to the database (health checks): raises if it does not answer."""
+    session.execute(text("SELECT 1"))

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from flask import request
-from sqlalchemy import text
 from werkzeug.exceptions import TooManyRequests
 
 from engine.people.accounts import issue_token, revoke_token
+from engine.store.db import ping
 from web.api.endpoint import Call, endpoint
 from web.api.schemas.requests import TokenRequest
 from web.api.schemas.responses import Health, Me, Token
@@ -46,5 +46,5 @@ def me(call: Call) -> Me:
 
 @endpoint("GET", "/healthz", summary="Health check", ok=Health, public=True)
 def healthz(call: Call) -> Health:
-    call.session.execute(text("SELECT 1"))
+    ping(call.session)
     return Health(status="ok")

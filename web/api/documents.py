@@ -1,51 +1,22 @@
 """Generated documents (《项目立项书》 …) as Markdown or Word files.
 
 `GET /api/v1/process-instances/<id>/documents/<doc_id>?format=md|docx` — visible to whoever may
-see the instance (the rule of `engine.read.queries.get_instance`). The UI page route
+see the instance (`engine.access`, through `engine.read.documents`). The UI page route
 (`web/pages/documents.py`) uses the same lookup and response.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import Response
-from sqlalchemy.orm import Session
 
-from engine.access import instance_for
-from engine.errors import NotFound
-from engine.people.accounts import Actor
-from engine.store.tables import DocumentRecord
+from engine.read.documents import DocumentFile, visible_document
 from handlers.documents import document_file_name, markdown_to_docx
 from web.api.endpoint import Call, Media, endpoint, query_fields, validated
 from web.api.schemas.requests import DocumentQuery
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-@dataclass(frozen=True)
-class DocumentFile:
-    id: int
-    instance_id: int
-    doc_type: str
-    title: str
-    content_md: str
-
-
-def visible_document(session: Session, actor: Actor, instance_id: int, doc_id: int) -> DocumentFile:
-    """The document if it belongs to the instance and the actor may see the instance
-    (`engine.access`)."""
-    instance_for(session, actor, "view", instance_id)
-    document = session.get(DocumentRecord, doc_id)
-    if document is None or document.instance_id != instance_id:
-        raise NotFound(
-            f"文档 {doc_id} 不存在 (document not found)",
-            {"instance_id": instance_id, "document_id": doc_id},
-        )
-    return DocumentFile(
-        document.id, document.instance_id, document.doc_type, document.title, document.content_md
-    )
 
 
 def requested_format() -> str:

@@ -11,10 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from engine import operations
+from engine.access import task_access
 from engine.people import absence
-from engine.read.queries import instance_dict, task_dict
-from engine.store.records_ops import LIVE_STATUSES
-from engine.store.tables import HumanTaskRow, InstanceRecord
+from engine.read import queries
 from engine.usecases import cc
 from web.api.endpoint import Call, endpoint
 from web.api.schemas import requests as rq
@@ -25,28 +24,14 @@ ACTED = (403, 404, 409)
 ACTED_ON_TASK = (403, 404, 409, 422)  # an operation may complete the step: its form is checked
 
 
-def _result(call: Call, record: InstanceRecord, row: HumanTaskRow | None = None) -> Json:
-    """What an operation answers: the task (if any), the instance and its open tasks. No view
-    permission is needed: the caller has just acted on the instance."""
-    session, now = call.session, call.ctx.clock.now()
-    open_rows = (
-        session.query(HumanTaskRow)
-        .filter(HumanTaskRow.instance_id == record.id, HumanTaskRow.status.in_(LIVE_STATUSES))
-        .order_by(HumanTaskRow.created_at, HumanTaskRow.id)
-        .all()
+def _result(call: Call, instance_id: int, task_id: str | None = None) -> Json:
+    return queries.operation_result(
+        call.ctx, call.session, instance_id=instance_id, task_id=task_id
     )
-    out: Json = {
-        "instance": instance_dict(record),
-        "open_tasks": [task_dict(t, now) for t in open_rows],
-    }
-    if row is not None:
-        out["task"] = task_dict(row, now)
-    return out
 
 
 def _task_result(call: Call, task_id: str) -> Json:
-    row = call.session.get(HumanTaskRow, task_id)
-    return _result(call, call.session.get(InstanceRecord, row.instance_id), row)
+    return queries.operation_result(call.ctx, call.session, task_id=task_id)
 
 
 # --- task operations ------------------------------------------------------------------------------
@@ -64,7 +49,7 @@ def task_operations(call: Call, task_id: str) -> Json:
           "data waits until they sign. On a signature/vote step: approve")
 def submit_task(call: Call, task_id: str, body: rq.DataBody) -> Json:
     record = operations.submit(call.ctx, call.session, call.actor, task_id, body.data)
-    return {"task_id": task_id, **_result(call, record)}
+    return {"task_id": task_id, **_result(call, record.id)}
 
 
 @endpoint("POST", "/tasks/<task_id>/transfer", body=rq.Handover, ok=rs.OperationResult,
@@ -73,7 +58,7 @@ def transfer_task(call: Call, task_id: str, body: rq.Handover) -> Json:
     row = operations.transfer(
         call.ctx, call.session, call.actor, task_id, body.to, body.comment
     )
-    return _result(call, call.session.get(InstanceRecord, row.instance_id), row)
+    return _result(call, row.instance_id, row.id)
 
 
 @endpoint("POST", "/tasks/<task_id>/delegate", body=rq.Handover, ok=rs.OperationResult,
@@ -125,7 +110,7 @@ def sign_task(call: Call, task_id: str, body: rq.Sign) -> Json:
     record = operations.sign(
         call.ctx, call.session, call.actor, task_id, body.decision, body.comment
     )
-    return {"task_id": task_id, **_result(call, record)}
+    return {"task_id": task_id, **_result(call, record.id)}
 
 
 @endpoint("GET", "/tasks/<task_id>/return-targets", ok=rs.Items[rs.ReturnTarget], errors=ACTED,
@@ -142,7 +127,7 @@ def return_task(call: Call, task_id: str, body: rq.ReturnTo) -> Json:
     record = operations.return_to(
         call.ctx, call.session, call.actor, task_id, body.target, body.reason
     )
-    return {"task_id": task_id, **_result(call, record)}
+    return {"task_id": task_id, **_result(call, record.id)}
 
 
 @endpoint("POST", "/tasks/<task_id>/withdraw", body=rq.Reason, ok=rs.TaskActed,
@@ -151,7 +136,7 @@ def return_task(call: Call, task_id: str, body: rq.ReturnTo) -> Json:
           "after it was acted on")
 def withdraw_task(call: Call, task_id: str, body: rq.Reason) -> Json:
     record = operations.withdraw(call.ctx, call.session, call.actor, task_id, body.reason)
-    return {"task_id": task_id, **_result(call, record)}
+    return {"task_id": task_id, **_result(call, record.id)}
 
 
 @endpoint("POST", "/tasks/<task_id>/remind", body=rq.Remind, ok=rs.Reminded,
@@ -166,8 +151,7 @@ def remind_task(call: Call, task_id: str, body: rq.Remind) -> rs.Reminded:
 @endpoint("POST", "/tasks/<task_id>/cc", body=rq.CopyTo, ok={201: rs.Items[rs.CcCopy]},
           errors=ACTED_ON_TASK, summary="抄送 Copy people on this step (read-only for them)")
 def cc_task(call: Call, task_id: str, body: rq.CopyTo) -> Json:
-    row = call.session.get(HumanTaskRow, task_id)
-    instance_id = row.instance_id if row is not None else -1
+    instance_id = task_access(call.session, call.actor, task_id).row.instance_id
     added = cc.cc(call.ctx, call.session, call.actor, instance_id, body.users, task_id=task_id,
                   note=body.note)
     return {"items": [cc.cc_dict(a) for a in added]}
@@ -190,7 +174,7 @@ def withdraw_instance(call: Call, instance_id: int, body: rq.Reason) -> Json:
     record = operations.withdraw_instance(
         call.ctx, call.session, call.actor, instance_id, body.reason
     )
-    return _result(call, record)
+    return _result(call, record.id)
 
 
 @endpoint("GET", "/process-instances/<int:instance_id>/operations", ok=rs.InstanceHistory,

@@ -261,11 +261,9 @@ def _calendar_page(
 
 
 def _reload_calendar() -> None:
-    from engine.store.calendar_rows import load_calendar
-
     ctx = engine_ctx()
     with unit_of_work() as session:
-        ctx.set_calendar(load_calendar(session))
+        ctx.reload_calendar(session)
 
 
 def _date_field(name: str) -> date | None:

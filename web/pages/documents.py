@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import InvalidInput
-from web.api.documents import document_response, requested_format, visible_document
+from engine.read.documents import visible_document
+from web.api.documents import document_response, requested_format
 from web.core import unit_of_work
 from web.pages import bp
 from web.pages.instances import error_page, manage_page

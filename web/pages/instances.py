@@ -21,11 +21,10 @@ from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
-from engine.access import instance_permissions
+from engine.access import instance_for, instance_permissions
 from engine.bpmn.layout import with_diagram
 from engine.errors import Forbidden, NotFound, PlanflowError
 from engine.read import instance_view, queries
-from engine.store.tables import InstanceRecord
 from engine.usecases import instances as operations
 from web.core import engine_ctx, unit_of_work
 from web.i18n import catalog, current_language, translate
@@ -266,8 +265,7 @@ def instance_detail(instance_id: int) -> str:
     ctx = engine_ctx()
     with unit_of_work() as session:
         detail = queries.get_instance(ctx, session, actor, instance_id)
-        record = session.get(InstanceRecord, instance_id)
-        assert record is not None
+        record = instance_for(session, actor, "view", instance_id)
         may = instance_permissions(session, actor, record)
         found = instance_view.version_bpmn(session, record.version_id)
         xml = with_diagram(found[1]) if found else None

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flask import flash, redirect, request, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from engine import operations
+from engine.access import task_access
 from engine.context import EngineContext
 from engine.errors import (
     Conflict,
@@ -30,8 +30,7 @@ from engine.errors import (
     PlanflowError,
 )
 from engine.people.accounts import Actor, get_user
-from engine.store.records_ops import TaskSignerRecord
-from engine.store.tables import AuditRecord, HumanTaskRow
+from engine.read import queries
 from engine.usecases import cc
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, translate
@@ -43,7 +42,11 @@ from web.session_auth import login_required
 # What an operation answers on success: the flash message and where to go (a URL), or None for
 # the task page.
 Outcome = tuple[str, str | None]
-Action = Callable[[EngineContext, Session, Actor], Outcome]
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    Action = Callable[[EngineContext, Session, Actor], Outcome]
 Reply = Response | tuple[str, int]
 
 # The engine's messages read "中文 (English)".
@@ -95,8 +98,7 @@ def _inbox() -> str:
 
 
 def _step(session: Session, task_id: str) -> str:
-    row = session.get(HumanTaskRow, task_id)
-    return row.name if row is not None else ""
+    return queries.step_name(session, task_id)
 
 
 # --- 转办 / 委派 ------------------------------------------------------------------------------
@@ -181,8 +183,7 @@ def task_remove_signer(signer_id: int) -> Reply:
     if not task_id:
         # the parent task's page is where an error is shown; find it without acting
         with unit_of_work() as session:
-            entry = session.get(TaskSignerRecord, signer_id)
-            task_id = entry.parent_task_id if entry is not None else ""
+            task_id = operations.signer_parent_task(session, signer_id) or ""
     if not task_id:
         return html_error(NotFound("加签记录不存在 (signer not found)"))
     return _run("remove_signer", task_id, act)
@@ -219,13 +220,7 @@ def task_withdraw(task_id: str) -> Reply:
     def act(ctx: EngineContext, session: Session, actor: Actor) -> Outcome:
         operations.withdraw(ctx, session, actor, task_id, _field("reason"))
         # the step opens again as a new task: go there
-        details = session.scalar(
-            select(AuditRecord.details)
-            .where(AuditRecord.task_id == task_id, AuditRecord.action == "task_withdrawn")
-            .order_by(AuditRecord.id.desc())
-            .limit(1)
-        )
-        new_id = (details or {}).get("new_task_id")
+        new_id = operations.reopened_step(session, task_id)
         target = url_for("pages.task", task_id=new_id) if new_id else _inbox()
         return translate("ops.flash.withdrawn", step=_step(session, task_id)), target
 
@@ -249,9 +244,7 @@ def task_remind(task_id: str) -> Reply:
 @login_required
 def task_cc(task_id: str) -> Reply:
     def act(ctx: EngineContext, session: Session, actor: Actor) -> Outcome:
-        row = session.get(HumanTaskRow, task_id)
-        if row is None:
-            raise NotFound(f"任务 {task_id} 不存在 (task not found)")
+        row = task_access(session, actor, task_id).row
         users = [u for u in request.form.getlist("users") if u.strip()]
         added = cc.cc(
             ctx, session, actor, row.instance_id, users, task_id=task_id, note=_field("note")
@@ -265,9 +258,7 @@ def task_cc(task_id: str) -> Reply:
 @login_required
 def task_terminate_instance(task_id: str) -> Reply:
     def act(ctx: EngineContext, session: Session, actor: Actor) -> Outcome:
-        row = session.get(HumanTaskRow, task_id)
-        if row is None:
-            raise NotFound(f"任务 {task_id} 不存在 (task not found)")
+        row = task_access(session, actor, task_id).row
         operations.terminate(ctx, session, actor, row.instance_id, _field("reason"))
         return translate("ops.flash.terminated"), url_for("pages.started")
 

@@ -8,31 +8,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from engine import operations
-from engine.access import may_on_instance
+from engine.access import may_on_instance, task_access
 from engine.errors import PlanflowError
 from engine.people.accounts import Actor
 from engine.read import inbox as worklist
-from engine.store.tables import HumanTaskRow, InstanceRecord, UserRecord
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from engine.context import EngineContext
 
 ENDED = ("completed", "terminated")
 REMOVABLE = ("pending", "open")
-
-
-def active_people(session: Session) -> list[dict[str, str]]:
-    """Everyone who can receive a task, for the person pickers, by display name."""
-    rows = session.execute(
-        select(UserRecord.username, UserRecord.display_name)
-        .where(UserRecord.is_active.is_(True))
-        .order_by(UserRecord.display_name, UserRecord.username)
-    ).all()
-    return [{"username": u, "name": d or u} for u, d in rows]
 
 
 def _when(value: str | None) -> datetime | None:
@@ -49,11 +37,8 @@ def operations_context(
     except PlanflowError:
         return {"ops": None, "ops_allowed": {}}
     allowed = ops["operations"]
-    row = session.get(HumanTaskRow, task_id)
-    assert row is not None  # task_operations found it
-    record = session.get(InstanceRecord, row.instance_id)
-    assert record is not None
-    people = active_people(session)
+    record = task_access(session, actor, task_id).record  # task_operations found it
+    people = worklist.active_people(session)
     names = {p["username"]: p["name"] for p in people}
     names.update(worklist.user_names(session, [s["signer"] for s in ops["signers"]]))
     targets: list[dict[str, Any]] = []

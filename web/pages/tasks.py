@@ -9,10 +9,9 @@ error (422 with per-field errors, 409 when the task is no longer open, 403, 404,
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from engine import operations
@@ -22,8 +21,6 @@ from engine.errors import FormInvalid, InvalidInput, PlanflowError
 from engine.people.accounts import Actor
 from engine.read import inbox as worklist
 from engine.read import task_page
-from engine.store.records_ops import ON_HOLD
-from engine.store.tables import HumanTaskRow
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, translate
 from web.pages import bp
@@ -38,6 +35,15 @@ from web.pages.inbox import (
 )
 from web.pages.task_ops_view import operations_context
 from web.session_auth import current_actor, login_required
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from engine.store.tables import HumanTaskRow
+
+    FormAction = Callable[
+        [EngineContext, Session, Actor, HumanTaskRow, dict[str, Any], dict[str, Any]], str
+    ]
 
 FORM_MESSAGES = (
     "required",
@@ -162,9 +168,6 @@ def render_task(task_id: str, status: int = 200, **extra: Any) -> tuple[str, int
 # --- completing -------------------------------------------------------------------------------
 
 
-FormAction = Callable[
-    [EngineContext, Session, Actor, HumanTaskRow, dict[str, Any], dict[str, Any]], str
-]
 
 
 def _form_json(task_id: str, act: FormAction) -> Response | tuple[Response, int]:
@@ -208,7 +211,7 @@ def task_complete(task_id: str) -> Response | tuple[Response, int]:
         name = row.name
         # submit = complete, unless signers (加签) still have to sign after the handler
         operations.submit(ctx, session, actor, task_id, data)
-        held = row.status == ON_HOLD
+        held = row.status == operations.ON_HOLD
         return translate("ops.flash.submitted_held" if held else "staff.flash.completed", step=name)
 
     return _form_json(task_id, act)

@@ -166,7 +166,7 @@ def _exit(status: int) -> NoReturn:
     SpiffWorkflow took ~1 s here, which a restart (and the timers due meanwhile) would wait
     for. Everything that matters is done by now, or abandoned on purpose."""
     try:
-        atexit._run_exitfuncs()
+        atexit._run_exitfuncs()  # noqa: SLF001
     finally:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):

@@ -31,7 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, _EndJoin
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, _EndJoin  # noqa: PLC2701
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.task import Task
@@ -157,7 +157,7 @@ def _remove(wf: Any, task: Task, anchor: Task) -> None:
     ids = {t.id for t in task}
     if wf.last_task is not None and wf.last_task.id in ids:
         wf.last_task = anchor
-    wf._remove_task(task.id)
+    wf._remove_task(task.id)  # noqa: SLF001
 
 
 def _subprocess_tasks(top: BpmnWorkflow, task: Task) -> list[Task]:

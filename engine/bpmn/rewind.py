@@ -147,8 +147,10 @@ def rewind(workflow: BpmnWorkflow, rewind_plan: RewindPlan) -> str:
         for d in list(fired)[1:]:
             if d.id in workflow.subprocesses:
                 workflow.delete_subprocess(d)
-        fired._drop_children(force=True)
-        fired._set_state(TaskState.CANCELLED)
+        # SpiffWorkflow has no public way to un-fire a join or re-key a task: its own reset
+        # (`reset_from_task_id`) uses these same private members.
+        fired._drop_children(force=True)  # noqa: SLF001
+        fired._set_state(TaskState.CANCELLED)  # noqa: SLF001
     target = rewind_plan.target
     workflow.reset_from_task_id(target.id)
     return renew_id(target)
@@ -167,9 +169,9 @@ def renew_id(task: Task) -> str:
     task.id = new
     parent = task.parent
     if parent is not None:
-        parent._children = [new if c == old else c for c in parent._children]
-    for child_id in task._children:
+        parent._children = [new if c == old else c for c in parent._children]  # noqa: SLF001
+    for child_id in task._children:  # noqa: SLF001
         child = wf.tasks.get(child_id)
         if child is not None:
-            child._parent = new
+            child._parent = new  # noqa: SLF001
     return str(new)

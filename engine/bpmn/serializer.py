@@ -120,11 +120,12 @@ class StateSerializer:
         lone surrogate, whatever put it there (the edge refuses both in requests, but a script
         can compute them). `BpmnWorkflowSerializer.serialize_json`, with `allow_nan=False`."""
         serializer = self._serializer
-        serializer.registry._encoder_mode = True
+        # serialize_json's own steps, to pass allow_nan=False (it takes no json arguments)
+        serializer.registry._encoder_mode = True  # noqa: SLF001
         try:
             dct = serializer.to_dict(workflow)
             dct[serializer.VERSION_KEY] = serializer.VERSION
-            text = json.dumps(dct, cls=serializer._encoder_cls, allow_nan=False)
+            text = json.dumps(dct, cls=serializer._encoder_cls, allow_nan=False)  # noqa: SLF001
         except ValueError as exc:
             if "JSON compliant" not in str(exc):
                 raise
@@ -133,7 +134,7 @@ class StateSerializer:
                 {"problem": "not_finite"},
             ) from None
         finally:
-            serializer.registry._encoder_mode = False
+            serializer.registry._encoder_mode = False  # noqa: SLF001
         check_state_text(text)
         fmt = FORMAT if compaction.residue(workflow) else FORMAT_1
         # serialize_json adds the library's version; add ours without re-encoding the whole dict.

@@ -304,7 +304,7 @@ def _track(factory: sessionmaker[Session], notifier: PlanflowNotifier) -> None:
     sa_event.listen(factory, "after_transaction_end", ended)
     sa_event.listen(factory, "after_commit", committed)
     sa_event.listen(factory, "after_rollback", rolled_back)
-    factory._planflow_tracked = True  # type: ignore[attr-defined]
+    factory._planflow_tracked = True  # noqa: SLF001  # type: ignore[attr-defined]
 
 
 class PlanflowNotifier:

@@ -127,7 +127,7 @@ def page_with_total(
     paged = select(*sub.c, func.count().over().label("total_rows")).order_by(*order(sub.c))
     rows = session.execute(paged.limit(per_page).offset((page - 1) * per_page)).all()
     if rows:
-        return rows, rows[0]._mapping["total_rows"], page
+        return rows, rows[0]._mapping["total_rows"], page  # noqa: SLF001
     if page == 1:
         return [], 0, 1
     total = count_rows(session, query)  # past the end: the window saw no row

@@ -53,7 +53,7 @@ class _Popen(popen_forkserver.Popen):
     server's CLI or a test runner has no business there; the worker needs only its module)."""
 
     def _launch(self, process_obj: Any) -> None:
-        prep_data = spawn.get_preparation_data(process_obj._name)
+        prep_data = spawn.get_preparation_data(process_obj._name)  # noqa: SLF001
         prep_data.pop("init_main_from_path", None)
         prep_data.pop("init_main_from_name", None)
         buf = io.BytesIO()

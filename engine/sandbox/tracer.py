@@ -163,7 +163,7 @@ class _Run:
             self.check()
         if sys.gettrace() != self.trace_call:
             sys.settrace(self.trace_call)
-            frame = sys._getframe(1)
+            frame = sys._getframe(1)  # noqa: SLF001
             while frame is not None and frame.f_code.co_filename == SCRIPT_FILENAME:
                 if frame.f_trace is None:
                     frame.f_trace = self.local

@@ -46,7 +46,7 @@ def _zoneinfo_getattr(obj: object, name: str) -> Any:
     # A pickled ZoneInfo is ``getattr(ZoneInfo, "_unpickle")(key, from_cache)``; that is the
     # only getattr a reply may use (a general one would reach any object).
     if obj is ZoneInfo and name == "_unpickle":
-        return ZoneInfo._unpickle  # type: ignore[attr-defined]
+        return ZoneInfo._unpickle  # noqa: SLF001  # type: ignore[attr-defined]
     raise ScriptError("the script produced a value that is not data")
 
 

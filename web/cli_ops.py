@@ -12,7 +12,8 @@ from typing import Any
 import click
 
 from engine import operations
-from engine.usecases import cc
+from engine.operations import cc
+from engine.read import copies
 from web.cli_common import State, acting, echo_json, parse_json, pass_state, run, session_for
 
 
@@ -345,7 +346,8 @@ def ops_cc_inbox(state: State, username: str, unread: bool) -> None:
 
     def go() -> None:
         with session_for(state) as session:
-            page = cc.cc_inbox(session, acting(session, username), unread_only=unread, per_page=200)
+            actor = acting(session, username)
+            page = copies.cc_inbox(session, actor, unread_only=unread, per_page=200)
         for item in page["items"]:
             mark = " " if item["read"] else "●"
             inst = item["instance"]

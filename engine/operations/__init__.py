@@ -2,7 +2,7 @@
 
 认领/取消认领 claim/unclaim, 提交 submit, 转办 transfer, 委派 delegate (+ resolve, recall),
 加签/减签 add/remove signer, 签署 sign (a signer's or voter's approve/reject), 会签/或签 votes,
-退回 return, 撤回 withdraw, 催办 remind, 终止 terminate. 抄送 CC is in `engine.usecases.cc`, A/B
+退回 return, 撤回 withdraw, 催办 remind, 终止 terminate. 抄送 CC is `engine.operations.cc`, A/B
 absences
 in `engine.people.absence`.
 
@@ -10,7 +10,7 @@ The package: `shared` (lookups, guards, audit), `assignment`
 (claim, unclaim, transfer), `delegation`, `signers` (submit, 加签, 减签, sign) with `completion`
 and `votes`, `returns`, `withdrawal` (withdraw, withdraw_instance, terminate), `reminders`,
 `views` (what a task offers, the history). This module re-exports their public names, and the
-few helpers `engine.usecases.cc` and `web.api.operations` use.
+few shared helpers `engine.operations.cc` uses.
 
 Every operation: authorise through `engine.access` (NotFound for a task the actor may not know
 of, then Forbidden), check state (Conflict / InvalidInput),

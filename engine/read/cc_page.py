@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from engine.read import copies
 from engine.read.inbox import (
     PER_PAGE,
     Listing,
@@ -26,7 +27,6 @@ from engine.read.task_page import HISTORY_ACTIONS, form_values
 from engine.store import instance_state as store
 from engine.store.records_ops import InstanceCcRecord
 from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord
-from engine.usecases import cc as copies
 
 if TYPE_CHECKING:
     from engine.context import EngineContext
@@ -84,9 +84,9 @@ def cc_listing(
 def cc_context(
     ctx: EngineContext, session: Session, actor: Actor, cc_id: int
 ) -> dict[str, Any]:
-    """One copy opened: marks it read (NotFound for someone else's copy) and returns what the
-    read-only page shows."""
-    view = copies.cc_view(ctx, session, actor, cc_id)
+    """What the read-only page of one copy shows (NotFound for someone else's copy); opening
+    it marks it read: `engine.operations.cc.cc_view`, which the page calls first."""
+    view = copies.cc_detail(ctx, session, actor, cc_id)
     detail = view["instance"]
     record = store.get_instance(session, detail["id"])
     model = store.parsed_model(ctx, session, record.version_id)
@@ -96,7 +96,7 @@ def cc_context(
         .order_by(AuditRecord.id)
     ).all()
     item = session.get(InstanceCcRecord, cc_id)
-    assert item is not None  # cc_view found it
+    assert item is not None  # cc_detail found it
     open_tasks = [t for t in detail["tasks"] if t["status"] in ("open", "on_hold")]
     people = user_names(
         session,

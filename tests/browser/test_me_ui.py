@@ -14,10 +14,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from engine import operations
+from engine.operations import cc
 from engine.people.accounts import actor_for
 from engine.store.db import transaction
 from engine.store.tables import HumanTaskRow
-from engine.usecases import cc, instances
+from engine.usecases import instances
 
 SHOTS = Path(__file__).resolve().parents[2] / "web" / "static" / "img" / "screenshots"
 TITLE = "华南区渠道大会"

@@ -11,13 +11,14 @@ from sqlalchemy import event, select, text
 from engine.access import may_view_instance, participants
 from engine.context import EngineContext
 from engine.errors import NotFound
+from engine.operations import cc
 from engine.people import absence
 from engine.people.accounts import Actor, actor_for
 from engine.read import queries
 from engine.store.db import transaction
 from engine.store.records_ops import OPS_TABLES
 from engine.store.tables import HumanTaskRow, InstanceRecord
-from engine.usecases import cc, instances
+from engine.usecases import instances
 from tests.conftest import PASSWORD, add_test_user, deploy_fixture
 
 

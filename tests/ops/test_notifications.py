@@ -195,7 +195,7 @@ def test_background_dispatcher_delivers_after_commit(ctx, people):
     with SMTPServer() as smtp, RobotServer() as robots:
         configure(ctx, smtp.port, robots.url, notify_dispatcher="thread", webhook_events="cc")
         iid, handle = handle_for_bob(ctx, people)
-        from engine.usecases.cc import cc
+        from engine.operations.cc import cc
 
         with transaction(ctx.sessions) as s:
             cc(ctx, s, people["bob"], iid, ["carol", "erin"], task_id=handle.id, note="请知悉")

@@ -11,12 +11,13 @@ from sqlalchemy import func, select
 
 from engine import operations
 from engine.errors import Conflict
+from engine.operations import cc
 from engine.people import absence
 from engine.people.accounts import actor_for
 from engine.store.db import transaction
 from engine.store.records_ops import InstanceCcRecord, NotificationRecord
 from engine.store.tables import HumanTaskRow
-from engine.usecases import cc, instances
+from engine.usecases import instances
 from tests.conftest import PASSWORD, add_test_user, deploy_fixture
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.notify import notifications
-from engine.usecases import cc
+from engine.read import copies
 from web.api.endpoint import Call, endpoint
 from web.api.schemas.requests import InboxQuery, MarkRead
 from web.api.schemas.responses import Notification, NotificationsMarked, UnreadCounts, UnreadPage
@@ -28,7 +28,7 @@ def list_notifications(call: Call, query: InboxQuery) -> dict[str, Any]:
 def unread_count(call: Call) -> UnreadCounts:
     return UnreadCounts(
         unread=notifications.unread_count(call.session, call.actor),
-        cc_unread=cc.unread_cc_count(call.session, call.actor),
+        cc_unread=copies.unread_cc_count(call.session, call.actor),
     )
 
 

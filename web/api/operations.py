@@ -1,6 +1,6 @@
 """Task operations (转办, 委派, 加签/减签, 签署, 退回, 撤回, 催办, 抄送), A/B absences and the
 operations history, as JSON under /api/v1. Thin: every rule lives in `engine.operations`,
-`engine.usecases.cc` and `engine.people.absence`.
+`engine.operations.cc` and `engine.people.absence`.
 
 Who may do what is `engine.access` (404 for what the actor may not know of, then 403, then the
 operation's 409); terminating an instance needs a reason.
@@ -12,9 +12,9 @@ from typing import Any
 
 from engine import operations
 from engine.access import task_access
+from engine.operations import cc
 from engine.people import absence
-from engine.read import queries
-from engine.usecases import cc
+from engine.read import copies, queries
 from web.api.endpoint import Call, endpoint
 from web.api.schemas import requests as rq
 from web.api.schemas import responses as rs
@@ -154,7 +154,7 @@ def cc_task(call: Call, task_id: str, body: rq.CopyTo) -> Json:
     instance_id = task_access(call.session, call.actor, task_id).row.instance_id
     added = cc.cc(call.ctx, call.session, call.actor, instance_id, body.users, task_id=task_id,
                   note=body.note)
-    return {"items": [cc.cc_dict(a) for a in added]}
+    return {"items": [copies.cc_dict(a) for a in added]}
 
 
 # --- instance-level -------------------------------------------------------------------------------
@@ -164,7 +164,7 @@ def cc_task(call: Call, task_id: str, body: rq.CopyTo) -> Json:
           ok={201: rs.Items[rs.CcCopy]}, errors=ACTED, summary="抄送 Copy people on the instance")
 def cc_instance(call: Call, instance_id: int, body: rq.CopyTo) -> Json:
     added = cc.cc(call.ctx, call.session, call.actor, instance_id, body.users, note=body.note)
-    return {"items": [cc.cc_dict(a) for a in added]}
+    return {"items": [copies.cc_dict(a) for a in added]}
 
 
 @endpoint("POST", "/process-instances/<int:instance_id>/withdraw", body=rq.Reason,
@@ -190,7 +190,7 @@ def instance_operations(call: Call, instance_id: int) -> Json:
 @endpoint("GET", "/cc", query=rq.InboxQuery, ok=rs.UnreadPage[rs.CcCopy],
           summary="抄送我的 Instances copied to the caller, with the unread count")
 def cc_inbox(call: Call, query: rq.InboxQuery) -> Json:
-    return cc.cc_inbox(call.session, call.actor, unread_only=query.unread_only, page=query.page,
+    return copies.cc_inbox(call.session, call.actor, unread_only=query.unread_only, page=query.page,
                        per_page=query.per_page)
 
 

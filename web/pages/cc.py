@@ -9,8 +9,9 @@ from flask import Flask, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine.errors import PlanflowError
+from engine.operations import cc as copying
+from engine.read import copies
 from engine.read.cc_page import cc_context, cc_listing
-from engine.usecases import cc as copies
 from web.core import engine_ctx, unit_of_work
 from web.i18n import translate
 from web.pages import bp
@@ -61,6 +62,7 @@ def cc_open(cc_id: int) -> str | tuple[str, int]:
     actor = the_actor()
     try:
         with unit_of_work() as session:
+            copying.cc_view(engine_ctx(), session, actor, cc_id)  # opening it marks it read
             view = cc_context(engine_ctx(), session, actor, cc_id)
     except PlanflowError as exc:  # someone else's copy is simply not found
         return html_error(exc)
@@ -72,6 +74,6 @@ def cc_open(cc_id: int) -> str | tuple[str, int]:
 def cc_read_all() -> Response:
     actor = the_actor()
     with unit_of_work() as session:
-        n = copies.mark_cc_read(engine_ctx(), session, actor)
+        n = copying.mark_cc_read(engine_ctx(), session, actor)
     flash(translate("cc.marked_read", n=n))
     return redirect(safe_next(request.form.get("next"), url_for("pages.cc")), 303)

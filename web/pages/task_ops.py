@@ -2,12 +2,13 @@
 resolve, 收回 recall), 加签 / 减签 add / remove signer, 同意 / 拒绝 sign, 退回 return, 撤回
 withdraw, 催办 remind, 抄送 CC, and 终止 terminate by the initiator.
 
-Every rule lives in `engine.operations` / `engine.usecases.cc`; each route runs one of them in one
-transaction, so a refusal changes nothing. Forbidden / NotFound answer an error page; invalid
-input (e.g. a missing reason) or a conflict re-displays the task page with the message next to
-the operation (400 / 409) and the user's input kept. Success flashes and redirects (303) to the
-task page, or to the inbox when the task left the user's hands. One exception: 完成委派 from the
-task form posts JSON (the delegate's data) and gets `task_complete`'s JSON contract.
+Every rule lives in `engine.operations` (抄送: `engine.operations.cc`); each route runs one of
+them in one transaction, so a refusal changes nothing. Forbidden / NotFound answer an error
+page; invalid input (e.g. a missing reason) or a conflict re-displays the task page with the
+message next to the operation (400 / 409) and the user's input kept. Success flashes and
+redirects (303) to the task page, or to the inbox when the task left the user's hands. One
+exception: 完成委派 from the task form posts JSON (the delegate's data) and gets
+`task_complete`'s JSON contract.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from engine.errors import (
     NotFound,
     PlanflowError,
 )
+from engine.operations import cc
 from engine.people.accounts import Actor, get_user
 from engine.read import queries
-from engine.usecases import cc
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, translate
 from web.pages import bp

@@ -1,25 +1,26 @@
 """抄送 CC: copy people on an instance or on one of its steps. They see it under 抄送我的
-("CC'd to me"), read-only, with an unread state; copying is audited and notified."""
+("CC'd to me"), read-only, with an unread state (`engine.read.copies`); copying is audited and
+notified."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.access import instance_for, require_task
 from engine.errors import NotFound
 from engine.notify.notifications import publish
-from engine.operations import active_users, clean_text, touch_instance
-from engine.people.accounts import Actor
-from engine.read.queries import get_instance, instance_dict
+from engine.operations.shared import active_users, clean_text, touch_instance
+from engine.read.copies import cc_detail, own_copy
 from engine.store import instance_state as store
 from engine.store.records_ops import InstanceCcRecord
-from engine.store.tables import HumanTaskRow, InstanceRecord
+from engine.store.tables import HumanTaskRow
 
 if TYPE_CHECKING:
     from engine.context import EngineContext
+    from engine.people.accounts import Actor
 
 
 def cc(
@@ -100,70 +101,6 @@ def cc(
     return added
 
 
-def cc_dict(item: InstanceCcRecord, record: InstanceRecord | None = None) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "instance_id": item.instance_id,
-        "task_id": item.task_id,
-        "element_id": item.element_id,
-        "cc_by": item.cc_by,
-        "note": item.note,
-        "created_at": item.created_at.isoformat(),
-        "read_at": item.read_at.isoformat() if item.read_at else None,
-        "read": item.read_at is not None,
-        **({"instance": instance_dict(record)} if record is not None else {}),
-    }
-
-
-def unread_cc_count(session: Session, actor: Actor) -> int:
-    return (
-        session.scalar(
-            select(func.count(InstanceCcRecord.id)).where(
-                InstanceCcRecord.username == actor.username, InstanceCcRecord.read_at.is_(None)
-            )
-        )
-        or 0
-    )
-
-
-def cc_inbox(
-    session: Session,
-    actor: Actor,
-    *,
-    unread_only: bool = False,
-    page: int = 1,
-    per_page: int = 20,
-) -> dict[str, Any]:
-    """抄送我的: newest first, with the instance summary and the unread count."""
-    per_page = max(1, min(per_page, 200))
-    page = max(1, page)
-    query = (
-        select(InstanceCcRecord, InstanceRecord)
-        .join(InstanceRecord, InstanceRecord.id == InstanceCcRecord.instance_id)
-        .where(InstanceCcRecord.username == actor.username)
-    )
-    if unread_only:
-        query = query.where(InstanceCcRecord.read_at.is_(None))
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = session.execute(
-        query.order_by(InstanceCcRecord.id.desc()).limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return {
-        "items": [cc_dict(item, record) for item, record in rows],
-        "total": total,
-        "page": page,
-        "per_page": per_page,
-        "unread": unread_cc_count(session, actor),
-    }
-
-
-def _own_copy(session: Session, actor: Actor, cc_id: int) -> InstanceCcRecord:
-    item = session.get(InstanceCcRecord, cc_id)
-    if item is None or item.username != actor.username:
-        raise NotFound(f"抄送 {cc_id} 不存在 (CC not found)", {"id": cc_id})
-    return item
-
-
 def mark_cc_read(
     ctx: EngineContext, session: Session, actor: Actor, cc_id: int | None = None
 ) -> int:
@@ -171,16 +108,15 @@ def mark_cc_read(
         InstanceCcRecord.username == actor.username, InstanceCcRecord.read_at.is_(None)
     )
     if cc_id is not None:
-        _own_copy(session, actor, cc_id)
+        own_copy(session, actor, cc_id)
         stmt = stmt.where(InstanceCcRecord.id == cc_id)
     result = session.execute(stmt.values(read_at=ctx.clock.now()))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def cc_view(ctx: EngineContext, session: Session, actor: Actor, cc_id: int) -> dict[str, Any]:
-    """The copied instance, read-only (no task operations), and the copy marked read."""
-    item = _own_copy(session, actor, cc_id)
+    """The copy opened: marked read, and its read-only view (`engine.read.copies.cc_detail`)."""
+    item = own_copy(session, actor, cc_id)
     if item.read_at is None:
         item.read_at = ctx.clock.now()
-    detail = get_instance(ctx, session, actor, item.instance_id)
-    return {"cc": cc_dict(item), "instance": detail, "read_only": True}
+    return cc_detail(ctx, session, actor, cc_id)

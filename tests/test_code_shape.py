@@ -75,3 +75,22 @@ def test_no_function_grows_past_the_limit() -> None:
     assert not grown, f"functions over {FUNCTION_LINES} lines (split them): {grown}"
     stale = {f for f in LONG_FUNCTIONS if functions.get(f, 0) <= FUNCTION_LINES}
     assert not stale, f"no longer over the limit, remove from LONG_FUNCTIONS: {sorted(stale)}"
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    """A leading underscore means private to its module. ruff's PLC2701 does not look inside
+    one package, so this walks every `from engine|web|handlers… import _name` itself."""
+    found = []
+    for path in _sources():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            if node.module.split(".")[0] not in PACKAGES:
+                continue
+            found += [
+                f"{path.relative_to(ROOT)}: {node.module}.{alias.name}"
+                for alias in node.names
+                if alias.name.startswith("_") and not alias.name.startswith("__")
+            ]
+    assert found == [], "private names imported across modules:\n" + "\n".join(found)

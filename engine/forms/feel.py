@@ -1,7 +1,7 @@
 """A tiny, safe FEEL subset: conditions, readonly/disabled and FEEL-valued validation limits.
 
 Paths, literals, comparisons, ``and``/``or``/``not(...)`` and parentheses are parsed (cached)
-and evaluated with FEEL's three-valued logic; anything outside the subset is ``_UNKNOWN`` so the
+and evaluated with FEEL's three-valued logic; anything outside the subset is ``UNKNOWN`` so the
 caller can pick the safe reading (visible, locked, limit skipped).
 
 Bounds: the parser and the evaluator recurse once per parenthesis level and once per
@@ -9,7 +9,7 @@ Bounds: the parser and the evaluator recurse once per parenthesis level and once
 and refuses more than ``MAX_FEEL_CHARS`` characters, brackets nested deeper than
 ``MAX_FEEL_DEPTH`` or more than ``MAX_FEEL_OPERATORS`` operators. ``load_form`` refuses such
 expressions at deploy; should one still reach the evaluator (a form stored before the bounds),
-it is outside the subset (``_UNKNOWN``), and so is any error while evaluating: a form expression
+it is outside the subset (``UNKNOWN``), and so is any error while evaluating: a form expression
 never fails a submission.
 """
 
@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from engine.forms.values import _number_text
+from engine.forms.values import number_text
 
 log = logging.getLogger("planflow.forms")
 
@@ -35,7 +35,7 @@ class _Unknown:
         return "<unknown>"
 
 
-_UNKNOWN: Any = _Unknown()
+UNKNOWN: Any = _Unknown()
 _FEEL_TOKEN = re.compile(
     r"""\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>"(?:[^"\\]|\\.)*")
     |(?P<op><=|>=|!=|[=<>().-])|(?P<name>[A-Za-z_][A-Za-z0-9_]*))""",
@@ -224,20 +224,20 @@ def _feel_parse(source: str) -> tuple[Any, ...] | None:
         return None
 
 
-def _feel_value(source: str, context: Mapping[str, Any]) -> Any:
-    """Evaluate as a FEEL expression; ``_UNKNOWN`` when outside the subset or when evaluating
+def feel_value(source: str, context: Mapping[str, Any]) -> Any:
+    """Evaluate as a FEEL expression; ``UNKNOWN`` when outside the subset or when evaluating
     fails (the caller then takes the safe reading)."""
     tree = _feel_parse(source)
     if tree is None:
-        return _UNKNOWN
+        return UNKNOWN
     try:
         return _feel_eval(tree, context)
     except Exception:  # never fail a submission over a form expression
         log.warning("form expression %.200r could not be evaluated", source, exc_info=True)
-        return _UNKNOWN
+        return UNKNOWN
 
 
-def _feel_hides(source: str, context: Mapping[str, Any]) -> bool:
+def feel_hides(source: str, context: Mapping[str, Any]) -> bool:
     """Evaluate ``conditional.hide`` as form-js does (a FEEL unary test without input value).
     An expression that cannot be evaluated leaves the field visible (so it is validated)."""
     tree = _feel_parse(source)
@@ -255,11 +255,11 @@ def _feel_hides(source: str, context: Mapping[str, Any]) -> bool:
 
 def _unary_match(value: Any) -> Any:
     """A non-boolean test result is compared with the (absent, null) input: null matches."""
-    if value is _UNKNOWN or isinstance(value, bool):
+    if value is UNKNOWN or isinstance(value, bool):
         return value
     if value is None:
         return True
-    return False if isinstance(value, str | Decimal | int | float) else _UNKNOWN
+    return False if isinstance(value, str | Decimal | int | float) else UNKNOWN
 
 
 def _feel_eval(tree: tuple[Any, ...], context: Mapping[str, Any]) -> Any:
@@ -282,7 +282,7 @@ def _feel_path(names: tuple[str, ...], context: Mapping[str, Any]) -> Any:
         if value is None:
             return None
         if not isinstance(value, Mapping):
-            return _UNKNOWN if isinstance(value, list) else None
+            return UNKNOWN if isinstance(value, list) else None
         value = value.get(name)
     return _feel_normalize(value)
 
@@ -291,40 +291,40 @@ def _feel_normalize(value: Any) -> Any:
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, int | float):
-        return Decimal(_number_text(value)) if math.isfinite(value) else _UNKNOWN
+        return Decimal(number_text(value)) if math.isfinite(value) else UNKNOWN
     return value
 
 
 def _feel_not(value: Any) -> Any:
-    if value is _UNKNOWN:
-        return _UNKNOWN
+    if value is UNKNOWN:
+        return UNKNOWN
     return (not value) if isinstance(value, bool) else None
 
 
 def _feel_and(left: Any, right: Any) -> Any:
     if left is False or right is False:
         return False
-    if left is _UNKNOWN or right is _UNKNOWN:
-        return _UNKNOWN
+    if left is UNKNOWN or right is UNKNOWN:
+        return UNKNOWN
     return True if left is True and right is True else None
 
 
 def _feel_or(left: Any, right: Any) -> Any:
     if left is True or right is True:
         return True
-    if left is _UNKNOWN or right is _UNKNOWN:
-        return _UNKNOWN
+    if left is UNKNOWN or right is UNKNOWN:
+        return UNKNOWN
     return False if left is False and right is False else None
 
 
 def _feel_compare(op: str, left: Any, right: Any) -> Any:
-    if left is _UNKNOWN or right is _UNKNOWN:
-        return _UNKNOWN
+    if left is UNKNOWN or right is UNKNOWN:
+        return UNKNOWN
     if op in ("=", "!="):
         if left is None or right is None:
             equal = left is None and right is None
         elif _feel_kind(left) is None or _feel_kind(left) != _feel_kind(right):
-            return _UNKNOWN
+            return UNKNOWN
         else:
             equal = left == right
         return equal if op == "=" else not equal
@@ -332,7 +332,7 @@ def _feel_compare(op: str, left: Any, right: Any) -> Any:
         return None
     kind = _feel_kind(left)
     if kind not in ("number", "string") or kind != _feel_kind(right):
-        return _UNKNOWN
+        return UNKNOWN
     return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
 
 

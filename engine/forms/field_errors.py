@@ -1,7 +1,7 @@
 """Field errors of a submission and their zh-CN/English messages.
 
 ``FieldError`` is one problem with one submitted value; ``FIELD_ERROR_CODES`` lists the codes a
-caller may see; ``_error`` builds a ``FieldError`` from a rule's code, variant and parameters
+caller may see; ``field_error`` builds a ``FieldError`` from a rule's code, variant and parameters
 with both messages filled in.
 """
 
@@ -72,7 +72,7 @@ _MESSAGES: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 
-def _error(
+def field_error(
     key: str, code: str, variant: str = "", params: dict[str, Any] | None = None
 ) -> FieldError:
     params = params or {}

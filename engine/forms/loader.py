@@ -27,9 +27,9 @@ from engine.forms.schema import (
     FormField,
     FormSchema,
     FormSchemaError,
-    _Node,
+    Node,
 )
-from engine.forms.values import _MISSING, _join, _to_decimal
+from engine.forms.values import MISSING, join, to_decimal
 
 MAX_NESTING = 16
 
@@ -47,7 +47,7 @@ def load_form(text: str | bytes) -> FormSchema:
     if raw.get("type", "default") != "default":
         raise FormSchemaError(f"根组件类型必须是 default (root type is {raw.get('type')!r})")
     loader = _Loader()
-    tree = loader.components(raw.get("components", _MISSING), "components", (), "", 0)
+    tree = loader.components(raw.get("components", MISSING), "components", (), "", 0)
     return FormSchema(raw=raw, fields=loader.fields, tree=tree)
 
 
@@ -76,7 +76,7 @@ class _Loader:
 
     def components(
         self, items: Any, where: str, base: tuple[str, ...], shown: str, depth: int
-    ) -> tuple[_Node, ...]:
+    ) -> tuple[Node, ...]:
         if depth > MAX_NESTING:
             raise FormSchemaError(f"{where}: 嵌套过深 (nested more than {MAX_NESTING} levels)")
         if not isinstance(items, list):
@@ -87,7 +87,7 @@ class _Loader:
 
     def component(
         self, comp: Any, where: str, base: tuple[str, ...], shown: str, depth: int
-    ) -> _Node:
+    ) -> Node:
         if not isinstance(comp, dict):
             raise FormSchemaError(f"{where}: 组件必须是对象 (component must be an object)")
         name = self.identify(comp, where)
@@ -100,7 +100,7 @@ class _Loader:
             return self.container(comp, name, where, base, shown, depth)
         if ctype in INPUT_TYPES or ctype in UNTRUSTED_KEYED_TYPES:
             return self.keyed(comp, name, base, shown)
-        return _Node(comp=comp, kind="inert", segs=())
+        return Node(comp=comp, kind="inert", segs=())
 
     def identify(self, comp: dict[str, Any], where: str) -> str:
         cid = comp.get("id")
@@ -114,17 +114,17 @@ class _Loader:
         self.ids.add(cid)
         return cid
 
-    def keyed(self, comp: dict[str, Any], name: str, base: tuple[str, ...], shown: str) -> _Node:
+    def keyed(self, comp: dict[str, Any], name: str, base: tuple[str, ...], shown: str) -> Node:
         key = comp.get("key")
         segs = _segments(key, name, "key")
         if not segs:
             raise FormSchemaError(f"组件 {name}: 缺少 key (input component has no key)", name)
         self.claim(base + segs, True, name, key)
         if comp["type"] in UNTRUSTED_KEYED_TYPES:
-            return _Node(comp=comp, kind="inert", segs=segs)
+            return Node(comp=comp, kind="inert", segs=segs)
         validate = _check_validate(comp, name)
         _check_field_options(comp, name)
-        path = _join(shown, segs)
+        path = join(shown, segs)
         ffield = FormField(
             key=key,
             path=path,
@@ -135,7 +135,7 @@ class _Loader:
             component=comp,
         )
         self.fields.append(ffield)
-        return _Node(
+        return Node(
             comp=comp,
             kind="input",
             segs=segs,
@@ -151,27 +151,27 @@ class _Loader:
         base: tuple[str, ...],
         shown: str,
         depth: int,
-    ) -> _Node:
+    ) -> Node:
         segs = _segments(comp.get("path"), name, "path")
         items = comp.get("components", [])
         if comp["type"] == "group":
             if segs:
                 self.claim(base + segs, False, name, comp["path"])
             children = self.components(
-                items, f"{where}.components", base + segs, _join(shown, segs), depth + 1
+                items, f"{where}.components", base + segs, join(shown, segs), depth + 1
             )
-            return _Node(comp=comp, kind="group", segs=segs, children=children)
+            return Node(comp=comp, kind="group", segs=segs, children=children)
         if not segs:
             raise FormSchemaError(f"组件 {name}: 动态列表缺少 path (dynamiclist has no path)", name)
         self.claim(base + segs, True, name, comp["path"])
         self.claims.append(_Claims())
         try:
             children = self.components(
-                items, f"{where}.components", (), _join(shown, segs) + "[]", depth + 1
+                items, f"{where}.components", (), join(shown, segs) + "[]", depth + 1
             )
         finally:
             self.claims.pop()
-        return _Node(comp=comp, kind="list", segs=segs, children=children)
+        return Node(comp=comp, kind="list", segs=segs, children=children)
 
     def claim(self, path: tuple[str, ...], closed: bool, name: str, written: str) -> None:
         if not self.claims[-1].claim(path, closed):
@@ -242,7 +242,7 @@ def _check_validate(comp: Mapping[str, Any], name: str) -> Mapping[str, Any]:
         value = validate.get(limit)
         if value is None or value == "" or (isinstance(value, str) and value.startswith("=")):
             continue
-        if _to_decimal(value) is None:
+        if to_decimal(value) is None:
             raise FormSchemaError(
                 f"组件 {name}: validate.{limit} 不是数字 (validate.{limit} is not a number)", name
             )
@@ -275,7 +275,7 @@ def _check_field_options(comp: Mapping[str, Any], name: str) -> None:
         if (
             ctype == "number"
             and comp.get(attr) not in (None, "")
-            and (_to_decimal(comp[attr]) is None)
+            and (to_decimal(comp[attr]) is None)
         ):
             raise FormSchemaError(f"组件 {name}: {attr} 不是数字 ({attr} is not a number)", name)
 

@@ -1,8 +1,8 @@
 """Per-type coercion and rules for one submitted value, as form-js's field components.
 
-``_coerce`` turns the submitted JSON into the field type's value (or raises ``_Invalid``);
-``_check`` applies ``validate`` (required, lengths, pattern, e-mail/phone, number limits and
-steps, allowed options). FEEL-valued settings are resolved through the caller's ``_Env``.
+``coerce_value`` turns the submitted JSON into the field type's value (or raises ``Invalid``);
+``check`` applies ``validate`` (required, lengths, pattern, e-mail/phone, number limits and
+steps, allowed options). FEEL-valued settings are resolved through the caller's ``Env``.
 """
 
 from __future__ import annotations
@@ -14,23 +14,23 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from engine.forms.schema import CHOICE_TYPES, MULTI_CHOICE_TYPES, TEXT_TYPES, _Node
+from engine.forms.schema import CHOICE_TYPES, MULTI_CHOICE_TYPES, TEXT_TYPES, Node
 from engine.forms.values import (
-    _MISSING,
-    _decimal_places,
-    _dedupe,
-    _get,
-    _is_multiple,
-    _is_scalar,
-    _js_length,
-    _number_text,
-    _plain,
-    _same,
-    _to_decimal,
+    MISSING,
+    decimal_places,
+    dedupe,
+    get,
+    is_multiple,
+    is_scalar,
+    js_length,
+    number_text,
+    plain,
+    same_value,
+    to_decimal,
 )
 
-if TYPE_CHECKING:  # annotations only: validate.py builds the _Env and imports this module
-    from engine.forms.validate import _Env
+if TYPE_CHECKING:  # annotations only: validate.py builds the Env and imports this module
+    from engine.forms.validate import Env
 
 
 MAX_NUMBER_CHARS = 64
@@ -51,7 +51,7 @@ _DATETIME = re.compile(
 )
 
 
-class _Invalid(Exception):
+class Invalid(Exception):
     """A value breaks a rule (internal control flow; becomes a FieldError)."""
 
     def __init__(self, code: str, variant: str = "", params: dict[str, Any] | None = None):
@@ -69,16 +69,16 @@ def _empty(ctype: str) -> Any:
     return [] if ctype in MULTI_CHOICE_TYPES else None
 
 
-def _kept_value(node: _Node, cur: Mapping[str, Any]) -> Any:
-    value = _get(cur, node.segs)
-    if value is not _MISSING:
+def kept_value(node: Node, cur: Mapping[str, Any]) -> Any:
+    value = get(cur, node.segs)
+    if value is not MISSING:
         return value
     return node.comp.get("defaultValue", _empty(node.comp["type"]))
 
 
-def _coerce(node: _Node, raw: Any) -> Any:
+def coerce_value(node: Node, raw: Any) -> Any:
     ctype = node.comp["type"]
-    if raw is _MISSING or raw is None or (raw == "" and ctype not in TEXT_TYPES):
+    if raw is MISSING or raw is None or (raw == "" and ctype not in TEXT_TYPES):
         return _empty(ctype)
     if ctype in TEXT_TYPES:
         return _coerce_text(raw, single_line=ctype == "textfield")
@@ -88,71 +88,71 @@ def _coerce(node: _Node, raw: Any) -> Any:
         return _coerce_datetime(raw, node.comp.get("subtype") or "date")
     if ctype == "checkbox":
         if not isinstance(raw, bool):
-            raise _Invalid("type", "boolean")
+            raise Invalid("type", "boolean")
         return raw
     if ctype in MULTI_CHOICE_TYPES:
-        if not isinstance(raw, list) or not all(_is_scalar(v) for v in raw):
-            raise _Invalid("type", "list")
-        return _dedupe(raw)
-    if not _is_scalar(raw):
-        raise _Invalid("type", "choice")
+        if not isinstance(raw, list) or not all(is_scalar(v) for v in raw):
+            raise Invalid("type", "list")
+        return dedupe(raw)
+    if not is_scalar(raw):
+        raise Invalid("type", "choice")
     return raw
 
 
 def _coerce_text(raw: Any, single_line: bool) -> str:
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-        raise _Invalid("type", "text")
-    text = raw if isinstance(raw, str) else _number_text(raw)
+        raise Invalid("type", "text")
+    text = raw if isinstance(raw, str) else number_text(raw)
     if single_line and ("\n" in text or "\r" in text):
-        raise _Invalid("type", "single_line")
+        raise Invalid("type", "single_line")
     return text
 
 
 def _coerce_number(raw: Any, as_string: bool) -> int | float | str:
-    number = _to_decimal(raw)
+    number = to_decimal(raw)
     if number is None or (isinstance(raw, str) and len(raw) > MAX_NUMBER_CHARS):
-        raise _Invalid("type", "number")
+        raise Invalid("type", "number")
     if as_string:
-        return raw.strip() if isinstance(raw, str) else _number_text(raw)
+        return raw.strip() if isinstance(raw, str) else number_text(raw)
     if isinstance(raw, int | float):
         return raw
     if _INTEGER_TEXT.fullmatch(raw.strip()):
         return int(number)
     value = float(number)
     if not math.isfinite(value):
-        raise _Invalid("type", "number")
+        raise Invalid("type", "number")
     return value
 
 
 def _coerce_datetime(raw: Any, subtype: str) -> str:
     if not isinstance(raw, str):
-        raise _Invalid("date", subtype)
+        raise Invalid("date", subtype)
     shape, parse = {
         "date": (_DATE, date.fromisoformat),
         "time": (_TIME, time.fromisoformat),
         "datetime": (_DATETIME, datetime.fromisoformat),
     }[subtype]
     if not shape.fullmatch(raw):
-        raise _Invalid("date", subtype)
+        raise Invalid("date", subtype)
     try:
         parse(raw)
     except ValueError as exc:
-        raise _Invalid("date", subtype) from exc
+        raise Invalid("date", subtype) from exc
     return raw
 
 
-def _check(node: _Node, value: Any, env: _Env) -> None:
+def check(node: Node, value: Any, env: Env) -> None:
     comp = node.comp
     ctype = comp["type"]
     validate = comp.get("validate", {})
     if validate.get("required") and _is_unset(ctype, value):
-        raise _Invalid("required")
+        raise Invalid("required")
     if _is_unset(ctype, value):
         return
     if ctype in TEXT_TYPES:
         _check_text(node, value, validate, env)
     elif ctype == "number":
-        _check_number(comp, _to_decimal(value), validate, env)
+        _check_number(comp, to_decimal(value), validate, env)
     elif ctype in CHOICE_TYPES:
         _check_choice(comp, value, env)
 
@@ -163,60 +163,60 @@ def _is_unset(ctype: str, value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
-def _check_text(node: _Node, value: str, validate: Mapping[str, Any], env: _Env) -> None:
-    length = _js_length(value.strip())
+def _check_text(node: Node, value: str, validate: Mapping[str, Any], env: Env) -> None:
+    length = js_length(value.strip())
     low = env.number(validate.get("minLength"))
     if low is not None and length < low:
-        raise _Invalid("minLength", params={"minLength": _plain(low)})
+        raise Invalid("minLength", params={"minLength": plain(low)})
     high = env.number(validate.get("maxLength"))
     if high is not None and length > high:
-        raise _Invalid("maxLength", params={"maxLength": _plain(high)})
+        raise Invalid("maxLength", params={"maxLength": plain(high)})
     if node.regex is not None and not node.regex.search(value):
-        raise _Invalid("pattern", params={"pattern": node.regex.pattern})
+        raise Invalid("pattern", params={"pattern": node.regex.pattern})
     kind = validate.get("validationType")
     if kind == "email" and not _EMAIL.fullmatch(value):
-        raise _Invalid("email")
+        raise Invalid("email")
     if kind == "phone" and not _PHONE.search(value):
-        raise _Invalid("phone")
+        raise Invalid("phone")
 
 
 def _check_number(
-    comp: Mapping[str, Any], number: Decimal | None, validate: Mapping[str, Any], env: _Env
+    comp: Mapping[str, Any], number: Decimal | None, validate: Mapping[str, Any], env: Env
 ) -> None:
     if number is None:  # serializeToString keeps the text; it was parsed once already
-        raise _Invalid("type", "number")
-    digits = _to_decimal(comp.get("decimalDigits"))
-    if digits is not None and digits >= 0 and _decimal_places(number) > digits:
+        raise Invalid("type", "number")
+    digits = to_decimal(comp.get("decimalDigits"))
+    if digits is not None and digits >= 0 and decimal_places(number) > digits:
         variant = "integer" if digits == 0 else "decimals"
-        raise _Invalid("type", variant, {"decimalDigits": int(digits)})
-    step = _to_decimal(comp.get("increment"))
-    if step is not None and step > 0 and not _is_multiple(number, step):
-        raise _Invalid("type", "increment", {"increment": _plain(step)})
+        raise Invalid("type", variant, {"decimalDigits": int(digits)})
+    step = to_decimal(comp.get("increment"))
+    if step is not None and step > 0 and not is_multiple(number, step):
+        raise Invalid("type", "increment", {"increment": plain(step)})
     low = env.number(validate.get("min"))
     if low is not None and number < low:
-        raise _Invalid("min", params={"min": _plain(low)})
+        raise Invalid("min", params={"min": plain(low)})
     high = env.number(validate.get("max"))
     if high is not None and number > high:
-        raise _Invalid("max", params={"max": _plain(high)})
+        raise Invalid("max", params={"max": plain(high)})
 
 
-def _check_choice(comp: Mapping[str, Any], value: Any, env: _Env) -> None:
+def _check_choice(comp: Mapping[str, Any], value: Any, env: Env) -> None:
     allowed = env.options(comp)
     if allowed is None:
         return
     chosen = value if isinstance(value, list) else [value]
     for item in chosen:
-        if not any(_same(item, option) for option in allowed):
-            raise _Invalid("option", params={"value": item})
+        if not any(same_value(item, option) for option in allowed):
+            raise Invalid("option", params={"value": item})
 
 
-def _normalize_options(options: list[Any]) -> list[Any]:
+def normalize_options(options: list[Any]) -> list[Any]:
     """form-js normalizeOptionsData: primitives are their own value, objects carry ``value``."""
     out = []
     for option in options:
         if isinstance(option, Mapping):
             if "value" in option:
                 out.append(option["value"])
-        elif _is_scalar(option):
+        elif is_scalar(option):
             out.append(option)
     return out

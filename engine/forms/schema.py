@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.forms.values import _merge_at, _put
+from engine.forms.values import merge_at, put
 
 INPUT_TYPES = frozenset(
     {
@@ -80,11 +80,11 @@ class FormField:
 
 
 @dataclass(frozen=True)
-class _Node:
+class Node:
     comp: Mapping[str, Any]
     kind: str  # input | group | list | inert
     segs: tuple[str, ...]
-    children: tuple[_Node, ...] = ()
+    children: tuple[Node, ...] = ()
     field: FormField | None = None
     regex: re.Pattern[str] | None = None
 
@@ -95,7 +95,7 @@ class FormSchema:
 
     raw: dict[str, Any]
     fields: list[FormField]
-    tree: tuple[_Node, ...] = field(repr=False, compare=False)
+    tree: tuple[Node, ...] = field(repr=False, compare=False)
 
 
 def field_keys(form: FormSchema) -> list[str]:
@@ -113,12 +113,12 @@ def defaults(form: FormSchema) -> dict[str, Any]:
     return out
 
 
-def _collect_defaults(nodes: Iterable[_Node], out: dict[str, Any]) -> None:
+def _collect_defaults(nodes: Iterable[Node], out: dict[str, Any]) -> None:
     for node in nodes:
         if node.kind == "input" and "defaultValue" in node.comp:
-            _put(out, node.segs, node.comp["defaultValue"])
+            put(out, node.segs, node.comp["defaultValue"])
         elif node.kind == "group":
             sub: dict[str, Any] = {}
             _collect_defaults(node.children, sub)
             if sub:
-                _merge_at(out, node.segs, sub)
+                merge_at(out, node.segs, sub)

@@ -2,7 +2,7 @@
 
 Two passes over the component tree (the first coerces everything to build the data conditions
 see, the second applies ``conditional.hide``); ``_Scope`` is one level of the data (group or
-list item), ``_Env`` what the conditions and FEEL-valued settings at that level can see.
+list item), ``Env`` what the conditions and FEEL-valued settings at that level can see.
 """
 
 from __future__ import annotations
@@ -13,24 +13,24 @@ from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from engine.forms.feel import _UNKNOWN, _feel_hides, _feel_value
-from engine.forms.field_errors import FieldError, _error
-from engine.forms.rules import _check, _coerce, _Invalid, _kept_value, _normalize_options
+from engine.forms.feel import UNKNOWN, feel_hides, feel_value
+from engine.forms.field_errors import FieldError, field_error
+from engine.forms.rules import Invalid, check, coerce_value, kept_value, normalize_options
 from engine.forms.values import (
-    _MISSING,
-    _deep_merge,
-    _get,
-    _index,
-    _join,
-    _js_truthy,
-    _mapping,
-    _merge_at,
-    _put,
-    _to_decimal,
+    MISSING,
+    deep_merge,
+    get,
+    index,
+    join,
+    js_truthy,
+    mapping,
+    merge_at,
+    put,
+    to_decimal,
 )
 
 if TYPE_CHECKING:
-    from engine.forms.schema import FormSchema, _Node
+    from engine.forms.schema import FormSchema, Node
 
 
 def validate_submission(
@@ -48,12 +48,12 @@ def validate_submission(
     """
     cur = current if isinstance(current, Mapping) else {}
     if not isinstance(data, Mapping):
-        return {}, {"": _error("", "type", "object")}
+        return {}, {"": field_error("", "type", "object")}
     # First pass: coerce every value, conditions ignored, to build the data the conditions see
     # (form-js evaluates them against the whole form state, not only the visible fields).
-    provisional = _Pass(expr_root=_deep_merge(cur, data), current=cur, apply_hide=False)
+    provisional = _Pass(expr_root=deep_merge(cur, data), current=cur, apply_hide=False)
     draft = provisional.run(form.tree, data)
-    final = _Pass(expr_root=_deep_merge(cur, draft), current=cur, apply_hide=True)
+    final = _Pass(expr_root=deep_merge(cur, draft), current=cur, apply_hide=True)
     cleaned = final.run(form.tree, data)
     return cleaned, final.errors
 
@@ -76,13 +76,13 @@ class _Pass:
     apply_hide: bool
     errors: dict[str, FieldError] = field(default_factory=dict)
 
-    def run(self, tree: Sequence[_Node], data: Mapping[str, Any]) -> dict[str, Any]:
+    def run(self, tree: Sequence[Node], data: Mapping[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         self.walk(tree, _Scope(raw=data, cur=self.current, prefix="", base=()), out)
         return out
 
-    def walk(self, nodes: Iterable[_Node], scope: _Scope, out: dict[str, Any]) -> None:
-        env = _Env(self, scope)
+    def walk(self, nodes: Iterable[Node], scope: _Scope, out: dict[str, Any]) -> None:
+        env = Env(self, scope)
         for node in nodes:
             if node.kind == "inert" or (self.apply_hide and env.hidden(node.comp)):
                 continue
@@ -93,32 +93,32 @@ class _Pass:
             else:
                 self.repeat(node, scope, out)
 
-    def fail(self, key: str, problem: _Invalid) -> None:
-        self.errors.setdefault(key, _error(key, problem.code, problem.variant, problem.params))
+    def fail(self, key: str, problem: Invalid) -> None:
+        self.errors.setdefault(key, field_error(key, problem.code, problem.variant, problem.params))
 
-    def input(self, node: _Node, scope: _Scope, env: _Env, out: dict[str, Any]) -> None:
+    def input(self, node: Node, scope: _Scope, env: Env, out: dict[str, Any]) -> None:
         comp = node.comp
         if env.locked(comp.get("readonly")) or env.locked(comp.get("disabled")):
-            _put(out, node.segs, _kept_value(node, scope.cur))
+            put(out, node.segs, kept_value(node, scope.cur))
             return
-        key = _join(scope.prefix, node.segs)
+        key = join(scope.prefix, node.segs)
         try:
-            value = _coerce(node, _get(scope.raw, node.segs))
-        except _Invalid as problem:
+            value = coerce_value(node, get(scope.raw, node.segs))
+        except Invalid as problem:
             self.fail(key, problem)
             return
-        _put(out, node.segs, value)
+        put(out, node.segs, value)
         try:
-            _check(node, value, env)
-        except _Invalid as problem:
+            check(node, value, env)
+        except Invalid as problem:
             self.fail(key, problem)
 
-    def group(self, node: _Node, scope: _Scope, out: dict[str, Any]) -> None:
-        raw = self.mapping_at(scope.raw, node.segs, _join(scope.prefix, node.segs))
+    def group(self, node: Node, scope: _Scope, out: dict[str, Any]) -> None:
+        raw = self.mapping_at(scope.raw, node.segs, join(scope.prefix, node.segs))
         inner = _Scope(
             raw=raw,
-            cur=_mapping(_get(scope.cur, node.segs)),
-            prefix=_join(scope.prefix, node.segs),
+            cur=mapping(get(scope.cur, node.segs)),
+            prefix=join(scope.prefix, node.segs),
             base=scope.base + node.segs,
             this=scope.this,
             parent=scope.parent,
@@ -127,29 +127,29 @@ class _Pass:
         sub: dict[str, Any] = {}
         self.walk(node.children, inner, sub)
         if sub or not node.segs:
-            _merge_at(out, node.segs, sub)
+            merge_at(out, node.segs, sub)
 
-    def repeat(self, node: _Node, scope: _Scope, out: dict[str, Any]) -> None:
-        key = _join(scope.prefix, node.segs)
-        raw = _get(scope.raw, node.segs)
-        if raw is _MISSING or raw is None:
+    def repeat(self, node: Node, scope: _Scope, out: dict[str, Any]) -> None:
+        key = join(scope.prefix, node.segs)
+        raw = get(scope.raw, node.segs)
+        if raw is MISSING or raw is None:
             raw = []
         if not isinstance(raw, list):
-            self.fail(key, _Invalid("type", "list"))
+            self.fail(key, Invalid("type", "list"))
             return
-        cur = _get(scope.cur, node.segs)
+        cur = get(scope.cur, node.segs)
         cur = cur if isinstance(cur, list) else []
-        context_items = _get(self.expr_root, scope.base + node.segs)
+        context_items = get(self.expr_root, scope.base + node.segs)
         items: list[Any] = []
         for i, item in enumerate(raw):
             if not isinstance(item, Mapping):
-                self.fail(f"{key}[{i}]", _Invalid("type", "object"))
+                self.fail(f"{key}[{i}]", Invalid("type", "object"))
                 items.append({})
                 continue
-            this = _index(context_items, i)
+            this = index(context_items, i)
             inner = _Scope(
                 raw=item,
-                cur=_mapping(_index(cur, i)),
+                cur=mapping(index(cur, i)),
                 prefix=f"{key}[{i}]",
                 base=(*scope.base, *node.segs, i),
                 this=this or item,
@@ -159,19 +159,19 @@ class _Pass:
             sub: dict[str, Any] = {}
             self.walk(node.children, inner, sub)
             items.append(sub)
-        _put(out, node.segs, items)
+        put(out, node.segs, items)
 
     def mapping_at(self, raw: Mapping[str, Any], segs: tuple[str, ...], key: str) -> Mapping:
-        value = _get(raw, segs)
-        if value is _MISSING or value is None:
+        value = get(raw, segs)
+        if value is MISSING or value is None:
             return {}
         if not isinstance(value, Mapping):
-            self.fail(key, _Invalid("type", "object"))
+            self.fail(key, Invalid("type", "object"))
             return {}
         return value
 
 
-class _Env:
+class Env:
     """What conditions and FEEL-valued settings of the fields at one level can see."""
 
     def __init__(self, run: _Pass, scope: _Scope) -> None:
@@ -195,19 +195,19 @@ class _Env:
         hide = cond.get("hide") if isinstance(cond, Mapping) else None
         if not isinstance(hide, str) or not hide.startswith("="):
             return False
-        return _feel_hides(hide[1:], self.context)
+        return feel_hides(hide[1:], self.context)
 
     def locked(self, flag: Any) -> bool:
         """``readonly``/``disabled``: a FEEL expression we cannot evaluate counts as locked."""
         if isinstance(flag, str) and flag.startswith("="):
-            result = _feel_value(flag[1:], self.context)
-            return result is _UNKNOWN or _js_truthy(result)
-        return _js_truthy(flag)
+            result = feel_value(flag[1:], self.context)
+            return result is UNKNOWN or js_truthy(result)
+        return js_truthy(flag)
 
     def number(self, setting: Any) -> Decimal | None:
         if isinstance(setting, str) and setting.startswith("="):
-            setting = _feel_value(setting[1:], self.context)
-        return _to_decimal(setting)
+            setting = feel_value(setting[1:], self.context)
+        return to_decimal(setting)
 
     def options(self, comp: Mapping[str, Any]) -> list[Any] | None:
         """The allowed option values, or None when they are not known on the server."""
@@ -216,7 +216,7 @@ class _Env:
         source = comp.get("valuesKey")
         if not isinstance(source, str) or not source:
             return None if "valuesExpression" in comp else []
-        found = self.run.current.get(source, _MISSING)
-        if found is _MISSING and "." in source:
-            found = _get(self.run.current, tuple(source.split(".")))
-        return _normalize_options(found) if isinstance(found, list) else None
+        found = self.run.current.get(source, MISSING)
+        if found is MISSING and "." in source:
+            found = get(self.run.current, tuple(source.split(".")))
+        return normalize_options(found) if isinstance(found, list) else None

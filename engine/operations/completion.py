@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from engine.people.accounts import Actor
 
 
-def _open_entry(
+def open_entry(
     ctx: EngineContext,
     session: Session,
     record: InstanceRecord,
@@ -61,7 +61,7 @@ def _open_entry(
     announce_assigned(ctx, session, step, entry.signer, "signer", entry.added_by)
 
 
-def _advance(
+def advance(
     ctx: EngineContext,
     session: Session,
     record: InstanceRecord,
@@ -78,7 +78,7 @@ def _advance(
         return
     nxt = next((e for e in before if e.status == "pending"), None)
     if nxt is not None:
-        _open_entry(ctx, session, record, row, nxt, actor, now)
+        open_entry(ctx, session, record, row, nxt, actor, now)
         row.status = ON_HOLD
         return
     submission = session.get(TaskSubmissionRecord, row.id)
@@ -94,11 +94,11 @@ def _advance(
         return
     nxt = next((e for e in after if e.status == "pending"), None)
     if nxt is not None:
-        _open_entry(ctx, session, record, row, nxt, actor, now)
+        open_entry(ctx, session, record, row, nxt, actor, now)
         row.status = ON_HOLD
         return
     signers = [{"signer": e.signer, "mode": e.mode, "status": e.status} for e in entries]
-    _complete_bpmn(
+    complete_bpmn(
         ctx,
         session,
         record,
@@ -110,7 +110,7 @@ def _advance(
     )
 
 
-def _complete_bpmn(
+def complete_bpmn(
     ctx: EngineContext,
     session: Session,
     record: InstanceRecord,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from engine.access import require_task, task_access
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.notify.notifications import publish
-from engine.operations.completion import _advance, _open_entry
+from engine.operations.completion import advance, open_entry
 from engine.operations.shared import (
     SIGNER_MODES,
     active_users,
@@ -30,7 +30,7 @@ from engine.operations.shared import (
     task_row,
     touch_instance,
 )
-from engine.operations.votes import _tally
+from engine.operations.votes import count_votes
 from engine.store import instance_state as store
 from engine.store.records_ops import LIVE_STATUSES, TaskSignerRecord, TaskSubmissionRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
@@ -92,7 +92,7 @@ def submit(
         row.assignee, row.claimed_at = actor.username, now
     audit_task(session, now, "task_submitted", actor, row, {"data": cleaned})
     touch_instance(session, record, now)
-    _advance(ctx, session, record, row, actor, now)
+    advance(ctx, session, record, row, actor, now)
     return record
 
 
@@ -155,7 +155,7 @@ def add_signers(
     session.flush()
     if mode == "parallel":
         for entry in added:
-            _open_entry(ctx, session, record, row, entry, actor, now)
+            open_entry(ctx, session, record, row, entry, actor, now)
     audit_task(
         session,
         now,
@@ -165,7 +165,7 @@ def add_signers(
         {"mode": mode, "users": signers, "comment": comment},
     )
     touch_instance(session, record, now)
-    _advance(ctx, session, record, row, actor, now)
+    advance(ctx, session, record, row, actor, now)
     return added
 
 
@@ -202,7 +202,7 @@ def remove_signer(
         {"signer": entry.signer, "mode": entry.mode, "comment": comment},
     )
     touch_instance(session, record, now)
-    _advance(ctx, session, record, row, actor, now)
+    advance(ctx, session, record, row, actor, now)
     return entry
 
 
@@ -252,7 +252,7 @@ def sign(
     )
     touch_instance(session, record, now)
     if entry.mode == "vote":
-        _tally(ctx, session, record, parent, actor, now)
+        count_votes(ctx, session, record, parent, actor, now)
         return record
     if decision == "reject":
         submission = session.get(TaskSubmissionRecord, parent.id)
@@ -282,7 +282,7 @@ def sign(
                 "by": actor.username,
             },
         )
-    _advance(ctx, session, record, parent, actor, now)
+    advance(ctx, session, record, parent, actor, now)
     return record
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.operations.completion import _complete_bpmn
+from engine.operations.completion import complete_bpmn
 from engine.operations.save_hooks import parse_sign_mode
 from engine.store import instance_state as store
 from engine.store.records_ops import TaskSignerRecord
@@ -43,7 +43,7 @@ def vote_rule(
     return mode, needed, variable
 
 
-def _tally(
+def count_votes(
     ctx: EngineContext,
     session: Session,
     record: InstanceRecord,
@@ -113,5 +113,5 @@ def _tally(
         },
     )
     data = {variable: decision, f"{parent.element_id}_votes": ballots}
-    _complete_bpmn(ctx, session, record, parent, data, actor.username, actor, {"vote": mode})
+    complete_bpmn(ctx, session, record, parent, data, actor.username, actor, {"vote": mode})
 

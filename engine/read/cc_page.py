@@ -17,9 +17,9 @@ from engine.read import copies
 from engine.read.inbox import (
     PER_PAGE,
     Listing,
-    _clean_query,
-    _like,
-    _paged,
+    clean_query,
+    like,
+    paged,
     process_names,
     user_names,
 )
@@ -53,10 +53,10 @@ def cc_listing(
     )
     if unread_only:
         query = query.where(InstanceCcRecord.read_at.is_(None))
-    text = _clean_query(q)
+    text = clean_query(q)
     if text:
-        query = query.where(InstanceRecord.title.ilike(_like(text), escape="\\"))
-    rows, total, page, per_page = _paged(
+        query = query.where(InstanceRecord.title.ilike(like(text), escape="\\"))
+    rows, total, page, per_page = paged(
         session, query.order_by(InstanceCcRecord.id.desc()), page, per_page
     )
     names = process_names(session)

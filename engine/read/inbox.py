@@ -80,16 +80,16 @@ def days_left(due_at: datetime | None, now: datetime, zone: ZoneInfo) -> int | N
     return (due_at.astimezone(zone).date() - now.astimezone(zone).date()).days
 
 
-def _like(text: str) -> str:
+def like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def _clean_query(q: str | None) -> str:
+def clean_query(q: str | None) -> str:
     return (q or "").strip()[:MAX_QUERY]
 
 
-def _paged(
+def paged(
     session: Session, query: Select[Any], page: int, per_page: int
 ) -> tuple[list[Any], int, int, int]:
     total = count_rows(session, query)
@@ -154,7 +154,7 @@ def open_count(session: Session, actor: Actor) -> int:
     )
 
 
-def _task_item(
+def task_item(
     row: HumanTaskRow | Row[Any],
     title: str,
     names: Mapping[str, str],
@@ -212,7 +212,7 @@ def _task_listing(
         if task_id not in rows:  # removed between the two reads
             continue
         row = rows[task_id]
-        item = _task_item(row, row.title, names, now, zone, groups[task_id])
+        item = task_item(row, row.title, names, now, zone, groups[task_id])
         item["instance_status"] = row.instance_status
         items.append(item)
     return Listing(items, total, page, per_page)
@@ -220,10 +220,10 @@ def _task_listing(
 
 def _title_search(q: str | None) -> list[Any]:
     """Conditions for a search in instance titles and step names (needs the instance join)."""
-    text = _clean_query(q)
+    text = clean_query(q)
     if not text:
         return []
-    pattern = _like(text)
+    pattern = like(text)
     return [
         or_(
             InstanceRecord.title.ilike(pattern, escape="\\"),
@@ -262,7 +262,7 @@ def inbox(
         HumanTaskRow.due_at,
         HumanTaskRow.created_at,
         where=conditions,
-        join_instance=bool(_clean_query(q)),
+        join_instance=bool(clean_query(q)),
     )
     return _task_listing(ctx, session, ids, _inbox_order, page, per_page)
 
@@ -283,7 +283,7 @@ def done(
         HumanTaskRow.completed_by == actor.username,
         *_title_search(q),
     )
-    if _clean_query(q):
+    if clean_query(q):
         ids = ids.join(InstanceRecord, InstanceRecord.id == HumanTaskRow.instance_id)
     if process:
         ids = ids.where(HumanTaskRow.model_key == process)
@@ -310,11 +310,11 @@ def started(
         query = query.where(InstanceRecord.status.not_in(ENDED))
     elif status:
         query = query.where(InstanceRecord.status == status)
-    text = _clean_query(q)
+    text = clean_query(q)
     if text:
-        query = query.where(InstanceRecord.title.ilike(_like(text), escape="\\"))
+        query = query.where(InstanceRecord.title.ilike(like(text), escape="\\"))
     query = query.order_by(InstanceRecord.created_at.desc(), InstanceRecord.id.desc())
-    rows, total, page, per_page = _paged(session, query, page, per_page)
+    rows, total, page, per_page = paged(session, query, page, per_page)
     names = process_names(session)
     items = [
         {

@@ -23,9 +23,9 @@ from engine.errors import NotFound
 from engine.people.accounts import Actor
 from engine.read.inbox import (
     ENDED,
-    _task_item,
     local_zone,
     process_names,
+    task_item,
     user_names,
 )
 from engine.read.queries import task_data
@@ -178,7 +178,7 @@ def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) 
     active = is_open and not record.suspended and record.status not in ENDED
     can_act = is_open and task.may("submit")
     return {
-        "task": _task_item(row, record.title, names, now, zone),
+        "task": task_item(row, record.title, names, now, zone),
         "instance": {
             "id": record.id,
             "title": record.title,

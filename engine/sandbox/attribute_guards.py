@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
 from engine.sandbox.errors import ScriptSecurityError
-from engine.sandbox.limits import MAX_SEQUENCE_LENGTH, _too_big
-from engine.sandbox.operator_guards import _SIZED
+from engine.sandbox.limits import MAX_SEQUENCE_LENGTH, too_big
+from engine.sandbox.operator_guards import SIZED
 
 _FORBIDDEN_ATTRIBUTES: Final = frozenset(INSPECT_ATTRIBUTES) | {"mro", "format", "format_map"}
 
@@ -39,7 +39,7 @@ def _arg(args: tuple[Any, ...], kwargs: Mapping[str, Any], name: str, default: A
 def _limit_width(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
     width = _arg(args, kwargs, "width", 0)
     if isinstance(width, int) and width > MAX_SEQUENCE_LENGTH:
-        _too_big("padded string")
+        too_big("padded string")
     return args
 
 
@@ -48,7 +48,7 @@ def _limit_expandtabs(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -
     if isinstance(obj, (str, bytes)) and isinstance(tabsize, int) and tabsize > 0:
         tabs = obj.count("\t" if isinstance(obj, str) else b"\t")
         if len(obj) + tabs * tabsize > MAX_SEQUENCE_LENGTH:
-            _too_big("expanded string")
+            too_big("expanded string")
     return args
 
 
@@ -61,7 +61,7 @@ def _limit_replace(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> t
             if isinstance(count, int) and count >= 0:
                 hits = min(hits, count)
             if len(obj) + hits * (len(new) - len(old)) > MAX_SEQUENCE_LENGTH:
-                _too_big("replaced string")
+                too_big("replaced string")
     return args
 
 
@@ -74,7 +74,7 @@ def _limit_join(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tupl
         if isinstance(item, (str, bytes)):
             total += len(item)
     if total > MAX_SEQUENCE_LENGTH:
-        _too_big("joined string")
+        too_big("joined string")
     return (items, *args[1:])
 
 
@@ -82,7 +82,7 @@ def _limit_translate(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     if isinstance(obj, str) and args and isinstance(args[0], dict):
         longest = max((len(v) for v in args[0].values() if isinstance(v, str)), default=1)
         if len(obj) * longest > MAX_SEQUENCE_LENGTH:
-            _too_big("translated string")
+            too_big("translated string")
     return args
 
 
@@ -90,16 +90,16 @@ def _limit_extend(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tu
     if not isinstance(obj, list) or not args:
         return args
     # Materialize iterators first: `l.extend(iter(l))` would otherwise grow `l` forever in C.
-    items = args[0] if isinstance(args[0], _SIZED) else list(args[0])
+    items = args[0] if isinstance(args[0], SIZED) else list(args[0])
     if len(obj) + len(items) > MAX_SEQUENCE_LENGTH:
-        _too_big("extended list")
+        too_big("extended list")
     return (items, *args[1:])
 
 
 def _limit_to_bytes(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
     length = _arg(args, kwargs, "length", 1)
     if isinstance(length, int) and length > MAX_SEQUENCE_LENGTH:
-        _too_big("bytes")
+        too_big("bytes")
     return args
 
 
@@ -137,7 +137,7 @@ def _size_checked(method: Callable[..., Any], limiter: _Limiter, owner: Any) -> 
     return call_bound
 
 
-def _guarded_getattr(obj: Any, name: str) -> Any:
+def guarded_getattr(obj: Any, name: str) -> Any:
     if type(name) is not str:
         raise ScriptSecurityError("attribute names must be plain strings")
     if name[:1] == "_" or name in _FORBIDDEN_ATTRIBUTES:

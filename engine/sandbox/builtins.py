@@ -19,23 +19,23 @@ from RestrictedPython.Guards import (
     safe_builtins,
 )
 
-from engine.sandbox.attribute_guards import _guarded_getattr
+from engine.sandbox.attribute_guards import guarded_getattr
 from engine.sandbox.errors import ScriptSecurityError
-from engine.sandbox.limits import _LOOP_TICK, MAX_SEQUENCE_LENGTH, _too_big
+from engine.sandbox.limits import LOOP_TICK, MAX_SEQUENCE_LENGTH, too_big
 from engine.sandbox.operator_guards import (
-    _apply,
-    _guarded_add,
-    _guarded_format_value,
-    _guarded_getitem,
-    _guarded_lshift,
-    _guarded_mod,
-    _guarded_mul,
-    _guarded_pow,
-    _guarded_write,
-    _inplaceitem,
-    _inplacevar,
-    _safe_format,
-    _safe_pow,
+    apply,
+    guarded_add,
+    guarded_format_value,
+    guarded_getitem,
+    guarded_lshift,
+    guarded_mod,
+    guarded_mul,
+    guarded_pow,
+    guarded_write,
+    inplaceitem,
+    inplacevar,
+    safe_format,
+    safe_pow,
 )
 
 
@@ -67,14 +67,14 @@ class _DiscardPrint:
         return ""
 
 
-def _safe_range(*args: int) -> range:
+def safe_range(*args: int) -> range:
     result = range(*args)
     try:
         length = len(result)
     except OverflowError:
         length = MAX_SEQUENCE_LENGTH + 1
     if length > MAX_SEQUENCE_LENGTH:
-        _too_big("range")
+        too_big("range")
     return result
 
 
@@ -171,10 +171,10 @@ def _build_builtins() -> dict[str, Any]:
     }
     allowed.update(
         {
-            "range": _safe_range,
-            "pow": _safe_pow,
+            "range": safe_range,
+            "pow": safe_pow,
             "sum": _safe_sum,
-            "format": _safe_format,
+            "format": safe_format,
             "min": _safe_min,
             "max": _safe_max,
             "sorted": sorted,
@@ -209,26 +209,26 @@ def _build_builtins() -> dict[str, Any]:
     # scripts nor task data can reach or shadow them.
     allowed.update(
         {
-            "_getattr_": _guarded_getattr,
-            "_getitem_": _guarded_getitem,
+            "_getattr_": guarded_getattr,
+            "_getitem_": guarded_getitem,
             "_getiter_": iter,
             "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
             "_unpack_sequence_": guarded_unpack_sequence,
-            "_write_": _guarded_write,
-            "_inplacevar_": _inplacevar,
-            "_inplaceitem_": _inplaceitem,
-            "_apply_": _apply,
+            "_write_": guarded_write,
+            "_inplacevar_": inplacevar,
+            "_inplaceitem_": inplaceitem,
+            "_apply_": apply,
             "_print_": _DiscardPrint,
-            _LOOP_TICK: None,
-            "_add_": _guarded_add,
-            "_mul_": _guarded_mul,
-            "_pow_": _guarded_pow,
-            "_lshift_": _guarded_lshift,
-            "_mod_": _guarded_mod,
-            "_format_": _guarded_format_value,
+            LOOP_TICK: None,
+            "_add_": guarded_add,
+            "_mul_": guarded_mul,
+            "_pow_": guarded_pow,
+            "_lshift_": guarded_lshift,
+            "_mod_": guarded_mod,
+            "_format_": guarded_format_value,
         }
     )
     return allowed
 
 
-_BUILTINS: Final = _build_builtins()
+BUILTINS: Final = _build_builtins()

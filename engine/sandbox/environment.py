@@ -1,7 +1,7 @@
 """``RestrictedEnvironment``: the SpiffWorkflow script environment running diagram code.
 
 It builds each call's namespace from the task data (hiding ``_``-prefixed keys), runs the
-restricted-compiled code under a ``_Run``'s time and memory limits, turns unsafe exceptions into
+restricted-compiled code under a ``Run``'s time and memory limits, turns unsafe exceptions into
 ``ScriptError``, and writes the script's data back after a size check.
 """
 
@@ -16,13 +16,13 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import (
     BasePythonScriptEngineEnvironment,
 )
 
-from engine.sandbox.builtins import _BUILTINS
+from engine.sandbox.builtins import BUILTINS
 from engine.sandbox.errors import ScriptError
 from engine.sandbox.fastpath import is_fast, names_used
-from engine.sandbox.limits import _HANDLER_GUARD
-from engine.sandbox.output import _NOT_DATA, _SCALARS, _data_size, _safe_exception, check_storable
-from engine.sandbox.policy import _compile, _prepare_source
-from engine.sandbox.tracer import _Run
+from engine.sandbox.limits import HANDLER_GUARD
+from engine.sandbox.output import NOT_DATA, SCALARS, check_storable, data_size, safe_exception
+from engine.sandbox.policy import compile_source, prepare_source
+from engine.sandbox.tracer import Run
 
 if TYPE_CHECKING:
     from engine.sandbox.pool import ScriptPool
@@ -96,7 +96,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         self.max_data_size = max_data_size
         # Helpers live with the builtins: task data (a namespace's globals) can shadow them in
         # expressions, and a namespace is then just a copy of the task data.
-        self._builtins: dict[str, Any] = {**_BUILTINS, **helpers}
+        self._builtins: dict[str, Any] = {**BUILTINS, **helpers}
         self._helper_names = frozenset(helpers)
         self._remote: RemoteRunner | None = None
         self._fast_path = fast_path
@@ -117,8 +117,8 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         context: Mapping[str, Any],
         external_context: Mapping[str, Any] | None = None,
     ) -> Any:
-        source = _prepare_source(expression, "eval")
-        code = _compile(source, "eval")
+        source = prepare_source(expression, "eval")
+        code = compile_source(source, "eval")
         if self._remote is not None and not (self._fast_path and is_fast(source, "eval")):
             return self._remote.run(
                 "eval", source, names_used(code), context, external_context or {}
@@ -127,10 +127,10 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         result = self._run(code, namespace, is_script=False, traced=self._remote is None)
         if (
             self.max_data_size is not None
-            and not isinstance(result, _SCALARS)
+            and not isinstance(result, SCALARS)
             and not callable(result)
         ):
-            _data_size(result, self.max_data_size, "the expression's value")
+            data_size(result, self.max_data_size, "the expression's value")
         check_storable(result, "the expression's value")
         return result
 
@@ -142,8 +142,8 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     ) -> bool:
         external = external_context or {}
         self._check_for_overwrite(context, external)
-        source = _prepare_source(script, "exec")
-        code = _compile(source, "exec")
+        source = prepare_source(script, "exec")
+        code = compile_source(source, "exec")
         if self._remote is not None and not (self._fast_path and is_fast(source, "exec")):
             self._remote.run("exec", source, names_used(code), context, external)
             return True
@@ -176,13 +176,13 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             except Exception as exc:
                 if isinstance(exc, ScriptError):
                     raise
-                safe = _safe_exception(exc)
+                safe = safe_exception(exc)
                 if safe is not exc:
                     raise safe from None
                 raise
-        run = _Run(self.time_limit, self.memory_limit)
+        run = Run(self.time_limit, self.memory_limit)
         if is_script:
-            namespace[_HANDLER_GUARD] = run.handler_guard
+            namespace[HANDLER_GUARD] = run.handler_guard
         previous = sys.gettrace()
         sys.settrace(run.trace_call)
         try:
@@ -192,7 +192,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             if run.abort is not None and exc is not run.abort:
                 raise run.abort from None
             if isinstance(exc, Exception) and not isinstance(exc, ScriptError):
-                safe = _safe_exception(exc)
+                safe = safe_exception(exc)
                 if safe is not exc:
                     raise safe from None
             raise
@@ -224,12 +224,12 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
                 or key in self._helper_names
                 or (key in external and key not in context)
                 or callable(value)
-                or isinstance(value, _NOT_DATA)
+                or isinstance(value, NOT_DATA)
             ):
                 continue
             updates[key] = value
         if self.max_data_size is not None:
-            _data_size(updates, self.max_data_size, "the task data left by the script")
+            data_size(updates, self.max_data_size, "the task data left by the script")
         check_storable(updates, "the task data left by the script")
         removed = [
             key for key in context if type(key) is str and key[:1] != "_" and key not in namespace

@@ -17,18 +17,18 @@ MAX_SEQUENCE_LENGTH: Final = 1_000_000
 MAX_INT_BITS: Final = 65_536
 """Largest int (in bits, ~19,700 decimal digits) that ``*``, ``**`` and ``<<`` may build."""
 
-_MAX_MODPOW_COST: Final = 4096 * 4096
+MAX_MODPOW_COST: Final = 4096 * 4096
 """Three-argument pow: exponent bits times modulus bits."""
 
-_MEMORY_CHECK_INTERVAL: Final = 0.005
+MEMORY_CHECK_INTERVAL: Final = 0.005
 """Seconds between two memory samples while a script runs (none for shorter runs)."""
 
 SCRIPT_FILENAME: Final = "<string>"
 """Filename of compiled diagram code; SpiffWorkflow finds error lines by it."""
 
-_HANDLER_GUARD: Final = "_handler_guard_"
-_LOOP_TICK: Final = "_loop_"
+HANDLER_GUARD: Final = "_handler_guard_"
+LOOP_TICK: Final = "_loop_"
 
 
-def _too_big(what: str) -> NoReturn:
+def too_big(what: str) -> NoReturn:
     raise ScriptResourceError(f"{what} would exceed the sandbox size limit")

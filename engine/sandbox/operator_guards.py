@@ -15,39 +15,39 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from engine.sandbox.errors import ScriptSecurityError
-from engine.sandbox.limits import _MAX_MODPOW_COST, MAX_INT_BITS, MAX_SEQUENCE_LENGTH, _too_big
+from engine.sandbox.limits import MAX_INT_BITS, MAX_MODPOW_COST, MAX_SEQUENCE_LENGTH, too_big
 
 _SEQUENCES: Final = (str, bytes, list, tuple)
-_SIZED: Final = (str, bytes, list, tuple, dict, set, frozenset)
+SIZED: Final = (str, bytes, list, tuple, dict, set, frozenset)
 
 
-def _guarded_add(a: Any, b: Any) -> Any:
+def guarded_add(a: Any, b: Any) -> Any:
     if (
         isinstance(a, _SEQUENCES)
         and isinstance(b, _SEQUENCES)
         and len(a) + len(b) > MAX_SEQUENCE_LENGTH
     ):
-        _too_big("concatenation")
+        too_big("concatenation")
     return a + b
 
 
-def _check_mul(a: Any, b: Any) -> None:
+def check_mul(a: Any, b: Any) -> None:
     if isinstance(a, int):
         if isinstance(b, int):
             if a.bit_length() + b.bit_length() > MAX_INT_BITS:
-                _too_big("integer product")
+                too_big("integer product")
         elif isinstance(b, _SEQUENCES) and len(b) * a > MAX_SEQUENCE_LENGTH:
-            _too_big("repeated sequence")
+            too_big("repeated sequence")
     elif isinstance(a, _SEQUENCES) and isinstance(b, int) and len(a) * b > MAX_SEQUENCE_LENGTH:
-        _too_big("repeated sequence")
+        too_big("repeated sequence")
 
 
-def _guarded_mul(a: Any, b: Any) -> Any:
-    _check_mul(a, b)
+def guarded_mul(a: Any, b: Any) -> Any:
+    check_mul(a, b)
     return a * b
 
 
-def _check_pow(base: Any, exponent: Any) -> None:
+def check_pow(base: Any, exponent: Any) -> None:
     if (
         isinstance(base, int)
         and isinstance(exponent, int)
@@ -55,29 +55,29 @@ def _check_pow(base: Any, exponent: Any) -> None:
         and abs(base) > 1
         and exponent * math.log2(abs(base)) > MAX_INT_BITS
     ):
-        _too_big("power")
+        too_big("power")
 
 
-def _guarded_pow(base: Any, exponent: Any) -> Any:
-    _check_pow(base, exponent)
+def guarded_pow(base: Any, exponent: Any) -> Any:
+    check_pow(base, exponent)
     return base**exponent
 
 
-def _safe_pow(base: Any, exp: Any, mod: Any = None) -> Any:
+def safe_pow(base: Any, exp: Any, mod: Any = None) -> Any:
     if mod is None:
-        return _guarded_pow(base, exp)
+        return guarded_pow(base, exp)
     if (
         isinstance(exp, int)
         and isinstance(mod, int)
-        and exp.bit_length() * mod.bit_length() > _MAX_MODPOW_COST
+        and exp.bit_length() * mod.bit_length() > MAX_MODPOW_COST
     ):
-        _too_big("modular power")
+        too_big("modular power")
     return pow(base, exp, mod)
 
 
-def _guarded_lshift(a: Any, b: Any) -> Any:
+def guarded_lshift(a: Any, b: Any) -> Any:
     if isinstance(a, int) and isinstance(b, int) and a and a.bit_length() + b > MAX_INT_BITS:
-        _too_big("shift")
+        too_big("shift")
     return a << b
 
 
@@ -86,12 +86,12 @@ _PERCENT_SPEC: Final = re.compile(r"%%|%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*
 _DIGITS: Final = re.compile(r"\d+")
 
 
-def _check_width(text: str) -> None:
+def check_width(text: str) -> None:
     if int(text) > MAX_SEQUENCE_LENGTH:
-        _too_big("formatted field")
+        too_big("formatted field")
 
 
-def _check_percent_format(fmt: str | bytes) -> None:
+def check_percent_format(fmt: str | bytes) -> None:
     text = fmt.decode("latin-1") if isinstance(fmt, bytes) else fmt
     if "%" not in text:
         return
@@ -100,77 +100,77 @@ def _check_percent_format(fmt: str | bytes) -> None:
             if part == "*":
                 raise ScriptSecurityError("'*' widths in %-formatting are not supported")
             if part:
-                _check_width(part)
+                check_width(part)
 
 
-def _guarded_mod(a: Any, b: Any) -> Any:
+def guarded_mod(a: Any, b: Any) -> Any:
     if isinstance(a, (str, bytes)):
-        _check_percent_format(a)
+        check_percent_format(a)
     return a % b
 
 
-def _check_format_spec(spec: object) -> None:
+def check_format_spec(spec: object) -> None:
     if isinstance(spec, str):
         for digits in _DIGITS.findall(spec):
-            _check_width(digits)
+            check_width(digits)
 
 
 _CONVERSIONS: Final[dict[int, Callable[[Any], str]]] = {115: str, 114: repr, 97: ascii}
 
 
-def _guarded_format_value(value: Any, conversion: int, spec: str) -> str:
+def guarded_format_value(value: Any, conversion: int, spec: str) -> str:
     convert = _CONVERSIONS.get(conversion)
     if convert is not None:
         value = convert(value)
-    _check_format_spec(spec)
+    check_format_spec(spec)
     return format(value, spec)
 
 
-def _safe_format(value: Any, spec: str = "") -> str:
-    _check_format_spec(spec)
+def safe_format(value: Any, spec: str = "") -> str:
+    check_format_spec(spec)
     return format(value, spec)
 
 
-def _guarded_getitem(obj: Any, index: Any) -> Any:
+def guarded_getitem(obj: Any, index: Any) -> Any:
     return obj[index]
 
 
-def _apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return func(*args, **kwargs)
 
 
-def _guarded_iadd(a: Any, b: Any) -> Any:
-    if isinstance(a, list) and not isinstance(b, _SIZED):
+def guarded_iadd(a: Any, b: Any) -> Any:
+    if isinstance(a, list) and not isinstance(b, SIZED):
         b = list(b)  # `l += iter(l)` would otherwise grow `l` forever in C
     if (
         isinstance(a, _SEQUENCES)
         and isinstance(b, _SEQUENCES)
         and len(a) + len(b) > MAX_SEQUENCE_LENGTH
     ):
-        _too_big("concatenation")
+        too_big("concatenation")
     return operator.iadd(a, b)
 
 
-def _guarded_imul(a: Any, b: Any) -> Any:
-    _check_mul(a, b)
+def guarded_imul(a: Any, b: Any) -> Any:
+    check_mul(a, b)
     return operator.imul(a, b)
 
 
-def _guarded_imod(a: Any, b: Any) -> Any:
+def guarded_imod(a: Any, b: Any) -> Any:
     if isinstance(a, (str, bytes)):
-        _check_percent_format(a)
+        check_percent_format(a)
     return operator.imod(a, b)
 
 
 _INPLACE: Final[dict[str, Callable[[Any, Any], Any]]] = {
-    "+=": _guarded_iadd,
+    "+=": guarded_iadd,
     "-=": operator.isub,
-    "*=": _guarded_imul,
+    "*=": guarded_imul,
     "/=": operator.itruediv,
     "//=": operator.ifloordiv,
-    "%=": _guarded_imod,
-    "**=": _guarded_pow,
-    "<<=": _guarded_lshift,
+    "%=": guarded_imod,
+    "**=": guarded_pow,
+    "<<=": guarded_lshift,
     ">>=": operator.irshift,
     "&=": operator.iand,
     "|=": operator.ior,
@@ -182,7 +182,7 @@ _INPLACE: Final[dict[str, Callable[[Any, Any], Any]]] = {
 _NUMBERS: Final = frozenset({int, float, bool})
 
 
-def _inplacevar(op: str, target: Any, value: Any) -> Any:
+def inplacevar(op: str, target: Any, value: Any) -> Any:
     if op == "+=" and type(target) in _NUMBERS:
         return target + value
     func = _INPLACE.get(op)
@@ -191,7 +191,7 @@ def _inplacevar(op: str, target: Any, value: Any) -> Any:
     return func(target, value)
 
 
-def _guarded_write(obj: Any) -> Any:
+def guarded_write(obj: Any) -> Any:
     """Target of item/attribute assignment and deletion: only dicts and lists may change.
 
     Everything else (helpers, classes, functions, datetimes...) is shared by every run or
@@ -202,5 +202,5 @@ def _guarded_write(obj: Any) -> Any:
     raise ScriptSecurityError(f"scripts may not change {type(obj).__name__} objects")
 
 
-def _inplaceitem(op: str, obj: Any, index: Any, value: Any) -> None:
-    _guarded_write(obj)[index] = _inplacevar(op, obj[index], value)
+def inplaceitem(op: str, obj: Any, index: Any, value: Any) -> None:
+    guarded_write(obj)[index] = inplacevar(op, obj[index], value)

@@ -1,7 +1,7 @@
 """Checks on what leaves the sandbox: data a script leaves behind, values and errors.
 
-``_data_size`` bounds the approximate JSON size of task data and expression results (and
-refuses functions, generators and cycles, which no serializer can store); ``_safe_exception``
+``data_size`` bounds the approximate JSON size of task data and expression results (and
+refuses functions, generators and cycles, which no serializer can store); ``safe_exception``
 makes sure an exception raised by diagram code carries only a short text that SpiffWorkflow can
 format without expanding a huge object.
 """
@@ -16,14 +16,14 @@ from typing import Any, Final, NoReturn
 
 from engine.sandbox.errors import ScriptError, ScriptResourceError
 
-_SCALARS: Final = (bool, int, float, type(None))
+SCALARS: Final = (bool, int, float, type(None))
 _FLAT_SCALARS: Final = frozenset({int, float, bool, type(None)})
 _STRINGS_ONLY: Final = frozenset({str})
 _ARRAYS: Final = (list, tuple, set, frozenset)
-_NOT_DATA: Final = (types.GeneratorType, types.ModuleType)
+NOT_DATA: Final = (types.GeneratorType, types.ModuleType)
 
 
-def _data_size(value: Any, limit: int, what: str) -> int:
+def data_size(value: Any, limit: int, what: str) -> int:
     """Approximate JSON size of ``value``; ScriptResourceError past ``limit`` or on a cycle.
 
     Shared references count every time (a serializer writes them out every time), but each
@@ -85,7 +85,7 @@ def _data_size(value: Any, limit: int, what: str) -> int:
             total = 2 + items_size(obj)
         elif isinstance(obj, (bytes, bytearray)):
             total = 2 * len(obj) + 2
-        elif callable(obj) or isinstance(obj, _NOT_DATA):
+        elif callable(obj) or isinstance(obj, NOT_DATA):
             # A function kept in task data would carry its run's namespace along, and no
             # serializer can store it.
             raise ScriptError(f"{what} contains a {type(obj).__name__}, which is not data")
@@ -111,7 +111,7 @@ def check_storable(value: Any, what: str) -> None:
     """ScriptError if ``value`` holds what no JSON column can keep: NaN or ±Infinity, or text
     with a lone UTF-16 surrogate. Raised at the script's step (an incident naming it) rather
     than when the instance is saved, where it would fail every later request. Called after
-    ``_data_size``, so the walk is bounded."""
+    ``data_size``, so the walk is bounded."""
 
     def bad(problem: str) -> NoReturn:
         raise ScriptError(f"{what} contains {problem}, which cannot be stored")
@@ -146,10 +146,10 @@ _MAX_MESSAGE: Final = 10_000
 
 
 def _is_plain(arg: object) -> bool:
-    return (isinstance(arg, str) and len(arg) <= _MAX_MESSAGE) or isinstance(arg, _SCALARS)
+    return (isinstance(arg, str) and len(arg) <= _MAX_MESSAGE) or isinstance(arg, SCALARS)
 
 
-def _safe_exception(exc: Exception) -> Exception:
+def safe_exception(exc: Exception) -> Exception:
     """``exc`` itself, or a ScriptError carrying a bounded text when its args are not short
     strings or numbers (SpiffWorkflow does ``":" + err.args[0]`` and formats ``str(err)``;
     neither may crash nor expand a huge object a script put there)."""

@@ -22,8 +22,8 @@ from RestrictedPython.transformer import (
 )
 
 from engine.sandbox.errors import ScriptCompileError
-from engine.sandbox.limits import _HANDLER_GUARD, _LOOP_TICK, SCRIPT_FILENAME
-from engine.sandbox.tracer import _register_lineless
+from engine.sandbox.limits import HANDLER_GUARD, LOOP_TICK, SCRIPT_FILENAME
+from engine.sandbox.tracer import register_lineless
 
 _BINOP_GUARDS: Final[dict[type[ast.operator], str]] = {
     ast.Add: "_add_",
@@ -130,7 +130,7 @@ class _SandboxPolicy(RestrictingNodeTransformer):
         # time limit would never fire. A name load at the top of the body makes every
         # iteration jump back to an earlier instruction, which is reported.
         node = self.node_contents_visit(node)
-        tick = ast.Expr(value=ast.Name(_LOOP_TICK, ast.Load()))
+        tick = ast.Expr(value=ast.Name(LOOP_TICK, ast.Load()))
         copy_locations(tick, node.body[0])
         node.body.insert(0, tick)
         return node
@@ -145,7 +145,7 @@ class _SandboxPolicy(RestrictingNodeTransformer):
 
     @staticmethod
     def _guard_statement(anchor: ast.AST) -> ast.stmt:
-        statement = ast.Expr(value=_call(_HANDLER_GUARD, [], anchor))
+        statement = ast.Expr(value=_call(HANDLER_GUARD, [], anchor))
         copy_locations(statement, anchor)
         return statement
 
@@ -153,7 +153,7 @@ class _SandboxPolicy(RestrictingNodeTransformer):
 _LINE_RE: Final = re.compile(r"Line (\d+):")
 
 
-def _prepare_source(source: object, mode: str) -> str:
+def prepare_source(source: object, mode: str) -> str:
     if not isinstance(source, str):
         raise ScriptCompileError(
             f"expected the {'expression' if mode == 'eval' else 'script'} as text, "
@@ -164,7 +164,7 @@ def _prepare_source(source: object, mode: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _compile(source: str, mode: str) -> types.CodeType:
+def compile_source(source: str, mode: str) -> types.CodeType:
     """Restricted-compile ``source`` (cached: compiling costs far more than running)."""
     compiler = compile_restricted_exec if mode == "exec" else compile_restricted_eval
     result = compiler(source, filename=SCRIPT_FILENAME, policy=_SandboxPolicy)
@@ -176,7 +176,7 @@ def _compile(source: str, mode: str) -> types.CodeType:
             f"{kind} rejected: " + "; ".join(errors),
             lineno=int(match.group(1)) if match else None,
         )
-    _register_lineless(result.code)
+    register_lineless(result.code)
     return result.code
 
 
@@ -188,4 +188,4 @@ def check_source(source: str, mode: Literal["eval", "exec"]) -> None:
     """
     if mode not in ("eval", "exec"):
         raise ValueError(f"mode must be 'eval' or 'exec', not {mode!r}")
-    _compile(_prepare_source(source, mode), mode)
+    compile_source(prepare_source(source, mode), mode)

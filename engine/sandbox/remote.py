@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from engine.sandbox import wire
 from engine.sandbox.errors import ScriptError
-from engine.sandbox.output import _SCALARS, _data_size, check_storable
+from engine.sandbox.output import SCALARS, check_storable, data_size
 from engine.sandbox.worker import RemoteHelper
 
 if TYPE_CHECKING:
@@ -103,8 +103,8 @@ class RemoteRunner:
         if mode == "exec":
             self._check_size(context, assigned, mutated, removed)
         else:
-            if self.max_data_size is not None and not isinstance(result, _SCALARS):
-                _data_size(result, self.max_data_size, "the expression's value")
+            if self.max_data_size is not None and not isinstance(result, SCALARS):
+                data_size(result, self.max_data_size, "the expression's value")
             check_storable(result, "the expression's value")
         for key in removed:
             del context[key]
@@ -179,5 +179,5 @@ class RemoteRunner:
         }
         final.update(assigned)
         final.update(mutated)
-        _data_size(final, self.max_data_size, "the task data left by the script")
+        data_size(final, self.max_data_size, "the task data left by the script")
         check_storable([assigned, mutated], "the task data left by the script")

@@ -1,6 +1,6 @@
 """Time and memory limits of one call: the trace functions, and code they may skip.
 
-``_Run`` holds one evaluate/execute call's deadline and memory baseline and checks them from
+``Run`` holds one evaluate/execute call's deadline and memory baseline and checks them from
 ``sys.settrace`` callbacks and from the guard at the top of every ``except``/``finally`` block.
 Code objects without a backward jump (and the guards themselves) are registered as "lineless" so
 the tracer skips their line events, which keeps the per-expression cost low.
@@ -18,30 +18,30 @@ import types
 from time import thread_time as monotonic
 from typing import Any, Final, NoReturn
 
-from engine.sandbox.attribute_guards import _guarded_getattr
-from engine.sandbox.builtins import _safe_range
+from engine.sandbox.attribute_guards import guarded_getattr
+from engine.sandbox.builtins import safe_range
 from engine.sandbox.errors import ScriptError, ScriptResourceError, ScriptTimeout
-from engine.sandbox.limits import _MEMORY_CHECK_INTERVAL, SCRIPT_FILENAME
+from engine.sandbox.limits import MEMORY_CHECK_INTERVAL, SCRIPT_FILENAME
 from engine.sandbox.operator_guards import (
-    _apply,
-    _check_format_spec,
-    _check_mul,
-    _check_percent_format,
-    _check_pow,
-    _check_width,
-    _guarded_add,
-    _guarded_format_value,
-    _guarded_getitem,
-    _guarded_iadd,
-    _guarded_imod,
-    _guarded_imul,
-    _guarded_lshift,
-    _guarded_mod,
-    _guarded_mul,
-    _guarded_pow,
-    _guarded_write,
-    _inplaceitem,
-    _inplacevar,
+    apply,
+    check_format_spec,
+    check_mul,
+    check_percent_format,
+    check_pow,
+    check_width,
+    guarded_add,
+    guarded_format_value,
+    guarded_getitem,
+    guarded_iadd,
+    guarded_imod,
+    guarded_imul,
+    guarded_lshift,
+    guarded_mod,
+    guarded_mul,
+    guarded_pow,
+    guarded_write,
+    inplaceitem,
+    inplacevar,
 )
 
 # Frames of code without a backward jump run a bounded number of instructions between calls, and
@@ -62,7 +62,7 @@ def _loops(code: types.CodeType) -> bool:
     )
 
 
-def _register_lineless(code: types.CodeType) -> None:
+def register_lineless(code: types.CodeType) -> None:
     if len(_LINELESS) > _LINELESS_MAX:  # absence only costs speed, never safety
         _LINELESS.clear()
         _LINELESS.update(_GUARD_CODES)
@@ -86,7 +86,7 @@ def _resident_bytes() -> int | None:
         return None
 
 
-class _Run:
+class Run:
     """Limits of one evaluate/execute call: the trace functions and the handler guard."""
 
     __slots__ = (
@@ -106,7 +106,7 @@ class _Run:
         self.memory_limit = memory_limit
         self.baseline: int | None = None
         self.next_check = (
-            min(self.deadline, now + _MEMORY_CHECK_INTERVAL) if memory_limit else self.deadline
+            min(self.deadline, now + MEMORY_CHECK_INTERVAL) if memory_limit else self.deadline
         )
         self.abort: ScriptError | None = None
         self.local = self.trace_local
@@ -141,7 +141,7 @@ class _Run:
                         f"used more than {self.memory_limit // 2**20} MiB of memory"
                     )
                 )
-            self.next_check = min(self.deadline, now + _MEMORY_CHECK_INTERVAL)
+            self.next_check = min(self.deadline, now + MEMORY_CHECK_INTERVAL)
         else:
             self.next_check = self.deadline
 
@@ -174,28 +174,28 @@ class _Run:
 _GUARD_CODES: Final = {
     id(func.__code__): func.__code__
     for func in (
-        _guarded_getattr,
-        _guarded_getitem,
-        _guarded_add,
-        _guarded_mul,
-        _guarded_pow,
-        _guarded_lshift,
-        _guarded_mod,
-        _guarded_format_value,
-        _inplacevar,
-        _inplaceitem,
-        _guarded_write,
-        _apply,
-        _check_mul,
-        _check_pow,
-        _guarded_iadd,
-        _guarded_imul,
-        _guarded_imod,
-        _check_percent_format,
-        _check_format_spec,
-        _check_width,
-        _safe_range,
-        _Run.handler_guard,
+        guarded_getattr,
+        guarded_getitem,
+        guarded_add,
+        guarded_mul,
+        guarded_pow,
+        guarded_lshift,
+        guarded_mod,
+        guarded_format_value,
+        inplacevar,
+        inplaceitem,
+        guarded_write,
+        apply,
+        check_mul,
+        check_pow,
+        guarded_iadd,
+        guarded_imul,
+        guarded_imod,
+        check_percent_format,
+        check_format_spec,
+        check_width,
+        safe_range,
+        Run.handler_guard,
     )
 }
 _LINELESS.update(_GUARD_CODES)

@@ -16,9 +16,9 @@ from engine.forms.feel import (
     MAX_FEEL_CHARS,
     MAX_FEEL_DEPTH,
     MAX_FEEL_OPERATORS,
-    _feel_hides,
-    _feel_value,
     feel_bounds_problem,
+    feel_hides,
+    feel_value,
 )
 
 DEEP = "(" * 3000 + "amount > 1" + ")" * 3000
@@ -50,8 +50,8 @@ def test_bounds():
 
 @pytest.mark.parametrize("expr", [DEEP, LONG, " or ".join(["a = 1"] * 1000)])
 def test_out_of_bounds_expressions_evaluate_to_unknown_without_raising(expr):
-    assert _feel_value(expr, {"amount": 5}) is feel._UNKNOWN
-    assert _feel_hides(expr, {"amount": 5}) is False  # unknown: the field stays visible
+    assert feel_value(expr, {"amount": 5}) is feel.UNKNOWN
+    assert feel_hides(expr, {"amount": 5}) is False  # unknown: the field stays visible
 
 
 @pytest.mark.parametrize("key", ["conditional", "readonly", "validate"])
@@ -77,5 +77,5 @@ def test_an_evaluator_error_is_the_safe_reading(monkeypatch):
         raise RecursionError("deep")
 
     monkeypatch.setattr(feel, "_feel_eval", broken)
-    assert _feel_value("a = 1", {"a": 1}) is feel._UNKNOWN
-    assert _feel_hides("a = 1", {"a": 1}) is False
+    assert feel_value("a = 1", {"a": 1}) is feel.UNKNOWN
+    assert feel_hides("a = 1", {"a": 1}) is False

@@ -30,8 +30,8 @@ from engine.sandbox import (
     ScriptResourceError,
     ScriptSecurityError,
     ScriptTimeout,
-    _compile,
     check_source,
+    compile_source,
 )
 from engine.sandbox.diagram_helpers import (
     SHANGHAI,
@@ -286,10 +286,10 @@ def test_compile_cache_reuses_code() -> None:
     env = RestrictedEnvironment()
     source = "cache_probe_value * 2"
     env.evaluate(source, {"cache_probe_value": 1})
-    before = _compile.cache_info()
+    before = compile_source.cache_info()
     for i in range(50):
         assert env.evaluate(source, {"cache_probe_value": i}) == i * 2
-    after = _compile.cache_info()
+    after = compile_source.cache_info()
     assert after.misses == before.misses
     assert after.hits >= before.hits + 50
 

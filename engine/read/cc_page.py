@@ -20,9 +20,8 @@ from engine.read.inbox import (
     clean_query,
     like,
     paged,
-    process_names,
-    user_names,
 )
+from engine.read.names import process_names, user_names
 from engine.read.task_page import HISTORY_ACTIONS, form_values
 from engine.store import instance_state as store
 from engine.store.records_ops import InstanceCcRecord

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.read.instance_view import ACTIVE_STATUSES, display_names, element_names, process_names
+from engine.read.instance_view import ACTIVE_STATUSES, element_names
+from engine.read.names import process_names, user_names
 from engine.store.tables import (
     GroupRecord,
     HumanTaskRow,
@@ -120,7 +121,7 @@ def overdue(session: Session, now: datetime) -> tuple[list[dict[str, Any]], list
         .where(*late, HumanTaskRow.assignee.is_(None))
         .group_by(TaskCandidateRow.group_name)
     ).all()
-    people = display_names(session, {u for u, _ in by_person})
+    people = user_names(session, {u for u, _ in by_person})
     groups = {
         g.name: g
         for g in session.scalars(

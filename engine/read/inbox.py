@@ -8,7 +8,7 @@ datetimes; formatting for a language is the caller's business.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -25,12 +25,10 @@ from engine.read.list_queries import (
     page_with_total,
     task_rows,
 )
+from engine.read.names import process_names
 from engine.store.tables import (
-    GroupRecord,
     HumanTaskRow,
     InstanceRecord,
-    ProcessModelRecord,
-    UserRecord,
 )
 
 if TYPE_CHECKING:
@@ -98,42 +96,6 @@ def paged(
     page = min(max(1, page), last)
     rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
     return list(rows), total, page, per_page
-
-
-def process_names(session: Session) -> dict[str, str]:
-    """Deployed process models: key -> display name, sorted by name."""
-    rows = session.execute(
-        select(ProcessModelRecord.key, ProcessModelRecord.name).order_by(ProcessModelRecord.name)
-    ).all()
-    return {key: name or key for key, name in rows}
-
-
-def active_people(session: Session) -> list[dict[str, str]]:
-    """Everyone who can receive a task, for the person pickers, by display name."""
-    rows = session.execute(
-        select(UserRecord.username, UserRecord.display_name)
-        .where(UserRecord.is_active.is_(True))
-        .order_by(UserRecord.display_name, UserRecord.username)
-    ).all()
-    return [{"username": u, "name": d or u} for u, d in rows]
-
-
-def user_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
-    wanted = sorted({u for u in usernames if u})
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(UserRecord.username, UserRecord.display_name).where(UserRecord.username.in_(wanted))
-    ).all()
-    return {username: display or username for username, display in rows}
-
-
-def group_names(session: Session) -> dict[str, dict[str, str]]:
-    """Group key -> {"zh": ..., "en": ...}."""
-    return {
-        g.name: {"zh": g.display_name or g.name, "en": g.display_name_en or g.display_name}
-        for g in session.scalars(select(GroupRecord))
-    }
 
 
 # --- lists ------------------------------------------------------------------------------------

@@ -25,11 +25,10 @@ from sqlalchemy import Select, func, intersect, select, text
 from sqlalchemy.orm import Session
 
 from engine.read.list_queries import INSTANCE_COLUMNS, visible_instance_ids
+from engine.read.names import process_names, user_names
 from engine.store.tables import (
-    GroupRecord,
     HumanTaskRow,
     InstanceRecord,
-    ProcessModelRecord,
     ProcessVersionRecord,
     UserRecord,
     VersionFileRecord,
@@ -222,7 +221,7 @@ def _rows(session: Session, ids: list[int], now: datetime) -> list[dict[str, Any
         )
     )
     names = process_names(session)
-    people = display_names(session, {r.started_by for r in rows.values()})
+    people = user_names(session, {r.started_by for r in rows.values()})
     out = []
     for i in ids:
         r = rows.get(i)
@@ -246,27 +245,6 @@ def _rows(session: Session, ids: list[int], now: datetime) -> list[dict[str, Any
             }
         )
     return out
-
-
-def process_names(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(ProcessModelRecord.key, ProcessModelRecord.name)).all())
-
-
-def display_names(session: Session, usernames: set[str | None]) -> dict[str, str]:
-    wanted = sorted(u for u in usernames if u)
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(UserRecord.username, UserRecord.display_name).where(UserRecord.username.in_(wanted))
-    )
-    return {u: d for u, d in rows}
-
-
-def group_names(session: Session, english: bool = False) -> dict[str, str]:
-    return {
-        g.name: (g.display_name_en or g.name) if english else g.display_name
-        for g in session.scalars(select(GroupRecord))
-    }
 
 
 def stage_options(session: Session, process: str | None, limit: int = 200) -> list[str]:

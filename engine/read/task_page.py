@@ -21,13 +21,8 @@ from engine.access import task_access
 from engine.bpmn.specs import ParsedModel, all_task_specs
 from engine.errors import NotFound
 from engine.people.accounts import Actor
-from engine.read.inbox import (
-    ENDED,
-    local_zone,
-    process_names,
-    task_item,
-    user_names,
-)
+from engine.read.inbox import ENDED, local_zone, task_item
+from engine.read.names import process_names, user_names
 from engine.read.queries import task_data
 from engine.store import instance_state as store
 from engine.store.tables import (

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from engine.access import may_manage_absence
 from engine.errors import InvalidInput, PlanflowError
 from engine.people import absence, admin
-from engine.read.inbox import user_names
+from engine.read.names import user_names
 from web.core import engine_ctx, unit_of_work
 from web.i18n import translate
 from web.pages import bp

@@ -21,6 +21,7 @@ from engine.errors import (
     Unauthenticated,
 )
 from engine.read import inbox as worklist
+from engine.read import names
 from engine.read.withdrawable import withdrawable
 from web.core import engine_ctx, unit_of_work
 from web.i18n import catalog, current_language, translate
@@ -215,8 +216,8 @@ def inbox() -> str:
             q=q,
             page=int_arg("page"),
         )
-        processes = worklist.process_names(session)
-        groups = worklist.group_names(session)
+        processes = names.process_names(session)
+        groups = names.group_labels(session)
     filtered = bool(process or overdue or q)
     if not filtered:
         g.staff_open_count = (actor.username, listing.total)
@@ -244,7 +245,7 @@ def done() -> str:
     q = request.args.get("q", "").strip()
     with unit_of_work() as session:
         listing = worklist.done(ctx, session, actor, process=process, q=q, page=int_arg("page"))
-        processes = worklist.process_names(session)
+        processes = names.process_names(session)
         # 撤回 offered per row from one batched check (not available_operations per row).
         can_withdraw = withdrawable(session, actor, [t["id"] for t in listing.items])
     return render_template(

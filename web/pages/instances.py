@@ -25,6 +25,7 @@ from engine.access import instance_for, instance_permissions
 from engine.bpmn.layout import with_diagram
 from engine.errors import Forbidden, NotFound, PlanflowError
 from engine.read import instance_view, queries
+from engine.read import names as naming
 from engine.usecases import instances as operations
 from web.core import engine_ctx, unit_of_work
 from web.i18n import catalog, current_language, translate
@@ -181,7 +182,7 @@ def instances() -> str:
         result = instance_view.list_instances(
             session, actor, flt, now=ctx.clock.now(), tz=local_tz(), page=page
         )
-        processes = instance_view.process_names(session)
+        processes = naming.process_names(session)
         stages = instance_view.stage_options(session, flt.process)
         starters = instance_view.starter_options(session) if instance_view.sees_all(actor) else []
     if flt.stage and flt.stage not in stages:
@@ -270,9 +271,9 @@ def instance_detail(instance_id: int) -> str:
         found = instance_view.version_bpmn(session, record.version_id)
         xml = with_diagram(found[1]) if found else None
         names = instance_view.element_names(session, record.version_id, found[1] if found else "")
-        process_name = instance_view.process_names(session).get(record.model_key, record.model_key)
-        groups = instance_view.group_names(session, english=current_language() == "en")
-        people = instance_view.display_names(
+        process_name = naming.process_names(session).get(record.model_key, record.model_key)
+        groups = naming.group_names(session, english=current_language() == "en")
+        people = naming.user_names(
             session,
             {detail["started_by"]}
             | {a["actor"] for a in detail["audit"]}

@@ -12,7 +12,7 @@ from engine import operations
 from engine.access import may_on_instance, task_access
 from engine.errors import PlanflowError
 from engine.people.accounts import Actor
-from engine.read import inbox as worklist
+from engine.read import names as naming
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -38,9 +38,9 @@ def operations_context(
         return {"ops": None, "ops_allowed": {}}
     allowed = ops["operations"]
     record = task_access(session, actor, task_id).record  # task_operations found it
-    people = worklist.active_people(session)
+    people = naming.active_people(session)
     names = {p["username"]: p["name"] for p in people}
-    names.update(worklist.user_names(session, [s["signer"] for s in ops["signers"]]))
+    names.update(naming.user_names(session, [s["signer"] for s in ops["signers"]]))
     targets: list[dict[str, Any]] = []
     if allowed.get("return"):
         try:

@@ -19,8 +19,7 @@ from engine.access import task_access
 from engine.context import EngineContext
 from engine.errors import FormInvalid, InvalidInput, PlanflowError
 from engine.people.accounts import Actor
-from engine.read import inbox as worklist
-from engine.read import task_page
+from engine.read import names, task_page
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, translate
 from web.pages import bp
@@ -129,7 +128,7 @@ def render_task(task_id: str, status: int = 200, **extra: Any) -> tuple[str, int
     try:
         with unit_of_work() as session:
             view = task_page.task_view(ctx, session, actor, task_id)
-            groups = worklist.group_names(session)
+            groups = names.group_labels(session)
             ops = operations_context(ctx, session, actor, task_id)
     except PlanflowError as exc:
         return html_error(exc)

@@ -1,0 +1,53 @@
+"""Names people read instead of keys: process models, users, groups — one home for each, used
+by every read model and page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.store.tables import GroupRecord, ProcessModelRecord, UserRecord
+
+
+def process_names(session: Session) -> dict[str, str]:
+    """Deployed process models: key -> display name, sorted by name."""
+    rows = session.execute(
+        select(ProcessModelRecord.key, ProcessModelRecord.name).order_by(ProcessModelRecord.name)
+    ).all()
+    return {key: name or key for key, name in rows}
+
+
+def user_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
+    wanted = sorted({u for u in usernames if u})
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(UserRecord.username, UserRecord.display_name).where(UserRecord.username.in_(wanted))
+    ).all()
+    return {username: display or username for username, display in rows}
+
+
+def active_people(session: Session) -> list[dict[str, str]]:
+    """Everyone who can receive a task, for the person pickers, by display name."""
+    rows = session.execute(
+        select(UserRecord.username, UserRecord.display_name)
+        .where(UserRecord.is_active.is_(True))
+        .order_by(UserRecord.display_name, UserRecord.username)
+    ).all()
+    return [{"username": u, "name": d or u} for u, d in rows]
+
+
+def group_labels(session: Session) -> dict[str, dict[str, str]]:
+    """Group key -> {"zh": ..., "en": ...}."""
+    return {
+        g.name: {"zh": g.display_name or g.name, "en": g.display_name_en or g.display_name}
+        for g in session.scalars(select(GroupRecord))
+    }
+
+
+def group_names(session: Session, english: bool = False) -> dict[str, str]:
+    """Group key -> its name in one language (Chinese unless ``english``)."""
+    lang = "en" if english else "zh"
+    return {key: labels[lang] or key for key, labels in group_labels(session).items()}

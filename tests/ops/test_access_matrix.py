@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Any
 
 import pytest
@@ -42,9 +41,9 @@ from engine.store.records_ops import (
 )
 from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord
 from engine.usecases import instances
-from tests.conftest import PASSWORD
 from tests.ops.conftest import add_more_staff, deploy_ops
 from tests.ops.helpers import HANDLE_DATA
+from tests.pages import as_user, csrf
 from web.cli import main
 
 ROLES = {
@@ -186,21 +185,13 @@ class Pages:
 
     def client(self, username: str) -> Any:
         if username not in self.clients:
-            client = self.app.test_client()
-            page = client.get("/login").get_data(as_text=True)
-            token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-            answer = client.post(
-                "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
-            )
-            assert answer.status_code == 302, answer.get_data(as_text=True)
-            self.clients[username] = client
+            self.clients[username] = as_user(self.app, username)
         return self.clients[username]
 
     def post(self, username: str, url: str, form: dict[str, Any] | None = None,
              json_body: dict[str, Any] | None = None) -> int:
         client = self.client(username)
-        with client.session_transaction() as s:
-            token = s["csrf_token"]
+        token = csrf(client)
         if json_body is not None:
             answer = client.post(url, json=json_body, headers={"X-CSRF-Token": token})
         else:

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 import pytest
 from werkzeug.routing import IntegerConverter
 
+from tests.pages import login
 from tests.reliability.conftest import APPROVAL3, PASSWORD, Conn, prepare, wait_healthy
 from tests.reliability.helpers import free_port, spawn, stop
 
@@ -61,15 +62,6 @@ def site(tmp_path: Path) -> Any:
     ctx.db.dispose()
 
 
-def login(client: Any, username: str) -> Any:
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    r = client.post("/login", data={"username": username, "password": PASSWORD,
-                                    "csrf_token": token})
-    assert r.status_code == 302, r.status_code
-    return r
-
-
 def cookie_name(client: Any) -> str:
     return client.application.config["SESSION_COOKIE_NAME"]
 
@@ -85,7 +77,7 @@ def session_cookie(client: Any) -> str | None:
 def test_every_api_route_needs_a_bearer_token(site: Any) -> None:
     app, prep = site
     client = app.test_client()
-    login(client, "root")  # a browser session must not authenticate the API
+    login(client, "root", PASSWORD)  # a browser session must not authenticate the API
     anonymous = app.test_client()
     checked, failures = 0, []
     for rule in app.url_map.iter_rules():
@@ -153,7 +145,7 @@ def test_login_issues_a_new_session_and_the_old_cookie_stays_anonymous(site: Any
     assert planted
     with victim.session_transaction() as s:
         old_csrf = s["csrf_token"]
-    login(victim, "req1")
+    login(victim, "req1", PASSWORD)
     assert session_cookie(victim) != planted
     with victim.session_transaction() as s:
         assert s["user"] == "req1" and s["csrf_token"] != old_csrf
@@ -166,7 +158,7 @@ def test_login_issues_a_new_session_and_the_old_cookie_stays_anonymous(site: Any
 def test_a_session_cookie_is_dead_after_logout(site: Any) -> None:
     app, _ = site
     client = app.test_client()
-    login(client, "req1")
+    login(client, "req1", PASSWORD)
     captured = session_cookie(client)
     with client.session_transaction() as s:
         token = s["csrf_token"]
@@ -183,7 +175,12 @@ def test_a_login_lasts_a_working_day_not_a_month(site: Any) -> None:
 
     app, _ = site
     client = app.test_client()
-    r = login(client, "req1")
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token
+    r = client.post(
+        "/login", data={"username": "req1", "password": PASSWORD, "csrf_token": token.group(1)}
+    )
     expires = re.search(r"Expires=([^;]+)", r.headers["Set-Cookie"])
     assert expires, r.headers["Set-Cookie"]
     lifetime = parsedate_to_datetime(expires.group(1)) - datetime.now(UTC)
@@ -196,7 +193,7 @@ def test_a_login_lasts_a_working_day_not_a_month(site: Any) -> None:
 def test_every_ui_post_needs_the_csrf_token(site: Any) -> None:
     app, _ = site
     client = app.test_client()
-    login(client, "root")
+    login(client, "root", PASSWORD)
     with client.session_transaction() as s:
         real = s["csrf_token"]
     posts = [r for r in app.url_map.iter_rules()
@@ -265,7 +262,7 @@ def test_markup_in_data_and_names_is_escaped_everywhere(site: Any) -> None:
     seen = shown = 0
     for user, urls in pages.items():
         client = app.test_client()
-        login(client, user)
+        login(client, user, PASSWORD)
         for url in urls:
             r = client.get(url, follow_redirects=True)
             if r.status_code == 404:

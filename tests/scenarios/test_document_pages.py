@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from typing import Any
 
 import pytest
@@ -12,19 +11,8 @@ from flask import url_for
 
 from engine.clock import FixedClock
 from engine.context import EngineContext
-from tests.conftest import PASSWORD
+from tests.pages import login
 from tests.scenarios import Api, add_extra_staff, deploy_department_models
-
-
-def login(client: Any, username: str) -> None:
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert token
-    r = client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)},
-    )
-    assert r.status_code == 302
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from engine.store.db import transaction
 from engine.store.tables import TimerRow
 from engine.usecases import instances
 from tests.conftest import deploy_fixture
-from tests.web.test_manage_pages import login
+from tests.pages import login
 
 
 def test_admin_sees_findings_in_chinese_and_staff_are_refused(

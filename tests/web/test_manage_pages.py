@@ -30,6 +30,7 @@ from engine.timing.timers import process_due
 from engine.usecases import instances
 from engine.usecases.deploy import deploy, uploads_from_paths
 from tests.conftest import FIXTURES, MODELS, PASSWORD, deploy_fixture
+from tests.pages import login
 
 XSS = "<script>alert('x')</script>"
 
@@ -41,18 +42,6 @@ XSS = "<script>alert('x')</script>"
 def env(app, client, sqlite_ctx, api_staff):
     deploy_fixture(sqlite_ctx)
     return sqlite_ctx
-
-
-def login(client, username, password=PASSWORD):
-    with client.session_transaction() as s:
-        s.clear()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    r = client.post("/login", data={"username": username, "password": password,
-                                    "csrf_token": token})
-    assert r.status_code == 302, r.get_data(as_text=True)
-    with client.session_transaction() as s:
-        return s["csrf_token"]
 
 
 def start(ctx, who, title="新品推广", amount=5000):

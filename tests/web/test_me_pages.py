@@ -19,6 +19,7 @@ from engine.store.records_ops import InstanceCcRecord, NotificationRecord
 from engine.store.tables import HumanTaskRow
 from engine.usecases import instances
 from tests.conftest import PASSWORD, add_test_user, deploy_fixture
+from tests.pages import as_user, csrf, html
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -29,30 +30,6 @@ def ctx(sqlite_ctx, api_staff):
     with transaction(sqlite_ctx.sessions) as s:  # a stranger to every instance here
         add_test_user(s, "zhang", PASSWORD, now=sqlite_ctx.clock.now(), groups=["legal"])
     return sqlite_ctx
-
-
-def login(client, username: str) -> None:
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    r = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
-    )
-    assert r.status_code == 302, r.get_data(as_text=True)
-
-
-def csrf(client) -> str:
-    with client.session_transaction() as s:
-        return s["csrf_token"]
-
-
-def as_user(app, username: str):
-    client = app.test_client()
-    login(client, username)
-    return client
-
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def start(ctx, title: str, username: str = "alice") -> int:

@@ -17,7 +17,8 @@ from engine.store.db import transaction
 from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.usecases import instances
 from engine.usecases.deploy import Upload, deploy
-from tests.conftest import PASSWORD, STAFF, deploy_fixture
+from tests.conftest import STAFF, deploy_fixture
+from tests.pages import as_user, csrf, html
 
 XSS = "<script>alert('x')</script>"
 
@@ -29,26 +30,6 @@ XSS = "<script>alert('x')</script>"
 def ctx(sqlite_ctx, api_staff):
     deploy_fixture(sqlite_ctx)
     return sqlite_ctx
-
-
-def login(client, username: str = "alice") -> None:
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    r = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
-    )
-    assert r.status_code == 302, r.get_data(as_text=True)
-
-
-def csrf(client) -> str:
-    with client.session_transaction() as s:
-        return s["csrf_token"]
-
-
-def as_user(app, username: str):
-    client = app.test_client()
-    login(client, username)
-    return client
 
 
 def start(ctx, username: str = "alice", title: str = "年度品牌推广", amount: int = 5000) -> int:
@@ -84,10 +65,6 @@ def complete_json(client, tid: str, data: dict[str, Any], token: str | None = "a
     if token:
         headers["X-CSRF-Token"] = token
     return client.post(f"/tasks/{tid}/complete", json={"data": data}, headers=headers)
-
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def form_config(page: str) -> dict[str, Any]:

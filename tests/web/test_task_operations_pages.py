@@ -25,7 +25,8 @@ from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord
 from engine.usecases import instances
 from tests.conftest import deploy_fixture
 from tests.ops.conftest import deploy_ops
-from tests.web.test_staff_pages import as_user, complete_json, csrf, form_config, html, start
+from tests.pages import as_user, csrf, html
+from tests.web.test_staff_pages import complete_json, form_config, start
 
 # --- fixtures and helpers -------------------------------------------------------------------
 

@@ -1,10 +1,13 @@
 """退回 return: the earlier steps a task may be sent back to (each with the open tasks a return
 there would also cancel) and the return itself, which rewinds the workflow (`engine.bpmn.rewind`) to
 the chosen step, assigned to whoever completed it; parallel branches not on the way back stay.
+The reopened step's form opens with what was entered in it last time (`rewind_keeping_form`, also
+used by 撤回).
 """
 
 from __future__ import annotations
 
+from copy import deepcopy
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.util.task import TaskState
@@ -28,8 +31,55 @@ from engine.usecases import instances
 from engine.usecases.acting import acting_on
 
 if TYPE_CHECKING:
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.task import Task
+
+    from engine.bpmn.specs import ParsedModel
     from engine.context import EngineContext
+    from engine.forms import FormSchema
     from engine.people.accounts import Actor
+
+
+def _entered(form: FormSchema | None, data: dict[str, Any]) -> dict[tuple[str, ...], Any]:
+    """The values ``form``'s fields hold in ``data``, by data path: each input field the step
+    fills in (not the read-only ones, which show the process's values) and each dynamic list as
+    a whole. Fields absent from ``data`` are left out."""
+    out: dict[tuple[str, ...], Any] = {}
+    for field in form.fields if form else []:
+        whole, in_list, _ = field.path.partition("[]")
+        if not in_list and any(field.component.get(k) is True for k in ("readonly", "disabled")):
+            continue
+        segs = tuple(whole.split("."))
+        value: Any = data
+        for seg in segs:
+            if not isinstance(value, dict) or seg not in value:
+                break
+            value = value[seg]
+        else:
+            out[segs] = deepcopy(value)
+    return out
+
+
+def _put(data: dict[str, Any], segs: tuple[str, ...], value: Any) -> None:
+    at = data
+    for seg in segs[:-1]:
+        if not isinstance(at.get(seg), dict):
+            at[seg] = {}
+        at = at[seg]
+    at[segs[-1]] = value
+
+
+def rewind_keeping_form(model: ParsedModel, workflow: BpmnWorkflow, plan: rewind.RewindPlan) -> str:
+    """`rewind.rewind` to ``plan.target``, which then opens with its form filled in as it was
+    when it was last completed. (SpiffWorkflow's reset gives the task a copy of its parent's
+    data, i.e. the data from *before* the step was done: every field would be blank.) Only the
+    form's own fields are put back; everything else is the data the step started from."""
+    target: Task = plan.target
+    entered = _entered(model.form_for(rewind.element_id(target)), target.data)
+    new_id = rewind.rewind(workflow, plan)
+    for segs, value in entered.items():
+        _put(target.data, segs, value)
+    return new_id
 
 
 def _target_dict(session: Session, task: Any) -> dict[str, Any]:
@@ -114,7 +164,7 @@ def return_to(
             {"task_id": str(t.id), "element_id": rewind.element_id(t)}
             for t in plan.user_tasks(TaskState.COMPLETED)
         ]
-        new_id = rewind.rewind(act.workflow, plan)
+        new_id = rewind_keeping_form(act.model, act.workflow, plan)
         previous = before["completed_by"]
         if previous:
             act.assign[new_id] = previous

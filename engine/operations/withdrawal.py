@@ -17,6 +17,7 @@ from engine.bpmn import rewind
 from engine.bpmn.runtime import find_task, run_steps
 from engine.errors import Conflict
 from engine.notify.notifications import publish
+from engine.operations.returns import rewind_keeping_form
 from engine.operations.shared import (
     audit_task,
     clean_text,
@@ -63,7 +64,8 @@ def withdraw(
     ctx: EngineContext, session: Session, actor: Actor, task_id: str, reason: str = ""
 ) -> InstanceRecord:
     """Take back a step one completed, while nothing after it has been acted on (no later step
-    completed, claimed, delegated or signed). The step opens again for its completer."""
+    completed, claimed, delegated or signed). The step opens again for its completer, with its
+    form as they submitted it."""
     task = require_task(session, actor, "withdraw", task_id)
     row, record = task.row, task.record
     require_bpmn_row(session, row)
@@ -99,7 +101,7 @@ def withdraw(
         recipients: list[str] = []
         for r in live_rows:
             recipients += who_must_act(session, r)
-        new_id = rewind.rewind(act.workflow, plan)
+        new_id = rewind_keeping_form(act.model, act.workflow, plan)
         owner = row.completed_by or actor.username
         act.assign[new_id] = owner
         audit_task(

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 # The audit entries the task page's history shows.
 HISTORY_ACTIONS = ("started", "task_completed")
+# The audit entries that reopen a step as a new task (退回 to it, 撤回 of it), each with the
+# detail that names the new task.
+REOPENED_BY = {"task_returned": "to_task_id", "task_withdrawn": "new_task_id"}
 
 
 def _path_value(data: Any, path: str) -> Any:
@@ -110,6 +113,30 @@ def _start_instructions(model: ParsedModel) -> str | None:
     return None
 
 
+def reopened(session: Session, instance_id: int, task_id: str) -> dict[str, Any] | None:
+    """Why this task exists, if a 退回 or 撤回 reopened its step: ``kind`` (returned |
+    withdrawn), who did it (``by``, ``by_name``), when (``at``) and the ``reason`` (None if
+    none was given). None for a task the process reached by itself."""
+    entries = session.scalars(
+        select(AuditRecord)
+        .where(AuditRecord.instance_id == instance_id, AuditRecord.action.in_(REOPENED_BY))
+        .order_by(AuditRecord.id.desc())
+    )
+    for entry in entries:
+        details = entry.details or {}
+        if details.get(REOPENED_BY[entry.action]) != task_id:
+            continue
+        by = entry.actor or ""
+        return {
+            "kind": "returned" if entry.action == "task_returned" else "withdrawn",
+            "by": by,
+            "by_name": user_names(session, [by]).get(by, by),
+            "at": entry.at,
+            "reason": details.get("reason") or None,
+        }
+    return None
+
+
 def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> dict[str, Any]:
     """Everything the task page shows, to everyone who may see the task (`engine.access`:
     NotFound otherwise); the ``can_*`` flags say what they may do on it."""
@@ -144,12 +171,7 @@ def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) 
             name = None
         else:
             entry_step = model.steps.get(entry.element_id or "")
-            entry_form = (
-                model.forms.get(entry_step.form_file)
-                if entry_step and entry_step.form_file
-                else None
-            )
-            fields = form_values(entry_form, data)
+            fields = form_values(model.form_for(entry.element_id or ""), data)
             name = details.get("name") or (entry_step.name if entry_step else entry.element_id)
             if entry.task_id == row.id:
                 submitted = dict(data)
@@ -192,6 +214,7 @@ def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) 
         "instructions": step.instructions if step else None,
         "form": form.raw if form else None,
         "form_data": form_data,
+        "reopened": reopened(session, record.id, row.id),
         "key_data": form_values(start_form, data),
         "history": history,
         "can_act": can_act,

@@ -2,7 +2,8 @@
 and the read models all ask here, and they ask in one order:
 
 1. **May the actor know it exists?** Otherwise ``NotFound`` (404), exactly as for an id that does
-   not exist, so ids cannot be probed. A task is visible to whoever may see its instance.
+   not exist, so ids cannot be probed. A task is visible to whoever may see its instance, and
+   to the members of the groups it was offered to.
 2. **May they do this to it?** Otherwise ``Forbidden`` (403).
 3. Only then does the use case check state (``Conflict`` / ``InstanceStateError``, 409).
 
@@ -304,9 +305,11 @@ def task_access(session: Session, actor: Actor, task_id: str) -> TaskAccess:
         raise _no_task(task_id)
     row, record, delegation = found
     rel = relation(actor, row, delegation)
-    visible = (  # the relation answers it without a query, or the instance rule does
-        rel in ("own", "delegate")
-        or (rel == "group" and row.status in LIVE_STATUSES)
+    # The relation answers it without a query, or the instance rule does. A step offered to
+    # the actor's group stays theirs to know after a colleague did it: a second click that
+    # lost the race learns "already done" (409), not "no such task".
+    visible = (
+        rel in ("own", "group", "delegate")
         or row.completed_by == actor.username
         or may_view_instance(session, actor, record)
     )

@@ -169,11 +169,11 @@ def world(app, sqlite_ctx, api_staff, token_for):
 
 def may_know(role: str, op: str, relation: str) -> bool:
     """Whether the actor may know the instance exists (`engine.access.may_view_instance`):
-    managers, process owners and admins see every instance; the staff member sees it when the
-    task is theirs or offered to their group (for 撤回: when they completed the step)."""
+    managers, process owners and admins see every instance; the staff member sees the task when
+    it is theirs or was offered to their group (for 撤回: they or a colleague did the step)."""
     if role != "staff":
         return True
-    return relation == "own" or (relation == "group" and op != "withdraw")
+    return relation in ("own", "group")
 
 
 class Pages:

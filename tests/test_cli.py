@@ -31,6 +31,7 @@ def cli(tmp_path: Path):
         return result.output
 
     run("db", "upgrade")
+    run.env = env  # type: ignore[attr-defined]
     return run
 
 
@@ -52,14 +53,14 @@ def test_cli_round_trip(cli):
     assert "description" in err
     out = cli("complete", task_id, "--data", '{"description": "说明"}', "--as", "alice")
     review_id = re.search(r"task (\S+)\s+经理审批", out).group(1)
-    shown = json.loads(cli("show", str(instance_id)))
+    shown = json.loads(cli("show", str(instance_id), "--admin"))
     assert shown["status"] == "running" and shown["open_tasks"][0]["element_id"] == "review"
     denied = cli("complete", review_id, "--data", '{"decision": "approve"}', "--as", "alice",
                  ok=False)
     assert "not allowed" in denied
     cli("complete", review_id, "--data", '{"decision": "approve"}', "--as", "mgr")
-    assert json.loads(cli("show", str(instance_id)))["status"] == "waiting"
-    assert f"#{instance_id}" in cli("instances")
+    assert json.loads(cli("show", str(instance_id), "--admin"))["status"] == "waiting"
+    assert f"#{instance_id}" in cli("instances", "--as", "alice")
 
 
 def test_tick_as_of_fires_due_timers(cli):
@@ -69,10 +70,10 @@ def test_tick_as_of_fires_due_timers(cli):
     instance_id = int(re.search(r"instance (\d+)", out).group(1))
     task_id = re.search(r"task (\S+)\s+提交说明", out).group(1)
     cli("complete", task_id, "--data", '{"description": "x"}', "--as", "alice")
-    assert json.loads(cli("show", str(instance_id)))["status"] == "waiting"
+    assert json.loads(cli("show", str(instance_id), "--admin"))["status"] == "waiting"
     assert "woken 0" in cli("tick")
     assert "woken 1" in cli("tick", "--as-of", "2099-01-01T00:00:00+08:00")
-    assert json.loads(cli("show", str(instance_id)))["status"] == "completed"
+    assert json.loads(cli("show", str(instance_id), "--admin"))["status"] == "completed"
 
 
 def test_cli_errors_are_clear(cli):
@@ -93,5 +94,29 @@ def test_set_data_moves_a_date_timer(cli, tmp_path):
     out = cli("set-data", str(instance_id), "--data",
               '{"event_date": "2099-04-30T10:00:00+08:00"}', "--as", "sup")
     assert "t_minus_3" in out and "2099-04-27T02:00:00+00:00" in out
-    shown = json.loads(cli("show", str(instance_id)))
+    shown = json.loads(cli("show", str(instance_id), "--admin"))
     assert "timer_rescheduled" in [a["action"] for a in shown["audit"]]
+
+
+def test_reading_and_acting_go_through_access_unless_the_operator_says_admin(cli):
+    """`show`, `instances`, `retry`, `set-data` and `terminate` act as a person (`--as`, through
+    engine.access: 4 = not found for someone with no part in the instance) or, explicitly, as
+    the system administrator (`--admin`); never both, never silently as the system."""
+    cli("users", "add", "alice", "--group", "planning_specialist", "--password", "secret-pass-1")
+    cli("users", "add", "fin", "--group", "finance", "--password", "secret-pass-4")
+    cli("deploy", str(MODELS))
+    out = cli("start", "approval_demo", "--data", '{"title": "访问", "amount": 5}', "--as", "alice")
+    instance_id = re.search(r"instance (\d+)", out).group(1)
+    assert json.loads(cli("show", instance_id, "--as", "alice"))["id"] == int(instance_id)
+    assert json.loads(cli("show", instance_id, "--admin"))["id"] == int(instance_id)
+    runner = CliRunner()
+    env = {"PLANFLOW_DATABASE_URL": cli.env["PLANFLOW_DATABASE_URL"],
+           "PLANFLOW_SECRET_KEY": "cli-test-secret",
+           "PLANFLOW_INSTANCE_DIR": cli.env["PLANFLOW_INSTANCE_DIR"]}
+    stranger = runner.invoke(main, ["show", instance_id, "--as", "fin"], env=env)
+    assert stranger.exit_code == 4, stranger.output
+    assert f"#{instance_id}" not in cli("instances", "--as", "fin")
+    for args in (["show", instance_id], ["show", instance_id, "--as", "alice", "--admin"],
+                 ["retry", instance_id], ["terminate", instance_id, "--reason", "x"]):
+        result = runner.invoke(main, args, env=env)
+        assert result.exit_code == 2 and "--as USER and --admin" in result.output, args

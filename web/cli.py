@@ -11,13 +11,15 @@ import click
 
 from engine import operations
 from engine.clock import FixedClock
-from engine.people.accounts import SYSTEM, add_user
+from engine.people.accounts import add_user
 from engine.read import queries
 from engine.settings import Settings
 from engine.usecases import instances
 from web.cli_common import (
     State,
     acting,
+    acting_as,
+    as_someone,
     echo_json,
     parse_json,
     pass_state,
@@ -200,15 +202,19 @@ def complete(state: State, task_id: str, data_json: str, username: str) -> None:
 @main.command("instances")
 @click.option("--status", default=None)
 @click.option("--process", default=None)
+@as_someone
 @pass_state
-def list_instances(state: State, status: str | None, process: str | None) -> None:
-    """List process instances."""
+def list_instances(
+    state: State, status: str | None, process: str | None, username: str | None, as_admin: bool
+) -> None:
+    """List the process instances the user may see (--admin: all)."""
 
     def go() -> None:
         ctx = state.ctx()
         with session_for(state) as session:
+            actor = acting_as(session, username, as_admin)
             page = queries.list_instances(
-                ctx, session, SYSTEM, status=status, process=process, per_page=200
+                ctx, session, actor, status=status, process=process, per_page=200
             )
         for i in page.items:
             click.echo(
@@ -222,28 +228,31 @@ def list_instances(state: State, status: str | None, process: str | None) -> Non
 
 @main.command()
 @click.argument("instance_id", type=int)
+@as_someone
 @pass_state
-def show(state: State, instance_id: int) -> None:
+def show(state: State, instance_id: int, username: str | None, as_admin: bool) -> None:
     """Show an instance: status, data, tasks, timers, audit log."""
 
     def go() -> None:
         ctx = state.ctx()
         with session_for(state) as session:
-            echo_json(queries.get_instance(ctx, session, SYSTEM, instance_id))
+            actor = acting_as(session, username, as_admin)
+            echo_json(queries.get_instance(ctx, session, actor, instance_id))
 
     run(go)
 
 
 @main.command()
 @click.argument("instance_id", type=int)
-@click.option("--as", "username", default=None)
+@as_someone
 @pass_state
-def retry(state: State, instance_id: int, username: str | None) -> None:
+def retry(state: State, instance_id: int, username: str | None, as_admin: bool) -> None:
     """Retry an instance after an incident."""
 
     def go() -> None:
         with session_for(state) as session:
-            record = instances.retry(state.ctx(), session, acting(session, username), instance_id)
+            actor = acting_as(session, username, as_admin)
+            record = instances.retry(state.ctx(), session, actor, instance_id)
             click.echo(f"实例 instance {record.id}: {record.status}")
 
     run(go)
@@ -252,17 +261,20 @@ def retry(state: State, instance_id: int, username: str | None) -> None:
 @main.command("set-data")
 @click.argument("instance_id", type=int)
 @click.option("--data", "data_json", required=True, help="variables to change, as JSON")
-@click.option("--as", "username", default=None)
+@as_someone
 @pass_state
-def set_data(state: State, instance_id: int, data_json: str, username: str | None) -> None:
+def set_data(
+    state: State, instance_id: int, data_json: str, username: str | None, as_admin: bool
+) -> None:
     """Change instance variables (e.g. move event_date); waiting date timers follow."""
     changes = parse_json(data_json)
 
     def go() -> None:
         ctx = state.ctx()
         with session_for(state) as session:
-            instances.update_data(ctx, session, acting(session, username), instance_id, changes)
-            detail = queries.get_instance(ctx, session, SYSTEM, instance_id)
+            actor = acting_as(session, username, as_admin)
+            instances.update_data(ctx, session, actor, instance_id, changes)
+            detail = queries.get_instance(ctx, session, actor, instance_id)
         click.echo(f"实例 instance {instance_id}: {detail['status']}")
         for t in detail["timers"]:
             click.echo(f"  定时 timer {t['element_id']}  截止 due {t['due_at']}")

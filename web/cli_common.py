@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from engine.clock import FixedClock
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class State:
@@ -98,3 +99,19 @@ def parse_json(text: str) -> dict[str, Any]:
 
 def acting(session: Session, username: str | None) -> Actor:
     return actor_for(session, username) if username else SYSTEM
+
+
+def as_someone(fn: F) -> F:
+    """`--as USER` or `--admin`, exactly one: a command acts as a person, through
+    `engine.access` like every channel, unless the operator explicitly acts as the system
+    administrator (what it changes is recorded as 'system' in the instance's audit log)."""
+    fn = click.option(
+        "--admin", "as_admin", is_flag=True, help="act as the system administrator ('system')"
+    )(fn)
+    return click.option("--as", "username", default=None, help="acting user")(fn)
+
+
+def acting_as(session: Session, username: str | None, as_admin: bool) -> Actor:
+    if bool(username) == as_admin:
+        raise click.UsageError("give exactly one of --as USER and --admin")
+    return SYSTEM if as_admin else actor_for(session, username or "")

@@ -14,7 +14,17 @@ import click
 from engine import operations
 from engine.operations import cc
 from engine.read import copies
-from web.cli_common import State, acting, echo_json, parse_json, pass_state, run, session_for
+from web.cli_common import (
+    State,
+    acting,
+    acting_as,
+    as_someone,
+    echo_json,
+    parse_json,
+    pass_state,
+    run,
+    session_for,
+)
 
 
 def _open_tasks(state: State, instance_id: int) -> None:
@@ -363,22 +373,17 @@ def ops_cc_inbox(state: State, username: str, unread: bool) -> None:
 @click.command("terminate")
 @click.argument("instance_id", type=int)
 @click.option("--reason", required=True, help="why (required)")
-@click.option("--as", "username", default=None, help="acting user (initiator or admin)")
-@click.option("--admin", "as_admin", is_flag=True, help="act as the system administrator")
+@as_someone
 @pass_state
 def terminate(
     state: State, instance_id: int, reason: str, username: str | None, as_admin: bool
 ) -> None:
-    """Terminate an instance (initiator or admin); a reason is required. Either --as USER or
-    an explicit --admin (recorded as 'system' in the instance's audit log)."""
-    if bool(username) == as_admin:
-        raise click.UsageError("give exactly one of --as USER and --admin")
+    """Terminate an instance (initiator or admin); a reason is required."""
 
     def go() -> None:
         with session_for(state) as session:
-            record = operations.terminate(
-                state.ctx(), session, acting(session, username), instance_id, reason
-            )
+            actor = acting_as(session, username, as_admin)
+            record = operations.terminate(state.ctx(), session, actor, instance_id, reason)
             click.echo(f"实例 instance {record.id}: {record.status}")
 
     run(go)

@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, intersect, select, text
 from sqlalchemy.orm import Session
 
-from engine.read.list_queries import INSTANCE_COLUMNS, visible_instance_ids
+from engine.access import listed_instance_ids
+from engine.read.list_queries import INSTANCE_COLUMNS
 from engine.read.names import process_names, user_names
 from engine.store.tables import (
     HumanTaskRow,
@@ -87,12 +88,14 @@ class InstancePage:
 
 
 def sees_all(actor: Actor) -> bool:
-    return actor.is_manager or actor.is_process_owner
+    """Whether the actor's lists show every instance (`engine.access.listed_instance_ids`)."""
+    return listed_instance_ids(actor) is None
 
 
 def _visible_ids(actor: Actor) -> Any:
-    """Ids of the instances a staff member may list (engine.read.queries.list_instances' rule)."""
-    return visible_instance_ids(actor.username)
+    listed = listed_instance_ids(actor)
+    assert listed is not None  # asked only for those who do not see all
+    return listed
 
 
 def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:

@@ -20,7 +20,6 @@ from sqlalchemy import (
     func,
     select,
     text,
-    union,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -189,14 +188,3 @@ INSTANCE_COLUMNS = (
     InstanceRecord.completed_at,
     InstanceRecord.suspended,
 )
-
-
-def visible_instance_ids(username: str) -> CompoundSelect:
-    """Ids of the instances a staff member may list: started by them, or with a task assigned
-    to or completed by them. A UNION of three covering index look-ups (ix_instances_started_by,
-    ix_tasks_assignee_status, ix_tasks_completed_by): no instance row is read."""
-    return union(
-        select(InstanceRecord.id.label("id")).where(InstanceRecord.started_by == username),
-        select(HumanTaskRow.instance_id).where(HumanTaskRow.completed_by == username),
-        select(HumanTaskRow.instance_id).where(HumanTaskRow.assignee == username),
-    )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import CompoundSelect, Row, Select, select
 from sqlalchemy.orm import Session
 
-from engine.access import instance_for, task_access
+from engine.access import instance_for, listed_instance_ids, task_access
 from engine.bpmn.runtime import find_task
 from engine.errors import NotFound
 from engine.people.accounts import Actor
@@ -23,7 +23,6 @@ from engine.read.list_queries import (
     inbox_select,
     page_with_total,
     task_rows,
-    visible_instance_ids,
 )
 from engine.store import instance_state as store
 from engine.store.records_ops import LIVE_STATUSES
@@ -200,13 +199,13 @@ def list_instances(
     if started_by:
         filters.append(InstanceRecord.started_by == started_by)
     ids: Select[Any]
-    if actor.is_manager or actor.is_process_owner:
+    listed = listed_instance_ids(actor)
+    if listed is None:
         ids = select(InstanceRecord.id).where(*filters)
     elif filters:
-        visible = visible_instance_ids(actor.username)
-        ids = select(InstanceRecord.id).where(InstanceRecord.id.in_(visible), *filters)
+        ids = select(InstanceRecord.id).where(InstanceRecord.id.in_(listed), *filters)
     else:
-        ids = select(visible_instance_ids(actor.username).subquery().c.id)
+        ids = select(listed.subquery().c.id)
     total = count_rows(session, ids)
     sub = ids.subquery()
     wanted = list(

@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from engine.access import listed_instance_ids
 from engine.people.accounts import Actor
 from engine.read import inbox, instance_view, queries
-from engine.read.list_queries import inbox_select, visible_instance_ids
+from engine.read.list_queries import inbox_select
 from engine.store.db import transaction
 from engine.store.tables import (
     HumanTaskRow,
@@ -239,7 +240,7 @@ def test_instance_lists_follow_the_staff_rule(ctx):
         for name in ("alice", "fin", "nobody"):
             actor = _actor(name, "planning_specialist")
             expected = sorted(_visible(tasks, starters, name), reverse=True)
-            assert sorted(s.scalars(select(visible_instance_ids(name).subquery().c.id)),
+            assert sorted(s.scalars(select(listed_instance_ids(actor).subquery().c.id)),
                           reverse=True) == expected
             api = [queries.list_instances(ctx, s, actor, page=p, per_page=6) for p in (1, 2, 3)]
             assert all(p.total == len(expected) for p in api)
@@ -281,7 +282,7 @@ def test_inbox_and_visibility_queries_use_the_indexes(ctx):
     with transaction(ctx.sessions) as s:
         dialect = s.get_bind().dialect.name
         plan = _plan(s, inbox_select(alice, dialect, HumanTaskRow.id, HumanTaskRow.due_at))
-        visible = _plan(s, select(visible_instance_ids("alice").subquery().c.id))
+        visible = _plan(s, select(listed_instance_ids(alice).subquery().c.id))
     if dialect == "sqlite":
         assert plan.count("USING COVERING INDEX ix_tasks_inbox") == 2, plan
         assert "COVERING INDEX ix_candidates_group_task" in plan, plan

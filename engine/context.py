@@ -49,10 +49,13 @@ class EngineContext:
     # the store imports nothing above it.
     save_hooks: SaveHooks = PLANFLOW_SAVE_HOOKS
 
-    def close(self) -> None:
-        """Release what this context holds outside Python: the script workers (the pool starts
-        new ones if a context sharing it runs a script later) and the database connections."""
-        if self.pool is not None:
+    def close(self, *, workers: bool = True) -> None:
+        """Release what this context holds outside Python: the notifier's delivery thread, the
+        database connections and (unless ``workers=False``, for a pool other contexts of this
+        process go on using) the script workers — the pool starts new ones if a context
+        sharing it runs a script later."""
+        self.notifier.shutdown()
+        if workers and self.pool is not None:
             self.pool.close()
         self.db.dispose()
 

@@ -196,7 +196,7 @@ def ctx(
     elif not copied:
         upgrade(context.db)
     yield context
-    context.db.dispose()
+    context.close(workers=False)  # the outbox thread too; the shared script pool stays
 
 
 @pytest.fixture
@@ -210,7 +210,7 @@ def sqlite_ctx(
     if not copied:
         upgrade(context.db)
     yield context
-    context.db.dispose()
+    context.close(workers=False)  # the outbox thread too; the shared script pool stays
 
 
 # --- people and models ------------------------------------------------------------------------

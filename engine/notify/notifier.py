@@ -12,7 +12,14 @@ log = logging.getLogger("planflow.notify")
 class Notifier(Protocol):
     def notify(self, event: str, payload: dict[str, Any]) -> None: ...
 
+    def shutdown(self) -> None:
+        """Stop whatever the notifier runs in the background (its delivery thread)."""
+        ...
+
 
 class LogNotifier:
     def notify(self, event: str, payload: dict[str, Any]) -> None:
         log.info("%s %s", event, payload)
+
+    def shutdown(self) -> None:
+        pass

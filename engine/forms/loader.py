@@ -130,7 +130,8 @@ class _Loader:
             path=path,
             type=comp["type"],
             id=comp.get("id"),
-            label=comp.get("label"),
+            # form-js date/time fields carry their caption as dateLabel / timeLabel
+            label=comp.get("label") or comp.get("dateLabel") or comp.get("timeLabel"),
             required=bool(validate.get("required")),
             component=comp,
         )

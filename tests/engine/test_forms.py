@@ -169,6 +169,9 @@ def test_fields_and_paths(form):
         "projectCode", "textfield", "Field_code", "项目编号", True,
     )
     assert form.raw["id"] == "EventRequest"
+    # a date field's caption is its dateLabel (what people read in history and data panels)
+    [date_field] = [f for f in form.fields if f.key == "eventDate"]
+    assert date_field.label == "活动日期"
 
 
 def test_defaults(form):

@@ -71,6 +71,39 @@ def list_models(session: Session) -> list[dict[str, Any]]:
     return out
 
 
+def model_summaries(session: Session) -> list[dict[str, Any]]:
+    """The deployed models as the API lists them (everyone may: to start one)."""
+    return [
+        {
+            "key": m["key"],
+            "name": m["name"],
+            "latest_version": m["latest_version"],
+            "updated_at": m["updated_at"].isoformat() if m["updated_at"] else None,
+        }
+        for m in list_models(session)
+    ]
+
+
+def model_detail(session: Session, key: str) -> dict[str, Any]:
+    """A model with its versions, newest first, as the API shows it."""
+    record = get_model(session, key)
+    return {
+        "key": record.key,
+        "name": record.name,
+        "latest_version": record.latest_version,
+        "versions": [
+            {
+                "version": v.version,
+                "hash": v.content_hash,
+                "deployed_by": v.deployed_by,
+                "created_at": v.created_at.isoformat() if v.created_at else None,
+                "files": [f.name for f in v.files],
+            }
+            for v in versions(session, key)
+        ],
+    }
+
+
 def get_model(session: Session, key: str) -> ProcessModelRecord:
     record = session.get(ProcessModelRecord, key)
     if record is None:

@@ -29,8 +29,6 @@ from engine.store.records_ops import LIVE_STATUSES
 from engine.store.tables import (
     HumanTaskRow,
     InstanceRecord,
-    ProcessModelRecord,
-    ProcessVersionRecord,
 )
 
 if TYPE_CHECKING:
@@ -234,59 +232,6 @@ def get_instance(
         "tasks": shown,
         **instance_history(session, instance_id),
     }
-
-
-def list_models(session: Session) -> list[dict[str, Any]]:
-    rows = session.scalars(select(ProcessModelRecord).order_by(ProcessModelRecord.key)).all()
-    return [
-        {
-            "key": r.key,
-            "name": r.name,
-            "latest_version": r.latest_version,
-            "updated_at": _iso(r.updated_at),
-        }
-        for r in rows
-    ]
-
-
-def get_model(session: Session, key: str) -> dict[str, Any]:
-    record = session.get(ProcessModelRecord, key)
-    if record is None:
-        raise NotFound(f"流程模型 {key} 不存在 (process model not found)", {"key": key})
-    versions = session.scalars(
-        select(ProcessVersionRecord)
-        .where(ProcessVersionRecord.model_key == key)
-        .order_by(ProcessVersionRecord.version.desc())
-    ).all()
-    return {
-        "key": record.key,
-        "name": record.name,
-        "latest_version": record.latest_version,
-        "versions": [
-            {
-                "version": v.version,
-                "hash": v.content_hash,
-                "deployed_by": v.deployed_by,
-                "created_at": _iso(v.created_at),
-                "files": [f.name for f in v.files],
-            }
-            for v in versions
-        ],
-    }
-
-
-def version_file(session: Session, key: str, version: int, name: str) -> str:
-    v = session.scalar(
-        select(ProcessVersionRecord).where(
-            ProcessVersionRecord.model_key == key, ProcessVersionRecord.version == version
-        )
-    )
-    if v is None:
-        raise NotFound(f"{key} v{version} 不存在 (version not found)")
-    for f in v.files:
-        if f.name == name:
-            return f.content
-    raise NotFound(f"{name} 不在该版本中 (file not in version)")
 
 
 def open_task_rows(session: Session, instance_id: int) -> list[HumanTaskRow]:

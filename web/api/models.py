@@ -5,7 +5,7 @@ from typing import Any
 from flask import Response
 
 from engine.access import require_model_owner
-from engine.read import queries
+from engine.read import model_view
 from engine.usecases.deploy import deploy
 from web.api.endpoint import Call, Media, endpoint
 from web.api.schemas.requests import DeployFiles
@@ -14,14 +14,14 @@ from web.api.schemas.responses import Deployed, Items, ModelDetail, ModelSummary
 
 @endpoint("GET", "/process-models", summary="List process models", ok=Items[ModelSummary])
 def list_models(call: Call) -> dict[str, Any]:
-    return {"items": queries.list_models(call.session)}
+    return {"items": model_view.model_summaries(call.session)}
 
 
 @endpoint("GET", "/process-models/<key>", summary="A process model with its versions "
           "(process owners)", ok=ModelDetail, errors=(403, 404))
 def get_model(call: Call, key: str) -> dict[str, Any]:
     require_model_owner(call.actor)
-    return queries.get_model(call.session, key)
+    return model_view.model_detail(call.session, key)
 
 
 @endpoint(
@@ -36,7 +36,7 @@ def get_model(call: Call, key: str) -> dict[str, Any]:
 )
 def get_model_file(call: Call, key: str, version: int, name: str) -> Response:
     require_model_owner(call.actor)
-    content = queries.version_file(call.session, key, version, name)
+    content = model_view.get_file(model_view.get_version(call.session, key, version), name).content
     mimetype = "application/json" if name.endswith(".form") else "application/xml"
     return Response(content, mimetype=mimetype)
 

@@ -10,22 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.read import copies
 from engine.read.inbox import (
     PER_PAGE,
     Listing,
-    clean_query,
-    like,
     paged,
 )
 from engine.read.names import process_names, user_names
 from engine.read.task_page import HISTORY_ACTIONS, form_values
 from engine.store import instance_state as store
 from engine.store.records_ops import InstanceCcRecord
-from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord
+from engine.store.tables import AuditRecord, HumanTaskRow
 
 if TYPE_CHECKING:
     from engine.context import EngineContext
@@ -43,39 +41,26 @@ def cc_listing(
     per_page: int = PER_PAGE,
 ) -> Listing:
     """抄送我的: the actor's copies, newest first (the unread ones highlighted by the page)."""
-    query: Select[Any] = (
-        select(InstanceCcRecord, InstanceRecord.title, InstanceRecord.model_key,
-               InstanceRecord.status, HumanTaskRow.name)
-        .join(InstanceRecord, InstanceRecord.id == InstanceCcRecord.instance_id)
-        .outerjoin(HumanTaskRow, HumanTaskRow.id == InstanceCcRecord.task_id)
-        .where(InstanceCcRecord.username == actor.username)
-    )
-    if unread_only:
-        query = query.where(InstanceCcRecord.read_at.is_(None))
-    text = clean_query(q)
-    if text:
-        query = query.where(InstanceRecord.title.ilike(like(text), escape="\\"))
-    rows, total, page, per_page = paged(
-        session, query.order_by(InstanceCcRecord.id.desc()), page, per_page
-    )
+    query = copies.copies_select(actor, unread_only=unread_only, q=q)
+    rows, total, page, per_page = paged(session, query, page, per_page)
     names = process_names(session)
-    people = user_names(session, [item.cc_by for item, *_ in rows])
+    people = user_names(session, [row[0].cc_by for row in rows])
     items = [
         {
-            "id": item.id,
-            "instance_id": item.instance_id,
-            "title": title,
-            "process": key,
-            "process_name": names.get(key, key),
-            "instance_status": status,
-            "step": step,
-            "cc_by": item.cc_by,
-            "cc_by_name": people.get(item.cc_by, item.cc_by),
-            "note": item.note,
-            "created_at": item.created_at,
-            "read": item.read_at is not None,
+            "id": row[0].id,
+            "instance_id": row[0].instance_id,
+            "title": row.title,
+            "process": row.model_key,
+            "process_name": names.get(row.model_key, row.model_key),
+            "instance_status": row.status,
+            "step": row.step,
+            "cc_by": row[0].cc_by,
+            "cc_by_name": people.get(row[0].cc_by, row[0].cc_by),
+            "note": row[0].note,
+            "created_at": row[0].created_at,
+            "read": row[0].read_at is not None,
         }
-        for item, title, key, status, step in rows
+        for row in rows
     ]
     return Listing(items, total, page, per_page)
 

@@ -23,7 +23,7 @@ from engine.bpmn.validate import (
 )
 from engine.errors import InvalidModel
 from engine.forms.feel import MAX_FEEL_DEPTH, MAX_FEEL_OPERATORS
-from engine.read import queries
+from engine.read import model_view
 from engine.store.db import transaction
 from engine.usecases import instances
 from engine.usecases.deploy import Upload, deploy
@@ -66,7 +66,7 @@ def assert_names(err: InvalidModel, file: str, element: str, *words: str) -> dic
 
 def assert_still_live(ctx: Any, staff: dict[str, Any]) -> None:
     with transaction(ctx.sessions) as s:
-        assert queries.get_model(s, "approval_demo")["latest_version"] == 1
+        assert model_view.model_detail(s, "approval_demo")["latest_version"] == 1
     with transaction(ctx.sessions) as s:
         inst = instances.start(ctx, s, staff["alice"], "approval_demo",
                                {"title": "仍可发起", "amount": 5000})
@@ -266,7 +266,7 @@ def test_bad_dmn_cells_are_refused_naming_the_dmn_file_and_rule(live, cell, word
     problem = assert_names(err, "levels.dmn", "rule_bad", *words)
     assert "decide" in problem["message"]  # the business rule task using the table
     with transaction(ctx.sessions) as s:
-        assert queries.get_model(s, "rules")["latest_version"] == 1
+        assert model_view.model_detail(s, "rules")["latest_version"] == 1
     assert_still_live(ctx, staff)
 
 

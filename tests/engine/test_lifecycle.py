@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import Conflict, Forbidden, FormInvalid, InvalidModel
-from engine.read import queries
+from engine.read import model_view
 from engine.store.db import transaction
 from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord, TimerRow
 from engine.timing.timers import process_due
@@ -187,7 +187,7 @@ def test_deploy_versions_and_running_instances_keep_theirs(ctx, staff):
         assert [(r.version, r.created) for r in same] == [(1, False)]
         new = deploy(ctx, s, [Upload("approval_demo.bpmn", changed.encode())], "owner")
         assert [(r.version, r.created) for r in new] == [(2, True)]
-        model = queries.get_model(s, "approval_demo")
+        model = model_view.model_detail(s, "approval_demo")
         assert [v["version"] for v in model["versions"]] == [2, 1]
         # The forms came along from version 1.
         assert "approval_submit.form" in model["versions"][0]["files"]
@@ -230,7 +230,7 @@ def test_invalid_upload_is_refused_and_old_version_stays(ctx, staff, mutation, e
         deploy(ctx, s, [Upload("approval_demo.bpmn", broken.encode())], "owner")
     assert expect in err.value.message + json.dumps(err.value.details, ensure_ascii=False)
     with transaction(ctx.sessions) as s:
-        assert queries.get_model(s, "approval_demo")["latest_version"] == 1
+        assert model_view.model_detail(s, "approval_demo")["latest_version"] == 1
     inst = start(ctx, staff["alice"])
     assert inst.version_number == 1 and inst.status == "running"
 

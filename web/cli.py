@@ -14,7 +14,7 @@ from engine.clock import FixedClock
 from engine.people.accounts import add_user
 from engine.read import queries
 from engine.settings import Settings
-from engine.usecases import instances
+from engine.usecases import control, instances
 from web.cli_common import (
     State,
     acting,
@@ -252,7 +252,7 @@ def retry(state: State, instance_id: int, username: str | None, as_admin: bool) 
     def go() -> None:
         with session_for(state) as session:
             actor = acting_as(session, username, as_admin)
-            record = instances.retry(state.ctx(), session, actor, instance_id)
+            record = control.retry(state.ctx(), session, actor, instance_id)
             click.echo(f"实例 instance {record.id}: {record.status}")
 
     run(go)

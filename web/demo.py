@@ -32,7 +32,7 @@ from engine.people.accounts import STANDARD_GROUPS, actor_for, add_user, ensure_
 from engine.store.db import transaction
 from engine.store.migrate import upgrade
 from engine.store.tables import HumanTaskRow, InstanceRecord, UserRecord
-from engine.usecases import instances
+from engine.usecases import control, instances
 from web.demo_models import load_models
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ class _Demo:
         )
 
     def tick(self, instance_id: int, real: bool = False) -> None:
-        self._run(lambda s, c: instances.fire_due_timers(c, s, instance_id), real=real)
+        self._run(lambda s, c: control.fire_due_timers(c, s, instance_id), real=real)
 
     def local(self, day: date, hour: int, minute: int = 0) -> datetime:
         return datetime.combine(day, time(hour, minute), self.tz)

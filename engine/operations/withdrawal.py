@@ -27,7 +27,7 @@ from engine.operations.shared import (
 from engine.store import instance_state as store
 from engine.store.records_ops import LIVE_STATUSES, TaskDelegationRecord, TaskSignerRecord
 from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord
-from engine.usecases import instances
+from engine.usecases import control, instances
 from engine.usecases.acting import acting_on
 
 if TYPE_CHECKING:
@@ -188,7 +188,7 @@ def withdraw_instance(
         actor=actor.username,
         details={"reason": reason},
     )
-    instances.terminate(ctx, session, actor, instance_id, reason)
+    control.terminate(ctx, session, actor, instance_id, reason)
     publish(
         ctx,
         session,
@@ -206,10 +206,10 @@ def withdraw_instance(
 def terminate(
     ctx: EngineContext, session: Session, actor: Actor, instance_id: int, reason: str
 ) -> InstanceRecord:
-    """`instances.terminate`, with a reason required."""
+    """`control.terminate`, with a reason required."""
     instance_for(session, actor, "terminate", instance_id)
     reason = clean_text(reason, "reason", required=True)
-    return instances.terminate(ctx, session, actor, instance_id, reason)
+    return control.terminate(ctx, session, actor, instance_id, reason)
 
 
 

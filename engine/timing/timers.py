@@ -30,7 +30,7 @@ from engine.operations import save_hooks
 from engine.store import timer_rows
 from engine.store.db import transaction
 from engine.store.tables import IncidentRecord, InstanceRecord, TimerRow
-from engine.usecases.instances import fire_due_timers
+from engine.usecases.control import fire_due_timers
 
 if TYPE_CHECKING:
     from engine.context import EngineContext

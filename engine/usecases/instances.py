@@ -1,5 +1,6 @@
-"""Use cases on instances and tasks. Each takes the session of the caller's transaction and
-leaves committing to the edge (request, CLI command, scheduler job)."""
+"""Use cases on instances and tasks (their controls and timers: `engine.usecases.control`).
+Each takes the session of the caller's transaction and leaves committing to the edge (request,
+CLI command, scheduler job)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ from engine.bpmn.runtime import (
     find_task,
     incident_from,
     new_workflow,
-    retry_errored,
     run_steps,
 )
 from engine.errors import (
@@ -38,7 +38,6 @@ from engine.people.accounts import Actor
 from engine.store import instance_state as store
 from engine.store.tables import (
     HumanTaskRow,
-    IncidentRecord,
     InstanceRecord,
     ProcessModelRecord,
     ProcessVersionRecord,
@@ -48,7 +47,6 @@ from engine.usecases.acting import acting_on
 if TYPE_CHECKING:
     from engine.bpmn.specs import ParsedModel
     from engine.context import EngineContext
-    from engine.store.timer_rows import Known
 
 MAX_DATA_BYTES = 256 * 1024
 
@@ -209,56 +207,6 @@ def unclaim(
     return row
 
 
-def retry(ctx: EngineContext, session: Session, actor: Actor, instance_id: int) -> InstanceRecord:
-    record = instance_for(session, actor, "retry", instance_id)
-    if record.status != "error":
-        raise InstanceStateError(
-            "该实例没有需要重试的异常 (no incident to retry)", {"status": record.status}
-        )
-    with acting_on(ctx, session, record, actor.username) as act:
-        now = ctx.clock.now()
-        store.resolve_incidents(session, record.id, now)
-        store.audit(session, now, "retried", instance_id=record.id, actor=actor.username)
-        act.result = retry_errored(act.workflow, ctx.clock)
-    return record
-
-
-def terminate(
-    ctx: EngineContext, session: Session, actor: Actor, instance_id: int, reason: str = ""
-) -> InstanceRecord:
-    record = instance_for(session, actor, "terminate", instance_id)
-    if record.status in ("completed", "terminated"):
-        raise InstanceStateError("流程已结束 (instance already ended)", {"status": record.status})
-    with acting_on(ctx, session, record, actor.username) as act:
-        act.workflow.cancel()
-        now = ctx.clock.now()
-        record.status, record.completed_at = "terminated", now
-        store.resolve_incidents(session, record.id, now)
-        store.audit(session, now, "terminated", instance_id=record.id, actor=actor.username,
-                    details={"reason": reason})
-    return record
-
-
-def set_suspended(
-    ctx: EngineContext, session: Session, actor: Actor, instance_id: int, suspended: bool
-) -> InstanceRecord:
-    record = instance_for(session, actor, "suspend", instance_id)
-    if record.status in ("completed", "terminated"):
-        raise InstanceStateError("流程已结束 (instance already ended)", {"status": record.status})
-    if record.suspended == suspended:
-        return record
-    with acting_on(ctx, session, record, actor.username) as act:
-        record.suspended = suspended
-        now = ctx.clock.now()
-        store.audit(session, now, "suspended" if suspended else "resumed",
-                    instance_id=record.id, actor=actor.username)
-        if not suspended:
-            # Timers that came due while suspended fire now.
-            act.result = run_steps(act.workflow, ctx.clock, refresh=True)
-            _audit_fired(session, record.id, act.result, now)
-    return record
-
-
 def send_message(
     ctx: EngineContext,
     session: Session,
@@ -341,52 +289,12 @@ def follow_dates(
             details={"old_due": m.old_due, "new_due": m.new_due},
         )
     result = run_steps(workflow, ctx.clock, refresh=True)
-    _audit_fired(session, instance_id, result, now)
+    audit_fired(session, instance_id, result, now)
     return result
 
 
-def waiting_messages(workflow: Any) -> dict[str, MessageEventDefinition]:
-    """Messages the instance can receive now, by name."""
-    out: dict[str, MessageEventDefinition] = {}
-    for task in workflow.event_manager.tasks.values():
-        definition = getattr(task.task_spec, "event_definition", None)
-        if task.state == TaskState.WAITING and isinstance(definition, MessageEventDefinition):
-            out[definition.name] = definition
-    return out
-
-
-def fire_due_timers(
-    ctx: EngineContext,
-    session: Session,
-    instance_id: int,
-    retries: list[IncidentRecord] | None = None,
-    known: Known | None = None,
-) -> StepResult | None:
-    """Wake one instance whose timers are due (per the clock). Used by tick and the scheduler.
-    `retries`: its due retries, when the caller has read them already (a batch does);
-    `known`: what else the batch read for its save."""
-    record = store.get_instance(session, instance_id)
-    if record.status in ("completed", "terminated", "error") or record.suspended:
-        return None
-    with acting_on(ctx, session, record, "system", known) as act:
-        now = ctx.clock.now()
-        if retries is None:
-            retries = store.due_retries(session, record.id, now)
-        for incident in retries:
-            incident.resolved_at = now
-            store.audit(session, now, "retried", instance_id=record.id, actor="system",
-                        task_id=incident.task_id, element_id=incident.element_id,
-                        details={"attempt": incident.attempts + 1, "automatic": True})
-        if retries:
-            session.flush()
-            act.result = retry_errored(act.workflow, ctx.clock)
-        else:
-            act.result = run_steps(act.workflow, ctx.clock, refresh=True)
-            _audit_fired(session, record.id, act.result, now)
-    return act.result
-
-
-def _audit_fired(session: Session, instance_id: int, result: StepResult, now: datetime) -> None:
+def audit_fired(session: Session, instance_id: int, result: StepResult, now: datetime) -> None:
+    """An audit entry per timer that fired in `result` (with how late it fired)."""
     for timer in result.fired_timers:
         late = (now - timer.due_at).total_seconds()
         store.audit(
@@ -403,6 +311,16 @@ def _audit_fired(session: Session, instance_id: int, result: StepResult, now: da
                 "kind": timer.kind,
             },
         )
+
+
+def waiting_messages(workflow: Any) -> dict[str, MessageEventDefinition]:
+    """Messages the instance can receive now, by name."""
+    out: dict[str, MessageEventDefinition] = {}
+    for task in workflow.event_manager.tasks.values():
+        definition = getattr(task.task_spec, "event_definition", None)
+        if task.state == TaskState.WAITING and isinstance(definition, MessageEventDefinition):
+            out[definition.name] = definition
+    return out
 
 
 def _require_open_row(row: HumanTaskRow) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from engine.read import queries
 from engine.store.db import transaction
 from engine.store.tables import HumanTaskRow
-from engine.usecases import instances
+from engine.usecases import control, instances
 from engine.usecases.deploy import Upload, deploy
 from tests.conftest import MODELS
 
@@ -145,4 +145,4 @@ def test_a_later_error_does_not_turn_a_warning_into_a_retry(ctx, staff):
     deploy_with(ctx, {"assignee": "no_such_variable", "formFile": "approval_submit.form"})
     inst = start(ctx, staff["alice"])
     with transaction(ctx.sessions) as s, pytest.raises(InstanceStateError):
-        instances.retry(ctx, s, staff["root"], inst.id)
+        control.retry(ctx, s, staff["root"], inst.id)

@@ -17,7 +17,7 @@ from engine.store.db import transaction
 from engine.store.migrate import upgrade
 from engine.store.tables import IncidentRecord
 from engine.timing.timers import process_due
-from engine.usecases import instances
+from engine.usecases import control, instances
 from engine.usecases.deploy import deploy, uploads_from_paths
 from handlers import default_registry
 from tests.conftest import FIXTURES, make_settings, make_staff
@@ -66,12 +66,12 @@ def test_failing_handler_records_incident_and_retry_continues(flaky_ctx):
         assert "外部系统不可用" in incident["message"]
         assert "service_failed" in [a["action"] for a in detail["audit"]]
     with transaction(ctx.sessions) as s, pytest.raises(Forbidden):
-        instances.retry(ctx, s, staff["alice"], inst.id)
+        control.retry(ctx, s, staff["alice"], inst.id)
     with transaction(ctx.sessions) as s:
-        again = instances.retry(ctx, s, staff["root"], inst.id)
+        again = control.retry(ctx, s, staff["root"], inst.id)
         assert again.status == "error"  # second attempt fails too
     with transaction(ctx.sessions) as s:
-        done = instances.retry(ctx, s, staff["root"], inst.id)
+        done = control.retry(ctx, s, staff["root"], inst.id)
         assert done.status == "completed"
         assert done.data["after_ok"] is True and done.data["flaky_result"]["attempts"] == 3
     assert len(calls) == 3
@@ -80,7 +80,7 @@ def test_failing_handler_records_incident_and_retry_continues(flaky_ctx):
             IncidentRecord.instance_id == inst.id, IncidentRecord.resolved_at.is_(None))).all()
         assert open_incidents == []
     with transaction(ctx.sessions) as s, pytest.raises(InstanceStateError):
-        instances.retry(ctx, s, staff["root"], inst.id)
+        control.retry(ctx, s, staff["root"], inst.id)
 
 
 def test_endless_loop_is_stopped_and_instance_goes_to_error(flaky_ctx):
@@ -128,4 +128,4 @@ def test_automatic_retries_back_off_exponentially_then_need_an_admin(flaky_ctx, 
     clock.advance(hours=1)
     assert process_due(ctx).fired == 0
     with transaction(ctx.sessions) as s:
-        assert instances.retry(ctx, s, staff["root"], inst.id).status == "completed"
+        assert control.retry(ctx, s, staff["root"], inst.id).status == "completed"

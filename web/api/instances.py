@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.read import queries
-from engine.usecases import instances
+from engine.usecases import control, instances
 from web.api.endpoint import Call, endpoint
 from web.api.schemas.requests import DataBody, InstanceQuery, NoFields, StartInstance, Terminate
 from web.api.schemas.responses import Instance, InstanceDetail, Page
@@ -47,7 +47,7 @@ def get_instance(call: Call, instance_id: int) -> Json:
 @endpoint("POST", "/process-instances/<int:instance_id>/retry",
           summary="Retry after an incident", body=NoFields, ok=InstanceDetail, errors=ACTED)
 def retry_instance(call: Call, instance_id: int, body: NoFields) -> Json:
-    instances.retry(call.ctx, call.session, call.actor, instance_id)
+    control.retry(call.ctx, call.session, call.actor, instance_id)
     return queries.get_instance(call.ctx, call.session, call.actor, instance_id)
 
 
@@ -55,21 +55,21 @@ def retry_instance(call: Call, instance_id: int, body: NoFields) -> Json:
           summary="Terminate (initiator or admin), with a reason", body=Terminate,
           ok=InstanceDetail, errors=ACTED)
 def terminate_instance(call: Call, instance_id: int, body: Terminate) -> Json:
-    instances.terminate(call.ctx, call.session, call.actor, instance_id, body.reason[:1000])
+    control.terminate(call.ctx, call.session, call.actor, instance_id, body.reason[:1000])
     return queries.get_instance(call.ctx, call.session, call.actor, instance_id)
 
 
 @endpoint("POST", "/process-instances/<int:instance_id>/suspend", summary="Suspend",
           body=NoFields, ok=InstanceDetail, errors=ACTED)
 def suspend_instance(call: Call, instance_id: int, body: NoFields) -> Json:
-    instances.set_suspended(call.ctx, call.session, call.actor, instance_id, True)
+    control.set_suspended(call.ctx, call.session, call.actor, instance_id, True)
     return queries.get_instance(call.ctx, call.session, call.actor, instance_id)
 
 
 @endpoint("POST", "/process-instances/<int:instance_id>/resume", summary="Resume",
           body=NoFields, ok=InstanceDetail, errors=ACTED)
 def resume_instance(call: Call, instance_id: int, body: NoFields) -> Json:
-    instances.set_suspended(call.ctx, call.session, call.actor, instance_id, False)
+    control.set_suspended(call.ctx, call.session, call.actor, instance_id, False)
     return queries.get_instance(call.ctx, call.session, call.actor, instance_id)
 
 

@@ -26,7 +26,7 @@ from engine.bpmn.layout import with_diagram
 from engine.errors import Forbidden, NotFound, PlanflowError
 from engine.read import instance_view, queries
 from engine.read import names as naming
-from engine.usecases import instances as operations
+from engine.usecases import control
 from web.core import engine_ctx, unit_of_work
 from web.i18n import catalog, current_language, translate
 from web.pages import bp
@@ -325,11 +325,11 @@ def _act(instance_id: int, action: str) -> Response | tuple[str, int]:
     try:
         with unit_of_work() as session:
             if action == "retry":
-                operations.retry(ctx, session, actor, instance_id)
+                control.retry(ctx, session, actor, instance_id)
             elif action == "terminate":
-                operations.terminate(ctx, session, actor, instance_id, reason)
+                control.terminate(ctx, session, actor, instance_id, reason)
             else:
-                operations.set_suspended(ctx, session, actor, instance_id, action == "suspend")
+                control.set_suspended(ctx, session, actor, instance_id, action == "suspend")
     except NotFound:
         return error_page(404)
     except Forbidden:

@@ -174,9 +174,12 @@ def _works_on(actor: Actor, instance_id: int) -> Any:
     return or_(*clauses)
 
 
-def instance_permissions(session: Session, actor: Actor, record: InstanceRecord) -> dict[str, bool]:
-    """Every instance operation the actor may do (the page's buttons; state is the page's)."""
-    return {op: may_on_instance(session, actor, op, record) for op in INSTANCE_OPS}
+def instance_permissions(
+    session: Session, actor: Actor, record: InstanceRecord, ops: tuple[str, ...] = INSTANCE_OPS
+) -> dict[str, bool]:
+    """The instance operations of ``ops`` the actor may do (a page's buttons; state is the
+    page's). Ask only for the buttons shown: "message" costs a query."""
+    return {op: may_on_instance(session, actor, op, record) for op in ops}
 
 
 def instance_for(

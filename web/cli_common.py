@@ -97,8 +97,10 @@ def parse_json(text: str) -> dict[str, Any]:
     return value
 
 
-def acting(session: Session, username: str | None) -> Actor:
-    return actor_for(session, username) if username else SYSTEM
+def acting(session: Session, username: str) -> Actor:
+    """The `--as USER` of a command that requires it (`as_someone` where `--admin` may stand
+    in)."""
+    return actor_for(session, username)
 
 
 def as_someone(fn: F) -> F:

@@ -260,7 +260,7 @@ def operation_result(
     row = session.get(HumanTaskRow, task_id) if task_id is not None else None
     if row is None and instance_id is None:
         raise NotFound(f"任务 {task_id} 不存在 (task not found)", {"task_id": task_id})
-    record = store.get_instance(session, instance_id if instance_id else row.instance_id)
+    record = store.get_instance(session, row.instance_id if instance_id is None else instance_id)
     out: dict[str, Any] = {
         "instance": instance_dict(record),
         "open_tasks": [task_dict(t, now) for t in open_task_rows(session, record.id)],

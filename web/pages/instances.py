@@ -267,7 +267,7 @@ def instance_detail(instance_id: int) -> str:
     with unit_of_work() as session:
         detail = queries.get_instance(ctx, session, actor, instance_id)
         record = instance_for(session, actor, "view", instance_id)
-        may = instance_permissions(session, actor, record)
+        may = instance_permissions(session, actor, record, ("retry", "suspend", "terminate"))
         found = instance_view.version_bpmn(session, record.version_id)
         xml = with_diagram(found[1]) if found else None
         names = instance_view.element_names(session, record.version_id, found[1] if found else "")

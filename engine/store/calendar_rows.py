@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput
 from engine.store.tables import CalendarDayRecord, CalendarYearRecord
-from engine.workcal import WorkCalendar, calendar_from_rows, load_default_calendar
+from engine.workcal import WorkCalendar
+from engine.workcal_data import calendar_from_rows, load_default_calendar
 
 KINDS = ("holiday", "workday")
 

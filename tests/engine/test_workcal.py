@@ -1,4 +1,4 @@
-"""Tests for engine.workcal — the working-day calendar (工作日历)."""
+"""Tests for engine.workcal and engine.workcal_data — the working-day calendar (工作日历)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from types import ModuleType
 
 import pytest
 
-from engine.workcal import (
-    CalendarDay,
-    WorkCalendar,
+from engine.workcal import CalendarDay, WorkCalendar
+from engine.workcal_data import (
     calendar_from_rows,
     default_rows,
     default_year_status,

@@ -51,7 +51,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
     )
     # Seed from the calendar shipped with this release; admins edit it from then on.
-    from engine.workcal import default_rows, default_year_status
+    from engine.workcal_data import default_rows, default_year_status
 
     op.bulk_insert(days, [{"day": d, "kind": k, "name": n} for d, k, n in default_rows()])
     op.bulk_insert(years, [{"year": y, "status": s} for y, s in default_year_status().items()])

@@ -5,9 +5,9 @@ templates in `bpmn/templates/<doc_type>.md.j2` (《策划部作业手册》 stan
 id, never committed) and returns a small reference the diagram keeps in its result variable.
 `markdown_to_docx` turns any stored document into a Word file for download.
 
-Templates run in Jinja2's sandbox with autoescape off (the output is Markdown, shown as text).
-A missing value renders as "—", never as an error; table cells go through the `cell` filter so
-that a `|` or a line break typed in a form cannot break the table.
+Templates run in Jinja2's sandbox with autoescape off (the output is Markdown, shown as text);
+how values print there (missing ones as "—", table cells, money, dates) is
+`handlers/document_filters.py`. This module is the handler and what each document says.
 """
 
 from __future__ import annotations
@@ -19,15 +19,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from jinja2 import ChainableUndefined, FileSystemLoader, Undefined
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import func, select
 
 from engine.store.tables import DocumentRecord
 from handlers.brand import evaluate_brand_metrics
 from handlers.common import DASH, LABELS, clean_number, dict_rows, label, text, to_number
+from handlers.document_filters import local_time, parse_when, template_environment
 from handlers.docx_render import markdown_to_docx
 from handlers.kpi import compute_completion_rate
 
@@ -135,13 +133,13 @@ def render_document(
         "doc_name": f"《{spec.name}》",
         "sequence": sequence,
         "instance_id": instance_id,
-        "generated_at": _local(now).strftime("%Y-%m-%d %H:%M"),
-        "report_date": _local(now).date().isoformat(),
+        "generated_at": local_time(now).strftime("%Y-%m-%d %H:%M"),
+        "report_date": local_time(now).date().isoformat(),
     }
-    context.update(_BUILDERS[doc_type](values, _local(now), sequence))
+    context.update(_BUILDERS[doc_type](values, local_time(now), sequence))
     title = _title(spec, values, context)
     context["doc_title"] = title
-    template = _environment(tuple(template_dirs or template_search_path())).get_template(
+    template = template_environment(tuple(template_dirs or template_search_path())).get_template(
         f"{doc_type}.md.j2"
     )
     content = template.render(context).strip() + "\n"
@@ -167,165 +165,6 @@ def template_search_path() -> list[Path]:
     return [d for d in dict.fromkeys(dirs) if d.is_dir()] or [DEFAULT_TEMPLATE_DIR]
 
 
-# --- Jinja ------------------------------------------------------------------------------------
-
-
-class DashUndefined(ChainableUndefined):
-    """Missing values (and attributes of missing values) print as "—" and iterate as empty."""
-
-    def __str__(self) -> str:
-        return DASH
-
-
-_ENVIRONMENTS: dict[tuple[Path, ...], SandboxedEnvironment] = {}
-
-
-def _environment(dirs: tuple[Path, ...]) -> SandboxedEnvironment:
-    env = _ENVIRONMENTS.get(dirs)
-    if env is None:
-        env = SandboxedEnvironment(
-            loader=FileSystemLoader([str(d) for d in dirs]),
-            autoescape=False,
-            undefined=DashUndefined,
-            finalize=_finalize,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
-        env.filters.update(
-            cell=_cell,
-            inline=_inline,
-            block=_block,
-            label=_label,
-            labels=_labels,
-            money=_money,
-            num=_num,
-            pct=_pct,
-            date=_date,
-            datetime=_datetime,
-            or_dash=_or_dash,
-        )
-        _ENVIRONMENTS[dirs] = env
-    return env
-
-
-def _finalize(value: Any) -> Any:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return DASH
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float):
-        return _num(value)
-    return value
-
-
-def _missing(value: Any) -> bool:
-    return (
-        value is None
-        or isinstance(value, Undefined)
-        or (isinstance(value, str) and not value.strip())
-        or (isinstance(value, list | tuple | dict) and not value)
-    )
-
-
-def _or_dash(value: Any) -> Any:
-    return DASH if _missing(value) else value
-
-
-def _inline(value: Any) -> str:
-    """One line of text (for list items and key/value lines)."""
-    if _missing(value):
-        return DASH
-    return re.sub(r"\s*\n\s*", "；", str(value).strip())
-
-
-def _block(value: Any) -> str:
-    """Free text as its own paragraph(s); blank lines inside are kept, "—" when empty."""
-    if _missing(value):
-        return DASH
-    return str(value).strip()
-
-
-def _cell(value: Any) -> str:
-    """A table cell: no line breaks, `|` escaped."""
-    if _missing(value):
-        return DASH
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float):
-        value = _num(value)
-    return re.sub(r"\s*\n\s*", " ", str(value).strip()).replace("|", "\\|")
-
-
-def _label(value: Any, kind: str) -> str:
-    return DASH if _missing(value) else label(kind, value)
-
-
-def _labels(values: Any, kind: str) -> str:
-    if _missing(values):
-        return DASH
-    items = values if isinstance(values, list | tuple) else [values]
-    return "、".join(label(kind, v) for v in items if not _missing(v)) or DASH
-
-
-def _num(value: Any, digits: int = 2) -> str:
-    number = to_number(value) if not isinstance(value, Undefined) else None
-    if number is None:
-        return DASH if _missing(value) else str(value)
-    if float(number).is_integer():
-        return f"{int(number):,}"
-    return f"{number:,.{digits}f}".rstrip("0").rstrip(".")
-
-
-def _money(value: Any) -> str:
-    shown = _num(value)
-    return shown if shown == DASH or to_number(value) is None else f"¥{shown}"
-
-
-def _pct(value: Any) -> str:
-    shown = _num(value)
-    return shown if shown == DASH or to_number(value) is None else f"{shown}%"
-
-
-def _parse_when(value: Any) -> datetime | date | None:
-    if isinstance(value, datetime | date):
-        return value
-    if not isinstance(value, str) or not value.strip():
-        return None
-    raw = value.strip().replace("Z", "+00:00")
-    try:
-        if len(raw) == 10:
-            return date.fromisoformat(raw)
-        return datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-
-
-def _date(value: Any) -> str:
-    when = _parse_when(value)
-    if when is None:
-        return DASH if _missing(value) else str(value)
-    if isinstance(when, datetime):
-        when = _local(when).date() if when.tzinfo else when.date()
-    return when.isoformat()
-
-
-def _datetime(value: Any) -> str:
-    when = _parse_when(value)
-    if when is None:
-        return DASH if _missing(value) else str(value)
-    if not isinstance(when, datetime):
-        return when.isoformat()
-    if when.tzinfo:
-        when = _local(when)
-    return when.strftime("%Y-%m-%d %H:%M")
-
-
-def _local(when: datetime) -> datetime:
-    tz = ZoneInfo(os.environ.get("PLANFLOW_TIMEZONE", "Asia/Shanghai"))
-    return when.astimezone(tz) if when.tzinfo else when.replace(tzinfo=tz)
-
-
 # --- titles and per-document context ---------------------------------------------------------
 
 
@@ -341,7 +180,7 @@ def _title(spec: DocType, data: Mapping[str, Any], context: Mapping[str, Any]) -
 
 
 def _charter(data: dict[str, Any], now: datetime, sequence: int) -> dict[str, Any]:
-    start, end = _parse_when(data.get("cycle_start")), _parse_when(data.get("cycle_end"))
+    start, end = parse_when(data.get("cycle_start")), parse_when(data.get("cycle_end"))
     days = None
     if start is not None and end is not None:
         start_day = start.date() if isinstance(start, datetime) else start
@@ -405,11 +244,11 @@ def _milestones(data: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _day(value: Any) -> date | None:
-    when = _parse_when(value)
+    when = parse_when(value)
     if when is None:
         return None
     if isinstance(when, datetime):
-        return _local(when).date() if when.tzinfo else when.date()
+        return local_time(when).date() if when.tzinfo else when.date()
     return when
 
 

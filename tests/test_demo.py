@@ -22,8 +22,9 @@ from engine.store.tables import (
     ProcessVersionRecord,
 )
 from engine.usecases.deploy import Upload, deploy
-from web.demo import BRAND_TITLE, DEMO_USERS, LAUNCH_TITLE, PROJECT_TITLE, load_demo
+from web.demo import DEMO_USERS, load_demo
 from web.demo_models import DEMO_DEPLOYER
+from web.demo_scenarios import BRAND_TITLE, LAUNCH_TITLE, PROJECT_TITLE
 
 PASSWORD = "demo-password-1"
 

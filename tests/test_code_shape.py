@@ -25,8 +25,6 @@ LONG_FUNCTIONS = {
     "engine/operations/save_hooks.py::setup_vote": 104,
     "engine/operations/views.py::instance_operations": 83,
     "web/assets.py::install_assets": 130,
-    "web/demo_scenarios.py::_project": 156,
-    "web/demo_scenarios.py::_brand": 96,
 }
 
 

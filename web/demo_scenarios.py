@@ -15,7 +15,7 @@ current.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -30,6 +30,14 @@ BRAND_TITLE = "科技潮玩计划·年度品牌推广"
 
 def _project(demo: DemoRun) -> int:
     begin = demo.now - timedelta(days=20)
+    iid = _project_research_and_charter(demo, begin)
+    _project_plan_and_reviews(demo, iid, begin)
+    _project_execution(demo, iid, begin + timedelta(days=5))
+    return iid
+
+
+def _project_research_and_charter(demo: DemoRun, begin: datetime) -> int:
+    """Days 0–2: the requirement, both researches, the charter and its two confirmations."""
     demo.at(begin)
     iid = demo.start(
         "zhang",
@@ -80,6 +88,11 @@ def _project(demo: DemoRun) -> int:
     demo.at(begin + timedelta(days=2))
     demo.do("wang", iid, "Task_manager_confirm", {"manager_charter_decision": "approve"})
     demo.do("liu", iid, "Task_requester_confirm", {"requester_charter_decision": "approve"})
+    return iid
+
+
+def _project_plan_and_reviews(demo: DemoRun, iid: int, begin: datetime) -> None:
+    """Days 3–5: the execution plan, its four reviews and the budget approval."""
     demo.at(begin + timedelta(days=3))
     start_day = (begin + timedelta(days=5)).astimezone(demo.tz).date()
     demo.do(
@@ -143,7 +156,10 @@ def _project(demo: DemoRun) -> int:
     )
     demo.at(begin + timedelta(days=5))
     demo.do("wang", iid, "Task_budget_approval", {"budget_approval_decision": "approve"})
-    execution = begin + timedelta(days=5)
+
+
+def _project_execution(demo: DemoRun, iid: int, execution: datetime) -> None:
+    """From day 5: a risk raised and handled, week 1's report filed, week 2's one due."""
     demo.at(execution + timedelta(days=3))
     demo.message(
         "li",
@@ -183,7 +199,6 @@ def _project(demo: DemoRun) -> int:
         },
     )
     demo.tick(iid, real=True)  # week 2's report is due by now
-    return iid
 
 
 def _launch(demo: DemoRun) -> int:
@@ -234,6 +249,13 @@ def _brand(demo: DemoRun) -> int:
     today = demo.now.astimezone(demo.tz).date()
     month0 = (today.year * 12 + today.month - 1) - 3
     campaign_start = date(month0 // 12, month0 % 12 + 1, 1)
+    iid = _brand_strategy(demo, campaign_start)
+    _brand_first_month(demo, iid, campaign_start)
+    return iid
+
+
+def _brand_strategy(demo: DemoRun, campaign_start: date) -> int:
+    """The campaign's first day: the year's quarterly strategy, approved, and the content plan."""
     demo.at(demo.local(campaign_start, 10))
     iid = demo.start(
         "li",
@@ -281,6 +303,11 @@ def _brand(demo: DemoRun) -> int:
             ],
         },
     )
+    return iid
+
+
+def _brand_first_month(demo: DemoRun, iid: int, campaign_start: date) -> None:
+    """Month 1's metrics (小红书 under target) and the content adjustment; month 2's are due."""
     month1 = (campaign_start.year * 12 + campaign_start.month - 1) + 1
     first_due = demo.local(date(month1 // 12, month1 % 12 + 1, 1), 11)
     demo.at(first_due)
@@ -325,7 +352,6 @@ def _brand(demo: DemoRun) -> int:
         },
     )
     demo.tick(iid, real=True)  # month 2's report is due by now
-    return iid
 
 
 # (title, model key, how to play it): load_demo skips one whose instance already exists.

@@ -24,7 +24,6 @@ LONG_FUNCTIONS = {
     "engine/read/task_page.py::task_view": 96,
     "engine/operations/save_hooks.py::setup_vote": 104,
     "engine/operations/views.py::instance_operations": 83,
-    "web/assets.py::install_assets": 130,
 }
 
 

@@ -198,6 +198,99 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+class _Vendor:
+    """The ``vendor/`` folder being written: copies files out of node_modules and keeps the
+    manifest's entry for each file written."""
+
+    def __init__(self, node_modules: Path, directory: Path, versions: dict[str, str]) -> None:
+        self.node_modules = node_modules
+        self.dir = directory
+        self.versions = versions
+        self.written: list[Path] = []
+        self.entries: list[dict] = []
+
+    def record(self, package: str, source: str, dest_rel: str, **extra: str) -> None:
+        dest = self.dir / dest_rel
+        self.written.append(dest)
+        self.entries.append(
+            {
+                "path": dest_rel,
+                "package": package,
+                "version": self.versions[package],
+                "source": source,
+                "sha256": _sha256(dest),
+                "size": dest.stat().st_size,
+                **extra,
+            }
+        )
+
+    def copy(self, package: str, source: str, dest_rel: str) -> Path:
+        package_dir = (self.node_modules / package).resolve()
+        src = (package_dir / source).resolve()
+        if not src.is_relative_to(package_dir) or not src.is_file():
+            raise AssetError(
+                f"{package} {self.versions[package]} has no {source} "
+                "(did the package layout change? update ASSETS in web/assets.py)"
+            )
+        dest = self.dir / dest_rel
+        if not dest.resolve().is_relative_to(self.dir.resolve()):
+            raise AssetError(f"destination {dest_rel!r} is outside {self.dir}")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+        return src
+
+
+def _install_minified(
+    vendor: _Vendor, asset: Asset, esbuild: Path, esbuild_version: str | None
+) -> None:
+    version = vendor.versions[asset.package]
+    src = vendor.node_modules / asset.package / asset.source
+    if not src.is_file():
+        raise AssetError(f"{asset.package} {version} has no {asset.source}")
+    dest = vendor.dir / asset.dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    banner = (
+        f"/*! {asset.package} {version} {posixpath.basename(asset.source)}"
+        " | bpmn.io/license | minified with esbuild */"
+    )
+    _minify(esbuild, src, dest, banner)
+    vendor.record(
+        asset.package, asset.source, asset.dest, minified_with=f"esbuild {esbuild_version}"
+    )
+
+
+def _install_css_references(vendor: _Vendor, asset: Asset, src: Path) -> None:
+    """Copies the files a vendored CSS file names in url(...), at the same relative paths."""
+    css_text = src.read_text(encoding="utf-8")
+    if _CSS_IMPORT.search(css_text):
+        raise AssetError(f"{asset.package}/{asset.source} uses @import: vendor it by hand")
+    for ref in _css_references(css_text):
+        ref_source = posixpath.normpath(posixpath.join(posixpath.dirname(asset.source), ref))
+        ref_dest = posixpath.normpath(posixpath.join(posixpath.dirname(asset.dest), ref))
+        if ref_dest.startswith("../") or ref_source.startswith("../"):
+            raise AssetError(f"{asset.source} references {ref!r} outside its package")
+        if (vendor.dir / ref_dest).exists():
+            continue
+        vendor.copy(asset.package, ref_source, ref_dest)
+        vendor.record(asset.package, ref_source, ref_dest, referenced_by=asset.dest)
+
+
+def _write_manifest(vendor: _Vendor, infos: dict[str, dict]) -> Path:
+    manifest = {
+        "generated_by": "python -m web.assets (from node_modules; do not edit)",
+        "packages": {
+            name: {"version": vendor.versions[name], "license": infos[name].get("license")}
+            for name in sorted(infos)
+        },
+        "files": vendor.entries,
+    }
+    manifest_path = vendor.dir / MANIFEST_NAME
+    manifest_path.write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return manifest_path
+
+
 def install_assets(
     node_modules: Path,
     static_dir: Path,
@@ -227,107 +320,26 @@ def install_assets(
     versions_to_check = {**versions, "esbuild": esbuild_version} if esbuild else versions
     _check_pins(node_modules, versions_to_check)
 
-    vendor = static_dir / VENDOR_DIRNAME
-    if vendor.exists():
-        shutil.rmtree(vendor)
-    vendor.mkdir(parents=True)
-
-    written: list[Path] = []
-    entries: list[dict] = []
-
-    def record(package: str, source: str, dest_rel: str, dest: Path, **extra) -> None:
-        written.append(dest)
-        entries.append(
-            {
-                "path": dest_rel,
-                "package": package,
-                "version": versions[package],
-                "source": source,
-                "sha256": _sha256(dest),
-                "size": dest.stat().st_size,
-                **extra,
-            }
-        )
-
-    def copy(package: str, source: str, dest_rel: str) -> Path:
-        package_dir = (node_modules / package).resolve()
-        src = (package_dir / source).resolve()
-        if not src.is_relative_to(package_dir) or not src.is_file():
-            raise AssetError(
-                f"{package} {versions[package]} has no {source} "
-                "(did the package layout change? update ASSETS in web/assets.py)"
-            )
-        dest = vendor / dest_rel
-        if not dest.resolve().is_relative_to(vendor.resolve()):
-            raise AssetError(f"destination {dest_rel!r} is outside {vendor}")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
-        return src
+    vendor_dir = static_dir / VENDOR_DIRNAME
+    if vendor_dir.exists():
+        shutil.rmtree(vendor_dir)
+    vendor_dir.mkdir(parents=True)
+    vendor = _Vendor(node_modules, vendor_dir, versions)
 
     for asset in ASSETS:
         if asset.minify and esbuild is not None:
-            src = node_modules / asset.package / asset.source
-            if not src.is_file():
-                raise AssetError(f"{asset.package} {versions[asset.package]} has no {asset.source}")
-            dest = vendor / asset.dest
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            banner = (
-                f"/*! {asset.package} {versions[asset.package]} {posixpath.basename(asset.source)}"
-                " | bpmn.io/license | minified with esbuild */"
-            )
-            _minify(esbuild, src, dest, banner)
-            record(
-                asset.package,
-                asset.source,
-                asset.dest,
-                dest,
-                minified_with=f"esbuild {esbuild_version}",
-            )
+            _install_minified(vendor, asset, esbuild, esbuild_version)
             continue
-
-        src = copy(asset.package, asset.source, asset.dest)
-        record(asset.package, asset.source, asset.dest, vendor / asset.dest)
-
+        src = vendor.copy(asset.package, asset.source, asset.dest)
+        vendor.record(asset.package, asset.source, asset.dest)
         if asset.dest.endswith(".css"):
-            css_text = src.read_text(encoding="utf-8")
-            if _CSS_IMPORT.search(css_text):
-                raise AssetError(f"{asset.package}/{asset.source} uses @import: vendor it by hand")
-            for ref in _css_references(css_text):
-                ref_source = posixpath.normpath(
-                    posixpath.join(posixpath.dirname(asset.source), ref)
-                )
-                ref_dest = posixpath.normpath(posixpath.join(posixpath.dirname(asset.dest), ref))
-                if ref_dest.startswith("../") or ref_source.startswith("../"):
-                    raise AssetError(f"{asset.source} references {ref!r} outside its package")
-                if (vendor / ref_dest).exists():
-                    continue
-                copy(asset.package, ref_source, ref_dest)
-                record(
-                    asset.package,
-                    ref_source,
-                    ref_dest,
-                    vendor / ref_dest,
-                    referenced_by=asset.dest,
-                )
+            _install_css_references(vendor, asset, src)
 
     for package, (source, dest_rel) in sorted(LICENSE_FILES.items()):
-        copy(package, source, dest_rel)
-        record(package, source, dest_rel, vendor / dest_rel)
+        vendor.copy(package, source, dest_rel)
+        vendor.record(package, source, dest_rel)
 
-    manifest = {
-        "generated_by": "python -m web.assets (from node_modules; do not edit)",
-        "packages": {
-            name: {"version": versions[name], "license": infos[name].get("license")}
-            for name in packages
-        },
-        "files": entries,
-    }
-    manifest_path = vendor / MANIFEST_NAME
-    manifest_path.write_text(
-        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    written.append(manifest_path)
-    return written
+    return [*vendor.written, _write_manifest(vendor, infos)]
 
 
 def main(argv: list[str] | None = None) -> int:

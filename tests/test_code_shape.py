@@ -20,7 +20,6 @@ LARGE_MODULES = {
     "engine/operations/save_hooks.py": 426,
 }
 LONG_FUNCTIONS = {
-    "engine/bpmn/layout.py::_layout": 103,
     "engine/read/task_page.py::task_view": 96,
     "engine/operations/save_hooks.py::setup_vote": 104,
     "engine/operations/views.py::instance_operations": 83,

@@ -138,6 +138,31 @@ def _layout(
     nodes: dict[str, _Node], flows: list[tuple[str, str, str]], lanes: list[tuple[str, list[str]]]
 ) -> list[tuple[float, float]]:
     """Positions every node; returns each lane's (top, height)."""
+    placed = [n for n in nodes.values() if n.kind != "boundary"]
+    order = _columns(placed, _forward_edges(nodes, flows, placed))
+    used = _rows(nodes, flows, placed, order)
+    lane_rows = [
+        max([used[(lane, c)] for (lane_, c) in used if lane_ == lane] or [1])
+        for lane in range(max(len(lanes), 1))
+    ]
+    lane_top = [MARGIN]
+    for rows in lane_rows:
+        lane_top.append(lane_top[-1] + rows * ROW)
+    left = MARGIN + (LANE_HEADER if lanes else 0) + 30
+    for n in placed:
+        w, h = SIZES[n.kind]
+        cx = left + n.column * COLUMN + 50
+        cy = lane_top[n.lane] + n.row * ROW + ROW / 2
+        n.x, n.y, n.w, n.h = cx - w / 2, cy - h / 2, w, h
+    _place_boundary_events(nodes)
+    return [(lane_top[i], lane_rows[i] * ROW) for i in range(len(lanes))]
+
+
+def _forward_edges(
+    nodes: dict[str, _Node], flows: list[tuple[str, str, str]], placed: list[_Node]
+) -> dict[str, list[str]]:
+    """The flows between placed nodes without their back edges (loops), found by a depth-first
+    walk from the start nodes."""
 
     # A boundary event's outgoing flows leave from its host's column.
     def anchor(node_id: str) -> str:
@@ -145,11 +170,8 @@ def _layout(
         return node.host if node.kind == "boundary" and node.host in nodes else node_id
 
     succ: dict[str, list[str]] = defaultdict(list)
-    indegree: dict[str, int] = defaultdict(int)
     for _, src, dst in flows:
         succ[anchor(src)].append(dst)
-    # Drop back edges (loops) found by a depth-first walk from the start nodes.
-    placed = [n for n in nodes.values() if n.kind != "boundary"]
     targets = {dst for _, _, dst in flows}
     starts = [n.id for n in placed if n.id not in targets] or [placed[0].id]
     forward: dict[str, list[str]] = defaultdict(list)
@@ -178,10 +200,16 @@ def _layout(
     for n in placed:
         if n.id not in state:
             visit(n.id)
+    return forward
+
+
+def _columns(placed: list[_Node], forward: dict[str, list[str]]) -> list[str]:
+    """Sets each node's column to its longest path in the forward graph (Kahn's order); returns
+    that order."""
+    indegree: dict[str, int] = defaultdict(int)
     for children in forward.values():
         for child in children:
             indegree[child] += 1
-    # Longest path in the forward graph (Kahn's order).
     queue = [n.id for n in placed if indegree[n.id] == 0]
     column = {n: 0 for n in queue}
     order: list[str] = []
@@ -195,7 +223,17 @@ def _layout(
                 queue.append(child)
     for n in placed:
         n.column = column.get(n.id, 0)
-    # Rows: per lane and column, in discovery order.
+    return order
+
+
+def _rows(
+    nodes: dict[str, _Node],
+    flows: list[tuple[str, str, str]],
+    placed: list[_Node],
+    order: list[str],
+) -> dict[tuple[int, int], int]:
+    """Sets each node's row: per lane and column, in discovery order. Returns the rows used per
+    (lane, column)."""
     used: dict[tuple[int, int], int] = defaultdict(int)
     rank = {node_id: i for i, node_id in enumerate(order)}
     # Targets of boundary events go below their host, so the connection does not cross it.
@@ -211,19 +249,11 @@ def _layout(
             used[slot] = max(used[slot], host.row + 1)
         n.row = used[slot]
         used[slot] += 1
-    lane_rows = [
-        max([used[(lane, c)] for (lane_, c) in used if lane_ == lane] or [1])
-        for lane in range(max(len(lanes), 1))
-    ]
-    lane_top = [MARGIN]
-    for rows in lane_rows:
-        lane_top.append(lane_top[-1] + rows * ROW)
-    left = MARGIN + (LANE_HEADER if lanes else 0) + 30
-    for n in placed:
-        w, h = SIZES[n.kind]
-        cx = left + n.column * COLUMN + 50
-        cy = lane_top[n.lane] + n.row * ROW + ROW / 2
-        n.x, n.y, n.w, n.h = cx - w / 2, cy - h / 2, w, h
+    return used
+
+
+def _place_boundary_events(nodes: dict[str, _Node]) -> None:
+    """Boundary events sit on their host's bottom edge, right to left (hosts placed already)."""
     attached: dict[str, int] = defaultdict(int)
     for n in nodes.values():
         if n.kind != "boundary":
@@ -236,7 +266,6 @@ def _layout(
         n.x = host.x + host.w - 28 - 40 * attached[host.id]
         n.y = host.y + host.h - 18
         attached[host.id] += 1
-    return [(lane_top[i], lane_rows[i] * ROW) for i in range(len(lanes))]
 
 
 def _shape(

@@ -15,6 +15,7 @@ no workflow is restored. Written to stay fast at 100k instances:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -288,11 +289,13 @@ class Highlights:
         }
 
 
-def highlights(detail: dict[str, Any]) -> Highlights:
+def highlights(detail: dict[str, Any], passed: Iterable[str] | None = None) -> Highlights:
     """From `engine.read.queries.get_instance`'s answer: human tasks, audit entries (timers fired,
-    services called), waiting timers and open incidents. No workflow restore: script tasks and
-    gateways leave no trace, so only the steps that do are marked as passed."""
+    services called), waiting timers and open incidents; and ``passed``, the element ids every
+    save records (`InstanceRecord.passed_elements`: script tasks, decision tables, gateways and
+    events too, compacted branches included). No workflow restore."""
     out = Highlights()
+    out.completed.update(passed or ())
     for task in detail["tasks"]:
         if task["status"] == "open":
             out.active.add(task["element_id"])

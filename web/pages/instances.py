@@ -271,6 +271,7 @@ def instance_detail(instance_id: int) -> str:
         found = instance_view.version_bpmn(session, record.version_id)
         xml = with_diagram(found[1]) if found else None
         names = instance_view.element_names(session, record.version_id, found[1] if found else "")
+        passed = list(record.passed_elements or ())
         process_name = naming.process_names(session).get(record.model_key, record.model_key)
         groups = naming.group_names(session, english=current_language() == "en")
         people = naming.user_names(
@@ -279,7 +280,7 @@ def instance_detail(instance_id: int) -> str:
             | {a["actor"] for a in detail["audit"]}
             | {t["assignee"] for t in detail["open_tasks"]},
         )
-    highlights = instance_view.highlights(detail).as_dict()
+    highlights = instance_view.highlights(detail, passed).as_dict()
     now = ctx.clock.now()
     timeline = [
         {

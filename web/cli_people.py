@@ -6,7 +6,7 @@ from datetime import datetime
 
 import click
 
-from engine.notify import notifications
+from engine.notify import bell, outbox
 from engine.people import absence
 from engine.settings import Settings
 from web.cli_common import State, acting, echo_json, pass_state, run, session_for
@@ -129,7 +129,7 @@ def notifications_group() -> None:
 def notifications_list(state: State, username: str, unread: bool) -> None:
     def go() -> None:
         with session_for(state) as session:
-            page = notifications.list_notifications(
+            page = bell.list_notifications(
                 session, acting(session, username), unread_only=unread, per_page=200
             )
         for n in page["items"]:
@@ -148,7 +148,7 @@ def notifications_read(state: State, ids: tuple[int, ...], username: str) -> Non
 
     def go() -> None:
         with session_for(state) as session:
-            n = notifications.mark_read(
+            n = bell.mark_read(
                 state.ctx(), session, acting(session, username), list(ids) if ids else None
             )
         click.echo(f"marked {n} read")
@@ -162,7 +162,7 @@ def notifications_deliver(state: State) -> None:
     """Send every due e-mail / robot message once (retries are scheduled with back-off)."""
 
     def go() -> None:
-        report = notifications.deliver_due(state.ctx())
+        report = outbox.deliver_due(state.ctx())
         click.echo(
             f"sent {len(report.sent)}, failed {len(report.failed)} (will retry), "
             f"given up {len(report.dead)}"

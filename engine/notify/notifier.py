@@ -4,13 +4,19 @@ breach, incident …). The deployment plugs in real channels; the default writes
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger("planflow.notify")
 
 
 class Notifier(Protocol):
-    def notify(self, event: str, payload: dict[str, Any]) -> None: ...
+    def notify(self, session: Session, event: str, payload: dict[str, Any]) -> int:
+        """Record `event` in `session`'s transaction (so a rollback takes it back); the
+        number of people it reaches."""
+        ...
 
     def shutdown(self) -> None:
         """Stop whatever the notifier runs in the background (its delivery thread)."""
@@ -18,8 +24,9 @@ class Notifier(Protocol):
 
 
 class LogNotifier:
-    def notify(self, event: str, payload: dict[str, Any]) -> None:
+    def notify(self, session: Session, event: str, payload: dict[str, Any]) -> int:
         log.info("%s %s", event, payload)
+        return 0
 
     def shutdown(self) -> None:
         pass

@@ -16,10 +16,9 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     and_,
@@ -35,16 +34,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict
-from engine.store import held_audits
+from engine.operations.vote_setup import open_vote
+from engine.store.held_audits import HeldAudits
 from engine.store.records_ops import (
     LIVE_STATUSES,
-    ON_HOLD,
     TaskDelegationRecord,
     TaskSignerRecord,
     TaskSubmissionRecord,
 )
-from engine.store.tables import HumanTaskRow, InstanceRecord, UserRecord
-from engine.store.task_properties import ExpressionProblem, expression_error_text
+from engine.store.tables import HumanTaskRow, InstanceRecord
 
 if TYPE_CHECKING:
     from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -148,6 +146,7 @@ def after_sync(
     *,
     ops: bool = True,
     assign: Mapping[str, str],
+    held: HeldAudits,
 ) -> None:
     """`ops=False`: the instance has no signers/delegations/submissions (has_task_operations),
     so closing rows has nothing of planflow's to take along."""
@@ -164,12 +163,12 @@ def after_sync(
             row.assignee, row.claimed_at = overrides[row.id], now
         step = model.steps.get(row.element_id)
         sign_mode = (step.properties.get("signMode") if step else None) or ""
-        if sign_mode.strip() and setup_vote(ctx, session, record, workflow, row, step, now):
+        if sign_mode.strip() and open_vote(session, record, workflow, row, step, now, held):
             voting.append(row)
         else:
             plain.append(row)
     if created:
-        held_audits.flush(session)  # the save's audit entries wait for its one INSERT
+        held.flush()  # the save's audit entries wait for its one INSERT
     before = {r.id: r.assignee for r in plain}
     absence.apply_for_instance(ctx, session, record, created, now)
     for row in plain:
@@ -254,150 +253,3 @@ def _has_planflow_steps(session: Session, task_ids: list[str]) -> bool:
         select(literal(1)).where(TaskSubmissionRecord.task_id.in_(task_ids)),
     )
     return session.execute(select(checks.subquery()).limit(1)).first() is not None
-
-
-# --- 会签 / 或签 from the model ------------------------------------------------------------------
-
-
-def parse_sign_mode(value: str, voters: int) -> tuple[str, int]:
-    """`all` | `any` | `quorum:N` → (mode, approvals needed). Unknown values mean `all`."""
-    text = value.strip().lower()
-    if text in ("any", "or", "或签"):
-        return "any", 1
-    if text.startswith("quorum"):
-        _, _, n = text.partition(":")
-        try:
-            needed = int(n)
-        except ValueError:
-            needed = voters // 2 + 1
-        return "quorum", max(1, min(needed, voters))
-    return "all", voters
-
-
-def _voters(value: Any) -> list[str]:
-    if isinstance(value, str):
-        items = [v.strip() for v in value.split(",")]
-    elif isinstance(value, list | tuple | set):
-        items = [str(v).strip() for v in value]
-    else:
-        items = []
-    return list(dict.fromkeys(v for v in items if v))
-
-
-def _unknown_users(session: Session, names: list[str]) -> set[str]:
-    if not names:
-        return set()
-    active = set(
-        session.scalars(
-            select(UserRecord.username).where(
-                UserRecord.username.in_(names), UserRecord.is_active.is_(True)
-            )
-        )
-    )
-    return {n for n in names if n not in active}
-
-
-def setup_vote(
-    ctx: EngineContext,
-    session: Session,
-    record: InstanceRecord,
-    workflow: BpmnWorkflow,
-    row: HumanTaskRow,
-    step: Any,
-    now: datetime,
-) -> bool:
-    """A user task with `signMode` and `assignees`: the BPMN task is held and every assignee gets
-    a vote step. Falls back to a plain task (and says so in the audit) without voters."""
-    from engine.bpmn.runtime import find_task
-    from engine.store import instance_state as store
-
-    task = find_task(workflow, row.id)
-    expression = step.properties.get("assignees") or ""
-    voters: list[str] = []
-    problems: list[ExpressionProblem] = []
-    fallback = "按普通任务办理 (the step opened as a plain task, without votes)"
-    if task is not None and expression:
-        try:
-            value = workflow.script_engine.evaluate(task, expression)
-        except Exception as exc:  # NameError, TypeError, ScriptError ...
-            log.warning("assignees of %s failed: %s", row.element_id, exc)
-            problems.append(ExpressionProblem(
-                "assignees", expression, expression_error_text(exc), fallback
-            ))
-        else:
-            voters = _voters(value)
-            if value is not None and not isinstance(value, str | list | tuple | set):
-                problems.append(ExpressionProblem(
-                    "assignees", expression,
-                    f"结果不是用户名列表 (returned a {type(value).__name__}, not user names)",
-                    fallback,
-                ))
-            unknown = _unknown_users(session, voters)
-            if unknown:
-                # A vote step for nobody would never be decided: such voters are left out.
-                voters = [v for v in voters if v not in unknown]
-                problems.append(ExpressionProblem(
-                    "assignees", expression,
-                    f"用户不存在或已停用，已从表决人中去掉 (no active user of these names, left "
-                    f"out of the vote): {', '.join(sorted(unknown))[:300]}",
-                    fallback if not voters else "其余表决人照常表决 (the other voters vote)",
-                ))
-    if problems:
-        # Warning-level incidents (see store.record_expression_problems for why).
-        store.record_expression_problems(session, record.id, row, problems, now)
-    if not voters:
-        store.audit(
-            session,
-            now,
-            "vote_without_voters",
-            instance_id=record.id,
-            task_id=row.id,
-            element_id=row.element_id,
-            details={"assignees": expression},
-        )
-        return False
-    mode, needed = parse_sign_mode(step.properties.get("signMode", ""), len(voters))
-    row.status, row.assignee = ON_HOLD, None
-    steps = []
-    for seq, voter in enumerate(voters, start=1):
-        step_row = HumanTaskRow(
-            id=str(uuid.uuid4()),
-            instance_id=record.id,
-            model_key=record.model_key,
-            element_id=row.element_id,
-            name=row.name,
-            lane=row.lane,
-            form_file=None,
-            assignee=voter,
-            status="open",
-            due_at=row.due_at,
-            created_at=now,
-        )
-        session.add(step_row)
-        steps.append((seq, voter, step_row.id))
-    held_audits.flush(session)
-    for seq, voter, step_id in steps:
-        session.add(
-            TaskSignerRecord(
-                instance_id=record.id,
-                parent_task_id=row.id,
-                step_task_id=step_id,
-                mode="vote",
-                seq=seq,
-                signer=voter,
-                added_by="system",
-                status="open",
-                comment="",
-                created_at=now,
-            )
-        )
-    store.audit(
-        session,
-        now,
-        "vote_opened",
-        instance_id=record.id,
-        task_id=row.id,
-        element_id=row.element_id,
-        details={"mode": mode, "needed": needed, "voters": voters},
-    )
-    return True

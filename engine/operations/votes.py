@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.operations.completion import complete_bpmn
-from engine.operations.save_hooks import parse_sign_mode
+from engine.operations.vote_setup import parse_sign_mode
 from engine.store import instance_state as store
 from engine.store.records_ops import TaskSignerRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord

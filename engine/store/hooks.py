@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from engine.bpmn.specs import ParsedModel
     from engine.context import EngineContext
+    from engine.store.held_audits import HeldAudits
     from engine.store.tables import HumanTaskRow, InstanceRecord
 
 
@@ -43,7 +44,9 @@ class SaveHooks(Protocol):
         *,
         ops: bool = True,
         assign: Mapping[str, str],
+        held: HeldAudits,
     ) -> None:
         """After the task rows are in step: votes, absences, notifications. ``assign``: who
-        tasks created by this save go to (the save's caller decided it, e.g. 退回)."""
+        tasks created by this save go to (the save's caller decided it, e.g. 退回); ``held``:
+        the save's audit entries (flush through it, not the session)."""
         ...

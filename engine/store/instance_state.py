@@ -25,8 +25,9 @@ from engine.bpmn.runtime import (
 )
 from engine.bpmn.specs import ParsedModel, SourceFile, parse_model
 from engine.errors import NotFound
-from engine.store import held_audits, timer_rows
+from engine.store import timer_rows
 from engine.store.audit_log import audit, jsonable
+from engine.store.held_audits import HeldAudits
 from engine.store.tables import (
     IncidentRecord,
     InstanceRecord,
@@ -141,7 +142,7 @@ def save(
     The instance row is written (and version-checked) first: a concurrent writer that saved
     the same instance makes this fail with Conflict before any derived row is touched, so the
     caller's rollback leaves nothing half-applied. Audit entries pending in the session, and
-    those the save adds, go out last, in one INSERT (engine.store.held_audits)."""
+    those the save adds, go out last, in one INSERT (engine.store.held_audits.HeldAudits)."""
     now = ctx.clock.now()
     ready = [] if record.status == "terminated" else ready_human_tasks(workflow)
     if incident is None and not ready and record.status != "terminated":
@@ -152,15 +153,11 @@ def save(
     # The last save had no ready user task (its stage is their names): it closed every
     # engine task row, so only planflow's own rows (task operations) can be live now.
     had_ready = first_save or record.stage is not None
-    held_audits.begin(session)
-    try:
-        _save(ctx, session, record, workflow, model, ready, first_save, had_ready, now,
-              incident, completed or {}, notes or [], actor, assign or {},
-              known or timer_rows.Known())
-    except BaseException:
-        held_audits.discard(session)
-        raise
-    held_audits.write(session)
+    held = HeldAudits(session)
+    _save(ctx, session, record, workflow, model, ready, first_save, had_ready, now,
+          incident, completed or {}, notes or [], actor, assign or {},
+          known or timer_rows.Known(), held)
+    held.write()
 
 
 def _save(
@@ -179,6 +176,7 @@ def _save(
     actor: str | None,
     assign: Mapping[str, str],
     known: timer_rows.Known,
+    held: HeldAudits,
 ) -> None:
     with session.no_autoflush:
         attempts, retry_at = (
@@ -195,7 +193,7 @@ def _save(
             i.retry_at is None for i in unresolved
         )
         _write_record(ctx, record, workflow, model, ready, needs_human, now)
-    held_audits.flush(session, record)
+    held.flush(record)
     with session.no_autoflush:
         for note in notes:
             audit(
@@ -212,12 +210,12 @@ def _save(
             unresolved.append(timer_rows.Pending(incident.task_id, incident.element_id, retry_at))
         sync_tasks(
             ctx, session, record, workflow, model, ready, completed, now, first_save, had_ready,
-            assign, known.task_operations,
+            assign, known.task_operations, held,
         )
         timer_rows.sync_timers(session, record, workflow, timers, unresolved)
         if record.status == "completed" and record.completed_at == now:
             audit(session, now, "completed", instance_id=record.id)
-    held_audits.flush(session, record)
+    held.flush(record)
 
 
 def _write_incident(
@@ -256,6 +254,7 @@ def _write_incident(
     )
     if retry_at is None:
         ctx.notifier.notify(
+            session,
             "incident",
             {"instance_id": record.id, "element_id": incident.element_id,
              "message": incident.message},

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, lazyload
 from engine.bpmn.runtime import element_id
 from engine.bpmn.specs import ParsedModel
 from engine.store.audit_log import audit
+from engine.store.held_audits import HeldAudits
 from engine.store.lane_groups import LaneGroups
 from engine.store.records_ops import LIVE_STATUSES
 from engine.store.tables import HumanTaskRow, IncidentRecord, InstanceRecord, TaskCandidateRow
@@ -44,15 +45,17 @@ def sync_tasks(
     ready: list[Task],
     completed: Mapping[str, str],
     now: datetime,
-    first_save: bool = False,
-    had_ready: bool = True,
-    assign: Mapping[str, str] | None = None,
-    task_operations: bool | None = None,
+    first_save: bool,
+    had_ready: bool,
+    assign: Mapping[str, str],
+    task_operations: bool | None,
+    held: HeldAudits,
 ) -> None:
     """Bring the task rows in step with the engine's ready user tasks: close those no longer
     ready (completed by ``completed[task_id]``, else cancelled), create the new ones with
     their assignee, candidate groups and due date, then the save hooks (votes, absences,
-    notifications). ``task_operations``: whether the instance has any (None: ask)."""
+    notifications). ``task_operations``: whether the instance has any (None: ask); ``held``:
+the save's audit entries, which the hooks flush through."""
     # Planflow's task operations: refuse completions their rules do not allow yet; rows held
     # for signers ("on_hold") are live too; rows planflow made itself are not engine tasks.
     # Most instances never used one: a single check then skips their three lookups.
@@ -105,7 +108,8 @@ def sync_tasks(
         if problems:
             record_expression_problems(session, record.id, row, problems, now)
     ctx.save_hooks.after_sync(
-        ctx, session, record, workflow, model, created, closed, now, ops=ops, assign=assign or {}
+        ctx, session, record, workflow, model, created, closed, now, ops=ops,
+        assign=assign, held=held,
     )
 
 

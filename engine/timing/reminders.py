@@ -54,5 +54,5 @@ def send_due_reminders(
             element_id=row.element_id,
             details={**payload, "late_seconds": round(late, 1), "automatic": True},
         )
-        ctx.notifier.notify("task_overdue", payload)
+        ctx.notifier.notify(session, "task_overdue", payload)
     return len(rows)

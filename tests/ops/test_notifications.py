@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from engine import operations
 from engine.errors import Forbidden
-from engine.notify import notifications
+from engine.notify import bell
+from engine.notify.outbox import deliver_due
 from engine.store.db import transaction
 from engine.store.records_ops import NotificationRecord, OutboxRecord
 from tests.ops.helpers import by_element, complete, run, start
@@ -92,7 +93,7 @@ def test_fan_out_in_transaction_then_delivered_in_real_formats(ctx, people):
             ("feishu", "feishu", "pending", 0),
         ]
         assert smtp.mails == [] and robots.hits == []
-        report = notifications.deliver_due(ctx)
+        report = deliver_due(ctx)
         assert len(report.sent) == 4 and not report.failed
         assert [o[2] for o in outbox(ctx)] == ["sent"] * 4
 
@@ -128,14 +129,14 @@ def test_fan_out_in_transaction_then_delivered_in_real_formats(ctx, people):
 
         # the bell
         with transaction(ctx.sessions) as s:
-            carol = notifications.list_notifications(s, people["carol"])
+            carol = bell.list_notifications(s, people["carol"])
         assert carol["unread"] >= 1 and carol["items"][0]["title"] == "【待办】办理"
         with transaction(ctx.sessions) as s:
-            assert notifications.mark_read(ctx, s, people["carol"], [carol["items"][0]["id"]]) == 1
+            assert bell.mark_read(ctx, s, people["carol"], [carol["items"][0]["id"]]) == 1
         with transaction(ctx.sessions) as s:
-            assert notifications.unread_count(s, people["carol"]) == carol["unread"] - 1
-            assert notifications.mark_read(ctx, s, people["carol"]) == carol["unread"] - 1
-            assert notifications.unread_count(s, people["carol"]) == 0
+            assert bell.unread_count(s, people["carol"]) == carol["unread"] - 1
+            assert bell.mark_read(ctx, s, people["carol"]) == carol["unread"] - 1
+            assert bell.unread_count(s, people["carol"]) == 0
 
 
 def test_refused_action_queues_nothing(ctx, people):
@@ -163,20 +164,20 @@ def test_failed_delivery_is_retried_with_backoff_and_never_breaks_the_action(ctx
         ctx.settings.extra["smtp_port"] = str(free_port())
         assert run(ctx, operations.remind, people["req"], handle.id, "快") == ["carol"]
 
-        first = notifications.deliver_due(ctx)
+        first = deliver_due(ctx)
         assert first.sent == [] and len(first.failed) == 4
         rows = {o[0]: o for o in outbox(ctx)}
         assert all(r[2] == "pending" and r[3] == 1 for r in rows.values())
-        assert notifications.deliver_due(ctx).sent == []  # not due again yet (back-off 30 s)
+        assert deliver_due(ctx).sent == []  # not due again yet (back-off 30 s)
 
         clock.advance(seconds=31)
-        second = notifications.deliver_due(ctx)
+        second = deliver_due(ctx)
         assert len(second.sent) == 1  # dingtalk succeeds on retry
         assert {o[0]: o[2] for o in outbox(ctx)}["dingtalk"] == "sent"
         clock.advance(seconds=59)
-        assert notifications.deliver_due(ctx).sent == []  # second back-off is 60 s
+        assert deliver_due(ctx).sent == []  # second back-off is 60 s
         clock.advance(seconds=2)
-        third = notifications.deliver_due(ctx)
+        third = deliver_due(ctx)
         assert len(third.sent) == 1 and len(third.dead) == 2  # wecom ok; email, feishu give up
         final = {o[0]: (o[2], o[3]) for o in outbox(ctx)}
         assert final == {
@@ -212,8 +213,8 @@ def test_background_dispatcher_delivers_after_commit(ctx, people):
 
 
 def test_overdue_from_the_core_engine_reaches_the_bell(ctx, people, clock):
-    """The core calls ctx.notifier.notify(...) without a session: the notifier writes into the
-    transaction running in this thread."""
+    """The core's automatic reminders notify in the session they run in: a rollback takes the
+    notification back with the reminder."""
     from engine.timing.reminders import send_due_reminders
 
     _iid, _handle = handle_for_bob(ctx, people)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.notify import notifications
+from engine.notify import bell
 from engine.read import copies
 from web.api.endpoint import Call, endpoint
 from web.api.schemas.requests import InboxQuery, MarkRead
@@ -14,7 +14,7 @@ from web.api.schemas.responses import Notification, NotificationsMarked, UnreadC
 @endpoint("GET", "/notifications", summary="The caller's in-app notifications (newest first) "
           "with the unread count", query=InboxQuery, ok=UnreadPage[Notification])
 def list_notifications(call: Call, query: InboxQuery) -> dict[str, Any]:
-    return notifications.list_notifications(
+    return bell.list_notifications(
         call.session,
         call.actor,
         unread_only=query.unread_only,
@@ -27,7 +27,7 @@ def list_notifications(call: Call, query: InboxQuery) -> dict[str, Any]:
           summary="Unread notifications and copies (the bell)", ok=UnreadCounts)
 def unread_count(call: Call) -> UnreadCounts:
     return UnreadCounts(
-        unread=notifications.unread_count(call.session, call.actor),
+        unread=bell.unread_count(call.session, call.actor),
         cc_unread=copies.unread_cc_count(call.session, call.actor),
     )
 
@@ -35,7 +35,7 @@ def unread_count(call: Call) -> UnreadCounts:
 @endpoint("POST", "/notifications/read", summary="Mark notifications read (all without ids)",
           body=MarkRead, ok=NotificationsMarked)
 def mark_read(call: Call, body: MarkRead) -> NotificationsMarked:
-    marked = notifications.mark_read(call.ctx, call.session, call.actor, body.ids)
+    marked = bell.mark_read(call.ctx, call.session, call.actor, body.ids)
     return NotificationsMarked(
-        marked=marked, unread=notifications.unread_count(call.session, call.actor)
+        marked=marked, unread=bell.unread_count(call.session, call.actor)
     )

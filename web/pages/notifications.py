@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from engine.notify import notifications as bell
+from engine.notify import bell
 from engine.read.inbox import Listing
 from web.core import engine_ctx, unit_of_work
 from web.i18n import translate

@@ -15,14 +15,9 @@ FUNCTION_LINES = 80
 
 # Known debt (issue: one home per rule): the size each had when this check came in.
 LARGE_MODULES = {
-    "engine/notify/notifications.py": 528,
     "engine/bpmn/validate.py": 416,
-    "engine/operations/save_hooks.py": 426,
 }
 LONG_FUNCTIONS = {
-    "engine/read/task_page.py::task_view": 96,
-    "engine/operations/save_hooks.py::setup_vote": 104,
-    "engine/operations/views.py::instance_operations": 83,
 }
 
 

@@ -193,6 +193,37 @@ OPS_ACTIONS = (
 )
 
 
+def _rows_of(session: Session, table: Any, instance_id: int) -> list[Any]:
+    """An instance's rows of a task-operation table, in the order they were made."""
+    return list(
+        session.scalars(select(table).where(table.instance_id == instance_id).order_by(table.id))
+    )
+
+
+def _handover_dict(h: TaskHandoverRecord) -> dict[str, Any]:
+    return {
+        "id": h.id,
+        "task_id": h.task_id,
+        "from": h.from_user,
+        "to": h.to_user,
+        "reason": h.reason,
+        "created_at": h.created_at.isoformat(),
+        "returned_at": h.returned_at.isoformat() if h.returned_at else None,
+    }
+
+
+def _cc_dict(c: InstanceCcRecord) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "username": c.username,
+        "task_id": c.task_id,
+        "cc_by": c.cc_by,
+        "note": c.note,
+        "created_at": c.created_at.isoformat(),
+        "read_at": c.read_at.isoformat() if c.read_at else None,
+    }
+
+
 def instance_operations(
     ctx: EngineContext, session: Session, actor: Actor, instance_id: int
 ) -> dict[str, Any]:
@@ -225,53 +256,12 @@ def instance_operations(
             }
             for a in audit
         ],
-        "signers": [
-            signer_dict(s)
-            for s in session.scalars(
-                select(TaskSignerRecord)
-                .where(TaskSignerRecord.instance_id == instance_id)
-                .order_by(TaskSignerRecord.id)
-            )
-        ],
+        "signers": [signer_dict(r) for r in _rows_of(session, TaskSignerRecord, instance_id)],
         "delegations": [
-            _delegation_dict(d)
-            for d in session.scalars(
-                select(TaskDelegationRecord)
-                .where(TaskDelegationRecord.instance_id == instance_id)
-                .order_by(TaskDelegationRecord.id)
-            )
+            _delegation_dict(r) for r in _rows_of(session, TaskDelegationRecord, instance_id)
         ],
         "handovers": [
-            {
-                "id": h.id,
-                "task_id": h.task_id,
-                "from": h.from_user,
-                "to": h.to_user,
-                "reason": h.reason,
-                "created_at": h.created_at.isoformat(),
-                "returned_at": h.returned_at.isoformat() if h.returned_at else None,
-            }
-            for h in session.scalars(
-                select(TaskHandoverRecord)
-                .where(TaskHandoverRecord.instance_id == instance_id)
-                .order_by(TaskHandoverRecord.id)
-            )
+            _handover_dict(r) for r in _rows_of(session, TaskHandoverRecord, instance_id)
         ],
-        "cc": [
-            {
-                "id": c.id,
-                "username": c.username,
-                "task_id": c.task_id,
-                "cc_by": c.cc_by,
-                "note": c.note,
-                "created_at": c.created_at.isoformat(),
-                "read_at": c.read_at.isoformat() if c.read_at else None,
-            }
-            for c in session.scalars(
-                select(InstanceCcRecord)
-                .where(InstanceCcRecord.instance_id == instance_id)
-                .order_by(InstanceCcRecord.id)
-            )
-        ],
+        "cc": [_cc_dict(r) for r in _rows_of(session, InstanceCcRecord, instance_id)],
     }
-

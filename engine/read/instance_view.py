@@ -246,6 +246,7 @@ def _rows(session: Session, ids: list[int], now: datetime) -> list[dict[str, Any
                 "updated_at": r.updated_at,
                 "completed_at": r.completed_at,
                 "overdue": r.id in overdue,
+                "suspended": r.suspended,
             }
         )
     return out

@@ -11,14 +11,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import CompoundSelect, Row, Select, select
 from sqlalchemy.orm import Session
 
-from engine.access import instance_for, listed_instance_ids, task_access
-from engine.bpmn.runtime import find_task
+from engine.access import instance_for
 from engine.errors import NotFound
 from engine.people.accounts import Actor
+from engine.read import instance_view
+from engine.read.inbox import local_zone
 from engine.read.instance_detail import instance_history, instance_tasks
 from engine.read.list_queries import (
-    INSTANCE_COLUMNS,
-    count_rows,
     dialect_of,
     inbox_select,
     page_with_total,
@@ -146,36 +145,6 @@ def list_tasks(
     return Page(items, total, page, per_page)
 
 
-def get_task(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> dict[str, Any]:
-    task = task_access(session, actor, task_id)
-    row, record = task.row, task.record
-    model = store.parsed_model(ctx, session, record.version_id)
-    form = model.forms.get(row.form_file) if row.form_file else None
-    step = model.steps.get(row.element_id)
-    return {
-        **task_dict(row, ctx.clock.now(), record.title),
-        "form": form.raw if form else None,
-        "instructions": step.instructions if step else None,
-        "data": task_data(ctx, session, row),
-    }
-
-
-def task_data(ctx: EngineContext, session: Session, row: HumanTaskRow) -> dict[str, Any]:
-    """The data a task works on. An open task's own data (a multi-instance task's `guest`, a
-    branch's values) comes from the workflow; for a finished task the instance's data."""
-    record = store.get_instance(session, row.instance_id)
-    if row.status == "open":
-        try:
-            workflow, _ = store.restore(ctx, session, record, [])
-        except (ValueError, KeyError):
-            # Unreadable state (e.g. bulk-loaded rows): show what the projection knows.
-            return dict(record.data or {})
-        task = find_task(workflow, row.id)
-        if task is not None:
-            return store.jsonable(task.data)
-    return dict(record.data or {})
-
-
 def list_instances(
     ctx: EngineContext,
     session: Session,
@@ -187,33 +156,26 @@ def list_instances(
     page: int = 1,
     per_page: int = 50,
 ) -> Page:
-    per_page = max(1, min(per_page, MAX_PAGE))
-    page = max(1, page)
-    filters = []
-    if status:
-        filters.append(InstanceRecord.status == status)
-    if process:
-        filters.append(InstanceRecord.model_key == process)
-    if started_by:
-        filters.append(InstanceRecord.started_by == started_by)
-    ids: Select[Any]
-    listed = listed_instance_ids(actor)
-    if listed is None:
-        ids = select(InstanceRecord.id).where(*filters)
-    elif filters:
-        ids = select(InstanceRecord.id).where(InstanceRecord.id.in_(listed), *filters)
-    else:
-        ids = select(listed.subquery().c.id)
-    total = count_rows(session, ids)
-    sub = ids.subquery()
-    wanted = list(
-        session.scalars(
-            select(sub.c.id).order_by(sub.c.id.desc()).limit(per_page).offset((page - 1) * per_page)
-        )
+    """The 流程实例 list's read model (`engine.read.instance_view.list_instances`: who sees
+    which instances, filters, order, paging) in the API's shape. Like the page, a total over
+    COUNT_CAP is reported as COUNT_CAP."""
+    found = instance_view.list_instances(
+        session,
+        actor,
+        instance_view.InstanceFilter(process=process, status=status, started_by=started_by),
+        now=ctx.clock.now(),
+        tz=local_zone(ctx),
+        page=page,
+        per_page=max(1, min(per_page, MAX_PAGE)),
     )
-    found = select(*INSTANCE_COLUMNS).where(InstanceRecord.id.in_(wanted))
-    rows = {r.id: r for r in session.execute(found)} if wanted else {}
-    return Page([instance_dict(rows[i]) for i in wanted if i in rows], total, page, per_page)
+    items = [
+        {
+            **{k: _iso(v) if isinstance(v, datetime) else v for k, v in row.items()},
+            "title": row["title"] or "",
+        }
+        for row in found.items
+    ]
+    return Page(items, found.total, found.page, found.per_page)
 
 
 def get_instance(

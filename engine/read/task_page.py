@@ -3,7 +3,7 @@ history with the values each step entered, instructions, form, what the actor ma
 startable models and their start forms, and per-field form errors in the page's terms.
 
 Like `engine.read.inbox` it reads the projection, the audit log and the cached parsed model; no
-workflow is restored (an open task's own data comes from `queries.task_data`).
+workflow is restored except for an open task's own data (`task_data`).
 """
 
 from __future__ import annotations
@@ -11,23 +11,26 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.access import task_access
+from engine.access import TaskAccess, task_access
+from engine.bpmn.runtime import find_task
 from engine.bpmn.specs import ParsedModel, all_task_specs
 from engine.errors import NotFound
 from engine.people.accounts import Actor
 from engine.read.inbox import ENDED, local_zone, task_item
 from engine.read.names import process_names, user_names
-from engine.read.queries import task_data
+from engine.read.queries import task_dict
 from engine.store import instance_state as store
 from engine.store.tables import (
     AuditRecord,
     HumanTaskRow,
+    InstanceRecord,
     ProcessModelRecord,
     ProcessVersionRecord,
 )
@@ -137,30 +140,80 @@ def reopened(session: Session, instance_id: int, task_id: str) -> dict[str, Any]
     return None
 
 
-def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> dict[str, Any]:
-    """Everything the task page shows, to everyone who may see the task (`engine.access`:
-    NotFound otherwise); the ``can_*`` flags say what they may do on it."""
-    task = task_access(session, actor, task_id)
-    row, record = task.row, task.record
-    model = store.parsed_model(ctx, session, record.version_id)
-    now = ctx.clock.now()
-    zone = local_zone(ctx)
-    names = process_names(session)
+@dataclass(frozen=True)
+class OpenedTask:
+    """A task as every channel reads it: the row, its instance and model, its form and step,
+    and the data it works on. Built once per request by `opened_task`."""
+
+    access: TaskAccess
+    model: ParsedModel
+    form: FormSchema | None
+    instructions: str | None
+    data: dict[str, Any]
+
+    @property
+    def row(self) -> HumanTaskRow:
+        return self.access.row
+
+    @property
+    def record(self) -> InstanceRecord:
+        return self.access.record
+
+
+def opened_task(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> OpenedTask:
+    """The task if the actor may see it (`engine.access`: NotFound otherwise)."""
+    access = task_access(session, actor, task_id)
+    model = store.parsed_model(ctx, session, access.record.version_id)
+    row = access.row
     form = model.forms.get(row.form_file) if row.form_file else None
     step = model.steps.get(row.element_id)
+    return OpenedTask(
+        access, model, form, step.instructions if step else None, task_data(ctx, session, row)
+    )
 
+
+def task_data(ctx: EngineContext, session: Session, row: HumanTaskRow) -> dict[str, Any]:
+    """The data a task works on. An open task's own data (a multi-instance task's `guest`, a
+    branch's values) comes from the workflow; for a finished task the instance's data."""
+    record = store.get_instance(session, row.instance_id)
+    if row.status == "open":
+        try:
+            workflow, _ = store.restore(ctx, session, record, [])
+        except (ValueError, KeyError):
+            # Unreadable state (e.g. bulk-loaded rows): show what the projection knows.
+            return dict(record.data or {})
+        task = find_task(workflow, row.id)
+        if task is not None:
+            return store.jsonable(task.data)
+    return dict(record.data or {})
+
+
+def task_detail(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> dict[str, Any]:
+    """The task as the API answers it: its row, form, instructions, data and why it was
+    reopened (退回/撤回), if it was."""
+    task = opened_task(ctx, session, actor, task_id)
+    again = reopened(session, task.record.id, task.row.id)
+    if again is not None:
+        again = {**again, "at": again["at"].isoformat()}
+    return {
+        **task_dict(task.row, ctx.clock.now(), task.record.title),
+        "form": task.form.raw if task.form else None,
+        "instructions": task.instructions,
+        "data": task.data,
+        "reopened": again,
+    }
+
+
+def _history(
+    session: Session, model: ParsedModel, instance_id: int, task_id: str
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None, list[str | None]]:
+    """The instance's start and completed steps with the values each entered, what this task
+    submitted (None if it has not) and everyone named in them."""
     audits = session.scalars(
         select(AuditRecord)
-        .where(
-            AuditRecord.instance_id == record.id,
-            AuditRecord.action.in_(HISTORY_ACTIONS),
-        )
+        .where(AuditRecord.instance_id == instance_id, AuditRecord.action.in_(HISTORY_ACTIONS))
         .order_by(AuditRecord.id)
     ).all()
-    people = user_names(
-        session,
-        [record.started_by, row.assignee, row.completed_by, *(a.actor for a in audits)],
-    )
     history = []
     submitted: dict[str, Any] | None = None
     for entry in audits:
@@ -173,29 +226,37 @@ def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) 
             entry_step = model.steps.get(entry.element_id or "")
             fields = form_values(model.form_for(entry.element_id or ""), data)
             name = details.get("name") or (entry_step.name if entry_step else entry.element_id)
-            if entry.task_id == row.id:
+            if entry.task_id == task_id:
                 submitted = dict(data)
         history.append(
             {
                 "action": entry.action,
                 "at": entry.at,
                 "actor": entry.actor,
-                "actor_name": people.get(entry.actor or "", entry.actor),
                 "step": name,
                 "fields": fields,
-                "current": entry.task_id == row.id,
+                "current": entry.task_id == task_id,
             }
         )
+    return history, submitted, [a.actor for a in audits]
 
+
+def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> dict[str, Any]:
+    """Everything the task page shows, to everyone who may see the task (`engine.access`:
+    NotFound otherwise); the ``can_*`` flags say what they may do on it."""
+    task = opened_task(ctx, session, actor, task_id)
+    row, record, model = task.row, task.record, task.model
+    names = process_names(session)
+    history, submitted, named = _history(session, model, record.id, row.id)
+    people = user_names(session, [record.started_by, row.assignee, row.completed_by, *named])
+    for entry in history:
+        entry["actor_name"] = people.get(entry["actor"] or "", entry["actor"])
     start_form = model.forms.get(model.start_form) if model.start_form else None
-    data = task_data(ctx, session, row)
-    # What the form opens with: the task's own data; for a finished task, what was submitted.
-    form_data = {**data, **(submitted or {})}
     is_open = row.status == "open"
     active = is_open and not record.suspended and record.status not in ENDED
-    can_act = is_open and task.may("submit")
+    can_act = is_open and task.access.may("submit")
     return {
-        "task": task_item(row, record.title, names, now, zone),
+        "task": task_item(row, record.title, names, ctx.clock.now(), local_zone(ctx)),
         "instance": {
             "id": record.id,
             "title": record.title,
@@ -211,16 +272,18 @@ def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) 
         },
         "assignee_name": people.get(row.assignee or "", row.assignee),
         "completed_by_name": people.get(row.completed_by or "", row.completed_by),
-        "instructions": step.instructions if step else None,
-        "form": form.raw if form else None,
-        "form_data": form_data,
+        "instructions": task.instructions,
+        "form": task.form.raw if task.form else None,
+        # What the form opens with: the task's own data; for a finished task, what was
+        # submitted.
+        "form_data": {**task.data, **(submitted or {})},
         "reopened": reopened(session, record.id, row.id),
-        "key_data": form_values(start_form, data),
+        "key_data": form_values(start_form, task.data),
         "history": history,
         "can_act": can_act,
         "can_submit": can_act and active,
-        "can_claim": is_open and row.assignee is None and task.may("claim"),
-        "can_unclaim": is_open and row.claimed_at is not None and task.may("unclaim"),
+        "can_claim": is_open and row.assignee is None and task.access.may("claim"),
+        "can_unclaim": is_open and row.claimed_at is not None and task.access.may("unclaim"),
         "mine": row.assignee == actor.username,
     }
 

@@ -87,6 +87,9 @@ def test_a_returned_step_reopens_with_what_was_submitted(
     }
     assert view["reopened"]["by_name"]  # a display name, not nothing
     assert view["reopened"]["at"].replace(tzinfo=None) == clock.now().replace(tzinfo=None)
+    # the API tells the same (one read model), its time as ISO 8601
+    told = api.get("sup", f"/tasks/{again['id']}").get_json()["reopened"]
+    assert told == {**view["reopened"], "at": view["reopened"]["at"].isoformat()}
 
     # submitted again as it stands, the process carries on with the same plan
     changed = {**PLAN, "plan_resources": "会展供应商（附报价单）"}

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine import operations
-from engine.read import queries
+from engine.read import queries, task_page
 from web.api.endpoint import Call, endpoint
 from web.api.schemas.requests import DataBody, TaskQuery
 from web.api.schemas.responses import Completed, Page, Task, TaskDetail
@@ -26,10 +26,10 @@ def list_tasks(call: Call, query: TaskQuery) -> Json:
     ).as_dict()
 
 
-@endpoint("GET", "/tasks/<task_id>", summary="A task with its form", ok=TaskDetail,
-          errors=(403, 404))
+@endpoint("GET", "/tasks/<task_id>", summary="A task with its form, the data it works on and "
+          "why it was reopened (退回/撤回), if it was", ok=TaskDetail, errors=(403, 404))
 def get_task(call: Call, task_id: str) -> Json:
-    return queries.get_task(call.ctx, call.session, call.actor, task_id)
+    return task_page.task_detail(call.ctx, call.session, call.actor, task_id)
 
 
 @endpoint("POST", "/tasks/<task_id>/claim", summary="Claim", ok=Task, errors=(403, 404, 409))

@@ -59,12 +59,23 @@ class Task(BaseModel):
     instance_title: str = Field("", description="in task lists")
 
 
+class Reopened(BaseModel):
+    """Why a task exists when a 退回 (returned) or 撤回 (withdrawn) reopened its step."""
+
+    kind: Literal["returned", "withdrawn"]
+    by: str
+    by_name: str
+    at: str
+    reason: str | None = None
+
+
 class TaskDetail(Task):
     """A task with its form (form-js schema), instructions and the data it works on."""
 
     form: Json | None = None
     instructions: str | None = None
     data: Json = {}
+    reopened: Reopened | None = None
 
 
 class Instance(BaseModel):
@@ -81,6 +92,9 @@ class Instance(BaseModel):
     updated_at: str | None = None
     completed_at: str | None = None
     suspended: bool = False
+    process_name: str | None = Field(None, description="in lists: the model's name")
+    started_by_name: str | None = Field(None, description="in lists: the starter's name")
+    overdue: bool | None = Field(None, description="in lists: has an overdue open task")
 
 
 class InstanceDetail(Instance):

@@ -40,7 +40,10 @@
     hour: '2-digit', minute: '2-digit', hour12: false
   });
 
-  var viewer = new BpmnJS({ container: container });
+  var viewer = new BpmnJS({
+    container: container,
+    additionalModules: window.pfBpmnTranslate ? [window.pfBpmnTranslate] : []  // bpmn-zh.js
+  });
   window.pfViewer = viewer;
 
   function maxHeight() {

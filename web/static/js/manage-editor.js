@@ -32,15 +32,22 @@
   var adapters = {
     bpmn: {
       load: function () {
-        editor = new BpmnJS({ container: container });
+        // bpmn-js's own texts (palette, context pad, 更改元素类型 menu) in the page's language.
+        var modules = window.pfBpmnTranslate ? [window.pfBpmnTranslate] : [];
+        editor = new BpmnJS({ container: container, additionalModules: modules });
         window.pfEditor = editor;
         return editor.importXML(data.content).then(function () {
-          editor.get('canvas').zoom('fit-viewport', 'auto');
+          fitBesidePalette(editor);
           editor.on('commandStack.changed', dirty);
         });
       },
       content: function () { return editor.saveXML({ format: true }).then(function (r) { return r.xml; }); },
       has: function (id) { return !!editor.get('elementRegistry').get(id); },
+      name: function (id) {
+        var el = editor.get('elementRegistry').get(id);
+        var name = el && el.businessObject && el.businessObject.name;
+        return name ? String(name).replace(/\s+/g, ' ').trim() : '';
+      },
       mark: function (id) { editor.get('canvas').addMarker(id, 'pf-invalid'); },
       unmark: function (id) {
         if (editor.get('elementRegistry').get(id)) editor.get('canvas').removeMarker(id, 'pf-invalid');
@@ -85,6 +92,23 @@
   };
   var adapter = adapters[data.kind];
 
+  // The whole diagram, in the part of the canvas the palette (top left) does not cover.
+  function fitBesidePalette(modeler) {
+    var canvas = modeler.get('canvas');
+    var palette = container.querySelector('.djs-palette');
+    var left = palette ? palette.getBoundingClientRect().right - container.getBoundingClientRect().left : 0;
+    var vb = canvas.viewbox(), inner = vb.inner, outer = vb.outer, pad = 24;
+    var room = { width: outer.width - left - 2 * pad, height: outer.height - 2 * pad };
+    if (room.width < 200) { canvas.zoom('fit-viewport', 'auto'); return; }
+    var scale = Math.min(1, room.width / inner.width, room.height / inner.height);
+    canvas.viewbox({
+      x: inner.x - (left + pad + (room.width - inner.width * scale) / 2) / scale,
+      y: inner.y - (pad + (room.height - inner.height * scale) / 2) / scale,
+      width: outer.width / scale,
+      height: outer.height / scale
+    });
+  }
+
   function clearProblems() {
     invalidMarks.forEach(function (id) { adapter.unmark(id); });
     invalidMarks = [];
@@ -101,8 +125,10 @@
     list.className = 'pf-problems';
     (problems && problems.length ? problems : [{ message: message }]).forEach(function (p) {
       var li = document.createElement('li');
-      var where = [p.file, p.element_id ? '[' + p.element_id + ']' : ''].filter(Boolean).join(' ');
-      li.textContent = (where ? where + ' ' : '') + (p.message || '');
+      var name = p.element_id && adapter.name ? adapter.name(p.element_id) : '';
+      var element = p.element_id ? (name ? '「' + name + '」(' + p.element_id + ')' : p.element_id) : '';
+      var where = [p.file, element].filter(Boolean).join(' · ');
+      li.textContent = (where ? where + '：' : '') + (p.message || '');
       if (p.element_id && adapter.has(p.element_id)) {
         adapter.mark(p.element_id);
         invalidMarks.push(p.element_id);
@@ -144,8 +170,9 @@
         showProblems(err.message, (err.details || {}).problems);
       }
     }).catch(function (err) {
+      // The request did not get an answer (network, server down): nothing was deployed.
       window.__deployResult = { error: { message: String(err) } };
-      say(L.failed + ' (' + err + ')', 'error');
+      say(container.getAttribute('data-network-error') || L.failed, 'error');
     }).then(function () { button.disabled = false; });
   }
 

@@ -109,6 +109,11 @@ def test_reading_and_acting_go_through_access_unless_the_operator_says_admin(cli
     instance_id = re.search(r"instance (\d+)", out).group(1)
     assert json.loads(cli("show", instance_id, "--as", "alice"))["id"] == int(instance_id)
     assert json.loads(cli("show", instance_id, "--admin"))["id"] == int(instance_id)
+    # the override is in the instance's audit log: which command, which operator
+    overrides = [a for a in json.loads(cli("show", instance_id, "--as", "alice"))["audit"]
+                 if a["action"] == "admin_override"]
+    assert [o["details"]["command"] for o in overrides] == ["planflow show"], overrides
+    assert overrides[0]["actor"] == "system" and overrides[0]["details"]["operator"]
     runner = CliRunner()
     env = {"PLANFLOW_DATABASE_URL": cli.env["PLANFLOW_DATABASE_URL"],
            "PLANFLOW_SECRET_KEY": "cli-test-secret",

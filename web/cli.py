@@ -212,7 +212,7 @@ def list_instances(
     def go() -> None:
         ctx = state.ctx()
         with session_for(state) as session:
-            actor = acting_as(session, username, as_admin)
+            actor = acting_as(state.ctx(), session, username, as_admin)
             page = queries.list_instances(
                 ctx, session, actor, status=status, process=process, per_page=200
             )
@@ -236,7 +236,7 @@ def show(state: State, instance_id: int, username: str | None, as_admin: bool) -
     def go() -> None:
         ctx = state.ctx()
         with session_for(state) as session:
-            actor = acting_as(session, username, as_admin)
+            actor = acting_as(state.ctx(), session, username, as_admin, instance_id)
             echo_json(queries.get_instance(ctx, session, actor, instance_id))
 
     run(go)
@@ -251,7 +251,7 @@ def retry(state: State, instance_id: int, username: str | None, as_admin: bool) 
 
     def go() -> None:
         with session_for(state) as session:
-            actor = acting_as(session, username, as_admin)
+            actor = acting_as(state.ctx(), session, username, as_admin, instance_id)
             record = control.retry(state.ctx(), session, actor, instance_id)
             click.echo(f"实例 instance {record.id}: {record.status}")
 
@@ -272,7 +272,7 @@ def set_data(
     def go() -> None:
         ctx = state.ctx()
         with session_for(state) as session:
-            actor = acting_as(session, username, as_admin)
+            actor = acting_as(ctx, session, username, as_admin, instance_id)
             instances.update_data(ctx, session, actor, instance_id, changes)
             detail = queries.get_instance(ctx, session, actor, instance_id)
         click.echo(f"实例 instance {instance_id}: {detail['status']}")

@@ -3,6 +3,7 @@ command, and turning domain errors into a clear message and exit status 1."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from engine.errors import PlanflowError
 from engine.people.accounts import SYSTEM, Actor, actor_for
 from engine.settings import Settings
 from engine.store.db import transaction
+from engine.usecases.acting import admin_override
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -113,7 +115,23 @@ def as_someone(fn: F) -> F:
     return click.option("--as", "username", default=None, help="acting user")(fn)
 
 
-def acting_as(session: Session, username: str | None, as_admin: bool) -> Actor:
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "unknown"
+
+
+def acting_as(
+    ctx: EngineContext, session: Session, username: str | None, as_admin: bool,
+    instance_id: int | None = None,
+) -> Actor:
+    """The actor of an `as_someone` command. `--admin` is written to the audit log (the
+    operator's login name, the command, the instance) in the command's transaction."""
     if bool(username) == as_admin:
         raise click.UsageError("give exactly one of --as USER and --admin")
-    return SYSTEM if as_admin else actor_for(session, username or "")
+    if not as_admin:
+        return actor_for(session, username or "")
+    command = f"planflow {click.get_current_context().info_name}"
+    admin_override(ctx, session, command, _operator(), instance_id)
+    return SYSTEM

@@ -382,7 +382,7 @@ def terminate(
 
     def go() -> None:
         with session_for(state) as session:
-            actor = acting_as(session, username, as_admin)
+            actor = acting_as(state.ctx(), session, username, as_admin, instance_id)
             record = operations.terminate(state.ctx(), session, actor, instance_id, reason)
             click.echo(f"实例 instance {record.id}: {record.status}")
 

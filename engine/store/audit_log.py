@@ -12,6 +12,25 @@ from sqlalchemy.orm import Session
 
 from engine.store.tables import AuditRecord
 
+# Every action the audit log records, named once so every channel can label each one (the
+# pages' labels are checked against this list); `audit` refuses any other.
+ACTIONS = frozenset({
+    # an instance's life
+    "started", "completed", "terminated", "suspended", "resumed", "retried", "retry_scheduled",
+    "error", "data_updated", "message_received", "timer_fired", "timer_rescheduled",
+    "service_called", "service_failed", "handler_note", "expression_failed",
+    # its tasks
+    "task_created", "task_claimed", "task_unclaimed", "task_completed", "task_submitted",
+    "task_transferred", "task_delegated", "task_delegate_resolved", "task_delegation_recalled",
+    "task_returned", "task_withdrawn", "instance_withdrawn", "task_handover", "task_handback",
+    "signer_added", "signer_removed", "signer_signed",
+    "vote_opened", "vote_cast", "vote_decided", "vote_without_voters", "reminder", "cc",
+    # administration
+    "deployed", "user_created", "user_deactivated", "user_reactivated", "password_reset",
+    "group_created", "groups_changed", "absence_set", "absence_ended", "calendar_changed",
+    "calendar_year_set", "admin_override",
+})
+
 
 def audit(
     session: Session,
@@ -24,6 +43,8 @@ def audit(
     element_id: str | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> None:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}: add it to ACTIONS (and its labels)")
     session.add(
         AuditRecord(
             instance_id=instance_id,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn.runtime import StepResult
 from engine.store import instance_state as store
+from engine.store.audit_log import audit
 
 if TYPE_CHECKING:
     from engine.bpmn.specs import ParsedModel
@@ -52,3 +53,13 @@ def acting_on(
     store.save(ctx, session, record, workflow, model, incident=action.result.incident,
                completed=action.completed, notes=notes, actor=actor, assign=action.assign,
                known=known)
+
+
+def admin_override(
+    ctx: EngineContext, session: Session, command: str, operator: str,
+    instance_id: int | None = None,
+) -> None:
+    """An operator acted as the built-in administrator (the CLI's `--admin`), past every
+    access rule: the audit log says who, with which command, on which instance."""
+    audit(session, ctx.clock.now(), "admin_override", instance_id=instance_id, actor="system",
+          details={"command": command, "operator": operator[:64]})

@@ -35,14 +35,16 @@ components), so that the server accepts what the browser accepted:
 
 The package is split by concern: ``schema`` (the loaded types and component vocabulary),
 ``loader`` (``load_form`` and its deploy-time checks), ``validate`` and ``rules`` (submission
-validation), ``feel`` (the FEEL subset), ``field_errors`` (errors and their messages) and
-``values`` (shared helpers on JSON values).
+validation), ``feel`` (the FEEL subset), ``field_errors`` (errors and their messages),
+``values`` (shared helpers on JSON values) and ``people`` (person fields: pickers filled in from
+the people directory, and the rule that only an allowed active user may be chosen).
 """
 
 from __future__ import annotations
 
 from engine.forms.field_errors import FIELD_ERROR_CODES, FieldError
 from engine.forms.loader import load_form
+from engine.forms.people import Person, has_person_fields, person_groups, with_people
 from engine.forms.schema import FormField, FormSchema, FormSchemaError, defaults, field_keys
 from engine.forms.validate import validate_submission
 
@@ -52,8 +54,12 @@ __all__ = [
     "FormField",
     "FormSchema",
     "FormSchemaError",
+    "Person",
     "defaults",
     "field_keys",
+    "has_person_fields",
     "load_form",
+    "person_groups",
     "validate_submission",
+    "with_people",
 ]

@@ -23,6 +23,7 @@ FIELD_ERROR_CODES = frozenset(
         "email",
         "phone",
         "date",
+        "person",
         "unknown",
     }
 )
@@ -68,6 +69,14 @@ _MESSAGES: dict[tuple[str, str], tuple[str, str]] = {
     ("date", "date"): ("日期格式无效", "Invalid date (expected YYYY-MM-DD)."),
     ("date", "time"): ("时间格式无效", "Invalid time (expected HH:MM)."),
     ("date", "datetime"): ("日期时间格式无效", "Invalid date and time (expected ISO 8601)."),
+    ("person", "unknown"): (
+        "“{value}”不是系统中的在职人员，请从列表中选择",
+        "“{value}” is not an active user: choose someone from the list.",
+    ),
+    ("person", "role"): (
+        "“{value}”不能担任此角色，请从列表中选择",
+        "“{value}” cannot be chosen for this role: choose someone from the list.",
+    ),
     ("unknown", ""): ("数据无效", "Invalid value."),
 }
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.forms.feel import feel_bounds_problem
+from engine.forms.people import check_person_field
 from engine.forms.schema import (
     CHOICE_TYPES,
     CONTAINER_TYPES,
@@ -124,6 +125,9 @@ class _Loader:
             return Node(comp=comp, kind="inert", segs=segs)
         validate = _check_validate(comp, name)
         _check_field_options(comp, name)
+        problem = check_person_field(comp)
+        if problem is not None:
+            raise FormSchemaError(f"组件 {name}: {problem}", name)
         path = join(shown, segs)
         ffield = FormField(
             key=key,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.forms.feel import UNKNOWN, feel_hides, feel_value
 from engine.forms.field_errors import FieldError, field_error
+from engine.forms.people import Person, person_groups, person_problem
 from engine.forms.rules import Invalid, check, coerce_value, kept_value, normalize_options
 from engine.forms.values import (
     MISSING,
@@ -34,12 +35,18 @@ if TYPE_CHECKING:
 
 
 def validate_submission(
-    form: FormSchema, data: Mapping[str, Any], current: Mapping[str, Any] | None = None
+    form: FormSchema,
+    data: Mapping[str, Any],
+    current: Mapping[str, Any] | None = None,
+    people: Mapping[str, Person] | None = None,
 ) -> tuple[dict[str, Any], dict[str, FieldError]]:
     """Check ``data`` (what the browser submitted) against ``form``.
 
     ``current`` is the data the task already has (process variables): read-only and disabled
     fields keep their value from it, conditions and ``valuesKey`` options are looked up in it.
+    ``people`` (username -> :class:`Person`, the active users) is what person fields
+    (``engine.forms.people``) are checked against: a username not in it, or outside the
+    field's groups, is a ``person`` error. Without it person fields are not checked.
 
     Returns ``(cleaned, errors)``. ``cleaned`` holds exactly the visible input fields, coerced
     (numbers as int/float, missing optional values as the field type's empty value); keys the
@@ -53,7 +60,7 @@ def validate_submission(
     # (form-js evaluates them against the whole form state, not only the visible fields).
     provisional = _Pass(expr_root=deep_merge(cur, data), current=cur, apply_hide=False)
     draft = provisional.run(form.tree, data)
-    final = _Pass(expr_root=deep_merge(cur, draft), current=cur, apply_hide=True)
+    final = _Pass(expr_root=deep_merge(cur, draft), current=cur, apply_hide=True, people=people)
     cleaned = final.run(form.tree, data)
     return cleaned, final.errors
 
@@ -74,6 +81,7 @@ class _Pass:
     expr_root: Mapping[str, Any]
     current: Mapping[str, Any]
     apply_hide: bool
+    people: Mapping[str, Person] | None = None
     errors: dict[str, FieldError] = field(default_factory=dict)
 
     def run(self, tree: Sequence[Node], data: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,8 +118,17 @@ class _Pass:
         put(out, node.segs, value)
         try:
             check(node, value, env)
+            self.check_person(node, value)
         except Invalid as problem:
             self.fail(key, problem)
+
+    def check_person(self, node: Node, value: Any) -> None:
+        groups = person_groups(node.comp)
+        if groups is None or self.people is None:
+            return
+        problem = person_problem(value, groups, self.people)
+        if problem is not None:
+            raise Invalid("person", problem[0], {"value": problem[1]})
 
     def group(self, node: Node, scope: _Scope, out: dict[str, Any]) -> None:
         raw = self.mapping_at(scope.raw, node.segs, join(scope.prefix, node.segs))
@@ -210,7 +227,10 @@ class Env:
         return to_decimal(setting)
 
     def options(self, comp: Mapping[str, Any]) -> list[Any] | None:
-        """The allowed option values, or None when they are not known on the server."""
+        """The allowed option values, or None when they are not known on the server (a person
+        field's options are the people directory: ``_Pass.check_person`` checks those)."""
+        if person_groups(comp) is not None:
+            return None
         if "values" in comp:
             return [v.get("value") for v in comp["values"]]
         source = comp.get("valuesKey")

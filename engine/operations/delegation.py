@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from engine.access import require_task
 from engine.bpmn.runtime import find_task
 from engine.errors import Conflict, FormInvalid, InvalidInput
-from engine.forms import validate_submission
+from engine.forms import has_person_fields, validate_submission
 from engine.operations.shared import (
     active_user,
     announce_assigned,
@@ -25,6 +25,7 @@ from engine.operations.shared import (
     require_open,
     touch_instance,
 )
+from engine.people.directory import roster
 from engine.store import instance_state as store
 from engine.store.records_ops import TaskDelegationRecord, TaskSubmissionRecord
 from engine.usecases import instances
@@ -97,7 +98,8 @@ def _partial(
     form = model.forms.get(row.form_file) if row.form_file else None
     if form is None:
         return dict(data)
-    cleaned, errors = validate_submission(form, data, record.data or {})
+    people = roster(session) if has_person_fields(form.raw) else None
+    cleaned, errors = validate_submission(form, data, record.data or {}, people=people)
     bad = {path: e for path, e in errors.items() if path.split(".")[0].split("[")[0] in data}
     if bad:
         raise FormInvalid(

@@ -76,7 +76,9 @@ def submit(
         )
     model = store.parsed_model(ctx, session, record.version_id)
     cleaned = (
-        instances.validated_form_data(model, row.form_file, data) if row.form_file else dict(data)
+        instances.validated_form_data(model, row.form_file, data, session=session)
+        if row.form_file
+        else dict(data)
     )
     now = ctx.clock.now()
     session.add(

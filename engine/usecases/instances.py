@@ -33,8 +33,9 @@ from engine.errors import (
     InvalidInput,
     NotFound,
 )
-from engine.forms import FieldError, validate_submission
+from engine.forms import FieldError, has_person_fields, validate_submission
 from engine.people.accounts import Actor
+from engine.people.directory import roster
 from engine.store import instance_state as store
 from engine.store.tables import (
     HumanTaskRow,
@@ -68,7 +69,7 @@ def start(
     model = store.parsed_model(ctx, session, version.id)
     cleaned = dict(data)
     if model.start_form and model.start_form in model.forms:
-        cleaned = validated_form_data(model, model.start_form, data)
+        cleaned = validated_form_data(model, model.start_form, data, session=session)
         # Keys the start form does not declare (e.g. set by an API client) are kept as given.
         cleaned = {**data, **cleaned}
     now = ctx.clock.now()
@@ -133,7 +134,9 @@ def complete(
         if found is None or found.state != TaskState.READY:
             raise Conflict("任务已不可处理 (task is no longer open)", {"task_id": task_id})
         cleaned = (
-            validated_form_data(act.model, row.form_file, data, current=found.data)
+            validated_form_data(
+                act.model, row.form_file, data, current=found.data, session=session
+            )
             if row.form_file
             else dict(data)
         )
@@ -352,15 +355,20 @@ def validated_form_data(
     form_file: str | None,
     data: dict[str, Any],
     current: dict[str, Any] | None = None,
+    *,
+    session: Session,
 ) -> dict[str, Any]:
     """Form-validated data to merge into the process. Read-only fields keep the process's
     value, and a field the caller did not send does not wipe a value the process already has
-    (a pre-filled field, an API client sending only what it changes)."""
+    (a pre-filled field, an API client sending only what it changes). A person field (A角,
+    B角, …) must name an active user its form allows (`engine.forms.people`): else it is a
+    field error, before anything is written — never a task assigned to nobody."""
     form = model.forms.get(form_file) if form_file else None
     if form is None:
         return dict(data)
     current = dict(current or {})
-    cleaned, errors = validate_submission(form, data, current=current)
+    people = roster(session) if has_person_fields(form.raw) else None
+    cleaned, errors = validate_submission(form, data, current=current, people=people)
     if errors:
         raise FormInvalid(
             "表单校验未通过 (form validation failed)",

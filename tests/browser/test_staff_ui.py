@@ -212,8 +212,10 @@ def test_project_initiation_start(page, live_server, screenshot) -> None:
     page.locator(".fjs-dropdownlist-item", has_text="业务部门需求").click()
     fill(page, "需求部门", "销售部")
     fill(page, "需求描述", "销售部提出旺季促销需求，目标提升 Q3 销售额 20%。")
-    fill(page, "A角（项目负责人用户名）", "alice")
-    fill(page, "B角（备份负责人用户名）", "bob")
+    for role, query in (("A角（项目负责人）", "alice"), ("B角（备份负责人）", "bob")):
+        picker = page.get_by_label(label(role))  # a searchable person picker
+        picker.fill(query)
+        page.locator(".fjs-dropdownlist-item", has_text=f"（{query}）").click()
     screenshot(page, "start-project-initiation")
     page.get_by_role("button", name="提交并发起").click()
     page.wait_for_url(re.compile(r"/(tasks|instances/\d+)$"))

@@ -384,6 +384,8 @@ def fill_component(comp, data, n=0):
     if typ == "number":
         v = comp.get("validate", {})
         return max(1, v.get("min", 1)) if "max" not in v else min(max(1, v.get("min", 1)), v["max"])
+    if (comp.get("properties") or {}).get("people"):  # a person picker: some username
+        return "zhangsan" if typ == "select" else ["zhangsan"]
     if typ in ("select", "radio"):
         values = comp.get("values") or [{"value": v} for v in data.get(comp["valuesKey"], [])]
         return values[n % len(values)]["value"]
@@ -697,7 +699,9 @@ def test_form_schema(name):
         else:
             assert set(validate) <= {"required"}, (comp["key"], validate)
         if typ in CHOICE_TYPES:
-            assert comp.get("values") or comp.get("valuesKey"), comp["key"]
+            # a person field's options are the people directory (engine/forms/people.py)
+            person = (comp.get("properties") or {}).get("people")
+            assert comp.get("values") or comp.get("valuesKey") or person, comp["key"]
             for value in comp.get("values", []):
                 assert value["label"] and value["value"] not in (None, "")
         if typ == "datetime":

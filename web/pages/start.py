@@ -19,7 +19,7 @@ from web.core import engine_ctx, unit_of_work
 from web.i18n import translate
 from web.pages import bp
 from web.pages.inbox import html_error, json_error, staff_instance_url, status_for
-from web.pages.tasks import field_errors_json, form_texts, submitted_data
+from web.pages.tasks import field_errors_json, form_texts, shown_schema, submitted_data
 from web.session_auth import current_actor, login_required
 
 
@@ -54,10 +54,11 @@ def start_form(key: str) -> str | tuple[str, int]:
     try:
         with unit_of_work() as session:
             view = task_page.start_view(engine_ctx(), session, key)
+            schema = shown_schema(view["form"], session)
     except PlanflowError as exc:
         return html_error(exc, translate("staff.error.not_found_model"))
     config = {
-        "schema": view["form"] or fallback_schema(),
+        "schema": schema or fallback_schema(),
         "data": {},
         "readonly": False,
         "submitUrl": url_for("pages.start_submit", key=key),

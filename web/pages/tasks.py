@@ -18,6 +18,8 @@ from engine import operations
 from engine.access import task_access
 from engine.context import EngineContext
 from engine.errors import FormInvalid, InvalidInput, PlanflowError
+from engine.forms import has_person_fields, with_people
+from engine.people import directory
 from engine.people.accounts import Actor
 from engine.read import names, task_page
 from web.core import engine_ctx, unit_of_work
@@ -105,6 +107,15 @@ def field_errors_json(form: Any, exc: FormInvalid) -> list[dict[str, Any]]:
     return out
 
 
+def shown_schema(schema: dict[str, Any] | None, session: Session) -> dict[str, Any] | None:
+    """The form as the browser gets it: its person fields (A角, B角, …) list the people they
+    allow, by pinyin, as 姓名 · 部门（用户名）."""
+    if schema is None or not has_person_fields(schema):
+        return schema
+    english = current_language() == "en"
+    return with_people(schema, directory.people(session), english=english)
+
+
 def submitted_data() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("data", {}), dict):
@@ -128,6 +139,7 @@ def render_task(task_id: str, status: int = 200, **extra: Any) -> tuple[str, int
     try:
         with unit_of_work() as session:
             view = task_page.task_view(ctx, session, actor, task_id)
+            schema = shown_schema(view["form"], session)
             groups = names.group_labels(session)
             ops = operations_context(ctx, session, actor, task_id)
     except PlanflowError as exc:
@@ -138,7 +150,7 @@ def render_task(task_id: str, status: int = 200, **extra: Any) -> tuple[str, int
     # The delegate (委派) fills in their part of the form and hands it back (resolve) with it.
     resolving = bool(ops["ops_allowed"].get("resolve")) and bool(view["form"])
     config = {
-        "schema": view["form"],
+        "schema": schema,
         "data": view["form_data"],
         # a signer signs, a held task waits, an onlooker looks: none of them submits the form
         "readonly": not resolving

@@ -135,7 +135,13 @@
         '.fjs-has-errors input, .fjs-has-errors textarea, .fjs-has-errors select, ' +
         '.fjs-has-errors [tabindex]'
       );
-      if (el) { el.focus(); }
+      if (!el) { return; }
+      el.focus();
+      // A searchable select (a person picker) opens its list on focus, which would cover the
+      // error just shown under it: close the list, keep the focus.
+      if (el.closest('.fjs-form-field-select, .fjs-form-field-taglist')) {
+        el.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+      }
     });
   }
 

@@ -29,6 +29,7 @@ from engine.read.queries import task_dict
 from engine.store import instance_state as store
 from engine.store.tables import (
     AuditRecord,
+    DocumentRecord,
     HumanTaskRow,
     InstanceRecord,
     ProcessModelRecord,
@@ -241,6 +242,32 @@ def _history(
     return history, submitted, [a.actor for a in audits]
 
 
+def review_document(
+    session: Session, model: ParsedModel, instance_id: int, element_id: str
+) -> dict[str, Any] | None:
+    """What a review or approval step is about: the latest document of the type its
+    `reviewDocument` property names (《项目立项书》 for 经理确认立项 …), or None."""
+    step = model.steps.get(element_id)
+    doc_type = (step.properties.get("reviewDocument") if step else None) or ""
+    if not doc_type.strip():
+        return None
+    found = session.scalars(
+        select(DocumentRecord)
+        .where(DocumentRecord.instance_id == instance_id, DocumentRecord.doc_type == doc_type)
+        .order_by(DocumentRecord.id.desc())
+        .limit(1)
+    ).first()
+    if found is None:
+        return None
+    return {
+        "id": found.id,
+        "doc_type": found.doc_type,
+        "title": found.title,
+        "content_md": found.content_md,
+        "created_at": found.created_at,
+    }
+
+
 def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> dict[str, Any]:
     """Everything the task page shows, to everyone who may see the task (`engine.access`:
     NotFound otherwise); the ``can_*`` flags say what they may do on it."""
@@ -278,6 +305,7 @@ def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) 
         # submitted.
         "form_data": {**task.data, **(submitted or {})},
         "reopened": reopened(session, record.id, row.id),
+        "review_document": review_document(session, model, record.id, row.element_id),
         "key_data": form_values(start_form, task.data),
         "history": history,
         "can_act": can_act,

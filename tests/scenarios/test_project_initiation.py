@@ -283,11 +283,14 @@ def test_project_initiation_end_to_end(
     entry = done["data"]["case_library_entry"]
     assert entry["title"] == "旺季预售策略模板" and entry["category"] == "promotion"
 
-    # documents: 2 charters (one per round), the plan, 2 weekly reports, the retrospective
+    # documents: 2 charters (one per round), the plan — a draft for the reviewers per design
+    # round (2), then the approved one —, 2 weekly reports, the retrospective
     docs = api.documents("mgr", iid)
     assert [d["doc_type"] for d in docs] == [
         "project_charter",
         "project_charter",
+        "execution_plan",
+        "execution_plan",
         "execution_plan",
         "weekly_report",
         "weekly_report",

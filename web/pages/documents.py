@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
 from engine.errors import InvalidInput
 from engine.read.documents import visible_document
 from web.api.documents import document_response, requested_format
@@ -12,6 +15,16 @@ from web.core import unit_of_work
 from web.pages import bp
 from web.pages.instances import error_page, manage_page
 from web.session_auth import current_actor
+
+# CommonMark with tables; raw HTML in a document (it may carry what someone typed into a form)
+# is shown as text, and markdown-it refuses javascript: links.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+@bp.app_template_filter("markdown")
+def markdown_html(text: str | None) -> Markup:
+    """A generated document, rendered for reading on a page."""
+    return Markup(_MARKDOWN.render(text or ""))  # escaped by markdown-it (html off)
 
 
 @bp.get("/instances/<int:instance_id>/documents/<int:doc_id>")

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.people import directory
 from engine.store.tables import GroupRecord, ProcessModelRecord, UserRecord
 
 
@@ -30,13 +31,17 @@ def user_names(session: Session, usernames: Iterable[str | None]) -> dict[str, s
 
 
 def active_people(session: Session) -> list[dict[str, str]]:
-    """Everyone who can receive a task, for the person pickers, by display name."""
-    rows = session.execute(
-        select(UserRecord.username, UserRecord.display_name)
-        .where(UserRecord.is_active.is_(True))
-        .order_by(UserRecord.display_name, UserRecord.username)
-    ).all()
-    return [{"username": u, "name": d or u} for u, d in rows]
+    """Everyone who can receive a task, for the person pickers: by the pinyin of the name
+    (`engine.people.directory`), with the department (the groups' names, zh and en)."""
+    return [
+        {
+            "username": p.username,
+            "name": p.name,
+            "department": p.department,
+            "department_en": p.department_en,
+        }
+        for p in directory.people(session)
+    ]
 
 
 def group_labels(session: Session) -> dict[str, dict[str, str]]:

@@ -104,7 +104,8 @@ def test_cc_bell_and_away(page, live_server) -> None:
     page.wait_for_url(re.compile(r"/me/away$"))
     assert page.locator("#away-username").count() == 0  # staff: only themselves
     page.fill("#away-until", "2030-03-09T18:00")
-    page.select_option("#away-deputy", "fin")
+    page.get_by_role("combobox", name="代理人（B角）").fill("fin")  # the person picker
+    page.locator(".pp-option", has_text="Fin").click()
     page.fill("#away-note", "参加培训")
     page.get_by_role("button", name="设置外出").click()
     page.wait_for_url(re.compile(r"/me/away$"))

@@ -266,7 +266,7 @@ def test_away_until_before_from_keeps_values_and_shows_the_error(app, ctx):
     assert 'role="alert"' in page and "结束时间必须晚于开始时间" in page
     assert 'value="2026-03-10T09:00"' in page and 'value="2026-03-05T09:00"' in page
     assert re.search(r'id="away-until"[^>]*aria-invalid="true"', page)
-    assert '<option value="bob" selected>' in page
+    assert re.search(r'<option value="bob"[^>]* selected>', page)
     assert "出差&lt;b&gt;</textarea>" in page  # kept, escaped
     r = alice.post("/me/away", data={"csrf_token": csrf(alice), "starts_at": "下周一"})
     assert r.status_code == 400

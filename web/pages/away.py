@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from engine.access import may_manage_absence
 from engine.errors import InvalidInput, PlanflowError
 from engine.people import absence, admin
-from engine.read.names import user_names
+from engine.read.names import active_people, user_names
 from web.core import engine_ctx, unit_of_work
 from web.i18n import translate
 from web.pages import bp
@@ -55,6 +55,7 @@ def _page(actor: Actor, values: dict[str, str], error: dict[str, str] | None = N
     with unit_of_work() as session:
         absences = absence.list_absences(ctx, session, actor)
         users = [u for u in admin.list_users(session) if u.is_active]
+        people = active_people(session)  # the pickers: by pinyin, with the department
     now = ctx.clock.now()
     shown: list[dict[str, Any]] = []
     for a in absences:
@@ -69,6 +70,7 @@ def _page(actor: Actor, values: dict[str, str], error: dict[str, str] | None = N
         absences=shown,
         away_now=any(a["active"] and a["username"] == actor.username for a in shown),
         users=users,
+        people=people,
         names=names,
         manages=_manages(actor),
         values=values,

@@ -7,23 +7,22 @@ Like `engine.read.inbox`, it reads the projection, the audit log and the cached 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.read import copies
+from engine.read.form_view import form_values
 from engine.read.inbox import (
     PER_PAGE,
     Listing,
     paged,
 )
-from engine.read.names import process_names, user_names
-from engine.read.task_page import HISTORY_ACTIONS, form_values
+from engine.read.names import everyone, process_names, user_names
+from engine.read.task_page import step_history
 from engine.store import instance_state as store
 from engine.store.records_ops import InstanceCcRecord
-from engine.store.tables import AuditRecord, HumanTaskRow
+from engine.store.tables import HumanTaskRow
 
 if TYPE_CHECKING:
     from engine.context import EngineContext
@@ -74,34 +73,13 @@ def cc_context(
     detail = view["instance"]
     record = store.get_instance(session, detail["id"])
     model = store.parsed_model(ctx, session, record.version_id)
-    audits = session.scalars(
-        select(AuditRecord)
-        .where(AuditRecord.instance_id == record.id, AuditRecord.action.in_(HISTORY_ACTIONS))
-        .order_by(AuditRecord.id)
-    ).all()
     item = session.get(InstanceCcRecord, cc_id)
     assert item is not None  # cc_detail found it
     open_tasks = [t for t in detail["tasks"] if t["status"] in ("open", "on_hold")]
-    people = user_names(
-        session,
-        [record.started_by, item.cc_by, *(a.actor for a in audits),
-         *(t["assignee"] for t in open_tasks)],
-    )
-    history = []
-    for entry in audits:
-        details = entry.details or {}
-        data = details.get("data") if isinstance(details.get("data"), Mapping) else {}
-        step = model.steps.get(entry.element_id or "")
-        form = model.forms.get(step.form_file) if step and step.form_file else None
-        history.append(
-            {
-                "action": entry.action,
-                "at": entry.at,
-                "actor_name": people.get(entry.actor or "", entry.actor),
-                "step": details.get("name") or (step.name if step else entry.element_id),
-                "fields": form_values(form, data) if entry.action != "started" else [],
-            }
-        )
+    everybody = everyone(session)
+    history, _, _ = step_history(session, model, record.id, "", everybody)
+    for entry in history:
+        entry["actor_name"] = everybody.get(entry["actor"] or "", entry["actor"])
     start_form = model.forms.get(model.start_form) if model.start_form else None
     step_name = None
     if item.task_id:
@@ -111,7 +89,7 @@ def cc_context(
         "cc": {
             **view["cc"],
             "step": step_name,
-            "cc_by_name": people.get(item.cc_by, item.cc_by),
+            "cc_by_name": everybody.get(item.cc_by, item.cc_by),
             "created_at": item.created_at,
         },
         "instance": {
@@ -123,16 +101,16 @@ def cc_context(
             if record.suspended and record.status not in ("completed", "terminated")
             else record.status,
             "stage": record.stage,
-            "started_by_name": people.get(record.started_by, record.started_by),
+            "started_by_name": everybody.get(record.started_by, record.started_by),
             "created_at": record.created_at,
             "completed_at": record.completed_at,
         },
-        "key_data": form_values(start_form, record.data or {}),
+        "key_data": form_values(start_form, record.data or {}, everybody),
         "history": history,
         "open_tasks": [
             {
                 "name": t["name"],
-                "assignee_name": people.get(t["assignee"] or "", t["assignee"]),
+                "assignee_name": everybody.get(t["assignee"] or "", t["assignee"]),
                 "candidate_groups": t["candidate_groups"],
             }
             for t in open_tasks

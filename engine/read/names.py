@@ -20,6 +20,13 @@ def process_names(session: Session) -> dict[str, str]:
     return {key: name or key for key, name in rows}
 
 
+def everyone(session: Session) -> dict[str, str]:
+    """Every account, deactivated ones too: username -> display name (for person fields in
+    what was entered before, whoever it named)."""
+    rows = session.execute(select(UserRecord.username, UserRecord.display_name)).all()
+    return {username: display or username for username, display in rows}
+
+
 def user_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
     wanted = sorted({u for u in usernames if u})
     if not wanted:

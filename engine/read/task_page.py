@@ -1,6 +1,6 @@
-"""Read side of the task page and the start catalogue: a task's context (instance, key data,
-history with the values each step entered, instructions, form, what the actor may do), the
-startable models and their start forms, and per-field form errors in the page's terms.
+"""Read side of the task page and of the API's task: a task's context (instance, key data,
+history with the values each step entered, instructions, form, the document under review, what
+a signer signs, why it was reopened, what the actor may do).
 
 Like `engine.read.inbox` it reads the projection, the audit log and the cached parsed model; no
 workflow is restored except for an open task's own data (`task_data`).
@@ -8,32 +8,28 @@ workflow is restored except for an open task's own data (`task_data`).
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.access import TaskAccess, task_access
 from engine.bpmn.runtime import find_task
-from engine.bpmn.specs import ParsedModel, all_task_specs
-from engine.errors import NotFound
+from engine.bpmn.specs import ParsedModel
 from engine.people.accounts import Actor
+from engine.read.form_view import form_values
 from engine.read.inbox import ENDED, local_zone, task_item
-from engine.read.names import process_names, user_names
+from engine.read.names import everyone, process_names, user_names
 from engine.read.queries import task_dict
 from engine.store import instance_state as store
+from engine.store.records_ops import TaskSignerRecord, TaskSubmissionRecord
 from engine.store.tables import (
     AuditRecord,
     DocumentRecord,
     HumanTaskRow,
     InstanceRecord,
-    ProcessModelRecord,
-    ProcessVersionRecord,
 )
 
 if TYPE_CHECKING:
@@ -45,76 +41,6 @@ HISTORY_ACTIONS = ("started", "task_completed")
 # The audit entries that reopen a step as a new task (退回 to it, 撤回 of it), each with the
 # detail that names the new task.
 REOPENED_BY = {"task_returned": "to_task_id", "task_withdrawn": "new_task_id"}
-
-
-def _path_value(data: Any, path: str) -> Any:
-    value = data
-    for seg in path.split("."):
-        if not isinstance(value, Mapping) or seg not in value:
-            return None
-        value = value[seg]
-    return value
-
-
-def _option_labels(component: Mapping[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for option in component.get("values") or []:
-        if isinstance(option, Mapping) and "value" in option:
-            out[json.dumps(option["value"], ensure_ascii=False)] = str(
-                option.get("label", option["value"])
-            )
-    return out
-
-
-def display_value(component: Mapping[str, Any], value: Any) -> str | bool | None:
-    """A submitted value as a person reads it: option labels instead of option values, lists
-    joined; booleans stay booleans (the page words them). None for "nothing entered"."""
-    if value is None or value == "" or value == []:
-        return None
-    if isinstance(value, bool):
-        return value
-    labels = _option_labels(component)
-
-    def one(v: Any) -> str:
-        key = json.dumps(v, ensure_ascii=False)
-        if key in labels:
-            return labels[key]
-        if isinstance(v, str | int | float):
-            return str(v)
-        return json.dumps(v, ensure_ascii=False)[:300]
-
-    if isinstance(value, list):
-        return "、".join(one(v) for v in value)
-    return one(value)
-
-
-def form_values(form: FormSchema | None, data: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The filled-in fields of ``form`` in form order: [{key, label, value}] (value as
-    :func:`display_value`). Fields repeated in dynamic lists are left out."""
-    if form is None or not isinstance(data, Mapping):
-        return []
-    out = []
-    for field in form.fields:
-        if "[]" in field.path:
-            continue
-        value = display_value(field.component, _path_value(data, field.path))
-        if value is None:
-            continue
-        out.append({"key": field.path, "label": field.label or field.key, "value": value})
-    return out
-
-
-def _start_instructions(model: ParsedModel) -> str | None:
-    top_level = {id(t) for t in model.spec.task_specs.values()}
-    for spec in all_task_specs(model):
-        if id(spec) not in top_level or getattr(spec, "bpmn_id", None) is None:
-            continue
-        if isinstance(spec, StartEvent):
-            ext = getattr(spec, "extensions", {}) or {}
-            text = ext.get("instructionsForEndUser")
-            if text:
-                return str(text)
-    return None
 
 
 def reopened(session: Session, instance_id: int, task_id: str) -> dict[str, Any] | None:
@@ -205,11 +131,12 @@ def task_detail(ctx: EngineContext, session: Session, actor: Actor, task_id: str
     }
 
 
-def _history(
-    session: Session, model: ParsedModel, instance_id: int, task_id: str
+def step_history(
+    session: Session, model: ParsedModel, instance_id: int, task_id: str, names: dict[str, str]
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None, list[str | None]]:
-    """The instance's start and completed steps with the values each entered, what this task
-    submitted (None if it has not) and everyone named in them."""
+    """The instance's start and completed steps with the values each entered (the task page's
+    and the CC copy's history), what task ``task_id`` submitted (None if it has not, or no
+    task is meant) and everyone named in them."""
     audits = session.scalars(
         select(AuditRecord)
         .where(AuditRecord.instance_id == instance_id, AuditRecord.action.in_(HISTORY_ACTIONS))
@@ -225,7 +152,7 @@ def _history(
             name = None
         else:
             entry_step = model.steps.get(entry.element_id or "")
-            fields = form_values(model.form_for(entry.element_id or ""), data)
+            fields = form_values(model.form_for(entry.element_id or ""), data, names)
             name = details.get("name") or (entry_step.name if entry_step else entry.element_id)
             if entry.task_id == task_id:
                 submitted = dict(data)
@@ -268,16 +195,63 @@ def review_document(
     }
 
 
+def signing(
+    session: Session, model: ParsedModel, row: HumanTaskRow, data: dict[str, Any]
+) -> dict[str, Any] | None:
+    """For a 加签 signature or a 会签 vote step: what it is about — the step it belongs to, who
+    asked and their note, and that step's form with the data to sign (what its handler
+    submitted, else the task's data). None for any other task."""
+    entry = session.scalars(
+        select(TaskSignerRecord).where(TaskSignerRecord.step_task_id == row.id)
+    ).first()
+    if entry is None:
+        return None
+    parent = session.get(HumanTaskRow, entry.parent_task_id)
+    if parent is None:
+        return None
+    submission = session.get(TaskSubmissionRecord, parent.id)
+    note = None
+    if entry.mode != "vote":
+        asked = session.scalars(
+            select(AuditRecord)
+            .where(AuditRecord.task_id == parent.id, AuditRecord.action == "signer_added")
+            .order_by(AuditRecord.id.desc())
+        )
+        note = next(
+            (
+                (a.details or {}).get("comment") or None
+                for a in asked
+                if entry.signer in ((a.details or {}).get("users") or [])
+            ),
+            None,
+        )
+    form = model.forms.get(parent.form_file) if parent.form_file else None
+    return {
+        "kind": "vote" if entry.mode == "vote" else "signature",
+        "step": parent.name,
+        "requested_by": entry.added_by,
+        "note": note,
+        "form": form.raw if form else None,
+        "form_data": dict(submission.data) if submission is not None else data,
+    }
+
+
 def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> dict[str, Any]:
     """Everything the task page shows, to everyone who may see the task (`engine.access`:
     NotFound otherwise); the ``can_*`` flags say what they may do on it."""
     task = opened_task(ctx, session, actor, task_id)
     row, record, model = task.row, task.record, task.model
     names = process_names(session)
-    history, submitted, named = _history(session, model, record.id, row.id)
+    everybody = everyone(session)
+    history, submitted, named = step_history(session, model, record.id, row.id, everybody)
     people = user_names(session, [record.started_by, row.assignee, row.completed_by, *named])
     for entry in history:
         entry["actor_name"] = people.get(entry["actor"] or "", entry["actor"])
+    signed = signing(session, model, row, task.data) if row.form_file is None else None
+    if signed is not None:
+        signed["requested_by_name"] = user_names(session, [signed["requested_by"]]).get(
+            signed["requested_by"], signed["requested_by"]
+        )
     start_form = model.forms.get(model.start_form) if model.start_form else None
     is_open = row.status == "open"
     active = is_open and not record.suspended and record.status not in ENDED
@@ -300,13 +274,15 @@ def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) 
         "assignee_name": people.get(row.assignee or "", row.assignee),
         "completed_by_name": people.get(row.completed_by or "", row.completed_by),
         "instructions": task.instructions,
-        "form": task.form.raw if task.form else None,
+        # A signer reads the form of the step they sign, as its handler submitted it.
+        "form": signed["form"] if signed else task.form.raw if task.form else None,
         # What the form opens with: the task's own data; for a finished task, what was
         # submitted.
-        "form_data": {**task.data, **(submitted or {})},
+        "form_data": signed["form_data"] if signed else {**task.data, **(submitted or {})},
+        "signing": signed,
         "reopened": reopened(session, record.id, row.id),
         "review_document": review_document(session, model, record.id, row.element_id),
-        "key_data": form_values(start_form, task.data),
+        "key_data": form_values(start_form, task.data, everybody),
         "history": history,
         "can_act": can_act,
         "can_submit": can_act and active,
@@ -316,113 +292,9 @@ def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) 
     }
 
 
-# --- starting ---------------------------------------------------------------------------------
-
-
-def startable(ctx: EngineContext, session: Session) -> list[dict[str, Any]]:
-    """发起流程: every deployed model (any active user may start any model), by name."""
-    rows = session.execute(
-        select(ProcessModelRecord, ProcessVersionRecord.id)
-        .join(
-            ProcessVersionRecord,
-            (ProcessVersionRecord.model_key == ProcessModelRecord.key)
-            & (ProcessVersionRecord.version == ProcessModelRecord.latest_version),
-        )
-        .order_by(ProcessModelRecord.name, ProcessModelRecord.key)
-    ).all()
-    out = []
-    for record, version_id in rows:
-        try:
-            model = store.parsed_model(ctx, session, version_id)
-            instructions = _start_instructions(model)
-            has_form = bool(model.start_form and model.start_form in model.forms)
-        except Exception:  # a broken stored version must not take the catalogue down
-            instructions, has_form = None, False
-        out.append(
-            {
-                "key": record.key,
-                "name": record.name or record.key,
-                "version": record.latest_version,
-                "updated_at": record.updated_at,
-                "instructions": instructions,
-                "has_form": has_form,
-            }
-        )
-    return out
-
-
-def start_view(ctx: EngineContext, session: Session, key: str) -> dict[str, Any]:
-    record = session.get(ProcessModelRecord, key)
-    if record is None:
-        raise NotFound(f"流程模型 {key} 不存在 (process model not found)", {"process": key})
-    version_id = session.scalar(
-        select(ProcessVersionRecord.id).where(
-            ProcessVersionRecord.model_key == key,
-            ProcessVersionRecord.version == record.latest_version,
-        )
-    )
-    if version_id is None:
-        raise NotFound(f"流程模型 {key} 没有版本 (no version)", {"process": key})
-    model = store.parsed_model(ctx, session, version_id)
-    form = model.forms.get(model.start_form) if model.start_form else None
-    return {
-        "key": record.key,
-        "name": record.name or record.key,
-        "version": record.latest_version,
-        "instructions": _start_instructions(model),
-        "form": form.raw if form else None,
-    }
-
-
 def form_for_task(ctx: EngineContext, session: Session, task_id: str) -> FormSchema | None:
     row = session.get(HumanTaskRow, task_id)
     if row is None or not row.form_file:
         return None
     record = store.get_instance(session, row.instance_id)
     return store.parsed_model(ctx, session, record.version_id).forms.get(row.form_file)
-
-
-def start_form_for(ctx: EngineContext, session: Session, key: str) -> FormSchema | None:
-    record = session.get(ProcessModelRecord, key)
-    if record is None:
-        return None
-    version_id = session.scalar(
-        select(ProcessVersionRecord.id).where(
-            ProcessVersionRecord.model_key == key,
-            ProcessVersionRecord.version == record.latest_version,
-        )
-    )
-    if version_id is None:
-        return None
-    model = store.parsed_model(ctx, session, version_id)
-    return model.forms.get(model.start_form) if model.start_form else None
-
-
-# --- server-side field errors for form-js -----------------------------------------------------
-
-_INDEX = re.compile(r"\[(\d+)\]")
-
-
-def field_errors(form: FormSchema | None, fields: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """FormInvalid details (keyed by data path, e.g. ``guests[1].name``) as form-js needs them:
-    the component id (form-js keys errors by id), the list indexes, the label and both
-    messages. Errors of fields the form cannot place keep ``id`` None."""
-    by_path = {f.path: f for f in form.fields} if form else {}
-    out = []
-    for path, problem in fields.items():
-        problem = problem if isinstance(problem, Mapping) else {"message": str(problem)}
-        template = _INDEX.sub("[]", path)
-        indexes = [int(i) for i in _INDEX.findall(path)]
-        field = by_path.get(template)
-        out.append(
-            {
-                "path": path,
-                "id": field.id if field else None,
-                "indexes": indexes,
-                "label": (field.label or field.key) if field else path,
-                "code": problem.get("code"),
-                "message": problem.get("message") or "",
-                "message_en": problem.get("message_en") or problem.get("message") or "",
-            }
-        )
-    return out

@@ -33,6 +33,9 @@ def test_the_plan_under_review_is_shown_with_its_downloads(page, live_server, sc
     doc_box = doc.bounding_box()
     form_box = page.locator("#form-h").bounding_box()
     assert doc_box and form_box and doc_box["y"] < form_box["y"]
+    # people by name in the key data (A角 is a person field holding a username)
+    keydata = page.locator(".staff-keydata").inner_text()
+    assert "李主管" in keydata and "\nsup\n" not in keydata + "\n"
     screenshot(page, "review_document")
 
     word = page.request.get(url + doc.locator("#review-docx").get_attribute("href"))

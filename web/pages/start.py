@@ -13,7 +13,7 @@ from flask import flash, jsonify, render_template, url_for
 from werkzeug.wrappers import Response
 
 from engine.errors import FormInvalid, PlanflowError
-from engine.read import task_page
+from engine.read import start_page
 from engine.usecases import instances
 from web.core import engine_ctx, unit_of_work
 from web.i18n import translate
@@ -44,7 +44,7 @@ def fallback_schema() -> dict[str, Any]:
 @login_required
 def start() -> str:
     with unit_of_work() as session:
-        models = task_page.startable(engine_ctx(), session)
+        models = start_page.startable(engine_ctx(), session)
     return render_template("pages/start.html", models=models)
 
 
@@ -53,7 +53,7 @@ def start() -> str:
 def start_form(key: str) -> str | tuple[str, int]:
     try:
         with unit_of_work() as session:
-            view = task_page.start_view(engine_ctx(), session, key)
+            view = start_page.start_view(engine_ctx(), session, key)
             schema = shown_schema(view["form"], session)
     except PlanflowError as exc:
         return html_error(exc, translate("staff.error.not_found_model"))
@@ -78,7 +78,7 @@ def start_submit(key: str) -> Response | tuple[Response, int]:
     try:
         data = submitted_data()
         with unit_of_work() as session:
-            form = task_page.start_form_for(ctx, session, key)
+            form = start_page.start_form_for(ctx, session, key)
             record = instances.start(ctx, session, actor, key, data)
             instance_id, title = record.id, record.title
     except FormInvalid as exc:

@@ -21,7 +21,7 @@ from engine.errors import FormInvalid, InvalidInput, PlanflowError
 from engine.forms import has_person_fields, with_people
 from engine.people import directory
 from engine.people.accounts import Actor
-from engine.read import names, task_page
+from engine.read import form_view, names, task_page
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, translate
 from web.pages import bp
@@ -93,7 +93,7 @@ def form_texts() -> dict[str, Any]:
 def field_errors_json(form: Any, exc: FormInvalid) -> list[dict[str, Any]]:
     lang = current_language()
     out = []
-    for item in task_page.field_errors(form, exc.details.get("fields") or {}):
+    for item in form_view.field_errors(form, exc.details.get("fields") or {}):
         message = item["message_en"] if lang == "en" else item["message"]
         out.append(
             {

@@ -15,7 +15,6 @@ FUNCTION_LINES = 80
 
 # Known debt (issue: one home per rule): the size each had when this check came in.
 LARGE_MODULES = {
-    "engine/bpmn/validate.py": 416,
 }
 LONG_FUNCTIONS = {
 }

@@ -20,6 +20,8 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from engine.bpmn.parse_errors import parser_error, refuse_dangling_flows
+from engine.bpmn.problems import Said, refusal
 from engine.errors import InvalidModel
 from engine.forms import FormSchema, FormSchemaError, load_form
 
@@ -95,15 +97,15 @@ def read_xml(content: str | bytes, filename: str) -> etree._Element:
     try:
         root = etree.fromstring(raw, parser=parser)
     except etree.XMLSyntaxError as exc:
-        raise InvalidModel(
-            f"{filename}: XML 格式错误 (not well-formed XML): {exc}",
-            {"file": filename, "problem": "xml_syntax", "line": getattr(exc, "lineno", None)},
-        ) from exc
+        line = getattr(exc, "lineno", None)
+        raise refusal(filename, Said(
+            f"不是格式正确的 XML 文件（第 {line} 行）" if line else "不是格式正确的 XML 文件",
+            f"not well-formed XML: {exc}",
+        ), "xml_syntax", line=line) from exc
     if root.getroottree().docinfo.doctype:
-        raise InvalidModel(
-            f"{filename}: 不允许 DOCTYPE 声明 (DOCTYPE declarations are not allowed)",
-            {"file": filename, "problem": "doctype"},
-        )
+        raise refusal(filename, Said(
+            "文件中不允许有 DOCTYPE 声明", "DOCTYPE declarations are not allowed"
+        ), "doctype")
     return root
 
 
@@ -111,10 +113,9 @@ def read_dmn(f: SourceFile) -> etree._Element:
     root = read_xml(f.content, f.name)
     namespace = root.tag.partition("}")[0].lstrip("{")
     if root.tag.rpartition("}")[2] != "definitions" or namespace not in DMN_NAMESPACES:
-        raise InvalidModel(
-            f"{f.name}: 不是 DMN 1.x 文件 (root is {root.tag}, expected dmn:definitions)",
-            {"file": f.name, "problem": "namespace"},
-        )
+        raise refusal(f.name, Said(
+            "不是 DMN 1.x 决策表文件", f"not a DMN 1.x file (root is {root.tag})"
+        ), "namespace")
     return root
 
 
@@ -129,29 +130,27 @@ def executable_process_ids(root: etree._Element) -> list[str]:
 def _main_process(root: etree._Element, filename: str) -> str:
     """The id of the model's process, after refusing what the engine cannot run."""
     if root.tag != f"{{{BPMN_NS}}}definitions":
-        raise InvalidModel(
-            f"{filename}: 不是 BPMN 2.0 文件 (root is {root.tag}, expected bpmn:definitions)",
-            {"file": filename, "problem": "namespace"},
-        )
+        raise refusal(filename, Said(
+            "不是 BPMN 2.0 流程文件", f"not a BPMN 2.0 file (root is {root.tag})"
+        ), "namespace")
     for sub in root.iter(f"{{{BPMN_NS}}}subProcess"):
         if sub.get("triggeredByEvent", "false").lower() == "true":
             # SpiffWorkflow 3.2 creates no task for it and awaits none of its start events:
             # it would deploy and be silently ignored.
-            raise InvalidModel(
-                f"{filename} 元素 {sub.get('id')}: 事件子流程暂不支持，请改用边界事件 "
-                "(event subprocesses are not supported by the engine; use a boundary event)",
-                {"file": filename, "element_id": sub.get("id"), "problem": "event_subprocess"},
-            )
+            raise refusal(filename, Said(
+                "流程引擎暂不支持事件子流程，请改用边界事件",
+                "event subprocesses are not supported by the engine; use a boundary event",
+            ), "event_subprocess", sub.get("id"), sub.get("name"))
     # Processes that a call activity of the same file calls are part of the model, not models
     # of their own: exactly one executable process is called by nobody, and that is the model.
     called = {c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity")}
     ids = [i for i in executable_process_ids(root) if i not in called]
     if len(ids) != 1:
-        raise InvalidModel(
-            f"{filename}: 需要恰好一个可执行的主流程 (expected exactly one executable process "
-            f"that no call activity calls, found {len(ids)})",
-            {"file": filename, "problem": "executable_process_count", "found": ids},
-        )
+        raise refusal(filename, Said(
+            f"文件中应有且只有一个可执行的主流程（找到 {len(ids)} 个）",
+            f"expected exactly one executable process that no call activity calls, "
+            f"found {len(ids)}",
+        ), "executable_process_count", found=ids)
     return ids[0]
 
 
@@ -162,6 +161,8 @@ def parse_model(
     bpmn = files[bpmn_file]
     root = read_xml(bpmn.content, bpmn.name)
     key = _main_process(root, bpmn.name)
+    if validate_xsd:  # deploying (a stored version loads as it was accepted)
+        refuse_dangling_flows(root, bpmn.name)  # before SpiffWorkflow, which says it badly
     parser = SpiffBpmnParser(validator=VALIDATOR if validate_xsd else None)
     try:
         parser.add_bpmn_xml(etree.ElementTree(root), filename=bpmn.name)
@@ -173,12 +174,11 @@ def parse_model(
     except InvalidModel:
         raise
     except SpiffWorkflowException as exc:
-        raise _spiff_error(bpmn.name, exc) from exc
+        raise parser_error(bpmn.name, exc, root) from exc
     except Exception as exc:  # lxml / ValueError raised from deep inside the parser
-        raise InvalidModel(
-            f"{bpmn.name}: 无法解析 (cannot parse): {exc}",
-            {"file": bpmn.name, "problem": "parse"},
-        ) from exc
+        raise refusal(bpmn.name, Said(
+            f"流程引擎无法解析这个模型（{exc}）", f"cannot parse: {exc}"
+        ), "parse") from exc
 
     for process in (spec, *subprocess_specs.values()):
         _wire_loop_children(process)
@@ -189,10 +189,9 @@ def parse_model(
             try:
                 forms[f.name] = load_form(f.content)
             except FormSchemaError as exc:
-                raise InvalidModel(
-                    f"{f.name}: 表单无效 (invalid form): {exc}",
-                    {"file": f.name, "element_id": exc.component, "problem": "form"},
-                ) from exc
+                raise refusal(f.name, Said(
+                    f"表单无效：{exc}", f"invalid form: {exc}"
+                ), "form", exc.component) from exc
 
     steps: dict[str, HumanStep] = {}
     start_form = None
@@ -254,22 +253,6 @@ def _all_task_specs(
 
 def all_task_specs(model: ParsedModel) -> list[Any]:
     return _all_task_specs(model.spec, model.subprocess_specs)
-
-
-def _spiff_error(filename: str, exc: SpiffWorkflowException) -> InvalidModel:
-    element = getattr(exc, "id", None) or getattr(exc, "task_id", None)
-    line = getattr(exc, "line_number", None) or getattr(exc, "sourceline", None)
-    where = f" 元素 {element}" if element else ""
-    at_line = f" (line {line})" if line else ""
-    return InvalidModel(
-        f"{filename}{where}{at_line}: {exc}",
-        {
-            "file": getattr(exc, "file_name", None) or filename,
-            "element_id": element,
-            "line": line,
-            "problem": "bpmn",
-        },
-    )
 
 
 class SpecCache:

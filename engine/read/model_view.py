@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.bpmn.problems import Said, refusal
 from engine.bpmn.specs import kind_of
-from engine.errors import InvalidModel, NotFound
+from engine.errors import NotFound
 from engine.store.tables import (
     InstanceRecord,
     ProcessModelRecord,
@@ -223,7 +224,7 @@ def deploy_edit(
     for result in results:
         if result.key == key:
             return result
-    raise InvalidModel(
-        f"流程标识已改变，应为 {key} (the process id must stay {key})",
-        {"problems": [{"problem": "process_id_changed", "message": f"process id must be {key}"}]},
-    )
+    raise refusal(name, Said(
+        f"流程的 id 不能修改：应为 {key}。要建新流程，请在“流程模型”页面上传",
+        f"the process id must stay {key}",
+    ), "process_id_changed")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.bpmn.problems import Said, refusal
 from engine.bpmn.specs import (
     DMN_NAMESPACES,
     ParsedModel,
@@ -74,7 +75,8 @@ def deploy(
     files = _decode(ctx, uploads)
     bpmn_names = [f.name for f in files.values() if f.kind == "bpmn"]
     if not bpmn_names:
-        raise InvalidModel("没有 BPMN 文件 (no .bpmn file in the upload)", {"problem": "no_bpmn"})
+        said = Said("上传的文件中没有流程图（.bpmn 文件）", "no .bpmn file in the upload")
+        raise refusal(None, said, "no_bpmn")
     groups = set(session.scalars(select(GroupRecord.name))) | set(
         session.scalars(select(GroupRecord.display_name))
     )
@@ -88,12 +90,15 @@ def deploy(
         prepared.append((model, _referenced(model, model_files)))
     if problems:
         raise InvalidModel(
-            "模型校验失败 (model validation failed): " + "; ".join(str(p) for p in problems[:20]),
+            "模型校验未通过：" + "；".join(str(p) for p in problems[:20]),
             {"problems": [p.as_dict() for p in problems]},
         )
     keys = [m.key for m, _ in prepared]
     if len(set(keys)) != len(keys):
-        raise InvalidModel(f"多个文件定义了同一个流程 (duplicate process ids): {keys}")
+        raise refusal(None, Said(
+            f"多个流程图文件定义了同一个流程：{'、'.join(sorted(set(keys)))}",
+            f"duplicate process ids: {keys}",
+        ), "duplicate_process")
     return [_store(ctx, session, model, model_files, actor) for model, model_files in prepared]
 
 
@@ -117,21 +122,21 @@ def _decode(ctx: EngineContext, uploads: list[Upload]) -> dict[str, SourceFile]:
         name = Path(up.name).name
         kind = kind_of(name)
         if kind is None:
-            raise InvalidModel(
-                f"{name}: 不支持的文件类型 (expected .bpmn, .dmn or .form)",
-                {"file": name, "problem": "file_type"},
-            )
+            raise refusal(name, Said(
+                "不支持的文件类型：只能上传 .bpmn、.dmn 或 .form 文件",
+                "unsupported file type (expected .bpmn, .dmn or .form)",
+            ), "file_type")
         if len(up.content) > ctx.settings.max_model_bytes:
-            raise InvalidModel(
-                f"{name}: 文件过大 (file larger than {ctx.settings.max_model_bytes // 1024} KiB)",
-                {"file": name, "problem": "too_large"},
-            )
+            limit = ctx.settings.max_model_bytes // 1024
+            raise refusal(name, Said(
+                f"文件过大：上限为 {limit} KiB", f"file larger than {limit} KiB"
+            ), "too_large")
         try:
             text = up.content.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise InvalidModel(
-                f"{name}: 文件不是 UTF-8 编码 (not UTF-8)", {"file": name, "problem": "encoding"}
-            ) from exc
+            raise refusal(name, Said(
+                "文件不是 UTF-8 编码，请另存为 UTF-8 后再上传", "not UTF-8"
+            ), "encoding") from exc
         files[name] = SourceFile(name, kind, text)
     return files
 

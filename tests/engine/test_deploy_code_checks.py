@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from engine.bpmn.validate import (
+from engine.bpmn.code_bounds import (
     MAX_EXPRESSION_BYTES,
     MAX_MODEL_CODE_BYTES,
     MAX_NESTING,
@@ -329,11 +329,11 @@ def test_code_at_the_nesting_bound_compiles_fast_even_deep_in_the_stack(source):
     ],
 )
 def test_code_beyond_the_bounds_never_reaches_the_compiler(source, monkeypatch):
-    import engine.bpmn.validate as validation
+    import engine.bpmn.code_bounds as validation
 
     def boom(*_: Any) -> None:
         raise AssertionError("compiled")
 
     monkeypatch.setattr(validation, "check_source", boom)
     problem = code_problem(source, "eval")
-    assert problem is not None and "compiled" not in problem
+    assert problem is not None and "compiled" not in problem.en

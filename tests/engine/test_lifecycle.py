@@ -250,7 +250,7 @@ def test_hostile_xml_is_refused(ctx):
         with transaction(ctx.sessions) as s, pytest.raises(InvalidModel) as err:
             deploy(ctx, s, [Upload("evil.bpmn", payload.encode())], "owner")
         assert "DOCTYPE" in err.value.message
-    with transaction(ctx.sessions) as s, pytest.raises(InvalidModel, match="large"):
+    with transaction(ctx.sessions) as s, pytest.raises(InvalidModel, match="文件过大"):
         deploy(ctx, s, [Upload("huge.bpmn", b" " * (ctx.settings.max_model_bytes + 1))], "owner")
 
 

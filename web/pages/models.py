@@ -22,7 +22,7 @@ from engine.read import model_view
 from engine.usecases.deploy import Upload, deploy
 from web.core import engine_ctx, unit_of_work
 from web.errors import error_response, status_for
-from web.i18n import translate
+from web.i18n import current_language, translate
 from web.pages import bp
 from web.pages.instances import error_page, manage_page, the_actor
 
@@ -34,21 +34,25 @@ def _owner(actor: Any) -> bool:
 
 
 def _problems(exc: InvalidModel) -> list[dict[str, Any]]:
-    """The problems of a refused deploy, always as a list of {file, element_id, message}."""
+    """The problems of a refused deploy, always as a list of {file, element_id, element_name,
+    message}, the message in the page's language (the engine says each in Chinese and
+    English: `engine.bpmn.problems`)."""
+    said = "message_en" if current_language() == "en" else "message"
     listed = exc.details.get("problems")
     if isinstance(listed, list) and listed:
         return [
             {
                 "file": p.get("file"),
                 "element_id": p.get("element_id"),
-                "message": p.get("message") or exc.message,
+                "element_name": p.get("element_name"),
+                "message": p.get(said) or p.get("message") or exc.message,
             }
             for p in listed
             if isinstance(p, dict)
         ]
     return [
         {"file": exc.details.get("file"), "element_id": exc.details.get("element_id"),
-         "message": exc.message}
+         "element_name": None, "message": exc.details.get(said) or exc.message}
     ]
 
 

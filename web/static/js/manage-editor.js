@@ -125,7 +125,7 @@
     list.className = 'pf-problems';
     (problems && problems.length ? problems : [{ message: message }]).forEach(function (p) {
       var li = document.createElement('li');
-      var name = p.element_id && adapter.name ? adapter.name(p.element_id) : '';
+      var name = (p.element_id && adapter.name ? adapter.name(p.element_id) : '') || p.element_name || '';
       var element = p.element_id ? (name ? '「' + name + '」(' + p.element_id + ')' : p.element_id) : '';
       var where = [p.file, element].filter(Boolean).join(' · ');
       li.textContent = (where ? where + '：' : '') + (p.message || '');
@@ -166,7 +166,7 @@
         document.getElementById('pf-version').textContent = 'v' + r.body.version;
       } else {
         var err = r.body.error || {};
-        say(L.invalid, 'error');
+        say(L.invalid.replace(/[：:]\s*$/, ''), 'error');  // the list below says what
         showProblems(err.message, (err.details || {}).problems);
       }
     }).catch(function (err) {

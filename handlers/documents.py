@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from engine.store.tables import DocumentRecord
-from handlers.brand import evaluate_brand_metrics
-from handlers.common import DASH, LABELS, clean_number, dict_rows, label, text, to_number
+from handlers.brand_documents import brand_effect_report
+from handlers.common import DASH, dict_rows, label, text
 from handlers.document_filters import local_time, parse_when, template_environment
 from handlers.docx_render import markdown_to_docx
 from handlers.kpi import compute_completion_rate
@@ -308,49 +308,11 @@ def _event_summary(data: dict[str, Any], now: datetime, sequence: int) -> dict[s
     }
 
 
-def _brand_report(data: dict[str, Any], now: datetime, sequence: int) -> dict[str, Any]:
-    targets = {
-        "exposure": data.get("target_exposure"),
-        "interaction_rate": data.get("target_interaction_rate"),
-        "search_volume": data.get("target_search_volume"),
-    }
-    evaluation = data.get("brand_evaluation")
-    if not isinstance(evaluation, dict) or "channels" not in evaluation:
-        evaluation = evaluate_brand_metrics(data.get("channel_metrics"), targets)
-    channels = dict_rows(evaluation.get("channels"))
-    exposures = [to_number(c.get("exposure")) for c in channels]
-    searches = [to_number(c.get("search_volume")) for c in channels]
-    rates = [r for r in (to_number(c.get("interaction_rate")) for c in channels) if r is not None]
-    month_index = to_number(data.get("month_index"))
-    month_number = int(month_index) + 1 if month_index is not None else None
-    quarter = ((month_number - 1) // 3) % 4 + 1 if month_number else None
-    period = text(data.get("report_period"), 20)
-    return {
-        "targets": targets,
-        "evaluation": evaluation,
-        "channel_rows": channels,
-        "under_rows": dict_rows(evaluation.get("underperforming")),
-        "total_exposure": clean_number(sum(e for e in exposures if e is not None))
-        if channels
-        else None,
-        "total_search_volume": clean_number(sum(s for s in searches if s is not None))
-        if channels
-        else None,
-        "average_interaction_rate": round(sum(rates) / len(rates), 2) if rates else None,
-        "month_number": month_number,
-        "quarter": quarter,
-        "quarter_theme": data.get(f"q{quarter}_theme") if quarter else None,
-        "quarter_plan": data.get(f"q{quarter}_plan") if quarter else None,
-        "metric_labels": LABELS["brand_metric"],
-        "title_suffix": period or (f"第{sequence}期" if sequence else ""),
-    }
-
-
 _BUILDERS: dict[str, Callable[[dict[str, Any], datetime, int], dict[str, Any]]] = {
     "project_charter": _charter,
     "execution_plan": _execution_plan,
     "weekly_report": _weekly,
     "retrospective_report": _retrospective,
     "event_summary": _event_summary,
-    "brand_effect_report": _brand_report,
+    "brand_effect_report": brand_effect_report,
 }

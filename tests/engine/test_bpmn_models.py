@@ -1149,8 +1149,14 @@ def test_brand_promotion_monthly_loop(parser, clock):
     run.complete("Task_content_plan", placement_schedule=schedule)
 
     good = {"exposure": 20000, "interaction_rate": 8.5, "search_volume": 3000}
-    periods, adjustments = [], 0
+    periods, adjustments, reviews = [], 0, []
     for month in range(12):
+        if run.ready("Task_quarter_review"):  # a new calendar quarter: its strategy revisited
+            review = run.task("Task_quarter_review")
+            quarter = review.data["report_quarter"]
+            assert review.data["quarter_theme"] == review.data[f"q{quarter}_theme"]
+            reviews.append((review.data["quarter_label"], quarter))
+            run.complete("Task_quarter_review", task=review)
         assert run.ready_ids() == []
         (due,) = run.waiting_timers()["Event_month_end"]
         expected_due = datetime(
@@ -1174,6 +1180,14 @@ def test_brand_promotion_monthly_loop(parser, clock):
             )
     assert adjustments == 1
     assert periods[:3] == ["2025-03", "2025-04", "2025-05"] and periods[-1] == "2026-02"
+    # by calendar quarter, not by campaign month: March is Q1, April opens Q2
+    assert [r[0] for r in reviews] == [
+        "2025年第2季度",
+        "2025年第3季度",
+        "2025年第4季度",
+        "2026年第1季度",
+    ]
+    assert [r[1] for r in reviews] == [2, 3, 4, 1]
     assert run.engine.docs() == ["brand_effect_report"] * 12
     evaluations = [p for op, p, _t in run.engine.calls if op == "evaluate_brand_metrics"]
     assert evaluations[0]["targets"] == {

@@ -242,7 +242,7 @@ def test_event_summary() -> None:
 
 def test_brand_effect_report() -> None:
     title, md = render_document("brand_effect_report", BRAND, now=NOW)
-    assert title == "《品牌推广效果报告》— 科技潮玩计划 2026-06"
+    assert title == "《品牌推广效果报告》— 科技潮玩计划 2026年第2季度 · 6月"
     for expected in (
         "| 推广进度 | 第 4 个月 / 共 12 个月 |",
         "| 本季度策略 | Q2 跨界联名 |",

@@ -1,5 +1,6 @@
 """品牌推广流程 end to end: strategy (with a send-back), content plan, three monthly
-《品牌推广效果报告》 of which one is under target and triggers 调整内容方向, annual summary."""
+《品牌推广效果报告》 of which one is under target and triggers 调整内容方向, the Q2 strategy
+revisited when April opens the second calendar quarter, annual summary."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ CHANNELS = ["小红书", "B站", "行业媒体"]
 # Month n's report is due on the 1st of the next month, 09:00 Shanghai (01:00 UTC).
 DUE = [datetime(2026, m, 1, 1, 0, tzinfo=UTC) for m in (4, 5, 6)]
 PERIODS = ["2026-03", "2026-04", "2026-05"]
+# Reports are labelled with the month's calendar quarter (March is Q1, April opens Q2).
+LABELS = ["2026年第1季度 · 3月", "2026年第2季度 · 4月", "2026年第2季度 · 5月"]
 STRATEGY = {
     "q1_theme": "产品体验官",
     "q1_plan": "招募 100 位产品体验官",
@@ -105,6 +108,17 @@ def test_brand_promotion_three_months(
     # three months; the second is under target on 小红书
     rates = [3.5, 1.5, 3.4]
     for month, (due, period, rate) in enumerate(zip(DUE, PERIODS, rates, strict=True)):
+        if month == 1:
+            # April opens Q2: the brand owner (who started the campaign) revisits its strategy
+            assert who_has(api, EVERYONE, iid, "Task_quarter_review") == ["sup"]
+            review = api.task("sup", iid, "Task_quarter_review")
+            assert review["due_at"] is not None
+            api.do(
+                "sup",
+                iid,
+                "Task_quarter_review",
+                {"quarter_theme": "跨界联名", "quarter_plan": "与潮玩品牌联名"},
+            )
         clock.set(due + timedelta(minutes=5))
         fire_timers(scenario_ctx)
         assert who_has(api, EVERYONE, iid, "Task_monthly_metrics") == SPECIALISTS
@@ -142,7 +156,7 @@ def test_brand_promotion_three_months(
         else:
             assert who_has(api, EVERYONE, iid, "Task_adjust_content") == []
         docs = [d for d in api.documents("sup", iid) if d["doc_type"] == "brand_effect_report"]
-        assert docs[-1]["title"] == f"《品牌推广效果报告》— 科技潮玩计划 {period}"
+        assert docs[-1]["title"] == f"《品牌推广效果报告》— 科技潮玩计划 {LABELS[month]}"
 
     assert who_has(api, EVERYONE, iid, "Task_annual_summary") == SUPERVISORS
     done = api.do(
@@ -157,14 +171,13 @@ def test_brand_promotion_three_months(
     assert done["status"] == "completed"
 
     docs = done["documents"]
-    assert [d["title"] for d in docs] == [
-        f"《品牌推广效果报告》— 科技潮玩计划 {p}" for p in PERIODS
-    ]
+    assert [d["title"] for d in docs] == [f"《品牌推广效果报告》— 科技潮玩计划 {p}" for p in LABELS]
     texts = [api.check_downloads("mgr", iid, d) for d in docs]
     assert "| 小红书 | 130,000 | 1.5% ↓ | 5,200 | 未达标 |" in texts[1]
     assert "指标未达标，进入「调整内容方向」" in texts[1]
     assert "各渠道指标均达到目标。" in texts[0] and "各渠道指标均达到目标。" in texts[2]
     assert "| 本季度策略 | Q1 产品体验官 |" in texts[0]
+    assert "| 本季度策略 | Q2 跨界联名 |" in texts[1] and "| 本季度策略 | Q2 跨界联名 |" in texts[2]
     assert "- 新内容方向：从产品参数转向使用场景" in texts[2]  # the June report recalls it
     created = [
         a

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 from engine.access import instance_for, instance_permissions
 from engine.bpmn.layout import with_diagram
 from engine.errors import Forbidden, NotFound, PlanflowError
-from engine.read import instance_view, queries
+from engine.read import data_view, instance_view, queries
 from engine.read import names as naming
 from engine.usecases import control
 from web.core import engine_ctx, unit_of_work
@@ -216,35 +216,40 @@ def _document_links(instance_id: int, docs: list[dict[str, Any]]) -> dict[int, s
     return links
 
 
+def _message_label(name: str) -> str:
+    key = f"manage.message.{name}"
+    return translate(key) if has_key(key) else name
+
+
 def _summary(
-    entry: dict[str, Any], names: dict[str, str], groups: dict[str, str] | None = None
+    entry: dict[str, Any], names: dict[str, str], groups: dict[str, str], people: dict[str, str]
 ) -> str:
-    """The audit entry's details in a few words."""
+    """The audit entry's details in a few words: step names, people and groups by name."""
     d = entry.get("details") or {}
     element = names.get(entry.get("element_id") or "", entry.get("element_id") or "")
     action = entry["action"]
     if action == "started":
         return f"v{d.get('version', '')}"
     if action == "task_created":
-        groups = groups or {}
-        who = d.get("assignee") or ", ".join(groups.get(g, g) for g in d.get("groups") or [])
+        assignee = d.get("assignee")
+        who = people.get(assignee, assignee) if assignee else "、".join(
+            groups.get(g, g) for g in d.get("groups") or []
+        )
         return f"{d.get('name') or element} → {who}" if who else str(d.get("name") or element)
     if action in ("task_completed", "task_claimed", "task_unclaimed"):
         return str(d.get("name") or element)
-    if action == "timer_fired":
+    if action in ("timer_fired", "service_called"):
         return element
-    if action == "service_called":
-        return f"{element} ({d.get('operation', '')})" if element else str(d.get("operation", ""))
     if action == "service_failed":
         return f"{element}: {d.get('error', '')}"
     if action == "handler_note":
-        return str(d.get("note") or d.get("message") or pretty(d))
+        return str(d.get("note") or d.get("message") or "")
     if action == "error":
         return f"{element}: {d.get('message', '')}" if element else str(d.get("message", ""))
     if action == "terminated":
         return str(d.get("reason") or "")
     if action == "message_received":
-        return str(d.get("message") or "")
+        return _message_label(str(d.get("message") or ""))
     return element
 
 
@@ -274,22 +279,23 @@ def instance_detail(instance_id: int) -> str:
         passed = list(record.passed_elements or ())
         process_name = naming.process_names(session).get(record.model_key, record.model_key)
         groups = naming.group_names(session, english=current_language() == "en")
-        people = naming.user_names(
-            session,
-            {detail["started_by"]}
-            | {a["actor"] for a in detail["audit"]}
-            | {t["assignee"] for t in detail["open_tasks"]},
-        )
+        data = data_view.reader(ctx, session, record.version_id, current_language() == "en")
+    people = dict(data.people)
     highlights = instance_view.highlights(detail, passed).as_dict()
     now = ctx.clock.now()
     timeline = [
         {
             **a,
-            "summary": _summary(a, names, groups),
-            "actor_name": people.get(a["actor"] or "", a["actor"]),
+            "summary": _summary(a, names, groups, people),
+            # the built-in system actor reads as 系统, like an empty one
+            "actor_name": None if a["actor"] in (None, "system") else people.get(
+                a["actor"], a["actor"]
+            ),
+            "submitted": data.rows((a.get("details") or {}).get("data") or {})[0],
         }
         for a in detail["audit"]
     ]
+    data_fields, data_other = data.rows(detail["data"] or {})
     timeline.reverse()  # newest first
     return render_template(
         "pages/manage_instance.html",
@@ -299,6 +305,8 @@ def instance_detail(instance_id: int) -> str:
         groups=groups,
         names=names,
         timeline=timeline,
+        data_fields=data_fields,
+        data_other=data_other,
         open_incidents=[x for x in detail["incidents"] if x["resolved_at"] is None],
         doc_links=_document_links(instance_id, detail["documents"]),
         can=_permissions(may, detail),

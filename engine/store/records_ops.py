@@ -160,7 +160,10 @@ class NotificationRecord(Base):
     """An in-app notification (the bell), one per recipient."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_user", "username", "read_at", "id"),)
+    __table_args__ = (
+        Index("ix_notifications_user", "username", "read_at", "id"),
+        Index("ix_notifications_task", "task_id", "username"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64))
@@ -173,6 +176,11 @@ class NotificationRecord(Base):
     task_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+    # The same text for a reader of the English UI (None: as the Chinese).
+    title_en: Mapped[str | None] = mapped_column(String(256))
+    body_en: Mapped[str | None] = mapped_column(Text)
+    # How many times the same event about the same task reached this person while unread.
+    repeats: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class OutboxRecord(Base):

@@ -66,42 +66,6 @@
     statusBox.focus();
   }
 
-  // form-js validates in the browser with English messages: word them in the page language.
-  var RULES = [
-    [/^Field is required\.$/, 'required'],
-    [/^Field must have minimum value of (.+)\.$/, 'min'],
-    [/^Field must have maximum value of (.+)\.$/, 'max'],
-    [/^Field must have minimum length of (.+)\.$/, 'minLength'],
-    [/^Field must have maximum length of (.+)\.$/, 'maxLength'],
-    [/^Field must be a valid email\.$/, 'email'],
-    [/^Field must be a valid\s+international phone number/, 'phone'],
-    [/^Field must match pattern /, 'pattern'],
-    [/^Value is not a number\.$/, 'number'],
-    [/^Value is expected to be an integer\.$/, 'integer'],
-    [/^Value is expected to have at most (\d+) decimal digit/, 'decimals'],
-    [/^Please select a valid value, the two nearest valid values are (.+) and (.+)\.$/, 'step']
-  ];
-
-  function translateMessage(message) {
-    if (cfg.lang === 'en' || !cfg.validation) { return message; }
-    for (var i = 0; i < RULES.length; i++) {
-      var match = RULES[i][0].exec(message);
-      var template = cfg.validation[RULES[i][1]];
-      if (match && template) {
-        return format(template, { 0: match[1] || '', 1: match[2] || '' });
-      }
-    }
-    return message;
-  }
-
-  function localiseValidator(viewer) {
-    var validator = viewer.get('validator');
-    var original = validator.validateFieldInstance.bind(validator);
-    validator.validateFieldInstance = function (instance, value) {
-      return original(instance, value).map(translateMessage);
-    };
-  }
-
   // --- server errors at the fields ----------------------------------------------------------
 
   function errorsState(fields) {
@@ -284,7 +248,11 @@
     // "人力安排两人" typed right after Tab was saved as "安排两人", or as "" (issue 14).
     debounce: false
   });
-  localiseValidator(form);
+  // form-js in the page language: date picker, validation messages, its own words
+  // (form-js-zh.js, loaded with the form by pages/staff_form.html).
+  if (window.PlanflowFormLocale) {
+    window.PlanflowFormLocale.apply(form, container, { lang: cfg.lang, validation: cfg.validation });
+  }
   form.on('submit', onSubmitEvent);
   form.importSchema(cfg.schema, cfg.data || {}).then(function () {
     container.setAttribute('data-ready', 'true');

@@ -32,10 +32,17 @@
     },
     options: { indexAxis: 'y', scales: { x: Object.assign({ stacked: true }, intAxis), y: { stacked: true } } }
   });
+  // "流程 · 环节" on two lines (one long line is cut off on a narrow screen), every one shown:
+  // the chart grows with the number of steps.
+  var stageBox = document.getElementById('chart-stage');
+  if (stageBox) stageBox.parentNode.style.height = Math.max(260, 36 * data.stage.labels.length + 40) + 'px';
   draw('chart-stage', {
     type: 'bar',
-    data: { labels: data.stage.labels, datasets: [{ label: data.stage.label, data: data.stage.data, backgroundColor: COLORS.bar }] },
-    options: { indexAxis: 'y', scales: { x: intAxis }, plugins: { legend: { display: false } } }
+    data: { labels: data.stage.labels.map(function (l) { return l.split(' · '); }), datasets: [{ label: data.stage.label, data: data.stage.data, backgroundColor: COLORS.bar }] },
+    options: {
+      indexAxis: 'y', scales: { x: intAxis, y: { ticks: { autoSkip: false } } },
+      plugins: { legend: { display: false } }
+    }
   });
   draw('chart-overdue', {
     type: 'bar',

@@ -4,35 +4,67 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine.store.records_ops import NotificationRecord
+from engine.store.records_ops import LIVE_STATUSES, NotificationRecord
+from engine.store.tables import HumanTaskRow, InstanceRecord
 
 if TYPE_CHECKING:
     from engine.context import EngineContext
     from engine.people.accounts import Actor
 
 
-def notification_dict(row: NotificationRecord) -> dict[str, Any]:
+# Events that ask the reader to act on a task: once the task is no longer waiting (done,
+# cancelled, handed on), the notification is settled and no longer counts as unread.
+ACTIONABLE = ("task_assigned", "reminder", "task_overdue", "returned")
+
+
+def _still_asks() -> Any:
+    return or_(
+        NotificationRecord.task_id.is_(None),
+        NotificationRecord.event.not_in(ACTIONABLE),
+        HumanTaskRow.status.in_(LIVE_STATUSES),
+    )
+
+
+def notification_dict(
+    row: NotificationRecord, settled: bool = False, english: bool = False
+) -> dict[str, Any]:
+    """The notification in both languages (``title``/``body`` in the reader's when
+    ``english`` is given, the Chinese otherwise); ``settled``: it asked for a task that no
+    longer waits for anyone; ``repeats``: how often it came while unread."""
+    title = (row.title_en or row.title) if english else row.title
+    body = (row.body_en or row.body) if english else row.body
     return {
         "id": row.id,
         "event": row.event,
-        "title": row.title,
-        "body": row.body,
+        "title": title,
+        "body": body,
+        "title_zh": row.title,
+        "body_zh": row.body,
+        "title_en": row.title_en or row.title,
+        "body_en": row.body_en or row.body,
         "instance_id": row.instance_id,
         "task_id": row.task_id,
         "created_at": row.created_at.isoformat(),
         "read_at": row.read_at.isoformat() if row.read_at else None,
         "read": row.read_at is not None,
+        "settled": settled,
+        "repeats": row.repeats or 1,
     }
 
 
 def unread_count(session: Session, actor: Actor) -> int:
+    """Unread notifications that still ask something of the reader."""
     return (
         session.scalar(
-            select(func.count(NotificationRecord.id)).where(
-                NotificationRecord.username == actor.username, NotificationRecord.read_at.is_(None)
+            select(func.count(NotificationRecord.id))
+            .outerjoin(HumanTaskRow, HumanTaskRow.id == NotificationRecord.task_id)
+            .where(
+                NotificationRecord.username == actor.username,
+                NotificationRecord.read_at.is_(None),
+                _still_asks(),
             )
         )
         or 0
@@ -40,19 +72,37 @@ def unread_count(session: Session, actor: Actor) -> int:
 
 
 def list_notifications(
-    session: Session, actor: Actor, *, unread_only: bool = False, page: int = 1, per_page: int = 20
+    session: Session,
+    actor: Actor,
+    *,
+    unread_only: bool = False,
+    page: int = 1,
+    per_page: int = 20,
+    english: bool = False,
 ) -> dict[str, Any]:
+    """Newest first (a folded repeat counts as new); ``unread_only``: those `unread_count`
+    counts."""
     per_page = max(1, min(per_page, 200))
     page = max(1, page)
-    query = select(NotificationRecord).where(NotificationRecord.username == actor.username)
+    query = (
+        select(NotificationRecord, _still_asks().label("asks"), InstanceRecord.title)
+        .outerjoin(HumanTaskRow, HumanTaskRow.id == NotificationRecord.task_id)
+        .outerjoin(InstanceRecord, InstanceRecord.id == NotificationRecord.instance_id)
+        .where(NotificationRecord.username == actor.username)
+    )
     if unread_only:
-        query = query.where(NotificationRecord.read_at.is_(None))
+        query = query.where(NotificationRecord.read_at.is_(None), _still_asks())
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(NotificationRecord.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    rows = session.execute(
+        query.order_by(NotificationRecord.created_at.desc(), NotificationRecord.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     return {
-        "items": [notification_dict(r) for r in rows],
+        "items": [
+            {**notification_dict(r, not asks, english), "instance_title": title or ""}
+            for r, asks, title in rows
+        ],
         "total": total,
         "page": page,
         "per_page": per_page,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event as sa_event
@@ -65,23 +66,6 @@ def _recipients(
     return [u for u in dict.fromkeys(users) if u and u != by and u != "system"]
 
 
-def _recipients(
-    ctx: EngineContext, session: Session, event: str, payload: dict[str, Any]
-) -> list[str]:
-    users = [u for u in payload.get("users") or [] if u]
-    if not users:
-        if payload.get("assignee"):
-            users = [payload["assignee"]]
-        elif payload.get("groups"):
-            users = group_members(session, payload["groups"])
-    if event == "task_overdue":
-        users += group_members(session, ops_settings.get_list(ctx.settings, "escalation_groups"))
-    if event == "incident" and not users:
-        users = group_members(session, ["process_owner", "admin"])
-    by = payload.get("by")
-    return [u for u in dict.fromkeys(users) if u and u != by and u != "system"]
-
-
 # --- emitting (inside the caller's transaction) ------------------------------------------------
 
 
@@ -89,6 +73,40 @@ def publish(ctx: EngineContext, session: Session, event: str, payload: dict[str,
     """Notify about `event` in `session`'s transaction; returns the number of recipients (0
     for a notifier that keeps no bell, e.g. a test's recorder)."""
     return ctx.notifier.notify(session, event, payload)
+
+
+# Nudges about one task: a repeat reaching someone who has not read the last one replaces it
+# (newest text, counted in `repeats`) instead of stacking up in the bell.
+FOLDED = frozenset({"reminder", "task_overdue"})
+
+
+def _to_bell(
+    session: Session, event: str, message: Message, recipients: list[str], now: datetime
+) -> None:
+    unread: dict[str, NotificationRecord] = {}
+    if message.task_id and event in FOLDED and recipients:
+        unread = {
+            n.username: n
+            for n in session.scalars(
+                select(NotificationRecord).where(
+                    NotificationRecord.task_id == message.task_id,
+                    NotificationRecord.username.in_(recipients),
+                    NotificationRecord.event == event,
+                    NotificationRecord.read_at.is_(None),
+                )
+            )
+        }
+    for user in recipients:
+        row = unread.get(user)
+        if row is None:
+            row = NotificationRecord(
+                username=user, event=event, instance_id=message.instance_id,
+                task_id=message.task_id, repeats=0,
+            )
+            session.add(row)
+        row.title, row.body = message.title, message.text
+        row.title_en, row.body_en = message.title_en, message.text_en
+        row.created_at, row.repeats = now, (row.repeats or 0) + 1
 
 
 def emit(ctx: EngineContext, session: Session, event: str, payload: dict[str, Any]) -> int:
@@ -99,18 +117,7 @@ def emit(ctx: EngineContext, session: Session, event: str, payload: dict[str, An
         log.exception("cannot render notification %s", event)
         return 0
     now = ctx.clock.now()
-    for user in recipients:
-        session.add(
-            NotificationRecord(
-                username=user,
-                event=event,
-                title=message.title,
-                body=message.text,
-                instance_id=message.instance_id,
-                task_id=message.task_id,
-                created_at=now,
-            )
-        )
+    _to_bell(session, event, message, recipients, now)
     queued = 0
     smtp = ops_settings.smtp_config(ctx.settings)
     if smtp is not None and recipients:
@@ -128,7 +135,7 @@ def emit(ctx: EngineContext, session: Session, event: str, payload: dict[str, An
     if robots and event in ops_settings.get_list(ctx.settings, "webhook_events"):
         names = display_names(session, recipients)
         to_line = "、".join(names[u] for u in recipients)
-        text = message.text + (f"\n\n处理人 To：{to_line}" if to_line else "")
+        text = message.text + (f"\n\n处理人：{to_line}" if to_line else "")
         for robot in robots:
             session.add(
                 outbox_row(robot.channel, event, robot.channel, Message(message.title, text), now)

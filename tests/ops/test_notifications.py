@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import socket
 import time
 
@@ -19,7 +20,7 @@ from engine.notify import bell
 from engine.notify.outbox import deliver_due
 from engine.store.db import transaction
 from engine.store.records_ops import NotificationRecord, OutboxRecord
-from tests.ops.helpers import by_element, complete, run, start
+from tests.ops.helpers import HANDLE_DATA, by_element, complete, run, start
 from tests.ops.servers import RobotServer, SMTPServer
 
 SECRET_DT = "SECdingtalk-test-secret"
@@ -107,7 +108,9 @@ def test_fan_out_in_transaction_then_delivered_in_real_formats(ctx, people):
         [dt] = robots.by_path("dingtalk")
         assert dt.body["msgtype"] == "markdown"
         assert dt.body["markdown"]["title"] == "【待办】办理"
-        assert "处理人 To：Carol" in dt.body["markdown"]["text"]
+        assert "处理人：Carol" in dt.body["markdown"]["text"]
+        # one language per message: the channels get the Chinese only
+        assert "New task" not in dt.body["markdown"]["text"] and "To：" not in body
         ts, sign = dt.query["timestamp"][0], dt.query["sign"][0]
         expected = base64.b64encode(
             hmac.new(SECRET_DT.encode(), f"{ts}\n{SECRET_DT}".encode(), hashlib.sha256).digest()
@@ -234,3 +237,34 @@ def test_overdue_from_the_core_engine_reaches_the_bell(ctx, people, clock):
             )
         )
     assert users == ["bob", "mgr", "mgr2"]
+
+
+def test_the_bell_speaks_the_readers_language_folds_repeats_and_settles(ctx, people, clock):
+    """One language per reader (the Chinese UI gets Chinese only, the English UI English);
+    the same nudge about the same task, unread, is one entry counting its repeats; a task that
+    no longer waits for the reader leaves its nudges settled, out of the unread count."""
+    ctx.settings.extra["remind_interval_seconds"] = "60"
+    _iid, handle = handle_for_bob(ctx, people)
+    for note in ("请今天处理", "还没处理？"):
+        with transaction(ctx.sessions) as s:
+            operations.remind(ctx, s, people["req"], handle.id, note)
+        clock.advance(minutes=2)
+    with transaction(ctx.sessions) as s:
+        zh = bell.list_notifications(s, people["bob"])
+        en = bell.list_notifications(s, people["bob"], english=True)
+    reminders = [n for n in zh["items"] if n["event"] == "reminder"]
+    assert len(reminders) == 1 and reminders[0]["repeats"] == 2
+    assert "还没处理？" in reminders[0]["body"]  # the newest text
+    assigned = next(n for n in zh["items"] if n["event"] == "task_assigned")
+    assert assigned["title"] == "【待办】办理" and "New task" not in assigned["body"]
+    assert not re.search("[A-Za-z]", assigned["body"]), assigned["body"]  # no mixed languages
+    assigned_en = next(n for n in en["items"] if n["event"] == "task_assigned")
+    assert assigned_en["title"] == "[To do] 办理" and "needs you" in assigned_en["body"]
+    assert zh["unread"] == 2 and not any(n["settled"] for n in zh["items"])
+
+    complete(ctx, people["bob"], handle.id, HANDLE_DATA)
+    with transaction(ctx.sessions) as s:
+        after = bell.list_notifications(s, people["bob"])
+        assert bell.unread_count(s, people["bob"]) == after["unread"]
+    assert after["unread"] == 0  # nothing left asks anything of bob
+    assert all(n["settled"] for n in after["items"] if n["task_id"] == handle.id)

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from engine.notify import bell
 from engine.read.inbox import Listing
 from web.core import engine_ctx, unit_of_work
-from web.i18n import translate
+from web.i18n import current_language, translate
 from web.pages import bp
 from web.pages.inbox import int_arg, safe_next, staff_instance_url, the_actor
 from web.session_auth import current_actor, login_required
@@ -67,7 +67,8 @@ def notifications() -> str:
     unread_only = request.args.get("show") == "unread"
     with unit_of_work() as session:
         found = bell.list_notifications(
-            session, actor, unread_only=unread_only, page=int_arg("page"), per_page=PER_PAGE
+            session, actor, unread_only=unread_only, page=int_arg("page"), per_page=PER_PAGE,
+            english=current_language() == "en",
         )
     g.bell_count = found["unread"]
     items = [
@@ -75,9 +76,18 @@ def notifications() -> str:
         for item in found["items"]
     ]
     listing = Listing(items, found["total"], found["page"], found["per_page"])
+    # One card per instance on this page, in the order its newest notification came.
+    groups: dict[int | None, dict[str, Any]] = {}
+    for item in items:
+        group = groups.setdefault(
+            item["instance_id"],
+            {"instance_id": item["instance_id"], "title": item["instance_title"], "items": []},
+        )
+        group["items"].append(item)
     return render_template(
         "pages/me_notifications.html",
         listing=listing,
+        groups=list(groups.values()),
         unread=found["unread"],
         show="unread" if unread_only else "all",
     )

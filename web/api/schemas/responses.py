@@ -237,15 +237,22 @@ class CcView(BaseModel):
 
 
 class Notification(BaseModel):
+    """An in-app notification; ``title``/``body`` in Chinese, ``*_en`` in English."""
+
     id: int
     event: str
     title: str
     body: str | None = None
+    title_en: str | None = None
+    body_en: str | None = None
     instance_id: int | None = None
+    instance_title: str = ""
     task_id: str | None = None
     created_at: str
     read_at: str | None = None
     read: bool
+    settled: bool = Field(False, description="it asked for a task that no longer waits")
+    repeats: int = Field(1, description="how often the same nudge came while unread")
 
 
 class Marked(BaseModel):

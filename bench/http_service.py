@@ -228,7 +228,29 @@ def profile(seconds: float = 8.0, top: int = 25) -> str:
         f"{result['p50']:.1f} ms of which {share:.1f} ms inside the WSGI app (p50). "
         f"SQL statements per request (p50): {counts}.\n"
     )
-    return head + _trim(out.getvalue())
+    return head + "Own time by layer:\n" + split(stats) + "\n\n" + _trim(out.getvalue())
+
+
+CATEGORIES = (
+    ("SpiffWorkflow (engine)", ("SpiffWorkflow/", "RestrictedPython/")),
+    ("SQL (SQLAlchemy + driver)", ("sqlalchemy/", "sqlite3", "psycopg")),
+    ("Flask + WSGI", ("flask/", "werkzeug/", "waitress/", "jinja2/")),
+    ("JSON + schemas", ("json/", "pydantic", "orjson")),
+    ("planflow (own code)", ("/engine/", "/web/", "/handlers/")),
+)
+
+
+def split(stats: pstats.Stats) -> str:
+    """Own time (tottime) per layer: where a request's CPU goes."""
+    totals: dict[str, float] = {}
+    for (filename, _line, name), row in stats.stats.items():  # type: ignore[attr-defined]
+        where = filename if filename != "~" else name
+        label = next((cat for cat, keys in CATEGORIES if any(k in where for k in keys)),
+                     "other (stdlib, uuid, hashing …)")
+        totals[label] = totals.get(label, 0.0) + row[2]
+    whole = sum(totals.values()) or 1.0
+    return "\n".join(f"  {label:<32} {secs * 1000:8.0f} ms  {secs / whole:5.0%}"
+                     for label, secs in sorted(totals.items(), key=lambda kv: -kv[1]))
 
 
 def _trim(text: str) -> str:

@@ -110,21 +110,27 @@ LINKS = {"zh": ("打开任务", "查看流程"), "en": ("Open the task", "Open t
 
 
 def _fields(
-    ctx: EngineContext, session: Session, payload: dict[str, Any], record: InstanceRecord | None,
+    ctx: EngineContext,
+    session: Session,
+    event: str,
+    payload: dict[str, Any],
+    record: InstanceRecord | None,
 ) -> dict[str, str]:
+    """What the event's texts say. Names are looked up only when the texts use them (a new
+    task's notice, the common case, needs none)."""
     instance_id = payload.get("instance_id")
     title = record.title if record else ""
     ref = f"「{title}」(#{instance_id})" if record else f"#{instance_id}"
     by = payload.get("by")
-    who = [payload["assignee"]] if payload.get("assignee") else []
+    who = [payload["assignee"]] if payload.get("assignee") and event == "task_overdue" else []
     names = display_names(session, [u for u in (by, *who) if u])
     name = payload.get("name") or payload.get("element_id") or ""
-    groups = payload.get("groups") or []
+    groups = payload.get("groups") or [] if event == "task_overdue" and not who else []
     group_names = dict(
         session.execute(
             select(GroupRecord.name, GroupRecord.display_name).where(GroupRecord.name.in_(groups))
         ).all()
-    ) if groups and not who else {}
+    ) if groups else {}
     return {
         "name": name,
         "ref": ref,
@@ -152,7 +158,7 @@ def render(ctx: EngineContext, session: Session, event: str, payload: dict[str, 
     """The message in Chinese (``title``/``text``, for every channel) and English."""
     instance_id = payload.get("instance_id")
     record = session.get(InstanceRecord, instance_id) if instance_id else None
-    fields = _fields(ctx, session, payload, record)
+    fields = _fields(ctx, session, event, payload, record)
     base = ops_settings.get(ctx.settings, "base_url").rstrip("/")
     task_id = payload.get("task_id")
     out = {}

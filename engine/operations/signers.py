@@ -15,6 +15,7 @@ from engine.access import require_task, task_access
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.notify.notifications import publish
 from engine.operations.completion import advance, open_entry
+from engine.operations.save_hooks import has_task_operations
 from engine.operations.shared import (
     SIGNER_MODES,
     active_users,
@@ -34,6 +35,7 @@ from engine.operations.votes import count_votes
 from engine.store import instance_state as store
 from engine.store.records_ops import LIVE_STATUSES, TaskSignerRecord, TaskSubmissionRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
+from engine.store.timer_rows import Known
 from engine.usecases import instances
 
 if TYPE_CHECKING:
@@ -57,7 +59,10 @@ def submit(
     instances.check_data(data)
     task = task_access(session, actor, task_id)
     row, record = task.row, task.record
-    entry, entries = signers_of(session, row.id)
+    # The common case (the instance never had a signer, delegation or held submission) costs
+    # one probe, which the save then need not repeat.
+    any_ops = has_task_operations(session, record.id)
+    entry, entries = signers_of(session, row.id) if any_ops else (None, [])
     if entry is not None and signature_rows:
         decision = data.get("decision", "approve")
         return sign(ctx, session, actor, task_id, decision, data.get("comment", ""))
@@ -67,7 +72,10 @@ def submit(
     require_open(row)
     instances.require_active(record)
     if not entries:
-        return instances.complete(ctx, session, actor, task_id, data, task=task)
+        return instances.complete(
+            ctx, session, actor, task_id, data, task=task,
+            known=Known(task_operations=any_ops),
+        )
     rejected = [e.signer for e in entries if e.status == "rejected"]
     if rejected:
         raise Conflict(

@@ -48,6 +48,7 @@ from engine.usecases.acting import acting_on
 if TYPE_CHECKING:
     from engine.bpmn.specs import ParsedModel
     from engine.context import EngineContext
+    from engine.store.timer_rows import Known
 
 MAX_DATA_BYTES = 256 * 1024
 
@@ -121,15 +122,17 @@ def complete(
     data: dict[str, Any],
     *,
     task: TaskAccess | None = None,
+    known: Known | None = None,
 ) -> InstanceRecord:
     """Complete a BPMN user task. Every channel completes through `engine.operations.submit`
-    (which handles signatures and passes the access it already checked as `task`)."""
+    (which handles signatures and passes the access it already checked as `task`, and what
+    it already read about the instance as `known`)."""
     check_data(data)
     task = task or require_task(session, actor, "submit", task_id)
     row, record = task.row, task.record
     _require_open_row(row)
     require_active(record)
-    with acting_on(ctx, session, record, actor.username) as act:
+    with acting_on(ctx, session, record, actor.username, known) as act:
         found = find_task(act.workflow, task_id)
         if found is None or found.state != TaskState.READY:
             raise Conflict("任务已不可处理 (task is no longer open)", {"task_id": task_id})

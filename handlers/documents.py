@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from engine.store.tables import DocumentRecord
-from handlers.brand_documents import brand_effect_report, brand_health_report
+from handlers.brand_documents import brand_effect_report
 from handlers.common import DASH, dict_rows, label, text
 from handlers.document_filters import local_time, parse_when, template_environment
 from handlers.docx_render import markdown_to_docx
@@ -37,6 +37,7 @@ __all__ = [
     "DocType",
     "document_file_name",
     "generate_document",
+    "generate_instance_document",
     "markdown_to_docx",
     "render_document",
 ]
@@ -61,13 +62,13 @@ DOC_TYPES: dict[str, DocType] = {
         DocType("retrospective_report", "项目复盘报告", ("project_name",)),
         DocType("event_summary", "活动总结", ("event_name", "theme")),
         DocType("brand_effect_report", "品牌推广效果报告", ("annual_theme", "brand_positioning")),
-        DocType("brand_health_report", "品牌健康度报告", ("annual_theme", "brand_positioning")),
     )
 }
 
 
 def register(registry: HandlerRegistry) -> None:
     registry.handler("generate_document")(generate_document)
+    registry.handler("generate_instance_document")(generate_instance_document)
 
 
 # --- the handler ------------------------------------------------------------------------------
@@ -113,6 +114,15 @@ def generate_document(params: dict[str, Any], ctx: HandlerContext) -> dict[str, 
         "api_url": f"/api/v1/process-instances/{ctx.instance_id}/documents/{record.id}",
         "sequence": previous + 1,
     }
+
+
+def generate_instance_document(params: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
+    """`generate_document` from the instance's data across all its branches
+    (`HandlerContext.instance_data`), not only the task's own branch: for a document that
+    reports on parallel branches which have not joined it — the launch's 《活动总结》 is due
+    after the event whatever preparation is still open, and shows the posters, the venue and
+    the guests as far as they got."""
+    return generate_document(params, replace(ctx, data=ctx.instance_data()))
 
 
 def render_document(
@@ -291,7 +301,7 @@ def _retrospective(data: dict[str, Any], now: datetime, sequence: int) -> dict[s
 
 
 def _event_summary(data: dict[str, Any], now: datetime, sequence: int) -> dict[str, Any]:
-    guests = dict_rows(data.get("guest_confirmations")) or dict_rows(data.get("guests"))
+    guests = _guest_rows(data)
     leads = dict_rows(data.get("leads"))
     assets = [
         ("T-30 悬念预热海报", "teaser_poster_design"),
@@ -299,13 +309,35 @@ def _event_summary(data: dict[str, Any], now: datetime, sequence: int) -> dict[s
         ("T-3 倒计时海报", "countdown_poster_design"),
     ]
     return {
-        "guest_rows": guests,
+        **guests,
         "lead_rows": leads,
         "lead_count": len(leads),
         "high_interest_count": sum(1 for lead in leads if lead.get("interest_level") == "high"),
         "asset_rows": [
             (name, data.get(f"{key}_asset_url"), data.get(f"{key}_note")) for name, key in assets
         ],
+    }
+
+
+def _guest_rows(data: dict[str, Any]) -> dict[str, Any]:
+    """The invited guests with their answers. The summary does not wait for late preparation:
+    while some confirmations are still open, the guest list shows who has not answered yet
+    and the counts are of the answers so far."""
+    invited = dict_rows(data.get("guests"))
+    answered = dict_rows(data.get("guest_confirmations"))
+    if len(answered) >= len(invited):
+        return {"guest_rows": answered or invited, "guests_pending": False}
+
+    def who(g: dict[str, Any]) -> tuple[Any, ...]:
+        return (g.get("guest_name"), g.get("organization"), g.get("contact"))
+
+    status = {who(g): g.get("rsvp_status") for g in answered}
+    return {
+        "guest_rows": [{**g, "rsvp_status": status.get(who(g))} for g in invited],
+        "guests_pending": True,
+        "answered_guest_count": len(answered),
+        "invited_guest_count": len(invited),
+        "confirmed_guest_count": sum(1 for g in answered if g.get("rsvp_status") == "confirmed"),
     }
 
 
@@ -316,5 +348,4 @@ _BUILDERS: dict[str, Callable[[dict[str, Any], datetime, int], dict[str, Any]]] 
     "retrospective_report": _retrospective,
     "event_summary": _event_summary,
     "brand_effect_report": brand_effect_report,
-    "brand_health_report": brand_health_report,
 }

@@ -29,6 +29,18 @@ class HandlerContext:
     data: Mapping[str, Any]
     # Audit entries a handler wants recorded (e.g. "lead handed to sales"), added to the log.
     notes: list[dict[str, Any]] = field(default_factory=list)
+    # The instance's data across all its branches, computed when asked (the engine gives it;
+    # None outside the engine). `data` is the task's own branch: parallel branches keep their
+    # own copies until a join merges them, so a step reporting on branches that have not joined
+    # it (the launch's 《活动总结》 while a late poster is still open) reads `instance_data()`.
+    instance_view: Callable[[], Mapping[str, Any]] | None = None
+
+    def instance_data(self) -> dict[str, Any]:
+        """Every variable's latest value across the instance's branches (what the instance's
+        page shows as its data), with this task's own data on top."""
+        merged = dict(self.instance_view()) if self.instance_view is not None else {}
+        merged.update(self.data)
+        return merged
 
 
 Handler = Callable[[dict[str, Any], HandlerContext], Any]

@@ -82,6 +82,7 @@ def script_engine_for(
             session=session,
             started_by=record.started_by,
             data=task.data,
+            instance_view=lambda: merged_data(task.workflow.top_workflow),
         )
         try:
             result = handler(params, hctx)

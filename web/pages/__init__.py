@@ -12,7 +12,6 @@ def init_app(app: Flask) -> None:
         admin,
         auth,
         away,
-        cases,
         cc,
         dashboard,
         documents,

@@ -181,18 +181,28 @@ def list_instances(
 def get_instance(
     ctx: EngineContext, session: Session, actor: Actor, instance_id: int
 ) -> dict[str, Any]:
-    """An instance with its tasks, timers, incidents, documents and audit log: two statements
-    after the instance record (which a start or completion still holds in the session)."""
+    """An instance with its tasks, timers, incidents, documents and audit log, for whoever may
+    see it: two statements after the instance record."""
     record = instance_for(session, actor, "view", instance_id)
-    tasks = instance_tasks(session, instance_id)
-    now = ctx.clock.now()
+    return detail_of(session, acted_on(record), ctx.clock.now())
+
+
+def acted_on(record: InstanceRecord) -> dict[str, Any]:
+    """The instance as the caller's action left it, taken from memory before the answer's
+    reads (on SQLite the write commits first, which would make the record reload). No view
+    permission is asked: the caller has just acted on it."""
+    return {**instance_dict(record), "data": record.data}
+
+
+def detail_of(session: Session, head: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """`head` (an `acted_on` instance) with its tasks and history: two statements."""
+    tasks = instance_tasks(session, head["id"])
     shown = [task_dict(t, now, groups=groups) for t, groups in tasks]
     return {
-        **instance_dict(record),
-        "data": record.data,
+        **head,
         "open_tasks": [t for t in shown if t["status"] == "open"],
         "tasks": shown,
-        **instance_history(session, instance_id),
+        **instance_history(session, head["id"]),
     }
 
 

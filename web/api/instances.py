@@ -17,8 +17,9 @@ ACTED = (403, 404, 409)
           ok={201: InstanceDetail}, errors=(404, 422))
 def start_instance(call: Call, body: StartInstance) -> Json:
     record = instances.start(call.ctx, call.session, call.actor, body.process, body.data)
+    head = queries.acted_on(record)
     release_writes(call.session)
-    return queries.get_instance(call.ctx, call.session, call.actor, record.id)
+    return queries.detail_of(call.session, head, call.ctx.clock.now())
 
 
 @endpoint("GET", "/process-instances", summary="List instances (staff: their own and those they "

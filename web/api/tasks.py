@@ -51,6 +51,7 @@ def complete_task(call: Call, task_id: str, body: DataBody) -> Json:
     record = operations.submit(
         call.ctx, call.session, call.actor, task_id, body.data, signature_rows=False
     )
+    head = queries.acted_on(record)
     release_writes(call.session)
-    detail = queries.get_instance(call.ctx, call.session, call.actor, record.id)
-    return {"task_id": task_id, "instance": detail}
+    return {"task_id": task_id,
+            "instance": queries.detail_of(call.session, head, call.ctx.clock.now())}

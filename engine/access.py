@@ -362,7 +362,12 @@ def require_model_owner(actor: Actor) -> None:
 
 
 def may_open(actor: Actor, area: str) -> bool:
-    """The management areas: dashboard (managers), models (process owners), admin (admins)."""
+    """The areas: dashboard (managers), models (process owners), admin (admins); what the
+    processes wrote: 考核数据 kpis (and award nominations), 意向客户 leads, 案例库 cases."""
+    if area == "kpis":  # managers and process owners
+        return oversees(actor)
+    if area in ("cases", "leads"):  # cases: everyone; leads: 销售部 and managers
+        return area == "cases" or actor.is_manager or "sales" in actor.groups
     if area == "dashboard":
         return actor.is_manager
     if area == "models":

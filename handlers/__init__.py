@@ -8,7 +8,7 @@ __all__ = ["HandlerContext", "HandlerRegistry", "UnknownHandler", "default_regis
 
 
 def default_registry() -> HandlerRegistry:
-    from handlers import basics, brand, case_library, documents, kpi, leads
+    from handlers import basics, brand, brand_health, case_library, documents, kpi, leads
 
     registry = HandlerRegistry()
     basics.register(registry)
@@ -17,4 +17,5 @@ def default_registry() -> HandlerRegistry:
     case_library.register(registry)  # add_case_library_entry
     leads.register(registry)  # handover_leads
     brand.register(registry)  # evaluate_brand_metrics
+    brand_health.register(registry)  # record_brand_month
     return registry

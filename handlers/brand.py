@@ -3,6 +3,7 @@ against the campaign's targets (manual §4.3)."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from handlers.common import LABELS, clean_number, dict_rows, text, to_number
@@ -94,3 +95,28 @@ def evaluate_brand_metrics_handler(params: dict[str, Any], ctx: HandlerContext) 
             {"note": f"{prefix}品牌推广各渠道指标均达标（{result['evaluated_channels']} 个渠道）"}
         )
     return result
+
+
+# --- calendar months and quarters of the reports --------------------------------------------
+
+_PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
+
+
+def period_quarter(period: Any) -> tuple[int, int, int] | None:
+    """(year, month, calendar quarter) of a `YYYY-MM` report period, else None."""
+    found = _PERIOD.match(text(period, 20))
+    if not found:
+        return None
+    year, month = int(found.group(1)), int(found.group(2))
+    if not 1 <= month <= 12:
+        return None
+    return year, month, (month - 1) // 3 + 1
+
+
+def period_label(period: Any) -> str:
+    """`2027-01` → 「2027年第1季度 · 1月」 (as the diagram labels a month); '' if not a period."""
+    parts = period_quarter(period)
+    if parts is None:
+        return ""
+    year, month, quarter = parts
+    return f"{year}年第{quarter}季度 · {month}月"

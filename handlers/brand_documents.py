@@ -1,4 +1,5 @@
-"""What the brand promotion's documents say (manual §4): the monthly 《品牌推广效果报告》.
+"""What the brand promotion's documents say (manual §4): the monthly 《品牌推广效果报告》 and
+the quarterly 《品牌健康度报告》 (manual §1.2, 品牌资产监测机制).
 
 Months and quarters are calendar ones: a report of March 2027 is 「2027年第1季度 · 3月」 and
 follows the Q1 strategy, whichever month of the campaign it is. The diagram's
@@ -9,36 +10,16 @@ follows the Q1 strategy, whichever month of the campaign it is. The diagram's
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
-from handlers.brand import evaluate_brand_metrics
-from handlers.common import LABELS, clean_number, dict_rows, text, to_number
+from handlers.brand import evaluate_brand_metrics, period_label, period_quarter
+from handlers.brand_health import quarter_key, quarter_summary
+from handlers.common import DASH, LABELS, clean_number, dict_rows, text, to_number
 
-__all__ = ["brand_effect_report", "period_label", "period_quarter"]
+__all__ = ["brand_effect_report", "brand_health_report"]
 
-_PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
-
-
-def period_quarter(period: Any) -> tuple[int, int, int] | None:
-    """(year, month, calendar quarter) of a `YYYY-MM` report period, else None."""
-    found = _PERIOD.match(text(period, 20))
-    if not found:
-        return None
-    year, month = int(found.group(1)), int(found.group(2))
-    if not 1 <= month <= 12:
-        return None
-    return year, month, (month - 1) // 3 + 1
-
-
-def period_label(period: Any) -> str:
-    """`2027-01` → 「2027年第1季度 · 1月」 (as the diagram labels a month); '' if not a period."""
-    parts = period_quarter(period)
-    if parts is None:
-        return ""
-    year, month, quarter = parts
-    return f"{year}年第{quarter}季度 · {month}月"
+HEALTH_RATINGS = {"healthy": "健康", "watch": "关注", "warning": "预警"}
 
 
 def _quarter(data: dict[str, Any]) -> int | None:
@@ -130,4 +111,173 @@ def brand_effect_report(data: dict[str, Any], now: datetime, sequence: int) -> d
         "current_direction": _direction_summary(directions, text(data.get("content_direction"))),
         "metric_labels": LABELS["brand_metric"],
         "title_suffix": label or (f"第{sequence}期" if sequence else ""),
+    }
+
+
+# --- 《品牌健康度报告》 -------------------------------------------------------------------------
+
+
+def _shown(value: float | None, unit: str) -> str:
+    if value is None:
+        return DASH
+    number = clean_number(round(value, 1))
+    return f"{number:,}" + unit if unit != "%" else f"{number}%"
+
+
+def _change(now: float | None, before: float | None, points: bool) -> str:
+    """↑/↓ against the previous quarter: percentage points for rates, percent for volumes."""
+    if now is None or before is None:
+        return DASH
+    if points:
+        delta = round(now - before, 1)
+        shown = f"{abs(clean_number(delta))} 个百分点"
+    else:
+        if before <= 0:
+            return DASH
+        delta = round((now - before) / before * 100, 1)
+        shown = f"{abs(clean_number(delta))}%"
+    if delta == 0:
+        return "持平"
+    return ("↑ " if delta > 0 else "↓ ") + shown
+
+
+def _dimension(
+    name: str, measure: str, now: float | None, before: float | None, *, rate: bool = True
+) -> dict[str, str]:
+    unit = "%" if rate else ""
+    return {
+        "name": name,
+        "measure": measure,
+        "current": _shown(now, unit),
+        "previous": _shown(before, unit),
+        "change": _change(now, before, points=rate),
+    }
+
+
+def _health_quarter(data: dict[str, Any]) -> tuple[str, str, int | None]:
+    """(quarter key `2027-Q1`, label 「2027年第1季度」, quarter number) the report is about."""
+    key = text(data.get("quarter_period"), 20) or quarter_key(data.get("report_period"))
+    parts = period_quarter(data.get("report_period"))
+    label = text(data.get("quarter_label"), 40)
+    if not label and parts:
+        label = f"{parts[0]}年第{parts[2]}季度"
+    number = int(key[-1]) if key[-2:-1] == "Q" and key[-1] in "1234" else None
+    return key, label, number
+
+
+def _review_line(review: dict[str, Any]) -> str:
+    theme, before = text(review.get("theme")), text(review.get("previous_theme"))
+    if not review.get("changed"):
+        return f"沿用「{theme}」"
+    if before and before != theme:
+        return f"主题由「{before}」调整为「{theme}」"
+    return f"沿用主题「{theme}」，调整了策略要点"
+
+
+def _quarter_name(key: str) -> str:
+    """`2026-Q4` → 「2026年第4季度」."""
+    year, _, number = key.partition("-Q")
+    return f"{year}年第{number}季度" if year.isdigit() and number.isdigit() else key
+
+
+def _dimensions(
+    data: dict[str, Any],
+    now: dict[str, Any],
+    before: dict[str, Any] | None,
+    previous_check: dict[str, Any] | None,
+) -> list[dict[str, str]]:
+    prev = before or {}
+    check = previous_check or {}
+    sentiment = _dimension(
+        "情感倾向", "正面提及占比（净情感值）", now["positive_share"], prev.get("positive_share")
+    )
+    if now["net_sentiment"] is not None:
+        sentiment["current"] += f"（{clean_number(now['net_sentiment']):+}）"
+    if prev.get("net_sentiment") is not None:
+        sentiment["previous"] += f"（{clean_number(prev['net_sentiment']):+}）"
+    search = _dimension(
+        "品牌搜索量",
+        "各渠道月均合计",
+        now["monthly_search_volume"],
+        prev.get("monthly_search_volume"),
+        rate=False,
+    )
+    return [
+        _dimension(
+            "品牌认知度",
+            "目标人群中知道本品牌的比例（季度调研）",
+            to_number(data.get("brand_awareness")),
+            to_number(check.get("awareness")),
+        ),
+        _dimension(
+            "品牌美誉度",
+            "知晓人群中评价正面的比例（季度调研）",
+            to_number(data.get("brand_reputation")),
+            to_number(check.get("reputation")),
+        ),
+        search,
+        sentiment,
+        _dimension(
+            "声量份额",
+            "本品牌声量 ÷（本品牌 + 主要竞品）",
+            now["share_of_voice"],
+            prev.get("share_of_voice"),
+        ),
+    ]
+
+
+def _outlook(data: dict[str, Any], number: int | None) -> dict[str, Any]:
+    """The next quarter's strategy as approved, if the campaign goes on."""
+    months_done = to_number(data.get("month_index"))
+    total = to_number(data.get("campaign_months"))
+    going_on = months_done is not None and total is not None and months_done < total
+    following = number % 4 + 1 if number else None
+    return {
+        "campaign_goes_on": going_on,
+        "next_quarter": following,
+        "next_theme": data.get(f"q{following}_theme") if following and going_on else None,
+        "next_plan": data.get(f"q{following}_plan") if following and going_on else None,
+    }
+
+
+def brand_health_report(data: dict[str, Any], now: datetime, sequence: int) -> dict[str, Any]:
+    """The template context of a quarter's 《品牌健康度报告》: the quarter's months from
+    `brand_months`, the previous quarter's for comparison, the brand owner's health check
+    (this quarter's form values; the previous quarter's from `health_checks`)."""
+    key, label, number = _health_quarter(data)
+    history = dict_rows(data.get("brand_months"))
+    months = [m for m in history if m.get("quarter") == key]
+    earlier = sorted({str(m.get("quarter")) for m in history if str(m.get("quarter")) < key})
+    before = (
+        quarter_summary([m for m in history if m.get("quarter") == earlier[-1]])
+        if earlier
+        else None
+    )
+    checks = [c for c in dict_rows(data.get("health_checks")) if str(c.get("quarter")) < key]
+    summary = quarter_summary(months)
+    periods = {m.get("period") for m in months}
+    return {
+        "quarter_key": key,
+        "quarter_label": label,
+        "quarter": number,
+        "month_rows": months,
+        "months_text": "、".join(
+            f"{parts[1]}月" for parts in (period_quarter(m.get("period")) for m in months) if parts
+        ),
+        "summary": summary,
+        "previous_label": _quarter_name(earlier[-1]) if earlier else None,
+        "dimensions": _dimensions(data, summary, before, checks[-1] if checks else None),
+        "rating_label": HEALTH_RATINGS.get(text(data.get("health_rating")), DASH),
+        "quarter_theme": data.get("quarter_theme")
+        or (data.get(f"q{number}_theme") if number else None),
+        "quarter_adjustments": [
+            a for a in dict_rows(data.get("content_adjustments")) if a.get("period") in periods
+        ],
+        "review_lines": [
+            _review_line(r)
+            for r in dict_rows(data.get("strategy_reviews"))
+            if r.get("quarter") == key
+        ],
+        **_outlook(data, number),
+        "title_suffix": label or f"第{sequence}期",
     }

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from engine.store.tables import DocumentRecord
-from handlers.brand_documents import brand_effect_report
+from handlers.brand_documents import brand_effect_report, brand_health_report
 from handlers.common import DASH, dict_rows, label, text
 from handlers.document_filters import local_time, parse_when, template_environment
 from handlers.docx_render import markdown_to_docx
@@ -62,6 +62,7 @@ DOC_TYPES: dict[str, DocType] = {
         DocType("retrospective_report", "项目复盘报告", ("project_name",)),
         DocType("event_summary", "活动总结", ("event_name", "theme")),
         DocType("brand_effect_report", "品牌推广效果报告", ("annual_theme", "brand_positioning")),
+        DocType("brand_health_report", "品牌健康度报告", ("annual_theme", "brand_positioning")),
     )
 }
 
@@ -348,4 +349,5 @@ _BUILDERS: dict[str, Callable[[dict[str, Any], datetime, int], dict[str, Any]]] 
     "retrospective_report": _retrospective,
     "event_summary": _event_summary,
     "brand_effect_report": brand_effect_report,
+    "brand_health_report": brand_health_report,
 }

@@ -38,6 +38,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-component-update",
     "--disable-sync",
+    # the browser's own UI language (native date/time inputs, file pickers): a Chinese office's
+    "--lang=zh-CN",
 ]
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # Schemes that never leave the machine and are not routed anyway.

@@ -83,6 +83,7 @@ DOC_TYPES = {
     "retrospective_report",
     "event_summary",
     "brand_effect_report",
+    "brand_health_report",
 }
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 START = datetime(2025, 3, 3, 9, 0, tzinfo=SHANGHAI)  # a Monday
@@ -263,6 +264,13 @@ def _fake_evaluate(params, _counter):
     }
 
 
+def _fake_record_month(params, _counter):
+    history = params["history"]
+    assert isinstance(history, list) and isinstance(params["evaluation"], dict)
+    assert params["period"] and params["label"] and params["quarter"]
+    return [*history, {"period": params["period"], "quarter": params["quarter"]}]
+
+
 FAKE_SERVICES = {
     "generate_document": _fake_generate_document,
     "generate_instance_document": _fake_generate_document,
@@ -270,6 +278,7 @@ FAKE_SERVICES = {
     "add_case_library_entry": _fake_case_entry,
     "handover_leads": _fake_handover,
     "evaluate_brand_metrics": _fake_evaluate,
+    "record_brand_month": _fake_record_month,
 }
 
 
@@ -1162,7 +1171,7 @@ def test_brand_promotion_monthly_loop(parser, clock):
     run.complete("Task_content_plan", placement_schedule=schedule)
 
     good = {"exposure": 20000, "interaction_rate": 8.5, "search_volume": 3000}
-    periods, adjustments, reviews = [], 0, []
+    periods, adjustments, reviews, health_checks = [], 0, [], []
     for month in range(12):
         if run.ready("Task_quarter_review"):  # a new calendar quarter: its strategy revisited
             review = run.task("Task_quarter_review")
@@ -1191,6 +1200,10 @@ def test_brand_promotion_monthly_loop(parser, clock):
                 adjusted_channels=["小红书"],
                 new_content_direction="从产品参数转向使用场景",
             )
+        if run.ready("Task_brand_health_check"):  # the quarter (or the campaign) ended
+            check = run.task("Task_brand_health_check")
+            health_checks.append(check.data["quarter_label"])
+            run.complete("Task_brand_health_check", task=check)
     assert adjustments == 1
     assert periods[:3] == ["2025-03", "2025-04", "2025-05"] and periods[-1] == "2026-02"
     # by calendar quarter, not by campaign month: March is Q1, April opens Q2
@@ -1201,7 +1214,19 @@ def test_brand_promotion_monthly_loop(parser, clock):
         "2026年第1季度",
     ]
     assert [r[1] for r in reviews] == [2, 3, 4, 1]
-    assert run.engine.docs() == ["brand_effect_report"] * 12
+    # a 《品牌健康度报告》 after each calendar quarter's last month, and at the campaign's end
+    assert health_checks == [
+        "2025年第1季度",
+        "2025年第2季度",
+        "2025年第3季度",
+        "2025年第4季度",
+        "2026年第1季度",
+    ]
+    effect, health = ["brand_effect_report"], ["brand_health_report"]
+    assert run.engine.docs() == (
+        effect + health + effect * 3 + health + effect * 3 + health + effect * 3 + health
+        + effect * 2 + health
+    )
     evaluations = [p for op, p, _t in run.engine.calls if op == "evaluate_brand_metrics"]
     assert evaluations[0]["targets"] == {
         "exposure": 10000,
@@ -1212,4 +1237,8 @@ def test_brand_promotion_monthly_loop(parser, clock):
     run.complete("Task_annual_summary")
     assert run.wf.is_completed()
     assert run.wf.data["month_index"] == 12
+    assert [m["period"] for m in run.wf.data["brand_months"]] == periods
+    assert [c["quarter"] for c in run.wf.data["health_checks"]] == [
+        "2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1"
+    ]
     run.assert_json_only()

@@ -1,6 +1,7 @@
 """品牌推广流程 end to end: strategy (with a send-back), content plan, three monthly
-《品牌推广效果报告》 of which one is under target and triggers 调整内容方向, the Q2 strategy
-revisited when April opens the second calendar quarter, annual summary."""
+《品牌推广效果报告》 of which one is under target and triggers 调整内容方向, a 《品牌健康度报告》
+when the first calendar quarter ends (March) and at the campaign's end (May, Q2 so far), the Q2
+strategy revisited when April opens the second quarter, annual summary."""
 
 from __future__ import annotations
 
@@ -31,6 +32,15 @@ STRATEGY = {
     "q3_plan": "三城快闪店",
     "q4_theme": "年度盛典",
     "q4_plan": "年度用户盛典",
+}
+
+
+HEALTH = {
+    "brand_awareness": 35,
+    "brand_reputation": 72,
+    "health_data_source": "季度品牌调研（样本 1,000）",
+    "health_rating": "healthy",
+    "health_findings": "认知度稳步提升",
 }
 
 
@@ -157,6 +167,10 @@ def test_brand_promotion_three_months(
             assert who_has(api, EVERYONE, iid, "Task_adjust_content") == []
         docs = [d for d in api.documents("sup", iid) if d["doc_type"] == "brand_effect_report"]
         assert docs[-1]["title"] == f"《品牌推广效果报告》— 科技潮玩计划 {LABELS[month]}"
+        if month != 1:  # March ends Q1; May ends the campaign: the brand owner's health check
+            assert who_has(api, EVERYONE, iid, "Task_brand_health_check") == ["sup"]
+            api.do("sup", iid, "Task_brand_health_check", HEALTH)
+        assert who_has(api, EVERYONE, iid, "Task_brand_health_check") == []
 
     assert who_has(api, EVERYONE, iid, "Task_annual_summary") == SUPERVISORS
     done = api.do(
@@ -170,8 +184,12 @@ def test_brand_promotion_three_months(
     )
     assert done["status"] == "completed"
 
-    docs = done["documents"]
+    docs = [d for d in done["documents"] if d["doc_type"] == "brand_effect_report"]
     assert [d["title"] for d in docs] == [f"《品牌推广效果报告》— 科技潮玩计划 {p}" for p in LABELS]
+    assert [d["title"] for d in done["documents"] if d["doc_type"] == "brand_health_report"] == [
+        "《品牌健康度报告》— 科技潮玩计划 2026年第1季度",
+        "《品牌健康度报告》— 科技潮玩计划 2026年第2季度",
+    ]
     texts = [api.check_downloads("mgr", iid, d) for d in docs]
     assert "| 小红书 | 130,000 | 1.5% ↓ | 5,200 | 未达标 |" in texts[1]
     assert "指标未达标，进入「调整内容方向」" in texts[1]

@@ -37,6 +37,16 @@ MONTHS = [
 ]
 
 
+def health(rating: str, findings: str) -> dict[str, Any]:
+    return {
+        "brand_awareness": 30,
+        "brand_reputation": 70,
+        "health_data_source": "季度品牌调研",
+        "health_rating": rating,
+        "health_findings": findings,
+    }
+
+
 def metrics(xiaohongshu_rate: float) -> list[dict[str, Any]]:
     return [
         {
@@ -159,7 +169,11 @@ def test_quarters_follow_the_calendar_and_are_revisited(
         in december
     )
 
-    # January opens 2027 Q1: the brand owner revisits the Q1 strategy (offered as approved)
+    # December ends Q4: the brand owner's health check (see test_brand_health_report)
+    api.do("sup", iid, "Task_brand_health_check", health("watch", "小红书场景化内容见效"))
+
+    # January opens 2027 Q1: the brand owner revisits the Q1 strategy (offered as approved),
+    # with the health check's conclusion beside it
     assert who_has(api, EVERYONE, iid, "Task_quarter_review") == ["sup"]
     review = api.task("sup", iid, "Task_quarter_review")
     data = api.get("sup", f"/tasks/{review['id']}").get_json()["data"]
@@ -168,6 +182,7 @@ def test_quarters_follow_the_calendar_and_are_revisited(
         "产品体验官",
         "招募 100 位产品体验官",
     )
+    assert (data["health_rating"], data["health_findings"]) == ("watch", "小红书场景化内容见效")
     assert api.instance("sup", iid)["timers"] == []  # January's report waits for the review
     api.complete(
         "sup",
@@ -182,6 +197,7 @@ def test_quarters_follow_the_calendar_and_are_revisited(
 
     january = _month(api, scenario_ctx, clock, iid, 2, 3.6)
     february = _month(api, scenario_ctx, clock, iid, 3, 3.5)
+    api.do("sup", iid, "Task_brand_health_check", health("healthy", "认知度回升"))  # campaign end
     for text, (_due, label, quarter) in ((january, MONTHS[2]), (february, MONTHS[3])):
         assert f"| 报告月份 | {label} |" in text
         assert f"| 本季度策略 | {quarter} |" in text

@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
         admin,
         auth,
         away,
+        cases,
         cc,
         dashboard,
         documents,

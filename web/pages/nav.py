@@ -31,6 +31,7 @@ NAV: list[NavItem] = [
     NavItem("pages.cc", "nav.cc", count="cc"),
     NavItem("pages.start", "nav.start"),
     NavItem("pages.instances", "nav.instances"),
+    NavItem("pages.cases_list", "reports.nav.cases", lambda a: may_open(a, "cases")),
     NavItem("pages.dashboard", "nav.dashboard", lambda a: may_open(a, "dashboard")),
     NavItem("pages.models", "nav.models", lambda a: may_open(a, "models")),
     NavItem("pages.admin_users", "nav.admin", lambda a: may_open(a, "admin")),

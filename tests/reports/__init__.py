@@ -1,0 +1,110 @@
+"""Reading what the processes wrote (issue 15): the case library, the leads handed to sales and
+the appraisal numbers, through the API. The processes are driven along their shortest paths by
+the department's users (`tests.scenarios.EXTRA_STAFF`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.scenarios import Api
+
+START = {
+    "project_name": "Q3 旺季促销",
+    "requirement_source": "business_department",
+    "requesting_department": "销售部",
+    "requirement_description": "销售部提出旺季促销需求，希望借助线上预售提升Q3销售额。",
+    "initial_goal": "提升Q3销售额20%",
+    "a_owner": "sup",
+    "b_owner": "sup2",
+}
+CHARTER = {
+    "project_goal": "Q3 销售额提升 20%",
+    "budget": 120000,
+    "cycle_start": "2026-03-02",
+    "cycle_end": "2026-06-30",
+    "core_strategy": "线上预售+线下体验",
+}
+PLAN = {
+    "plan_background": "旺季到来，竞品推出直播预售",
+    "plan_goals": "Q3 销售额提升 20%",
+    "plan_strategy": "线上预售+线下体验",
+    "plan_timeline": "4月预热；5月预售；6月体验店活动",
+    "plan_resources": "会展供应商；预算：线上 60%，线下 40%",
+    "risk_plan": "活动日暴雨：更换室内场地或转为直播",
+    "budget": 120000,
+    "division_of_labour": [{"work_item": "物料设计", "owner": "des", "department": "设计部"}],
+    "milestones": [{"milestone": "物料制作完成", "due_date": "2026-03-25", "owner": "des"}],
+}
+METRICS = [
+    {"name": "销售额", "target": 1000000, "actual": 1100000, "unit": "元"},
+    {"name": "曝光量", "target": 500000, "actual": 600000, "unit": "次"},
+]
+
+
+def project_to_execution(
+    api: Api, start: dict[str, Any] | None = None, review: dict[str, Any] | None = None
+) -> int:
+    """A project from its requirement to execution (no send-backs); `review` adds to the
+    internal review's data. Returns the instance id."""
+    iid = api.start("alice", "project_initiation", {**START, **(start or {})})["id"]
+    api.do("alice", iid, "Task_internal_research", {
+        "interview_summary": "访谈销售部：目标提升Q3销售额20%", "measurable_goal": "+20%",
+        "estimated_budget": 120000,
+    })
+    api.do("bob", iid, "Task_external_research",
+           {"industry_report_summary": "行业报告：直播预售转化率显著提升"})
+    owner = (start or {}).get("a_owner", START["a_owner"])
+    api.do(owner, iid, "Task_charter_draft", CHARTER)
+    api.do("mgr", iid, "Task_manager_confirm", {"manager_charter_decision": "approve"})
+    api.do("req", iid, "Task_requester_confirm", {"requester_charter_decision": "approve"})
+    api.do(owner, iid, "Task_plan_design", PLAN)
+    api.do("mgr", iid, "Task_internal_review", {
+        "internal_review_comments": "创意可行", "internal_review_decision": "approve",
+        **(review or {}),
+    })
+    api.do("req", iid, "Task_requester_review", {"requester_review_decision": "approve"})
+    api.do("fin", iid, "Task_finance_review",
+           {"finance_review_decision": "approve", "finance_budget_checked": True})
+    api.do("law", iid, "Task_legal_review",
+           {"legal_review_decision": "approve", "legal_contract_checked": True})
+    api.do("mgr", iid, "Task_budget_approval", {"budget_approval_decision": "approve"})
+    return iid
+
+
+def finish_project(
+    api: Api, iid: int, owner: str = "sup", *, title: str = "旺季预售策略模板",
+    category: str = "promotion", metrics: list[dict[str, Any]] | None = None,
+    retro: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Execution finished and the retrospective filed: the instance (completed)."""
+    api.do(owner, iid, "Task_execution_monitoring",
+           {"execution_summary": "按计划完成", "execution_finished": True})
+    return api.do(owner, iid, "Task_retrospective", {
+        "metrics": METRICS if metrics is None else metrics,
+        "highlights": "线上预售转化率高",
+        "shortfalls": "线下物料延期两天",
+        "process_improvements": "线下活动需提前一周确认天气",
+        "case_title": title,
+        "case_category": category,
+        **(retro or {}),
+    })
+
+
+def api_for(ctx: Any) -> Api:
+    """The API of a running context (a browser test's live server), for setting up data."""
+    from tests.conftest import PASSWORD
+    from tests.scenarios import add_extra_staff
+    from web import create_app
+
+    add_extra_staff(ctx)
+    client = create_app({"TESTING": True}, context=ctx).test_client()
+    tokens: dict[str, dict[str, str]] = {}
+
+    def token_for(user: str) -> dict[str, str]:
+        if user not in tokens:
+            r = client.post("/api/v1/auth/token", json={"username": user, "password": PASSWORD})
+            assert r.status_code == 201, r.get_json()
+            tokens[user] = {"Authorization": f"Bearer {r.get_json()['token']}"}
+        return tokens[user]
+
+    return Api(client, token_for, ctx.clock)

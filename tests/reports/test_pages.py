@@ -1,0 +1,76 @@
+"""The pages of what the processes wrote, served by Flask: who sees them (engine.access, the
+same rule as the API), the words on them (both languages, no raw key) and the nav."""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from tests.pages import as_user, html
+from tests.reports import finish_project, project_to_execution
+from tests.scenarios import Api
+
+WEB = Path(__file__).resolve().parents[2] / "web"
+MINE = ("cases", "case_detail", "case_start")
+
+
+@pytest.fixture
+def sqlite_only(backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("the pages' queries are the API's, run on both backends there")
+
+
+def test_case_pages(api: Api, app, sqlite_only) -> None:
+    iid = project_to_execution(api)
+    case_id = finish_project(api, iid)["data"]["case_library_entry"]["case_id"]
+    tec = as_user(app, "tec")  # anyone: the case library is everyone's
+    listing = html(tec.get("/cases"))
+    assert 'href="/cases"' in listing and "旺季预售策略模板" in listing
+    assert "达成目标 · 115.0%" in listing
+    assert "旺季预售策略模板" not in html(tec.get("/cases?q=不存在的词"))
+    assert "没有符合条件的案例" in html(tec.get("/cases?q=不存在的词"))
+    detail = html(tec.get(f"/cases/{case_id}"))
+    assert "以此案例为模板发起新项目" in detail and "查看原项目" not in detail
+    assert "查看原项目" in html(as_user(app, "sup").get(f"/cases/{case_id}"))  # the A角
+    start = tec.get(f"/cases/{case_id}/start")
+    assert start.status_code == 200
+    config = json.loads(re.search(
+        r'id="staff-form-config">(.*?)</script>', html(start), re.S).group(1))
+    assert config["data"]["requesting_department"] == "销售部"
+    assert "project_name" not in config["data"] and config["submitUrl"].endswith(
+        "/start/project_initiation")
+    assert "预填：需求来源、需求部门、需求描述、初步目标" in html(start)
+    word = tec.get(f"/cases/{case_id}/report?format=docx")
+    assert word.status_code == 200 and word.mimetype.endswith("wordprocessingml.document")
+    assert tec.get("/cases/999").status_code == 404
+    tec.set_cookie("lang", "en")
+    english = html(tec.get(f"/cases/{case_id}"))
+    assert "Start a new project from this case" in english and "Case library" in english
+
+
+def test_catalog_is_complete_and_every_used_key_exists() -> None:
+    from web.i18n import catalog
+
+    mine = json.loads((WEB / "translations" / "reports.json").read_text(encoding="utf-8"))
+    assert mine and all(k.startswith("reports.") for k in mine)
+    fields = string.Formatter()
+    for key, entry in mine.items():
+        assert entry.get("zh") and entry.get("en"), key
+        zh = {f for _, f, _, _ in fields.parse(entry["zh"]) if f}
+        en = {f for _, f, _, _ in fields.parse(entry["en"]) if f}
+        assert zh == en, key
+    sources = [WEB / "templates" / "pages" / f"{name}.html" for name in MINE]
+    sources += [WEB / "pages" / "cases.py", WEB / "pages" / "nav.py"]
+    used: set[str] = set()
+    for path in sources:
+        body = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r"""(?:_|translate)\(\s*['"]([a-z_.0-9]+)['"]""", body))
+        used |= set(re.findall(r"""['"](reports\.[a-z_.0-9]+[a-z0-9_])['"]""", body))
+        for prefix in re.findall(r"""_\('(reports\.[a-z_.]+\.)' ~""", body):
+            assert any(k.startswith(prefix) for k in mine), prefix
+    missing = sorted(k for k in used if k not in catalog() and not k.endswith("."))
+    assert not missing, missing

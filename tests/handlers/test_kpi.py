@@ -1,4 +1,5 @@
-"""compute_completion_rate: per-metric rates, the overall 目标完成率, met/unmet lists."""
+"""compute_completion_rate: per-metric rates (capped at 100 %), the overall 目标完成率, met/unmet
+lists and the summary that shows the targets met beside the rate."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ def test_rates_mean_and_lists() -> None:
             {"name": "用户参与度", "target": 30, "actual": 27.3, "unit": "%"},
         ]
     )
-    assert [m["rate"] for m in result["metrics"]] == [92.0, 120.0, 91.0]
-    assert result["completion_rate"] == 101.0  # (92 + 120 + 91) / 3
+    assert [m["achievement"] for m in result["metrics"]] == [92.0, 120.0, 91.0]
+    # a target cannot be more than fully met: 曝光量 counts 100 %, not 120 %
+    assert [m["rate"] for m in result["metrics"]] == [92.0, 100.0, 91.0]
+    assert result["completion_rate"] == 94.3  # (92 + 100 + 91) / 3
+    assert result["summary"] == "94.3%（达成 1/3 项）"
     assert result["met"] == ["曝光量"]
     assert result["unmet"] == ["销售额", "用户参与度"]
     assert (result["met_count"], result["total_count"], result["rated_count"]) == (1, 3, 3)
@@ -29,6 +33,7 @@ def test_rates_mean_and_lists() -> None:
         "actual": 920000,
         "unit": "元",
         "rate": 92.0,
+        "achievement": 92.0,
         "met": False,
     }
     json.dumps(result)  # JSON-able as the engine stores it
@@ -67,7 +72,8 @@ def test_numeric_strings_and_garbage_rows() -> None:
     )
     assert result["total_count"] == 2
     assert result["metrics"][0]["name"] == "指标1"
-    assert result["metrics"][0]["rate"] == 120.0
+    assert result["metrics"][0]["rate"] == 100.0
+    assert result["metrics"][0]["achievement"] == 120.0
     assert result["metrics"][1]["rate"] is None and result["metrics"][1]["met"] is False
 
 
@@ -76,6 +82,23 @@ def test_no_metrics(metrics: object) -> None:
     result = compute_completion_rate(metrics)
     assert result["completion_rate"] is None
     assert result["total_count"] == 0 and result["met"] == [] and result["unmet"] == []
+
+
+def test_over_achievement_does_not_hide_missed_targets() -> None:
+    """Half the targets missed: the rate may not read like success (no 96 % from 192 % + 0 %),
+    and the summary says how many were met."""
+    result = compute_completion_rate(
+        [
+            {"name": "曝光量", "target": 100, "actual": 192},
+            {"name": "销售额", "target": 100, "actual": 0},
+        ]
+    )
+    assert result["completion_rate"] == 50.0
+    assert result["summary"] == "50%（达成 1/2 项）"
+    missed_by_little = compute_completion_rate(
+        [{"name": "a", "target": 100, "actual": 100}, {"name": "b", "target": 100, "actual": 92}]
+    )
+    assert missed_by_little["summary"] == "96%（达成 1/2 项）"
 
 
 def test_handler_notes_the_rate() -> None:

@@ -125,6 +125,8 @@ def test_inbox_shows_group_task_as_claimable_with_due_date(app, ctx):
     ):
         assert text in page, text
     assert f'action="/tasks/{tid}/claim"' in page
+    # the instance number tells apart instances of the same title
+    assert f'<span class="muted staff-small staff-instance-no">#{iid}</span>' in page
     # the nav counter: one open task
     assert re.search(r'我的待办 <span class="badge" aria-label="1">1</span>', page)
     # the manager's group is not offered this step

@@ -4,6 +4,7 @@ the department's users (`tests.scenarios.EXTRA_STAFF`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tests.scenarios import Api
@@ -36,8 +37,8 @@ PLAN = {
     "milestones": [{"milestone": "物料制作完成", "due_date": "2026-03-25", "owner": "des"}],
 }
 METRICS = [
-    {"name": "销售额", "target": 1000000, "actual": 1100000, "unit": "元"},
-    {"name": "曝光量", "target": 500000, "actual": 600000, "unit": "次"},
+    {"name": "销售额", "target": 1000000, "actual": 1000000, "unit": "元"},
+    {"name": "曝光量", "target": 500000, "actual": 500000, "unit": "次"},
 ]
 
 
@@ -108,3 +109,26 @@ def api_for(ctx: Any) -> Api:
         return tokens[user]
 
     return Api(client, token_for, ctx.clock)
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+LEADS = [
+    {"customer_name": "星辰科技", "contact_person": "王总", "contact": "13800000001",
+     "interest_level": "high", "lead_note": "想订购 200 台"},
+    {"customer_name": "远山贸易", "contact_person": "赵经理", "contact": "zhao@example.com",
+     "interest_level": "medium"},
+]
+
+
+def event_with_leads(api: Api, ctx: Any, name: str = "2026 新品发布会") -> int:
+    """The launch's wrap-up (tests/reports/fixtures/lead_event.bpmn, the same handler as
+    bpmn/product_launch.bpmn): two leads handed to sales. Returns the instance id."""
+    from engine.store.db import transaction
+    from engine.usecases.deploy import deploy, uploads_from_paths
+
+    with transaction(ctx.sessions) as session:
+        deploy(ctx, session, uploads_from_paths([FIXTURES]), "owner")
+    iid = api.start("alice", "lead_event", {"event_name": name})["id"]
+    done = api.do("alice", iid, "Task_wrap_up", {"leads": LEADS})
+    assert done["data"]["lead_handover"]["handed_over"] == len(LEADS)
+    return iid

@@ -15,7 +15,7 @@ from tests.reports import finish_project, project_to_execution
 from tests.scenarios import Api
 
 WEB = Path(__file__).resolve().parents[2] / "web"
-MINE = ("cases", "case_detail", "case_start")
+MINE = ("cases", "case_detail", "case_start", "leads")
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_case_pages(api: Api, app, sqlite_only) -> None:
     tec = as_user(app, "tec")  # anyone: the case library is everyone's
     listing = html(tec.get("/cases"))
     assert 'href="/cases"' in listing and "旺季预售策略模板" in listing
-    assert "达成目标 · 115.0%" in listing
+    assert "达成目标 · 100.0%" in listing
     assert "旺季预售策略模板" not in html(tec.get("/cases?q=不存在的词"))
     assert "没有符合条件的案例" in html(tec.get("/cases?q=不存在的词"))
     detail = html(tec.get(f"/cases/{case_id}"))
@@ -64,7 +64,7 @@ def test_catalog_is_complete_and_every_used_key_exists() -> None:
         en = {f for _, f, _, _ in fields.parse(entry["en"]) if f}
         assert zh == en, key
     sources = [WEB / "templates" / "pages" / f"{name}.html" for name in MINE]
-    sources += [WEB / "pages" / "cases.py", WEB / "pages" / "nav.py"]
+    sources += [WEB / "pages" / f"{m}.py" for m in ("cases", "leads", "nav")]
     used: set[str] = set()
     for path in sources:
         body = path.read_text(encoding="utf-8")
@@ -74,3 +74,27 @@ def test_catalog_is_complete_and_every_used_key_exists() -> None:
             assert any(k.startswith(prefix) for k in mine), prefix
     missing = sorted(k for k in used if k not in catalog() and not k.endswith("."))
     assert not missing, missing
+
+
+def test_lead_pages(api: Api, app, ctx, sqlite_only) -> None:
+    from tests.pages import csrf
+    from tests.reports import event_with_leads
+
+    iid = event_with_leads(api, ctx)
+    assert as_user(app, "alice").get("/leads").status_code == 403
+    assert 'href="/leads"' not in html(as_user(app, "alice").get("/cases"))  # not in her nav
+    sales = as_user(app, "sales1")
+    page = html(sales.get("/leads"))
+    assert 'href="/leads"' in page and "星辰科技" in page and "待跟进" in page
+    assert f'href="/instances/{iid}"' not in page  # sales took no part in the event
+    lead_id = api.get("sales1", "/leads").get_json()["items"][0]["id"]
+    r = sales.post(f"/leads/{lead_id}/status", data={
+        "status": "converted", "note": "签约", "csrf_token": csrf(sales),
+        "next": "/leads?status=handed_over"})
+    assert r.status_code == 303 and r.headers["Location"].endswith("/leads?status=handed_over")
+    after = html(sales.get("/leads?status=converted"))
+    assert "已更新「星辰科技」：已转化" in after and "签约" in after
+    r = sales.post(f"/leads/{lead_id}/status", data={"status": "converted",
+                                                     "csrf_token": csrf(sales)})
+    assert "状态未变" in html(sales.get(r.headers["Location"]))
+    assert f'href="/instances/{iid}"' in html(as_user(app, "mgr").get("/leads"))

@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         home,
         inbox,
         instances,
+        leads,
         models,
         nav,
         notifications,

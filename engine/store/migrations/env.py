@@ -7,7 +7,10 @@ from alembic import context
 
 import engine.people.login_throttle  # noqa: F401  (its table, for autogenerate)
 import engine.store.records_ops  # noqa: F401
-from engine.store import records_business  # noqa: F401  (tables for autogenerate)
+from engine.store import (
+    records_business,  # noqa: F401  (tables for autogenerate)
+    records_reports,  # noqa: F401
+)
 from engine.store.tables import Base
 
 config = context.config

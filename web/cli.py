@@ -320,14 +320,29 @@ def tick(state: State, as_of: str | None) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-@click.option("--threads", default=8, type=int)
+@click.option("--threads", default=8, type=int, help="requests served at once per process")
+@click.option(
+    "--processes",
+    default=1,
+    type=click.IntRange(1, 64),
+    help="web processes; above 1: gunicorn's pre-fork workers, no scheduler (timers run in "
+    "`planflow worker`)",
+)
 @click.option("--no-scheduler", is_flag=True, help="do not run timers in this process")
 @pass_state
-def serve(state: State, host: str, port: int, threads: int, no_scheduler: bool) -> None:
+def serve(
+    state: State, host: str, port: int, threads: int, processes: int, no_scheduler: bool
+) -> None:
     """Serve the web UI and API (waitress), with the timer scheduler embedded.
 
     SIGTERM/SIGINT stop it gracefully (web/lifecycle.py): requests in flight finish, the
-    scheduler's lease is released, exit within 10 s."""
+    scheduler's lease is released, exit within 10 s. With --processes N > 1: N web processes
+    under gunicorn (web/multiprocess.py), each with its own engine context, none with a
+    scheduler; the group stops the same way."""
+    if processes > 1:
+        from web.multiprocess import serve_processes
+
+        serve_processes(host=host, port=port, processes=processes, threads=threads)
     from engine.timing.scheduler import start_scheduler
     from web import create_app
     from web.lifecycle import StopSignals

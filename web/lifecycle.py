@@ -19,12 +19,15 @@ cannot be released then: another scheduler takes over when it expires.) A second
 the waiting for requests and gives the scheduler at most HURRY_SECONDS to finish its batch and
 release the lease; the exit status is still 0 when nothing was abandoned.
 
-Once stopped the process exits at once (web.lifecycle._exit: atexit handlers run, the
+Once stopped the process exits at once (web.lifecycle.exit_now: atexit handlers run, the
 interpreter's ~1 s of finalization does not), so a restart is not kept waiting.
 
 The signal handler only records the signal: it runs between two bytecodes of the main thread,
 which may be inside the server loop or holding a lock. The main thread acts on it within
 LOOP_SECONDS.
+
+`planflow serve --processes N` (N > 1) runs N web processes under gunicorn instead, with no
+scheduler; web.multiprocess stops that group within the same bounds and with the same messages.
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ class StopSignals:
         return (self.first_at or time.monotonic()) + seconds
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
     click.echo(message)
     sys.stdout.flush()
 
@@ -152,15 +155,15 @@ def _finish(signals: StopSignals, ctx_dispose: Callable[[], None], clean: bool,
             ctx_dispose()
         except Exception:
             log.exception("disposing of the database engine failed")
-        _say(f"planflow stopped ({signals.name}) in {took:.1f} s")
-        _exit(0)
-    _say(f"planflow stopped ({signals.name}) in {took:.1f} s, abandoned: {'; '.join(problems)}")
+        say(f"planflow stopped ({signals.name}) in {took:.1f} s")
+        exit_now(0)
+    say(f"planflow stopped ({signals.name}) in {took:.1f} s, abandoned: {'; '.join(problems)}")
     # Threads still inside a transaction (a request, a timer batch) would keep the interpreter
     # from exiting; their transactions roll back with the process.
-    _exit(1)
+    exit_now(1)
 
 
-def _exit(status: int) -> NoReturn:
+def exit_now(status: int) -> NoReturn:
     """Exit now. The atexit handlers run (logging, process pools, multiprocessing's children),
     the interpreter's finalization does not: freeing every object of the engine, Flask and
     SpiffWorkflow took ~1 s here, which a restart (and the timers due meanwhile) would wait
@@ -182,7 +185,7 @@ def run_worker(scheduler: TimerService, signals: StopSignals,
     """Block until a stop signal, stop the scheduler gracefully and exit the process."""
     while not signals.stop:
         time.sleep(LOOP_SECONDS)
-    _say(f"{signals.name}: planflow worker stopping (finishing the timer batch in flight)")
+    say(f"{signals.name}: planflow worker stopping (finishing the timer batch in flight)")
     problem = _SchedulerStop(scheduler).wait(signals)
     _finish(signals, dispose, problem is None, [problem] if problem else [])
 
@@ -208,8 +211,8 @@ def serve(app: Any, *, host: str, port: int, threads: int, scheduler: TimerServi
 
     listeners = [d for d in socket_map.values() if isinstance(d, BaseWSGIServer)]
     busy = sum(1 for ch in _channels(socket_map) if not _idle(ch))
-    _say(f"{signals.name}: planflow stopping (no new connections; {busy} request(s) in flight"
-         f"{', timers: finishing the batch in flight' if scheduler else ''})")
+    say(f"{signals.name}: planflow stopping (no new connections; {busy} request(s) in flight"
+        f"{', timers: finishing the batch in flight' if scheduler else ''})")
     sched_stop = _SchedulerStop(scheduler) if scheduler is not None else None
     for listener in listeners:
         # dispatcher.close, not the server's own close(): that would also close the trigger

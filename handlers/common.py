@@ -61,6 +61,7 @@ LABELS: dict[str, dict[str, str]] = {
         "legal": "法务部",
         "design": "设计部",
         "sales": "销售部",
+        "product": "产品部",
         "tech": "技术部",
         "executive": "公司高层",
     },

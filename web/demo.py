@@ -41,6 +41,7 @@ DEMO_USERS: list[tuple[str, str, list[str]]] = [
     ("sun", "孙律师", ["legal"]),
     ("wu", "吴设计师", ["design"]),
     ("zheng", "郑销售", ["sales"]),
+    ("he", "产品部何经理", ["product"]),
     ("feng", "冯工程师", ["tech"]),
     ("qian", "钱总", ["executive"]),
     ("admin", "系统管理员", ["admin"]),

@@ -29,6 +29,9 @@ STANDARD_GROUPS: list[tuple[str, str, str]] = [
     ("legal", "法务部", "Legal"),
     ("design", "设计部", "Design department"),
     ("sales", "销售部", "Sales"),
+    # The manual's 联动销售、产品部门落地: the product department raises needs (新品上市) and
+    # takes part in carrying plans out, beside sales.
+    ("product", "产品部", "Product department"),
     ("tech", "技术部", "Technology"),
     ("executive", "公司高层", "Executives"),
     ("admin", "系统管理员", "Administrator"),

@@ -9,16 +9,17 @@ import re
 
 from tests.browser.test_person_fields_ui import pick
 from tests.browser.test_staff_ui import fill, form_ready, label
-from tests.reports import api_for, finish_project, project_to_execution
+from tests.reports import api_for, finish_project, project_to_execution, this_cycle
 
 
 def test_find_open_and_reuse_a_case(page, live_server, screenshot) -> None:
     url = live_server.url
     api = api_for(live_server.ctx)
-    first = project_to_execution(api)
+    first = project_to_execution(api, charter=this_cycle(live_server.ctx))
     finish_project(api, first)
     second = project_to_execution(
-        api, {"project_name": "城市快闪", "requesting_department": "市场部"}
+        api, {"project_name": "城市快闪", "requesting_department": "市场部"},
+        charter=this_cycle(live_server.ctx),
     )
     finish_project(api, second, title="城市快闪活动复盘", category="event", metrics=[
         {"name": "到场人数", "target": 1000, "actual": 600, "unit": "人"},

@@ -43,10 +43,11 @@ METRICS = [
 
 
 def project_to_execution(
-    api: Api, start: dict[str, Any] | None = None, review: dict[str, Any] | None = None
+    api: Api, start: dict[str, Any] | None = None, review: dict[str, Any] | None = None,
+    charter: dict[str, Any] | None = None,
 ) -> int:
     """A project from its requirement to execution (no send-backs); `review` adds to the
-    internal review's data. Returns the instance id."""
+    internal review's data, `charter` to the 立项书's (its cycle). Returns the instance id."""
     iid = api.start("alice", "project_initiation", {**START, **(start or {})})["id"]
     api.do("alice", iid, "Task_internal_research", {
         "interview_summary": "访谈销售部：目标提升Q3销售额20%", "measurable_goal": "+20%",
@@ -55,7 +56,7 @@ def project_to_execution(
     api.do("bob", iid, "Task_external_research",
            {"industry_report_summary": "行业报告：直播预售转化率显著提升"})
     owner = (start or {}).get("a_owner", START["a_owner"])
-    api.do(owner, iid, "Task_charter_draft", CHARTER)
+    api.do(owner, iid, "Task_charter_draft", {**CHARTER, **(charter or {})})
     api.do("mgr", iid, "Task_manager_confirm", {"manager_charter_decision": "approve"})
     api.do("req", iid, "Task_requester_confirm", {"requester_charter_decision": "approve"})
     api.do(owner, iid, "Task_plan_design", PLAN)
@@ -80,7 +81,7 @@ def finish_project(
     """Execution finished and the retrospective filed: the instance (completed)."""
     api.do(owner, iid, "Task_execution_monitoring",
            {"execution_summary": "按计划完成", "execution_finished": True})
-    return api.do(owner, iid, "Task_retrospective", {
+    done = api.do(owner, iid, "Task_retrospective", {
         "metrics": METRICS if metrics is None else metrics,
         "highlights": "线上预售转化率高",
         "shortfalls": "线下物料延期两天",
@@ -89,6 +90,18 @@ def finish_project(
         "case_category": category,
         **(retro or {}),
     })
+    assert done["status"] == "completed", [t["element_id"] for t in done["tasks"]]
+    return done
+
+
+def this_cycle(ctx: Any) -> dict[str, str]:
+    """A 立项书 cycle starting today (a live server runs on the real clock)."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    today = ctx.clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    return {"cycle_start": today.isoformat(),
+            "cycle_end": (today + timedelta(days=90)).isoformat()}
 
 
 def api_for(ctx: Any) -> Api:
@@ -132,3 +145,51 @@ def event_with_leads(api: Api, ctx: Any, name: str = "2026 新品发布会") -> 
     done = api.do("alice", iid, "Task_wrap_up", {"leads": LEADS})
     assert done["data"]["lead_handover"]["handed_over"] == len(LEADS)
     return iid
+
+
+IDEAS_FIELD = {
+    "type": "dynamiclist", "path": "adopted_ideas", "label": "采纳的创意", "id": "List_ideas",
+    "isRepeating": True, "defaultRepetitions": 0, "allowAddRemove": True, "components": [
+        {"type": "textfield", "key": "idea", "label": "创意", "id": "Field_idea",
+         "validate": {"maxLength": 200}},
+        {"type": "select", "key": "proposer", "label": "提出人", "id": "Field_idea_proposer",
+         "searchable": True, "properties": {"people": "*"}},
+    ],
+}
+RATINGS_FIELD = {
+    "type": "dynamiclist", "path": "collaboration_ratings", "label": "协作满意度",
+    "id": "List_ratings", "isRepeating": True, "defaultRepetitions": 0, "allowAddRemove": True,
+    "components": [
+        {"type": "select", "key": "department", "label": "部门", "id": "Field_rating_department",
+         "values": [{"label": n, "value": k} for k, n in (
+             ("design", "设计部"), ("finance", "财务部"), ("legal", "法务部"), ("tech", "技术部"),
+             ("sales", "销售部"), ("requester", "需求部门"))]},
+        {"type": "number", "key": "rating", "label": "评分（1–5）", "id": "Field_rating",
+         "validate": {"min": 1, "max": 5}},
+    ],
+}
+
+
+def models_with_appraisal_fields(target: Path) -> Path:
+    """bpmn/ as it is, plus the two fields appraisal reads and the models do not have yet:
+    whose ideas the internal review adopted, and the retrospective's rating per department."""
+    import json
+    import shutil
+
+    source = Path(__file__).resolve().parents[2] / "bpmn"
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    for form, field in (("plan_internal_review", IDEAS_FIELD), ("retrospective", RATINGS_FIELD)):
+        path = target / "forms" / f"{form}.form"
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        schema["components"].append(field)
+        path.write_text(json.dumps(schema, ensure_ascii=False), encoding="utf-8")
+    return target
+
+
+def deploy_models_with_appraisal_fields(ctx: Any, tmp: Path) -> None:
+    from engine.store.db import transaction
+    from engine.usecases.deploy import deploy, uploads_from_paths
+
+    folder = models_with_appraisal_fields(tmp / "bpmn_appraisal")
+    with transaction(ctx.sessions) as session:
+        deploy(ctx, session, uploads_from_paths([folder]), "owner")

@@ -15,7 +15,7 @@ from tests.reports import finish_project, project_to_execution
 from tests.scenarios import Api
 
 WEB = Path(__file__).resolve().parents[2] / "web"
-MINE = ("cases", "case_detail", "case_start", "leads")
+MINE = ("cases", "case_detail", "case_start", "leads", "kpis")
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_catalog_is_complete_and_every_used_key_exists() -> None:
         en = {f for _, f, _, _ in fields.parse(entry["en"]) if f}
         assert zh == en, key
     sources = [WEB / "templates" / "pages" / f"{name}.html" for name in MINE]
-    sources += [WEB / "pages" / f"{m}.py" for m in ("cases", "leads", "nav")]
+    sources += [WEB / "pages" / f"{m}.py" for m in ("cases", "leads", "kpis", "nav")]
     used: set[str] = set()
     for path in sources:
         body = path.read_text(encoding="utf-8")

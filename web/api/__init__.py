@@ -15,6 +15,7 @@ ROUTE_MODULES = (
     "cases",
     "documents",
     "instances",
+    "kpis",
     "leads",
     "models",
     "notifications",

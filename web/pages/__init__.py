@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         home,
         inbox,
         instances,
+        kpis,
         leads,
         models,
         nav,

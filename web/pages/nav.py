@@ -33,6 +33,7 @@ NAV: list[NavItem] = [
     NavItem("pages.instances", "nav.instances"),
     NavItem("pages.cases_list", "reports.nav.cases", lambda a: may_open(a, "cases")),
     NavItem("pages.leads_list", "reports.nav.leads", lambda a: may_open(a, "leads")),
+    NavItem("pages.kpi_page", "reports.nav.kpis", lambda a: may_open(a, "kpis")),
     NavItem("pages.dashboard", "nav.dashboard", lambda a: may_open(a, "dashboard")),
     NavItem("pages.models", "nav.models", lambda a: may_open(a, "models")),
     NavItem("pages.admin_users", "nav.admin", lambda a: may_open(a, "admin")),

@@ -4,8 +4,9 @@ weekly reports, retrospective with the completion rate and the case library entr
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -223,12 +224,16 @@ def test_project_initiation_end_to_end(
     assert who_has(api, EVERYONE, iid, "Task_extra_budget_approval") == ["sup", "sup2"]
     api.do("sup2", iid, "Task_extra_budget_approval", {"extra_budget_decision": "approve"})
 
-    # 6. weekly reports: the clock moves to 7 and 14 days after execution started (plus a
-    # second: a timer due exactly "now" does not fire, see test_engine_findings.py)
-    execution_started = clock.now()
+    # 6. weekly reports run from the project's execution start (cycle_start 2026-04-01), not
+    # from the plan's approval: a week after the approval nothing is due yet; each report is
+    # due when a week of execution has passed (00:00 of 04-08, 04-15, Asia/Shanghai)
+    clock.set(clock.now() + timedelta(days=7, seconds=1))
+    fire_timers(scenario_ctx)
+    assert api.tasks("sup", iid, "Task_weekly_report") == []
+    first_due = datetime(2026, 4, 8, tzinfo=ZoneInfo("Asia/Shanghai"))
     for week in (1, 2):
         assert api.tasks("sup", iid, "Task_weekly_report") == []
-        clock.set(execution_started + timedelta(days=7 * week, seconds=1))
+        clock.set(first_due + timedelta(days=7 * (week - 1), seconds=1))
         report = fire_timers(scenario_ctx)
         assert iid in report.woken
         assert who_has(api, EVERYONE, iid, "Task_weekly_report") == ["sup"]
@@ -245,8 +250,8 @@ def test_project_initiation_end_to_end(
         )
     weekly = [d for d in api.documents("sup", iid) if d["doc_type"] == "weekly_report"]
     assert [d["title"] for d in weekly] == [
-        "《项目进度周报》— Q3 旺季促销 第1期（2026-03-09）",
-        "《项目进度周报》— Q3 旺季促销 第2期（2026-03-16）",
+        "《项目进度周报》— Q3 旺季促销 第1期（2026-04-08）",
+        "《项目进度周报》— Q3 旺季促销 第2期（2026-04-15）",
     ]
 
     # 7. execution finished → the listeners close → retrospective

@@ -50,10 +50,10 @@ def test_demo_twice(sqlite_ctx: EngineContext) -> None:
     text = "\n".join(first)
     assert f"wang / {PASSWORD} — 王经理（策划部经理）" in text
     assert "project_initiation v1 已部署" in text
-    assert sum(line.startswith("实例 instance #") for line in first) == 3
+    assert sum(line.startswith("实例 instance #") for line in first) == 4
     again = "\n".join(second)
     assert again.count("用户已存在，跳过") == len(DEMO_USERS)
-    assert again.count("实例已存在，跳过") == 3
+    assert again.count("实例已存在，跳过") == 4
     assert "未变化 unchanged" in again and "已部署" not in again
 
     with transaction(sqlite_ctx.sessions) as session:
@@ -76,8 +76,9 @@ def test_demo_twice(sqlite_ctx: EngineContext) -> None:
             ("project_initiation", PROJECT_TITLE, "running"),
             ("product_launch", LAUNCH_TITLE, "running"),
             ("brand_promotion", BRAND_TITLE, "running"),
+            ("project_initiation", "2026 春季会员日推广", "completed"),  # tests/reports
         ]
-        project, launch, brand = records
+        project, launch, brand, _ = records
 
         # project: in execution, the 2nd weekly report waiting for the A角
         tasks = _open(session, project.id)

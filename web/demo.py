@@ -68,6 +68,7 @@ def load_demo(ctx: EngineContext, password: str) -> Iterator[str]:
             continue
         instance_id = build(DemoRun(ctx, tz))
         yield _describe(ctx, instance_id)
+    yield from demo_lead(ctx)
     yield "演示数据已就绪：用上面的用户名和密码登录 (demo ready: log in with the users above)"
 
 
@@ -116,3 +117,32 @@ def _describe(ctx: EngineContext, instance_id: int) -> str:
             f"实例 instance #{record.id} {record.model_key}「{record.title}」{record.status}"
             f" — 待办 open: {todo or '（等待定时器 waiting for a timer）'}"
         )
+
+
+# --- what the processes wrote: one lead for 销售部 (issue 15) ----------------------------------
+
+DEMO_LEAD = {"customer_name": "星辰科技", "contact_person": "王总", "contact": "13800000001",
+             "interest_level": "high", "note": "发布会现场体验后，希望订购 200 台",
+             "event_name": "2026 春季新品体验会"}
+
+
+def demo_lead(ctx: EngineContext) -> Iterator[str]:
+    """One lead an earlier event handed to sales, followed up by 郑销售 (跟进中). The demo's
+    launch is still before its event; this lead stands for a past one (no instance)."""
+    from engine.people.accounts import actor_for
+    from engine.store.records_business import LeadRecord
+    from engine.usecases.leads import update_lead
+
+    with transaction(ctx.sessions) as session:
+        if session.scalar(select(LeadRecord.id).where(
+                LeadRecord.customer_name == DEMO_LEAD["customer_name"])) is not None:
+            yield "意向客户已存在，跳过 (lead exists)"
+            return
+        now = ctx.clock.now()
+        lead = LeadRecord(**DEMO_LEAD, status="handed_over", assigned_group="sales",
+                          process_key="product_launch", created_at=now, handed_over_at=now)
+        session.add(lead)
+        session.flush()
+        update_lead(ctx, session, actor_for(session, "zheng"), lead.id, "following_up",
+                    "已电话联系王总，约下周到店演示")
+    yield f"意向客户 lead: {DEMO_LEAD['customer_name']}（{DEMO_LEAD['event_name']}）→ 郑销售 跟进中"

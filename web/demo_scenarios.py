@@ -18,6 +18,8 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from web.demo_reports import FINISHED_TITLE, finished_project
+
 if TYPE_CHECKING:
     from web.demo_run import DemoRun
 
@@ -359,4 +361,5 @@ SCENARIOS: tuple[tuple[str, str, Callable[[DemoRun], int]], ...] = (
     (PROJECT_TITLE, "project_initiation", _project),
     (LAUNCH_TITLE, "product_launch", _launch),
     (BRAND_TITLE, "brand_promotion", _brand),
+    (FINISHED_TITLE, "project_initiation", finished_project),  # 案例库, 考核数据
 )

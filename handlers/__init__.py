@@ -8,12 +8,22 @@ __all__ = ["HandlerContext", "HandlerRegistry", "UnknownHandler", "default_regis
 
 
 def default_registry() -> HandlerRegistry:
-    from handlers import basics, brand, brand_health, case_library, documents, kpi, leads
+    from handlers import (
+        basics,
+        brand,
+        brand_health,
+        case_library,
+        documents,
+        kpi,
+        leads,
+        project_budget,
+    )
 
     registry = HandlerRegistry()
     basics.register(registry)
     documents.register(registry)  # generate_document
     kpi.register(registry)  # compute_completion_rate
+    project_budget.register(registry)  # select_budget_approver
     case_library.register(registry)  # add_case_library_entry
     leads.register(registry)  # handover_leads
     brand.register(registry)  # evaluate_brand_metrics

@@ -66,6 +66,12 @@ LABELS: dict[str, dict[str, str]] = {
         "executive": "公司高层",
     },
     "yes_no": {"yes": "是", "no": "否"},
+    "budget_request_status": {
+        "draft": "未提交",
+        "pending": "审批中",
+        "approved": "已批准",
+        "rejected": "已驳回",
+    },
     "brand_metric": {
         "exposure": "曝光量",
         "interaction_rate": "互动率",

@@ -233,6 +233,12 @@ def _fake_case_entry(params, counter):
     return {"case_id": f"case-{next(counter)}", "title": params["title"]}
 
 
+def _fake_select_approver(params, _counter):
+    # no directory here: nobody is a member of any tier, so the decision table's tier stands
+    assert params["group"] in params["tiers"] and isinstance(params["avoid"], dict)
+    return params["group"]
+
+
 def _fake_handover(params, counter):
     leads = params["leads"]
     assert isinstance(leads, list)
@@ -277,6 +283,7 @@ FAKE_SERVICES = {
     "compute_completion_rate": _fake_completion_rate,
     "add_case_library_entry": _fake_case_entry,
     "handover_leads": _fake_handover,
+    "select_budget_approver": _fake_select_approver,
     "evaluate_brand_metrics": _fake_evaluate,
     "record_brand_month": _fake_record_month,
 }
@@ -948,7 +955,9 @@ def test_project_initiation_end_to_end(parser, clock):
     assert request.data["extra_budget_amount"] == 30000
     run.complete("Task_extra_budget_request", extra_budget_amount=30000)
     extra = run.task("Task_extra_budget_approval")
-    assert extra.data["approver_group"] == "planning_supervisor"
+    # judged on the running total 180,000 + 30,000, not on the 30,000 alone
+    assert extra.data["budget_running_total"] == 210000
+    assert extra.data["approver_group"] == "executive"
     assert extra.data["budget"] == 180000, "project budget restored after the extra DMN"
     run.complete("Task_extra_budget_approval")
 

@@ -220,9 +220,10 @@ def test_project_initiation_end_to_end(
         "Task_extra_budget_request",
         {"extra_budget_amount": 30000, "extra_budget_reason": "追加直播推广预算"},
     )
-    # 30,000 ≤ 50,000 → the supervisors' group approves (either supervisor may)
-    assert who_has(api, EVERYONE, iid, "Task_extra_budget_approval") == ["sup", "sup2"]
-    api.do("sup2", iid, "Task_extra_budget_approval", {"extra_budget_decision": "approve"})
+    # judged on the running total 120,000 + 30,000 = 150,000 → the planning manager (30,000
+    # alone would be a supervisor's — and the requester, the A角, is a supervisor)
+    assert who_has(api, EVERYONE, iid, "Task_extra_budget_approval") == ["mgr"]
+    api.do("mgr", iid, "Task_extra_budget_approval", {"extra_budget_decision": "approve"})
 
     # 6. weekly reports run from the project's execution start (cycle_start 2026-04-01), not
     # from the plan's approval: a week after the approval nothing is due yet; each report is

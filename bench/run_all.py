@@ -1,6 +1,6 @@
 """Run every benchmark and print one table; write it to bench/RESULTS.md.
 
-    .venv/bin/python bench/run_all.py            # the full set (about 20-25 minutes here)
+    .venv/bin/python bench/run_all.py            # the full set (about 25-30 minutes here)
     .venv/bin/python bench/run_all.py --quick    # smaller sizes, a smoke run (not for RESULTS)
     .venv/bin/python bench/run_all.py --only 1,2 # some of them
 
@@ -31,6 +31,7 @@ MODULES = [
     ("3", "inbox_scale.py"),  # also (6): the server's peak RSS
     ("4", "timers_drain.py"),
     ("5", "long_running.py"),
+    ("7", "multiprocess.py"),  # 1 vs 2 web processes at concurrency 4 (PostgreSQL, SQLite)
 ]
 
 

@@ -305,17 +305,26 @@ def _event_summary(data: dict[str, Any], now: datetime, sequence: int) -> dict[s
     guests = _guest_rows(data)
     leads = dict_rows(data.get("leads"))
     assets = [
-        ("T-30 悬念预热海报", "teaser_poster_design"),
-        ("T-15 亮点揭秘视频", "highlight_video_design"),
-        ("T-3 倒计时海报", "countdown_poster_design"),
+        ("T-30 悬念预热海报", "teaser_poster"),
+        ("T-15 亮点揭秘视频", "highlight_video"),
+        ("T-3 倒计时海报", "countdown_poster"),
     ]
+    published = {"published": "已发布", "cancelled": "不再发布"}
     return {
         **guests,
         "lead_rows": leads,
         "lead_count": len(leads),
         "high_interest_count": sum(1 for lead in leads if lead.get("interest_level") == "high"),
+        # (name, design link, design note, publication, published link)
         "asset_rows": [
-            (name, data.get(f"{key}_asset_url"), data.get(f"{key}_note")) for name, key in assets
+            (
+                name,
+                data.get(f"{key}_design_asset_url"),
+                data.get(f"{key}_design_note"),
+                published.get(str(data.get(f"{key}_publish_status")), "未发布"),
+                data.get(f"{key}_published_url"),
+            )
+            for name, key in assets
         ],
     }
 

@@ -1,6 +1,7 @@
-"""活动执行流程（新品发布会） end to end: an event 10 days away, the communication rhythm, a
-late design draft escalated to the supervisors, per-guest confirmations, event day, wrap-up with
-《活动总结》 and the leads handed to sales, and the sales follow-up."""
+"""活动执行流程（新品发布会） end to end: an event 10 days away, the communication rhythm (design
+ahead of each publication date, then 发布), a late design draft escalated to the supervisors,
+per-guest confirmations, event day, wrap-up with 《活动总结》 and the leads handed to sales, and the
+sales follow-up."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ SUPERVISORS = ["sup", "sup2"]
 # START is Monday 2026-03-02 09:00 in Shanghai; the launch is 10 days later at 14:00.
 EVENT_DATE = "2026-03-12T14:00"
 T_MINUS_3 = datetime(2026, 3, 9, 6, 0, tzinfo=UTC)  # 2026-03-09 14:00 Shanghai
+# its poster's production starts 3 working days before: 2026-03-04 09:00 Shanghai
+T_MINUS_3_PRODUCTION = datetime(2026, 3, 4, 1, 0, tzinfo=UTC)
 EVENT_DAY = datetime(2026, 3, 11, 16, 0, tzinfo=UTC)  # 2026-03-12 00:00 Shanghai
 GUESTS = [
     {
@@ -72,7 +75,8 @@ def test_product_launch_end_to_end(
     )
     iid = started["id"]
 
-    # 1. 10 days before the event: T-30 and T-15 are already past → both design tasks at once
+    # 1. 10 days before the event: the T-30 and T-15 production dates (3 working days before
+    #    each publication) are past → both design tasks at once
     assert who_has(api, EVERYONE, iid, "Task_teaser_poster") == ["des"]
     assert who_has(api, EVERYONE, iid, "Task_highlight_video") == ["des"]
     assert who_has(api, EVERYONE, iid, "Task_countdown_poster") == []  # T-3 still ahead
@@ -85,6 +89,17 @@ def test_product_launch_end_to_end(
         iid,
         "Task_highlight_video",
         {"highlight_video_design_asset_url": "https://assets.example.com/highlight.mp4"},
+    )
+    # the delivered design goes to the specialists for publication
+    assert who_has(api, EVERYONE, iid, "Task_highlight_video_publish") == SPECIALISTS
+    api.do(
+        "alice",
+        iid,
+        "Task_highlight_video_publish",
+        {
+            "highlight_video_publish_status": "published",
+            "highlight_video_published_url": "https://weibo.example.com/highlight",
+        },
     )
 
     # 2. the teaser poster is late: after 25 h the supervisors get a 催办 task; the design
@@ -107,6 +122,15 @@ def test_product_launch_end_to_end(
         {
             "teaser_poster_design_asset_url": "https://assets.example.com/teaser.png",
             "teaser_poster_design_note": "延迟 2 小时交付",
+        },
+    )
+    api.do(
+        "bob",
+        iid,
+        "Task_teaser_poster_publish",
+        {
+            "teaser_poster_publish_status": "published",
+            "teaser_poster_published_url": "https://weibo.example.com/teaser",
         },
     )
 
@@ -146,9 +170,9 @@ def test_product_launch_end_to_end(
         g["guest_name"] for g in GUESTS
     )
 
-    # 4. T-3: the countdown poster appears once the clock passes it
+    # 4. T-3: the countdown poster's production starts 3 working days before its publication
     assert who_has(api, EVERYONE, iid, "Task_countdown_poster") == []
-    clock.set(T_MINUS_3 + timedelta(minutes=1))
+    clock.set(T_MINUS_3_PRODUCTION + timedelta(minutes=1))
     fire_timers(scenario_ctx)
     assert who_has(api, EVERYONE, iid, "Task_countdown_poster") == ["des"]
     api.do(
@@ -156,6 +180,16 @@ def test_product_launch_end_to_end(
         iid,
         "Task_countdown_poster",
         {"countdown_poster_design_asset_url": "https://assets.example.com/countdown.png"},
+    )
+    publish = api.task("alice", iid, "Task_countdown_poster_publish")
+    assert publish["due_at"] == T_MINUS_3.isoformat()  # published on T-3
+    api.complete(
+        "alice",
+        publish,
+        {
+            "countdown_poster_publish_status": "published",
+            "countdown_poster_published_url": "https://weibo.example.com/countdown",
+        },
     )
     assert api.instance("sup", iid)["open_tasks"] == []  # waiting for the event day
 
@@ -220,7 +254,8 @@ def test_product_launch_end_to_end(
     for expected in (
         "| 活动时间 | 2026-03-12 14:00 |",
         "| 总曝光量 | 1,250,000 |",
-        "| T-30 悬念预热海报 | https://assets.example.com/teaser.png | 延迟 2 小时交付 |",
+        "| T-30 悬念预热海报 | https://assets.example.com/teaser.png | 延迟 2 小时交付 | 已发布 "
+        "| https://weibo.example.com/teaser |",
         "确认出席：2 位；现场签到：180 人",
         "| 李记者 | 科技日报 | 媒体 |",
         "嘉宾对产品演示评价很高",

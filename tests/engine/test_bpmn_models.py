@@ -1155,8 +1155,10 @@ def test_product_launch_end_to_end(parser, clock):
     ):
         run.complete(task_id)
 
-    # wrap-up within 3 days, else escalation; the summary does not wait for the preparation
+    # wrap-up due 3 days after the event date (18:00), else escalation; the summary does not
+    # wait for the open preparation
     assert "Task_wrap_up" in run.ready_ids()
+    assert run.waiting_timers()["Event_wrap_up_sla"] == ["2025-03-16T18:00:00+08:00"]
     run.tick(days=3, hours=4)  # 2025-03-16 19:00
     assert "Task_wrap_up_escalation" in run.ready_ids()
     run.complete("Task_wrap_up_escalation")

@@ -161,7 +161,10 @@ def test_guests_answered_by_api_cli_and_a_second_server(
         after.complete(
             "alice",
             publish,
-            {"countdown_poster_publish_status": "cancelled", "countdown_poster_publish_note": "改期"},
+            {
+                "countdown_poster_publish_status": "cancelled",
+                "countdown_poster_publish_note": "改期",
+            },
         )
         clock.set(OLD_EVENT_DAY + timedelta(minutes=1))
         fire_timers(second_ctx)

@@ -2,8 +2,9 @@
 one guest unanswered, the on-site tasks open on the event day anyway. The late preparation is
 overdue and escalated — the poster's 24 h SLA and then its publication date (T-3) give the
 supervisors 催办 tasks, the unanswered guest is past the day-before deadline and the automatic
-reminder reaches the manager — but blocks nothing: wrap-up, 《活动总结》 (with what the preparation branches did get done), the
-hand-over to sales. The instance ends when the late preparation is closed."""
+reminder reaches the manager — but blocks nothing: wrap-up, 《活动总结》 (with what the
+preparation branches did get done), the hand-over to sales. The instance ends when the late
+preparation is closed."""
 
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ T_MINUS_3 = datetime(2026, 3, 9, 6, 0, tzinfo=UTC)  # 2026-03-09 14:00 Shanghai
 # its poster's production starts 3 working days before: 2026-03-04 09:00 Shanghai
 T_MINUS_3_PRODUCTION = datetime(2026, 3, 4, 1, 0, tzinfo=UTC)
 EVENT_DAY = datetime(2026, 3, 11, 16, 0, tzinfo=UTC)  # 2026-03-12 00:00 Shanghai
+WRAP_UP_DUE = datetime(2026, 3, 15, 10, 0, tzinfo=UTC)  # 2026-03-15 18:00 Shanghai
 GUESTS = [
     {
         "guest_name": "李记者",
@@ -210,10 +211,10 @@ def test_product_launch_end_to_end(
         {"posts_published": 12, "online_interactions": 3400, "hashtag": "#科技赋能#"},
     )
 
-    # 6. wrap-up (3-day SLA) → 《活动总结》 → leads to sales → sales follow-up
+    # 6. wrap-up (due 3 days after the event date) → 《活动总结》 → leads to sales → follow-up
     wrap = api.task("alice", iid, "Task_wrap_up")
     assert who_has(api, EVERYONE, iid, "Task_wrap_up") == SPECIALISTS
-    assert wrap["due_at"] == (clock.now() + timedelta(days=3)).isoformat()
+    assert wrap["due_at"] == WRAP_UP_DUE.isoformat()
     done = api.complete(
         "alice",
         wrap,

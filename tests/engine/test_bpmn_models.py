@@ -1060,6 +1060,8 @@ def launch_start(days_ahead):
 )
 def test_product_launch_communication_rhythm(parser, clock, days_ahead, ready_now):
     run = Runner(parser, "product_launch", launch_start(days_ahead))
+    warnings = run.ready("Task_guest_list")[0].data["start_warnings"]
+    assert bool(warnings) == bool(ready_now)  # an event too close warns its starter
     design_ready = sorted(i for i in run.ready_ids() if i in DESIGN_TASKS)
     assert design_ready == sorted(ready_now)
     assert {"Task_venue_negotiation", "Task_guest_list"} <= set(run.ready_ids())
@@ -1076,6 +1078,13 @@ def test_product_launch_end_to_end(parser, clock):
         "Task_teaser_poster",
         "Task_venue_negotiation",
     ]
+    # the starter is warned which steps are compressed (start_warnings, engine.store)
+    data = run.task("Task_guest_list").data
+    steps = [s["step"] for s in data["compressed_steps"]]
+    assert steps == ["T-30 悬念预热海报", "T-15 亮点揭秘视频"]
+    assert data["compressed_steps"][0]["publish_deadline"] == "2025-03-06T09:00:00+08:00"
+    [warning] = data["start_warnings"]
+    assert warning.startswith("活动距今仅 10 天") and "T-3 倒计时" not in warning
     timers = run.waiting_timers()
     assert timers["Event_t3"] == ["2025-03-05T09:00:00+08:00"]
     assert timers["Event_event_day"] == ["2025-03-13T00:00:00+08:00"]

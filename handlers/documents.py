@@ -28,6 +28,7 @@ from handlers.common import DASH, dict_rows, label, text
 from handlers.document_filters import local_time, parse_when, template_environment
 from handlers.docx_render import markdown_to_docx
 from handlers.kpi import compute_completion_rate
+from handlers.launch_documents import invitation_context
 
 if TYPE_CHECKING:
     from handlers.registry import HandlerContext, HandlerRegistry
@@ -61,6 +62,7 @@ DOC_TYPES: dict[str, DocType] = {
         DocType("weekly_report", "项目进度周报", ("project_name",)),
         DocType("retrospective_report", "项目复盘报告", ("project_name",)),
         DocType("event_summary", "活动总结", ("event_name", "theme")),
+        DocType("invitation", "邀请函", ("event_name", "theme")),
         DocType("brand_effect_report", "品牌推广效果报告", ("annual_theme", "brand_positioning")),
         DocType("brand_health_report", "品牌健康度报告", ("annual_theme", "brand_positioning")),
     )
@@ -357,6 +359,7 @@ _BUILDERS: dict[str, Callable[[dict[str, Any], datetime, int], dict[str, Any]]] 
     "weekly_report": _weekly,
     "retrospective_report": _retrospective,
     "event_summary": _event_summary,
+    "invitation": invitation_context,
     "brand_effect_report": brand_effect_report,
     "brand_health_report": brand_health_report,
 }

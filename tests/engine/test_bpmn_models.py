@@ -82,6 +82,7 @@ DOC_TYPES = {
     "weekly_report",
     "retrospective_report",
     "event_summary",
+    "invitation",
     "brand_effect_report",
     "brand_health_report",
 }
@@ -754,7 +755,9 @@ def _expressions(doc):
     for el in doc.iter(f"{{{NS['spiffworkflow']}}}parameter"):
         found.append(("eval", el.get("id"), el.get("value")))
     for el in doc.iter(f"{{{NS['spiffworkflow']}}}property"):
-        if el.get("name") in ("candidateGroupsExpression", "assignee", "dueDate"):
+        if el.get("name") in (
+            "candidateGroupsExpression", "assignee", "dueDate", "titleExpression"
+        ):
             found.append(("eval", el.get("name"), el.get("value")))
     return found
 
@@ -1111,17 +1114,20 @@ def test_product_launch_end_to_end(parser, clock):
     run.complete("Task_highlight_video")
     run.complete("Task_highlight_video_publish", highlight_video_publish_status="published")
 
-    # guests: one confirmation task per guest; the blogger never answers
+    # guests: one invitation document and one confirmation task per guest; the blogger
+    # never answers
     guests = [
         {"guest_name": "王总", "organization": "某客户", "guest_type": "client"},
         {"guest_name": "李记者", "organization": "某媒体", "guest_type": "media"},
         {"guest_name": "科技博主", "organization": "", "guest_type": "kol"},
     ]
     run.complete("Task_guest_list", guests=guests)
+    assert run.engine.docs() == ["invitation"] * 3
     confirmations = run.ready("Task_guest_confirmation")
     assert sorted(t.data["guest"]["guest_name"] for t in confirmations) == sorted(
         g["guest_name"] for g in guests
     )
+    assert all(t.data["guest"]["invitation_doc"]["doc_type"] == "invitation" for t in confirmations)
     for guest_type, status in (("client", "confirmed"), ("media", "declined")):
         # (the blogger does not answer; tasks are re-read after each step's restore)
         ready = run.ready("Task_guest_confirmation")
@@ -1176,7 +1182,7 @@ def test_product_launch_end_to_end(parser, clock):
         {"customer_name": "乙公司", "contact": "13900000000", "interest_level": "medium"},
     ]
     run.complete("Task_wrap_up", leads=leads)
-    assert run.engine.docs() == ["event_summary"]
+    assert run.engine.docs() == ["invitation"] * 3 + ["event_summary"]
     handover = [p for op, p, _t in run.engine.calls if op == "handover_leads"]
     assert handover == [{"leads": leads, "event_name": "2025 新品发布会"}]
     sales = run.task("Task_sales_followup")

@@ -203,7 +203,7 @@ def test_guests_answered_by_api_cli_and_a_second_server(
                 "leads": [],
             },
         )
-        [doc] = done["documents"]
+        [doc] = [d for d in done["documents"] if d["doc_type"] == "event_summary"]
         text = after.check_downloads("sup", iid, doc)
         assert "| 活动时间 | 2026-03-14 14:00 |" in text
         assert "确认出席：2 位" in text

@@ -250,8 +250,14 @@ def test_product_launch_end_to_end(
     assert finished["status"] == "completed"
 
     docs = finished["documents"]
-    assert [d["title"] for d in docs] == ["《活动总结》— 2026 新品发布会"]
-    text = api.check_downloads("sup", iid, docs[0])
+    # one 《邀请函》 per guest (in the order of the guest list), then the summary
+    assert [d["title"] for d in docs] == [
+        "《邀请函》— 2026 新品发布会（李记者）",
+        "《邀请函》— 2026 新品发布会（王总）",
+        "《邀请函》— 2026 新品发布会（科技博主小周）",
+        "《活动总结》— 2026 新品发布会",
+    ]
+    text = api.check_downloads("sup", iid, docs[-1])
     for expected in (
         "| 活动时间 | 2026-03-12 14:00 |",
         "| 总曝光量 | 1,250,000 |",
@@ -267,4 +273,4 @@ def test_product_launch_end_to_end(
     notes = [a["details"].get("note") for a in audit if a["action"] == "handler_note"]
     assert "已将 2 条意向客户线索移交销售部（2026 新品发布会）" in notes
     # the sales user took part, so the summary is theirs to read too
-    assert api.download("sales1", iid, docs[0]["id"], "docx").status_code == 200
+    assert api.download("sales1", iid, docs[-1]["id"], "docx").status_code == 200

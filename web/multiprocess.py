@@ -181,11 +181,14 @@ def _reload_calendar(ctx: Any) -> None:
             log.exception("reloading the working-day calendar failed")
 
 
-def _worker_exit(_arbiter: Arbiter, worker: PlanflowWorker) -> NoReturn:
+def _worker_exit(_arbiter: Arbiter, worker: PlanflowWorker) -> None:
     """The worker's last act (gunicorn calls it once the worker's loop has ended): dispose of
     its engine context and exit now, as web.lifecycle does (no interpreter finalization, no
-    waiting for request threads that were abandoned)."""
-    abandoned = worker.abandoned or (worker.in_flight() if worker.booted else 0)
+    waiting for request threads that were abandoned). A worker that did not boot leaves with
+    gunicorn's own status instead (3, 4: the master then stops rather than fork it again)."""
+    if not worker.booted:
+        return  # gunicorn's SystemExit goes on
+    abandoned = worker.abandoned or worker.in_flight()
     app = getattr(worker, "wsgi", None)
     if abandoned:
         worker.log.error("planflow web process %s: abandoned %s request(s) in flight",

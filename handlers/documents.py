@@ -28,6 +28,7 @@ from handlers.common import DASH, dict_rows, label, text
 from handlers.document_filters import local_time, parse_when, template_environment
 from handlers.docx_render import markdown_to_docx
 from handlers.kpi import compute_completion_rate
+from handlers.launch_documents import invitation_context
 
 if TYPE_CHECKING:
     from handlers.registry import HandlerContext, HandlerRegistry
@@ -61,6 +62,7 @@ DOC_TYPES: dict[str, DocType] = {
         DocType("weekly_report", "项目进度周报", ("project_name",)),
         DocType("retrospective_report", "项目复盘报告", ("project_name",)),
         DocType("event_summary", "活动总结", ("event_name", "theme")),
+        DocType("invitation", "邀请函", ("event_name", "theme")),
         DocType("brand_effect_report", "品牌推广效果报告", ("annual_theme", "brand_positioning")),
         DocType("brand_health_report", "品牌健康度报告", ("annual_theme", "brand_positioning")),
     )
@@ -305,17 +307,26 @@ def _event_summary(data: dict[str, Any], now: datetime, sequence: int) -> dict[s
     guests = _guest_rows(data)
     leads = dict_rows(data.get("leads"))
     assets = [
-        ("T-30 悬念预热海报", "teaser_poster_design"),
-        ("T-15 亮点揭秘视频", "highlight_video_design"),
-        ("T-3 倒计时海报", "countdown_poster_design"),
+        ("T-30 悬念预热海报", "teaser_poster"),
+        ("T-15 亮点揭秘视频", "highlight_video"),
+        ("T-3 倒计时海报", "countdown_poster"),
     ]
+    published = {"published": "已发布", "cancelled": "不再发布"}
     return {
         **guests,
         "lead_rows": leads,
         "lead_count": len(leads),
         "high_interest_count": sum(1 for lead in leads if lead.get("interest_level") == "high"),
+        # (name, design link, design note, publication, published link)
         "asset_rows": [
-            (name, data.get(f"{key}_asset_url"), data.get(f"{key}_note")) for name, key in assets
+            (
+                name,
+                data.get(f"{key}_design_asset_url"),
+                data.get(f"{key}_design_note"),
+                published.get(str(data.get(f"{key}_publish_status")), "未发布"),
+                data.get(f"{key}_published_url"),
+            )
+            for name, key in assets
         ],
     }
 
@@ -348,6 +359,7 @@ _BUILDERS: dict[str, Callable[[dict[str, Any], datetime, int], dict[str, Any]]] 
     "weekly_report": _weekly,
     "retrospective_report": _retrospective,
     "event_summary": _event_summary,
+    "invitation": invitation_context,
     "brand_effect_report": brand_effect_report,
     "brand_health_report": brand_health_report,
 }

@@ -6,10 +6,10 @@ Chinese and in English (`engine.bpmn.problems`).
 Every piece of diagram code is checked: scripts, pre/postScripts, gateway conditions, timer,
 conditional-event and message-payload expressions, correlation retrieval expressions,
 multi-instance/loop expressions, service-task parameters, DMN cells and the user-task properties
-``assignee``, ``candidateGroupsExpression``, ``dueDate`` and ``assignees`` (会签 voters).
-Scripts and expressions that are present but empty (``<bpmn:script/>``, a whitespace-only
-condition or timer) are refused: SpiffWorkflow fails on them at every run. How the code is
-bounded before it reaches the compiler is `engine.bpmn.code_bounds`.
+``assignee``, ``candidateGroupsExpression``, ``dueDate``, ``titleExpression`` and ``assignees``
+(会签 voters). Scripts and expressions that are present but empty (``<bpmn:script/>``, a
+whitespace-only condition or timer) are refused: SpiffWorkflow fails on them at every run. How
+the code is bounded before it reaches the compiler is `engine.bpmn.code_bounds`.
 """
 
 from __future__ import annotations
@@ -186,7 +186,9 @@ def _check_user_task(
             f"dueInWorkdays “{workdays}” 必须是整数",
             f"dueInWorkdays {workdays!r} must be a whole number",
         )
-    for prop in ("assignee", "candidateGroupsExpression", "assignees", "dueDate"):
+    for prop in (
+        "assignee", "candidateGroupsExpression", "assignees", "dueDate", "titleExpression"
+    ):
         # Present but empty means "no rule" for these properties (not an error).
         check(props.get(prop), "eval", element, Said(f"属性 {prop}", f"property {prop}"))
 

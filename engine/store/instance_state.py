@@ -28,6 +28,7 @@ from engine.errors import NotFound
 from engine.store import timer_rows
 from engine.store.audit_log import audit, jsonable
 from engine.store.held_audits import HeldAudits
+from engine.store.start_warnings import warning_notes
 from engine.store.tables import (
     IncidentRecord,
     InstanceRecord,
@@ -194,6 +195,8 @@ def _save(
             i.retry_at is None for i in unresolved
         )
         _write_record(ctx, record, workflow, model, ready, needs_human, now)
+        if first_save:  # the model's warnings to its starter
+            notes = [*notes, *warning_notes(record.data)]
     held.flush(record)
     with session.no_autoflush:
         for note in notes:

@@ -20,7 +20,12 @@ from engine.store.held_audits import HeldAudits
 from engine.store.lane_groups import LaneGroups
 from engine.store.records_ops import LIVE_STATUSES
 from engine.store.tables import HumanTaskRow, IncidentRecord, InstanceRecord, TaskCandidateRow
-from engine.store.task_properties import ExpressionProblem, due_at, resolve_assignment
+from engine.store.task_properties import (
+    ExpressionProblem,
+    due_at,
+    resolve_assignment,
+    task_title,
+)
 
 if TYPE_CHECKING:
     from engine.context import EngineContext
@@ -91,7 +96,7 @@ the save's audit entries, which the hooks flush through."""
             instance_id=record.id,
             model_key=record.model_key,
             element_id=element_id(task),
-            name=task.task_spec.bpmn_name or element_id(task),
+            name=task_title(workflow, task, step, problems),
             lane=task.task_spec.lane,
             form_file=step.form_file if step else None,
             assignee=assignee,

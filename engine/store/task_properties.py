@@ -1,8 +1,9 @@
 """What a user task's properties resolve to when it opens: its assignee and candidate groups
-(`assignee`, `candidateGroups`, `candidateGroupsExpression`, the lane) and its due time
-(`dueIn`, `dueInWorkdays`, `dueDate`). An expression that fails or gives an unusable value never
-stops the process: the task opens without it and the problem is returned for the caller to
-record (engine.store.instance_state.record_expression_problems: a warning incident and an audit
+(`assignee`, `candidateGroups`, `candidateGroupsExpression`, the lane), its due time
+(`dueIn`, `dueInWorkdays`, `dueDate`) and its title (`titleExpression`). An expression that
+fails or gives an unusable value never stops the process: the task opens without it and the
+problem is returned for the caller to record
+(engine.store.instance_state.record_expression_problems: a warning incident and an audit
 entry)."""
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ FALLBACK_GROUP = "admin"
 class ExpressionProblem:
     """A user-task property expression that failed or gave an unusable value at run time."""
 
-    prop: str  # assignee | candidateGroupsExpression | dueDate | assignees ...
+    prop: str  # assignee | candidateGroupsExpression | dueDate | assignees | titleExpression
     expression: str
     problem: str
     fallback: str  # what the task does instead (zh + en)
@@ -201,6 +202,42 @@ def due_at(
             fallback,
         ))
     return due
+
+
+# The projection's name column (human_tasks.name).
+MAX_TITLE = 256
+
+
+def task_title(
+    workflow: BpmnWorkflow,
+    task: Task,
+    step: HumanStep | None,
+    problems: list[ExpressionProblem] | None = None,
+) -> str:
+    """What the task is called in inboxes, on its page, in notifications and in the audit log:
+    its element's name, or — with a `titleExpression` — the text the expression gives for this
+    task, evaluated once when it opens with the task's own data (each instance of a
+    multi-instance task has its own: 嘉宾确认：李记者（科技日报）). An expression that fails or
+    gives no text leaves the element's name (a failure is noted in ``problems``)."""
+    spec = task.task_spec
+    default = spec.bpmn_name or getattr(spec, "bpmn_id", None) or spec.name
+    expression = (step.properties if step else {}).get("titleExpression")
+    if not expression:
+        return default
+    noted: list[ExpressionProblem] = problems if problems is not None else []
+    fallback = "任务以环节名称显示 (the task shows its step's name)"
+    value = _evaluate_property(
+        workflow.script_engine, task, "titleExpression", expression, noted, fallback
+    )
+    if value is _FAILED or value is None or value == "":
+        return default
+    if not isinstance(value, str):
+        noted.append(ExpressionProblem(
+            "titleExpression", expression,
+            f"结果不是文本 (returned a {type(value).__name__}, not text)", fallback,
+        ))
+        return default
+    return " ".join(value.split())[:MAX_TITLE] or default
 
 
 def _end_of_workday(day: date, tz: str) -> datetime:

@@ -82,6 +82,7 @@ DOC_TYPES = {
     "weekly_report",
     "retrospective_report",
     "event_summary",
+    "invitation",
     "brand_effect_report",
     "brand_health_report",
 }
@@ -143,6 +144,8 @@ def is_workday(value):
 
 
 def add_workdays(value, n):
+    """As the engine's helper: a date for a date (or date-only text), else an aware Shanghai
+    datetime with the same time of day."""
     current = parse_date(value)
     step = 1 if n >= 0 else -1
     remaining = abs(n)
@@ -150,7 +153,12 @@ def add_workdays(value, n):
         current += timedelta(days=step)
         if is_workday(current):
             remaining -= 1
-    return current
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return current
+    if isinstance(value, str) and len(value.strip()) == 10:
+        return current
+    local = parse_datetime(value).astimezone(SHANGHAI)
+    return datetime.combine(current, local.timetz())
 
 
 SCRIPT_GLOBALS = {
@@ -747,7 +755,9 @@ def _expressions(doc):
     for el in doc.iter(f"{{{NS['spiffworkflow']}}}parameter"):
         found.append(("eval", el.get("id"), el.get("value")))
     for el in doc.iter(f"{{{NS['spiffworkflow']}}}property"):
-        if el.get("name") in ("candidateGroupsExpression", "assignee", "dueDate"):
+        if el.get("name") in (
+            "candidateGroupsExpression", "assignee", "dueDate", "titleExpression"
+        ):
             found.append(("eval", el.get("name"), el.get("value")))
     return found
 
@@ -979,12 +989,26 @@ def test_project_initiation_end_to_end(parser, clock):
         ],
     )
     ops = [op for op, _p, _t in run.engine.calls]
+    assert ops[-2:] == ["compute_completion_rate", "generate_document"]
+    # the manager signs the retrospective off: once sent back, then confirmed
+    assert run.ready_ids() == ["Task_retrospective_signoff"]
+    run.complete(
+        "Task_retrospective_signoff",
+        retrospective_signoff_decision="return",
+        retrospective_signoff_return_reason="补充线下体验的参与数据",
+    )
+    again = run.task("Task_retrospective")
+    assert again.data["retrospective_signoff_return_reason"] == "补充线下体验的参与数据"
+    run.complete("Task_retrospective", task=again, metrics=again.data["metrics"])
+    assert run.task("Task_retrospective_signoff").data["retrospective_signoff_decision"] is None
+    run.complete("Task_retrospective_signoff", retrospective_signoff_decision="approve")
+    ops = [op for op, _p, _t in run.engine.calls]
     assert ops[-3:] == ["compute_completion_rate", "generate_document", "add_case_library_entry"]
     case_params = run.engine.calls[-1][1]
     assert case_params["completion_rate"] == 90.0
     assert case_params["project_name"] == "Q3 旺季促销"
     assert run.wf.is_completed()
-    assert run.engine.docs().count("retrospective_report") == 1
+    assert run.engine.docs().count("retrospective_report") == 2  # one per round
     assert run.wf.data["case_library_entry"]["case_id"].startswith("case-")
     run.assert_json_only()
 
@@ -1039,6 +1063,8 @@ def launch_start(days_ahead):
 )
 def test_product_launch_communication_rhythm(parser, clock, days_ahead, ready_now):
     run = Runner(parser, "product_launch", launch_start(days_ahead))
+    warnings = run.ready("Task_guest_list")[0].data["start_warnings"]
+    assert bool(warnings) == bool(ready_now)  # an event too close warns its starter
     design_ready = sorted(i for i in run.ready_ids() if i in DESIGN_TASKS)
     assert design_ready == sorted(ready_now)
     assert {"Task_venue_negotiation", "Task_guest_list"} <= set(run.ready_ids())
@@ -1046,25 +1072,39 @@ def test_product_launch_communication_rhythm(parser, clock, days_ahead, ready_no
 
 def test_product_launch_end_to_end(parser, clock):
     run = Runner(parser, "product_launch", launch_start(10))  # event 2025-03-13 14:00 +08:00
+    # 10 days ahead: T-30 and T-15 production is overdue, so it starts at once, and their
+    # publication is compressed to 3 working days after the start; T-3 production starts
+    # 3 working days before 2025-03-10 14:00.
     assert sorted(run.ready_ids()) == [
         "Task_guest_list",
         "Task_highlight_video",
         "Task_teaser_poster",
         "Task_venue_negotiation",
     ]
+    # the starter is warned which steps are compressed (start_warnings, engine.store)
+    data = run.task("Task_guest_list").data
+    steps = [s["step"] for s in data["compressed_steps"]]
+    assert steps == ["T-30 悬念预热海报", "T-15 亮点揭秘视频"]
+    assert data["compressed_steps"][0]["publish_deadline"] == "2025-03-06T09:00:00+08:00"
+    [warning] = data["start_warnings"]
+    assert warning.startswith("活动距今仅 10 天") and "T-3 倒计时" not in warning
     timers = run.waiting_timers()
-    assert timers["Event_t3"] == ["2025-03-10T14:00:00+08:00"]
-    # the event day waits from the start, whatever the preparation does
+    assert timers["Event_t3"] == ["2025-03-05T09:00:00+08:00"]
     assert timers["Event_event_day"] == ["2025-03-13T00:00:00+08:00"]
+    assert timers["Event_teaser_poster_deadline"] == ["2025-03-06T09:00:00+08:00"]
     assert set(timers) == {
         "Event_t3",
         "Event_event_day",
         "Event_teaser_poster_sla",
+        "Event_teaser_poster_deadline",
         "Event_highlight_video_sla",
+        "Event_highlight_video_deadline",
     }
 
-    # the 24h design SLA escalates to the supervisor, without cancelling the design task
+    # the 24h design SLA escalates to the supervisor, without cancelling the design task;
+    # a delivered design goes to the specialists for publication
     run.complete("Task_teaser_poster")
+    assert "Task_teaser_poster_publish" in run.ready_ids()
     run.tick(hours=25)
     assert run.ready_ids().count("Task_highlight_video_escalation") == 1
     assert "Task_teaser_poster_escalation" not in run.ready_ids()
@@ -1072,49 +1112,69 @@ def test_product_launch_end_to_end(parser, clock):
     assert escalation.task_spec.lane == "策划主管"
     run.complete("Task_highlight_video_escalation")
     run.complete("Task_highlight_video")
+    run.complete("Task_highlight_video_publish", highlight_video_publish_status="published")
 
-    # guests: one confirmation task per guest; the blogger never answers
+    # guests: one invitation document and one confirmation task per guest; the blogger
+    # never answers
     guests = [
         {"guest_name": "王总", "organization": "某客户", "guest_type": "client"},
         {"guest_name": "李记者", "organization": "某媒体", "guest_type": "media"},
         {"guest_name": "科技博主", "organization": "", "guest_type": "kol"},
     ]
     run.complete("Task_guest_list", guests=guests)
+    assert run.engine.docs() == ["invitation"] * 3
     confirmations = run.ready("Task_guest_confirmation")
     assert sorted(t.data["guest"]["guest_name"] for t in confirmations) == sorted(
         g["guest_name"] for g in guests
     )
+    assert all(t.data["guest"]["invitation_doc"]["doc_type"] == "invitation" for t in confirmations)
     for guest_type, status in (("client", "confirmed"), ("media", "declined")):
-        # (tasks are re-read after each step's restore)
+        # (the blogger does not answer; tasks are re-read after each step's restore)
         ready = run.ready("Task_guest_confirmation")
         [task] = [t for t in ready if t.data["guest"]["guest_type"] == guest_type]
         run.complete("Task_guest_confirmation", task=task, rsvp_status=status)
     run.complete("Task_venue_negotiation")
 
-    # T-3 countdown poster: opened, never delivered
-    run.tick(days=5)  # 2025-03-09 10:00
-    assert "Task_countdown_poster" not in run.ready_ids()
-    run.tick(days=1, hours=5)  # 2025-03-10 15:00
-    assert "Task_countdown_poster" in run.ready_ids()
+    # the teaser is still not published on its (compressed) date: escalated
+    run.tick(days=2)  # 2025-03-06 10:00
+    assert "Task_teaser_poster_publish_escalation" in run.ready_ids()
+    run.complete("Task_teaser_poster_publish_escalation")
+    run.complete("Task_teaser_poster_publish", teaser_poster_publish_status="published")
+
+    # T-3 production: the countdown poster is designed but never published
+    run.tick(days=1, hours=5)  # 2025-03-07 15:00
+    assert "Task_countdown_poster_escalation" in run.ready_ids()  # designed 29 h after opening
+    run.complete("Task_countdown_poster_escalation")
+    run.complete("Task_countdown_poster")
+    assert "Task_countdown_poster_publish" in run.ready_ids()
 
     # event day: the on-site tasks open although a poster and a guest are still open
-    run.tick(days=3)  # 2025-03-13 15:00
-    onsite = [
+    run.tick(days=6)  # 2025-03-13 15:00
+    ready = run.ready_ids()
+    for task_id in (
         "Task_checkin",
         "Task_emergency",
         "Task_livestream",
         "Task_onsite_command",
         "Task_realtime_comms",
-    ]
-    assert run.ready_ids() == sorted(
-        [*onsite, "Task_countdown_poster", "Task_countdown_poster_escalation",
-         "Task_guest_confirmation"]
-    )
-    for task_id in onsite:
+    ):
+        assert task_id in ready, task_id
+    assert "Task_countdown_poster_publish_escalation" in ready  # T-3 passed unpublished
+    assert "Task_guest_confirmation" in ready
+    for task_id in (
+        "Task_checkin",
+        "Task_emergency",
+        "Task_livestream",
+        "Task_onsite_command",
+        "Task_realtime_comms",
+    ):
         run.complete(task_id)
 
-    # wrap-up within 3 days, else escalation; the summary does not wait for the preparation
-    run.tick(days=3, hours=1)
+    # wrap-up due 3 days after the event date (18:00), else escalation; the summary does not
+    # wait for the open preparation
+    assert "Task_wrap_up" in run.ready_ids()
+    assert run.waiting_timers()["Event_wrap_up_sla"] == ["2025-03-16T18:00:00+08:00"]
+    run.tick(days=3, hours=4)  # 2025-03-16 19:00
     assert "Task_wrap_up_escalation" in run.ready_ids()
     run.complete("Task_wrap_up_escalation")
     leads = [
@@ -1122,7 +1182,7 @@ def test_product_launch_end_to_end(parser, clock):
         {"customer_name": "乙公司", "contact": "13900000000", "interest_level": "medium"},
     ]
     run.complete("Task_wrap_up", leads=leads)
-    assert run.engine.docs() == ["event_summary"]
+    assert run.engine.docs() == ["invitation"] * 3 + ["event_summary"]
     handover = [p for op, p, _t in run.engine.calls if op == "handover_leads"]
     assert handover == [{"leads": leads, "event_name": "2025 新品发布会"}]
     sales = run.task("Task_sales_followup")
@@ -1131,8 +1191,12 @@ def test_product_launch_end_to_end(parser, clock):
     run.complete("Task_sales_followup")
     assert not run.wf.is_completed()  # late preparation is still open, not cancelled
 
-    run.complete("Task_countdown_poster_escalation")
-    run.complete("Task_countdown_poster")
+    run.complete("Task_countdown_poster_publish_escalation")
+    run.complete(
+        "Task_countdown_poster_publish",
+        countdown_poster_publish_status="cancelled",
+        countdown_poster_publish_note="活动已结束，不再发布",
+    )
     run.complete("Task_guest_confirmation", rsvp_status="no_response")
     assert run.ready_ids() == []
     assert run.wf.is_completed()

@@ -25,6 +25,8 @@ NEW_DATE = "2026-03-14T14:00"  # moved two days later while the branches are ope
 OLD_EVENT_DAY = datetime(2026, 3, 11, 16, 0, tzinfo=UTC)  # 2026-03-12 00:00 Shanghai
 NEW_EVENT_DAY = datetime(2026, 3, 13, 16, 0, tzinfo=UTC)  # 2026-03-14 00:00 Shanghai
 NEW_T_MINUS_3 = datetime(2026, 3, 11, 6, 0, tzinfo=UTC)  # 2026-03-11 14:00 Shanghai
+# the countdown poster's production: 3 working days before, 2026-03-06 09:00 Shanghai
+NEW_T_MINUS_3_PRODUCTION = datetime(2026, 3, 6, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -82,6 +84,13 @@ def test_guests_answered_by_api_cli_and_a_second_server(
     )["id"]
     api.do("des", iid, "Task_highlight_video", {"highlight_video_design_asset_url": "https://v"})
     api.do("des", iid, "Task_teaser_poster", {"teaser_poster_design_asset_url": "https://t"})
+    for asset in ("highlight_video", "teaser_poster"):
+        api.do(
+            "alice",
+            iid,
+            f"Task_{asset}_publish",
+            {f"{asset}_publish_status": "published", f"{asset}_published_url": "https://w"},
+        )
     api.do(
         "bob",
         iid,
@@ -140,11 +149,22 @@ def test_guests_answered_by_api_cli_and_a_second_server(
         after = Api(restarted_app.test_client(), api.headers, clock)
         assert after.instance("sup", iid)["data"]["event_date"] == NEW_DATE
 
-        # T-3 of the new date, then the old event day passes without an event...
-        clock.set(NEW_T_MINUS_3 + timedelta(minutes=1))
+        # the countdown poster of the new date (made 3 working days before its T-3), then
+        # the old event day passes without an event...
+        clock.set(NEW_T_MINUS_3_PRODUCTION + timedelta(minutes=1))
         fire_timers(restarted)
         after.do(
             "des", iid, "Task_countdown_poster", {"countdown_poster_design_asset_url": "https://c"}
+        )
+        publish = after.task("alice", iid, "Task_countdown_poster_publish")
+        assert publish["due_at"] == NEW_T_MINUS_3.isoformat()
+        after.complete(
+            "alice",
+            publish,
+            {
+                "countdown_poster_publish_status": "cancelled",
+                "countdown_poster_publish_note": "改期",
+            },
         )
         clock.set(OLD_EVENT_DAY + timedelta(minutes=1))
         fire_timers(second_ctx)
@@ -183,7 +203,7 @@ def test_guests_answered_by_api_cli_and_a_second_server(
                 "leads": [],
             },
         )
-        [doc] = done["documents"]
+        [doc] = [d for d in done["documents"] if d["doc_type"] == "event_summary"]
         text = after.check_downloads("sup", iid, doc)
         assert "| 活动时间 | 2026-03-14 14:00 |" in text
         assert "确认出席：2 位" in text

@@ -1,9 +1,10 @@
 """The event happens on its date (issue 15, 活动执行): with the T-3 poster still undelivered and
 one guest unanswered, the on-site tasks open on the event day anyway. The late preparation is
-overdue and escalated — the poster's 24 h SLA gives the supervisors a 催办 task, the unanswered
-guest is past the day-before deadline and the automatic reminder reaches the manager — but
-blocks nothing: wrap-up, 《活动总结》 (with what the preparation branches did get done), the
-hand-over to sales. The instance ends when the late preparation is closed."""
+overdue and escalated — the poster's 24 h SLA and then its publication date (T-3) give the
+supervisors 催办 tasks, the unanswered guest is past the day-before deadline and the automatic
+reminder reaches the manager — but blocks nothing: wrap-up, 《活动总结》 (with what the
+preparation branches did get done), the hand-over to sales. The instance ends when the late
+preparation is closed."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from tests.scenarios import (
 from tests.scenarios.test_product_launch import EVERYONE, GUESTS, SPECIALISTS, SUPERVISORS
 
 EVENT_DATE = "2026-03-12T14:00"  # START is Monday 2026-03-02 09:00 Shanghai
+COUNTDOWN_PRODUCTION = datetime(2026, 3, 4, 1, 0, tzinfo=UTC)  # 3 working days before T-3
+T_MINUS_3 = datetime(2026, 3, 9, 6, 0, tzinfo=UTC)  # 2026-03-09 14:00 Shanghai
 DAY_BEFORE_18H = datetime(2026, 3, 11, 10, 0, tzinfo=UTC)  # 2026-03-11 18:00 Shanghai
 EVENT_DAY = datetime(2026, 3, 11, 16, 0, tzinfo=UTC)  # 2026-03-12 00:00 Shanghai
 ONSITE = ("Task_checkin", "Task_livestream", "Task_emergency", "Task_realtime_comms")
@@ -50,11 +53,19 @@ def remind_overdue(ctx: EngineContext) -> int:
 
 
 def prepare_all_but_the_countdown_and_one_guest(api: Api, iid: int) -> dict[str, Any]:
-    """Designs delivered, venue settled, guests invited; returns the unanswered guest's task."""
+    """Designs delivered and published, venue settled, guests invited; returns the unanswered
+    guest's task."""
     api.do("des", iid, "Task_teaser_poster", {"teaser_poster_design_asset_url": "https://t.png"})
     api.do(
         "des", iid, "Task_highlight_video", {"highlight_video_design_asset_url": "https://h.mp4"}
     )
+    for asset in ("teaser_poster", "highlight_video"):
+        api.do(
+            "alice",
+            iid,
+            f"Task_{asset}_publish",
+            {f"{asset}_publish_status": "published", f"{asset}_published_url": "https://w"},
+        )
     api.do(
         "bob",
         iid,
@@ -87,13 +98,17 @@ def test_the_event_day_does_not_wait_for_late_preparation(
     unanswered = prepare_all_but_the_countdown_and_one_guest(api, iid)
     assert unanswered["due_at"] == DAY_BEFORE_18H.isoformat()  # confirmations: the day before
 
-    # the countdown poster opens (T-3) and is never delivered: its 24 h SLA escalates
-    clock.set(datetime(2026, 3, 9, 6, 1, tzinfo=UTC))  # T-3, 2026-03-09 14:01 Shanghai
+    # the countdown poster's production starts and it is never delivered: its 24 h SLA, then
+    # its publication date (T-3) escalate
+    clock.set(COUNTDOWN_PRODUCTION + timedelta(minutes=1))
     fire_timers(scenario_ctx)
     assert who_has(api, EVERYONE, iid, "Task_countdown_poster") == ["des"]
     clock.advance(hours=25)
     fire_timers(scenario_ctx)
     assert who_has(api, EVERYONE, iid, "Task_countdown_poster_escalation") == SUPERVISORS
+    clock.set(T_MINUS_3 + timedelta(minutes=1))
+    fire_timers(scenario_ctx)
+    assert who_has(api, EVERYONE, iid, "Task_countdown_poster_publish_escalation") == SUPERVISORS
 
     # the day before, 18:00: the unanswered guest is overdue; the reminder reaches the manager
     clock.set(DAY_BEFORE_18H + timedelta(minutes=1))
@@ -139,8 +154,9 @@ def test_the_event_day_does_not_wait_for_late_preparation(
     [summary] = [d for d in wrapped["documents"] if d["doc_type"] == "event_summary"]
     text = api.check_downloads("sup", iid, summary)
     for expected in (
-        "| T-30 悬念预热海报 | https://t.png |",
-        "| T-15 亮点揭秘视频 | https://h.mp4 |",
+        "| T-30 悬念预热海报 | https://t.png | — | 已发布 | https://w |",
+        "| T-15 亮点揭秘视频 | https://h.mp4 | — | 已发布 | https://w |",
+        "| T-3 倒计时海报 | — | — | 未发布 | — |",
         "| 场地费用 | ¥80,000 |",
         "现场签到：120 人",
         "嘉宾出席确认尚未全部完成",
@@ -159,14 +175,20 @@ def test_the_event_day_does_not_wait_for_late_preparation(
     assert sorted(t["element_id"] for t in done["open_tasks"]) == [
         "Task_countdown_poster",
         "Task_countdown_poster_escalation",
+        "Task_countdown_poster_publish_escalation",
         "Task_guest_confirmation",
     ]
     api.do("sup", iid, "Task_countdown_poster_escalation",
            {"escalation_channels": ["phone"], "escalation_note": "活动已结束，补交归档"})
+    api.do("sup", iid, "Task_countdown_poster_publish_escalation",
+           {"publish_escalation_channels": ["phone"], "publish_escalation_note": "不再发布"})
     api.do("des", iid, "Task_countdown_poster",
            {"countdown_poster_design_asset_url": "https://c.png"})
+    api.do("alice", iid, "Task_countdown_poster_publish",
+           {"countdown_poster_publish_status": "cancelled",
+            "countdown_poster_publish_note": "活动已结束，不再发布"})
     finished = api.complete("bob", unanswered, {"rsvp_status": "no_response"})
-    assert finished["status"] == "completed"
+    assert finished["status"] == "completed", (finished["open_tasks"], finished["timers"])
     assert (finished["data"]["invited_guest_count"], finished["data"]["confirmed_guest_count"]) == (
         3,
         1,

@@ -1,6 +1,7 @@
-"""活动执行流程（新品发布会） end to end: an event 10 days away, the communication rhythm, a
-late design draft escalated to the supervisors, per-guest confirmations, event day, wrap-up with
-《活动总结》 and the leads handed to sales, and the sales follow-up."""
+"""活动执行流程（新品发布会） end to end: an event 10 days away, the communication rhythm (design
+ahead of each publication date, then 发布), a late design draft escalated to the supervisors,
+per-guest confirmations, event day, wrap-up with 《活动总结》 and the leads handed to sales, and the
+sales follow-up."""
 
 from __future__ import annotations
 
@@ -24,7 +25,10 @@ SUPERVISORS = ["sup", "sup2"]
 # START is Monday 2026-03-02 09:00 in Shanghai; the launch is 10 days later at 14:00.
 EVENT_DATE = "2026-03-12T14:00"
 T_MINUS_3 = datetime(2026, 3, 9, 6, 0, tzinfo=UTC)  # 2026-03-09 14:00 Shanghai
+# its poster's production starts 3 working days before: 2026-03-04 09:00 Shanghai
+T_MINUS_3_PRODUCTION = datetime(2026, 3, 4, 1, 0, tzinfo=UTC)
 EVENT_DAY = datetime(2026, 3, 11, 16, 0, tzinfo=UTC)  # 2026-03-12 00:00 Shanghai
+WRAP_UP_DUE = datetime(2026, 3, 15, 10, 0, tzinfo=UTC)  # 2026-03-15 18:00 Shanghai
 GUESTS = [
     {
         "guest_name": "李记者",
@@ -72,7 +76,8 @@ def test_product_launch_end_to_end(
     )
     iid = started["id"]
 
-    # 1. 10 days before the event: T-30 and T-15 are already past → both design tasks at once
+    # 1. 10 days before the event: the T-30 and T-15 production dates (3 working days before
+    #    each publication) are past → both design tasks at once
     assert who_has(api, EVERYONE, iid, "Task_teaser_poster") == ["des"]
     assert who_has(api, EVERYONE, iid, "Task_highlight_video") == ["des"]
     assert who_has(api, EVERYONE, iid, "Task_countdown_poster") == []  # T-3 still ahead
@@ -85,6 +90,17 @@ def test_product_launch_end_to_end(
         iid,
         "Task_highlight_video",
         {"highlight_video_design_asset_url": "https://assets.example.com/highlight.mp4"},
+    )
+    # the delivered design goes to the specialists for publication
+    assert who_has(api, EVERYONE, iid, "Task_highlight_video_publish") == SPECIALISTS
+    api.do(
+        "alice",
+        iid,
+        "Task_highlight_video_publish",
+        {
+            "highlight_video_publish_status": "published",
+            "highlight_video_published_url": "https://weibo.example.com/highlight",
+        },
     )
 
     # 2. the teaser poster is late: after 25 h the supervisors get a 催办 task; the design
@@ -107,6 +123,15 @@ def test_product_launch_end_to_end(
         {
             "teaser_poster_design_asset_url": "https://assets.example.com/teaser.png",
             "teaser_poster_design_note": "延迟 2 小时交付",
+        },
+    )
+    api.do(
+        "bob",
+        iid,
+        "Task_teaser_poster_publish",
+        {
+            "teaser_poster_publish_status": "published",
+            "teaser_poster_published_url": "https://weibo.example.com/teaser",
         },
     )
 
@@ -146,9 +171,9 @@ def test_product_launch_end_to_end(
         g["guest_name"] for g in GUESTS
     )
 
-    # 4. T-3: the countdown poster appears once the clock passes it
+    # 4. T-3: the countdown poster's production starts 3 working days before its publication
     assert who_has(api, EVERYONE, iid, "Task_countdown_poster") == []
-    clock.set(T_MINUS_3 + timedelta(minutes=1))
+    clock.set(T_MINUS_3_PRODUCTION + timedelta(minutes=1))
     fire_timers(scenario_ctx)
     assert who_has(api, EVERYONE, iid, "Task_countdown_poster") == ["des"]
     api.do(
@@ -156,6 +181,16 @@ def test_product_launch_end_to_end(
         iid,
         "Task_countdown_poster",
         {"countdown_poster_design_asset_url": "https://assets.example.com/countdown.png"},
+    )
+    publish = api.task("alice", iid, "Task_countdown_poster_publish")
+    assert publish["due_at"] == T_MINUS_3.isoformat()  # published on T-3
+    api.complete(
+        "alice",
+        publish,
+        {
+            "countdown_poster_publish_status": "published",
+            "countdown_poster_published_url": "https://weibo.example.com/countdown",
+        },
     )
     assert api.instance("sup", iid)["open_tasks"] == []  # waiting for the event day
 
@@ -176,10 +211,10 @@ def test_product_launch_end_to_end(
         {"posts_published": 12, "online_interactions": 3400, "hashtag": "#科技赋能#"},
     )
 
-    # 6. wrap-up (3-day SLA) → 《活动总结》 → leads to sales → sales follow-up
+    # 6. wrap-up (due 3 days after the event date) → 《活动总结》 → leads to sales → follow-up
     wrap = api.task("alice", iid, "Task_wrap_up")
     assert who_has(api, EVERYONE, iid, "Task_wrap_up") == SPECIALISTS
-    assert wrap["due_at"] == (clock.now() + timedelta(days=3)).isoformat()
+    assert wrap["due_at"] == WRAP_UP_DUE.isoformat()
     done = api.complete(
         "alice",
         wrap,
@@ -215,12 +250,19 @@ def test_product_launch_end_to_end(
     assert finished["status"] == "completed"
 
     docs = finished["documents"]
-    assert [d["title"] for d in docs] == ["《活动总结》— 2026 新品发布会"]
-    text = api.check_downloads("sup", iid, docs[0])
+    # one 《邀请函》 per guest (in the order of the guest list), then the summary
+    assert [d["title"] for d in docs] == [
+        "《邀请函》— 2026 新品发布会（李记者）",
+        "《邀请函》— 2026 新品发布会（王总）",
+        "《邀请函》— 2026 新品发布会（科技博主小周）",
+        "《活动总结》— 2026 新品发布会",
+    ]
+    text = api.check_downloads("sup", iid, docs[-1])
     for expected in (
         "| 活动时间 | 2026-03-12 14:00 |",
         "| 总曝光量 | 1,250,000 |",
-        "| T-30 悬念预热海报 | https://assets.example.com/teaser.png | 延迟 2 小时交付 |",
+        "| T-30 悬念预热海报 | https://assets.example.com/teaser.png | 延迟 2 小时交付 | 已发布 "
+        "| https://weibo.example.com/teaser |",
         "确认出席：2 位；现场签到：180 人",
         "| 李记者 | 科技日报 | 媒体 |",
         "嘉宾对产品演示评价很高",
@@ -231,4 +273,4 @@ def test_product_launch_end_to_end(
     notes = [a["details"].get("note") for a in audit if a["action"] == "handler_note"]
     assert "已将 2 条意向客户线索移交销售部（2026 新品发布会）" in notes
     # the sales user took part, so the summary is theirs to read too
-    assert api.download("sales1", iid, docs[0]["id"], "docx").status_code == 200
+    assert api.download("sales1", iid, docs[-1]["id"], "docx").status_code == 200

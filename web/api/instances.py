@@ -6,7 +6,7 @@ from engine.read import queries
 from engine.usecases import control, instances
 from web.api.endpoint import Call, endpoint
 from web.api.schemas.requests import DataBody, InstanceQuery, NoFields, StartInstance, Terminate
-from web.api.schemas.responses import Instance, InstanceDetail, Page
+from web.api.schemas.responses import Instance, InstanceDetail, Page, StartedInstance
 from web.core import release_writes
 
 Json = dict[str, Any]
@@ -14,12 +14,19 @@ ACTED = (403, 404, 409)
 
 
 @endpoint("POST", "/process-instances", summary="Start an instance", body=StartInstance,
-          ok={201: InstanceDetail}, errors=(404, 422))
+          ok={201: StartedInstance}, errors=(404, 422))
 def start_instance(call: Call, body: StartInstance) -> Json:
     record = instances.start(call.ctx, call.session, call.actor, body.process, body.data)
     head = queries.acted_on(record)
     release_writes(call.session)
-    return queries.detail_of(call.session, head, call.ctx.clock.now())
+    detail = queries.detail_of(call.session, head, call.ctx.clock.now())
+    # what the model warned its starter of (engine.store.start_warnings), as it was recorded
+    warnings = [
+        a["details"]["note"]
+        for a in detail["audit"]
+        if a["action"] == "handler_note" and (a["details"] or {}).get("kind") == "start_warning"
+    ]
+    return {**detail, "warnings": warnings}
 
 
 @endpoint("GET", "/process-instances", summary="List instances (staff: their own and those they "

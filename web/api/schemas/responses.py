@@ -109,6 +109,17 @@ class InstanceDetail(Instance):
     audit: list[Json]
 
 
+class StartedInstance(InstanceDetail):
+    """A just-started instance, with what its model warns the starter of."""
+
+    warnings: list[str] = Field(
+        [],
+        description="the model's warnings to the starter (its `start_warnings` variable, "
+        "recorded as system notes), e.g. an event less than 30 days away: which steps will be "
+        "compressed; never a refusal",
+    )
+
+
 class Page(BaseModel, Generic[Item]):
     """One page of a list, newest first."""
 

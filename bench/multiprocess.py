@@ -66,6 +66,20 @@ def tree_cpu(pid: int) -> float:
     return total + sum(tree_cpu(int(child)) for child in children)
 
 
+def postgres_cpu() -> float:
+    """CPU seconds so far of every PostgreSQL server process on the machine (other databases'
+    work included: the machine is shared)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    total += cpu_seconds(int(entry.name))
+            except OSError:
+                pass
+    return total
+
+
 def measure(url: str, tmp: Path, setup: str, seconds: float) -> dict[str, float]:
     """Start the server set-up, drive it at CONCURRENCY for `seconds`, stop it."""
     port = free_port()
@@ -80,10 +94,12 @@ def measure(url: str, tmp: Path, setup: str, seconds: float) -> dict[str, float]
     try:
         wait_healthy(port)
         time.sleep(1.0)  # every web process booted (gunicorn forks them one after the other)
-        cpu0 = tree_cpu(proc.pid)
+        cpu0, pg0, client0 = tree_cpu(proc.pid), postgres_cpu(), time.process_time()
         result = drive(port, CONCURRENCY, seconds)
-        warmup = 3 * CONCURRENCY  # drive's warm-up instances, inside the CPU window
-        result["server_cpu_ms"] = (tree_cpu(proc.pid) - cpu0) / (result["n"] + warmup) * 1000
+        per = 1000 / (result["n"] + 3 * CONCURRENCY)  # drive's warm-up is inside the window
+        result["server_cpu_ms"] = (tree_cpu(proc.pid) - cpu0) * per
+        result["pg_cpu_ms"] = (postgres_cpu() - pg0) * per if url.startswith("postgres") else 0
+        result["client_cpu_ms"] = (time.process_time() - client0) * per
     finally:
         stop(proc)
     text = log.read_text(errors="replace")
@@ -95,6 +111,7 @@ def measure(url: str, tmp: Path, setup: str, seconds: float) -> dict[str, float]
 def compare(label: str, url: str, tmp: Path, rounds: int, seconds: float) -> list[Row]:
     runs: dict[str, list[dict[str, float]]] = {"1": [], "2": []}
     extra: dict[str, float] | None = None
+    load_before = Path("/proc/loadavg").read_text().split()[0]
     for r in range(rounds):
         for setup in ("1", "2"):
             runs[setup].append(measure(url, tmp, setup, seconds))
@@ -110,10 +127,35 @@ def compare(label: str, url: str, tmp: Path, rounds: int, seconds: float) -> lis
         BENCH, f"{label}, c={CONCURRENCY}: ratio 2 / 1 web processes", ratio, "x", target,
         (ratio >= TARGET_RATIO) if target else None,
         "per round: " + ", ".join(f"{x:.2f}" for x in pair_ratios)
+        + f"; load average {load_before} → {Path('/proc/loadavg').read_text().split()[0]}"
         + ("" if target else "; informative (SQLite: one writer at a time)")))
     if extra is not None:
         rows.append(_setup_row(label, "1 process under gunicorn (informative)", [extra]))
+    rows.append(_ceiling_row(label, runs))
     return rows
+
+
+def _ceiling_row(label: str, runs: dict[str, list[dict[str, float]]]) -> Row:
+    """What the 2 cores allow at best, from the CPU each instance cost in this run: 1 web
+    process is bound by its core (or by the 2 cores shared with the database and the clients);
+    2 web processes by the 2 cores shared with them."""
+    cost = {s: {k: statistics.mean(r[k] for r in v)
+                for k in ("server_cpu_ms", "pg_cpu_ms", "client_cpu_ms")} for s, v in runs.items()}
+    cores = os.cpu_count() or 2
+
+    def bound(setup: str, processes: int) -> float:
+        c = cost[setup]
+        every = c["server_cpu_ms"] + c["pg_cpu_ms"] + c["client_cpu_ms"]
+        return min(1000 * min(processes, cores) / c["server_cpu_ms"], 1000 * cores / every)
+
+    ceiling = bound("2", 2) / bound("1", 1)
+    parts = {s: "/".join(f"{c[k]:.0f}" for k in ("server_cpu_ms", "pg_cpu_ms", "client_cpu_ms"))
+             for s, c in cost.items()}
+    return Row(BENCH, f"{label}, c={CONCURRENCY}: CPU ceiling of the ratio on {cores} cores",
+               ceiling, "x", "", None,
+               f"ms of CPU per instance, web server / PostgreSQL / clients: 1 process {parts['1']}"
+               f", 2 processes {parts['2']}; bounds {bound('1', 1):.1f} and {bound('2', 2):.1f}"
+               " inst/s with nothing else running")
 
 
 def _setup_row(label: str, what: str, runs: list[dict[str, float]]) -> Row:
@@ -121,11 +163,14 @@ def _setup_row(label: str, what: str, runs: list[dict[str, float]]) -> Row:
     p50 = statistics.mean(r["p50"] for r in runs)
     p95 = statistics.mean(r["p95"] for r in runs)
     cpu = statistics.mean(r["server_cpu_ms"] for r in runs)
+    pg = statistics.mean(r["pg_cpu_ms"] for r in runs)
+    client = statistics.mean(r["client_cpu_ms"] for r in runs)
     rates = ", ".join(f"{r['rate']:.1f}" for r in runs)
     bad = sum(r["tracebacks"] for r in runs) + sum(1 for r in runs if r["exit"] != 0)
     note = (f"n={sum(int(r['n']) for r in runs)} in {len(runs)} run(s) "
             f"({rates} inst/s); request p50 {p50:.1f} / "
-            f"p95 {p95:.1f} ms; server CPU {cpu:.0f} ms per instance (all its processes)"
+            f"p95 {p95:.1f} ms; CPU per instance: server {cpu:.0f} ms (all its processes)"
+            + (f", PostgreSQL {pg:.0f} ms" if pg else "") + f", clients {client:.0f} ms"
             + (f"; {bad} traceback(s) or non-zero exit(s)" if bad else ""))
     return Row(BENCH, f"{label}, c={CONCURRENCY}: {what}", rate, "inst/s", "", None, note)
 

@@ -54,6 +54,9 @@ def finished_project(demo: DemoRun) -> int:
         "process_improvements": "线下物料需提前一周到店；会员短信提前三天预热",
         "case_title": "会员日复购策略模板", "case_category": "promotion",
     })
+    demo.do("wang", iid, "Task_retrospective_signoff", {
+        "retrospective_signoff_decision": "approve",
+        "retrospective_signoff_comment": "复盘完整：新会员引流的问题写进下次的执行方案"})
     return iid
 
 

@@ -282,6 +282,11 @@ def test_project_initiation_end_to_end(
             "case_category": "promotion",
         },
     )
+    # the manager signs the retrospective off before the case is filed and the project closed
+    assert done["status"] == "running" and "case_library_entry" not in done["data"]
+    assert who_has(api, EVERYONE, iid, "Task_retrospective_signoff") == ["mgr"]
+    done = api.do("mgr", iid, "Task_retrospective_signoff",
+                  {"retrospective_signoff_decision": "approve"})
     assert done["status"] == "completed"
     result = done["data"]["completion_result"]
     # each target counts at most 100 %: (92 + 100 + 90) / 3, with the targets met beside it

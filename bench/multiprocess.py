@@ -66,6 +66,32 @@ def tree_cpu(pid: int) -> float:
     return total + sum(tree_cpu(int(child)) for child in children)
 
 
+def _spin(seconds: float, out: Any) -> None:
+    end, n = time.perf_counter() + seconds, 0
+    while time.perf_counter() < end:
+        for _ in range(1000):
+            n += 1
+    out.put(n)
+
+
+def machine_scaling(seconds: float = 2.0) -> float:
+    """Pure Python CPU work in 2 processes at once against 1: what the machine gives a second
+    process right now (2.0 on 2 idle cores; less while other work runs or vCPUs are shared)."""
+    import multiprocessing
+
+    def work(k: int) -> int:
+        out = multiprocessing.Queue()
+        procs = [multiprocessing.Process(target=_spin, args=(seconds, out)) for _ in range(k)]
+        for p in procs:
+            p.start()
+        total = sum(out.get() for _ in procs)
+        for p in procs:
+            p.join()
+        return total
+
+    return work(2) / work(1)
+
+
 def postgres_cpu() -> float:
     """CPU seconds so far of every PostgreSQL server process on the machine (other databases'
     work included: the machine is shared)."""
@@ -112,7 +138,9 @@ def compare(label: str, url: str, tmp: Path, rounds: int, seconds: float) -> lis
     runs: dict[str, list[dict[str, float]]] = {"1": [], "2": []}
     extra: dict[str, float] | None = None
     load_before = Path("/proc/loadavg").read_text().split()[0]
+    machine: list[float] = []
     for r in range(rounds):
+        machine.append(machine_scaling())
         for setup in ("1", "2"):
             runs[setup].append(measure(url, tmp, setup, seconds))
         if r == 0:
@@ -132,6 +160,11 @@ def compare(label: str, url: str, tmp: Path, rounds: int, seconds: float) -> lis
     if extra is not None:
         rows.append(_setup_row(label, "1 process under gunicorn (informative)", [extra]))
     rows.append(_ceiling_row(label, runs))
+    scaling = statistics.mean(machine)
+    rows.append(Row(BENCH, f"{label}: the machine, 2 / 1 processes of pure Python CPU work",
+                    scaling, "x", "", None,
+                    "before each round: " + ", ".join(f"{x:.2f}" for x in machine)
+                    + f"; the web ratio is {ratio / scaling:.0%} of it"))
     return rows
 
 

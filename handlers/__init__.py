@@ -17,6 +17,7 @@ def default_registry() -> HandlerRegistry:
         kpi,
         leads,
         project_budget,
+        project_documents,
     )
 
     registry = HandlerRegistry()
@@ -24,6 +25,7 @@ def default_registry() -> HandlerRegistry:
     documents.register(registry)  # generate_document
     kpi.register(registry)  # compute_completion_rate
     project_budget.register(registry)  # select_budget_approver
+    project_documents.register(registry)  # generate_project_document
     case_library.register(registry)  # add_case_library_entry
     leads.register(registry)  # handover_leads
     brand.register(registry)  # evaluate_brand_metrics

@@ -34,6 +34,10 @@ class HandlerContext:
     # own copies until a join merges them, so a step reporting on branches that have not joined
     # it (the launch's 《活动总结》 while a late poster is still open) reads `instance_data()`.
     instance_view: Callable[[], Mapping[str, Any]] | None = None
+    # Who acts in this action: the person completing a step (the step the engine goes on from)
+    # or sending a message; None when the engine acts alone (a timer, a retry). A document
+    # saying who confirmed something reads it: the step's own row is saved after the action.
+    actor: str | None = None
 
     def instance_data(self) -> dict[str, Any]:
         """Every variable's latest value across the instance's branches (what the instance's

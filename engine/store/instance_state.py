@@ -64,9 +64,14 @@ def get_instance(session: Session, instance_id: int) -> InstanceRecord:
 
 
 def script_engine_for(
-    ctx: EngineContext, session: Session, record: InstanceRecord, notes: list[dict[str, Any]]
+    ctx: EngineContext,
+    session: Session,
+    record: InstanceRecord,
+    notes: list[dict[str, Any]],
+    actor: str | None = None,
 ) -> PlanflowScriptEngine:
-    """A script engine whose service calls reach our handlers with this instance's context."""
+    """A script engine whose service calls reach our handlers with this instance's context
+    (`actor`: who acts, as `HandlerContext.actor`)."""
 
     def dispatch(task: Task, name: str, params: dict[str, Any]) -> Any:
         try:
@@ -84,6 +89,7 @@ def script_engine_for(
             started_by=record.started_by,
             data=task.data,
             instance_view=lambda: merged_data(task.workflow.top_workflow),
+            actor=actor,
         )
         try:
             result = handler(params, hctx)
@@ -113,12 +119,16 @@ def script_engine_for(
 
 
 def restore(
-    ctx: EngineContext, session: Session, record: InstanceRecord, notes: list[dict[str, Any]]
+    ctx: EngineContext,
+    session: Session,
+    record: InstanceRecord,
+    notes: list[dict[str, Any]],
+    actor: str | None = None,
 ) -> tuple[BpmnWorkflow, ParsedModel]:
     model = parsed_model(ctx, session, record.version_id)
     workflow = ctx.serializer.loads(record.state, model.spec, model.subprocess_specs)
     # The script engine is not serialized: attach it after every restore.
-    workflow.script_engine = script_engine_for(ctx, session, record, notes)
+    workflow.script_engine = script_engine_for(ctx, session, record, notes, actor)
     return workflow, model
 
 

@@ -47,7 +47,8 @@ def acting_on(
 ) -> Iterator[Action]:
     """``known``: what the caller already read for the save (`engine.store.timer_rows.Known`)."""
     notes: list[dict[str, Any]] = []
-    workflow, model = store.restore(ctx, session, record, notes)
+    acting = actor if actor not in (None, "system") else None
+    workflow, model = store.restore(ctx, session, record, notes, acting)
     action = Action(workflow, model, notes)
     yield action
     store.save(ctx, session, record, workflow, model, incident=action.result.incident,

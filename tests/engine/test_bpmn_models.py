@@ -288,6 +288,7 @@ def _fake_record_month(params, _counter):
 FAKE_SERVICES = {
     "generate_document": _fake_generate_document,
     "generate_instance_document": _fake_generate_document,
+    "generate_project_document": _fake_generate_document,
     "compute_completion_rate": _fake_completion_rate,
     "add_case_library_entry": _fake_case_entry,
     "handover_leads": _fake_handover,
@@ -312,7 +313,7 @@ class FakeServiceEngine(PythonScriptEngine):
         return [
             p["doc_type"]
             for op, p, _ in self.calls
-            if op in ("generate_document", "generate_instance_document")
+            if op.startswith("generate_") and op.endswith("document")
         ]
 
 
@@ -989,7 +990,7 @@ def test_project_initiation_end_to_end(parser, clock):
         ],
     )
     ops = [op for op, _p, _t in run.engine.calls]
-    assert ops[-2:] == ["compute_completion_rate", "generate_document"]
+    assert ops[-2:] == ["compute_completion_rate", "generate_project_document"]
     # the manager signs the retrospective off: once sent back, then confirmed
     assert run.ready_ids() == ["Task_retrospective_signoff"]
     run.complete(
@@ -1003,7 +1004,9 @@ def test_project_initiation_end_to_end(parser, clock):
     assert run.task("Task_retrospective_signoff").data["retrospective_signoff_decision"] is None
     run.complete("Task_retrospective_signoff", retrospective_signoff_decision="approve")
     ops = [op for op, _p, _t in run.engine.calls]
-    assert ops[-3:] == ["compute_completion_rate", "generate_document", "add_case_library_entry"]
+    assert ops[-3:] == [
+        "compute_completion_rate", "generate_project_document", "add_case_library_entry"
+    ]
     case_params = run.engine.calls[-1][1]
     assert case_params["completion_rate"] == 90.0
     assert case_params["project_name"] == "Q3 旺季促销"

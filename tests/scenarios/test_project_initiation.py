@@ -295,10 +295,12 @@ def test_project_initiation_end_to_end(
     entry = done["data"]["case_library_entry"]
     assert entry["title"] == "旺季预售策略模板" and entry["category"] == "promotion"
 
-    # documents: 2 charters (one per round), the plan — a draft for the reviewers per design
-    # round (2), then the approved one —, 2 weekly reports, the retrospective
+    # documents: 2 charters (one per round) and the approved one, the plan — a draft for the
+    # reviewers per design round (2), then the approved one —, 2 weekly reports, the
+    # retrospective
     docs = api.documents("mgr", iid)
     assert [d["doc_type"] for d in docs] == [
+        "project_charter",
         "project_charter",
         "project_charter",
         "execution_plan",
@@ -309,11 +311,14 @@ def test_project_initiation_end_to_end(
         "retrospective_report",
     ]
     assert docs[1]["title"] == "《项目立项书》— Q3 旺季促销（第2版）"
+    assert docs[2]["title"] == "《项目立项书》— Q3 旺季促销（已确认）"
+    revised = api.check_downloads("sup", iid, docs[1])
+    assert "- 策划部经理：预算偏高，请压缩" in revised  # what v2 revised
     texts = {d["doc_type"]: api.check_downloads("sup", iid, d) for d in docs}
+    assert "| 状态 | 已确认 |" in texts["project_charter"]
     assert "| 1 | 预售页面 | tec | 技术部 |" in texts["execution_plan"]
     assert "| 方案预算 | ¥120,000 |" in texts["execution_plan"]
     assert "| 预算审批层级 | 策划部经理 |" in texts["execution_plan"]
-    assert "- 策划部经理：预算偏高，请压缩" in texts["project_charter"]  # what v2 revised
     assert "| 项目预算 | ¥120,000 |" in texts["retrospective_report"]
     retro_text = texts["retrospective_report"]
     assert "| 目标完成率 | 94%（达成 1/3 项） |" in retro_text

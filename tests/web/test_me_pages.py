@@ -184,7 +184,7 @@ def test_bell_count_page_and_mark_read(app, ctx):
     assert unread_notifications(ctx, "req") == 2
     assert bell(html(req.get("/cc"))) == "通知（2 条未读）"
     page = html(req.get("/notifications"))
-    ids = re.findall(r'class="card me-notification me-unread" data-notification-id="(\d+)"', page)
+    ids = re.findall(r'class="me-notification me-unread" data-notification-id="(\d+)"', page)
     assert len(ids) == 2 and "【抄送】发布会乙" in page and "【抄送】发布会甲" in page
     # opening one: POST + CSRF, marks it read and follows it
     assert req.post(f"/notifications/{ids[0]}/open", data={"next": "/cc"}).status_code == 400

@@ -15,7 +15,10 @@ class LeadQuery(BaseModel):
     status: Literal[LEAD_STATUSES] | None = Field(
         None, description="handed_over (待跟进), following_up, converted, closed (无效)"
     )
-    instance_id: Annotated[int, Field(ge=1)] | None = Field(None, description="one event's")
+    # at most a BIGINT: a larger id cannot exist, and the database refuses to compare with it
+    instance_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = Field(
+        None, description="one event's"
+    )
     q: Annotated[str, Field(max_length=100)] = Field("", description="customer, contact, event")
     page: PageNumber = 1
     per_page: PerPage = 50

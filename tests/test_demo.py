@@ -91,9 +91,11 @@ def test_demo_twice(sqlite_ctx: EngineContext) -> None:
             .where(DocumentRecord.instance_id == project.id)
             .order_by(DocumentRecord.id)
         ).all()
-        # the plan's 送审稿 for the reviews, then the approved plan; week 1's report (the
-        # weekly reports count from the execution start, day 5 of the demo project)
-        assert docs == ["project_charter", "execution_plan", "execution_plan", "weekly_report"]
+        # the charter, then as confirmed (已确认, by whom and when); the plan's 送审稿 for the
+        # reviews, then the approved plan; week 1's report (the weekly reports count from the
+        # execution start, day 5 of the demo project)
+        assert docs == ["project_charter", "project_charter", "execution_plan", "execution_plan",
+                        "weekly_report"]
         assert project.created_at < sqlite_ctx.clock.now()  # history written in the past
 
         # launch: the T-30 poster is open for design; venue and per-guest confirmations too
@@ -109,15 +111,19 @@ def test_demo_twice(sqlite_ctx: EngineContext) -> None:
         assert _groups(by_element["Task_teaser_poster"][0]) == ["design"]
         assert len(by_element["Task_guest_confirmation"]) == 3
 
-        # brand: month 1 reported (under target, adjusted), month 2 waiting
+        # brand: month 1 reported (under target, adjusted), the quarter's health check and the
+        # new quarter's review done, month 2 waiting
         tasks = _open(session, brand.id)
         assert [(t.element_id, _groups(t)) for t in tasks] == [
             ("Task_monthly_metrics", ["planning_specialist"])
         ]
         reports = session.scalars(
-            select(DocumentRecord).where(DocumentRecord.instance_id == brand.id)
+            select(DocumentRecord)
+            .where(DocumentRecord.instance_id == brand.id)
+            .order_by(DocumentRecord.id)
         ).all()
-        assert len(reports) == 1 and "↓" in reports[0].content_md
+        assert [r.doc_type for r in reports] == ["brand_effect_report", "brand_health_report"]
+        assert "↓" in reports[0].content_md
         assert brand.data["month_index"] == 1
 
 

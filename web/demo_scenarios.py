@@ -354,6 +354,32 @@ def _brand_first_month(demo: DemoRun, iid: int, campaign_start: date) -> None:
         },
     )
     demo.tick(iid, real=True)  # month 2's report is due by now
+    # the quarter has ended: the brand owner's health check gives the 《品牌健康度报告》
+    demo.do(
+        "li",
+        iid,
+        "Task_brand_health_check",
+        {
+            "brand_awareness": 38,
+            "brand_reputation": 82,
+            "health_data_source": "季度用户调研（样本 1,200 人）",
+            "health_rating": "watch",
+            "health_findings": "B站口碑好，小红书互动偏低；知名度仍低于竞品",
+            "health_actions": "下季度加大小红书场景化内容投放",
+        },
+    )
+    # a new quarter opens: its strategy revisited (Q1 产品体验官, made concrete), then month 2
+    demo.do(
+        "li",
+        iid,
+        "Task_quarter_review",
+        {
+            "quarter_theme": "产品体验官",
+            "quarter_plan": "招募 100 位产品体验官，产出真实职场场景测评；小红书为主阵地",
+            "quarter_review_note": "沿用年度策略，按健康度检查加强小红书",
+        },
+    )
+    demo.tick(iid, real=True)  # month 2's report
 
 
 # (title, model key, how to play it): load_demo skips one whose instance already exists.

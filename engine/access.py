@@ -7,11 +7,11 @@ and the read models all ask here, and they ask in one order:
 2. **May they do this to it?** Otherwise ``Forbidden`` (403).
 3. Only then does the use case check state (``Conflict`` / ``InstanceStateError``, 409).
 
-Who may see an instance: managers, process owners (admins included) and everyone who took part
-in it — the initiator, (former) assignees and completers, candidate-group members of its open
-tasks, A/B handover parties, delegation parties, signers, CC recipients and anyone the audit log
-names as an actor. The check is a single query of EXISTS clauses over indexed ``instance_id``
-columns, skipped when the actor's relation to the task already answers it.
+Who may see an instance: managers, process owners (admins included), its A角/B角 and everyone
+who took part in it — the initiator, (former) assignees and completers, candidate-group members
+of its open tasks, A/B handover parties, delegation parties, signers, CC recipients and anyone
+the audit log names as an actor. The check is a single query of EXISTS clauses over indexed
+``instance_id`` columns, skipped when the actor's relation to the task already answers it.
 
 The task matrix is role × operation × relation, where the relation of the actor to the task is:
 own – assigned to the actor (directly, by claim, transfer or handover); group – unassigned and
@@ -61,14 +61,7 @@ TASK_OPS: Final = (
 """What can be done to a task (``view``: read it and its data)."""
 
 INSTANCE_OPS: Final = (
-    "view",
-    "message",
-    "update_data",
-    "terminate",
-    "withdraw",
-    "retry",
-    "suspend",
-    "cc",
+    "view", "message", "update_data", "terminate", "withdraw", "retry", "suspend", "cc",
 )
 """What can be done to an instance (``view`` includes its documents and history)."""
 
@@ -138,9 +131,15 @@ def listed_instance_ids(actor: Actor) -> CompoundSelect | None:
 
 
 def may_view_instance(session: Session, actor: Actor, record: InstanceRecord) -> bool:
-    if oversees(actor) or actor.username == record.started_by:
+    if oversees(actor) or actor.username == record.started_by or owns(actor, record):
         return True
     return bool(session.scalar(select(took_part(actor, record.id))))
+
+
+def owns(actor: Actor, record: InstanceRecord) -> bool:
+    """The instance's A角 or B角 (`a_owner` / `b_owner`, AB角制度): theirs from the start."""
+    data = record.data if isinstance(record.data, dict) else {}
+    return actor.username in (data.get("a_owner"), data.get("b_owner"))
 
 
 def may_on_instance(session: Session, actor: Actor, op: str, record: InstanceRecord) -> bool:
@@ -148,8 +147,8 @@ def may_on_instance(session: Session, actor: Actor, op: str, record: InstanceRec
     initiator = actor.username == record.started_by
     if op in ("view", "cc"):
         return True
-    if op == "message":  # e.g. raise a risk: the initiator, a manager, who works on it
-        if actor.is_admin or actor.is_manager or initiator:
+    if op == "message":  # e.g. raise a risk: initiator, A角/B角, a manager, who works on it
+        if actor.is_admin or actor.is_manager or initiator or owns(actor, record):
             return True
         return bool(session.scalar(select(_works_on(actor, record.id))))
     if op == "update_data":

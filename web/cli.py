@@ -401,11 +401,10 @@ def demo(state: State, password: str) -> None:
     run(go)
 
 
-from web import cli_doctor, cli_ops, cli_people  # noqa: E402  (ops, absences, doctor)
+from web import cli_doctor, cli_messages, cli_ops, cli_people  # noqa: E402  (see their docs)
 
-cli_ops.register(main)
-cli_people.register(main)
-cli_doctor.register(main)
+for _commands in (cli_ops, cli_people, cli_doctor, cli_messages):
+    _commands.register(main)
 
 if __name__ == "__main__":
     main()

@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
         documents,
         home,
         inbox,
+        instance_messages,
         instances,
         kpis,
         leads,

@@ -253,6 +253,12 @@ def _summary(
     return element
 
 
+def _message_actions(session: Any, actor: Actor, record: Any) -> list[str]:
+    from web.pages.instance_messages import message_actions  # (it imports this module)
+
+    return message_actions(session, actor, record)
+
+
 def _permissions(may: dict[str, bool], detail: dict[str, Any]) -> dict[str, bool]:
     """`engine.access`'s answer, combined with the instance's state."""
     live = detail["status"] not in ENDED
@@ -280,6 +286,7 @@ def instance_detail(instance_id: int) -> str:
         process_name = naming.process_names(session).get(record.model_key, record.model_key)
         groups = naming.group_names(session, english=current_language() == "en")
         data = data_view.reader(ctx, session, record.version_id, current_language() == "en")
+        actions = _message_actions(session, actor, record)
     people = dict(data.people)
     highlights = instance_view.highlights(detail, passed).as_dict()
     now = ctx.clock.now()
@@ -310,6 +317,7 @@ def instance_detail(instance_id: int) -> str:
         open_incidents=[x for x in detail["incidents"] if x["resolved_at"] is None],
         doc_links=_document_links(instance_id, detail["documents"]),
         can=_permissions(may, detail),
+        message_actions=actions,
         now=now,
         diagram={
             "xml": xml,

@@ -11,7 +11,6 @@ import click
 
 from engine import operations
 from engine.clock import FixedClock
-from engine.people.accounts import add_user
 from engine.read import queries
 from engine.settings import Settings
 from engine.usecases import control, instances
@@ -71,59 +70,6 @@ def deploy(state: State, paths: tuple[Path, ...], username: str | None) -> None:
             click.echo(f"{r.key} v{r.version}: {verb} ({r.name})")
 
     run(go)
-
-
-@main.group()
-def users() -> None:
-    """Users and groups."""
-
-
-@users.command("add")
-@click.argument("username")
-@click.option("--group", "groups", multiple=True, help="group id; repeat for several")
-@click.option("--password", default=None, help="default: prompt")
-@click.option("--name", "display_name", default=None)
-@click.option("--admin", is_flag=True)
-@pass_state
-def users_add(
-    state: State,
-    username: str,
-    groups: tuple[str, ...],
-    password: str | None,
-    display_name: str | None,
-    admin: bool,
-) -> None:
-    """Add a user to one or more groups."""
-    if password is None:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-
-    def go() -> None:
-        with session_for(state) as session:
-            add_user(
-                session,
-                username,
-                password,
-                now=state.ctx().clock.now(),
-                display_name=display_name,
-                groups=list(groups),
-                is_admin=admin,
-            )
-        click.echo(f"用户已创建 user created: {username} ({', '.join(groups) or '-'})")
-
-    run(go)
-
-
-@users.command("list")
-@pass_state
-def users_list(state: State) -> None:
-    from engine.people.admin import list_users
-
-    with session_for(state) as session:
-        for u in list_users(session):
-            groups = ",".join(sorted(u.groups))
-            click.echo(
-                f"{u.username}\t{u.display_name}\t{groups}\t{'active' if u.is_active else 'off'}"
-            )
 
 
 @main.command()

@@ -1,4 +1,5 @@
-"""`planflow users …`, `planflow absence …` (A角/B角 out-of-office periods) and `planflow notifications …`."""
+"""`planflow users …`, `planflow absence …` (A角/B角 out-of-office periods) and
+`planflow notifications …`."""
 
 from __future__ import annotations
 

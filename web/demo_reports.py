@@ -53,6 +53,9 @@ def finished_project(demo: DemoRun) -> int:
         "shortfalls": "新会员招募未达标：线下引流物料到店晚了两天",
         "process_improvements": "线下物料需提前一周到店；会员短信提前三天预热",
         "case_title": "会员日复购策略模板", "case_category": "promotion",
+        "collaboration_ratings": [{"department": "design", "rating": 4},
+                                  {"department": "sales", "rating": 5},
+                                  {"department": "finance", "rating": 5}],
     })
     demo.do("wang", iid, "Task_retrospective_signoff", {
         "retrospective_signoff_decision": "approve",
@@ -79,6 +82,8 @@ def _plan(demo: DemoRun, iid: int, begin: datetime) -> None:
     demo.at(begin + timedelta(days=3))
     demo.do("wang", iid, "Task_internal_review", {
         "internal_review_comments": "采纳陈专员“积分翻倍”的创意",
+        "adopted_ideas": [{"idea": "会员积分翻倍", "proposer": "chen"},
+                          {"idea": "小程序预约到店核销", "proposer": "zhao"}],
         "internal_review_decision": "approve"})
     demo.do("liu", iid, "Task_requester_review", {"requester_review_decision": "approve"})
     demo.do("zhou", iid, "Task_finance_review",

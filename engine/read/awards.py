@@ -50,7 +50,7 @@ def nominee_figures(
     name and its row of the period's numbers (None when it has none)."""
     if not period_text:
         raise InvalidInput("请指定考核周期 (period required)", {"field": "period"})
-    found = kpis.kpis(session, actor, period_text, tz, now)
+    found = kpis.kpis(session, actor, period_text, tz, now, field="period")
     period = found["period"]
     if award == "project_benchmark":
         subject: tuple[str, str | int] = ("instance", instance_id or 0)
@@ -60,6 +60,6 @@ def nominee_figures(
         subject = ("user", nominee)
         row = next((p for p in found["people"] if p["username"] == nominee), None)
         name = row["name"] if row else nominee
-    kind = kpis.parse_period(period_text, now.astimezone(tz).date()).kind
+    kind = kpis.parse_period(period_text, now.astimezone(tz).date(), "period").kind
     return {"period": period["key"], "period_kind": kind, "subject": subject,
             "subject_name": name, "figures": row}

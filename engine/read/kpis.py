@@ -60,14 +60,18 @@ def _month(year: int, month: int) -> date:
     return date(year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
 
 
-def parse_period(text: str | None, today: date) -> Period:
-    """``2026-03`` / ``2026-Q1`` / ``2026``; none: the current month."""
+def parse_period(text: str | None, today: date, field: str = "query.period") -> Period:
+    """``2026-03`` / ``2026-Q1`` / ``2026``; none: the current month. ``field`` names the
+    input in the error (a query parameter, or ``period`` in a request body)."""
     text = (text or "").strip() or f"{today.year}-{today.month:02d}"
     found = PERIOD.match(text)
     if found is None:
         raise InvalidInput("考核周期应为 2026-03、2026-Q1 或 2026 (period: YYYY-MM, YYYY-Qn or "
-                           "YYYY)", {"field": "query.period"})
+                           "YYYY)", {"field": field})
     year, month, quarter = int(found[1]), found[2], found[3]
+    if not 1 <= year <= 9998:  # date() needs the year and the one after it
+        raise InvalidInput("考核周期的年份应在 1–9998 之间 (period: year out of range)",
+                           {"field": field})
     if month:
         return Period(text, "month", date(year, int(month), 1), _month(year, int(month) + 1))
     if quarter:
@@ -236,11 +240,11 @@ def _person(who: str, t: Mapping[str, Any], person: Mapping[str, Any] | None,
 
 def kpis(
     session: Session, actor: Actor, period_text: str | None, tz: ZoneInfo, now: datetime,
-    english: bool = False,
+    english: bool = False, field: str = "query.period",
 ) -> dict[str, Any]:
     """The period's numbers: ``people``, ``projects`` and which sources were ``recorded``."""
     require_kpis(actor)
-    period = parse_period(period_text, now.astimezone(tz).date())
+    period = parse_period(period_text, now.astimezone(tz).date(), field)
     f = gather(session, period, tz, now)
     return {"period": period.as_dict(), "people": people_rows(session, f),
             "projects": project_rows(session, f, english), "recorded": f.recorded}

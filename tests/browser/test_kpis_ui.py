@@ -10,7 +10,6 @@ from openpyxl import load_workbook
 
 from tests.reports import (
     api_for,
-    deploy_models_with_appraisal_fields,
     finish_project,
     project_to_execution,
     this_cycle,
@@ -27,7 +26,6 @@ def test_manager_reads_the_numbers_and_nominates(
     url = live_server.url
     page_problems.allow(r"403 .*/kpis")  # alice's refused visit
     api = api_for(live_server.ctx)
-    deploy_models_with_appraisal_fields(live_server.ctx, tmp_path)
     iid = project_to_execution(api, review={"adopted_ideas": IDEAS},
                                charter=this_cycle(live_server.ctx))
     finish_project(api, iid, retro={"collaboration_ratings": RATINGS})

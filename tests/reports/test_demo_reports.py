@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from engine.people.accounts import actor_for
@@ -30,3 +31,14 @@ def test_demo_shows_a_case_a_lead_and_numbers(sqlite_ctx) -> None:
         people = {p["username"]: p for p in numbers["people"]}
         assert people["zhao"]["projects_led"] == 1
         assert people["zhao"]["completion_rate"] is not None
+        (project,) = [p for p in numbers["projects"] if p["title"] == "2026 春季会员日推广"]
+        # 采纳的创意 on 内部评审 (nine days ago: maybe last month) and 协作满意度 on 复盘数据填报
+        # of the department's own forms
+        tz = ZoneInfo("Asia/Shanghai")
+        review_month = (sqlite_ctx.clock.now() - timedelta(days=9)).astimezone(tz)
+        then = kpis.kpis(session, wang, review_month.strftime("%Y-%m"), tz,
+                         sqlite_ctx.clock.now())
+        ideas = {p["username"]: p["ideas_adopted"] for p in then["people"]}
+        assert (ideas["chen"], ideas["zhao"]) == (1, 1)
+        assert project["collaboration_rating"] == 4.67
+        assert [c["name"] for c in project["collaboration"]] == ["设计部", "财务部", "销售部"]

@@ -1,9 +1,8 @@
 """考核数据 through the API, for one month: a project whose internal review adopted ideas of two
 specialists, with two weekly reports (one on time, one late) and a retrospective rating the
 departments; the numbers per person and per project, the .xlsx, who may see them, and the
-award nominations made from them. The department's models do not record adopted ideas and
-ratings yet: the test deploys them with the two fields appraisal reads
-(`tests.reports.models_with_appraisal_fields`)."""
+award nominations made from them. The ideas are recorded on 内部评审 (采纳的创意) and the
+ratings on 复盘数据填报 (协作满意度) of the department's own models."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ from openpyxl import load_workbook
 
 from engine.clock import FixedClock
 from tests.reports import (
-    deploy_models_with_appraisal_fields,
     finish_project,
     project_to_execution,
 )
@@ -40,7 +38,6 @@ def _weekly_report(api: Api, ctx, clock: FixedClock, at, done_after: timedelta) 
 
 @pytest.fixture
 def project(api: Api, ctx, clock: FixedClock, tmp_path) -> int:
-    deploy_models_with_appraisal_fields(ctx, tmp_path)
     started = clock.now()
     iid = project_to_execution(api, review={"adopted_ideas": IDEAS})
     _weekly_report(api, ctx, clock, started + timedelta(days=7, seconds=1), timedelta(hours=2))
@@ -95,7 +92,7 @@ def test_who_sees_the_numbers(api: Api) -> None:
     for user in ("alice", "fin", "sales1", "req"):
         for path in ("/kpis/people", "/kpis/projects", "/kpis/export", "/awards/nominations"):
             assert api.get(user, path).status_code == 403, (user, path)
-    for bad in ("2026-13", "2026-Q5", "26-03", "2026-3"):
+    for bad in ("2026-13", "2026-Q5", "26-03", "2026-3", "0000-01", "9999"):
         r = api.get("mgr", "/kpis/people", query_string={"period": bad})
         assert r.status_code == 400 and r.get_json()["error"]["details"]["field"] == \
             "query.period", bad
@@ -115,10 +112,13 @@ def test_nominations_from_the_numbers(api: Api, project: int) -> None:
         "quarter": {**star, "period": "2026-Q1"},  # 创意之星 is monthly
         "reason": {**star, "nominee": "bob", "reason": "  "},
         "project": {**star, "award": "project_benchmark", "period": "2026-Q1"},  # no project
+        "year 0": {**star, "period": "0000-01"},
     }
     for name, body in refused.items():
         r = api.post("mgr", "/awards/nominations", body)
         assert r.status_code == 400, (name, r.get_json())
+    r = api.post("mgr", "/awards/nominations", refused["year 0"])
+    assert r.get_json()["error"]["details"]["field"] == "period"
     benchmark = {"award": "project_benchmark", "period": "2026-Q1", "instance_id": project,
                  "reason": "目标全部达成，协作评价高"}
     r = api.post("owner", "/awards/nominations", benchmark)

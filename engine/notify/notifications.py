@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine.notify import ops_settings
@@ -96,17 +96,20 @@ def _to_bell(
                 )
             )
         }
+    text = {"title": message.title, "body": message.text, "title_en": message.title_en,
+            "body_en": message.text_en, "created_at": now}
+    new: list[dict[str, Any]] = []
     for user in recipients:
         row = unread.get(user)
         if row is None:
-            row = NotificationRecord(
-                username=user, event=event, instance_id=message.instance_id,
-                task_id=message.task_id, repeats=0,
-            )
-            session.add(row)
-        row.title, row.body = message.title, message.text
-        row.title_en, row.body_en = message.title_en, message.text_en
-        row.created_at, row.repeats = now, (row.repeats or 0) + 1
+            new.append({"username": user, "event": event, "instance_id": message.instance_id,
+                        "task_id": message.task_id, "read_at": None, "repeats": 1, **text})
+            continue
+        for key, value in text.items():
+            setattr(row, key, value)
+        row.repeats = (row.repeats or 0) + 1
+    if new:  # one executemany; ORM objects would cost an INSERT each on SQLite (RETURNING ids)
+        session.execute(insert(NotificationRecord.__table__), new)
 
 
 def emit(ctx: EngineContext, session: Session, event: str, payload: dict[str, Any]) -> int:

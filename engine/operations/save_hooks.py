@@ -147,9 +147,10 @@ def after_sync(
     ops: bool = True,
     assign: Mapping[str, str],
     held: HeldAudits,
+    to_route: bool | None = None,
 ) -> None:
     """`ops=False`: the instance has no signers/delegations/submissions (has_task_operations),
-    so closing rows has nothing of planflow's to take along."""
+    so closing rows has nothing of planflow's to take along; ``to_route``: see SaveHooks."""
     from engine.notify.notifications import publish
     from engine.people import absence
 
@@ -170,7 +171,7 @@ def after_sync(
     if created:
         held.flush()  # the save's audit entries wait for its one INSERT
     before = {r.id: r.assignee for r in plain}
-    absence.apply_for_instance(ctx, session, record, created, now)
+    absence.apply_for_instance(ctx, session, record, created, now, to_route)
     for row in plain:
         if row.id in overrides or row.assignee != before[row.id]:
             continue  # 退回/撤回 and handovers send their own message

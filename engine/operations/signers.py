@@ -15,7 +15,6 @@ from engine.access import require_task, task_access
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.notify.notifications import publish
 from engine.operations.completion import advance, open_entry
-from engine.operations.save_hooks import has_task_operations
 from engine.operations.shared import (
     SIGNER_MODES,
     active_users,
@@ -33,9 +32,9 @@ from engine.operations.shared import (
 )
 from engine.operations.votes import count_votes
 from engine.store import instance_state as store
+from engine.store.instance_probe import probe
 from engine.store.records_ops import LIVE_STATUSES, TaskSignerRecord, TaskSubmissionRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
-from engine.store.timer_rows import Known
 from engine.usecases import instances
 
 if TYPE_CHECKING:
@@ -59,9 +58,11 @@ def submit(
     instances.check_data(data)
     task = task_access(session, actor, task_id)
     row, record = task.row, task.record
-    # The common case (the instance never had a signer, delegation or held submission) costs
-    # one probe, which the save then need not repeat.
-    any_ops = has_task_operations(session, record.id)
+    # One probe (the instance's timers, whether it ever had a signer, delegation or held
+    # submission, whether anything is to route around an absence) that the save then need not
+    # repeat; the common case has no task operation and nothing more to read here.
+    known = probe(session, record.id, ctx.clock.now())
+    any_ops = bool(known.task_operations)
     entry, entries = signers_of(session, row.id) if any_ops else (None, [])
     if entry is not None and signature_rows:
         decision = data.get("decision", "approve")
@@ -74,7 +75,7 @@ def submit(
     if not entries:
         return instances.complete(
             ctx, session, actor, task_id, data, task=task,
-            known=Known(task_operations=any_ops),
+            known=known,
         )
     rejected = [e.signer for e in entries if e.status == "rejected"]
     if rejected:

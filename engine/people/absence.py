@@ -4,9 +4,8 @@ the deputy named on the absence; when they are back the tasks still held by the 
 return.
 
 Two ways in, neither needs the scheduler:
-* at every save of an instance (`engine.store.instance_state._sync_tasks` → `apply_for_instance`):
-  new tasks
-  are assigned past an absent user, open ones are handed over / back as the periods say;
+* at every save of an instance (`engine.store.task_projection.sync_tasks` → `apply_for_instance`):
+  new tasks are assigned past an absent user, open ones are handed over / back as the periods say;
 * `mark_away` / `mark_back` (and `sync_all`, e.g. from cron) reassign across all instances now.
 
 Every move is a `task_handovers` row plus an audit entry on the instance, so A and B both see
@@ -18,13 +17,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.access import may_manage_absence
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.notify.notifications import publish
 from engine.people.accounts import Actor, get_user
+from engine.store import instance_probe
 from engine.store import instance_state as store
 from engine.store.records_ops import (
     LIVE_STATUSES,
@@ -171,35 +171,23 @@ def _delegated(session: Session, task_ids: list[str]) -> set[str]:
     )
 
 
-_now = bindparam("now")
-# Built once (constructing a statement costs about as much as running it).
-_ANYTHING_TO_ROUTE = select(
-    or_(
-        exists().where(
-            AbsenceRecord.starts_at <= _now,
-            or_(AbsenceRecord.ends_at.is_(None), AbsenceRecord.ends_at > _now),
-        ),
-        exists().where(
-            TaskHandoverRecord.instance_id == bindparam("instance_id"),
-            TaskHandoverRecord.returned_at.is_(None),
-        ),
-    )
-)
-
-
 def apply_for_instance(
     ctx: EngineContext,
     session: Session,
     record: InstanceRecord,
     new_rows: list[HumanTaskRow],
     now: datetime,
+    to_route: bool | None = None,
 ) -> None:
-    """The save-time check: route this instance's tasks around absent users, and back."""
+    """The save-time check: route this instance's tasks around absent users, and back.
+    ``to_route``: the caller's probe answer (`engine.store.instance_probe`); None: probe here."""
     if record.status in ("completed", "terminated"):
         return
     # Nearly always nobody is away and nothing of this instance is handed over: one probe
     # says so (read at every save, so an absence set by another process is seen at once).
-    if not session.execute(_ANYTHING_TO_ROUTE, {"now": now, "instance_id": record.id}).scalar():
+    if to_route is None:
+        to_route = bool(instance_probe.routing(session, [record.id], now))
+    if not to_route:
         return
     away = active_absences(session, now)
     open_handovers = session.scalars(

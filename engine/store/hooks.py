@@ -45,8 +45,10 @@ class SaveHooks(Protocol):
         ops: bool = True,
         assign: Mapping[str, str],
         held: HeldAudits,
+        to_route: bool | None = None,
     ) -> None:
         """After the task rows are in step: votes, absences, notifications. ``assign``: who
         tasks created by this save go to (the save's caller decided it, e.g. 退回); ``held``:
-        the save's audit entries (flush through it, not the session)."""
+        the save's audit entries (flush through it, not the session); ``to_route``: whether
+        anyone is away or a task is handed over, when the caller already knows (None: ask)."""
         ...

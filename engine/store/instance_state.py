@@ -224,7 +224,7 @@ def _save(
             unresolved.append(timer_rows.Pending(incident.task_id, incident.element_id, retry_at))
         sync_tasks(
             ctx, session, record, workflow, model, ready, completed, now, first_save, had_ready,
-            assign, known.task_operations, held,
+            assign, known, held,
         )
         timer_rows.sync_timers(session, record, workflow, timers, unresolved)
         if record.status == "completed" and record.completed_at == now:

@@ -26,6 +26,7 @@ from engine.store.task_properties import (
     resolve_assignment,
     task_title,
 )
+from engine.store.timer_rows import Known
 
 if TYPE_CHECKING:
     from engine.context import EngineContext
@@ -53,21 +54,22 @@ def sync_tasks(
     first_save: bool,
     had_ready: bool,
     assign: Mapping[str, str],
-    task_operations: bool | None,
+    known: Known,
     held: HeldAudits,
 ) -> None:
     """Bring the task rows in step with the engine's ready user tasks: close those no longer
     ready (completed by ``completed[task_id]``, else cancelled), create the new ones with
     their assignee, candidate groups and due date, then the save hooks (votes, absences,
-    notifications). ``task_operations``: whether the instance has any (None: ask); ``held``:
-the save's audit entries, which the hooks flush through."""
+    notifications). ``known``: what the caller already read (`timer_rows.Known`: whether the
+instance has task operations, whether anything is to route; None: ask); ``held``: the save's
+audit entries, which the hooks flush through."""
     # Planflow's task operations: refuse completions their rules do not allow yet; rows held
     # for signers ("on_hold") are live too; rows planflow made itself are not engine tasks.
     # Most instances never used one: a single check then skips their three lookups.
     if first_save:
         ops = False
-    elif task_operations is not None:
-        ops = task_operations
+    elif known.task_operations is not None:
+        ops = known.task_operations
     else:
         ops = ctx.save_hooks.has_task_operations(session, record.id)
     if ops:
@@ -114,7 +116,7 @@ the save's audit entries, which the hooks flush through."""
             record_expression_problems(session, record.id, row, problems, now)
     ctx.save_hooks.after_sync(
         ctx, session, record, workflow, model, created, closed, now, ops=ops,
-        assign=assign, held=held,
+        assign=assign, held=held, to_route=known.to_route,
     )
 
 

@@ -117,6 +117,8 @@ class Known:
 
     timers: tuple[list[Timer], list[Pending]] | None = None
     task_operations: bool | None = None
+    # Whether anyone is away or a task of the instance is handed over (the absence routing).
+    to_route: bool | None = None
 
 
 # Built once (constructing it cost more than running it); a plain table DELETE: the rows are

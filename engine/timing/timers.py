@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import Conflict
 from engine.operations import save_hooks
-from engine.store import timer_rows
+from engine.store import instance_probe, timer_rows
 from engine.store.db import transaction
 from engine.store.tables import IncidentRecord, InstanceRecord, TimerRow
 from engine.usecases.control import fire_due_timers
@@ -153,7 +153,8 @@ def _read_rows(
     """The batch's due retries (`store.due_retries`), and for each instance what its save need
     not read again (`timer_rows.Known`): its timer rows and unresolved incidents (one query
     for the batch; not for instances with a due retry, which resolves incidents before its
-    save) and whether it ever had a task operation (one query for the batch)."""
+    save), whether it ever had a task operation and whether its tasks may need routing around
+    an absence (one query each for the batch)."""
     rows = timer_rows.for_instances(session, instance_ids)
     due = [
         i
@@ -161,9 +162,11 @@ def _read_rows(
         if any(p.retry_at is not None and p.retry_at <= now for p in pending)
     ]
     with_ops = save_hooks.with_task_operations(session, instance_ids)
+    to_route = instance_probe.routing(session, instance_ids, now)
     known = {
         i: timer_rows.Known(
-            timers=None if i in due else rows[i], task_operations=i in with_ops
+            timers=None if i in due else rows[i], task_operations=i in with_ops,
+            to_route=i in to_route,
         )
         for i in instance_ids
     }

@@ -11,7 +11,7 @@ from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -52,21 +52,19 @@ if TYPE_CHECKING:
 
 MAX_DATA_BYTES = 256 * 1024
 
+# The model's live version (id and number) in one statement, built once.
+_LATEST_VERSION = select(ProcessVersionRecord.id, ProcessVersionRecord.version).where(
+    ProcessModelRecord.key == bindparam("key"), ProcessVersionRecord.model_key == bindparam("key"),
+    ProcessVersionRecord.version == ProcessModelRecord.latest_version)
+
 
 def start(
     ctx: EngineContext, session: Session, actor: Actor, key: str, data: dict[str, Any]
 ) -> InstanceRecord:
     check_data(data)
-    model_record = session.get(ProcessModelRecord, key)
-    if model_record is None:
+    version = session.execute(_LATEST_VERSION, {"key": key}).first()
+    if version is None:
         raise NotFound(f"流程模型 {key} 不存在 (process model not found)", {"process": key})
-    version = session.scalar(
-        select(ProcessVersionRecord).where(
-            ProcessVersionRecord.model_key == key,
-            ProcessVersionRecord.version == model_record.latest_version,
-        )
-    )
-    assert version is not None
     model = store.parsed_model(ctx, session, version.id)
     cleaned = dict(data)
     if model.start_form and model.start_form in model.forms:

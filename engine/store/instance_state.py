@@ -374,7 +374,6 @@ def due_retries(session: Session, instance_id: int, now: datetime) -> list[Incid
     )
 
 
-# Built once (constructing a statement costs about as much as running it).
 def resolve_incidents(session: Session, instance_id: int, at: datetime) -> None:
     session.execute(
         update(IncidentRecord)
@@ -384,8 +383,9 @@ def resolve_incidents(session: Session, instance_id: int, at: datetime) -> None:
 
 
 def _title(record: InstanceRecord, model: ParsedModel) -> str:
+    # An event is known by its name (2026 新品发布会), not its theme (issue 14).
     data = record.data or {}
-    for key in ("title", "project_name", "event_theme", "theme", "annual_theme"):
+    for key in ("title", "project_name", "event_name", "event_theme", "theme", "annual_theme"):
         value = data.get(key)
         if isinstance(value, str) and value.strip():
             return value.strip()[:200]

@@ -75,6 +75,7 @@ def test_product_launch_end_to_end(
         },
     )
     iid = started["id"]
+    assert started["title"] == "2026 新品发布会"  # the event's name, not its theme
 
     # 1. 10 days before the event: the T-30 and T-15 production dates (3 working days before
     #    each publication) are past → both design tasks at once

@@ -73,7 +73,7 @@ START_DATA = {
         "project_name": "Q3 旺季促销", "requirement_source": "business_department",
         "requesting_department": "销售部",
         "requirement_description": "销售部提出旺季促销需求，希望借助线上预售提升Q3销售额。",
-        "initial_goal": "提升Q3销售额20%", "a_owner": "u000", "b_owner": "u001",
+        "initial_goal": "提升Q3销售额20%", "a_owner": "boss", "b_owner": "planner",
     },
     "product_launch": {
         "event_name": "2026 新品发布会", "theme": "科技赋能,重构未来",
@@ -116,7 +116,7 @@ def load(url: str, tmp: Path, seed: int = 7) -> dict[str, Any]:
     began = time.perf_counter()
     prepare_db(url, tmp, bench_users=1,
                models=[bench_model_copy(tmp / "models"), ROOT / "bpmn"],
-               extra_users={"boss": ["planning_manager"]})
+               extra_users={"boss": ["planning_manager"], "planner": ["planning_specialist"]})
     db = make_engine(url)
     ctx = build_context(Settings(database_url=url, secret_key="bench-secret"), db=db)
     with transaction(ctx.sessions) as s:

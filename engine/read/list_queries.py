@@ -16,8 +16,10 @@ from sqlalchemy import (
     Row,
     Select,
     bindparam,
+    case,
     exists,
     func,
+    literal,
     select,
     text,
     union_all,
@@ -188,3 +190,38 @@ INSTANCE_COLUMNS = (
     InstanceRecord.completed_at,
     InstanceRecord.suspended,
 )
+
+
+def open_step_names(process: str | None, limit: int) -> Select[Any]:
+    """Distinct names of open tasks (of one process, or of all) as a skip scan of
+    ix_tasks_status_name (status, model_key, name): a recursive walk that seeks the next
+    (process, name) pair at each step, so it costs one probe per distinct pair, not a read of
+    every open task. The names come in (process, name) order, as a scan of that index gives
+    them, so the first ``limit`` are those a plain DISTINCT ... LIMIT returns on SQLite."""
+    names, keys = HumanTaskRow.__table__.alias("n"), HumanTaskRow.__table__.alias("k")
+
+    def first_name(key: Any, after: Any = None) -> Any:
+        cond = [names.c.status == "open", names.c.model_key == key]
+        if after is not None:
+            cond.append(names.c.name > after)
+        return select(func.min(names.c.name)).where(*cond).scalar_subquery()
+
+    def next_key(after: Any = None, steps: Any = None) -> Any:
+        cond = [keys.c.status == "open"] + ([keys.c.model_key > after] if after is not None else [])
+        query = select(func.min(keys.c.model_key)).where(*cond)
+        # used two levels down too (inside first_name): correlated to the walk explicitly
+        return (query.correlate(steps) if steps is not None else query).scalar_subquery()
+
+    first = literal(process) if process else next_key()
+    seed = select(first.label("k"), first_name(first).label("n")).cte("steps", recursive=True)
+    k, n = seed.c.k, seed.c.n
+    same = first_name(k, n)
+    if process:  # this process's names only: stop after its last one
+        step = select(k, same).where(n.is_not(None))
+    else:  # after a process's last name, the next process's first one; stop after the last
+        after = next_key(k, seed)
+        step = select(
+            case((same.is_(None), after), else_=k), func.coalesce(same, first_name(after))
+        ).where(k.is_not(None))
+    steps = seed.union_all(step)
+    return select(steps.c.n).where(steps.c.n.is_not(None)).distinct().limit(limit)

@@ -331,3 +331,23 @@ def test_badge_count_is_never_stale(ctx):
         with transaction(ctx.sessions) as writer:
             writer.execute(text("UPDATE human_tasks SET assignee = 'bob' WHERE id = 'new-2'"))
         assert inbox.open_count(reader, fin) == first + 1
+
+
+def test_stage_options_are_the_open_step_names(ctx):
+    """The stage filter's choices (a skip scan on SQLite, DISTINCT on PostgreSQL) are exactly
+    the names of open tasks, of one process or of all; closed tasks' names are not offered."""
+    tasks = _seed(ctx)
+    with transaction(ctx.sessions) as s:
+        iid = s.scalar(select(InstanceRecord.id))
+        extra = [("third", "会场确认", "open"), ("third", "嘉宾确认", "open"),
+                 ("other", "嘉宾确认", "open"), ("third", "已结束的步骤", "completed")]
+        rows = [{**{k: v for k, v in tasks[0].items() if k != "groups"}, "id": f"x-{n}",
+                 "instance_id": iid, "model_key": key, "name": name, "status": status,
+                 "assignee": "alice"} for n, (key, name, status) in enumerate(extra)]
+        s.execute(insert(HumanTaskRow), rows)
+        everything = tasks + rows
+        for process in (None, "approval_demo", "other", "third", "missing"):
+            want = sorted({t["name"] for t in everything if t["status"] == "open"
+                           and process in (None, t["model_key"])})
+            assert instance_view.stage_options(s, process) == want, process
+        assert len(instance_view.stage_options(s, None, limit=2)) == 2

@@ -25,6 +25,7 @@ from engine.read.list_queries import (
 )
 from engine.store import instance_state as store
 from engine.store.records_ops import LIVE_STATUSES
+from engine.store.start_warnings import start_warnings
 from engine.store.tables import (
     HumanTaskRow,
     InstanceRecord,
@@ -192,6 +193,12 @@ def acted_on(record: InstanceRecord) -> dict[str, Any]:
     reads (on SQLite the write commits first, which would make the record reload). No view
     permission is asked: the caller has just acted on it."""
     return {**instance_dict(record), "data": record.data}
+
+
+def start_warnings_of(record: InstanceRecord) -> list[str]:
+    """What the model warned its starter of (`engine.store.start_warnings`: e.g. an event less
+    than 30 days away), for the start's answer on every channel."""
+    return start_warnings(record.data)
 
 
 def detail_of(session: Session, head: dict[str, Any], now: datetime) -> dict[str, Any]:

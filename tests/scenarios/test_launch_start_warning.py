@@ -7,6 +7,7 @@ time is already gone; never for an event far enough ahead."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from engine.clock import FixedClock
 from engine.context import EngineContext
 from tests.conftest import START
+from tests.pages import as_user, csrf, html
 from tests.scenarios import Api, add_extra_staff, deploy_department_models
 
 
@@ -79,3 +81,20 @@ def test_an_event_well_ahead_starts_without_a_warning(api: Api) -> None:
     assert started["warnings"] == []
     assert notes(started) == []
     assert started["data"]["compressed_steps"] == []
+
+
+def test_the_start_page_shows_the_warning(api: Api, app: Any) -> None:
+    """Started from the page (发起流程), the starter reads the warning at once, on the page the
+    start leads to, beside 流程已发起."""
+    sup = as_user(app, "sup")
+    r = sup.post(
+        "/start/product_launch",
+        json={"data": {"event_name": "临时发布会", "theme": "主题",
+                       "event_date": "2026-03-12T14:00", "venue": "上海"}},
+        headers={"X-CSRF-Token": csrf(sup)},
+    )
+    assert r.status_code == 200, r.get_json()
+    page = html(sup.get(r.get_json()["redirect"]))
+    flashes = re.findall(r'<div class="flash" role="status">(.*?)</div>', page, re.S)
+    assert flashes[0] == "流程已发起：临时发布会"
+    assert flashes[1].startswith("活动距今仅 10 天，不足手册要求的筹备期"), flashes

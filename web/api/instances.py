@@ -20,13 +20,7 @@ def start_instance(call: Call, body: StartInstance) -> Json:
     head = queries.acted_on(record)
     release_writes(call.session)
     detail = queries.detail_of(call.session, head, call.ctx.clock.now())
-    # what the model warned its starter of (engine.store.start_warnings), as it was recorded
-    warnings = [
-        a["details"]["note"]
-        for a in detail["audit"]
-        if a["action"] == "handler_note" and (a["details"] or {}).get("kind") == "start_warning"
-    ]
-    return {**detail, "warnings": warnings}
+    return {**detail, "warnings": queries.start_warnings_of(record)}
 
 
 @endpoint("GET", "/process-instances", summary="List instances (staff: their own and those they "

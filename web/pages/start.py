@@ -13,7 +13,7 @@ from flask import flash, jsonify, render_template, url_for
 from werkzeug.wrappers import Response
 
 from engine.errors import FormInvalid, PlanflowError
-from engine.read import start_page
+from engine.read import queries, start_page
 from engine.usecases import instances
 from web.core import engine_ctx, unit_of_work
 from web.i18n import translate
@@ -81,6 +81,7 @@ def start_submit(key: str) -> Response | tuple[Response, int]:
             form = start_page.start_form_for(ctx, session, key)
             record = instances.start(ctx, session, actor, key, data)
             instance_id, title = record.id, record.title
+            warnings = queries.start_warnings_of(record)
     except FormInvalid as exc:
         return json_error(
             422,
@@ -94,5 +95,7 @@ def start_submit(key: str) -> Response | tuple[Response, int]:
             return json_error(404, exc.code, translate("staff.error.not_found_model"))
         return json_error(status_for(exc), exc.code, exc.message, details=exc.details)
     flash(translate("staff.flash.started", title=title))
+    for text in warnings:  # the model's own words (zh), e.g. which steps an early event compresses
+        flash(text)
     target = staff_instance_url(instance_id) or url_for("pages.inbox")
     return jsonify({"ok": True, "redirect": target, "instance_id": instance_id})

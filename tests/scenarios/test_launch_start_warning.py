@@ -95,6 +95,6 @@ def test_the_start_page_shows_the_warning(api: Api, app: Any) -> None:
     )
     assert r.status_code == 200, r.get_json()
     page = html(sup.get(r.get_json()["redirect"]))
-    flashes = re.findall(r'<div class="flash" role="status">(.*?)</div>', page, re.S)
+    flashes = re.findall(r'<div class="flash[^"]*" role="status">(.*?)</div>', page, re.S)
     assert flashes[0] == "流程已发起：临时发布会"
     assert flashes[1].startswith("活动距今仅 10 天，不足手册要求的筹备期"), flashes

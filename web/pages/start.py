@@ -96,6 +96,6 @@ def start_submit(key: str) -> Response | tuple[Response, int]:
         return json_error(status_for(exc), exc.code, exc.message, details=exc.details)
     flash(translate("staff.flash.started", title=title))
     for text in warnings:  # the model's own words (zh), e.g. which steps an early event compresses
-        flash(text)
+        flash(text, "warning")
     target = staff_instance_url(instance_id) or url_for("pages.inbox")
     return jsonify({"ok": True, "redirect": target, "instance_id": instance_id})

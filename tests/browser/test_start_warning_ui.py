@@ -30,4 +30,13 @@ def test_the_starter_reads_the_warning(page, live_server, screenshot) -> None:
     assert "T-30 悬念预热海报" in warning
     box = flashes.nth(1).bounding_box()
     assert box["width"] <= page.viewport_size["width"]  # wraps, never runs off the page
+    # the diagram's due tags: the video task's two timers (SLA, 未发布) stack, never overlap
+    page.wait_for_selector(".pf-overlay")
+    boxes = [b for b in (t.bounding_box() for t in page.locator(".pf-overlay").all()) if b]
+    assert len(boxes) >= 3, boxes
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            apart = (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                     or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+            assert apart, (a, b)
     screenshot(page, "start_warning", full_page=False)

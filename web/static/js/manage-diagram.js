@@ -57,6 +57,7 @@
     var h = data.highlights;
     var marked = {};
     var completed = {};
+    var stacked = {};  // host task id -> due tags already placed below its boundary events
 
     function mark(id, cls) {
       if (registry.get(id)) { canvas.addMarker(id, cls); marked[id] = true; }
@@ -76,10 +77,13 @@
       var tag = document.createElement('div');
       tag.className = 'pf-overlay';
       tag.textContent = data.labels.due + ' ' + fmt.format(new Date(h.waiting[id]));
-      // A boundary event sits on its task's edge: its tag goes below it, off the task's name.
+      // A boundary event sits on its task's edge: its tag goes below it, off the task's name;
+      // the tags of several timers on one task (SLA + escalation) stack instead of overlapping.
       var below = el.type === 'bpmn:BoundaryEvent';
+      var host = below && el.host ? el.host.id : null;
+      var nth = host ? (stacked[host] = (stacked[host] || 0) + 1) - 1 : 0;
       overlays.add(id, 'pf-due', {
-        position: { top: below ? el.height + 2 : -24, left: el.width / 2 }, html: tag
+        position: { top: below ? el.height + 2 + nth * 22 : -24, left: el.width / 2 }, html: tag
       });
     });
     h.errors.forEach(function (id) { mark(id, 'pf-error'); });

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     and_,
-    bindparam,
     delete,
     literal,
     or_,
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import Conflict
 from engine.operations.vote_setup import open_vote
+from engine.store import instance_probe
 from engine.store.held_audits import HeldAudits
 from engine.store.records_ops import (
     LIVE_STATUSES,
@@ -55,23 +55,10 @@ log = logging.getLogger("planflow.ops")
 OPEN_SIGNER = ("pending", "open", "rejected")
 
 
-_OPS_RECORDS = (TaskSignerRecord, TaskDelegationRecord, TaskSubmissionRecord)
-
-
-_instance = bindparam("instance_id")
-# Built once (constructing it costs about as much as running it).
-_ANY_TASK_OPERATION = select(
-    union_all(
-        select(literal(1)).where(TaskSignerRecord.instance_id == _instance),
-        select(literal(1)).where(TaskDelegationRecord.instance_id == _instance),
-        select(literal(1)).where(TaskSubmissionRecord.instance_id == _instance),
-    ).subquery()
-).limit(1)
-
-
 def has_task_operations(session: Session, instance_id: int) -> bool:
-    """One indexed probe of the three operation tables (each row carries its instance id)."""
-    return session.execute(_ANY_TASK_OPERATION, {"instance_id": instance_id}).first() is not None
+    """Whether the instance ever had a signer, delegation or held submission (the rule and its
+    one probe: `engine.store.instance_probe`)."""
+    return instance_probe.has_task_operations(session, instance_id)
 
 
 def with_task_operations(session: Session, instance_ids: list[int]) -> set[int]:
@@ -82,7 +69,7 @@ def with_task_operations(session: Session, instance_ids: list[int]) -> set[int]:
             union(
                 *(
                     select(record.instance_id).where(record.instance_id.in_(instance_ids))
-                    for record in _OPS_RECORDS
+                    for record in instance_probe.OPERATION_RECORDS
                 )
             )
         )

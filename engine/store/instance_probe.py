@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, exists, literal_column, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from engine.store import timer_rows
 from engine.store.records_ops import (
     AbsenceRecord,
     TaskDelegationRecord,
@@ -23,11 +24,16 @@ from engine.store.records_ops import (
     TaskSignerRecord,
     TaskSubmissionRecord,
 )
-from engine.store.tables import IncidentRecord, TimerRow
-from engine.store.timer_rows import Known, Pending, Timer
+from engine.store.timer_rows import INSTANCE_ID, TIMER_AND_INCIDENT_ROWS, Known, Pending, Timer
 
-_instance = bindparam("instance_id")
+_instance = INSTANCE_ID
 _now = bindparam("now")
+
+# The tables of planflow's task operations (加签, delegation, held submission): an instance
+# with none of their rows skips the operations' lookups at every save.
+OPERATION_RECORDS = (TaskSignerRecord, TaskDelegationRecord, TaskSubmissionRecord)
+_ANY_OPERATION = or_(*(exists().where(r.instance_id == _instance) for r in OPERATION_RECORDS))
+_HAS_OPERATIONS = select(_ANY_OPERATION)
 
 _SOMEONE_AWAY = exists().where(
     AbsenceRecord.starts_at <= _now,
@@ -44,30 +50,8 @@ def _flag(name: str, condition: object) -> object:
 
 # Built once (constructing a statement costs about as much as running it).
 _PROBE = union_all(
-    select(
-        literal_column("'t'").label("src"),
-        TimerRow.id,
-        TimerRow.task_id,
-        TimerRow.element_id,
-        TimerRow.kind,
-        TimerRow.due_at.label("at"),
-    ).where(TimerRow.instance_id == _instance),
-    select(
-        literal_column("'i'"),
-        IncidentRecord.id,
-        IncidentRecord.task_id,
-        IncidentRecord.element_id,
-        literal_column("'retry'"),
-        IncidentRecord.retry_at,
-    ).where(IncidentRecord.instance_id == _instance, IncidentRecord.resolved_at.is_(None)),
-    _flag(
-        "o",
-        or_(
-            exists().where(TaskSignerRecord.instance_id == _instance),
-            exists().where(TaskDelegationRecord.instance_id == _instance),
-            exists().where(TaskSubmissionRecord.instance_id == _instance),
-        ),
-    ),
+    *TIMER_AND_INCIDENT_ROWS,
+    _flag("o", _ANY_OPERATION),
     _flag(
         "r",
         or_(
@@ -81,24 +65,21 @@ _PROBE = union_all(
 )
 
 
+def has_task_operations(session: Session, instance_id: int) -> bool:
+    """Whether the instance ever had a signer, delegation or held submission (one probe)."""
+    return bool(session.execute(_HAS_OPERATIONS, {"instance_id": instance_id}).scalar())
+
+
 def probe(session: Session, instance_id: int, now: datetime) -> Known:
     """The instance's timer rows and unresolved incidents, whether it has task operations and
     whether its tasks may need routing around an absence (`now`), in one statement."""
-    timers: list[Timer] = []
-    pending: list[Pending] = []
+    timers: tuple[list[Timer], list[Pending]] = ([], [])
     ops = route = False
-    for src, id_, task_id, element, kind, at in session.execute(
-        _PROBE, {"instance_id": instance_id, "now": now}
-    ):
-        if src == "t":
-            timers.append(Timer(id_, task_id, element, kind, at))
-        elif src == "i":
-            pending.append(Pending(task_id, element, at))
-        elif src == "o":
-            ops = True
-        else:
-            route = True
-    return Known(timers=(timers, pending), task_operations=ops, to_route=route)
+    for row in session.execute(_PROBE, {"instance_id": instance_id, "now": now}):
+        if timer_rows.take_row(timers, row):
+            continue
+        ops, route = ops or row.src == "o", route or row.src == "r"
+    return Known(timers=timers, task_operations=ops, to_route=route)
 
 
 _ids = bindparam("ids", expanding=True)

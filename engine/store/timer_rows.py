@@ -5,9 +5,10 @@ of restoring workflows."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import bindparam, delete, literal_column, select, union_all
@@ -33,9 +34,10 @@ class Timer(NamedTuple):
     due_at: datetime
 
 
-_instance = bindparam("instance_id")
-# The instance's timer rows and its unresolved incidents, in one statement (built once).
-_TIMERS_AND_INCIDENTS = union_all(
+INSTANCE_ID = bindparam("instance_id")
+# The instance's timer rows and its unresolved incidents as rows of one shape
+# (src, id, task_id, element_id, kind, at): `instance_probe` adds its flags to the same UNION.
+TIMER_AND_INCIDENT_ROWS = (
     select(
         literal_column("'t'").label("src"),
         TimerRow.id,
@@ -43,7 +45,7 @@ _TIMERS_AND_INCIDENTS = union_all(
         TimerRow.element_id,
         TimerRow.kind,
         TimerRow.due_at.label("at"),
-    ).where(TimerRow.instance_id == _instance),
+    ).where(TimerRow.instance_id == INSTANCE_ID),
     select(
         literal_column("'i'"),
         IncidentRecord.id,
@@ -51,20 +53,29 @@ _TIMERS_AND_INCIDENTS = union_all(
         IncidentRecord.element_id,
         literal_column("'retry'"),
         IncidentRecord.retry_at,
-    ).where(IncidentRecord.instance_id == _instance, IncidentRecord.resolved_at.is_(None)),
+    ).where(IncidentRecord.instance_id == INSTANCE_ID, IncidentRecord.resolved_at.is_(None)),
 )
+_TIMERS_AND_INCIDENTS = union_all(*TIMER_AND_INCIDENT_ROWS)  # built once
+
+
+def take_row(out: tuple[list[Timer], list[Pending]], row: Sequence[Any]) -> bool:
+    """Add one row of `TIMER_AND_INCIDENT_ROWS` to ``out``; False if it is neither."""
+    src, id_, task_id, element, kind, at = row
+    if src == "t":
+        out[0].append(Timer(id_, task_id, element, kind, at))
+    elif src == "i":
+        out[1].append(Pending(task_id, element, at))
+    else:
+        return False
+    return True
 
 
 def timers_and_incidents(
     session: Session, instance_id: int
 ) -> tuple[list[Timer], list[Pending]]:
     out: tuple[list[Timer], list[Pending]] = ([], [])
-    rows = session.execute(_TIMERS_AND_INCIDENTS, {"instance_id": instance_id})
-    for src, id_, task_id, element, kind, at in rows:
-        if src == "t":
-            out[0].append(Timer(id_, task_id, element, kind, at))
-        else:
-            out[1].append(Pending(task_id, element, at))
+    for row in session.execute(_TIMERS_AND_INCIDENTS, {"instance_id": instance_id}):
+        take_row(out, row)
     return out
 
 
@@ -100,11 +111,8 @@ def for_instances(
     rows = session.execute(
         _BATCH_TIMERS_AND_INCIDENTS, {"ids": instance_ids, "incident_ids": instance_ids}
     )
-    for instance_id, src, id_, task_id, element, kind, at in rows:
-        if src == "t":
-            out[instance_id][0].append(Timer(id_, task_id, element, kind, at))
-        else:
-            out[instance_id][1].append(Pending(task_id, element, at))
+    for instance_id, *row in rows:
+        take_row(out[instance_id], row)
     return out
 
 

@@ -193,26 +193,15 @@ def list_instances(
                 .offset((page - 1) * per_page)
             )
         )
-        total = min(counted, COUNT_CAP)
-        return InstancePage(
-            _rows(session, page_ids, now), total, counted > COUNT_CAP, page, per_page
-        )
+        return _capped_page(session, page_ids, counted, now, page, per_page)
     ids = filtered_ids(actor, flt, now, tz)
     if not sees_all(actor) and not _instance_filtered(flt):
         # The visibility UNION (the actor's own work) is built whole for the sort anyway: one
         # statement pages and counts it (a window count).
-        found, counted, _page = page_with_total(
-            session, ids, lambda c: [c.id.desc()], page, per_page
-        )
-        page_ids = [r.id for r in found]
-        return InstancePage(
-            _rows(session, page_ids, now), min(counted, COUNT_CAP), counted > COUNT_CAP, page,
-            per_page,
-        )
+        found, counted, _ = page_with_total(session, ids, lambda c: [c.id.desc()], page, per_page)
+        return _capped_page(session, [r.id for r in found], counted, now, page, per_page)
     capped_ids = ids.limit(COUNT_CAP + 1).subquery()
     counted = session.scalar(select(func.count()).select_from(capped_ids)) or 0
-    capped = counted > COUNT_CAP
-    total = min(counted, COUNT_CAP)
     order: Any = ids.selected_columns[0].desc()
     if _instance_filtered(flt) and session.get_bind().dialect.name == "sqlite":
         # With statistics (ANALYZE) SQLite likes to walk the primary key backwards and test
@@ -223,7 +212,16 @@ def list_instances(
     page_ids = list(
         session.scalars(ids.order_by(order).limit(per_page).offset((page - 1) * per_page))
     )
-    return InstancePage(_rows(session, page_ids, now), total, capped, page, per_page)
+    return _capped_page(session, page_ids, counted, now, page, per_page)
+
+
+def _capped_page(
+    session: Session, page_ids: list[int], counted: int, now: datetime, page: int, per_page: int
+) -> InstancePage:
+    """The page's rows; the total shown stops at COUNT_CAP (``counted`` may be COUNT_CAP + 1)."""
+    return InstancePage(
+        _rows(session, page_ids, now), min(counted, COUNT_CAP), counted > COUNT_CAP, page, per_page
+    )
 
 
 def _rows(session: Session, ids: list[int], now: datetime) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_long_running_state_stays_bounded(tmp_path: Path) -> None:
+def test_long_running_state_stays_bounded() -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "long_running.py"), "--quick"],
         cwd=ROOT, capture_output=True, text=True, timeout=900,

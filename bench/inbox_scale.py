@@ -22,12 +22,16 @@ date count as already reminded (steady state), so the server's scheduler stays i
 
 from __future__ import annotations
 
+import argparse
 import cProfile
+import json
+import os
 import pstats
 import random
 import re
 import shutil
 import sqlite3
+import subprocess
 import sys
 import time
 import uuid
@@ -303,82 +307,176 @@ def timed(client: Client, path: str, rounds: int) -> list[float]:
     return out
 
 
-def run(quick: bool = False) -> tuple[list[Row], str]:
-    global N_INSTANCES
-    if quick:
-        N_INSTANCES = 10_000
-    tmp = make_tmp("inbox")
-    url = f"sqlite:///{tmp / 'inbox.sqlite3'}"
-    facts = load(url, tmp)
-    users = typical_users(facts["visible"])
-    port = free_port()
-    server = spawn(planflow_env(url, tmp), "serve", "--port", str(port),
-                   log=tmp / "server.log")
-    rounds = 30 if quick else 100
-    try:
-        wait_healthy(port)
-        api_ms: list[float] = []
-        inbox_ms: list[float] = []
-        staff_list_ms: list[float] = []
-        totals = []
-        for u in users:
-            c = Client(port)
+def timed_paired(clients: list[Client], path: str, rounds: int) -> list[list[float]]:
+    """``rounds`` requests on each server's client, interleaved (A B, then B A, ...), so that
+    the noise of a shared machine falls on both sides alike."""
+    out: list[list[float]] = [[] for _ in clients]
+    for n in range(rounds):
+        order = list(range(len(clients)))
+        if n % 2:
+            order.reverse()
+        for k in order:
+            out[k] += timed(clients[k], path, 1)
+    return out
+
+
+def loaded_db(quick: bool) -> tuple[str, dict[str, Any], Path, bool]:
+    """(url, facts, directory, kept). PLANFLOW_BENCH_INBOX_DB=/some/inbox.sqlite3 keeps the
+    loaded database (and its facts beside it) and reuses it on later runs: the load takes ~50 s,
+    an A/B of one change a few seconds. Without it, a fresh database in a scratch directory."""
+    keep = os.environ.get("PLANFLOW_BENCH_INBOX_DB")
+    if not keep:
+        tmp = make_tmp("inbox")
+        url = f"sqlite:///{tmp / 'inbox.sqlite3'}"
+        return url, load(url, tmp), tmp, False
+    path = Path(keep).resolve()
+    facts_file = path.with_name(path.name + ".facts.json")
+    url = f"sqlite:///{path}"
+    if path.exists() and facts_file.exists():
+        facts = json.loads(facts_file.read_text())
+        if facts.get("instances") == N_INSTANCES:
+            return url, facts, path.parent, True
+        raise SystemExit(f"{path} holds {facts.get('instances')} instances, not {N_INSTANCES}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(path.name + "*"):
+        stale.unlink()
+    facts = {**load(url, path.parent), "instances": N_INSTANCES}
+    facts_file.write_text(json.dumps(facts))
+    return url, facts, path.parent, True
+
+
+def spawn_tree(tree: Path, url: str, tmp: Path, port: int, log: Path) -> Any:
+    """`planflow serve` from another checkout of the project (e.g. `git worktree add` of the
+    commit before a change): the B side of an A/B on the same database."""
+    env = planflow_env(url, tmp / "instance-b", PYTHONPATH=str(tree))
+    handle = log.open("wb")
+    return subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port)],
+                            env=env, cwd=tree, stdout=handle, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+PAGES = ("api_tasks", "inbox", "done", "staff_list", "mgr_list", "mgr_filtered", "api_list")
+
+
+def measure(ports: list[int], users: list[str], rounds: int) -> dict[str, list[list[float]]]:
+    """Every measured request, per server (one list per port, same order as ``ports``)."""
+    ms: dict[str, list[list[float]]] = {k: [[] for _ in ports] for k in PAGES}
+    totals = []
+
+    def add(key: str, got: list[list[float]]) -> None:
+        for k, values in enumerate(got):
+            ms[key][k] += values
+
+    for u in users:
+        api = [Client(p) for p in ports]
+        for c in api:
             c.login(u)
             status, page = c.request("GET", "/api/v1/tasks")
             assert status == 200, page
-            totals.append(page["total"])
-            api_ms += timed(c, "/api/v1/tasks", rounds // 2)
+        totals.append(page["total"])
+        add("api_tasks", timed_paired(api, "/api/v1/tasks", rounds // 2))
+        ui = [ui_login(p, u) for p in ports]
+        for c in ui:
+            timed(c, "/tasks", 2)
+            timed(c, "/tasks/done", 1)
+        add("inbox", timed_paired(ui, "/tasks", rounds // 4))
+        add("done", timed_paired(ui, "/tasks/done", rounds // 4))
+        add("staff_list", timed_paired(ui, "/instances", rounds // 4))
+        for c in api + ui:
             c.close()
-            ui = ui_login(port, u)
-            timed(ui, "/tasks", 2)
-            inbox_ms += timed(ui, "/tasks", rounds // 4)
-            staff_list_ms += timed(ui, "/instances", rounds // 4)
-            ui.close()
-        mgr = ui_login(port, "boss")
-        timed(mgr, "/instances", 3)
-        mgr_list_ms = timed(mgr, "/instances", rounds * 2)
-        mgr_filtered_ms = timed(mgr, "/instances?status=running&process=project_initiation",
-                                rounds // 2)
-        mgr.close()
-        api_mgr = Client(port)
-        api_mgr.login("boss")
-        api_list_ms = timed(api_mgr, "/api/v1/process-instances", rounds // 2)
-        api_mgr.close()
-        peak_kb = vm_hwm_kb(server.pid)
-    finally:
-        stop(server)
-    log = (tmp / "server.log").read_text(errors="replace")
-    assert "Traceback" not in log, log[-3000:]
+    mgr = [ui_login(p, "boss") for p in ports]
+    for c in mgr:
+        timed(c, "/instances", 3)
+    add("mgr_list", timed_paired(mgr, "/instances", rounds * 2))
+    add("mgr_filtered", timed_paired(mgr, "/instances?status=running&process=project_initiation",
+                                     rounds // 2))
+    api_mgr = [Client(p) for p in ports]
+    for c in api_mgr:
+        c.login("boss")
+    add("api_list", timed_paired(api_mgr, "/api/v1/process-instances", rounds // 2))
+    for c in mgr + api_mgr:
+        c.close()
+    ms["totals"] = [[float(min(totals)), float(max(totals))]]
+    return ms
 
-    def row(metric: str, ms: list[float], note: str = "", target: bool = True) -> Row:
-        p95 = percentile(ms, 95)
+
+def ab_table(ms: dict[str, list[list[float]]]) -> str:
+    """Side by side: this tree (A) and the other one (B), p50/p95 and the ratio A/B."""
+    out = ["A/B (paired, same database; A = this tree, B = --ab tree):",
+           f"  {'request':<14} {'A p50':>7} {'A p95':>7} {'B p50':>7} {'B p95':>7} "
+           f"{'p50 A/B':>8} {'p95 A/B':>8}"]
+    for key in PAGES:
+        a, b = ms[key]
+        pa = (percentile(a, 50), percentile(a, 95))
+        pb = (percentile(b, 50), percentile(b, 95))
+        out.append(f"  {key:<14} {pa[0]:7.1f} {pa[1]:7.1f} {pb[0]:7.1f} {pb[1]:7.1f} "
+                   f"{pa[0] / pb[0]:8.2f} {pa[1] / pb[1]:8.2f}")
+    return "\n".join(out)
+
+
+def run(quick: bool = False, ab: Path | None = None, profile: bool = True,
+        rounds: int | None = None) -> tuple[list[Row], str]:
+    global N_INSTANCES
+    if quick:
+        N_INSTANCES = 10_000
+    url, facts, tmp, kept = loaded_db(quick)
+    users = typical_users(facts["visible"])
+    port = free_port()
+    servers = [spawn(planflow_env(url, tmp), "serve", "--port", str(port),
+                     log=tmp / "server.log")]
+    ports = [port]
+    if ab is not None:
+        ports.append(free_port())
+        servers.append(spawn_tree(ab, url, tmp, ports[1], tmp / "server-b.log"))
+    rounds = rounds or (30 if quick else 100)
+    try:
+        for p in ports:
+            wait_healthy(p)
+        ms = measure(ports, users, rounds)
+        peak_kb = vm_hwm_kb(servers[0].pid)
+    finally:
+        for server in servers:
+            stop(server)
+    for name in ("server.log", "server-b.log")[: len(servers)]:
+        log = (tmp / name).read_text(errors="replace")
+        assert "Traceback" not in log, log[-3000:]
+
+    def row(metric: str, key: str, note: str = "", target: bool = True) -> Row:
+        values = ms[key][0]
+        p95 = percentile(values, 95)
         return Row("3 inbox at scale", metric, p95, "ms p95",
                    f"<= {TARGET_P95_MS:g}" if target else "",
                    (p95 <= TARGET_P95_MS) if target else None,
-                   f"p50 {percentile(ms, 50):.1f} ms; n={len(ms)}" + (f"; {note}" if note else ""))
+                   f"p50 {percentile(values, 50):.1f} ms; n={len(values)}"
+                   + (f"; {note}" if note else ""))
 
     visible = sorted(facts["visible"].values())
+    low, high = ms["totals"][0]
     rows = [
         Row("3 inbox at scale", "data set (bulk load)", facts["load_s"], "s", "", None,
             f"{N_INSTANCES:,} instances, {N_INSTANCES * TASKS_PER_INSTANCE:,} task rows, "
             f"{facts['open_tasks']:,} open; DB {facts['size_mb']:.0f} MB; inbox sizes "
             f"p10/p50/p90 {percentile(visible, 10)}/{percentile(visible, 50)}/"
             f"{percentile(visible, 90)}"),
-        row("GET /api/v1/tasks (typical user)", api_ms,
-            f"{len(users)} users with {min(totals)}–{max(totals)} open tasks"),
-        row("GET /instances (UI, manager: all)", mgr_list_ms),
-        row("GET /instances (UI, typical staff)", staff_list_ms),
-        row("GET /tasks (UI inbox page, typical user)", inbox_ms, "informative", target=False),
-        row("GET /instances?status&process (manager)", mgr_filtered_ms, "informative",
+        row("GET /api/v1/tasks (typical user)", "api_tasks",
+            f"{len(users)} users with {low:.0f}–{high:.0f} open tasks"),
+        row("GET /instances (UI, manager: all)", "mgr_list"),
+        row("GET /instances (UI, typical staff)", "staff_list"),
+        row("GET /tasks (UI inbox page, typical user)", "inbox"),
+        row("GET /tasks/done (UI done page, typical user)", "done"),
+        row("GET /instances?status&process (manager)", "mgr_filtered", "informative",
             target=False),
-        row("GET /api/v1/process-instances (manager)", api_list_ms, "informative",
+        row("GET /api/v1/process-instances (manager)", "api_list", "informative",
             target=False),
         Row("6 server peak RSS", "VmHWM of `planflow serve` during (3)", peak_kb / 1024, "MiB",
             "", None, "after all of (3)'s requests"),
     ]
-    details = sql_profile(url, users[0])
-    shutil.rmtree(tmp, ignore_errors=True)  # a few GB
-    return rows, details
+    details = [ab_table(ms)] if ab is not None else []
+    if profile:
+        details.append(sql_profile(url, users[0]))
+    if not kept:
+        shutil.rmtree(tmp, ignore_errors=True)  # a few GB
+    return rows, "\n".join(details)
 
 
 def sql_profile(url: str, user: str, rounds: int = 5) -> str:
@@ -419,6 +517,7 @@ def sql_profile(url: str, user: str, rounds: int = 5) -> str:
         ("GET /instances as manager", ui("boss"), "/instances", {}),
         (f"GET /instances as {user}", ui(user), "/instances", {}),
         (f"GET /tasks (page) as {user}", ui(user), "/tasks", {}),
+        (f"GET /tasks/done (page) as {user}", ui(user), "/tasks/done", {}),
     ]
     out = ["In-process breakdown (Flask test client, same database; per request, median of "
            f"{rounds}; SQL = time inside cursor.execute — SQLite computes some queries, e.g. "
@@ -460,5 +559,18 @@ def sql_profile(url: str, user: str, rounds: int = 5) -> str:
     return "\n".join(out)
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="10,000 instances, fewer rounds")
+    parser.add_argument("--ab", type=Path, metavar="TREE",
+                        help="also serve another checkout (e.g. a git worktree of the commit "
+                             "before a change) on the same database, requests interleaved")
+    parser.add_argument("--rounds", type=int, help="requests per user and page (x4)")
+    parser.add_argument("--no-profile", action="store_true",
+                        help="skip the in-process SQL and function profile")
+    args = parser.parse_args()
+    emit(*run(args.quick, args.ab, not args.no_profile, args.rounds))
+
+
 if __name__ == "__main__":
-    emit(*run("--quick" in sys.argv))
+    main()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 
 from engine.errors import Unauthenticated
 from engine.people.accounts import Actor, actor_for_token
@@ -22,17 +22,44 @@ def engine_ctx() -> EngineContext:
     return current_app.extensions["planflow"]
 
 
-# g key: the session the API's token check opened; the view's unit of work carries it on, so a
-# request checks out one connection and commits once (see web.api.require_token).
+# g keys: the request's one session, opened by its first read (the API's token check, the
+# page's actor lookup) and used by everything after it, so a request checks out one connection
+# for its reads and commits once (see web.api.require_token); and whether a unit of work is
+# using it right now.
 REQUEST_SESSION = "request_session"
+_IN_UNIT = "request_session_in_unit"
 
 
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
-    """The request's one transaction: committed when the view returns, rolled back on error."""
-    opened = g.pop(REQUEST_SESSION, None)
-    with transaction(engine_ctx().sessions, opened) as session:
+    """The request's transaction, on the request's session: committed when the block ends,
+    rolled back on error. The session stays the request's, so the reads after it (the page's
+    nav counts and bell while it renders) need no session of their own. A unit inside a unit
+    gets a session of its own, as separate as it always was."""
+    if g.get(_IN_UNIT):
+        with transaction(engine_ctx().sessions) as own:
+            yield own
+        return
+    setattr(g, _IN_UNIT, True)
+    try:
+        with transaction(engine_ctx().sessions, open_request_session()) as session:
+            yield session
+    finally:
+        g.pop(_IN_UNIT, None)
+
+
+@contextmanager
+def request_reads() -> Iterator[Session]:
+    """Reads outside the view's unit of work (the actor before it, the nav counts and the bell
+    after it) on the request's session: no commit of their own, nothing written; the session
+    is closed when the request ends (`close_request_session`)."""
+    session = open_request_session()
+    try:
         yield session
+    except BaseException:
+        if not g.get(_IN_UNIT):  # a failed read must not poison the request's later reads
+            session.rollback()
+        raise
 
 
 def release_writes(session: Session) -> None:
@@ -45,8 +72,8 @@ def release_writes(session: Session) -> None:
 
 
 def open_request_session() -> Session:
-    """A session for the request's first reads (the token check), taken over by the view's
-    `unit_of_work`; `close_request_session` closes it if the view never takes it."""
+    """The request's session (opened on first use); `close_request_session` closes it when the
+    request ends."""
     session: Session | None = g.get(REQUEST_SESSION)
     if session is None:
         session = engine_ctx().sessions()
@@ -58,6 +85,10 @@ def close_request_session(_exc: BaseException | None = None) -> None:
     session = g.pop(REQUEST_SESSION, None)
     if session is not None:
         session.close()
+
+
+def init_app(app: Flask) -> None:
+    app.teardown_request(close_request_session)
 
 
 def api_actor(session: Session) -> Actor:

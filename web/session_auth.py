@@ -18,7 +18,7 @@ from flask import Flask, abort, g, redirect, request, session, url_for
 from engine.errors import Unauthenticated
 from engine.people import login_throttle
 from engine.people.accounts import Actor, actor_for_token, authenticate, issue_token, revoke_token
-from web.core import engine_ctx, unit_of_work
+from web.core import engine_ctx, request_reads, unit_of_work
 
 F = TypeVar("F", bound=Callable[..., Any])
 CSRF_FIELD = "csrf_token"
@@ -89,7 +89,7 @@ def current_actor() -> Actor | None:
     actor = None
     if token:
         try:
-            with unit_of_work() as s:
+            with request_reads() as s:
                 actor = actor_for_token(s, token, engine_ctx().clock.now())
         except Unauthenticated:
             session.clear()

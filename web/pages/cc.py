@@ -12,7 +12,7 @@ from engine.errors import PlanflowError
 from engine.operations import cc as copying
 from engine.read import copies
 from engine.read.cc_page import cc_context, cc_listing
-from web.core import engine_ctx, unit_of_work
+from web.core import engine_ctx, request_reads, unit_of_work
 from web.i18n import translate
 from web.pages import bp
 from web.pages.inbox import html_error, int_arg, safe_next, the_actor
@@ -30,7 +30,7 @@ def unread_copies(actor: Actor) -> int:
     known = g.get("cc_unread")
     if known is not None and known[0] == actor.username:
         return known[1]
-    with unit_of_work() as session:
+    with request_reads() as session:
         count = copies.unread_cc_count(session, actor)
     g.cc_unread = (actor.username, count)
     return count

@@ -23,7 +23,7 @@ from engine.errors import (
 from engine.read import inbox as worklist
 from engine.read import names
 from engine.read.withdrawable import withdrawable
-from web.core import engine_ctx, unit_of_work
+from web.core import engine_ctx, request_reads, unit_of_work
 from web.i18n import catalog, current_language, translate
 from web.pages import bp
 from web.pages.nav import register_count
@@ -186,7 +186,7 @@ def open_task_count(actor: Actor) -> int:
     known = g.get("staff_open_count")
     if known is not None and known[0] == actor.username:
         return known[1]  # the unfiltered inbox already counted them in this request
-    with unit_of_work() as session:
+    with request_reads() as session:
         return worklist.open_count(session, actor)
 
 

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from engine.notify import bell
 from engine.read.inbox import Listing
-from web.core import engine_ctx, unit_of_work
+from web.core import engine_ctx, request_reads, unit_of_work
 from web.i18n import current_language, translate
 from web.pages import bp
 from web.pages.inbox import int_arg, safe_next, staff_instance_url, the_actor
@@ -39,7 +39,7 @@ def bell_count() -> int | None:
     if actor is None:
         return None
     if "bell_count" not in g:
-        with unit_of_work() as session:
+        with request_reads() as session:
             g.bell_count = bell.unread_count(session, actor)
     return int(g.bell_count)
 

@@ -276,7 +276,8 @@ def stage_options(session: Session, process: str | None, limit: int = 200) -> li
     if dialect_of(session) == "sqlite":
         # A skip scan of ix_tasks_status_name: one probe per distinct (process, step), not a
         # read of every open task (SQLite has no loose index scan of its own).
-        return sorted(set(session.scalars(open_step_names(process, limit))))
+        statement, params = open_step_names(process, limit)
+        return sorted(set(session.scalars(statement, params)))
     query = select(HumanTaskRow.name).where(HumanTaskRow.status == "open")
     if process:
         query = query.where(HumanTaskRow.model_key == process)

@@ -9,17 +9,18 @@ rows and no instance row (with its large state) is read except the page's few co
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     CompoundSelect,
     Row,
     Select,
+    String,
     bindparam,
     case,
     exists,
     func,
-    literal,
     select,
     text,
     union_all,
@@ -192,12 +193,21 @@ INSTANCE_COLUMNS = (
 )
 
 
-def open_step_names(process: str | None, limit: int) -> Select[Any]:
+def open_step_names(process: str | None, limit: int) -> tuple[Select[Any], dict[str, Any]]:
     """Distinct names of open tasks (of one process, or of all) as a skip scan of
     ix_tasks_status_name (status, model_key, name): a recursive walk that seeks the next
     (process, name) pair at each step, so it costs one probe per distinct pair, not a read of
     every open task. The names come in (process, name) order, as a scan of that index gives
-    them, so the first ``limit`` are those a plain DISTINCT ... LIMIT returns on SQLite."""
+    them, so the first ``limit`` are those a plain DISTINCT ... LIMIT returns on SQLite.
+    Returns the statement and its parameters: the statement is built once per shape (building
+    it took 1.1 ms, four times what running it takes)."""
+    if not process:
+        return _open_step_names(False, limit), {}
+    return _open_step_names(True, limit), {"step_process": process}
+
+
+@lru_cache(maxsize=8)
+def _open_step_names(one_process: bool, limit: int) -> Select[Any]:
     names, keys = HumanTaskRow.__table__.alias("n"), HumanTaskRow.__table__.alias("k")
 
     def first_name(key: Any, after: Any = None) -> Any:
@@ -212,11 +222,11 @@ def open_step_names(process: str | None, limit: int) -> Select[Any]:
         # used two levels down too (inside first_name): correlated to the walk explicitly
         return (query.correlate(steps) if steps is not None else query).scalar_subquery()
 
-    first = literal(process) if process else next_key()
+    first = bindparam("step_process", type_=String) if one_process else next_key()
     seed = select(first.label("k"), first_name(first).label("n")).cte("steps", recursive=True)
     k, n = seed.c.k, seed.c.n
     same = first_name(k, n)
-    if process:  # this process's names only: stop after its last one
+    if one_process:  # this process's names only: stop after its last one
         step = select(k, same).where(n.is_not(None))
     else:  # after a process's last name, the next process's first one; stop after the last
         after = next_key(k, seed)

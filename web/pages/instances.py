@@ -168,6 +168,22 @@ def _filter_from_args() -> instance_view.InstanceFilter:
     )
 
 
+def _shown_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row with what it shows worked out here, by the same helpers the templates call: in
+    Jinja every such call costs a few µs more per row, and the list has 50 rows."""
+    labels = {status: status_label(status) for status in {r["status"] for r in items}}
+    return [
+        {
+            **r,
+            "href": url_for("pages.instance_detail", instance_id=r["id"]),
+            "status_label": labels[r["status"]],
+            "created_iso": manage_iso(r["created_at"]),
+            "created_local": manage_time(r["created_at"]),
+        }
+        for r in items
+    ]
+
+
 @bp.get("/instances")
 @manage_page()
 def instances() -> str:
@@ -190,6 +206,7 @@ def instances() -> str:
     return render_template(
         "pages/manage_instances.html",
         result=result,
+        rows=_shown_rows(result.items),
         flt=flt,
         processes=sorted(processes.items(), key=lambda kv: kv[1]),
         stages=stages,

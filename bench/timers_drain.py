@@ -5,11 +5,15 @@ and its timer row are bulk-inserted with the same due time (then ANALYZE). Once 
 processes start (`planflow worker`: one on SQLite, two on PostgreSQL, default settings) and
 we wait until every instance is completed. Drain time = from starting the workers until the
 last instance completed (worker start-up included). Duplicates = timer firings beyond one per
-instance (audit `timer_fired`), must be 0. Target: <= 30 s.
+instance (audit `timer_fired`), must be 0. Targets: SQLite with one worker
+<= 20 s (the issue's target); PostgreSQL with two workers <= 30 s (not in the issue: this
+benchmark's own earlier target, kept for it).
 
 The workers wake due timers in batches (engine.timing.timers; `BENCH_TIMER_BATCH=n` sets their batch
 size). The note gives the workers' CPU seconds: on a shared machine the wall time says how much
-CPU they were given, the CPU figure what the drain costs. `--only sqlite|pg` runs one drain.
+CPU they were given, the CPU figure what the drain costs. It counts the worker processes only;
+their script sandbox processes (engine.sandbox.pool: a script task runs there) are given apart,
+as "sandbox CPU". `--only sqlite|pg` runs one drain.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ from common import (
 )
 
 N = 10_000
-TARGET_S = 30.0
+# The issue's target is for SQLite with one worker; PostgreSQL's is this benchmark's own.
+TARGET_S = {"sqlite": 20.0, "pg": 30.0}
 TIMER_MODEL = ROOT / "tests" / "fixtures" / "models_extra" / "timer_once.bpmn"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 # Timers per transaction for the workers (PLANFLOW_TIMER_BATCH_SIZE); unset: the default.
@@ -106,6 +111,7 @@ def drain(url: str, tmp: Path, workers: int, n: int) -> dict[str, float]:
         elapsed = time.monotonic() - began
     finally:
         cpu = sum(_cpu_seconds(p.pid) for p in procs)
+        sandbox = sum(_cpu_seconds(c) for p in procs for c in _descendants(p.pid))
         for p in procs:
             stop(p)
     with db.connect() as conn:
@@ -129,6 +135,7 @@ def drain(url: str, tmp: Path, workers: int, n: int) -> dict[str, float]:
         "duplicates": sum(c - 1 for _, c in fired if c > 1),
         "tracebacks": logs.count("Traceback"),
         "worker_cpu": cpu,
+        "sandbox_cpu": sandbox,
     }
 
 
@@ -140,6 +147,23 @@ def _cpu_seconds(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (Linux), e.g. a worker's script sandbox processes."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        out += children
+        todo += children
+    return out
 
 
 def _pg_database() -> tuple[str, object]:
@@ -171,34 +195,35 @@ def run(quick: bool = False, only: str = "") -> tuple[list[Row], str]:
     if only != "pg":
         tmp = make_tmp("timers-sqlite")
         r = drain(f"sqlite:///{tmp / 'timers.sqlite3'}", tmp, 1, n)
-        rows += _rows("SQLite, 1 worker", r, n)
+        rows += _rows("SQLite, 1 worker", r, n, TARGET_S["sqlite"])
     if only == "sqlite":
         return rows, ""
     try:
         url, handle = _pg_database()
     except Exception as exc:  # PostgreSQL not reachable: say so
-        rows.append(Row("4 timers", "PostgreSQL, 2 workers", None, "", f"<= {TARGET_S:g} s",
+        rows.append(Row("4 timers", "PostgreSQL, 2 workers", None, "", f"<= {TARGET_S['pg']:g} s",
                         None, f"SKIPPED: {exc.__class__.__name__}: {exc}"[:200]))
         return rows, ""
     try:
         tmp = make_tmp("timers-pg")
         r = drain(url, tmp, 2, n)
-        rows += _rows("PostgreSQL, 2 workers", r, n)
+        rows += _rows("PostgreSQL, 2 workers", r, n, TARGET_S["pg"])
     finally:
         _drop_pg(handle)
     return rows, ""
 
 
-def _rows(label: str, r: dict[str, float], n: int) -> list[Row]:
+def _rows(label: str, r: dict[str, float], n: int, target: float) -> list[Row]:
     ok = r["done"] == n
     note = (f"{r['done']:,}/{n:,} completed; {n / r['elapsed']:.0f} timers/s overall "
             f"(5-30 %: {r['early_rate']:.0f}/s, last 25 %: {r['late_rate']:.0f}/s); 5 % done "
             f"after {r['first_s']:.1f} s; worker CPU {r['worker_cpu']:.1f} s "
-            f"({1000 * r['worker_cpu'] / n:.2f} ms/timer); batch {BATCH or 'default'}; "
+            f"({1000 * r['worker_cpu'] / n:.2f} ms/timer; sandbox CPU "
+            f"{1000 * r['sandbox_cpu'] / n:.2f} ms/timer); batch {BATCH or 'default'}; "
             f"worker tracebacks {r['tracebacks']}")
     return [
         Row("4 timers", f"{label}: drain {n:,} due timers", r["elapsed"], "s",
-            f"<= {TARGET_S:g}", ok and r["elapsed"] <= TARGET_S, note),
+            f"<= {target:g}", ok and r["elapsed"] <= target, note),
         Row("4 timers", f"{label}: duplicate firings", r["duplicates"], "",
             "0", r["duplicates"] == 0 and r["fired_instances"] == r["done"],
             f"{r['fired_instances']:,} instances fired"),

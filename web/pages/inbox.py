@@ -198,6 +198,25 @@ def init_app(app: Flask) -> None:
 # --- 待办 -------------------------------------------------------------------------------------
 
 
+def _shown_tasks(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each 待办 row with its links and wording worked out here, by the same helpers the
+    template called: in Jinja every such call costs a few µs more per row."""
+    rows = []
+    for t in items:
+        names = {"title": t["title"], "step": t["step"]}
+        rows.append({
+            **t,
+            "href": url_for("pages.task", task_id=t["id"]),
+            "arrived": translate("staff.inbox.arrived", at=staff_time(t["created_at"])),
+            # the claim form only for tasks offered to a group
+            "claim_href": url_for("pages.task_claim", task_id=t["id"]) if t["claimable"] else "",
+            "claim_label": translate("staff.task.claim_named", **names) if t["claimable"] else "",
+            "open_label": translate("staff.task.open_named", **names),
+        })
+    return rows
+
+
+
 @bp.get("/tasks")
 @login_required
 def inbox() -> str:
@@ -224,6 +243,7 @@ def inbox() -> str:
     return render_template(
         "pages/inbox.html",
         listing=listing,
+        rows=_shown_tasks(listing.items),
         processes=processes,
         groups=groups,
         process=process or "",
@@ -251,6 +271,16 @@ def done() -> str:
     return render_template(
         "pages/done.html",
         listing=listing,
+        rows=[
+            {
+                **t,
+                "href": url_for("pages.task", task_id=t["id"]),
+                "instance_href": staff_instance_url(t["instance_id"]),
+                "completed_iso": staff_iso(t["completed_at"]),
+                "completed_local": staff_time(t["completed_at"]),
+            }
+            for t in listing.items
+        ],
         processes=processes,
         process=process or "",
         q=q,

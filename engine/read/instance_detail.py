@@ -1,18 +1,16 @@
-"""The reads behind an instance's detail (`engine.read.queries.get_instance`, which answers every
-start and completion through the API): its tasks with their candidate groups in one statement,
-and its timers, incidents, documents and audit log in another. Column rows, not ORM objects;
-both statements are built once with bind parameters (building one costs about as much as
-running it)."""
+"""The read behind an instance's detail (`engine.read.queries.get_instance`, which answers every
+start and completion through the API): its tasks with their candidate groups, timers, incidents,
+documents and audit log in one statement. Column rows, not ORM objects; the statement is built
+once with bind parameters (building one costs about as much as running it)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, bindparam, cast, literal_column, null, select, union_all
+from sqlalchemy import String, bindparam, cast, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
-from engine.read.list_queries import TASK_COLUMNS
 from engine.store.tables import (
     AuditRecord,
     DocumentRecord,
@@ -23,21 +21,21 @@ from engine.store.tables import (
     UTCDateTime,
 )
 
-if TYPE_CHECKING:
-    pass
-
 _instance = bindparam("instance_id")
 
-_TASKS = (
-    select(*TASK_COLUMNS, TaskCandidateRow.group_name.label("group_name"))
-    .outerjoin(TaskCandidateRow, TaskCandidateRow.task_id == HumanTaskRow.id)
-    .where(HumanTaskRow.instance_id == _instance)
-    .order_by(HumanTaskRow.created_at, HumanTaskRow.id)
-)
 
-# One row shape for four tables: src, id, task_id, element_id, text1, text2, time1, time2,
-# details. The first branch fixes the result types (hence the one typed NULL there).
-_HISTORY = union_all(
+def _text() -> Any:
+    return cast(null(), String())
+
+
+def _time() -> Any:
+    return cast(null(), UTCDateTime())
+
+
+# One row shape for five tables: src, id, task_id, element_id, text1…text8, time1…time4,
+# details. The first branch fixes the result types (hence its typed NULLs); a task comes once
+# per candidate group (text8).
+_DETAIL = union_all(
     select(
         literal_column("'a'").label("src"),
         AuditRecord.id,
@@ -45,70 +43,82 @@ _HISTORY = union_all(
         AuditRecord.element_id,
         AuditRecord.actor.label("text1"),
         AuditRecord.action.label("text2"),
+        *(_text().label(f"text{i}") for i in range(3, 9)),
         AuditRecord.at.label("time1"),
-        cast(null(), UTCDateTime()).label("time2"),
+        *(_time().label(f"time{i}") for i in range(2, 5)),
         AuditRecord.details,
     ).where(AuditRecord.instance_id == _instance),
     select(
-        literal_column("'i'"),
-        IncidentRecord.id,
-        IncidentRecord.task_id,
-        IncidentRecord.element_id,
-        null(),
-        IncidentRecord.message,
-        IncidentRecord.created_at,
-        IncidentRecord.resolved_at,
-        null(),
+        literal_column("'i'"), IncidentRecord.id, IncidentRecord.task_id,
+        IncidentRecord.element_id, null(), IncidentRecord.message, *[null()] * 6,
+        IncidentRecord.created_at, IncidentRecord.resolved_at, *[null()] * 3,
     ).where(IncidentRecord.instance_id == _instance),
     select(
-        literal_column("'t'"),
-        TimerRow.id,
-        TimerRow.task_id,
-        TimerRow.element_id,
-        TimerRow.kind,
-        null(),
-        TimerRow.due_at,
-        null(),
-        null(),
+        literal_column("'t'"), TimerRow.id, TimerRow.task_id, TimerRow.element_id,
+        TimerRow.kind, *[null()] * 7, TimerRow.due_at, *[null()] * 4,
     ).where(TimerRow.instance_id == _instance),
     select(
-        literal_column("'d'"),
-        DocumentRecord.id,
-        null(),
-        null(),
-        DocumentRecord.doc_type,
-        DocumentRecord.title,
-        DocumentRecord.created_at,
-        null(),
-        null(),
+        literal_column("'d'"), DocumentRecord.id, null(), null(), DocumentRecord.doc_type,
+        DocumentRecord.title, *[null()] * 6, DocumentRecord.created_at, *[null()] * 4,
     ).where(DocumentRecord.instance_id == _instance),
+    select(
+        literal_column("'k'"), null(), HumanTaskRow.id, HumanTaskRow.element_id,
+        HumanTaskRow.name, HumanTaskRow.status, HumanTaskRow.model_key, HumanTaskRow.lane,
+        HumanTaskRow.form_file, HumanTaskRow.assignee, HumanTaskRow.completed_by,
+        TaskCandidateRow.group_name, HumanTaskRow.created_at, HumanTaskRow.due_at,
+        HumanTaskRow.claimed_at, HumanTaskRow.completed_at, null(),
+    )
+    .outerjoin(TaskCandidateRow, TaskCandidateRow.task_id == HumanTaskRow.id)
+    .where(HumanTaskRow.instance_id == _instance),
 )
 
 
-def instance_tasks(session: Session, instance_id: int) -> list[tuple[Row[Any], list[str]]]:
-    """The instance's tasks (oldest first), each with its candidate groups."""
-    out: dict[str, tuple[Row[Any], list[str]]] = {}
-    for row in session.execute(_TASKS, {"instance_id": instance_id}):
-        entry = out.setdefault(row.id, (row, []))
-        if row.group_name is not None:
-            entry[1].append(row.group_name)
-    return list(out.values())
+class TaskFields(NamedTuple):
+    """A task row as `engine.read.queries.task_dict` reads it."""
+
+    id: str
+    instance_id: int
+    model_key: str
+    element_id: str
+    name: str
+    lane: str | None
+    form_file: str | None
+    assignee: str | None
+    status: str
+    due_at: datetime | None
+    created_at: datetime | None
+    claimed_at: datetime | None
+    completed_at: datetime | None
+    completed_by: str | None
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+class Detail(NamedTuple):
+    """`tasks`: oldest first, each with its candidate groups; `history`: timers (by due time),
+    incidents, documents and the audit log (each by id), as the API shows them."""
+
+    tasks: list[tuple[TaskFields, list[str]]]
+    history: dict[str, list[dict[str, Any]]]
 
 
-def instance_history(session: Session, instance_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Timers (by due time), incidents, documents and the audit log (each by id), as the API
-    shows them."""
+def instance_detail(session: Session, instance_id: int) -> Detail:
+    """The instance's tasks and history: one statement."""
+    tasks: dict[str, tuple[TaskFields, list[str]]] = {}
     audit: list[tuple[int, dict[str, Any]]] = []
     incidents: list[tuple[int, dict[str, Any]]] = []
     documents: list[tuple[int, dict[str, Any]]] = []
     timers: list[tuple[tuple[datetime, int], dict[str, Any]]] = []
-    rows = session.execute(_HISTORY, {"instance_id": instance_id})
-    for src, id_, task_id, element_id, text1, text2, time1, time2, details in rows:
-        if src == "a":
+    for row in session.execute(_DETAIL, {"instance_id": instance_id}):
+        (src, id_, task_id, element_id, text1, text2, text3, text4, text5, text6, text7,
+         text8, time1, time2, time3, time4, details) = row
+        if src == "k":
+            entry = tasks.get(task_id)
+            if entry is None:
+                entry = tasks[task_id] = (TaskFields(
+                    task_id, instance_id, text3, element_id, text1, text4, text5, text6, text2,
+                    time2, time1, time3, time4, text7), [])
+            if text8 is not None:
+                entry[1].append(text8)
+        elif src == "a":
             audit.append((id_, {
                 "id": id_, "at": _iso(time1), "actor": text1, "action": text2,
                 "task_id": task_id, "element_id": element_id, "details": details,
@@ -127,9 +137,14 @@ def instance_history(session: Session, instance_id: int) -> dict[str, list[dict[
             documents.append((id_, {
                 "id": id_, "doc_type": text1, "title": text2, "created_at": _iso(time1),
             }))
-    return {
+    ordered = sorted(tasks.values(), key=lambda t: (t[0].created_at, t[0].id))
+    return Detail(ordered, {
         "timers": [d for _, d in sorted(timers, key=lambda t: t[0])],
         "incidents": [d for _, d in sorted(incidents, key=lambda t: t[0])],
         "documents": [d for _, d in sorted(documents, key=lambda t: t[0])],
         "audit": [d for _, d in sorted(audit, key=lambda t: t[0])],
-    }
+    })
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

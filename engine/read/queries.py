@@ -16,7 +16,7 @@ from engine.errors import NotFound
 from engine.people.accounts import Actor
 from engine.read import instance_view
 from engine.read.inbox import local_zone
-from engine.read.instance_detail import instance_history, instance_tasks
+from engine.read.instance_detail import TaskFields, instance_detail
 from engine.read.list_queries import (
     dialect_of,
     inbox_select,
@@ -58,7 +58,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def task_dict(
-    row: HumanTaskRow | Row[Any],
+    row: HumanTaskRow | Row[Any] | TaskFields,
     now: datetime | None = None,
     title: str | None = None,
     groups: Sequence[str] | None = None,
@@ -183,7 +183,7 @@ def get_instance(
     ctx: EngineContext, session: Session, actor: Actor, instance_id: int
 ) -> dict[str, Any]:
     """An instance with its tasks, timers, incidents, documents and audit log, for whoever may
-    see it: two statements after the instance record."""
+    see it: one statement after the instance record."""
     record = instance_for(session, actor, "view", instance_id)
     return detail_of(session, acted_on(record), ctx.clock.now())
 
@@ -202,14 +202,14 @@ def start_warnings_of(record: InstanceRecord) -> list[str]:
 
 
 def detail_of(session: Session, head: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """`head` (an `acted_on` instance) with its tasks and history: two statements."""
-    tasks = instance_tasks(session, head["id"])
-    shown = [task_dict(t, now, groups=groups) for t, groups in tasks]
+    """`head` (an `acted_on` instance) with its tasks and history: one statement."""
+    detail = instance_detail(session, head["id"])
+    shown = [task_dict(t, now, groups=groups) for t, groups in detail.tasks]
     return {
         **head,
         "open_tasks": [t for t in shown if t["status"] == "open"],
         "tasks": shown,
-        **instance_history(session, head["id"]),
+        **detail.history,
     }
 
 

@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine.notify import ops_settings
@@ -36,16 +36,23 @@ if TYPE_CHECKING:
 log = logging.getLogger("planflow.notify")
 
 
+# Built once: building a select costs about as much as running it (a completion asks this).
+_GROUP_MEMBERS = (
+    select(UserRecord.username)
+    .join(MembershipRecord, MembershipRecord.user_id == UserRecord.id)
+    .where(
+        MembershipRecord.group_name.in_(bindparam("groups", expanding=True)),
+        UserRecord.is_active.is_(True),
+    )
+    .order_by(UserRecord.username)
+)
+
+
 def group_members(session: Session, groups: Iterable[str]) -> list[str]:
     groups = sorted(set(groups))
     if not groups:
         return []
-    rows = session.scalars(
-        select(UserRecord.username)
-        .join(MembershipRecord, MembershipRecord.user_id == UserRecord.id)
-        .where(MembershipRecord.group_name.in_(groups), UserRecord.is_active.is_(True))
-        .order_by(UserRecord.username)
-    ).all()
+    rows = session.scalars(_GROUP_MEMBERS, {"groups": groups}).all()
     return list(dict.fromkeys(rows))
 
 
@@ -74,6 +81,8 @@ def publish(ctx: EngineContext, session: Session, event: str, payload: dict[str,
     for a notifier that keeps no bell, e.g. a test's recorder)."""
     return ctx.notifier.notify(session, event, payload)
 
+
+_INSERT_NOTIFICATIONS = insert(NotificationRecord.__table__)
 
 # Nudges about one task: a repeat reaching someone who has not read the last one replaces it
 # (newest text, counted in `repeats`) instead of stacking up in the bell.
@@ -109,7 +118,7 @@ def _to_bell(
             setattr(row, key, value)
         row.repeats = (row.repeats or 0) + 1
     if new:  # one executemany; ORM objects would cost an INSERT each on SQLite (RETURNING ids)
-        session.execute(insert(NotificationRecord.__table__), new)
+        session.execute(_INSERT_NOTIFICATIONS, new)
 
 
 def emit(ctx: EngineContext, session: Session, event: str, payload: dict[str, Any]) -> int:

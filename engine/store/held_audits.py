@@ -13,7 +13,7 @@ from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session
 
 from engine.store.tables import AuditRecord, InstanceRecord
-from engine.store.versioning import flush_checked
+from engine.store.versioning import flush_record_first
 
 _COLUMNS = [c.key for c in AuditRecord.__table__.columns if c.key != "id"]
 _INSERT = insert(AuditRecord.__table__)  # built once
@@ -43,7 +43,7 @@ class HeldAudits:
         if record is None:
             self._session.flush()
             return
-        flush_checked(self._session, record)
+        flush_record_first(self._session, record)
 
     def write(self) -> None:
         """Insert the held entries and any still pending, in creation order, as one

@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session
 
 from engine.store import timer_rows
 from engine.store.records_ops import (
+    LIVE_STATUSES,
     AbsenceRecord,
     TaskDelegationRecord,
     TaskHandoverRecord,
     TaskSignerRecord,
     TaskSubmissionRecord,
 )
+from engine.store.tables import HumanTaskRow
 from engine.store.timer_rows import INSTANCE_ID, TIMER_AND_INCIDENT_ROWS, Known, Pending, Timer
 
 _instance = INSTANCE_ID
@@ -62,6 +64,10 @@ _PROBE = union_all(
             ),
         ),
     ),
+    # The live task rows' ids: the save's task projection would otherwise read them again.
+    select(literal_column("'h'"), null(), HumanTaskRow.id, null(), null(), null()).where(
+        HumanTaskRow.instance_id == _instance, HumanTaskRow.status.in_(LIVE_STATUSES)
+    ),
 )
 
 
@@ -71,15 +77,19 @@ def has_task_operations(session: Session, instance_id: int) -> bool:
 
 
 def probe(session: Session, instance_id: int, now: datetime) -> Known:
-    """The instance's timer rows and unresolved incidents, whether it has task operations and
-    whether its tasks may need routing around an absence (`now`), in one statement."""
+    """The instance's timer rows and unresolved incidents, whether it has task operations,
+    whether its tasks may need routing around an absence (`now`) and which of its task rows
+    are live, in one statement."""
     timers: tuple[list[Timer], list[Pending]] = ([], [])
     ops = route = False
+    live: set[str] = set()
     for row in session.execute(_PROBE, {"instance_id": instance_id, "now": now}):
         if timer_rows.take_row(timers, row):
             continue
+        if row.src == "h":
+            live.add(row.task_id)
         ops, route = ops or row.src == "o", route or row.src == "r"
-    return Known(timers=timers, task_operations=ops, to_route=route)
+    return Known(timers=timers, task_operations=ops, to_route=route, live_tasks=frozenset(live))
 
 
 _ids = bindparam("ids", expanding=True)

@@ -19,7 +19,6 @@ from engine.bpmn.runtime import (
     ServiceTaskFailed,
     element_id,
     merged_data,
-    passed_elements,
     ready_human_tasks,
     stall_point,
 )
@@ -28,6 +27,7 @@ from engine.errors import NotFound
 from engine.store import timer_rows
 from engine.store.audit_log import audit, jsonable
 from engine.store.held_audits import HeldAudits
+from engine.store.instance_row import row_values
 from engine.store.start_warnings import warning_notes
 from engine.store.tables import (
     IncidentRecord,
@@ -36,6 +36,7 @@ from engine.store.tables import (
     VersionFileRecord,
 )
 from engine.store.task_projection import record_expression_problems, sync_tasks
+from engine.store.versioning import write_checked
 from handlers import HandlerContext, UnknownHandler
 
 if TYPE_CHECKING:
@@ -204,9 +205,12 @@ def _save(
         needs_human = (incident is not None and retry_at is None) or any(
             i.retry_at is None for i in unresolved
         )
-        _write_record(ctx, record, workflow, model, ready, needs_human, now)
+        values = row_values(ctx, record, workflow, model, ready, needs_human, now)
         if first_save:  # the model's warnings to its starter
-            notes = [*notes, *warning_notes(record.data)]
+            notes = [*notes, *warning_notes(values["data"])]
+    # The instance row first (version-checked): a concurrent save fails here, before any
+    # derived row is written.
+    write_checked(session, record, values)
     held.flush(record)
     with session.no_autoflush:
         for note in notes:
@@ -284,41 +288,6 @@ def _stalled(workflow: BpmnWorkflow) -> Incident | None:
     return Incident(task_id=str(stuck.id), element_id=element_id(stuck), message=STALLED)
 
 
-def _write_record(
-    ctx: EngineContext,
-    record: InstanceRecord,
-    workflow: BpmnWorkflow,
-    model: ParsedModel,
-    ready: list[Task],
-    has_incident: bool,
-    now: datetime,
-) -> None:
-    record.state = ctx.serializer.dumps(workflow)
-    record.data = jsonable(merged_data(workflow))
-    record.passed_elements = passed_elements(workflow)
-    record.updated_at = now
-    if not record.title:
-        record.title = _title(record, model)
-    if record.status != "terminated":
-        record.status = _status(record, workflow, ready, has_incident)
-        if record.status == "completed" and record.completed_at is None:
-            record.completed_at = now
-    stage = ", ".join(sorted({t.task_spec.bpmn_name or element_id(t) for t in ready}))
-    record.stage = stage[:256] or None
-
-
-def _status(
-    record: InstanceRecord, workflow: BpmnWorkflow, ready: list[Task], has_incident: bool
-) -> str:
-    if has_incident:
-        return "error"
-    if workflow.is_completed():
-        return "completed"
-    if record.suspended:
-        return "suspended"
-    return "running" if ready else "waiting"
-
-
 def has_open_incident(session: Session, instance_id: int) -> bool:
     """An unresolved incident that waits for a person (not one the scheduler will retry)."""
     return (
@@ -380,16 +349,6 @@ def resolve_incidents(session: Session, instance_id: int, at: datetime) -> None:
         .where(IncidentRecord.instance_id == instance_id, IncidentRecord.resolved_at.is_(None))
         .values(resolved_at=at)
     )
-
-
-def _title(record: InstanceRecord, model: ParsedModel) -> str:
-    # An event is known by its name (2026 新品发布会), not its theme (issue 14).
-    data = record.data or {}
-    for key in ("title", "project_name", "event_name", "event_theme", "theme", "annual_theme"):
-        value = data.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:200]
-    return f"{model.name} #{record.id}"
 
 
 __all__ = [

@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, lazyload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from engine.bpmn.runtime import element_id
 from engine.bpmn.specs import ParsedModel
@@ -39,6 +42,12 @@ _LIVE_ROWS = (
         HumanTaskRow.instance_id == bindparam("instance_id"),
         HumanTaskRow.status.in_(LIVE_STATUSES),
     )
+)
+
+_ROWS_BY_ID = (
+    select(HumanTaskRow)
+    .options(lazyload(HumanTaskRow.candidate_groups))
+    .where(HumanTaskRow.id.in_(bindparam("ids", expanding=True)))
 )
 
 
@@ -76,12 +85,12 @@ audit entries, which the hooks flush through."""
         ctx.save_hooks.guard_completions(session, completed)
     # Without ready tasks at the last save and without task operations no row can be live
     # (e.g. an instance waiting on a timer): nothing to read.
-    open_rows = {} if first_save or not (ops or had_ready) else {
-        row.id: row for row in session.scalars(_LIVE_ROWS, {"instance_id": record.id})
-    }
+    open_rows = {} if first_save or not (ops or had_ready) else _live_rows(
+        session, record.id, known.live_tasks
+    )
     managed = ctx.save_hooks.managed_task_ids(session, record.id) if ops else set()
     keep = {str(t.id) for t in ready} | managed
-    closed = _close(open_rows, keep, completed, now)
+    closed = _close(session, open_rows, keep, completed, now)
     created: list[HumanTaskRow] = []
     groups = LaneGroups(session)
     for task in ready:
@@ -106,39 +115,106 @@ audit entries, which the hooks flush through."""
             due_at=due_at(ctx, workflow, task, step, now, problems),
             created_at=now,
         )
-        row.candidate_groups = [TaskCandidateRow(group_name=g) for g in candidates]
-        session.add(row)
+        row.candidate_groups = [TaskCandidateRow(task_id=task_id, group_name=g) for g in candidates]
         created.append(row)
         audit(session, now, "task_created", instance_id=record.id, task_id=task_id,
               element_id=row.element_id,
               details={"name": row.name, "assignee": assignee, "groups": candidates})
         if problems:
             record_expression_problems(session, record.id, row, problems, now)
+    if created:
+        _insert(session, created)
     ctx.save_hooks.after_sync(
         ctx, session, record, workflow, model, created, closed, now, ops=ops,
         assign=assign, held=held, to_route=known.to_route,
     )
 
 
+_TASK_KEYS = [attr.key for attr in sa_inspect(HumanTaskRow).column_attrs]
+_INSERT_TASKS = insert(HumanTaskRow.__table__)
+_INSERT_CANDIDATES = insert(TaskCandidateRow.__table__)
+
+
+def _insert(session: Session, created: list[HumanTaskRow]) -> None:
+    """Insert the new rows and their candidate groups with one executemany each, then attach
+    them to the session as already stored. The ORM's unit of work would insert the same rows
+    at several times the cost (every completion creates a task); what the hooks change on
+    them afterwards (a handover's assignee) it writes as usual."""
+    for row in created:
+        for key in _TASK_KEYS:  # every column present: none reads back as expired
+            if key not in row.__dict__:
+                setattr(row, key, None)
+    connection = session.connection()
+    connection.execute(
+        _INSERT_TASKS, [{key: getattr(row, key) for key in _TASK_KEYS} for row in created]
+    )
+    groups = [{"task_id": c.task_id, "group_name": c.group_name}
+              for row in created for c in row.candidate_groups]
+    if groups:
+        connection.execute(_INSERT_CANDIDATES, groups)
+    for row in created:
+        for child in row.candidate_groups:
+            make_transient_to_detached(child)
+        make_transient_to_detached(row)
+        session.add(row)  # persistent, its groups with it: nothing left to insert
+
+
+_CLOSE = (
+    update(HumanTaskRow.__table__)
+    .where(HumanTaskRow.__table__.c.id == bindparam("b_id"))
+    .values({key: bindparam(key) for key in ("status", "completed_at", "completed_by")})
+)
+
+
+def _live_rows(
+    session: Session, instance_id: int, ids: frozenset[str] | None
+) -> dict[str, HumanTaskRow]:
+    """The instance's live rows; with their ``ids`` known (the caller's probe), those already
+    in the session (the task being completed, loaded by its access check) are not read
+    again."""
+    if ids is None:
+        return {row.id: row for row in session.scalars(_LIVE_ROWS, {"instance_id": instance_id})}
+    rows: dict[str, HumanTaskRow] = {}
+    missing = []
+    for task_id in ids:
+        row = session.identity_map.get(identity_key(HumanTaskRow, task_id))
+        if row is None:
+            missing.append(task_id)
+        else:
+            rows[task_id] = row  # type: ignore[assignment]
+    if missing:
+        rows.update((row.id, row) for row in session.scalars(_ROWS_BY_ID, {"ids": missing}))
+    return rows
+
+
 def _close(
+    session: Session,
     open_rows: dict[str, HumanTaskRow],
     keep: set[str],
     completed: Mapping[str, str],
     now: datetime,
 ) -> list[HumanTaskRow]:
     """Close the live rows not in ``keep``: completed by whom ``completed`` says, else
-    cancelled."""
-    closed: list[HumanTaskRow] = []
+    cancelled; written in one executemany (not through the unit of work, as `_insert`), the
+    rows left holding what is stored."""
+    changes = []
     for task_id, row in open_rows.items():
         if task_id in keep:
             continue
-        if task_id in completed:
-            row.status, row.completed_by = "completed", completed[task_id]
-        else:
-            row.status = "cancelled"
-        row.completed_at = now
-        closed.append(row)
-    return closed
+        done = task_id in completed
+        changes.append((row, {
+            "status": "completed" if done else "cancelled",
+            "completed_at": now,
+            "completed_by": completed[task_id] if done else row.completed_by,
+        }))
+    if changes:
+        session.connection().execute(
+            _CLOSE, [{"b_id": row.id, **values} for row, values in changes]
+        )
+    for row, values in changes:
+        for key, value in values.items():
+            set_committed_value(row, key, value)
+    return [row for row, _ in changes]
 
 
 def record_expression_problems(

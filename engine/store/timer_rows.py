@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import bindparam, delete, literal_column, select, union_all
+from sqlalchemy import bindparam, delete, insert, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from engine.bpmn.runtime import waiting_timers
@@ -127,6 +127,9 @@ class Known:
     task_operations: bool | None = None
     # Whether anyone is away or a task of the instance is handed over (the absence routing).
     to_route: bool | None = None
+    # The ids of the instance's live task rows (open or held), read with the probe: the task
+    # projection then takes those rows from the session instead of reading them again.
+    live_tasks: frozenset[str] | None = None
 
 
 # Built once (constructing it cost more than running it); a plain table DELETE: the rows are
@@ -134,6 +137,8 @@ class Known:
 _DELETE = delete(TimerRow.__table__).where(
     TimerRow.__table__.c.id.in_(bindparam("ids", expanding=True))
 )
+
+_INSERT = insert(TimerRow.__table__)
 
 
 def sync_timers(
@@ -163,9 +168,9 @@ def sync_timers(
             stale.append(row.id)
     if stale:
         session.execute(_DELETE, {"ids": stale})
-    for task_id, element, kind, due in missing:
-        session.add(
-            TimerRow(
-                instance_id=record.id, task_id=task_id, element_id=element, kind=kind, due_at=due
-            )
-        )
+    if missing:  # one executemany: nothing reads these rows back as objects
+        session.execute(_INSERT, [
+            {"instance_id": record.id, "task_id": task_id, "element_id": element, "kind": kind,
+             "due_at": due}
+            for task_id, element, kind, due in missing
+        ])

@@ -43,6 +43,7 @@ from engine.store.tables import (
     ProcessModelRecord,
     ProcessVersionRecord,
 )
+from engine.store.versioning import insert_record
 from engine.usecases.acting import acting_on
 
 if TYPE_CHECKING:
@@ -84,8 +85,7 @@ def start(
         state="",
         data={},
     )
-    session.add(record)
-    session.flush()  # the id is part of the data scripts see
+    insert_record(session, record)  # the id is part of the data scripts see
     notes: list[dict[str, Any]] = []
     engine = store.script_engine_for(ctx, session, record, notes)
     seed = {**cleaned, "started_by": actor.username, "instance_id": record.id}

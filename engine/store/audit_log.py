@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine import jsoncodec
 from engine.store.tables import AuditRecord
 
 # Every action the audit log records, named once so every channel can label each one (the
@@ -59,5 +59,5 @@ def audit(
 
 
 def jsonable(value: Any) -> Any:
-    """Data as JSON will store it (dates become ISO strings)."""
-    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+    """Data as JSON will store it (dates become strings, as `str` writes them)."""
+    return jsoncodec.loads(jsoncodec.dumps_bytes(value, default=str))

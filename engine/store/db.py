@@ -15,12 +15,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine import jsoncodec
 from engine.errors import Conflict
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # JSON columns (instance data, audit details, notifications) through the one codec.
+    kwargs = {"json_serializer": jsoncodec.dumps, "json_deserializer": jsoncodec.loads, **kwargs}
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
         factory = _writer_locked_connection_class()

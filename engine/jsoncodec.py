@@ -1,0 +1,53 @@
+"""JSON text for everything planflow stores and answers: orjson, with the standard library's
+output where orjson differs or refuses.
+
+Every request writes JSON several times (the instance's data, audit details, the answer), and
+the standard library's encoder was a visible share of a request's CPU (bench/RESULTS.md). orjson
+(a maintained, widely used Rust extension) is several times faster. It is kept to what the
+standard library would have produced: dates and datetimes still go through the caller's
+``default``, integers beyond 64 bits and other types orjson refuses fall back to ``json``. Its
+text is UTF-8 where ``json`` escaped non-ASCII characters: the same JSON values, shorter.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | (
+    orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def dumps(
+    value: Any, default: Callable[[Any], Any] | None = None, *, sort_keys: bool = False
+) -> str:
+    """``json.dumps(value, ensure_ascii=False, default=default, sort_keys=sort_keys)``,
+    compact."""
+    return dumps_bytes(value, default, sort_keys=sort_keys).decode()
+
+
+def dumps_bytes(
+    value: Any, default: Callable[[Any], Any] | None = None, *, sort_keys: bool = False
+) -> bytes:
+    options = _OPTIONS | orjson.OPT_SORT_KEYS if sort_keys else _OPTIONS
+    try:
+        return orjson.dumps(value, default=default, option=options)
+    except (TypeError, orjson.JSONEncodeError):
+        # e.g. an integer beyond 64 bits, a non-finite float key, a type only `default`
+        # knows after orjson gave up: the standard library decides (and raises where it
+        # would have).
+        return json.dumps(
+            value, default=default, ensure_ascii=False, sort_keys=sort_keys,
+            separators=(",", ":"),
+        ).encode()
+
+
+def loads(text: str | bytes) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)  # NaN / Infinity, which the standard library wrote and reads

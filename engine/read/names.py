@@ -9,11 +9,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.people import directory
+from engine.read.list_queries import memo_on_connection
 from engine.store.tables import GroupRecord, ProcessModelRecord, UserRecord
 
 
 def process_names(session: Session) -> dict[str, str]:
-    """Deployed process models: key -> display name, sorted by name."""
+    """Deployed process models: key -> display name, sorted by name. A list page asks twice
+    (its rows and its filter) and every page again: on SQLite the answer is kept on the
+    connection until the database changes (memo_on_connection: exact, never stale)."""
+    return dict(memo_on_connection(session, "process_names", None, lambda: _process_names(session)))
+
+
+def _process_names(session: Session) -> dict[str, str]:
     rows = session.execute(
         select(ProcessModelRecord.key, ProcessModelRecord.name).order_by(ProcessModelRecord.name)
     ).all()
@@ -53,9 +60,12 @@ def active_people(session: Session) -> list[dict[str, str]]:
 
 def group_labels(session: Session) -> dict[str, dict[str, str]]:
     """Group key -> {"zh": ..., "en": ...}."""
+    rows = session.execute(
+        select(GroupRecord.name, GroupRecord.display_name, GroupRecord.display_name_en)
+    )
     return {
-        g.name: {"zh": g.display_name or g.name, "en": g.display_name_en or g.display_name}
-        for g in session.scalars(select(GroupRecord))
+        name: {"zh": display or name, "en": display_en or display}
+        for name, display, display_en in rows
     }
 
 

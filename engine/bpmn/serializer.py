@@ -16,13 +16,16 @@ import json
 import re
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from SpiffWorkflow.task import Task
+from SpiffWorkflow.task import Task, TaskState
+from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from engine.bpmn import compaction
 from engine.errors import InvalidInput
@@ -49,14 +52,18 @@ class _SpecByNameConverter(BpmnWorkflowConverter):
         spec: BpmnProcessSpec,
         subprocess_specs: dict[str, BpmnProcessSpec],
     ) -> BpmnWorkflow:
-        from uuid import UUID
-
         name = dct.pop("spec")
         if name != spec.name:
             raise ValueError(f"state is for process {name!r}, spec given is {spec.name!r}")
         dct.pop("subprocess_specs", None)
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        # Each task id is written 3-4 times (key, id, its parent's children, its children's
+        # parent); parse it once (UUID() was the largest single cost of a restore).
+        ids = {key: UUID(key) for key in dct["tasks"]}
+        workflow.tasks = {
+            ids[key]: self.registry.restore(task, workflow=workflow, uuids=ids)
+            for key, task in dct["tasks"].items()
+        }
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
@@ -71,10 +78,54 @@ class _EmptyDataTaskConverter(TaskConverter):
     them as plain empty data: the stock loader reads an empty delta exactly that way."""
 
     def to_dict(self, task: Task) -> dict[str, Any]:
-        dct: dict[str, Any] = super().to_dict(task)
-        if not task.data and task.parent is not None:
-            dct["delta"] = {}
-        return dct
+        if task.data or task.parent is None:
+            dct: dict[str, Any] = super().to_dict(task)
+            return dct
+        # The stock to_dict's fields, without computing the delta we would throw away.
+        return {
+            "id": str(task.id),
+            "parent": str(task._parent),  # noqa: SLF001
+            "children": [str(child) for child in task._children],  # noqa: SLF001
+            "last_state_change": task.last_state_change,
+            "state": task.state,
+            "task_spec": task.task_spec.name,
+            "triggered": task.triggered,
+            "internal_data": self.registry.convert(task.internal_data),
+            "data": {},
+            "delta": {},
+        }
+
+    def from_dict(  # type: ignore[override]
+        self, dct: dict[str, Any], workflow: Any, uuids: dict[str, UUID] | None = None
+    ) -> Task:
+        """The stock from_dict (SpiffWorkflow 3.x), taking parsed ids from `uuids` (the
+        workflow's task ids, parsed once by `_SpecByNameConverter.from_dict`) when given."""
+        if uuids is None:  # a subprocess's tasks: the stock path
+            return super().from_dict(dct, workflow)  # type: ignore[no-any-return]
+
+        def parse(text: str) -> UUID:
+            known = uuids.get(text)
+            return known if known is not None else UUID(text)
+
+        task_spec = workflow.spec.task_specs.get(dct["task_spec"])
+        task = self.target_class(workflow, task_spec, state=dct["state"], id=parse(dct["id"]))
+        task._parent = parse(dct["parent"]) if dct["parent"] is not None else None  # noqa: SLF001
+        task._children = [parse(child) for child in dct["children"]]  # noqa: SLF001
+        task.last_state_change = dct["last_state_change"]
+        task.triggered = dct["triggered"]
+        task.internal_data = self.registry.restore(dct["internal_data"])
+        if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+            task.workflow.top_workflow.event_manager.add_task(task)
+        delta = dct.get("delta")
+        if delta and task.parent is not None:
+            data = DeepMerge.merge({}, task.parent.data)
+            data.update(self.registry.restore(delta.get("updates", {})))
+            for key in delta.get("deletions", {}):
+                data.pop(key, None)
+        else:
+            data = self.registry.restore(dct["data"])
+        task.data = data
+        return task
 
 
 def _registry() -> Any:

@@ -75,7 +75,10 @@ class Phases:
         self._undo: list[tuple[Any, str, Any]] = []
 
     def wrap(self, owner: Any, attr: str, label: str) -> None:
-        original = getattr(owner, attr)
+        original = getattr(owner, attr, None)
+        if original is None:  # the path changed since this script was written: say so
+            self.seconds[f"{label} (not found: {attr})"] += 0.0
+            return
         seconds = self.seconds
 
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -89,9 +92,12 @@ class Phases:
         self._undo.append((owner, attr, original))
 
     def install(self) -> None:
+        from SpiffWorkflow.bpmn import BpmnWorkflow
+
         from engine.bpmn import serializer
         from engine.sandbox import pool
-        from engine.store import instance_state
+        from engine.store import instance_state, timer_rows, versioning
+        from engine.store.held_audits import HeldAudits
         from engine.timing import timers
         from engine.usecases import control
 
@@ -105,8 +111,14 @@ class Phases:
         self.wrap(control, "run_steps", "      run_steps")
         self.wrap(pool.ScriptPool, "call", "        sandbox call")
         self.wrap(control, "audit_fired", "      audit_fired")
+        self.wrap(BpmnWorkflow, "do_engine_steps", "        do_engine_steps (SpiffWorkflow)")
         self.wrap(instance_state, "save", "      save")
         self.wrap(serializer.StateSerializer, "dumps", "        state dumps")
+        self.wrap(versioning, "write_checked", "        instance row UPDATE")
+        self.wrap(versioning, "flush_checked", "        session flush")
+        self.wrap(instance_state, "sync_tasks", "        sync_tasks (+ save hooks)")
+        self.wrap(timer_rows, "sync_timers", "        sync_timers")
+        self.wrap(HeldAudits, "write", "        audit INSERT")
 
     def uninstall(self) -> None:
         for owner, attr, original in reversed(self._undo):

@@ -98,12 +98,6 @@ def sees_all(actor: Actor) -> bool:
     return listed_instance_ids(actor) is None
 
 
-def _visible_ids(actor: Actor) -> Any:
-    listed = listed_instance_ids(actor)
-    assert listed is not None  # asked only for those who do not see all
-    return listed
-
-
 def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time.min, tzinfo=tz)
     return start, start + timedelta(days=1)
@@ -137,16 +131,21 @@ def _instance_filtered(flt: InstanceFilter) -> bool:
 
 
 def filtered_ids(actor: Actor, flt: InstanceFilter, now: datetime, tz: ZoneInfo) -> Select[Any]:
-    if not sees_all(actor) and not _instance_filtered(flt):
+    return _filtered_ids(listed_instance_ids(actor), flt, now, tz)
+
+
+def _filtered_ids(listed: Any, flt: InstanceFilter, now: datetime, tz: ZoneInfo) -> Select[Any]:
+    """``listed``: `engine.access.listed_instance_ids` of the actor (None: sees all)."""
+    if listed is not None and not _instance_filtered(flt):
         # Straight from the visibility UNION's covering index look-ups: no instance row read.
-        visible = _visible_ids(actor).subquery()
+        visible = listed.subquery()
         only_visible: Select[Any] = select(visible.c.id)
         for part in _task_filters(flt, now):
             only_visible = only_visible.where(visible.c.id.in_(part))
         return only_visible
     query: Select[Any] = select(InstanceRecord.id)
-    if not sees_all(actor):
-        query = query.where(InstanceRecord.id.in_(_visible_ids(actor)))
+    if listed is not None:
+        query = query.where(InstanceRecord.id.in_(listed))
     if flt.status:
         query = query.where(InstanceRecord.status == flt.status)
     elif flt.process:
@@ -176,8 +175,11 @@ def list_instances(
     per_page: int = PER_PAGE,
 ) -> InstancePage:
     page = max(1, page)
+    # Asked once: building the staff's visibility UNION costs more than running this page's
+    # small queries.
+    listed = listed_instance_ids(actor)
     task_parts = _task_filters(flt, now)
-    if task_parts and sees_all(actor) and not _instance_filtered(flt):
+    if task_parts and listed is None and not _instance_filtered(flt):
         # Only task filters (overdue, stage): the projection alone answers both the count and
         # the page, without touching the large instance rows.
         only = task_parts[0] if len(task_parts) == 1 else intersect(*task_parts)
@@ -194,8 +196,8 @@ def list_instances(
             )
         )
         return _capped_page(session, page_ids, counted, now, page, per_page)
-    ids = filtered_ids(actor, flt, now, tz)
-    if not sees_all(actor) and not _instance_filtered(flt):
+    ids = _filtered_ids(listed, flt, now, tz)
+    if listed is not None and not _instance_filtered(flt):
         # The visibility UNION (the actor's own work) is built whole for the sort anyway: one
         # statement pages and counts it (a window count).
         found, counted, _ = page_with_total(session, ids, lambda c: [c.id.desc()], page, per_page)

@@ -200,7 +200,8 @@ def instances() -> str:
         )
         processes = naming.process_names(session)
         stages = instance_view.stage_options(session, flt.process)
-        starters = instance_view.starter_options(session) if instance_view.sees_all(actor) else []
+        sees_all = instance_view.sees_all(actor)
+        starters = instance_view.starter_options(session) if sees_all else []
     if flt.stage and flt.stage not in stages:
         stages.append(flt.stage)
     return render_template(
@@ -212,7 +213,7 @@ def instances() -> str:
         stages=stages,
         starters=starters,
         statuses=instance_view.STATUSES,
-        sees_all=instance_view.sees_all(actor),
+        sees_all=sees_all,
     )
 
 

@@ -107,7 +107,10 @@ def instance_detail(session: Session, instance_id: int) -> Detail:
     incidents: list[tuple[int, dict[str, Any]]] = []
     documents: list[tuple[int, dict[str, Any]]] = []
     timers: list[tuple[tuple[datetime, int], dict[str, Any]]] = []
-    for row in session.execute(_DETAIL, {"instance_id": instance_id}):
+    # A column read on the connection, after writing what the session holds (the ORM would
+    # add nothing else but its per-statement cost).
+    session.flush()
+    for row in session.connection().execute(_DETAIL, {"instance_id": instance_id}):
         (src, id_, task_id, element_id, text1, text2, text3, text4, text5, text6, text7,
          text8, time1, time2, time3, time4, details) = row
         if src == "k":

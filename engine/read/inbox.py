@@ -150,6 +150,10 @@ def task_item(
     }
 
 
+# The instance columns the task lists show (one tuple, so task_rows builds its statement once).
+_LISTING_COLUMNS = (InstanceRecord.title, InstanceRecord.status.label("instance_status"))
+
+
 def _task_listing(
     ctx: EngineContext,
     session: Session,
@@ -163,9 +167,7 @@ def _task_listing(
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     found, total, page = page_with_total(session, ids, order, max(1, page), per_page, clamp=True)
     wanted = [r.id for r in found]
-    rows, groups = task_rows(
-        session, wanted, InstanceRecord.title, InstanceRecord.status.label("instance_status")
-    )
+    rows, groups = task_rows(session, wanted, *_LISTING_COLUMNS)
     now = ctx.clock.now()
     names = process_names(session)
     zone = local_zone(ctx)

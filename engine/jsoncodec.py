@@ -5,8 +5,9 @@ Every request writes JSON several times (the instance's data, audit details, the
 the standard library's encoder was a visible share of a request's CPU (bench/RESULTS.md). orjson
 (a maintained, widely used Rust extension) is several times faster. It is kept to what the
 standard library would have produced: dates and datetimes still go through the caller's
-``default``, integers beyond 64 bits and other types orjson refuses fall back to ``json``. Its
-text is UTF-8 where ``json`` escaped non-ASCII characters: the same JSON values, shorter.
+``default``; integers beyond 64 bits, strings that are not UTF-8 (a lone surrogate) and other
+values orjson refuses fall back to ``json``. Its text is UTF-8 where ``json`` escaped non-ASCII
+characters: the same JSON values, shorter.
 """
 
 from __future__ import annotations
@@ -37,12 +38,10 @@ def dumps_bytes(
     try:
         return orjson.dumps(value, default=default, option=options)
     except (TypeError, orjson.JSONEncodeError):
-        # e.g. an integer beyond 64 bits, a non-finite float key, a type only `default`
-        # knows after orjson gave up: the standard library decides (and raises where it
-        # would have).
+        # e.g. an integer beyond 64 bits or a lone surrogate in a string (not UTF-8): the
+        # standard library decides, ASCII-escaped as before (and raises where it would have).
         return json.dumps(
-            value, default=default, ensure_ascii=False, sort_keys=sort_keys,
-            separators=(",", ":"),
+            value, default=default, sort_keys=sort_keys, separators=(",", ":")
         ).encode()
 
 

@@ -3,7 +3,8 @@
 One interval job polls the timer table (default every second) and also plans an exact wake-up
 for the nearest due timer, so a timer due between two polls is not late by a whole interval.
 Each poll: fire due timers and service retries (a backlog in back-to-back rounds), send due
-reminders, reload the working-day calendar now and then.
+reminders, reload the working-day calendar now and then; a backlog longer than DRAIN_SECONDS
+gets the reminders in between and drains on in the same poll.
 
 On SQLite only one scheduler per deployment may run (several web processes share one file):
 a lease row in the database elects it; the holder renews the lease on every poll and releases it
@@ -109,52 +110,66 @@ class TimerService:
     # -- work ------------------------------------------------------------------------------
 
     def poll(self) -> None:
-        """One round of background work (never overlapping itself)."""
+        """One round of background work (never overlapping itself). A backlog that outlasts
+        DRAIN_SECONDS lets the other work (reminders) have its turn, then drains on in the same
+        poll: waiting for the next interval tick left the worker idle for up to
+        `scheduler_poll_seconds` after every DRAIN_SECONDS of a long drain."""
         if self.stopping or not self._lock.acquire(blocking=False):
             return
         try:
-            if self.stopping or not self.acquire_lease():
-                return
-            self._drain_all()
-            if self.stopping:
-                return
-            now = self.ctx.clock.now()
-            with transaction(self.ctx.sessions) as session:
-                send_due_reminders(self.ctx, session, now)
-            if now - self._calendar_loaded > CALENDAR_RELOAD:
-                with transaction(self.ctx.sessions) as session:
-                    self.ctx.set_calendar(load_calendar(session))
-                self._calendar_loaded = now
+            backlog = True
+            while backlog:
+                if self.stopping or not self.acquire_lease():
+                    return
+                backlog = self._drain_all()
+                if self.stopping:
+                    return
+                self._other_work()
             self._plan_wakeup()
         except Exception:
             log.exception("scheduler poll failed")
         finally:
             self._lock.release()
 
-    def _drain_all(self) -> None:
+    def _other_work(self) -> None:
+        """Due reminders, and the working-day calendar reloaded now and then."""
+        now = self.ctx.clock.now()
+        with transaction(self.ctx.sessions) as session:
+            send_due_reminders(self.ctx, session, now)
+        if now - self._calendar_loaded > CALENDAR_RELOAD:
+            with transaction(self.ctx.sessions) as session:
+                self.ctx.set_calendar(load_calendar(session))
+            self._calendar_loaded = now
+
+    def _drain_all(self) -> bool:
         """On PostgreSQL, DRAIN_THREADS drain side by side (claims skip each other's rows): while
-        one waits for the database, another runs Python. SQLite has one writer: one drains."""
+        one waits for the database, another runs Python. SQLite has one writer: one drains.
+        True when a drain stopped for time with more due (`_drain`)."""
         extra = 0 if self.needs_lease else DRAIN_THREADS - 1
+        backlogs: list[bool] = []
         helpers = [
-            threading.Thread(target=self._drain_logged, name=f"planflow-drain-{i}", daemon=True)
+            threading.Thread(target=self._drain_logged, args=(backlogs,),
+                             name=f"planflow-drain-{i}", daemon=True)
             for i in range(extra)
         ]
         for helper in helpers:
             helper.start()
-        self._drain()
+        backlog = self._drain()
         for helper in helpers:
             helper.join()
+        return backlog or any(backlogs)
 
-    def _drain_logged(self) -> None:
+    def _drain_logged(self, backlogs: list[bool]) -> None:
         try:
-            self._drain()
+            backlogs.append(self._drain())
         except Exception:
             log.exception("timer drain failed")
 
-    def _drain(self) -> None:
+    def _drain(self) -> bool:
         """Fire due timers. While rounds come back full, go on at once rather than waiting for
         the next poll (a backlog drains without idle gaps), renewing the lease between rounds;
-        after DRAIN_SECONDS the poll's other work (reminders) gets its turn."""
+        after DRAIN_SECONDS the poll's other work (reminders) gets its turn. True when it
+        stopped for time with its last round full (more is due), else False."""
         began = time.monotonic()
         while True:
             report = process_due(self.ctx, limit=ROUND, stopping=self._stopping.is_set)
@@ -165,14 +180,12 @@ class TimerService:
                     len(report.conflicts),
                     len(report.failed),
                 )
-            if (
-                report.handled < ROUND
-                or time.monotonic() - began > DRAIN_SECONDS
-                or self.stopping
-            ):
-                return
+            if report.handled < ROUND or self.stopping:
+                return False
+            if time.monotonic() - began > DRAIN_SECONDS:
+                return True
             if not self.acquire_lease():
-                return
+                return False
 
     def _plan_wakeup(self) -> None:
         if self._scheduler is None or self.stopping:

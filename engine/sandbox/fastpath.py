@@ -17,7 +17,10 @@ The rules (``is_fast``), checked on the source's AST, at most ``_MAX_NODES`` nod
   operand (``amount * 1.1``); no ``**``, ``%``, ``<<``, f-strings, lambdas or comprehensions;
 * calls of ``len``, ``abs``, ``bool``, ``min``, ``max``, ``round`` (digits: a constant within
   ±100) on allowed arguments, positional only (no ``str``/``int``: their cost on huge values is
-  not linear);
+  not linear); the engine clock's ``now()`` and ``today()`` without arguments (a clock read
+  and a time-zone conversion), and ``.isoformat()`` without arguments on an allowed value (task
+  data holds no type whose ``isoformat`` costs more than a date's: a timer's
+  ``fired_at = now().isoformat()`` no longer costs a worker round trip);
 * scripts: up to ``_MAX_STATEMENTS`` statements, each ``name = <allowed>``, ``name += <number>``
   / ``name -= <number>``, or ``name.append(<allowed>)``.
 
@@ -35,6 +38,8 @@ _MAX_NODES: Final = 60
 _MAX_STATEMENTS: Final = 8
 _MAX_TEXT: Final = 1000
 _CHEAP_CALLS: Final = frozenset({"len", "abs", "bool", "round", "min", "max"})
+_CLOCK_CALLS: Final = frozenset({"now", "today"})  # engine.sandbox.diagram_helpers
+_CHEAP_METHODS: Final = frozenset({"isoformat"})
 _ARITHMETIC: Final = (ast.Add, ast.Sub, ast.Div, ast.FloorDiv)
 _UNARY: Final = (ast.Not, ast.USub, ast.UAdd)
 
@@ -67,7 +72,12 @@ def _binop(node: ast.BinOp) -> bool:
 
 
 def _call(node: ast.Call) -> bool:
-    if not isinstance(node.func, ast.Name) or node.func.id not in _CHEAP_CALLS:
+    func = node.func
+    if isinstance(func, ast.Name) and func.id in _CLOCK_CALLS:
+        return not node.args and not node.keywords
+    if isinstance(func, ast.Attribute) and func.attr in _CHEAP_METHODS:
+        return not node.args and not node.keywords and _expr(func.value)
+    if not isinstance(func, ast.Name) or func.id not in _CHEAP_CALLS:
         return False
     if node.func.id == "round" and len(node.args) > 1:  # round(5, -10**18) computes 10**10**18
         digits = node.args[1]

@@ -291,6 +291,11 @@ EXPRESSIONS = [
     "amount ** 2",
     "now()",
     "today()",
+    "now().isoformat()",
+    "today().isoformat()",
+    "when.isoformat()",
+    "name.isoformat()",
+    "now(1)",
     "add_workdays(day, 1)",
     "is_workday(when)",
     "sum(i * 2 for i in items)",
@@ -332,8 +337,16 @@ def test_fast_path_rules() -> None:
         "len(str(x))",
         "x % y",
         "x << 3",
+        "now(1)",
+        "today(tz=x)",
+        "x.isoformat(sep * 10**9)",
+        "x.isoformat(timespec='hours')",
+        "x.strftime('%Y')",
     ]:
         assert not is_fast(source, "eval"), source
+    for source in ["now()", "today()", "now().isoformat()", "when.isoformat()"]:
+        assert is_fast(source, "eval"), source
+    assert is_fast("fired_at = now().isoformat()", "exec")  # the timer models' script
     assert is_fast("status = 'new'\nhistory = []\ncount += 1\nhistory.append(status)", "exec")
     for source in ["while True: pass", "x = y * 3", "x.extend(y)", "del x", "x[0] = 1"]:
         assert not is_fast(source, "exec"), source

@@ -9,6 +9,8 @@ creation order, as one executemany. Nothing inside a save reads the audit log.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session
 
@@ -45,12 +47,19 @@ class HeldAudits:
             return
         flush_record_first(self._session, record)
 
-    def write(self) -> None:
+    def write(self, into: list[dict[str, Any]] | None = None) -> None:
         """Insert the held entries and any still pending, in creation order, as one
-        statement."""
+        statement; or add them to ``into`` (a timer batch inserts all its instances' at once)."""
         entries = self._entries + _take_pending(self._session)
         self._entries = []
-        if entries:
-            self._session.execute(
-                _INSERT, [{key: getattr(o, key) for key in _COLUMNS} for o in entries]
-            )
+        rows = [{key: getattr(o, key) for key in _COLUMNS} for o in entries]
+        if into is not None:
+            into += rows
+        else:
+            insert_audits(self._session, rows)
+
+
+def insert_audits(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Audit rows (column values) in one executemany, in the order given."""
+    if rows:
+        session.execute(_INSERT, rows)

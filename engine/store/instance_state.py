@@ -170,7 +170,7 @@ def save(
     _save(ctx, session, record, workflow, model, ready, first_save, had_ready, now,
           incident, completed or {}, notes or [], actor, assign or {},
           known or timer_rows.Known(), held)
-    held.write()
+    held.write(known.batch.audits if known is not None and known.batch is not None else None)
 
 
 def _save(
@@ -230,7 +230,7 @@ def _save(
             ctx, session, record, workflow, model, ready, completed, now, first_save, had_ready,
             assign, known, held,
         )
-        timer_rows.sync_timers(session, record, workflow, timers, unresolved)
+        timer_rows.sync_timers(session, record, workflow, timers, unresolved, known.batch)
         if record.status == "completed" and record.completed_at == now:
             audit(session, now, "completed", instance_id=record.id)
     held.flush(record)

@@ -6,7 +6,7 @@ of restoring workflows."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, delete, insert, literal_column, select, union_
 from sqlalchemy.orm import Session
 
 from engine.bpmn.runtime import waiting_timers
+from engine.store.held_audits import insert_audits
 from engine.store.tables import IncidentRecord, InstanceRecord, TimerRow
 
 
@@ -116,6 +117,30 @@ def for_instances(
     return out
 
 
+@dataclass
+class BatchWrites:
+    """Writes a timer batch makes once for all its instances instead of once per instance:
+    the fired timer rows' DELETE and the audit entries. Each instance's part is dropped again
+    when its savepoint rolls back (``mark`` / ``discard_since``); ``write`` runs before the
+    batch commits."""
+
+    timer_ids: list[int] = field(default_factory=list)
+    audits: list[dict[str, Any]] = field(default_factory=list)
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.timer_ids), len(self.audits)
+
+    def discard_since(self, mark: tuple[int, int]) -> None:
+        del self.timer_ids[mark[0]:]
+        del self.audits[mark[1]:]
+
+    def write(self, session: Session) -> None:
+        if self.timer_ids:
+            session.execute(_DELETE, {"ids": self.timer_ids})
+        insert_audits(session, self.audits)
+        self.timer_ids, self.audits = [], []
+
+
 @dataclass(frozen=True, slots=True)
 class Known:
     """What the caller already read about one instance for its save, so the save need not
@@ -130,6 +155,8 @@ class Known:
     # The ids of the instance's live task rows (open or held), read with the probe: the task
     # projection then takes those rows from the session instead of reading them again.
     live_tasks: frozenset[str] | None = None
+    # A timer batch's: where the save leaves its timer DELETE and audit entries.
+    batch: BatchWrites | None = None
 
 
 # Built once (constructing it cost more than running it); a plain table DELETE: the rows are
@@ -147,9 +174,11 @@ def sync_timers(
     workflow: BpmnWorkflow,
     existing: list[Timer],
     unresolved: list[Pending],
+    batch: BatchWrites | None = None,
 ) -> None:
     """Make the instance's timer rows match its waiting timers and scheduled retries, writing
-    only what changed (most saves change nothing here)."""
+    only what changed (most saves change nothing here); stale rows are left to ``batch`` to
+    delete, if given."""
     wanted: list[tuple[str, str, str, datetime]] = []
     if record.status != "terminated":
         wanted = [
@@ -166,7 +195,9 @@ def sync_timers(
             missing.remove(key)
         else:
             stale.append(row.id)
-    if stale:
+    if stale and batch is not None:
+        batch.timer_ids += stale
+    elif stale:
         session.execute(_DELETE, {"ids": stale})
     if missing:  # one executemany: nothing reads these rows back as objects
         session.execute(_INSERT, [

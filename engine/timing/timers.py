@@ -1,5 +1,6 @@
 """Processing due timers in batches: claim up to N due instances in one transaction, wake each
-inside its own SAVEPOINT, commit once per batch.
+inside its own SAVEPOINT, commit once per batch. The fired timer rows' DELETE and the audit
+entries of the whole batch are written once, before its commit (`timer_rows.BatchWrites`).
 
 A failing or conflicting instance rolls back only its savepoint: it keeps its incident/retry
 behaviour and the rest of the batch commits. Used by `planflow tick` and by the background
@@ -97,7 +98,8 @@ def _run_batch(ctx: EngineContext, report: TickReport, seen: set[int], size: int
             # Instances already handled in this call are not claimed again by it, whatever
             # their outcome (a still-due row would otherwise be taken over and over).
             seen.update(claimed)
-            retries, known = _read_rows(session, claimed, ctx.clock.now())
+            writes = timer_rows.BatchWrites()
+            retries, known = _read_rows(session, claimed, ctx.clock.now(), writes)
             deadline = time.monotonic() + BATCH_SECONDS.get(ctx.db.dialect.name, 0.5)
             for position, instance_id in enumerate(claimed):
                 if position and time.monotonic() > deadline:
@@ -107,6 +109,8 @@ def _run_batch(ctx: EngineContext, report: TickReport, seen: set[int], size: int
                     break
                 _wake(ctx, session, batch, instance_id, retries.get(instance_id, []),
                       known[instance_id])
+            # The fired timers' DELETE and the audit entries of every instance that woke.
+            writes.write(session)
     except Exception as exc:  # the claim or the commit failed: nothing of this batch was saved
         log.exception("timer batch of %s instance(s) failed", len(claimed))
         for instance_id in batch.woken:
@@ -148,7 +152,7 @@ def _claim(
 
 
 def _read_rows(
-    session: Session, instance_ids: list[int], now: datetime
+    session: Session, instance_ids: list[int], now: datetime, writes: timer_rows.BatchWrites
 ) -> tuple[dict[int, list[IncidentRecord]], dict[int, timer_rows.Known]]:
     """The batch's due retries (`store.due_retries`), and for each instance what its save need
     not read again (`timer_rows.Known`): its timer rows and unresolved incidents (one query
@@ -166,7 +170,7 @@ def _read_rows(
     known = {
         i: timer_rows.Known(
             timers=None if i in due else rows[i], task_operations=i in with_ops,
-            to_route=i in to_route,
+            to_route=i in to_route, batch=writes,
         )
         for i in instance_ids
     }
@@ -197,18 +201,37 @@ def _wake(
     retries: list[IncidentRecord],
     known: timer_rows.Known,
 ) -> None:
-    """One instance inside its own savepoint of the batch's transaction."""
+    """One instance inside its own savepoint of the batch's transaction; what it left for the
+    batch to write goes if the savepoint rolls back."""
     try:
-        with session.begin_nested():
-            woken = fire_due_timers(ctx, session, instance_id, retries=retries, known=known)
-            if woken is not None:
-                report.woken.append(instance_id)
+        _fire_in_savepoint(ctx, session, report, instance_id, retries, known)
     except Conflict:
         # A user action saved the instance first; the next poll sees its fresh timer rows.
         report.conflicts.append(instance_id)
     except Exception as exc:  # one broken instance must not stop the others
         log.exception("waking instance %s failed", instance_id)
         report.failed[instance_id] = str(exc)
+
+
+def _fire_in_savepoint(
+    ctx: EngineContext,
+    session: Session,
+    report: TickReport,
+    instance_id: int,
+    retries: list[IncidentRecord],
+    known: timer_rows.Known,
+) -> None:
+    batch = known.batch
+    mark = batch.mark() if batch is not None else None
+    try:
+        with session.begin_nested():
+            woken = fire_due_timers(ctx, session, instance_id, retries=retries, known=known)
+            if woken is not None:
+                report.woken.append(instance_id)
+    except BaseException:
+        if batch is not None and mark is not None:
+            batch.discard_since(mark)
+        raise
 
 
 def next_due(session: Session) -> datetime | None:

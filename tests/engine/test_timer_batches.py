@@ -202,6 +202,37 @@ def test_a_concurrently_modified_instance_does_not_roll_back_the_others(
     assert fired_counts(ctx, ids) == Counter({i: 1 for i in ids})
 
 
+def test_an_instance_failing_after_its_save_leaves_its_timer_and_no_audit(
+    probe_ctx, clock, monkeypatch
+):
+    """A batch deletes the fired timer rows and inserts the audit entries of all its instances
+    at once (timer_rows.BatchWrites): an instance whose savepoint rolls back after its save
+    must take its part back out, so its timer still fires later, exactly once."""
+    ctx = probe_ctx
+    ids = start_many(ctx, "timer_probe", [{"mode": "ok"}] * 4)
+    broken = ids[2]
+    real = timers_module.fire_due_timers
+
+    def fire(ctx_, session, instance_id, **kw):
+        result = real(ctx_, session, instance_id, **kw)  # saved: its writes are in the batch
+        if instance_id == broken:
+            raise RuntimeError("after the save")
+        return result
+
+    monkeypatch.setattr(timers_module, "fire_due_timers", fire)
+    clock.advance(hours=2)
+    report = process_due(ctx, batch_size=50)
+    assert list(report.failed) == [broken]
+    assert sorted(report.woken) == sorted(i for i in ids if i != broken)
+    assert fired_counts(ctx, ids) == Counter({i: 1 for i in ids if i != broken})
+    with transaction(ctx.sessions) as s:
+        assert s.scalar(select(func.count()).where(TimerRow.instance_id == broken)) == 1
+        assert s.scalar(select(func.count()).where(TimerRow.instance_id.in_(ids))) == 1
+    monkeypatch.setattr(timers_module, "fire_due_timers", real)
+    assert process_due(ctx).woken == [broken]
+    assert fired_counts(ctx, ids) == Counter({i: 1 for i in ids})
+
+
 def test_batches_and_limit(probe_ctx, clock):
     ctx = probe_ctx
     ids = start_many(ctx, "timer_once", [{"delay": "PT1M"}] * 25)

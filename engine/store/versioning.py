@@ -1,5 +1,8 @@
-"""Optimistic locking of an instance row: every change bumps its version, and a flush that finds
-the version moved on (another transaction committed first) becomes a Conflict (HTTP 409)."""
+"""Writing an instance row, with optimistic locking: every change bumps its version, and a
+write that finds the version moved on (another transaction committed first) becomes a Conflict
+(HTTP 409). The row a save always writes goes out by prebuilt statements (`insert_record`,
+`write_checked`) rather than the ORM's unit of work, and the record is left holding what is
+stored; anything else pending in the session is flushed as usual (`flush_checked`)."""
 
 from __future__ import annotations
 
@@ -15,8 +18,8 @@ from engine.errors import Conflict
 from engine.store.tables import InstanceRecord
 
 _TABLE = InstanceRecord.__table__
-_COLUMN_OF = {attr.key: attr.columns[0].name for attr in inspect(InstanceRecord).column_attrs}
 _COLUMNS = {attr.key: attr.columns[0] for attr in inspect(InstanceRecord).column_attrs}
+_COLUMN_OF = {key: column.name for key, column in _COLUMNS.items()}
 # One UPDATE per set of changed columns, built once (building one costs about as much as
 # running it; a save changes the same few columns every time).
 _UPDATES: dict[tuple[str, ...], Update] = {}

@@ -5,7 +5,8 @@ of restoring workflows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -120,19 +121,22 @@ def for_instances(
 @dataclass
 class BatchWrites:
     """Writes a timer batch makes once for all its instances instead of once per instance:
-    the fired timer rows' DELETE and the audit entries. Each instance's part is dropped again
-    when its savepoint rolls back (``mark`` / ``discard_since``); ``write`` runs before the
-    batch commits."""
+    the fired timer rows' DELETE and the audit entries. Each instance adds its part inside
+    ``part()``, which drops it again if the instance fails (its savepoint rolls back);
+    ``write`` runs before the batch commits."""
 
     timer_ids: list[int] = field(default_factory=list)
     audits: list[dict[str, Any]] = field(default_factory=list)
 
-    def mark(self) -> tuple[int, int]:
-        return len(self.timer_ids), len(self.audits)
-
-    def discard_since(self, mark: tuple[int, int]) -> None:
-        del self.timer_ids[mark[0]:]
-        del self.audits[mark[1]:]
+    @contextmanager
+    def part(self) -> Iterator[None]:
+        marks = len(self.timer_ids), len(self.audits)
+        try:
+            yield
+        except BaseException:
+            del self.timer_ids[marks[0]:]
+            del self.audits[marks[1]:]
+            raise
 
     def write(self, session: Session) -> None:
         if self.timer_ids:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -203,35 +204,18 @@ def _wake(
 ) -> None:
     """One instance inside its own savepoint of the batch's transaction; what it left for the
     batch to write goes if the savepoint rolls back."""
+    part = known.batch.part() if known.batch is not None else nullcontext()
     try:
-        _fire_in_savepoint(ctx, session, report, instance_id, retries, known)
+        with part, session.begin_nested():
+            woken = fire_due_timers(ctx, session, instance_id, retries=retries, known=known)
+            if woken is not None:
+                report.woken.append(instance_id)
     except Conflict:
         # A user action saved the instance first; the next poll sees its fresh timer rows.
         report.conflicts.append(instance_id)
     except Exception as exc:  # one broken instance must not stop the others
         log.exception("waking instance %s failed", instance_id)
         report.failed[instance_id] = str(exc)
-
-
-def _fire_in_savepoint(
-    ctx: EngineContext,
-    session: Session,
-    report: TickReport,
-    instance_id: int,
-    retries: list[IncidentRecord],
-    known: timer_rows.Known,
-) -> None:
-    batch = known.batch
-    mark = batch.mark() if batch is not None else None
-    try:
-        with session.begin_nested():
-            woken = fire_due_timers(ctx, session, instance_id, retries=retries, known=known)
-            if woken is not None:
-                report.woken.append(instance_id)
-    except BaseException:
-        if batch is not None and mark is not None:
-            batch.discard_since(mark)
-        raise
 
 
 def next_due(session: Session) -> datetime | None:

@@ -26,8 +26,8 @@ _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | (
 def dumps(
     value: Any, default: Callable[[Any], Any] | None = None, *, sort_keys: bool = False
 ) -> str:
-    """``json.dumps(value, ensure_ascii=False, default=default, sort_keys=sort_keys)``,
-    compact."""
+    """``value`` as compact JSON text (``default`` for what JSON lacks, keys sorted if asked),
+    UTF-8 where orjson writes it, ASCII-escaped where the standard library had to."""
     return dumps_bytes(value, default, sort_keys=sort_keys).decode()
 
 

@@ -41,14 +41,6 @@ def require_token() -> None:
     check_request_fields(request)
 
 
-@bp.teardown_request
-def close_unused_session(exc: BaseException | None) -> None:
-    """The token check's session, when the view did not take it (refused, or no database)."""
-    from web.core import close_request_session
-
-    close_request_session(exc)
-
-
 def load_routes() -> None:
     """Import the modules that declare the endpoints (once: they register on `bp`)."""
     for name in ROUTE_MODULES:

@@ -203,18 +203,17 @@ def _shown_tasks(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     template called: in Jinja every such call costs a few µs more per row."""
     rows = []
     for t in items:
-        names = {"title": t["title"], "step": t["step"]}
+        named = {"title": t["title"], "step": t["step"]}
         rows.append({
             **t,
             "href": url_for("pages.task", task_id=t["id"]),
             "arrived": translate("staff.inbox.arrived", at=staff_time(t["created_at"])),
             # the claim form only for tasks offered to a group
             "claim_href": url_for("pages.task_claim", task_id=t["id"]) if t["claimable"] else "",
-            "claim_label": translate("staff.task.claim_named", **names) if t["claimable"] else "",
-            "open_label": translate("staff.task.open_named", **names),
+            "claim_label": translate("staff.task.claim_named", **named) if t["claimable"] else "",
+            "open_label": translate("staff.task.open_named", **named),
         })
     return rows
-
 
 
 @bp.get("/tasks")

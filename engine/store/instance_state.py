@@ -166,11 +166,11 @@ def save(
     # The last save had no ready user task (its stage is their names): it closed every
     # engine task row, so only planflow's own rows (task operations) can be live now.
     had_ready = first_save or record.stage is not None
+    known = known or timer_rows.Known()
     held = HeldAudits(session)
     _save(ctx, session, record, workflow, model, ready, first_save, had_ready, now,
-          incident, completed or {}, notes or [], actor, assign or {},
-          known or timer_rows.Known(), held)
-    held.write(known.batch.audits if known is not None and known.batch is not None else None)
+          incident, completed or {}, notes or [], actor, assign or {}, known, held)
+    held.write(known.batch.audits if known.batch is not None else None)
 
 
 def _save(

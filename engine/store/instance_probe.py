@@ -37,7 +37,9 @@ OPERATION_RECORDS = (TaskSignerRecord, TaskDelegationRecord, TaskSubmissionRecor
 _ANY_OPERATION = or_(*(exists().where(r.instance_id == _instance) for r in OPERATION_RECORDS))
 _HAS_OPERATIONS = select(_ANY_OPERATION)
 
-_SOMEONE_AWAY = exists().where(
+# Whether anyone is away at `now` (a start asks it with the model's version: a new instance
+# has no handovers, so this is its whole routing question).
+SOMEONE_AWAY = exists().where(
     AbsenceRecord.starts_at <= _now,
     or_(AbsenceRecord.ends_at.is_(None), AbsenceRecord.ends_at > _now),
 )
@@ -57,7 +59,7 @@ _PROBE = union_all(
     _flag(
         "r",
         or_(
-            _SOMEONE_AWAY,
+            SOMEONE_AWAY,
             exists().where(
                 TaskHandoverRecord.instance_id == _instance,
                 TaskHandoverRecord.returned_at.is_(None),
@@ -96,7 +98,7 @@ def probe(session: Session, instance_id: int, now: datetime) -> Known:
 
 _ids = bindparam("ids", expanding=True)
 _ROUTING = union_all(
-    select(literal_column("0").label("instance_id")).where(_SOMEONE_AWAY),
+    select(literal_column("0").label("instance_id")).where(SOMEONE_AWAY),
     select(TaskHandoverRecord.instance_id).where(
         TaskHandoverRecord.instance_id.in_(_ids), TaskHandoverRecord.returned_at.is_(None)
     ),

@@ -26,35 +26,33 @@ from engine.bpmn.runtime import (
     new_workflow,
     run_steps,
 )
-from engine.errors import (
-    Conflict,
-    FormInvalid,
-    InstanceStateError,
-    InvalidInput,
-    NotFound,
-)
+from engine.errors import Conflict, FormInvalid, InstanceStateError, InvalidInput, NotFound
 from engine.forms import FieldError, has_person_fields, validate_submission
 from engine.people.accounts import Actor
 from engine.people.directory import roster
 from engine.store import instance_state as store
+from engine.store.instance_probe import SOMEONE_AWAY
 from engine.store.tables import (
     HumanTaskRow,
     InstanceRecord,
     ProcessModelRecord,
     ProcessVersionRecord,
 )
+from engine.store.timer_rows import Known
 from engine.store.versioning import insert_record
 from engine.usecases.acting import acting_on
 
 if TYPE_CHECKING:
     from engine.bpmn.specs import ParsedModel
     from engine.context import EngineContext
-    from engine.store.timer_rows import Known
 
 MAX_DATA_BYTES = 256 * 1024
 
-# The model's live version (id and number) in one statement, built once.
-_LATEST_VERSION = select(ProcessVersionRecord.id, ProcessVersionRecord.version).where(
+# The model's live version (id and number) and whether anyone is away (the absence routing of
+# the first tasks), in one statement, built once.
+_LATEST_VERSION = select(
+    ProcessVersionRecord.id, ProcessVersionRecord.version, SOMEONE_AWAY.label("away")
+).where(
     ProcessModelRecord.key == bindparam("key"), ProcessVersionRecord.model_key == bindparam("key"),
     ProcessVersionRecord.version == ProcessModelRecord.latest_version)
 
@@ -64,7 +62,8 @@ def start(
 ) -> InstanceRecord:
     check_data(data)
     # Column reads on the connection: the ORM adds nothing here but its per-statement cost.
-    version = session.connection().execute(_LATEST_VERSION, {"key": key}).first()
+    now = ctx.clock.now()
+    version = session.connection().execute(_LATEST_VERSION, {"key": key, "now": now}).first()
     if version is None:
         raise NotFound(f"流程模型 {key} 不存在 (process model not found)", {"process": key})
     model = store.parsed_model(ctx, session, version.id)
@@ -73,7 +72,6 @@ def start(
         cleaned = validated_form_data(model, model.start_form, data, session=session)
         # Keys the start form does not declare (e.g. set by an API client) are kept as given.
         cleaned = {**data, **cleaned}
-    now = ctx.clock.now()
     record = InstanceRecord(
         model_key=key,
         version_id=version.id,
@@ -109,6 +107,7 @@ def start(
         incident=result.incident,
         notes=notes,
         actor=actor.username,
+        known=Known(to_route=bool(version.away)),
     )
     return record
 

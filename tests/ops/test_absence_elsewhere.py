@@ -34,3 +34,19 @@ def test_an_absence_written_elsewhere_is_seen_by_the_next_save(
         instances.update_data(ctx, s, people["req"], iid, {"initial_goal": "销售额 +25%"})
     assert by_element(ctx, iid, "Task_charter_draft").assignee == "li"
     assert [a.details["to"] for a in audit(ctx, iid, "task_handback")] == ["li"]
+
+
+def test_a_start_routes_its_first_task_around_an_absence(ctx, people, clock):
+    """A start asks whether anyone is away together with the model's version (one statement):
+    the first task of someone away goes to their deputy in the start's own save."""
+    from tests.ops.helpers import start
+
+    now = clock.now()
+    with ctx.db.begin() as conn:
+        conn.execute(insert(AbsenceRecord.__table__).values(
+            username="alice", starts_at=now - timedelta(hours=1), ends_at=None, deputy="carol",
+            reason="", set_by="alice", created_at=now))
+    iid = start(ctx, people["req"], "ops_chain",
+                {"prep_user": "alice", "prep_group": "planning_specialist"})
+    assert by_element(ctx, iid, "prepare").assignee == "carol"
+    assert [a.details["to"] for a in audit(ctx, iid, "task_handover")] == ["carol"]

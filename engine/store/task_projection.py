@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, lazyload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -90,7 +92,8 @@ audit entries, which the hooks flush through."""
     )
     managed = ctx.save_hooks.managed_task_ids(session, record.id) if ops else set()
     keep = {str(t.id) for t in ready} | managed
-    closed = _close(session, open_rows, keep, completed, now)
+    closing = _closing(open_rows, keep, completed, now)
+    closed = [row for row, _ in closing]
     created: list[HumanTaskRow] = []
     groups = LaneGroups(session)
     for task in ready:
@@ -122,8 +125,7 @@ audit entries, which the hooks flush through."""
               details={"name": row.name, "assignee": assignee, "groups": candidates})
         if problems:
             record_expression_problems(session, record.id, row, problems, now)
-    if created:
-        _insert(session, created)
+    _write(session, closing, created)
     ctx.save_hooks.after_sync(
         ctx, session, record, workflow, model, created, closed, now, ops=ops,
         assign=assign, held=held, to_route=known.to_route,
@@ -131,23 +133,77 @@ audit entries, which the hooks flush through."""
 
 
 _TASK_KEYS = [attr.key for attr in sa_inspect(HumanTaskRow).column_attrs]
-_INSERT_TASKS = insert(HumanTaskRow.__table__)
+_CLOSING_KEYS = ("status", "completed_at", "completed_by")
+_TASKS = HumanTaskRow.__table__
+_INSERT_TASKS = insert(_TASKS)
 _INSERT_CANDIDATES = insert(TaskCandidateRow.__table__)
+_CLOSE = (
+    update(_TASKS)
+    .where(_TASKS.c.id == bindparam("b_id"))
+    .values({key: bindparam(key) for key in _CLOSING_KEYS})
+)
 
 
-def _insert(session: Session, created: list[HumanTaskRow]) -> None:
-    """Insert the new rows and their candidate groups with one executemany each, then attach
-    them to the session as already stored. The ORM's unit of work would insert the same rows
-    at several times the cost (every completion creates a task); what the hooks change on
-    them afterwards (a handover's assignee) it writes as usual."""
+def _upsert(dialect: str) -> Any:
+    """New rows and closed ones in one statement: a closed row conflicts on its id and takes
+    only its closing columns (SQLite and PostgreSQL spell this the same way)."""
+    stmt = (sqlite_insert if dialect == "sqlite" else pg_insert)(_TASKS)
+    return stmt.on_conflict_do_update(
+        index_elements=[_TASKS.c.id],
+        set_={key: getattr(stmt.excluded, key) for key in _CLOSING_KEYS},
+    )
+
+
+_UPSERTS = {name: _upsert(name) for name in ("sqlite", "postgresql")}
+
+Closing = list[tuple[HumanTaskRow, dict[str, Any]]]
+
+
+def _closing(
+    open_rows: dict[str, HumanTaskRow],
+    keep: set[str],
+    completed: Mapping[str, str],
+    now: datetime,
+) -> Closing:
+    """The live rows not in ``keep``, with their closing values: completed by whom
+    ``completed`` says, else cancelled (written by `_write`)."""
+    changes = []
+    for task_id, row in open_rows.items():
+        if task_id in keep:
+            continue
+        done = task_id in completed
+        changes.append((row, {
+            "status": "completed" if done else "cancelled",
+            "completed_at": now,
+            "completed_by": completed[task_id] if done else row.completed_by,
+        }))
+    return changes
+
+
+def _write(session: Session, closing: Closing, created: list[HumanTaskRow]) -> None:
+    """Close and insert rows with one executemany (two when the database has no upsert), and
+    the new rows' candidate groups with one more; then attach the new rows to the session as
+    already stored and leave the closed ones holding what is stored. The ORM's unit of work
+    would write the same rows at several times the cost (every completion closes one task and
+    creates the next); what the hooks change on them afterwards (a handover's assignee) it
+    writes as usual."""
     for row in created:
         for key in _TASK_KEYS:  # every column present: none reads back as expired
             if key not in row.__dict__:
                 setattr(row, key, None)
     connection = session.connection()
-    connection.execute(
-        _INSERT_TASKS, [{key: getattr(row, key) for key in _TASK_KEYS} for row in created]
-    )
+    new = [{key: getattr(row, key) for key in _TASK_KEYS} for row in created]
+    upsert = _UPSERTS.get(connection.dialect.name)
+    if closing and new and upsert is not None:
+        connection.execute(upsert, new + [
+            {**{key: getattr(row, key) for key in _TASK_KEYS}, **values}
+            for row, values in closing
+        ])
+    else:
+        if closing:
+            connection.execute(_CLOSE, [{"b_id": row.id, **values} for row, values in closing])
+        if new:
+            connection.execute(_INSERT_TASKS, new)
     groups = [{"task_id": c.task_id, "group_name": c.group_name}
               for row in created for c in row.candidate_groups]
     if groups:
@@ -157,13 +213,9 @@ def _insert(session: Session, created: list[HumanTaskRow]) -> None:
             make_transient_to_detached(child)
         make_transient_to_detached(row)
         session.add(row)  # persistent, its groups with it: nothing left to insert
-
-
-_CLOSE = (
-    update(HumanTaskRow.__table__)
-    .where(HumanTaskRow.__table__.c.id == bindparam("b_id"))
-    .values({key: bindparam(key) for key in ("status", "completed_at", "completed_by")})
-)
+    for row, values in closing:
+        for key, value in values.items():
+            set_committed_value(row, key, value)
 
 
 def _live_rows(
@@ -185,36 +237,6 @@ def _live_rows(
     if missing:
         rows.update((row.id, row) for row in session.scalars(_ROWS_BY_ID, {"ids": missing}))
     return rows
-
-
-def _close(
-    session: Session,
-    open_rows: dict[str, HumanTaskRow],
-    keep: set[str],
-    completed: Mapping[str, str],
-    now: datetime,
-) -> list[HumanTaskRow]:
-    """Close the live rows not in ``keep``: completed by whom ``completed`` says, else
-    cancelled; written in one executemany (not through the unit of work, as `_insert`), the
-    rows left holding what is stored."""
-    changes = []
-    for task_id, row in open_rows.items():
-        if task_id in keep:
-            continue
-        done = task_id in completed
-        changes.append((row, {
-            "status": "completed" if done else "cancelled",
-            "completed_at": now,
-            "completed_by": completed[task_id] if done else row.completed_by,
-        }))
-    if changes:
-        session.connection().execute(
-            _CLOSE, [{"b_id": row.id, **values} for row, values in changes]
-        )
-    for row, values in changes:
-        for key, value in values.items():
-            set_committed_value(row, key, value)
-    return [row for row, _ in changes]
 
 
 def record_expression_problems(

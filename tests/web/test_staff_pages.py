@@ -494,11 +494,14 @@ def test_start_submit(app, ctx):
 
 
 def test_started_by_me(app, ctx):
-    start(ctx, "alice", title="我的活动")
+    mine = start(ctx, "alice", title="我的活动")
     start(ctx, "bob", title="别人的活动")
     alice = as_user(app, "alice")
     page = html(alice.get("/instances/mine"))
     assert "我的活动" in page and "别人的活动" not in page
+    # the instance number beside the title, once (it was also repeated on a line below)
+    assert page.count(f">#{mine}<") == 1
+    assert f'<span class="muted staff-small staff-instance-no">#{mine}</span>' in page
     assert "运行中" in page and "提交说明" in page and "共 1 个流程" in page
     assert "我的活动" not in html(alice.get("/instances/mine?status=completed"))
     assert "我的活动" in html(alice.get("/instances/mine?status=active"))

@@ -1,18 +1,29 @@
 """The top bar at the department's usual 1280px: a planning manager's whole menu (ten entries,
-the bell, 外出设置, 退出登录 and English) fits one line; nothing wraps onto a second row."""
+the bell, the manager's Chinese name, 外出设置, 退出登录 and English) fits one line; nothing
+wraps onto a second row. A name longer than the bar has room for is cut with an ellipsis and
+kept whole in its tooltip."""
 
 from __future__ import annotations
 
+from sqlalchemy import update
+
+from engine.store.db import transaction
+from engine.store.tables import UserRecord
 from tests.reports import api_for
 from tests.scenarios.project_steps import start, to_budget_approval
 
+# A four-character name (复姓 + 名): longer than most, and what the demo's 王经理 wrapped on.
+NAME = "欧阳志远"
+LONG_NAME = "欧阳志远（品牌与市场推广中心）"
 
-def test_the_managers_menu_fits_one_line(page, live_server, screenshot) -> None:
-    api = api_for(live_server.ctx)
-    to_budget_approval(api, start(api, a_owner="sup", b_owner="bob"))  # a badge on 我的待办
-    live_server.login(page, "mgr")
-    page.goto(f"{live_server.url}/tasks")
-    assert page.locator(".mainnav .badge").count() >= 1
+
+def rename(live_server, display_name: str) -> None:
+    with transaction(live_server.ctx.sessions) as s:
+        s.execute(update(UserRecord).where(UserRecord.username == "mgr")
+                  .values(display_name=display_name))
+
+
+def assert_one_line(page) -> None:
     entries = page.locator(".mainnav a")
     assert entries.count() == 10, entries.all_inner_texts()
     tops = page.evaluate(
@@ -27,4 +38,29 @@ def test_the_managers_menu_fits_one_line(page, live_server, screenshot) -> None:
     assert max(tops) - min(tops) <= 12, tops
     bar = page.locator(".topbar").bounding_box()
     assert bar["height"] <= max(heights) + 24, (bar, heights)
+
+
+def name_is_cut(page) -> bool:
+    return page.evaluate(
+        "() => { const e = document.querySelector('.userbox .who');"
+        " return e.scrollWidth > e.clientWidth; }"
+    )
+
+
+def test_the_managers_menu_fits_one_line(page, live_server, screenshot) -> None:
+    api = api_for(live_server.ctx)
+    to_budget_approval(api, start(api, a_owner="sup", b_owner="bob"))  # a badge on 我的待办
+    rename(live_server, NAME)
+    live_server.login(page, "mgr")
+    page.goto(f"{live_server.url}/tasks")
+    assert page.locator(".mainnav .badge").count() >= 1
+    assert page.locator(".userbox .who").inner_text() == NAME
+    assert not name_is_cut(page)  # a usual name is shown whole
+    assert_one_line(page)
     screenshot(page, "topbar_manager", full_page=False)
+
+    rename(live_server, LONG_NAME)
+    page.reload()
+    assert_one_line(page)
+    who = page.locator(".userbox .who")
+    assert name_is_cut(page) and who.get_attribute("title") == LONG_NAME

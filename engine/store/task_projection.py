@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -146,12 +146,15 @@ _CLOSE = (
 
 def _upsert(dialect: str) -> Any:
     """New rows and closed ones in one statement: a closed row conflicts on its id and takes
-    only its closing columns (SQLite and PostgreSQL spell this the same way)."""
+    only its closing columns (SQLite and PostgreSQL spell this the same way). Only a live row
+    is updated: a new row whose id names a row already closed is left out, and `_write`
+    counts it (a plain INSERT failed there too)."""
     stmt = (sqlite_insert if dialect == "sqlite" else pg_insert)(_TASKS)
     return stmt.on_conflict_do_update(
         index_elements=[_TASKS.c.id],
         set_={key: getattr(stmt.excluded, key) for key in _CLOSING_KEYS},
-    )
+        where=or_(*(_TASKS.c.status == status for status in LIVE_STATUSES)),
+    ).execution_options(preserve_rowcount=True)
 
 
 _UPSERTS = {name: _upsert(name) for name in ("sqlite", "postgresql")}
@@ -195,10 +198,13 @@ def _write(session: Session, closing: Closing, created: list[HumanTaskRow]) -> N
     new = [{key: getattr(row, key) for key in _TASK_KEYS} for row in created]
     upsert = _UPSERTS.get(connection.dialect.name)
     if closing and new and upsert is not None:
-        connection.execute(upsert, new + [
-            {**{key: getattr(row, key) for key in _TASK_KEYS}, **values}
-            for row, values in closing
-        ])
+        rows = new + [{**{key: getattr(row, key) for key in _TASK_KEYS}, **values}
+                      for row, values in closing]
+        if connection.execute(upsert, rows).rowcount != len(rows):
+            raise RuntimeError(
+                f"instance {created[0].instance_id}: a new task row's id names a closed row "
+                "(the engine made a finished task ready again without a new id)"
+            )
     else:
         if closing:
             connection.execute(_CLOSE, [{"b_id": row.id, **values} for row, values in closing])

@@ -6,6 +6,8 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import pytest
 from sqlalchemy import event, inspect, select, update
 
@@ -14,6 +16,7 @@ from engine.store.db import transaction
 from engine.store.tables import HumanTaskRow, InstanceRecord, TaskCandidateRow, TimerRow
 from engine.store.versioning import write_checked
 from engine.usecases import instances
+from engine.usecases.acting import acting_on
 from tests.conftest import deploy_fixture
 
 COLUMNS = [a.key for a in inspect(InstanceRecord).column_attrs]
@@ -127,3 +130,35 @@ def test_pending_changes_on_the_record_go_out_with_the_save(ctx, staff):
     with transaction(ctx.sessions) as s:
         stored = s.get(InstanceRecord, record_id)
         assert (stored.title, stored.stage) == ("改过的标题", "阶段")
+
+
+def test_a_new_task_row_never_reopens_a_closed_one(ctx, staff):
+    """Closing the finished rows and inserting the new ones is one upsert. Its update half is
+    for live rows only: a task the engine makes ready again under an id whose row is closed (a
+    reset that did not renew the id, as `engine.bpmn.rewind.renew_id` does for 退回) fails the
+    save and writes nothing, as a plain INSERT did, instead of quietly reopening the history
+    row with its old name, assignee and groups."""
+    deploy_fixture(ctx)
+    with transaction(ctx.sessions) as s:
+        record = instances.start(ctx, s, staff["alice"], "approval_demo",
+                                 {"title": "预算", "amount": 5000})
+        instance_id = record.id
+    with transaction(ctx.sessions) as s:
+        [first] = s.scalars(select(HumanTaskRow).where(HumanTaskRow.instance_id == instance_id))
+        first_id = first.id
+    with transaction(ctx.sessions) as s:
+        instances.complete(ctx, s, staff["alice"], first_id, {"description": "b"})
+
+    def rows() -> list[tuple]:
+        with transaction(ctx.sessions) as s:
+            return [tuple(getattr(r, k) for k in TASK_COLUMNS) for r in s.scalars(
+                select(HumanTaskRow).where(HumanTaskRow.instance_id == instance_id)
+                .order_by(HumanTaskRow.id))]
+
+    before = rows()
+    assert sorted(r[TASK_COLUMNS.index("status")] for r in before) == ["completed", "open"]
+    with pytest.raises(RuntimeError, match="closed"), transaction(ctx.sessions) as s:
+        record = s.get(InstanceRecord, instance_id)
+        with acting_on(ctx, s, record, "alice") as action:
+            action.workflow.reset_from_task_id(UUID(first_id))  # the same id, ready again
+    assert rows() == before

@@ -70,8 +70,22 @@ def _recipients(
         users += group_members(session, ops_settings.get_list(ctx.settings, "escalation_groups"))
     if event == "incident" and not users:
         users = group_members(session, ["process_owner", "admin"])
-    by = payload.get("by")
-    return [u for u in dict.fromkeys(users) if u and u != by and u != "system"]
+    left_out = _not_told(payload)
+    return [u for u in dict.fromkeys(users) if u and u not in left_out]
+
+
+def _not_told(payload: dict[str, Any]) -> list[str]:
+    """Never told of an event: whoever caused it, and the system."""
+    return [u for u in (payload.get("by"), "system") if u]
+
+
+def _only_to_groups(event: str, payload: dict[str, Any]) -> bool:
+    """Whether `_recipients` would be exactly the active members of ``payload["groups"]``
+    (no named users or assignee, no escalation or fallback groups) and the bell needs nothing
+    but their names (no folding of repeats)."""
+    if not payload.get("groups") or payload.get("assignee") or any(payload.get("users") or []):
+        return False
+    return event not in FOLDED and event not in ("task_overdue", "incident")
 
 
 # --- emitting (inside the caller's transaction) ------------------------------------------------
@@ -129,7 +143,7 @@ _GROUP_BELL = insert(NotificationRecord.__table__).from_select(
     # read_at is NULL and repeats 1 (the column's default, which from_select renders)
     ["username", "event", "title", "body", "title_en", "body_en", "instance_id", "task_id",
      "created_at"],
-    select(
+    _GROUP_MEMBERS.with_only_columns(
         UserRecord.username,
         bindparam("event", type_=_t.event.type),
         bindparam("title", type_=_t.title.type),
@@ -139,49 +153,38 @@ _GROUP_BELL = insert(NotificationRecord.__table__).from_select(
         bindparam("instance_id", type_=_t.instance_id.type),
         bindparam("task_id", type_=_t.task_id.type),
         bindparam("created_at", type_=_t.created_at.type),
+        maintain_column_froms=True,
     )
-    .join(MembershipRecord, MembershipRecord.user_id == UserRecord.id)
-    .where(
-        MembershipRecord.group_name.in_(bindparam("groups", expanding=True)),
-        UserRecord.is_active.is_(True),
-        UserRecord.username.not_in(bindparam("not_to", expanding=True)),
-    )
-    .group_by(UserRecord.username)  # a member of two of the groups is told once
-    .order_by(UserRecord.username),
+    .where(UserRecord.username.not_in(bindparam("not_to", expanding=True)))
+    .group_by(UserRecord.username),  # a member of two of the groups is told once
 ).execution_options(preserve_rowcount=True)  # the count of recipients, on every driver
-
-
-def _only_to_groups(ctx: EngineContext, event: str, payload: dict[str, Any]) -> bool:
-    """Whether the recipients are exactly the members of ``payload["groups"]`` and nothing
-    but the bell needs their names (no e-mail, no robot, no folding of repeats)."""
-    if not payload.get("groups") or payload.get("assignee") or any(payload.get("users") or []):
-        return False
-    if event in FOLDED or event in ("task_overdue", "incident"):
-        return False
-    if ops_settings.smtp_config(ctx.settings) is not None:
-        return False
-    robots = ops_settings.robot_configs(ctx.settings)
-    return not (robots and event in ops_settings.get_list(ctx.settings, "webhook_events"))
 
 
 def _to_group_bell(
     session: Session, event: str, message: Message, payload: dict[str, Any], now: datetime
 ) -> int:
-    """`_to_bell` for `_only_to_groups`: one INSERT … SELECT; the number of recipients."""
+    """`_to_bell` for `_only_to_groups` events: one INSERT … SELECT; the number of
+    recipients."""
     result = session.connection().execute(_GROUP_BELL, {
         "event": event, "title": message.title, "body": message.text,
         "title_en": message.title_en, "body_en": message.text_en,
         "instance_id": message.instance_id, "task_id": message.task_id, "created_at": now,
         "groups": sorted(set(payload["groups"])),
-        "not_to": [u for u in (payload.get("by"), "system") if u],
+        "not_to": _not_told(payload),
     })
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def emit(ctx: EngineContext, session: Session, event: str, payload: dict[str, Any]) -> int:
+    smtp = ops_settings.smtp_config(ctx.settings)
+    robots = ops_settings.robot_configs(ctx.settings)
+    if robots and event not in ops_settings.get_list(ctx.settings, "webhook_events"):
+        robots = []
     try:
         message = render(ctx, session, event, payload)
-        groups_only = _only_to_groups(ctx, event, payload)
+        # E-mail and robots need the recipients' names and addresses: only the bell can go
+        # straight from the groups.
+        groups_only = smtp is None and not robots and _only_to_groups(event, payload)
         recipients = [] if groups_only else _recipients(ctx, session, event, payload)
     except Exception:  # a rendering bug must never break the user's action
         log.exception("cannot render notification %s", event)
@@ -193,7 +196,6 @@ def emit(ctx: EngineContext, session: Session, event: str, payload: dict[str, An
         return told
     _to_bell(session, event, message, recipients, now)
     queued = 0
-    smtp = ops_settings.smtp_config(ctx.settings)
     if smtp is not None and recipients:
         rows = session.execute(
             select(UserRecord.username, UserRecord.email).where(
@@ -204,9 +206,8 @@ def emit(ctx: EngineContext, session: Session, event: str, payload: dict[str, An
             if email:
                 session.add(outbox_row("email", event, email, message, now))
                 queued += 1
-    robots = ops_settings.robot_configs(ctx.settings)
     # Without a robot configured nobody reads the names: do not look them up.
-    if robots and event in ops_settings.get_list(ctx.settings, "webhook_events"):
+    if robots:
         names = display_names(session, recipients)
         to_line = "、".join(names[u] for u in recipients)
         text = message.text + (f"\n\n处理人：{to_line}" if to_line else "")

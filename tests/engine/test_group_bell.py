@@ -5,11 +5,11 @@ the event, never an inactive account."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine.notify import notifications
 from engine.store.db import transaction
-from engine.store.records_ops import NotificationRecord
+from engine.store.records_ops import NotificationRecord, OutboxRecord
 from engine.store.tables import UserRecord
 from tests.conftest import PASSWORD, add_test_user, make_staff
 
@@ -34,7 +34,7 @@ def test_a_group_task_tells_each_active_member_once_but_not_its_sender(ctx):
                "groups": ["planning_specialist", "planning_manager", "planning_specialist"],
                "by": "bob"}
     with transaction(ctx.sessions) as s:
-        assert notifications._only_to_groups(ctx, "task_assigned", payload)
+        assert notifications._only_to_groups("task_assigned", payload)
         expected = notifications._recipients(ctx, s, "task_assigned", payload)
         told = notifications.emit(ctx, s, "task_assigned", payload)
     assert expected == ["alice", "dual", "mgr"]
@@ -47,9 +47,20 @@ def test_a_group_task_tells_each_active_member_once_but_not_its_sender(ctx):
 
 
 def test_a_group_event_with_e_mail_configured_takes_the_general_path(ctx):
+    """E-mail needs each member's address: the group's bell and mail go by the names."""
     make_staff(ctx)
     ctx.settings.extra.update({"smtp_host": "127.0.0.1", "smtp_port": "1",
                                "smtp_from": "planflow@example.test"})
-    payload = {"task_id": "t-2", "groups": ["planning_specialist"]}
-    assert not notifications._only_to_groups(ctx, "task_assigned", payload)
-    assert not notifications._only_to_groups(ctx, "reminder", {"groups": ["x"]})
+    with transaction(ctx.sessions) as s:
+        s.execute(update(UserRecord).where(UserRecord.username == "alice")
+                  .values(email="alice@example.test"))
+    payload = {"task_id": "t-2", "instance_id": None, "name": "审批",
+               "groups": ["planning_specialist"], "by": "mgr"}
+    with ctx.sessions() as s:  # rolled back: the dispatcher is never woken to send
+        assert notifications.emit(ctx, s, "task_assigned", payload) == 2  # alice, bob
+        mail = s.scalars(select(OutboxRecord.recipient).where(OutboxRecord.channel == "email"))
+        assert list(mail) == ["alice@example.test"]
+        bell = s.scalars(select(NotificationRecord.username).order_by(NotificationRecord.username))
+        assert list(bell) == ["alice", "bob"]
+        s.rollback()
+    assert not notifications._only_to_groups("reminder", {"groups": ["x"]})  # folded repeats

@@ -195,11 +195,10 @@ def _write(session: Session, closing: Closing, created: list[HumanTaskRow]) -> N
             if key not in row.__dict__:
                 setattr(row, key, None)
     connection = session.connection()
-    new = [{key: getattr(row, key) for key in _TASK_KEYS} for row in created]
+    new = [_values(row) for row in created]
     upsert = _UPSERTS.get(connection.dialect.name)
     if closing and new and upsert is not None:
-        rows = new + [{**{key: getattr(row, key) for key in _TASK_KEYS}, **values}
-                      for row, values in closing]
+        rows = new + [{**_values(row), **values} for row, values in closing]
         if connection.execute(upsert, rows).rowcount != len(rows):
             raise RuntimeError(
                 f"instance {created[0].instance_id}: a new task row's id names a closed row "
@@ -222,6 +221,10 @@ def _write(session: Session, closing: Closing, created: list[HumanTaskRow]) -> N
     for row, values in closing:
         for key, value in values.items():
             set_committed_value(row, key, value)
+
+
+def _values(row: HumanTaskRow) -> dict[str, Any]:
+    return {key: getattr(row, key) for key in _TASK_KEYS}
 
 
 def _live_rows(

@@ -72,23 +72,30 @@ def test_start_and_complete_leave_the_session_as_the_tables(ctx, staff):
     _as_stored(ctx, record, rows)
 
 
-def test_a_timer_row_written_by_the_save_is_in_the_table(ctx, staff):
+def _first_step_done(ctx, staff) -> tuple[int, str]:
+    """An approval_demo instance whose first step alice completed, each step its own
+    transaction: its id and that step's task id."""
     deploy_fixture(ctx)
     with transaction(ctx.sessions) as s:
-        record = instances.start(ctx, s, staff["alice"], "approval_demo",
-                                 {"title": "预算", "amount": 5000})
+        instance_id = instances.start(ctx, s, staff["alice"], "approval_demo",
+                                      {"title": "预算", "amount": 5000}).id
     with transaction(ctx.sessions) as s:
-        [task] = s.scalars(select(HumanTaskRow).where(HumanTaskRow.instance_id == record.id))
+        [first] = s.scalars(select(HumanTaskRow.id).where(HumanTaskRow.instance_id == instance_id))
     with transaction(ctx.sessions) as s:
-        instances.complete(ctx, s, staff["alice"], task.id, {"description": "b"})
+        instances.complete(ctx, s, staff["alice"], first, {"description": "b"})
+    return instance_id, first
+
+
+def test_a_timer_row_written_by_the_save_is_in_the_table(ctx, staff):
+    instance_id, _ = _first_step_done(ctx, staff)
     with transaction(ctx.sessions) as s:
         [review] = s.scalars(select(HumanTaskRow).where(
-            HumanTaskRow.instance_id == record.id, HumanTaskRow.status == "open"))
+            HumanTaskRow.instance_id == instance_id, HumanTaskRow.status == "open"))
     with transaction(ctx.sessions) as s:
         instances.complete(ctx, s, staff["mgr"], review.id, {"decision": "approve"})
         _clean(s)
     with transaction(ctx.sessions) as s:
-        timers = s.scalars(select(TimerRow.element_id).where(TimerRow.instance_id == record.id))
+        timers = s.scalars(select(TimerRow.element_id).where(TimerRow.instance_id == instance_id))
         assert list(timers) == ["wait"]  # the 1-hour cooling-off after approval
 
 
@@ -138,16 +145,7 @@ def test_a_new_task_row_never_reopens_a_closed_one(ctx, staff):
     reset that did not renew the id, as `engine.bpmn.rewind.renew_id` does for 退回) fails the
     save and writes nothing, as a plain INSERT did, instead of quietly reopening the history
     row with its old name, assignee and groups."""
-    deploy_fixture(ctx)
-    with transaction(ctx.sessions) as s:
-        record = instances.start(ctx, s, staff["alice"], "approval_demo",
-                                 {"title": "预算", "amount": 5000})
-        instance_id = record.id
-    with transaction(ctx.sessions) as s:
-        [first] = s.scalars(select(HumanTaskRow).where(HumanTaskRow.instance_id == instance_id))
-        first_id = first.id
-    with transaction(ctx.sessions) as s:
-        instances.complete(ctx, s, staff["alice"], first_id, {"description": "b"})
+    instance_id, first_id = _first_step_done(ctx, staff)
 
     def rows() -> list[tuple]:
         with transaction(ctx.sessions) as s:

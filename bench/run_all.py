@@ -28,6 +28,7 @@ ANALYSIS_MARKER = "<!-- analysis: written by hand, kept by run_all.py -->"
 MODULES = [
     ("1", "engine_ceiling.py"),
     ("2", "http_service.py"),
+    ("2b", "request_floor.py"),  # the server CPU of a request by layer, under (2)'s
     ("3", "inbox_scale.py"),  # also (6): the server's peak RSS
     ("4", "timers_drain.py"),
     ("5", "long_running.py"),

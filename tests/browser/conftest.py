@@ -9,13 +9,17 @@ No pytest-playwright: the fixtures are written here with ``sync_playwright``.
   127.0.0.1/localhost (those are aborted), and fails the test at teardown if any occurred.
   A test that expects one can call ``page_problems.allow(r"regex")`` first.
 - ``screenshot(page, name)``: saves ``tests/screenshots/<name>.png``.
+- ``take_readme_screenshot(page, name)``: the same, and with ``PLANFLOW_README_SCREENSHOTS=1``
+  also the README's copy in ``web/static/img/screenshots/`` (a plain run leaves the tree clean).
 
 Every test in this folder gets the ``browser`` marker (``pytest -m "not browser"`` skips them).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -48,6 +52,7 @@ VIEWPORT = {"width": 1280, "height": 800}
 LOCALE = "zh-CN"
 TIMEZONE = "Asia/Shanghai"
 SCREENSHOT_DIR = PROJECT_ROOT / "tests" / "screenshots"
+README_SCREENSHOT_DIR = PROJECT_ROOT / "web" / "static" / "img" / "screenshots"
 
 # Console errors that come from a vendored library itself, not from our code; tolerated in every
 # test. Keep each one narrow and say where it comes from.
@@ -220,6 +225,17 @@ def take_screenshot(page, name: str, *, full_page: bool = True) -> Path:
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{safe}.png"
     page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def take_readme_screenshot(page, name: str) -> Path:
+    """A screenshot the README shows: saved like any other, and copied over the README's image
+    only when ``PLANFLOW_README_SCREENSHOTS=1`` asks for it (a test run must not rewrite
+    tracked files)."""
+    path = take_screenshot(page, name)
+    if os.environ.get("PLANFLOW_README_SCREENSHOTS") == "1":
+        README_SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, README_SCREENSHOT_DIR / path.name)
     return path
 
 

@@ -1,6 +1,7 @@
 """抄送我的, the notification bell and 外出设置 in real Chromium: alice copies req on an instance,
 req sees the badge, opens the copy read-only; the bell counts a task handed to req; req marks
-themself away and the task moves to the deputy. Screenshots go to web/static/img/screenshots.
+themself away and the task moves to the deputy. Screenshots go to tests/screenshots (cc.png is
+the README's: refreshed there with PLANFLOW_README_SCREENSHOTS=1).
 
 The `page` fixture fails a test on any console error, page error, HTTP error response or
 request to another host.
@@ -9,7 +10,6 @@ request to another host.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -19,8 +19,8 @@ from engine.people.accounts import actor_for
 from engine.store.db import transaction
 from engine.store.tables import HumanTaskRow
 from engine.usecases import instances
+from tests.browser.conftest import take_readme_screenshot, take_screenshot
 
-SHOTS = Path(__file__).resolve().parents[2] / "web" / "static" / "img" / "screenshots"
 TITLE = "华南区渠道大会"
 
 
@@ -36,11 +36,6 @@ def open_task(ctx, instance_id: int) -> str:
                 HumanTaskRow.instance_id == instance_id, HumanTaskRow.status == "open"
             )
         )
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def test_cc_bell_and_away(page, live_server) -> None:
@@ -65,7 +60,7 @@ def test_cc_bell_and_away(page, live_server) -> None:
     row = page.locator("tr.me-cc", has_text=TITLE)
     assert "me-unread" in (row.get_attribute("class") or "")
     assert "请了解渠道大会安排" in row.inner_text() and "Alice" in row.inner_text()
-    shot(page, "cc")
+    take_readme_screenshot(page, "cc")
 
     # opened: read-only instance context, marked read
     row.get_by_role("link", name=TITLE).click()
@@ -114,7 +109,7 @@ def test_cc_bell_and_away(page, live_server) -> None:
     assert "外出中" in absent.inner_text() and "参加培训" in absent.inner_text()
     with transaction(ctx.sessions) as s:
         assert s.get(HumanTaskRow, tid).assignee == "fin"
-    shot(page, "away")
+    take_screenshot(page, "away")
 
     page.get_by_role("button", name="我已回岗").click()
     page.wait_for_url(re.compile(r"/me/away$"))

@@ -2,12 +2,11 @@
 in 待办; the manager's 退回 with a reason to the specialist's step; a parallel 加签 whose signer
 approves; a delegate who hands the form back with their data. The `page` fixture fails a test
 on any console error, page error, HTTP error response or request to another host. Saves
-web/static/img/screenshots/task-operations.png."""
+tests/screenshots/task-operations.png (the README's copy with PLANFLOW_README_SCREENSHOTS=1)."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -17,10 +16,8 @@ from engine.store.db import transaction
 from engine.store.records_ops import TaskSignerRecord
 from engine.store.tables import HumanTaskRow
 from engine.usecases import instances
+from tests.browser.conftest import take_readme_screenshot
 from tests.browser.test_staff_ui import fill, form_ready, label
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SHOT = PROJECT_ROOT / "web" / "static" / "img" / "screenshots" / "task-operations.png"
 
 
 def log_out(page) -> None:
@@ -105,8 +102,7 @@ def test_manager_returns_to_the_specialist_with_a_reason(page, live_server) -> N
     assert panel.get_by_role("radio", name=re.compile("提交说明")).is_checked()
     # the screenshot: the manager's panel with 退回 and 加签 open
     page.locator("#ops-add-signer > summary").click()
-    SHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOT), full_page=True)
+    take_readme_screenshot(page, "task-operations")
     panel.get_by_role("button", name="退回").click()  # no reason yet: the browser asks for one
     assert page.url.endswith(f"/tasks/{review}")
     panel.get_by_label("原因").fill("预算明细不完整，请补充")

@@ -1,7 +1,7 @@
 """The top bar at the department's usual 1280px: a planning manager's whole menu (ten entries,
 the bell, the manager's Chinese name, 外出设置, 退出登录 and English) fits one line; nothing
 wraps onto a second row. A name longer than the bar has room for is cut with an ellipsis and
-kept whole in its tooltip."""
+kept whole in its tooltip. In English (labels about a third wider) the same menu fits too."""
 
 from __future__ import annotations
 
@@ -64,3 +64,18 @@ def test_the_managers_menu_fits_one_line(page, live_server, screenshot) -> None:
     assert_one_line(page)
     who = page.locator(".userbox .who")
     assert name_is_cut(page) and who.get_attribute("title") == LONG_NAME
+
+
+def test_the_managers_menu_fits_one_line_in_english(page, live_server, screenshot) -> None:
+    api = api_for(live_server.ctx)
+    to_budget_approval(api, start(api, a_owner="sup", b_owner="bob"))
+    rename(live_server, NAME)
+    live_server.login(page, "mgr")
+    page.goto(f"{live_server.url}/tasks")
+    page.get_by_role("link", name="English").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator(".mainnav a").last.inner_text() == "Dashboard"
+    assert not name_is_cut(page)
+    assert_one_line(page)
+    screenshot(page, "topbar_manager_en", full_page=False)

@@ -17,7 +17,7 @@ The differences between the lines are what each layer adds. Not a test: run it w
 
 from __future__ import annotations
 
-import os
+import subprocess
 import sys
 import textwrap
 import time
@@ -54,7 +54,13 @@ _BARE_APP = textwrap.dedent("""
         return [BODY]
     serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=int(sys.argv[2]), _quiet=True)
 """)
-THREADS = 8  # `planflow serve`'s default (web/cli.py)
+
+
+def _serve_threads() -> int:
+    """`planflow serve`'s default --threads, so that the bare server is configured alike."""
+    from web.cli import serve
+
+    return next(p.default for p in serve.params if p.name == "threads")
 
 
 def _per_request_ms(pid: int, requests: int, run: Any) -> float:
@@ -103,9 +109,8 @@ def measure(rounds: int, n: int) -> dict[str, list[float]]:
     port, bare_port = free_port(), free_port()
     server = spawn(planflow_env(url, tmp), "serve", "--port", str(port), log=tmp / "server.log")
     bare_log = (tmp / "bare.log").open("wb")
-    import subprocess
-
-    bare = subprocess.Popen([sys.executable, "-c", _BARE_APP, str(bare_port), str(THREADS)],
+    bare = subprocess.Popen([sys.executable, "-c", _BARE_APP, str(bare_port),
+                             str(_serve_threads())],
                             stdout=bare_log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_healthy(port)
@@ -143,7 +148,7 @@ def run(quick: bool = False) -> tuple[list[Row], str]:
                         "ms", note=f"median of {rounds} rounds of {n} requests: "
                         + ", ".join(f"{v:.3f}" for v in values)))
     load = Path("/proc/loadavg").read_text().split()[0]
-    return rows, f"load average after: {load}; pid {os.getpid()}"
+    return rows, f"load average after: {load}"
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ kept whole in its tooltip. In English (labels about a third wider) the same menu
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
 from sqlalchemy import update
 
 from engine.store.db import transaction
@@ -47,13 +48,18 @@ def name_is_cut(page) -> bool:
     )
 
 
-def test_the_managers_menu_fits_one_line(page, live_server, screenshot) -> None:
+def manager_on_the_inbox(page, live_server) -> None:
+    """The manager, named NAME, on 我的待办 with a task waiting (a badge in the menu)."""
     api = api_for(live_server.ctx)
-    to_budget_approval(api, start(api, a_owner="sup", b_owner="bob"))  # a badge on 我的待办
+    to_budget_approval(api, start(api, a_owner="sup", b_owner="bob"))
     rename(live_server, NAME)
     live_server.login(page, "mgr")
     page.goto(f"{live_server.url}/tasks")
     assert page.locator(".mainnav .badge").count() >= 1
+
+
+def test_the_managers_menu_fits_one_line(page, live_server, screenshot) -> None:
+    manager_on_the_inbox(page, live_server)
     assert page.locator(".userbox .who").inner_text() == NAME
     assert not name_is_cut(page)  # a usual name is shown whole
     assert_one_line(page)
@@ -67,14 +73,9 @@ def test_the_managers_menu_fits_one_line(page, live_server, screenshot) -> None:
 
 
 def test_the_managers_menu_fits_one_line_in_english(page, live_server, screenshot) -> None:
-    api = api_for(live_server.ctx)
-    to_budget_approval(api, start(api, a_owner="sup", b_owner="bob"))
-    rename(live_server, NAME)
-    live_server.login(page, "mgr")
-    page.goto(f"{live_server.url}/tasks")
+    manager_on_the_inbox(page, live_server)
     page.get_by_role("link", name="English").click()
-    page.wait_for_load_state()
-    assert page.locator("html").get_attribute("lang") == "en"
+    expect(page.locator("html")).to_have_attribute("lang", "en")  # waits for the new page
     assert page.locator(".mainnav a").last.inner_text() == "Dashboard"
     assert not name_is_cut(page)
     assert_one_line(page)

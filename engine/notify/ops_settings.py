@@ -68,7 +68,7 @@ def get(settings: Settings, key: str, environ: dict[str, str] | None = None) -> 
 def get_int(settings: Settings, key: str) -> int:
     try:
         return int(float(get(settings, key)))
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc", "nan"; "inf", "1e999"
         return int(DEFAULTS[key])
 
 

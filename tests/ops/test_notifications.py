@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from engine import operations
 from engine.errors import Forbidden
-from engine.notify import bell
+from engine.notify import bell, ops_settings
 from engine.notify.outbox import deliver_due
 from engine.store.db import transaction
 from engine.store.records_ops import NotificationRecord, OutboxRecord
@@ -153,6 +153,19 @@ def test_refused_action_queues_nothing(ctx, people):
         run(ctx, operations.delegate, people["mgr"], handle.id, "dave")
     with transaction(ctx.sessions) as s:
         assert (s.query(NotificationRecord).count(), s.query(OutboxRecord).count()) == before
+
+
+def test_a_setting_that_is_no_number_falls_back_and_never_breaks_the_action(ctx, people):
+    """Every action reads the notification settings; "inf" once raised OverflowError there (not
+    ValueError), so every start and completion failed until the setting was mended."""
+    for bad in ("inf", "-inf", "1e999", "nan", "25 port"):
+        ctx.settings.extra.update({"smtp_host": "127.0.0.1", "smtp_port": bad})
+        assert ops_settings.smtp_config(ctx.settings).port == 25, bad
+    ctx.settings.extra["smtp_port"] = "inf"
+    _iid, handle = handle_for_bob(ctx, people)  # the action goes through, with its bell
+    with transaction(ctx.sessions) as s:
+        assert s.scalar(select(NotificationRecord.id).where(
+            NotificationRecord.task_id == handle.id)) is not None
 
 
 def test_failed_delivery_is_retried_with_backoff_and_never_breaks_the_action(ctx, people, clock):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import reprlib
+import sys
 import types
 from typing import Any, Final, NoReturn
 
@@ -105,11 +106,15 @@ def data_size(value: Any, limit: int, what: str) -> int:
 
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
+# An int of at most this many bits has at most 4,300 decimal digits (Python's default limit on
+# int-to-text conversion, which every JSON encoder here meets): only longer ones need a look.
+_SHORT_INT_BITS: Final = 14_000
 
 
 def check_storable(value: Any, what: str) -> None:
-    """ScriptError if ``value`` holds what no JSON column can keep: NaN or ±Infinity, or text
-    with a lone UTF-16 surrogate. Raised at the script's step (an incident naming it) rather
+    """ScriptError if ``value`` holds what no JSON column can keep: NaN or ±Infinity, an integer
+    too long to write as text (``sys.get_int_max_str_digits``), or text with a lone UTF-16
+    surrogate. Raised at the script's step (an incident naming it) rather
     than when the instance is saved, where it would fail every later request. Called after
     ``data_size``, so the walk is bounded."""
 
@@ -127,6 +132,9 @@ def check_storable(value: Any, what: str) -> None:
         elif kind is float:
             if not math.isfinite(obj):
                 bad("NaN or Infinity")
+        elif kind is int:
+            if obj.bit_length() > _SHORT_INT_BITS and not _writable(obj):
+                bad(f"a number longer than {sys.get_int_max_str_digits()} digits")
         elif isinstance(obj, dict | list | tuple | set | frozenset):
             if id(obj) in seen:
                 continue
@@ -167,3 +175,12 @@ def safe_exception(exc: Exception) -> Exception:
     )
     wrapped = ScriptError(f"{type(exc).__name__}: {detail}")
     return wrapped.with_traceback(exc.__traceback__)
+
+
+def _writable(number: int) -> bool:
+    """Whether ``number`` can be written as decimal text (what every JSON encoder does)."""
+    try:
+        str(number)
+    except ValueError:
+        return False
+    return True

@@ -951,11 +951,15 @@ def test_dmn_cells_cannot_escape() -> None:
         "x = {'k': -float('inf')}",
         "x = 'ok' + chr(0xD800)",
         "x = {chr(0xDC00): 1}",
+        "x = 10**5000",
+        "x = [1, {'k': -(10**4300)}]",
+        "x = {10**4400: 1}",
     ],
 )
 def test_data_no_column_can_store_fails_at_the_script(env, script):
-    """NaN/Infinity and lone surrogates end the script's step (an incident naming it), in the
-    process and through the pool, instead of failing every later save of the instance."""
+    """NaN/Infinity, integers too long to write as text (more than Python's 4,300 digits) and
+    lone surrogates end the script's step (an incident naming it), in the process and through
+    the pool, instead of failing the save of the instance."""
     data: dict[str, Any] = {"kept": 1}
     with pytest.raises(ScriptError, match="cannot be stored"):
         env.execute(script, data)

@@ -69,6 +69,10 @@ _MESSAGES: dict[tuple[str, str], tuple[str, str]] = {
     ("date", "date"): ("日期格式无效", "Invalid date (expected YYYY-MM-DD)."),
     ("date", "time"): ("时间格式无效", "Invalid time (expected HH:MM)."),
     ("date", "datetime"): ("日期时间格式无效", "Invalid date and time (expected ISO 8601)."),
+    ("date", "range"): (
+        "年份应在 {first}–{last} 之间",
+        "The year must be between {first} and {last}.",
+    ),
     ("person", "unknown"): (
         "“{value}”不是系统中的在职人员，请从列表中选择",
         "“{value}” is not an active user: choose someone from the list.",

@@ -28,6 +28,7 @@ from engine.forms.values import (
     same_value,
     to_decimal,
 )
+from engine.time_range import FIRST_YEAR, LAST_YEAR, in_range
 
 if TYPE_CHECKING:  # annotations only: validate.py builds the Env and imports this module
     from engine.forms.validate import Env
@@ -135,9 +136,11 @@ def _coerce_datetime(raw: Any, subtype: str) -> str:
     if not shape.fullmatch(raw):
         raise Invalid("date", subtype)
     try:
-        parse(raw)
+        parsed = parse(raw)
     except ValueError as exc:
         raise Invalid("date", subtype) from exc
+    if isinstance(parsed, date) and not in_range(parsed):  # a date or a datetime
+        raise Invalid("date", "range", {"first": FIRST_YEAR, "last": LAST_YEAR})
     return raw
 
 

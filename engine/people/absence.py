@@ -34,6 +34,7 @@ from engine.store.records_ops import (
 )
 from engine.store.tables import HumanTaskRow, InstanceRecord, UserRecord
 from engine.store.versioning import touch
+from engine.time_range import check_date
 
 if TYPE_CHECKING:
     from engine.context import EngineContext
@@ -254,8 +255,11 @@ def mark_away(
     starts_at = starts_at or now
     if starts_at.tzinfo is None or (ends_at is not None and ends_at.tzinfo is None):
         raise InvalidInput("时间必须带时区 (times must carry a timezone)")
+    check_date(starts_at, "starts_at", ("开始时间", "start"))
+    check_date(ends_at, "ends_at", ("结束时间", "end"))
     if ends_at is not None and ends_at <= starts_at:
-        raise InvalidInput("结束时间必须晚于开始时间 (the end must be after the start)")
+        raise InvalidInput("结束时间必须晚于开始时间 (the end must be after the start)",
+                           {"field": "ends_at"})
     if deputy:
         if deputy == username:
             raise InvalidInput("代理人不能是本人 (the deputy cannot be the user)")

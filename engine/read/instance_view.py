@@ -40,6 +40,7 @@ from engine.store.tables import (
     UserRecord,
     VersionFileRecord,
 )
+from engine.time_range import clamped
 
 if TYPE_CHECKING:
     from engine.people.accounts import Actor
@@ -155,10 +156,14 @@ def _filtered_ids(listed: Any, flt: InstanceFilter, now: datetime, tz: ZoneInfo)
         query = query.where(InstanceRecord.model_key == flt.process)
     if flt.started_by:
         query = query.where(InstanceRecord.started_by == flt.started_by)
+    # Days clamped into the years planflow takes: near the ends of the calendar a day's bounds
+    # do not exist (year 1 at +08:00 is year 0 in UTC; no day follows 9999-12-31).
     if flt.created_from:
-        query = query.where(InstanceRecord.created_at >= local_day_bounds(flt.created_from, tz)[0])
+        first = local_day_bounds(clamped(flt.created_from), tz)[0]
+        query = query.where(InstanceRecord.created_at >= first)
     if flt.created_to:
-        query = query.where(InstanceRecord.created_at < local_day_bounds(flt.created_to, tz)[1])
+        after = local_day_bounds(clamped(flt.created_to), tz)[1]
+        query = query.where(InstanceRecord.created_at < after)
     for part in _task_filters(flt, now):
         query = query.where(InstanceRecord.id.in_(part))
     return query

@@ -33,6 +33,7 @@ from engine.access import may_open
 from engine.errors import Forbidden, InvalidInput
 from engine.read import kpi_sources as src
 from engine.read.names import active_people, everyone, group_labels, process_names
+from engine.time_range import check_year
 
 if TYPE_CHECKING:
     from engine.people.accounts import Actor
@@ -69,9 +70,7 @@ def parse_period(text: str | None, today: date, field: str = "query.period") -> 
         raise InvalidInput("考核周期应为 2026-03、2026-Q1 或 2026 (period: YYYY-MM, YYYY-Qn or "
                            "YYYY)", {"field": field})
     year, month, quarter = int(found[1]), found[2], found[3]
-    if not 1 <= year <= 9998:  # date() needs the year and the one after it
-        raise InvalidInput("考核周期的年份应在 1–9998 之间 (period: year out of range)",
-                           {"field": field})
+    check_year(year, field, ("考核周期", "period"))
     if month:
         return Period(text, "month", date(year, int(month), 1), _month(year, int(month) + 1))
     if quarter:

@@ -44,6 +44,26 @@ WRONG_FIELDS = [
 ]
 
 
+def test_an_absence_outside_the_years_planflow_takes_is_refused_naming_the_field(
+        client: Any, token_for: Any) -> None:
+    """Year 1 at +08:00 is year 0 in UTC and 9999-12-31 at -08:00 is in year 10000: both were
+    a 500. Nothing is stored; the edges of the range are taken."""
+    mgr = token_for("mgr")
+    for field in ("starts_at", "ends_at"):
+        for bad in ("0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-08:00",
+                    "1899-12-31T23:59:59+00:00", "3000-01-01T00:00:00+00:00"):
+            body = {"username": "alice", field: bad}
+            r = client.post("/api/v1/absences", json=body, headers=mgr)
+            assert r.status_code == 400, (body, r.get_json())
+            assert r.get_json()["error"]["details"] == {"field": field,
+                                                        "problem": "out_of_range"}
+    assert client.get("/api/v1/absences", headers=mgr).get_json()["items"] == []
+    r = client.post("/api/v1/absences", headers=mgr, json={
+        "username": "alice", "starts_at": "1900-01-01T00:00:00+00:00",
+        "ends_at": "2999-12-31T23:59:59+08:00"})
+    assert r.status_code == 201, r.get_json()
+
+
 @pytest.fixture
 def open_task(client: Any, token_for: Any, deployed: Any) -> str:  # noqa: F811
     r = start(client, token_for("alice"))

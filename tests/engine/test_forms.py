@@ -459,6 +459,22 @@ def test_date_invalid(form, given):
     )
 
 
+@pytest.mark.parametrize("given", ["0001-01-01", "0226-03-01", "1899-12-31", "3000-01-01",
+                                   "9999-12-31"])
+def test_a_date_outside_the_years_planflow_takes_is_refused(form, given):
+    """A typo such as 0226 would sit in deadlines unnoticed, and dates at the ends of the
+    calendar cannot be computed with (a deadline before year 1)."""
+    err = only_error(submit(form, eventDate=given)[1], "eventDate")
+    assert (err.code, err.message, err.message_en) == (
+        "date", "年份应在 1900–2999 之间", "The year must be between 1900 and 2999.",
+    )
+    f = make([{"type": "datetime", "key": "dt", "subtype": "datetime"}])
+    _, errors = validate_submission(f, {"dt": given + "T09:00+08:00"})
+    assert (errors["dt"].code, errors["dt"].message) == ("date", "年份应在 1900–2999 之间")
+    for edge in ("1900-01-01", "2999-12-31"):
+        assert submit(form, eventDate=edge)[1] == {}, edge
+
+
 def test_time_and_datetime_subtypes():
     f = make([
         {"type": "datetime", "key": "t", "subtype": "time"},

@@ -96,6 +96,17 @@ def test_who_sees_the_numbers(api: Api) -> None:
         r = api.get("mgr", "/kpis/people", query_string={"period": bad})
         assert r.status_code == 400 and r.get_json()["error"]["details"]["field"] == \
             "query.period", bad
+    # years outside the range planflow takes (year 1 was a 500 on the export: its first day at
+    # +08:00 is year 0 in UTC)
+    for bad in ("0001", "0001-01", "1899-Q4", "3000", "9998-12"):
+        for path in ("/kpis/people", "/kpis/projects", "/kpis/export"):
+            r = api.get("mgr", path, query_string={"period": bad})
+            assert r.status_code == 400, (path, bad, r.status_code)
+            assert r.get_json()["error"]["details"] == {
+                "field": "query.period", "problem": "out_of_range"}, (path, bad)
+            assert "1900–2999" in r.get_json()["error"]["message"]
+    for edge in ("1900-01", "2999-Q4"):
+        assert api.get("mgr", "/kpis/export", query_string={"period": edge}).status_code == 200
 
 
 def test_nominations_from_the_numbers(api: Api, project: int) -> None:

@@ -225,6 +225,10 @@ def test_filters(client, env, clock):
     assert titles("overdue=1&stage=提交说明") == {"甲活动"}
     # nonsense values are ignored, not errors
     assert client.get("/instances?status=bogus&from=notadate&page=x").status_code == 200
+    # days at the ends of the calendar filter as they read (year 1 at +08:00 is year 0 in UTC,
+    # and there is no day after 9999-12-31: each was a 500)
+    assert titles("from=0001-01-01&to=9999-12-31") == {"甲活动", "丙活动"}
+    assert titles("from=9999-12-31") == set() and titles("to=0001-01-01") == set()
 
 
 def test_pagination(client, env):

@@ -271,6 +271,13 @@ def test_away_until_before_from_keeps_values_and_shows_the_error(app, ctx):
     r = alice.post("/me/away", data={"csrf_token": csrf(alice), "starts_at": "下周一"})
     assert r.status_code == 400
     assert re.search(r'id="away-from"[^>]*aria-invalid="true"', html(r))
+    # year 1 at +08:00 is year 0 in UTC (was a 500); a year outside the range names its field
+    for name, field_id in (("starts_at", "away-from"), ("ends_at", "away-until")):
+        r = alice.post("/me/away", data={"csrf_token": csrf(alice), name: "0001-01-01T00:00"})
+        assert r.status_code == 400
+        page = html(r)
+        assert re.search(rf'id="{field_id}"[^>]*aria-invalid="true"', page), name
+        assert "的年份应在 1900–2999 之间" in page and 'value="0001-01-01T00:00"' in page
     with transaction(ctx.sessions) as s:
         assert absence.list_absences(ctx, s, actor_for(s, "alice")) == []
 

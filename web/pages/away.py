@@ -107,8 +107,6 @@ def away_set() -> Response | tuple[str, int]:
             )
     except InvalidInput as exc:
         field = str(exc.details.get("field") or "")
-        if not field and "结束" in exc.message:
-            field = "ends_at"  # "the end must be after the start"
         return _page(actor, values, {"message": exc.message, "field": field}, 400)
     except PlanflowError as exc:  # 403 for someone else's absence, 404 unknown user
         return html_error(exc, exc.message)

@@ -27,6 +27,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn import compaction
+from engine.bpmn.timer_values import check_timer_value
 from engine.clock import Clock, engine_time
 from engine.sandbox import RestrictedEnvironment, ScriptError
 
@@ -47,6 +48,11 @@ class PlanflowScriptEngine(PythonScriptEngine):
     def __init__(self, environment: RestrictedEnvironment, dispatch: ServiceDispatch) -> None:
         super().__init__(environment=environment)
         self._dispatch = dispatch
+
+    def evaluate(self, task: Task, expression: str, external_context: Any = None) -> Any:
+        value = super().evaluate(task, expression, external_context)
+        check_timer_value(task, expression, value)  # a timer's: read and stored after this
+        return value
 
     def call_service(self, task: Task, **kwargs: Any) -> str:  # type: ignore[override]
         name = kwargs["operation_name"]

@@ -178,3 +178,66 @@ def test_clock_times_are_utc_aware(timer_ctx, staff):
     assert all(v.tzinfo is not None and v.utcoffset() == timedelta(0)
                for v in timers(timer_ctx, iid).values())
     assert FixedClock(datetime(2026, 1, 1, tzinfo=UTC)).now().tzinfo is UTC
+
+
+def _due_model() -> bytes:
+    """A timer whose date is the instance's ``due``, then a step to see it passed."""
+    return b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d_due"
+    targetNamespace="http://planflow.test">
+  <bpmn:process id="due_timer" name="due_timer" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="wait" name="wait"><bpmn:incoming>f</bpmn:incoming>
+      <bpmn:outgoing>g</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDate>due</bpmn:timeDate></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="e"><bpmn:incoming>g</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f" sourceRef="s" targetRef="wait"/>
+    <bpmn:sequenceFlow id="g" sourceRef="wait" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+@pytest.mark.parametrize("due", [
+    "0001-01-01T00:00:00+08:00",  # year 0 in UTC: no column holds it
+    "9999-12-31T23:59:59-08:00",  # year 10000 in UTC
+    "1899-12-31T09:00:00+08:00",
+    "P1D",  # a duration where a date belongs
+    "next week",
+    5,
+])
+def test_a_timer_value_that_is_no_usable_time_is_an_incident_at_the_timer(ctx, staff, due):
+    """SpiffWorkflow reads a timer's value after the expression ran, outside its own error
+    handling: each of these raised a bare ValueError/TypeError/OverflowError out of the start
+    (a 500). Now the instance stops at the timer with an incident naming it, and a good value
+    still waits."""
+    from engine.read.queries import get_instance
+    from engine.usecases.deploy import Upload, deploy
+
+    with transaction(ctx.sessions) as s:
+        deploy(ctx, s, [Upload("due_timer.bpmn", _due_model())], "owner")
+    with transaction(ctx.sessions) as s:
+        record = instances.start(ctx, s, staff["sup"], "due_timer", {"due": due})
+        iid = record.id
+    with transaction(ctx.sessions) as s:
+        detail = get_instance(ctx, s, staff["sup"], iid)
+    assert detail["status"] == "error", detail["status"]
+    [incident] = detail["incidents"]
+    assert incident["element_id"] == "wait"
+    assert "计时器" in incident["message"], incident["message"]
+    assert timers(ctx, iid) == {}
+    # a good value still waits
+    with transaction(ctx.sessions) as s:
+        good = instances.start(ctx, s, staff["sup"], "due_timer",
+                               {"due": (START + timedelta(days=3)).isoformat()}).id
+    assert timers(ctx, good) == {"wait": START + timedelta(days=3)}
+
+
+def test_moving_a_date_to_no_usable_time_is_an_incident_not_a_500(timer_ctx, staff):
+    iid = start(timer_ctx, staff, START + timedelta(days=30))
+    with transaction(timer_ctx.sessions) as s:
+        instances.update_data(timer_ctx, s, staff["sup"], iid,
+                              {"event_date": "0001-01-10T00:00:00+08:00"})
+    with transaction(timer_ctx.sessions) as s:
+        record = s.get(InstanceRecord, iid)
+        assert record.status == "error", record.status

@@ -1,0 +1,65 @@
+"""What a timer's expression must give: a time SpiffWorkflow can read and planflow can store.
+
+SpiffWorkflow evaluates a timer's expression through the script engine and parses the value
+afterwards, outside any error handling of its own. A value it cannot read ('next week', a
+duration where a date belongs) or a time outside the years planflow takes (year 1 at +08:00 is
+year 0 in UTC, which no column can hold) raised a bare ValueError, TypeError or OverflowError
+out of the engine: a 500 on the start or completion that reached the timer. The script engine
+checks the value where it is produced (`check_timer_value`), so a bad one becomes an incident
+at the timer's element, like any other failing expression.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.task import Task
+
+from engine.time_range import FIRST_YEAR, LAST_YEAR, in_range
+
+
+def check_timer_value(task: Task, expression: str, value: Any) -> None:
+    """WorkflowTaskException at ``task`` if ``value``, what ``expression`` gave, is the value of
+    the task's timer and no usable time; nothing for any other expression."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(definition, TimerEventDefinition) or expression != definition.expression:
+        return
+    try:
+        times = _times(definition, value)
+    except Exception as exc:
+        raise WorkflowTaskException(
+            f"计时器的值不是有效的时间 (the timer's value is not a usable time): {value!r:.200}",
+            task=task, exception=exc,
+        ) from None
+    if not all(in_range(t) for t in times):
+        raise WorkflowTaskException(
+            f"计时器的年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间 (the timer's year must be between "
+            f"{FIRST_YEAR} and {LAST_YEAR}): {value!r:.200}",
+            task=task,
+        )
+
+
+def _times(definition: TimerEventDefinition, value: Any) -> list[datetime]:
+    """The times SpiffWorkflow will compute from ``value``, computed the way it does."""
+    if not isinstance(value, str):
+        raise TypeError(f"a timer's value is ISO 8601 text, not {type(value).__name__}")
+    if isinstance(definition, CycleTimerEventDefinition):
+        _cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(value)
+        return [start, start + duration]
+    if isinstance(definition, DurationTimerEventDefinition):
+        parsed = TimerEventDefinition.parse_iso_duration(value)
+        # SpiffWorkflow's own clock (engine.clock.engine_time sets it to the engine's)
+        now = spiff_timer.datetime.now(UTC)
+        return [now + TimerEventDefinition.get_timedelta_from_start(parsed, now)]
+    due = TimerEventDefinition.parse_time_or_duration(value)
+    if not isinstance(due, datetime):  # a duration in a timeDate: SpiffWorkflow cannot use it
+        raise TypeError("a timeDate timer needs a date and time, not a duration")
+    return [due]

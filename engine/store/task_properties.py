@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.store.tables import UserRecord
+from engine.time_range import FIRST_YEAR, LAST_YEAR, in_range
 
 if TYPE_CHECKING:
     from engine.bpmn.runtime import PlanflowScriptEngine
@@ -194,6 +195,8 @@ def due_at(
         due, why = None, expression_error_text(exc)
     else:
         why = f"returned a {type(value).__name__}"
+    if due is not None and not in_range(due):  # year 0 in UTC could not even be stored
+        due, why = None, f"a year outside {FIRST_YEAR}–{LAST_YEAR}"
     if due is None:
         noted.append(ExpressionProblem(
             "dueDate", expression,

@@ -109,6 +109,9 @@ def test_a_valid_assignee_expression_assigns_without_incident(ctx, staff):
         ("event_date", {}, ["NameError", "event_date"]),
         ("event_date", {"event_date": "next tuesday"}, ["next tuesday", "not a date"]),
         ("amount", {}, ["not a date", "int"]),
+        # year 0 in UTC, which no column holds (was a 500), and a typo for 2026
+        ("event_date", {"event_date": "0001-01-01"}, ["not a date", "1900–2999"]),
+        ("event_date", {"event_date": "0226-03-20T09:00+08:00"}, ["not a date", "1900–2999"]),
     ],
 )
 def test_due_date_expression_errors_open_the_task_without_due_date_with_an_incident(

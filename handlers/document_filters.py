@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import ChainableUndefined, FileSystemLoader, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from engine.time_range import in_range
 from handlers.common import DASH, label, to_number
 
 __all__ = ["DashUndefined", "local_time", "parse_when", "template_environment"]
@@ -147,11 +148,11 @@ def parse_when(value: Any) -> datetime | date | None:
         return None
     raw = value.strip().replace("Z", "+00:00")
     try:
-        if len(raw) == 10:
-            return date.fromisoformat(raw)
-        return datetime.fromisoformat(raw)
+        when = date.fromisoformat(raw) if len(raw) == 10 else datetime.fromisoformat(raw)
     except ValueError:
         return None
+    # Outside the years planflow takes a time may not even exist in Beijing time.
+    return when if in_range(when) else None
 
 
 def _date(value: Any) -> str:

@@ -362,3 +362,11 @@ def test_docx_inline_markup_escapes_and_odd_input() -> None:
     assert rows == [["a", "b"], ["x|y", "多\n行"], ["缺一列", ""]]
     assert any(p.text == "| 不是表格\n#没有空格" for p in document.paragraphs)
     assert markdown_to_docx("")  # empty documents convert too
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:00:00+00:00", "0001-01-01T00:00:00+08:00"])
+def test_a_time_at_the_ends_of_the_calendar_is_shown_as_written(when: str) -> None:
+    """Shown in Beijing time these times fall outside the calendar (OverflowError, so the
+    document step failed); like any text that is not a date, they are shown as given."""
+    _, md = render_document("event_summary", {**EVENT, "event_date": when}, now=NOW)
+    assert f"| 活动时间 | {when} |" in md

@@ -255,6 +255,8 @@ def edit_calendar_days(
     provisional (engine.store.calendar_rows). Returns the number of days written."""
     from engine.store.calendar_rows import set_day
 
+    _check_calendar_year(first.year)
+    _check_calendar_year(last.year)
     if last < first:
         raise InvalidInput("结束日期早于开始日期 (the range ends before it starts)")
     days = (last - first).days + 1
@@ -283,8 +285,7 @@ def set_calendar_year(
 ) -> None:
     from engine.store.calendar_rows import set_year_status
 
-    if not 2000 <= year <= 2100:
-        raise InvalidInput("年份超出范围 (year out of range)")
+    _check_calendar_year(year)
     set_year_status(session, year, status)
     audit(
         session,
@@ -294,3 +295,9 @@ def set_calendar_year(
         details={"year": year, "status": status},
     )
     session.flush()
+
+
+def _check_calendar_year(year: int) -> None:
+    """The working-day calendar keeps the years 2000–2100 (its data and the page's years)."""
+    if not 2000 <= year <= 2100:
+        raise InvalidInput("年份超出范围 (year out of range)")

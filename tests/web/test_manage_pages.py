@@ -819,7 +819,8 @@ def test_calendar_editing(client, env):
     with transaction(env.sessions) as s:
         assert s.scalar(select(AuditRecord).where(AuditRecord.action == "calendar_changed"))
     for bad in ({"to": "2027-12-01"}, {"to": "2028-03-01"}, {"name": " "}, {"kind": "x"},
-                {"from": "not-a-date"}):
+                {"from": "not-a-date"}, {"from": "0001-01-01", "to": "0001-01-02"},
+                {"from": "9999-12-30", "to": "9999-12-31"}):
         r = client.post("/admin/calendar/days", data={**new_year, **bad})
         assert r.status_code == 400, bad
     assert client.post("/admin/calendar/years", data={"csrf_token": token, "year": "2028",

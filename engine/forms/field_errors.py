@@ -60,6 +60,10 @@ _MESSAGES: dict[tuple[str, str], tuple[str, str]] = {
     ("minLength", ""): ("至少 {minLength} 个字符", "Must be at least {minLength} characters."),
     ("maxLength", ""): ("最多 {maxLength} 个字符", "Must be at most {maxLength} characters."),
     ("pattern", ""): ("格式不正确", "The value does not have the required format."),
+    ("pattern", "slow"): (
+        "此项的格式规则过于复杂，无法校验，请联系流程管理员",
+        "The format rule of this field is too complex to check: ask the process owner.",
+    ),
     ("option", ""): ("请选择有效的选项", "Please select a valid option."),
     ("email", ""): ("请输入有效的电子邮箱地址", "Please enter a valid email address."),
     ("phone", ""): (

@@ -15,6 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import regex
+
 from engine.forms.feel import feel_bounds_problem
 from engine.forms.people import check_person_field
 from engine.forms.schema import (
@@ -285,14 +287,17 @@ def _check_field_options(comp: Mapping[str, Any], name: str) -> None:
             raise FormSchemaError(f"组件 {name}: {attr} 不是数字 ({attr} is not a number)", name)
 
 
-def _compile_pattern(pattern: Any, name: str) -> re.Pattern[str] | None:
+def _compile_pattern(pattern: Any, name: str) -> regex.Pattern[str] | None:
     if pattern in (None, ""):
         return None
     if not isinstance(pattern, str):
         raise FormSchemaError(f"组件 {name}: pattern 必须是字符串 (pattern must be a string)", name)
     try:
-        return re.compile(pattern, re.ASCII)
-    except re.error as exc:
+        # The `regex` module with re's syntax (VERSION0): unlike re, a match can be given a time
+        # limit and runs without the GIL, so a pattern that backtracks for ever (``^(a|a)+$``)
+        # cannot stall the server (engine.forms.rules).
+        return regex.compile(pattern, regex.ASCII | regex.VERSION0)
+    except regex.error as exc:
         raise FormSchemaError(
             f"组件 {name}: 正则表达式无效 (invalid pattern {pattern!r}: {exc})", name
         ) from exc

@@ -14,6 +14,8 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import regex
+
 from engine.forms.schema import CHOICE_TYPES, MULTI_CHOICE_TYPES, TEXT_TYPES, Node
 from engine.forms.values import (
     MISSING,
@@ -50,6 +52,11 @@ _TIME = re.compile(r"\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2})?")
 _DATETIME = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?"
 )
+
+
+# A form's pattern runs on every submission of what staff type; ordinary patterns take
+# microseconds, so a pattern still matching after this long backtracks without end.
+PATTERN_SECONDS = 0.1
 
 
 class Invalid(Exception):
@@ -160,6 +167,15 @@ def check(node: Node, value: Any, env: Env) -> None:
         _check_choice(comp, value, env)
 
 
+def _check_pattern(pattern: regex.Pattern[str], value: str) -> None:
+    try:
+        matched = pattern.search(value, timeout=PATTERN_SECONDS)
+    except TimeoutError:
+        raise Invalid("pattern", "slow") from None
+    if not matched:
+        raise Invalid("pattern", params={"pattern": pattern.pattern})
+
+
 def _is_unset(ctype: str, value: Any) -> bool:
     if ctype == "checkbox":
         return value is not True
@@ -174,8 +190,8 @@ def _check_text(node: Node, value: str, validate: Mapping[str, Any], env: Env) -
     high = env.number(validate.get("maxLength"))
     if high is not None and length > high:
         raise Invalid("maxLength", params={"maxLength": plain(high)})
-    if node.regex is not None and not node.regex.search(value):
-        raise Invalid("pattern", params={"pattern": node.regex.pattern})
+    if node.regex is not None:
+        _check_pattern(node.regex, value)
     kind = validate.get("validationType")
     if kind == "email" and not _EMAIL.fullmatch(value):
         raise Invalid("email")

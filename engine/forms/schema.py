@@ -8,10 +8,11 @@ data and how.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import regex
 
 from engine.forms.values import merge_at, put
 
@@ -86,7 +87,7 @@ class Node:
     segs: tuple[str, ...]
     children: tuple[Node, ...] = ()
     field: FormField | None = None
-    regex: re.Pattern[str] | None = None
+    regex: regex.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)

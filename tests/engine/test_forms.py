@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -733,8 +735,41 @@ def test_schema_duplicate_id():
 
 def test_schema_bad_pattern():
     message = schema_error([{"type": "textfield", "id": "Field_re", "key": "code",
-                             "validate": {"pattern": "(?<year>\\d{4})"}}])
+                             "validate": {"pattern": "(\\d{4}"}}])
     assert "Field_re" in message
+    # JavaScript's named groups, which re refused, compile and match as in the browser
+    f = make([{"type": "textfield", "key": "code", "validate": {"pattern": "^(?<year>\\d{4})$"}}])
+    assert validate_submission(f, {"code": "2026"})[1] == {}
+    assert validate_submission(f, {"code": "26"})[1]["code"].code == "pattern"
+
+
+def test_a_pattern_that_backtracks_for_ever_is_stopped_without_stalling_the_server():
+    """``^(a|a)+$`` on 40 characters and a mismatch backtracks for hours. The check stops at
+    its time limit with a message for the process owner, and other threads keep running
+    meanwhile (the match runs without the GIL)."""
+    f = make([{"type": "textfield", "key": "code", "validate": {"pattern": "^(a|a)+$"}}])
+    ticks = 0
+    done = threading.Event()
+
+    def neighbour() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+
+    thread = threading.Thread(target=neighbour)
+    thread.start()
+    began = time.monotonic()
+    try:
+        _, errors = validate_submission(f, {"code": "a" * 40 + "!"})
+    finally:
+        done.set()
+        thread.join()
+    assert time.monotonic() - began < 5
+    err = errors["code"]
+    assert err.code == "pattern"
+    assert err.message == "此项的格式规则过于复杂，无法校验，请联系流程管理员"
+    assert ticks > 1000  # the neighbour ran during the match
+    assert validate_submission(f, {"code": "aaaa"})[1] == {}
 
 
 def test_schema_dynamic_list_without_path():

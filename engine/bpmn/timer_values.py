@@ -11,6 +11,7 @@ at the timer's element, like any other failing expression.
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,19 +33,34 @@ def check_timer_value(task: Task, expression: str, value: Any) -> None:
     definition = getattr(task.task_spec, "event_definition", None)
     if not isinstance(definition, TimerEventDefinition) or expression != definition.expression:
         return
+    why = value_problem(definition, value)
+    if why is not None:
+        raise WorkflowTaskException(
+            f"计时器的值不是可用的时间 (the timer's value is not a usable time: {why}): "
+            f"{value!r:.200}",
+            task=task,
+        )
+
+
+def literal_problem(definition: TimerEventDefinition) -> str | None:
+    """For a timer whose expression is a constant ('P3D'): why its value is no usable time, or
+    None (also for an expression that is not a constant: only running it tells)."""
+    try:
+        value = ast.literal_eval(definition.expression)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return value_problem(definition, value)
+
+
+def value_problem(definition: TimerEventDefinition, value: Any) -> str | None:
+    """Why ``value`` is no usable time for ``definition``, or None."""
     try:
         times = _times(definition, value)
     except Exception as exc:
-        raise WorkflowTaskException(
-            f"计时器的值不是有效的时间 (the timer's value is not a usable time): {value!r:.200}",
-            task=task, exception=exc,
-        ) from None
+        return f"{type(exc).__name__}: {exc}"[:300]
     if not all(in_range(t) for t in times):
-        raise WorkflowTaskException(
-            f"计时器的年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间 (the timer's year must be between "
-            f"{FIRST_YEAR} and {LAST_YEAR}): {value!r:.200}",
-            task=task,
-        )
+        return f"a year outside {FIRST_YEAR}–{LAST_YEAR}"
+    return None
 
 
 def _times(definition: TimerEventDefinition, value: Any) -> list[datetime]:

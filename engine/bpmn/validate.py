@@ -33,6 +33,7 @@ from engine.bpmn.code_bounds import (
 )
 from engine.bpmn.problems import Problem, Said, element_label
 from engine.bpmn.specs import ParsedModel, all_task_specs
+from engine.bpmn.timer_values import literal_problem
 
 SCRIPT = Said("脚本", "script")
 PRESCRIPT = Said("前置脚本（preScript）", "preScript")
@@ -96,6 +97,8 @@ def validate_model(
             check(spec.script, "exec", element, SCRIPT, required=True)
         for source, mode, what, required in _expressions(spec):
             check(source, mode, element, what, required=required)
+        for why in _constant_timer_problems(spec):
+            problems.append(Problem.of(file, element, why, names[element]))
         engine = getattr(spec, "dmnEngine", None)
         if engine is not None:
             table = engine.decision_table
@@ -191,6 +194,17 @@ def _check_user_task(
     ):
         # Present but empty means "no rule" for these properties (not an error).
         check(props.get(prop), "eval", element, Said(f"属性 {prop}", f"property {prop}"))
+
+
+def _constant_timer_problems(spec: Any) -> Iterator[Said]:
+    """A timer whose constant value is no usable time ('next week', a date in year 1) would
+    only fail when an instance reaches it: refused at deploy."""
+    definition = getattr(spec, "event_definition", None)
+    for event in getattr(definition, "event_definitions", None) or [definition]:
+        why = literal_problem(event) if isinstance(event, TimerEventDefinition) else None
+        if why is not None:
+            yield Said(f"定时器的值 {event.expression} 不是可用的时间（{why}）",
+                       f"timer value {event.expression} is not a usable time ({why})")
 
 
 def _expressions(spec: Any) -> Iterator[tuple[Any, str, Said, bool]]:

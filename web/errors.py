@@ -39,10 +39,10 @@ TITLES = {400: "error.bad_request", 401: "login.title", 403: "error.forbidden",
 
 def error_page(status: int, message: str) -> tuple[str, int]:
     """Pages (not /api/) get an HTML error page in the user's language."""
-    from web.i18n import translate
+    from web.i18n import in_language, translate
 
     title = translate(TITLES.get(status, "error.generic"))
-    return render_template("error.html", title=title, message=message), status
+    return render_template("error.html", title=title, message=in_language(message)), status
 
 
 def init_app(app: Flask) -> None:

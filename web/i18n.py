@@ -10,6 +10,7 @@ are easy to spot, and a test checks every key used in templates exists in both l
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,19 @@ def current_language() -> str:
             lang = DEFAULT
         g.lang = lang
     return lang
+
+
+# The engine's messages read "中文 (English)" (engine.errors).
+_BILINGUAL = re.compile(r"^(?P<zh>.*?)\s*\((?P<en>[^()]*)\)\s*$", re.S)
+
+
+def in_language(message: str) -> str:
+    """An engine message as a page shows it: the part in the page's language (a message not
+    written "中文 (English)" as it is)."""
+    match = _BILINGUAL.match(message)
+    if match is None or not match.group("zh"):
+        return message
+    return match.group("en") if current_language() == "en" else match.group("zh")
 
 
 def translate(key: str, **params: Any) -> str:

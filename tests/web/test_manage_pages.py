@@ -954,3 +954,14 @@ def test_read_models_on_each_backend(ctx, staff, clock):
                                        "holiday", "元旦")
         lines, cut = model_view.diff(s, "approval_demo", 1, 1, "approval_demo.bpmn")
         assert lines == [] and not cut
+
+
+def test_pages_show_the_engine_message_in_the_page_language(client, env):
+    """The engine says "中文 (English)"; a page shows the half in its language."""
+    token = login(client, "root")
+    bad = {"csrf_token": token, "from": "0001-01-01", "kind": "holiday", "name": "x"}
+    page = text(client.post("/admin/calendar/days", data=bad))
+    assert "年份超出范围" in page and "year out of range" not in page
+    client.get("/lang/en?next=/admin/calendar")
+    page = text(client.post("/admin/calendar/days", data=bad))
+    assert "year out of range" in page and "年份超出范围" not in page

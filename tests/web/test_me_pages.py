@@ -278,6 +278,11 @@ def test_away_until_before_from_keeps_values_and_shows_the_error(app, ctx):
         page = html(r)
         assert re.search(rf'id="{field_id}"[^>]*aria-invalid="true"', page), name
         assert "的年份应在 1900–2999 之间" in page and 'value="0001-01-01T00:00"' in page
+        assert "the year must be" not in page  # the message in the page's language only
+    alice.get("/lang/en?next=/me/away")
+    r = alice.post("/me/away", data={"csrf_token": csrf(alice), "starts_at": "0001-01-01T00:00"})
+    page = html(r)
+    assert "start: the year must be between 1900 and 2999" in page and "年份" not in page
     with transaction(ctx.sessions) as s:
         assert absence.list_absences(ctx, s, actor_for(s, "alice")) == []
 

@@ -20,7 +20,7 @@ from engine.access import may_open
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.people import admin as users_admin
 from web.core import engine_ctx, unit_of_work
-from web.i18n import current_language, translate
+from web.i18n import current_language, in_language, translate
 from web.pages import bp
 from web.pages.instances import error_page, local_tz, manage_page, manage_time, the_actor
 
@@ -77,7 +77,8 @@ def _run(action: Any, message_key: str, form: dict[str, Any] | None = None,
     except NotFound:
         return error_page(404)
     except (InvalidInput, Conflict) as exc:
-        return _users_page(409 if isinstance(exc, Conflict) else 400, exc.message, form)
+        status = 409 if isinstance(exc, Conflict) else 400
+        return _users_page(status, in_language(exc.message), form)
     return _done(message_key, **params)
 
 
@@ -289,7 +290,7 @@ def admin_calendar_days() -> Response | tuple[str, int]:
                 session, the_actor(), engine_ctx().clock.now(), first, last, kind, form["name"]
             )
     except InvalidInput as exc:
-        return _calendar_page(400, exc.message, form, year_arg=first.year)
+        return _calendar_page(400, in_language(exc.message), form, year_arg=first.year)
     _reload_calendar()
     flash(translate("manage.cal.saved", n=n))
     return redirect(url_for("pages.admin_calendar", year=first.year), 303)
@@ -311,7 +312,7 @@ def admin_calendar_year() -> Response | tuple[str, int]:
                 session, the_actor(), engine_ctx().clock.now(), year, status
             )
     except InvalidInput as exc:
-        return _calendar_page(400, exc.message)
+        return _calendar_page(400, in_language(exc.message))
     _reload_calendar()
     flash(translate("manage.cal.year_saved", year=year))
     return redirect(url_for("pages.admin_calendar", year=year), 303)

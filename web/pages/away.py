@@ -16,7 +16,7 @@ from engine.errors import InvalidInput, PlanflowError
 from engine.people import absence, admin
 from engine.read.names import active_people, user_names
 from web.core import engine_ctx, unit_of_work
-from web.i18n import translate
+from web.i18n import in_language, translate
 from web.pages import bp
 from web.pages.inbox import html_error, the_actor
 from web.session_auth import login_required
@@ -107,7 +107,7 @@ def away_set() -> Response | tuple[str, int]:
             )
     except InvalidInput as exc:
         field = str(exc.details.get("field") or "")
-        return _page(actor, values, {"message": exc.message, "field": field}, 400)
+        return _page(actor, values, {"message": in_language(exc.message), "field": field}, 400)
     except PlanflowError as exc:  # 403 for someone else's absence, 404 unknown user
         return html_error(exc, exc.message)
     flash(translate("away.saved", name=_display_name(username)))

@@ -24,7 +24,7 @@ from engine.read import inbox as worklist
 from engine.read import names
 from engine.read.withdrawable import withdrawable
 from web.core import engine_ctx, request_reads, unit_of_work
-from web.i18n import catalog, current_language, translate
+from web.i18n import catalog, current_language, in_language, translate
 from web.pages import bp
 from web.pages.nav import register_count
 from web.redirects import safe_redirect_target
@@ -136,7 +136,7 @@ def error_page(status: int, message: str | None = None) -> tuple[str, int]:
         "pages/staff_error.html",
         status=status,
         title_key=ERROR_TITLES.get(status, "staff.error.generic"),
-        message=message,
+        message=message and in_language(message),
     )
     return html, status
 

@@ -14,7 +14,7 @@ from engine.errors import Forbidden, NotFound, PlanflowError
 from engine.usecases import instances
 from engine.usecases.messages import open_messages
 from web.core import engine_ctx, unit_of_work
-from web.i18n import translate
+from web.i18n import in_language, translate
 from web.pages import bp
 from web.pages.instances import error_page, manage_page, the_actor
 from web.project_messages import SENDER_KEYS, from_form, with_sender
@@ -53,7 +53,7 @@ def instance_message(instance_id: int, name: str) -> Response | tuple[str, int]:
     except Forbidden:
         return error_page(403)
     except PlanflowError as exc:  # no longer waiting (execution ended), suspended ...
-        flash(translate("manage.instance.action_failed", message=exc.message))
+        flash(translate("manage.instance.action_failed", message=in_language(exc.message)))
         return back
     flash(translate(f"messages.done.{name}"))
     return back

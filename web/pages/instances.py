@@ -28,7 +28,7 @@ from engine.read import data_view, instance_view, queries
 from engine.read import names as naming
 from engine.usecases import control
 from web.core import engine_ctx, unit_of_work
-from web.i18n import catalog, current_language, translate
+from web.i18n import catalog, current_language, in_language, translate
 from web.pages import bp
 from web.session_auth import current_actor, login_required
 
@@ -49,7 +49,7 @@ def error_page(status: int, message: str | None = None) -> tuple[str, int]:
     title_key = {403: "error.forbidden", 404: "error.not_found"}.get(status, "manage.error.title")
     return (
         render_template("pages/manage_error.html", status=status, title_key=title_key,
-                        message=message),
+                        message=message and in_language(message)),
         status,
     )
 
@@ -370,7 +370,7 @@ def _act(instance_id: int, action: str) -> Response | tuple[str, int]:
     except Forbidden:
         return error_page(403)
     except PlanflowError as exc:  # wrong state, concurrent change...
-        flash(translate("manage.instance.action_failed", message=exc.message))
+        flash(translate("manage.instance.action_failed", message=in_language(exc.message)))
         return redirect(url_for("pages.instance_detail", instance_id=instance_id), 303)
     flash(translate(f"manage.instance.done.{action}"))
     return redirect(url_for("pages.instance_detail", instance_id=instance_id), 303)

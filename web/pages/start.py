@@ -16,7 +16,7 @@ from engine.errors import FormInvalid, PlanflowError
 from engine.read import queries, start_page
 from engine.usecases import instances
 from web.core import engine_ctx, unit_of_work
-from web.i18n import translate
+from web.i18n import in_language, translate
 from web.pages import bp
 from web.pages.inbox import html_error, json_error, staff_instance_url, status_for
 from web.pages.tasks import field_errors_json, form_texts, shown_schema, submitted_data
@@ -93,7 +93,7 @@ def start_submit(key: str) -> Response | tuple[Response, int]:
     except PlanflowError as exc:
         if status_for(exc) == 404:
             return json_error(404, exc.code, translate("staff.error.not_found_model"))
-        return json_error(status_for(exc), exc.code, exc.message, details=exc.details)
+        return json_error(status_for(exc), exc.code, in_language(exc.message), details=exc.details)
     flash(translate("staff.flash.started", title=title))
     for text in warnings:  # the model's own words (zh), e.g. which steps an early event compresses
         flash(text, "warning")

@@ -13,7 +13,6 @@ exception: 完成委派 from the task form posts JSON (the delegate's data) and 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -34,7 +33,7 @@ from engine.operations import cc
 from engine.people.accounts import Actor, get_user
 from engine.read import queries
 from web.core import engine_ctx, unit_of_work
-from web.i18n import current_language, translate
+from web.i18n import in_language, translate
 from web.pages import bp
 from web.pages.inbox import html_error, message_for, safe_next, the_actor
 from web.pages.tasks import render_task, resolve_json
@@ -50,10 +49,6 @@ if TYPE_CHECKING:
     Action = Callable[[EngineContext, Session, Actor], Outcome]
 Reply = Response | tuple[str, int]
 
-# The engine's messages read "中文 (English)".
-_BILINGUAL = re.compile(r"^(?P<zh>.*?)\s*\((?P<en>[^()]*)\)\s*$", re.S)
-
-
 def localized(exc: PlanflowError) -> str:
     """The engine's message in the page language; a few get a friendlier sentence."""
     field = exc.details.get("field") if isinstance(exc.details, dict) else None
@@ -61,10 +56,7 @@ def localized(exc: PlanflowError) -> str:
         return translate(f"ops.error.{field}_required")
     if isinstance(exc, InstanceStateError):
         return message_for(exc)
-    match = _BILINGUAL.match(exc.message)
-    if match is None:
-        return exc.message
-    return match.group("en") if current_language() == "en" else match.group("zh")
+    return in_language(exc.message)
 
 
 def _run(op: str, task_id: str, action: Action) -> Reply:

@@ -21,7 +21,11 @@ LAST_YEAR: Final = 2999
 
 def in_range(value: date) -> bool:
     """Whether ``value`` (a date or a datetime) falls in the years planflow takes."""
-    return FIRST_YEAR <= value.year <= LAST_YEAR
+    return _in_years(value.year)
+
+
+def _in_years(year: int) -> bool:
+    return FIRST_YEAR <= year <= LAST_YEAR
 
 
 def clamped(day: date) -> date:
@@ -33,7 +37,7 @@ def clamped(day: date) -> date:
 def check_year(year: int, field: str, what: tuple[str, str]) -> None:
     """InvalidInput naming ``field`` (and ``what`` it is, in zh-CN and English, for the
     message people read) if ``year`` is outside the range."""
-    if not FIRST_YEAR <= year <= LAST_YEAR:
+    if not _in_years(year):
         zh, en = what
         raise InvalidInput(
             f"{zh}的年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间 "

@@ -45,13 +45,16 @@ def current_language() -> str:
 
 # The engine's messages read "中文 (English)" (engine.errors).
 _BILINGUAL = re.compile(r"^(?P<zh>.*?)\s*\((?P<en>[^()]*)\)\s*$", re.S)
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
 def in_language(message: str) -> str:
-    """An engine message as a page shows it: the part in the page's language (a message not
-    written "中文 (English)" as it is)."""
+    """An engine message as a page shows it: the part in the page's language. Only a message
+    written "中文 (English)" is split: Chinese before the parentheses and none inside them (an
+    English text such as "Waiting (timer)" or "任务 (策划专员)" stays whole)."""
     match = _BILINGUAL.match(message)
-    if match is None or not match.group("zh"):
+    if (match is None or not _CHINESE.search(match.group("zh"))
+            or _CHINESE.search(match.group("en"))):
         return message
     return match.group("en") if current_language() == "en" else match.group("zh")
 

@@ -196,11 +196,16 @@ def _check_user_task(
         check(props.get(prop), "eval", element, Said(f"属性 {prop}", f"property {prop}"))
 
 
+def _event_definitions(spec: Any) -> list[Any]:
+    """The task's event definitions: a multiple event's parts, else its one (or None)."""
+    definition = getattr(spec, "event_definition", None)
+    return getattr(definition, "event_definitions", None) or [definition]
+
+
 def _constant_timer_problems(spec: Any) -> Iterator[Said]:
     """A timer whose constant value is no usable time ('next week', a date in year 1) would
     only fail when an instance reaches it: refused at deploy."""
-    definition = getattr(spec, "event_definition", None)
-    for event in getattr(definition, "event_definitions", None) or [definition]:
+    for event in _event_definitions(spec):
         why = literal_problem(event) if isinstance(event, TimerEventDefinition) else None
         if why is not None:
             yield Said(f"定时器的值 {event.expression} 不是可用的时间（{why}）",
@@ -218,9 +223,7 @@ def _expressions(spec: Any) -> Iterator[tuple[Any, str, Said, bool]]:
         # SpiffWorkflow wraps the expression in an operator object; the text is its argument.
         text = condition.args[0] if hasattr(condition, "args") else condition
         yield text, "eval", CONDITION, True
-    definition = getattr(spec, "event_definition", None)
-    definitions = getattr(definition, "event_definitions", None) or [definition]
-    for event in definitions:
+    for event in _event_definitions(spec):
         if isinstance(event, TimerEventDefinition):
             yield event.expression, "eval", TIMER, True
         elif isinstance(event, ConditionalEventDefinition):

@@ -965,3 +965,19 @@ def test_pages_show_the_engine_message_in_the_page_language(client, env):
     client.get("/lang/en?next=/admin/calendar")
     page = text(client.post("/admin/calendar/days", data=bad))
     assert "year out of range" in page and "年份超出范围" not in page
+
+
+@pytest.mark.parametrize(("message", "zh", "en"), [
+    ("年份超出范围 (year out of range)", "年份超出范围", "year out of range"),
+    # not "中文 (English)": shown whole in either language
+    ("Waiting (timer)", "Waiting (timer)", "Waiting (timer)"),
+    ("任务 (策划专员)", "任务 (策划专员)", "任务 (策划专员)"),
+    *[(m, m, m) for m in ["未知的服务操作 (unknown service operation) 'x'"]],
+])
+def test_in_language_splits_only_a_chinese_english_message(client, message, zh, en):
+    from web.i18n import in_language
+
+    with client.application.test_request_context("/", headers={"Cookie": "lang=zh"}):
+        assert in_language(message) == zh
+    with client.application.test_request_context("/", headers={"Cookie": "lang=en"}):
+        assert in_language(message) == en

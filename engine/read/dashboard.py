@@ -2,7 +2,8 @@
 
 Running instances by process come from the (status, model_key) index alone; stages from the open
 rows of the task projection (the `stage` column sits behind the large `state` column, reading it
-for every instance would be slow); overdue work from ix_tasks_status_due; timers from ix_timers_due.
+for every instance would be slow); overdue work from ix_tasks_due_reminded; timers from
+ix_timers_due.
 The 催办 tasks the models open on a late step (`_not_reminder`) are reminders, not steps: the stage
 chart leaves them out.
 """

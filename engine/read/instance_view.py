@@ -6,7 +6,7 @@ no workflow is restored. Written to stay fast at 100k instances:
 * the list never loads `state` or `data` (large columns), only the 50 rows it shows;
 * each filter maps onto an index: status+process -> ix_instances_status_model (a process filter
   alone is given every status, so the same index answers it), starter -> ix_instances_started_by,
-  dates -> ix_instances_created_at, overdue -> ix_tasks_status_due, stage -> the open tasks;
+  dates -> ix_instances_created_at, overdue -> ix_tasks_due_reminded, stage -> the open tasks;
 * the staff visibility rule of `engine.read.queries.list_instances` (started it, or assigned to or
   completed one of its tasks) is the same, written as a union of three indexed look-ups;
 * the total is counted up to COUNT_CAP matches ("10000+" beyond): exact totals of huge

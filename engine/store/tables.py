@@ -200,10 +200,10 @@ class HumanTaskRow(Base):
         ),
         Index("ix_tasks_assignee_status", "assignee", "status", "instance_id"),
         Index("ix_tasks_instance", "instance_id", "status"),
-        Index("ix_tasks_status_due", "status", "due_at"),
         Index(
             "ix_tasks_completed_by", "completed_by", "status", "completed_at", "id", "instance_id"
         ),
+        # Also serves (status, due_at) alone: overdue counts and lists (migration 0011).
         Index("ix_tasks_due_reminded", "status", "due_at", "reminded_at"),
         Index("ix_tasks_status_name", "status", "model_key", "name", "instance_id"),
     )

@@ -75,3 +75,33 @@ def test_session_cookie_flags(client, api_staff):
     r = login(client)
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_the_cookie_signer_is_built_once_and_not_for_cookieless_requests(app, client, api_staff,
+                                                                         monkeypatch):
+    """Flask built an itsdangerous serializer on every request, the API's cookieless ones too
+    (a visible share of a request's CPU). Sessions work as before: a login holds, a forged or
+    re-signed-with-another-key cookie is nobody."""
+    from flask.sessions import SecureCookieSessionInterface
+
+    built = []
+    original = SecureCookieSessionInterface.get_signing_serializer
+
+    def counting(self, flask_app):
+        built.append(1)
+        return original(self, flask_app)
+
+    monkeypatch.setattr(SecureCookieSessionInterface, "get_signing_serializer", counting)
+    for _ in range(3):
+        assert client.get("/api/v1/healthz").status_code == 200
+    assert built == []  # no cookie: no signer
+    assert login(client).status_code == 302
+    for _ in range(3):
+        assert client.get("/tasks").status_code == 200
+    assert len(built) == 1
+    with client.session_transaction() as s:
+        assert s["user"] == "alice"
+    cookie = client.get_cookie("planflow_session")
+    forged = cookie.value[:-2] + ("AA" if not cookie.value.endswith("AA") else "BB")
+    client.set_cookie("planflow_session", forged)
+    assert client.get("/tasks").status_code == 302  # back to the login page

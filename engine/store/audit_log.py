@@ -43,19 +43,34 @@ def audit(
     element_id: str | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> None:
+    row = audit_row(at, action, instance_id=instance_id, actor=actor, task_id=task_id,
+                    element_id=element_id, details=details)
+    session.add(AuditRecord(**row))
+
+
+def audit_row(
+    at: datetime,
+    action: str,
+    *,
+    instance_id: int | None = None,
+    actor: str | None = None,
+    task_id: str | None = None,
+    element_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An audit entry's column values (`audit` adds them as a record; a save hands them to its
+    `HeldAudits` without one)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}: add it to ACTIONS (and its labels)")
-    session.add(
-        AuditRecord(
-            instance_id=instance_id,
-            at=at,
-            actor=actor,
-            action=action,
-            task_id=task_id,
-            element_id=element_id,
-            details=jsonable(dict(details or {})),
-        )
-    )
+    return {
+        "instance_id": instance_id,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "task_id": task_id,
+        "element_id": element_id,
+        "details": jsonable(dict(details or {})),
+    }
 
 
 def jsonable(value: Any) -> Any:

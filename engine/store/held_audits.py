@@ -21,12 +21,14 @@ _COLUMNS = [c.key for c in AuditRecord.__table__.columns if c.key != "id"]
 _INSERT = insert(AuditRecord.__table__)  # built once
 
 
-def _take_pending(session: Session) -> list[AuditRecord]:
+def _take_pending(session: Session) -> list[dict[str, Any]]:
+    """The audit records waiting in the session, taken out of it as column values, in the
+    order they were added."""
     pending = [o for o in session.new if isinstance(o, AuditRecord)]
     pending.sort(key=lambda o: inspect(o).insert_order)
     for entry in pending:
         session.expunge(entry)
-    return pending
+    return [{key: getattr(o, key) for key in _COLUMNS} for o in pending]
 
 
 class HeldAudits:
@@ -36,7 +38,13 @@ class HeldAudits:
 
     def __init__(self, session: Session) -> None:
         self._session = session
-        self._entries: list[AuditRecord] = []
+        self._entries: list[dict[str, Any]] = []
+
+    def add(self, row: dict[str, Any]) -> None:
+        """An entry of the save (`audit_row`), after those already waiting in the session: no
+        record object is made for it (the ORM's costs more than the row it writes)."""
+        self._entries += _take_pending(self._session)
+        self._entries.append(row)
 
     def flush(self, record: InstanceRecord | None = None) -> None:
         """`session.flush()` for code running inside the save (audit entries wait for its
@@ -50,9 +58,8 @@ class HeldAudits:
     def write(self, into: list[dict[str, Any]] | None = None) -> None:
         """Insert the held entries and any still pending, in creation order, as one
         statement; or add them to ``into`` (a timer batch inserts all its instances' at once)."""
-        entries = self._entries + _take_pending(self._session)
+        rows = self._entries + _take_pending(self._session)
         self._entries = []
-        rows = [{key: getattr(o, key) for key in _COLUMNS} for o in entries]
         if into is not None:
             into += rows
         else:

@@ -25,7 +25,7 @@ from engine.bpmn.runtime import (
 from engine.bpmn.specs import ParsedModel, SourceFile, parse_model
 from engine.errors import NotFound
 from engine.store import timer_rows
-from engine.store.audit_log import audit, jsonable
+from engine.store.audit_log import audit, audit_row, jsonable
 from engine.store.held_audits import HeldAudits
 from engine.store.instance_row import row_values
 from engine.store.start_warnings import warning_notes
@@ -214,15 +214,10 @@ def _save(
     held.flush(record)
     with session.no_autoflush:
         for note in notes:
-            audit(
-                session,
-                now,
-                note["action"],
-                instance_id=record.id,
-                actor=actor,
-                element_id=note.get("element_id"),
-                details=note.get("details"),
-            )
+            held.add(audit_row(
+                now, note["action"], instance_id=record.id, actor=actor,
+                element_id=note.get("element_id"), details=note.get("details"),
+            ))
         if incident is not None:
             _write_incident(ctx, session, record, incident, attempts, retry_at, actor, now)
             unresolved.append(timer_rows.Pending(incident.task_id, incident.element_id, retry_at))
@@ -232,7 +227,7 @@ def _save(
         )
         timer_rows.sync_timers(session, record, workflow, timers, unresolved, known.batch)
         if record.status == "completed" and record.completed_at == now:
-            audit(session, now, "completed", instance_id=record.id)
+            held.add(audit_row(now, "completed", instance_id=record.id))
     held.flush(record)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm.util import identity_key
 
 from engine.bpmn.runtime import element_id
 from engine.bpmn.specs import ParsedModel
-from engine.store.audit_log import audit
+from engine.store.audit_log import audit, audit_row
 from engine.store.held_audits import HeldAudits
 from engine.store.lane_groups import LaneGroups
 from engine.store.records_ops import LIVE_STATUSES
@@ -120,9 +120,9 @@ audit entries, which the hooks flush through."""
         )
         row.candidate_groups = [TaskCandidateRow(task_id=task_id, group_name=g) for g in candidates]
         created.append(row)
-        audit(session, now, "task_created", instance_id=record.id, task_id=task_id,
-              element_id=row.element_id,
-              details={"name": row.name, "assignee": assignee, "groups": candidates})
+        held.add(audit_row(now, "task_created", instance_id=record.id, task_id=task_id,
+                           element_id=row.element_id,
+                           details={"name": row.name, "assignee": assignee, "groups": candidates}))
         if problems:
             record_expression_problems(session, record.id, row, problems, now)
     _write(session, closing, created)

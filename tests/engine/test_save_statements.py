@@ -98,3 +98,30 @@ def test_a_save_writes_its_audit_entries_in_creation_order(ctx, staff):
         "task_completed", "service_called", "handler_note",  # the review, then the service
     ]
     assert [at for _, at in rows] == sorted(at for _, at in rows)
+
+
+def test_held_rows_and_recorded_entries_keep_the_order_they_were_made_in(ctx, clock):
+    """A save's own entries go to its HeldAudits as rows (no record object); entries recorded
+    in the session meanwhile (hooks, handlers) still come out in the order they were made."""
+    from engine.store.audit_log import audit, audit_row
+    from engine.store.held_audits import HeldAudits
+
+    now = clock.now()
+    with transaction(ctx.sessions) as s:
+        held = HeldAudits(s)
+        audit(s, now, "started", details={"n": 1})
+        held.add(audit_row(now, "task_created", details={"n": 2}))
+        audit(s, now, "task_completed", details={"n": 3})
+        audit(s, now, "handler_note", details={"n": 4})
+        held.add(audit_row(now, "completed", details={"n": 5}))
+        audit(s, now, "cc", details={"n": 6})
+        held.write()
+    with transaction(ctx.sessions) as s:
+        rows = s.execute(select(AuditRecord.action, AuditRecord.details)
+                         .order_by(AuditRecord.id)).all()
+    assert [(a, d["n"]) for a, d in rows if d and "n" in d] == [
+        ("started", 1), ("task_created", 2), ("task_completed", 3), ("handler_note", 4),
+        ("completed", 5), ("cc", 6),
+    ]
+    with pytest.raises(ValueError, match="unknown audit action"):
+        audit_row(now, "no_such_action")

@@ -146,11 +146,13 @@ def save(
     actor: str | None = None,
     assign: Mapping[str, str] | None = None,
     known: timer_rows.Known | None = None,
+    held: HeldAudits | None = None,
 ) -> None:
     """Write the instance and everything derived from it, in the caller's transaction.
     ``completed``: human task id -> who completed it in this action; ``assign``: task id ->
     who a task this save creates goes to (退回/撤回 reopen a step for its previous person);
-    ``known``: what the caller already read for this instance (a timer batch).
+    ``known``: what the caller already read for this instance (a timer batch); ``held``: the
+    action's audit entries so far, if the caller keeps them as rows (`acting_on`, a start).
 
     The instance row is written (and version-checked) first: a concurrent writer that saved
     the same instance makes this fail with Conflict before any derived row is touched, so the
@@ -167,7 +169,7 @@ def save(
     # engine task row, so only planflow's own rows (task operations) can be live now.
     had_ready = first_save or record.stage is not None
     known = known or timer_rows.Known()
-    held = HeldAudits(session)
+    held = held or HeldAudits(session)
     _save(ctx, session, record, workflow, model, ready, first_save, had_ready, now,
           incident, completed or {}, notes or [], actor, assign or {}, known, held)
     held.write(known.batch.audits if known.batch is not None else None)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from engine.bpmn.runtime import StepResult
 from engine.store import instance_state as store
 from engine.store.audit_log import audit
+from engine.store.held_audits import HeldAudits
 
 if TYPE_CHECKING:
     from engine.bpmn.specs import ParsedModel
@@ -30,6 +31,8 @@ class Action:
     workflow: BpmnWorkflow
     model: ParsedModel
     notes: list[dict[str, Any]]
+    # The action's audit entries, as rows (`held.add(audit_row(...))`), written with the save's.
+    held: HeldAudits
     result: StepResult = field(default_factory=StepResult)
     # Human task id -> who completed it in this action.
     completed: dict[str, str] = field(default_factory=dict)
@@ -49,11 +52,11 @@ def acting_on(
     notes: list[dict[str, Any]] = []
     acting = actor if actor not in (None, "system") else None
     workflow, model = store.restore(ctx, session, record, notes, acting)
-    action = Action(workflow, model, notes)
+    action = Action(workflow, model, notes, HeldAudits(session))
     yield action
     store.save(ctx, session, record, workflow, model, incident=action.result.incident,
                completed=action.completed, notes=notes, actor=actor, assign=action.assign,
-               known=known)
+               known=known, held=action.held)
 
 
 def admin_override(

@@ -31,6 +31,8 @@ from engine.forms import FieldError, has_person_fields, validate_submission
 from engine.people.accounts import Actor
 from engine.people.directory import roster
 from engine.store import instance_state as store
+from engine.store.audit_log import audit_row
+from engine.store.held_audits import HeldAudits
 from engine.store.instance_probe import SOMEONE_AWAY
 from engine.store.tables import (
     HumanTaskRow,
@@ -89,14 +91,9 @@ def start(
     engine = store.script_engine_for(ctx, session, record, notes)
     seed = {**cleaned, "started_by": actor.username, "instance_id": record.id}
     workflow = new_workflow(model, engine, seed)
-    store.audit(
-        session,
-        now,
-        "started",
-        instance_id=record.id,
-        actor=actor.username,
-        details={"process": key, "version": version.version, "data": cleaned},
-    )
+    held = HeldAudits(session)
+    held.add(audit_row(now, "started", instance_id=record.id, actor=actor.username,
+                       details={"process": key, "version": version.version, "data": cleaned}))
     result = run_steps(workflow, ctx.clock)
     store.save(
         ctx,
@@ -108,6 +105,7 @@ def start(
         notes=notes,
         actor=actor.username,
         known=Known(to_route=bool(version.away)),
+        held=held,
     )
     return record
 
@@ -146,9 +144,9 @@ def complete(
         if act.result.incident is None:
             moved = follow_dates(ctx, session, record.id, act.workflow, cleaned, actor, now)
             act.result = moved or act.result
-        store.audit(session, now, "task_completed", instance_id=record.id, actor=actor.username,
-                    task_id=task_id, element_id=row.element_id,
-                    details={"name": row.name, "data": cleaned})
+        act.held.add(audit_row(now, "task_completed", instance_id=record.id,
+                               actor=actor.username, task_id=task_id, element_id=row.element_id,
+                               details={"name": row.name, "data": cleaned}))
         act.completed[task_id] = actor.username
     return record
 

@@ -1,6 +1,6 @@
 """Run every benchmark and print one table; write it to bench/RESULTS.md.
 
-    .venv/bin/python bench/run_all.py            # the full set (about 25-30 minutes here)
+    .venv/bin/python bench/run_all.py            # the full set (about 10 minutes here)
     .venv/bin/python bench/run_all.py --quick    # smaller sizes, a smoke run (not for RESULTS)
     .venv/bin/python bench/run_all.py --only 1,2 # some of them
 

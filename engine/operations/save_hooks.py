@@ -134,6 +134,7 @@ def after_sync(
     ops: bool = True,
     assign: Mapping[str, str],
     held: HeldAudits,
+    groups: Mapping[str, list[str]],
     to_route: bool | None = None,
 ) -> None:
     """`ops=False`: the instance has no signers/delegations/submissions (has_task_operations),
@@ -171,7 +172,7 @@ def after_sync(
                 "instance_id": record.id,
                 "name": row.name,
                 "assignee": row.assignee,
-                "groups": [c.group_name for c in row.candidate_groups],
+                "groups": list(groups.get(row.id, ())),
             },
         )
     for row in voting:

@@ -45,10 +45,13 @@ class SaveHooks(Protocol):
         ops: bool = True,
         assign: Mapping[str, str],
         held: HeldAudits,
+        groups: Mapping[str, list[str]],
         to_route: bool | None = None,
     ) -> None:
         """After the task rows are in step: votes, absences, notifications. ``assign``: who
         tasks created by this save go to (the save's caller decided it, e.g. 退回); ``held``:
-        the save's audit entries (flush through it, not the session); ``to_route``: whether
-        anyone is away or a task is handed over, when the caller already knows (None: ask)."""
+        the save's audit entries (flush through it, not the session); ``groups``: the created
+        rows' candidate groups by task id (their ``candidate_groups`` are not loaded: reading
+        them costs a query); ``to_route``: whether anyone is away or a task is handed over,
+        when the caller already knows (None: ask)."""
         ...

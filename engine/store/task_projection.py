@@ -95,6 +95,8 @@ audit entries, which the hooks flush through."""
     closing = _closing(open_rows, keep, completed, now)
     closed = [row for row, _ in closing]
     created: list[HumanTaskRow] = []
+    # The new rows' candidate groups, by task id: written and handed to the hooks as names.
+    groups_of: dict[str, list[str]] = {}
     groups = LaneGroups(session)
     for task in ready:
         task_id = str(task.id)
@@ -118,17 +120,17 @@ audit entries, which the hooks flush through."""
             due_at=due_at(ctx, workflow, task, step, now, problems),
             created_at=now,
         )
-        row.candidate_groups = [TaskCandidateRow(task_id=task_id, group_name=g) for g in candidates]
+        groups_of[task_id] = candidates
         created.append(row)
         held.add(audit_row(now, "task_created", instance_id=record.id, task_id=task_id,
                            element_id=row.element_id,
                            details={"name": row.name, "assignee": assignee, "groups": candidates}))
         if problems:
             record_expression_problems(session, record.id, row, problems, now)
-    _write(session, closing, created)
+    _write(session, closing, created, groups_of)
     ctx.save_hooks.after_sync(
         ctx, session, record, workflow, model, created, closed, now, ops=ops,
-        assign=assign, held=held, to_route=known.to_route,
+        assign=assign, held=held, groups=groups_of, to_route=known.to_route,
     )
 
 
@@ -183,13 +185,18 @@ def _closing(
     return changes
 
 
-def _write(session: Session, closing: Closing, created: list[HumanTaskRow]) -> None:
+def _write(
+    session: Session, closing: Closing, created: list[HumanTaskRow],
+    groups_of: Mapping[str, list[str]],
+) -> None:
     """Close and insert rows with one executemany (two when the database has no upsert), and
-    the new rows' candidate groups with one more; then attach the new rows to the session as
-    already stored and leave the closed ones holding what is stored. The ORM's unit of work
-    would write the same rows at several times the cost (every completion closes one task and
-    creates the next); what the hooks change on them afterwards (a handover's assignee) it
-    writes as usual."""
+    the new rows' candidate groups (``groups_of``) with one more; then attach the new rows to
+    the session as already stored and leave the closed ones holding what is stored. The ORM's
+    unit of work would write the same rows at several times the cost (every completion closes
+    one task and creates the next); what the hooks change on them afterwards (a handover's
+    assignee) it writes as usual. No `TaskCandidateRow` objects are made for the new rows
+    (each cost more than its INSERT): their ``candidate_groups`` stay unloaded, and a reader
+    in the same session loads them from what was written here."""
     for row in created:
         for key in _TASK_KEYS:  # every column present: none reads back as expired
             if key not in row.__dict__:
@@ -209,15 +216,13 @@ def _write(session: Session, closing: Closing, created: list[HumanTaskRow]) -> N
             connection.execute(_CLOSE, [{"b_id": row.id, **values} for row, values in closing])
         if new:
             connection.execute(_INSERT_TASKS, new)
-    groups = [{"task_id": c.task_id, "group_name": c.group_name}
-              for row in created for c in row.candidate_groups]
+    groups = [{"task_id": row.id, "group_name": g}
+              for row in created for g in groups_of.get(row.id, ())]
     if groups:
         connection.execute(_INSERT_CANDIDATES, groups)
     for row in created:
-        for child in row.candidate_groups:
-            make_transient_to_detached(child)
         make_transient_to_detached(row)
-        session.add(row)  # persistent, its groups with it: nothing left to insert
+        session.add(row)  # persistent: nothing left to insert
     for row, values in closing:
         for key, value in values.items():
             set_committed_value(row, key, value)

@@ -67,7 +67,10 @@ def test_start_and_complete_leave_the_session_as_the_tables(ctx, staff):
         # the completed row and the new review step, with its group, as the session holds them
         assert {r.status for r in rows} == {"completed", "open"}
         review = next(r for r in rows if r.status == "open")
-        assert [c.group_name for c in review.candidate_groups]
+        # Its groups were written as rows, not made into objects (each cost more than its
+        # INSERT): unloaded until read, and a read finds what was written.
+        assert "candidate_groups" in inspect(review).unloaded
+        assert [c.group_name for c in review.candidate_groups] == ["planning_manager"]
         assert all(isinstance(o, TaskCandidateRow) for o in review.candidate_groups)
     _as_stored(ctx, record, rows)
 

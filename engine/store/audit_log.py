@@ -32,19 +32,9 @@ ACTIONS = frozenset({
 })
 
 
-def audit(
-    session: Session,
-    at: datetime,
-    action: str,
-    *,
-    instance_id: int | None = None,
-    actor: str | None = None,
-    task_id: str | None = None,
-    element_id: str | None = None,
-    details: Mapping[str, Any] | None = None,
-) -> None:
-    row = audit_row(at, action, instance_id=instance_id, actor=actor, task_id=task_id,
-                    element_id=element_id, details=details)
+def audit(session: Session, at: datetime, action: str, **entry: Any) -> None:
+    """An entry (`audit_row`'s arguments) added to the session as a record."""
+    row = audit_row(at, action, **entry)
     session.add(AuditRecord(**row))
 
 

@@ -10,14 +10,10 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from engine.bpmn.runtime import complete_human_task, find_task
-from engine.errors import Conflict
 from engine.operations.shared import announce_assigned, live_signers
 from engine.people import absence
-from engine.store import instance_state as store
 from engine.store.records_ops import ON_HOLD, TaskSignerRecord, TaskSubmissionRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.usecases import instances
@@ -124,23 +120,7 @@ def complete_bpmn(
     handler whose data it is, not necessarily the person whose signature came last)."""
     session.flush()
     with acting_on(ctx, session, record, actor.username) as act:
-        task = find_task(act.workflow, row.id)
-        if task is None or task.state != TaskState.READY:
-            raise Conflict("任务已不可处理 (task is no longer open)", {"task_id": row.id})
-        now = ctx.clock.now()
-        act.result = complete_human_task(act.workflow, task, data, ctx.clock)
-        if act.result.incident is None:
-            moved = instances.follow_dates(ctx, session, record.id, act.workflow, data, actor, now)
-            act.result = moved or act.result
-        store.audit(
-            session,
-            now,
-            "task_completed",
-            instance_id=record.id,
-            actor=completed_by,
-            task_id=row.id,
-            element_id=row.element_id,
-            details={"name": row.name, "data": data, **extra},
-        )
-        act.completed[row.id] = completed_by
+        task = instances.ready_task(act.workflow, row.id)
+        instances.run_ready(ctx, act, record, row, task, data, actor, completed_by=completed_by,
+                            extra=extra)
 

@@ -14,6 +14,7 @@ from engine.bpmn.runtime import StepResult, retry_errored, run_steps
 from engine.errors import InstanceStateError
 from engine.people.accounts import Actor
 from engine.store import instance_state as store
+from engine.store.audit_log import audit_row
 from engine.store.tables import IncidentRecord, InstanceRecord
 from engine.usecases.acting import acting_on
 from engine.usecases.instances import audit_fired
@@ -32,7 +33,7 @@ def retry(ctx: EngineContext, session: Session, actor: Actor, instance_id: int) 
     with acting_on(ctx, session, record, actor.username) as act:
         now = ctx.clock.now()
         store.resolve_incidents(session, record.id, now)
-        store.audit(session, now, "retried", instance_id=record.id, actor=actor.username)
+        act.held.add(audit_row(now, "retried", instance_id=record.id, actor=actor.username))
         act.result = retry_errored(act.workflow, ctx.clock)
     return record
 
@@ -48,8 +49,8 @@ def terminate(
         now = ctx.clock.now()
         record.status, record.completed_at = "terminated", now
         store.resolve_incidents(session, record.id, now)
-        store.audit(session, now, "terminated", instance_id=record.id, actor=actor.username,
-                    details={"reason": reason})
+        act.held.add(audit_row(now, "terminated", instance_id=record.id, actor=actor.username,
+                               details={"reason": reason}))
     return record
 
 
@@ -64,12 +65,12 @@ def set_suspended(
     with acting_on(ctx, session, record, actor.username) as act:
         record.suspended = suspended
         now = ctx.clock.now()
-        store.audit(session, now, "suspended" if suspended else "resumed",
-                    instance_id=record.id, actor=actor.username)
+        act.held.add(audit_row(now, "suspended" if suspended else "resumed",
+                               instance_id=record.id, actor=actor.username))
         if not suspended:
             # Timers that came due while suspended fire now.
             act.result = run_steps(act.workflow, ctx.clock, refresh=True)
-            audit_fired(session, record.id, act.result, now)
+            audit_fired(act.held, record.id, act.result, now)
     return record
 
 
@@ -92,13 +93,13 @@ def fire_due_timers(
             retries = store.due_retries(session, record.id, now)
         for incident in retries:
             incident.resolved_at = now
-            store.audit(session, now, "retried", instance_id=record.id, actor="system",
-                        task_id=incident.task_id, element_id=incident.element_id,
-                        details={"attempt": incident.attempts + 1, "automatic": True})
+            act.held.add(audit_row(now, "retried", instance_id=record.id, actor="system",
+                                   task_id=incident.task_id, element_id=incident.element_id,
+                                   details={"attempt": incident.attempts + 1, "automatic": True}))
         if retries:
             session.flush()
             act.result = retry_errored(act.workflow, ctx.clock)
         else:
             act.result = run_steps(act.workflow, ctx.clock, refresh=True)
-            audit_fired(session, record.id, act.result, now)
+            audit_fired(act.held, record.id, act.result, now)
     return act.result

@@ -42,7 +42,7 @@ from engine.store.tables import (
 )
 from engine.store.timer_rows import Known
 from engine.store.versioning import insert_record
-from engine.usecases.acting import acting_on
+from engine.usecases.acting import Action, acting_on
 
 if TYPE_CHECKING:
     from engine.bpmn.specs import ParsedModel
@@ -129,9 +129,7 @@ def complete(
     _require_open_row(row)
     require_active(record)
     with acting_on(ctx, session, record, actor.username, known) as act:
-        found = find_task(act.workflow, task_id)
-        if found is None or found.state != TaskState.READY:
-            raise Conflict("任务已不可处理 (task is no longer open)", {"task_id": task_id})
+        found = ready_task(act.workflow, task_id)
         cleaned = (
             validated_form_data(
                 act.model, row.form_file, data, current=found.data, session=session
@@ -139,16 +137,34 @@ def complete(
             if row.form_file
             else dict(data)
         )
-        now = ctx.clock.now()
-        act.result = complete_human_task(act.workflow, found, cleaned, ctx.clock)
-        if act.result.incident is None:
-            moved = follow_dates(ctx, session, record.id, act.workflow, cleaned, actor, now)
-            act.result = moved or act.result
-        act.held.add(audit_row(now, "task_completed", instance_id=record.id,
-                               actor=actor.username, task_id=task_id, element_id=row.element_id,
-                               details={"name": row.name, "data": cleaned}))
-        act.completed[task_id] = actor.username
+        run_ready(ctx, act, record, row, found, cleaned, actor, completed_by=actor.username)
     return record
+
+
+def ready_task(workflow: Any, task_id: str) -> Any:
+    """The engine task of a row being completed; Conflict unless it is ready."""
+    found = find_task(workflow, task_id)
+    if found is None or found.state != TaskState.READY:
+        raise Conflict("任务已不可处理 (task is no longer open)", {"task_id": task_id})
+    return found
+
+
+def run_ready(
+    ctx: EngineContext, act: Action, record: InstanceRecord, row: HumanTaskRow, found: Any,
+    data: dict[str, Any], actor: Actor, *, completed_by: str, extra: dict[str, Any] | None = None,
+) -> None:
+    """Complete ``found`` (the ready task of ``row``) with ``data`` inside an action: the
+    engine runs on, date timers follow the data, and the completion is recorded for whom it
+    counts (``completed_by``: the handler whose data it is, e.g. after signers)."""
+    now = ctx.clock.now()
+    act.result = complete_human_task(act.workflow, found, data, ctx.clock)
+    if act.result.incident is None:
+        moved = follow_dates(ctx, act.held, record.id, act.workflow, data, actor, now)
+        act.result = moved or act.result
+    act.held.add(audit_row(now, "task_completed", instance_id=record.id, actor=completed_by,
+                           task_id=row.id, element_id=row.element_id,
+                           details={"name": row.name, "data": data, **(extra or {})}))
+    act.completed[row.id] = completed_by
 
 
 def claim(
@@ -233,8 +249,8 @@ def send_message(
             act.workflow.send_event(BpmnEvent(waiting[name], payload=payload))
         except WorkflowException as exc:
             raise Conflict(str(exc)) from exc
-        store.audit(session, ctx.clock.now(), "message_received", instance_id=record.id,
-                    actor=actor.username, details={"message": name, "payload": payload})
+        act.held.add(audit_row(ctx.clock.now(), "message_received", instance_id=record.id,
+                               actor=actor.username, details={"message": name, "payload": payload}))
         act.result = run_steps(act.workflow, ctx.clock)
     return record
 
@@ -254,10 +270,10 @@ def update_data(
     require_active(record)
     with acting_on(ctx, session, record, actor.username) as act:
         now = ctx.clock.now()
-        store.audit(session, now, "data_updated", instance_id=record.id, actor=actor.username,
-                    details={"changes": changes})
+        act.held.add(audit_row(now, "data_updated", instance_id=record.id, actor=actor.username,
+                               details={"changes": changes}))
         # Timers first: they compare the new values with the ones they were computed from.
-        moved = follow_dates(ctx, session, record.id, act.workflow, changes, actor, now)
+        moved = follow_dates(ctx, act.held, record.id, act.workflow, changes, actor, now)
         apply_external_changes(act.workflow, changes)
         act.result = moved or run_steps(act.workflow, ctx.clock)
     return record
@@ -265,14 +281,15 @@ def update_data(
 
 def follow_dates(
     ctx: EngineContext,
-    session: Session,
+    held: HeldAudits,
     instance_id: int,
     workflow: Any,
     changes: dict[str, Any],
     actor: Actor,
     now: datetime,
 ) -> StepResult | None:
-    """Reschedule date timers that read changed data; fire those now in the past."""
+    """Reschedule date timers that read changed data; fire those now in the past (the audit
+    entries go to the action's ``held``)."""
     try:
         moved = follow_data(workflow, changes, ctx.clock)
     except Exception as exc:  # a timer expression that fails on the new data
@@ -280,39 +297,23 @@ def follow_dates(
     if not moved:
         return None
     for m in moved:
-        store.audit(
-            session,
-            now,
-            "timer_rescheduled",
-            instance_id=instance_id,
-            actor=actor.username,
-            task_id=m.task_id,
-            element_id=m.element_id,
-            details={"old_due": m.old_due, "new_due": m.new_due},
-        )
+        held.add(audit_row(now, "timer_rescheduled", instance_id=instance_id,
+                           actor=actor.username, task_id=m.task_id, element_id=m.element_id,
+                           details={"old_due": m.old_due, "new_due": m.new_due}))
     result = run_steps(workflow, ctx.clock, refresh=True)
-    audit_fired(session, instance_id, result, now)
+    audit_fired(held, instance_id, result, now)
     return result
 
 
-def audit_fired(session: Session, instance_id: int, result: StepResult, now: datetime) -> None:
-    """An audit entry per timer that fired in `result` (with how late it fired)."""
+def audit_fired(held: HeldAudits, instance_id: int, result: StepResult, now: datetime) -> None:
+    """An audit entry per timer that fired in `result` (with how late it fired), in the
+    action's ``held``."""
     for timer in result.fired_timers:
         late = (now - timer.due_at).total_seconds()
-        store.audit(
-            session,
-            now,
-            "timer_fired",
-            instance_id=instance_id,
-            actor="system",
-            task_id=timer.task_id,
-            element_id=timer.element_id,
-            details={
-                "due_at": timer.due_at.isoformat(),
-                "late_seconds": round(late, 3),
-                "kind": timer.kind,
-            },
-        )
+        held.add(audit_row(now, "timer_fired", instance_id=instance_id, actor="system",
+                           task_id=timer.task_id, element_id=timer.element_id,
+                           details={"due_at": timer.due_at.isoformat(),
+                                    "late_seconds": round(late, 3), "kind": timer.kind}))
 
 
 def waiting_messages(workflow: Any) -> dict[str, MessageEventDefinition]:

@@ -60,6 +60,6 @@ def loads(text: str | bytes) -> Any:
     if _LONG_RUN in raw.translate(_DIGITS_AS_ZERO):
         return json.loads(text)
     try:
-        return orjson.loads(text)
+        return orjson.loads(raw)  # the UTF-8 bytes already made: orjson need not make them again
     except orjson.JSONDecodeError:
         return json.loads(text)  # NaN / Infinity, which the standard library wrote and reads

@@ -51,8 +51,7 @@ def open_entry(
     session.flush()
     entry.step_task_id, entry.status = step.id, "open"
     # A signer who is away: their B角 / deputy signs instead (as at every save).
-    absence.apply_for_instance(ctx, session, record, [step], now)
-    if step.assignee != entry.signer:
+    if step.id in absence.apply_for_instance(ctx, session, record, now):
         return  # the handover told the substitute
     announce_assigned(ctx, session, step, entry.signer, "signer", entry.added_by)
 

@@ -43,6 +43,7 @@ from engine.store.records_ops import (
     TaskSubmissionRecord,
 )
 from engine.store.tables import HumanTaskRow, InstanceRecord
+from engine.store.task_projection import NewTask, attach
 
 if TYPE_CHECKING:
     from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -127,7 +128,7 @@ def after_sync(
     record: InstanceRecord,
     workflow: BpmnWorkflow,
     model: ParsedModel,
-    created: list[HumanTaskRow],
+    created: list[NewTask],
     closed: list[HumanTaskRow],
     now: datetime,
     *,
@@ -144,24 +145,22 @@ def after_sync(
 
     if closed and ops:
         close_planflow_steps(session, [r.id for r in closed], now)
-    overrides = assign
-    plain: list[HumanTaskRow] = []
+    plain: list[NewTask] = []
     voting: list[HumanTaskRow] = []
-    for row in created:
-        if row.id in overrides:
-            row.assignee, row.claimed_at = overrides[row.id], now
-        step = model.steps.get(row.element_id)
+    for task in created:
+        step = model.steps.get(task.element_id)
         sign_mode = (step.properties.get("signMode") if step else None) or ""
-        if sign_mode.strip() and open_vote(session, record, workflow, row, step, now, held):
-            voting.append(row)
-        else:
-            plain.append(row)
+        if sign_mode.strip():
+            row = attach(session, task)  # a vote holds it: changed below
+            if open_vote(session, record, workflow, row, step, now, held):
+                voting.append(row)
+                continue
+        plain.append(task)
     if created:
         held.flush()  # the save's audit entries wait for its one INSERT
-    before = {r.id: r.assignee for r in plain}
-    absence.apply_for_instance(ctx, session, record, created, now, to_route)
+    handed_over = absence.apply_for_instance(ctx, session, record, now, to_route)
     for row in plain:
-        if row.id in overrides or row.assignee != before[row.id]:
+        if row.id in assign or row.id in handed_over:
             continue  # 退回/撤回 and handovers send their own message
         publish(
             ctx,

@@ -176,20 +176,22 @@ def apply_for_instance(
     ctx: EngineContext,
     session: Session,
     record: InstanceRecord,
-    new_rows: list[HumanTaskRow],
     now: datetime,
     to_route: bool | None = None,
-) -> None:
-    """The save-time check: route this instance's tasks around absent users, and back.
-    ``to_route``: the caller's probe answer (`engine.store.instance_probe`); None: probe here."""
+) -> set[str]:
+    """The save-time check: route this instance's live tasks (those just written included)
+    around absent users, and back; the ids of the tasks handed over (each handover tells its
+    substitute). ``to_route``: the caller's probe answer (`engine.store.instance_probe`);
+    None: probe here."""
+    handed: set[str] = set()
     if record.status in ("completed", "terminated"):
-        return
+        return handed
     # Nearly always nobody is away and nothing of this instance is handed over: one probe
     # says so (read at every save, so an absence set by another process is seen at once).
     if to_route is None:
         to_route = bool(instance_probe.routing(session, [record.id], now))
     if not to_route:
-        return
+        return handed
     away = active_absences(session, now)
     open_handovers = session.scalars(
         select(TaskHandoverRecord).where(
@@ -197,27 +199,27 @@ def apply_for_instance(
         )
     ).all()
     if not away and not open_handovers:
-        return
+        return handed
     data = record.data or {}
-    rows = {r.id: r for r in new_rows if r.status in LIVE_STATUSES}
     if away:
-        for row in session.scalars(
+        rows = session.scalars(
             select(HumanTaskRow).where(
                 HumanTaskRow.instance_id == record.id,
                 HumanTaskRow.status.in_(LIVE_STATUSES),
                 HumanTaskRow.assignee.in_(sorted(away)),
             )
-        ):
-            rows.setdefault(row.id, row)
-        delegated = _delegated(session, list(rows))
-        for row in rows.values():
-            if row.assignee in away and row.id not in delegated:
+        ).all()
+        delegated = _delegated(session, [row.id for row in rows])
+        for row in rows:
+            if row.id not in delegated:
                 to_user = substitute(session, data, row.assignee, away)
                 if to_user:
                     hand_over(ctx, session, record, row, to_user, now)
+                    handed.add(row.id)
     for handover in open_handovers:
         if handover.from_user not in away:
             hand_back(ctx, session, handover, session.get(HumanTaskRow, handover.task_id), now)
+    return handed
 
 
 # --- explicit operations -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from engine.context import EngineContext
     from engine.store.held_audits import HeldAudits
     from engine.store.tables import HumanTaskRow, InstanceRecord
+    from engine.store.task_projection import NewTask
 
 
 class SaveHooks(Protocol):
@@ -38,7 +39,7 @@ class SaveHooks(Protocol):
         record: InstanceRecord,
         workflow: BpmnWorkflow,
         model: ParsedModel,
-        created: list[HumanTaskRow],
+        created: list[NewTask],
         closed: list[HumanTaskRow],
         now: datetime,
         *,
@@ -48,8 +49,10 @@ class SaveHooks(Protocol):
         groups: Mapping[str, list[str]],
         to_route: bool | None = None,
     ) -> None:
-        """After the task rows are in step: votes, absences, notifications. ``assign``: who
-        tasks created by this save go to (the save's caller decided it, e.g. 退回); ``held``:
+        """After the task rows are in step: votes, absences, notifications. ``created``: the
+        rows this save wrote, as values (`task_projection.attach` makes one an ORM object to
+        change it); ``assign``: who tasks created by this save went to (the save's caller
+        decided it, e.g. 退回; already in ``created``); ``held``:
         the save's audit entries (flush through it, not the session); ``groups``: the created
         rows' candidate groups by task id (their ``candidate_groups`` are not loaded: reading
         them costs a query); ``to_route``: whether anyone is away or a task is handed over,

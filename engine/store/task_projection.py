@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
@@ -94,39 +94,15 @@ audit entries, which the hooks flush through."""
     keep = {str(t.id) for t in ready} | managed
     closing = _closing(open_rows, keep, completed, now)
     closed = [row for row, _ in closing]
-    created: list[HumanTaskRow] = []
+    created: list[NewTask] = []
     # The new rows' candidate groups, by task id: written and handed to the hooks as names.
     groups_of: dict[str, list[str]] = {}
     groups = LaneGroups(session)
-    for task in ready:
-        task_id = str(task.id)
-        if task_id in open_rows:
-            continue
-        step = model.steps.get(element_id(task))
-        problems: list[ExpressionProblem] = []
-        assignee, candidates = resolve_assignment(
-            ctx, workflow, task, step, groups, problems, session
-        )
-        row = HumanTaskRow(
-            id=task_id,
-            instance_id=record.id,
-            model_key=record.model_key,
-            element_id=element_id(task),
-            name=task_title(workflow, task, step, problems),
-            lane=task.task_spec.lane,
-            form_file=step.form_file if step else None,
-            assignee=assignee,
-            status="open",
-            due_at=due_at(ctx, workflow, task, step, now, problems),
-            created_at=now,
-        )
-        groups_of[task_id] = candidates
+    for task in (t for t in ready if str(t.id) not in open_rows):
+        row, candidates = _new_row(ctx, session, record, workflow, model, task, groups, now,
+                                   assign.get(str(task.id)), held)
+        groups_of[row.id] = candidates
         created.append(row)
-        held.add(audit_row(now, "task_created", instance_id=record.id, task_id=task_id,
-                           element_id=row.element_id,
-                           details={"name": row.name, "assignee": assignee, "groups": candidates}))
-        if problems:
-            record_expression_problems(session, record.id, row, problems, now)
     _write(session, closing, created, groups_of)
     ctx.save_hooks.after_sync(
         ctx, session, record, workflow, model, created, closed, now, ops=ops,
@@ -134,7 +110,81 @@ audit entries, which the hooks flush through."""
     )
 
 
+def _new_row(
+    ctx: EngineContext,
+    session: Session,
+    record: InstanceRecord,
+    workflow: BpmnWorkflow,
+    model: ParsedModel,
+    task: Task,
+    groups: LaneGroups,
+    now: datetime,
+    given: str | None,
+    held: HeldAudits,
+) -> tuple[NewTask, list[str]]:
+    """A ready task's new row and its candidate groups; its task_created entry in ``held`` and
+    its expression problems recorded. ``given``: who the save's caller gave it to (退回, a
+    handover), which goes in with the row."""
+    step = model.steps.get(element_id(task))
+    problems: list[ExpressionProblem] = []
+    assignee, candidates = resolve_assignment(ctx, workflow, task, step, groups, problems, session)
+    row = NewTask(
+        id=str(task.id),
+        instance_id=record.id,
+        model_key=record.model_key,
+        element_id=element_id(task),
+        name=task_title(workflow, task, step, problems),
+        lane=task.task_spec.lane,
+        form_file=step.form_file if step else None,
+        assignee=assignee if given is None else given,
+        status="open",
+        due_at=due_at(ctx, workflow, task, step, now, problems),
+        created_at=now,
+        claimed_at=None if given is None else now,
+    )
+    held.add(audit_row(now, "task_created", instance_id=record.id, task_id=row.id,
+                       element_id=row.element_id,
+                       details={"name": row.name, "assignee": assignee, "groups": candidates}))
+    if problems:
+        record_expression_problems(session, record.id, row, problems, now)
+    return row, candidates
+
+
+class NewTask(NamedTuple):
+    """A task row a save creates, as the values it is written with: an ORM object costs more
+    than the row's INSERT, and most new rows are never changed in the same transaction. Those
+    that are (a vote's held task) become one with `attach`; every other reader finds the row
+    written."""
+
+    id: str
+    instance_id: int
+    model_key: str
+    element_id: str
+    name: str
+    lane: str | None
+    form_file: str | None
+    assignee: str | None
+    status: str
+    due_at: datetime | None
+    created_at: datetime
+    claimed_at: datetime | None
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+    reminded_at: datetime | None = None
+
+
+def attach(session: Session, task: NewTask) -> HumanTaskRow:
+    """The ORM object of a row `sync_tasks` wrote, built from its values (no read) and in the
+    session as already stored, so a change to it is written as an UPDATE."""
+    row = HumanTaskRow(**task._asdict())
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
+
+
 _TASK_KEYS = [attr.key for attr in sa_inspect(HumanTaskRow).column_attrs]
+if set(_TASK_KEYS) != set(NewTask._fields):  # a column added to one and not the other
+    raise RuntimeError(f"NewTask's fields are not human_tasks' columns: {sorted(_TASK_KEYS)}")
 _CLOSING_KEYS = ("status", "completed_at", "completed_by")
 _TASKS = HumanTaskRow.__table__
 _INSERT_TASKS = insert(_TASKS)
@@ -186,23 +236,17 @@ def _closing(
 
 
 def _write(
-    session: Session, closing: Closing, created: list[HumanTaskRow],
+    session: Session, closing: Closing, created: list[NewTask],
     groups_of: Mapping[str, list[str]],
 ) -> None:
     """Close and insert rows with one executemany (two when the database has no upsert), and
-    the new rows' candidate groups (``groups_of``) with one more; then attach the new rows to
-    the session as already stored and leave the closed ones holding what is stored. The ORM's
-    unit of work would write the same rows at several times the cost (every completion closes
-    one task and creates the next); what the hooks change on them afterwards (a handover's
-    assignee) it writes as usual. No `TaskCandidateRow` objects are made for the new rows
-    (each cost more than its INSERT): their ``candidate_groups`` stay unloaded, and a reader
-    in the same session loads them from what was written here."""
-    for row in created:
-        for key in _TASK_KEYS:  # every column present: none reads back as expired
-            if key not in row.__dict__:
-                setattr(row, key, None)
+    the new rows' candidate groups (``groups_of``) with one more; then leave the closed rows
+    holding what is stored. The ORM's unit of work would write the same rows at several times
+    the cost (every completion closes one task and creates the next). The new rows get no ORM
+    objects here, nor their candidate groups (each cost more than its INSERT): a reader in the
+    same session loads them from what was written."""
     connection = session.connection()
-    new = [_values(row) for row in created]
+    new = [task._asdict() for task in created]
     upsert = _UPSERTS.get(connection.dialect.name)
     if closing and new and upsert is not None:
         rows = new + [{**_values(row), **values} for row, values in closing]
@@ -220,9 +264,6 @@ def _write(
               for row in created for g in groups_of.get(row.id, ())]
     if groups:
         connection.execute(_INSERT_CANDIDATES, groups)
-    for row in created:
-        make_transient_to_detached(row)
-        session.add(row)  # persistent: nothing left to insert
     for row, values in closing:
         for key, value in values.items():
             set_committed_value(row, key, value)
@@ -256,7 +297,7 @@ def _live_rows(
 def record_expression_problems(
     session: Session,
     instance_id: int,
-    row: HumanTaskRow,
+    row: HumanTaskRow | NewTask,
     problems: list[ExpressionProblem],
     now: datetime,
 ) -> None:

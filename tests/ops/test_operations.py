@@ -267,7 +267,8 @@ def test_withdraw_while_next_step_untouched(ctx, people):
     run(ctx, operations.withdraw, people["alice"], prepare.id, "写错了")
     assert open_elements(ctx, iid) == ["prepare"]
     again = by_element(ctx, iid, "prepare")
-    assert again.assignee == "alice" and again.id != prepare.id
+    # back to its owner, claimed: written with the new row (no UPDATE after it)
+    assert again.assignee == "alice" and again.id != prepare.id and again.claimed_at is not None
     assert [t.status for t in tasks(ctx, iid, None) if t.id == handle.id] == ["cancelled"]
     [w] = audit(ctx, iid, "task_withdrawn")
     assert w.details["cancelled"] == [{"task_id": handle.id, "element_id": "handle"}]

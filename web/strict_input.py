@@ -46,6 +46,7 @@ MAX_FIELD_CHARS = 100_000
 MAX_INT = 2**63 - 1
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+_NAMED_CHARS = 60  # of a key, in the field path an answer names
 # What decides the nesting depth: strings (skipped whole: brackets inside them do not count),
 # brackets and the separators that move the path on.
 _TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},:]', re.DOTALL)
@@ -82,9 +83,11 @@ def child_path(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
     if _NAME.match(key):
-        return f"{path}.{key}" if path else key
+        # a key too long to be a field name is named by its start (the answer stays short)
+        name = key if len(key) <= _NAMED_CHARS else key[:_NAMED_CHARS] + "…"
+        return f"{path}.{name}" if path else name
     # any other key in brackets, ASCII-escaped (a lone surrogate must not reach the answer)
-    return f"{path}[{json.dumps(key[:60])}]"
+    return f"{path}[{json.dumps(key[:_NAMED_CHARS])}]"
 
 
 def check_string(value: str, path: str, limit: int = MAX_STRING_CHARS) -> None:

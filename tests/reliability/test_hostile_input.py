@@ -38,6 +38,8 @@ HOSTILE_DATA = [
     ("nul", '{"title": "a\\u0000b"}', "data.title"),
     ("huge_int", '{"amount": 1' + "0" * 30 + "}", "data.amount"),
     ("long_string", '{"title": "' + "x" * (MAX_STRING_CHARS + 1) + '"}', "data.title"),
+    # a key too long is named by its start: the answer does not echo 100,000 characters
+    ("long_key", '{"' + "k" * 100_000 + '": 1}', "data." + "k" * 60 + "…"),
 ]
 
 
@@ -83,6 +85,7 @@ def assert_refused(r: Any, field: str, case: str = "") -> None:
     assert body["error"]["details"]["field"] == field, case
     assert field.split("[")[0].split(".")[-1] in body["error"]["message"]
     r.get_data().decode("utf-8")  # the answer itself is valid UTF-8
+    assert len(r.get_data()) < 2048, (case, len(r.get_data()))  # names the field, briefly
 
 
 def assert_still_readable(client: Any, headers: dict[str, str], instance_id: int) -> None:

@@ -118,7 +118,7 @@ def postgres_db() -> Iterator[str]:
         admin.dispose()
 
 
-def _reset_postgres(db: Engine) -> None:
+def reset_postgres(db: Engine) -> None:
     """Empty every table the migrations made (read from the catalogue, so a new table is never
     forgotten and no test's rows leak into the next); the alembic version stays."""
     with db.begin() as conn:
@@ -188,7 +188,7 @@ def ctx(
     copied = db_url.startswith("sqlite") and _fresh_sqlite(db_url, request)
     context = build_context(make_settings(db_url, tmp_path), clock=clock)
     if db_url.startswith("postgresql"):
-        _reset_postgres(context.db)
+        reset_postgres(context.db)
         with transaction(context.sessions) as session:
             from engine.people.accounts import ensure_standard_groups
 

@@ -4,30 +4,8 @@ from __future__ import annotations
 
 import io
 
-import pytest
-
+from tests.api.api_helpers import deployed_fixture, start  # noqa: F401  (fixture)
 from tests.conftest import MODELS, PASSWORD
-
-
-@pytest.fixture
-def deployed(client, token_for):
-    files = [(io.BytesIO(p.read_bytes()), p.name) for p in sorted(MODELS.iterdir())]
-    r = client.post(
-        "/api/v1/process-models",
-        data={"files": files},
-        headers=token_for("owner"),
-        content_type="multipart/form-data",
-    )
-    assert r.status_code == 201, r.get_json()
-    return r.get_json()
-
-
-def start(client, headers, data=None):
-    return client.post(
-        "/api/v1/process-instances",
-        headers=headers,
-        json={"process": "approval_demo", "data": data or {"title": "Q3 促销", "amount": 8000}},
-    )
 
 
 def test_health_and_openapi_need_no_login(client):

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from tests.api.test_api import deployed, start  # noqa: F401  (fixture)
+from tests.api.api_helpers import deployed_fixture, start  # noqa: F401  (fixture)
 
 # (method, url, body, the field the answer must name); {task} is an open task of alice's
 WRONG_FIELDS = [
@@ -65,7 +65,7 @@ def test_an_absence_outside_the_years_planflow_takes_is_refused_naming_the_field
 
 
 @pytest.fixture
-def open_task(client: Any, token_for: Any, deployed: Any) -> str:  # noqa: F811
+def open_task(client: Any, token_for: Any, deployed: Any) -> str:
     r = start(client, token_for("alice"))
     assert r.status_code == 201, r.get_json()
     return r.get_json()["open_tasks"][0]["id"]
@@ -91,7 +91,7 @@ def test_a_wrong_field_answers_400_naming_it(client: Any, token_for: Any, open_t
 
 
 def test_every_wrong_field_is_listed_and_the_value_is_not_echoed(
-    client: Any, token_for: Any, deployed: Any  # noqa: F811
+    client: Any, token_for: Any, deployed: Any
 ) -> None:
     r = client.post("/api/v1/process-instances", headers=token_for("alice"),
                     json={"process": 5, "data": ["SECRET-VALUE"]})
@@ -125,7 +125,7 @@ def _conforms(spec: dict[str, Any], path: str, method: str, status: int, body: A
 
 
 def test_answers_match_their_declared_schemas(
-    client: Any, token_for: Any, deployed: Any  # noqa: F811
+    client: Any, token_for: Any, deployed: Any
 ) -> None:
     spec = client.get("/api/v1/openapi.json").get_json()
     alice, mgr = token_for("alice"), token_for("mgr")

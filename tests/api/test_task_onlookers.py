@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_api import deployed, start  # noqa: F401  (fixture)
+from tests.api.api_helpers import deployed_fixture, start  # noqa: F401  (fixture)
 
 
 @pytest.fixture
-def first_step(client: Any, token_for: Any, deployed: Any) -> dict[str, Any]:  # noqa: F811
+def first_step(client: Any, token_for: Any, deployed: Any) -> dict[str, Any]:
     """alice (planning_specialist) starts an approval; its first step is offered to her group."""
     r = start(client, token_for("alice"), {"title": "品牌周", "amount": 5000})
     assert r.status_code == 201, r.get_json()
@@ -69,6 +69,6 @@ def test_the_initiator_reads_a_step_offered_to_others(
     assert client.get(f"/api/v1/tasks/{review['id']}", headers=token_for("bob")).status_code == 404
 
 
-def test_unknown_task_is_404_and_no_token_401(client: Any, token_for: Any, deployed: Any) -> None:  # noqa: F811
+def test_unknown_task_is_404_and_no_token_401(client: Any, token_for: Any, deployed: Any) -> None:
     assert client.get("/api/v1/tasks/nope", headers=token_for("mgr")).status_code == 404
     assert client.get("/api/v1/tasks/nope").status_code == 401

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.test_person_fields_ui import pick
-from tests.browser.test_staff_ui import fill, form_ready, label
+from tests.browser.staff_forms import fill, form_ready, label, pick
 from tests.reports import api_for, finish_project, project_to_execution, this_cycle
 
 

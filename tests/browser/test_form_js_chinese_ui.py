@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.forms import Person, with_people
-from tests.browser.test_staff_ui import form_ready, label
+from tests.browser.staff_forms import form_ready, label
 
 FORMS = sorted((Path(__file__).resolve().parents[2] / "bpmn" / "forms").glob("*.form"))
 PEOPLE = [

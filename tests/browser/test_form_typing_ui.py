@@ -19,7 +19,7 @@ from engine.people.accounts import actor_for
 from engine.store.db import transaction
 from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.usecases import instances
-from tests.browser.test_staff_ui import form_ready, label
+from tests.browser.staff_forms import form_ready, label
 
 PROJECT = "快速录入项目"
 # Pauses (ms) a person makes while typing: none at all, between two words (e.g. choosing the

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.test_returned_step_ui import plan_in_review
+from tests.browser.task_steps import plan_in_review
 
 RAW = re.compile(r"\b(a_owner|b_owner|project_name|division_of_labour|generate_document|"
                  r"raise_risk|system|planning_manager|task_created)\b")

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from engine.store.db import transaction
 from engine.store.tables import InstanceRecord, UserRecord
-from tests.browser.test_staff_ui import fill, form_ready, label
+from tests.browser.staff_forms import fill, form_ready, label, pick
 from tests.conftest import add_test_user
 
 PEOPLE = (
@@ -36,14 +36,6 @@ def person_field(page, text: str):
 
 def options(page) -> list[str]:
     return [t.strip() for t in page.locator(".fjs-dropdownlist-item").all_inner_texts()]
-
-
-def pick(page, text: str, query: str, option: str) -> None:
-    """Type `query` into the picker labelled `text` and click the option `option`."""
-    field = page.get_by_label(label(text))
-    field.click()
-    field.fill(query)
-    page.locator(".fjs-dropdownlist-item", has_text=option).click()
 
 
 def fill_project(page) -> None:

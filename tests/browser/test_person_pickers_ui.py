@@ -14,7 +14,7 @@ from engine.store.db import transaction
 from engine.store.records_ops import TaskSignerRecord
 from engine.store.tables import HumanTaskRow
 from tests.browser.conftest import CHROMIUM_ARGS, LOCALE, TIMEZONE, VIEWPORT
-from tests.browser.test_task_operations_ui import claim, open_row, start
+from tests.browser.task_steps import claim, open_row, start
 from tests.conftest import PASSWORD, add_test_user
 
 CHINESE_STAFF = (

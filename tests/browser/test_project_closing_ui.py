@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from tests.browser.test_staff_ui import fill, form_ready, submit_and_wait
+from tests.browser.staff_forms import fill, form_ready, submit_and_wait
 from tests.reports import api_for
 from tests.scenarios import fire_timers
 from tests.scenarios.project_steps import (

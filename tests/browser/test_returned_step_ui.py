@@ -7,59 +7,11 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
-
-from engine.people.accounts import actor_for
-from engine.store.db import transaction
-from engine.store.tables import HumanTaskRow, UserRecord
-from engine.usecases import instances
-from tests.browser.test_staff_ui import form_ready, label
-from tests.scenarios import add_extra_staff
-from tests.scenarios.test_project_initiation import CHARTER, PLAN, START_DATA
+from tests.browser.staff_forms import form_ready, label
+from tests.browser.task_steps import open_row, plan_in_review
+from tests.scenarios.initiation_data import PLAN
 
 REASON = "预算依据不足，请补充供应商报价单"
-
-
-def open_row(ctx, instance_id: int, element: str) -> HumanTaskRow:
-    with transaction(ctx.sessions) as s:
-        (row,) = s.scalars(
-            select(HumanTaskRow).where(
-                HumanTaskRow.instance_id == instance_id,
-                HumanTaskRow.element_id == element,
-                HumanTaskRow.status == "open",
-            )
-        ).all()
-        return row
-
-
-def do(ctx, username: str, instance_id: int, element: str, data: dict) -> None:
-    task_id = open_row(ctx, instance_id, element).id
-    with transaction(ctx.sessions) as s:
-        instances.complete(ctx, s, actor_for(s, username), task_id, data)
-
-
-def plan_in_review(ctx) -> int:
-    """project_initiation up to 内部评审, with 方案设计 submitted as PLAN by 李主管 (sup)."""
-    add_extra_staff(ctx)
-    with transaction(ctx.sessions) as s:
-        for username, name in (("mgr", "王经理"), ("sup", "李主管")):
-            s.scalar(select(UserRecord).where(UserRecord.username == username)).display_name = (
-                name
-            )
-        iid = instances.start(ctx, s, actor_for(s, "alice"), "project_initiation", START_DATA).id
-    do(ctx, "alice", iid, "Task_internal_research", {
-        "interview_summary": "访谈销售部：目标提升Q3销售额20%，可投入 3 人",
-        "measurable_goal": "提升Q3销售额20%",
-        "estimated_budget": 150000,
-    })
-    do(ctx, "bob", iid, "Task_external_research", {
-        "industry_report_summary": "行业报告：直播预售转化率显著提升", "competitor_cases": "竞品A",
-    })
-    do(ctx, "sup", iid, "Task_charter_draft", CHARTER)
-    do(ctx, "mgr", iid, "Task_manager_confirm", {"manager_charter_decision": "approve"})
-    do(ctx, "req", iid, "Task_requester_confirm", {"requester_charter_decision": "approve"})
-    do(ctx, "sup", iid, "Task_plan_design", PLAN)
-    return iid
 
 
 def values(page, field: str) -> list[str]:

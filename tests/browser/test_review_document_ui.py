@@ -8,9 +8,9 @@ from __future__ import annotations
 from engine.people.accounts import actor_for
 from engine.store.db import transaction
 from engine.usecases import instances
-from tests.browser.test_returned_step_ui import do, open_row, plan_in_review
+from tests.browser.task_steps import do, open_row, plan_in_review
 from tests.scenarios import add_extra_staff
-from tests.scenarios.test_project_initiation import CHARTER, START_DATA
+from tests.scenarios.initiation_data import CHARTER, START_DATA
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

@@ -14,7 +14,7 @@ from engine.people.accounts import actor_for
 from engine.store.db import transaction
 from engine.store.records_ops import TaskSignerRecord
 from engine.store.tables import HumanTaskRow
-from tests.browser.test_returned_step_ui import open_row, plan_in_review
+from tests.browser.task_steps import open_row, plan_in_review
 
 NOTE = "请财务把关预算依据，重点看线下场地费用"
 

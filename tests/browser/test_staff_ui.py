@@ -14,28 +14,9 @@ from sqlalchemy import select
 
 from engine.store.db import transaction
 from engine.store.tables import HumanTaskRow, InstanceRecord
+from tests.browser.staff_forms import fill, form_ready, label, submit_and_wait
 
 TITLE = "华东区经销商大会"
-
-
-def form_ready(page) -> None:
-    page.locator("#staff-form[data-ready=true]").wait_for()
-
-
-def label(text: str) -> re.Pattern[str]:
-    """A form-js field's accessible name: its label, plus " *" when it is required."""
-    return re.compile(rf"^{re.escape(text)}\s*\*?$")
-
-
-def fill(page, text: str, value: str) -> None:
-    field = page.get_by_label(label(text))
-    field.fill(value)
-    field.blur()  # form-js debounces input: blur commits the value
-
-
-def submit_and_wait(page, button: str, url_pattern: str) -> None:
-    with page.expect_navigation(url=re.compile(url_pattern)):
-        page.get_by_role("button", name=button).click()
 
 
 def log_out(page) -> None:

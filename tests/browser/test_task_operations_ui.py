@@ -14,39 +14,15 @@ from engine import operations
 from engine.people.accounts import actor_for
 from engine.store.db import transaction
 from engine.store.records_ops import TaskSignerRecord
-from engine.store.tables import HumanTaskRow
 from engine.usecases import instances
 from tests.browser.conftest import take_readme_screenshot
-from tests.browser.test_staff_ui import fill, form_ready, label
+from tests.browser.staff_forms import fill, form_ready, label
+from tests.browser.task_steps import claim, open_row, start
 
 
 def log_out(page) -> None:
     page.get_by_role("button", name="退出登录").click()
     page.wait_for_url(re.compile(r"/login"))
-
-
-def start(ctx, title: str) -> int:
-    with transaction(ctx.sessions) as s:
-        return instances.start(
-            ctx, s, actor_for(s, "alice"), "approval_demo", {"title": title, "amount": 5000}
-        ).id
-
-
-def open_row(ctx, instance_id: int, element: str) -> HumanTaskRow:
-    with transaction(ctx.sessions) as s:
-        (row,) = s.scalars(
-            select(HumanTaskRow).where(
-                HumanTaskRow.instance_id == instance_id,
-                HumanTaskRow.element_id == element,
-                HumanTaskRow.status == "open",
-            )
-        ).all()
-        return row
-
-
-def claim(ctx, username: str, task_id: str) -> None:
-    with transaction(ctx.sessions) as s:
-        instances.claim(ctx, s, actor_for(s, username), task_id)
 
 
 def complete(ctx, username: str, task_id: str, data: dict) -> None:

@@ -9,9 +9,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from lxml import etree
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
@@ -19,7 +17,6 @@ from engine import operations
 from engine.bpmn import compaction
 from engine.bpmn.runtime import complete_human_task, new_workflow, ready_human_tasks, run_steps
 from engine.bpmn.serializer import StateSerializer
-from engine.bpmn.specs import ParsedModel
 from engine.clock import FixedClock, engine_time
 from engine.errors import Conflict
 from engine.read import instance_view, queries
@@ -31,30 +28,10 @@ from engine.timing.timers import process_due
 from engine.usecases import instances
 from engine.usecases.deploy import Upload, deploy
 from tests.conftest import START
-
-NS = (
-    'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-    'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"'
-)
-
-
-def _model(process_id: str, body: str, lane_nodes: list[str]) -> str:
-    refs = "".join(f"<bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>" for n in lane_nodes)
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions {NS} id="defs_{process_id}" targetNamespace="http://planflow.test">
-  <bpmn:process id="{process_id}" name="{process_id}" isExecutable="true">
-    <bpmn:laneSet id="ls"><bpmn:lane id="l_sup" name="策划主管">{refs}</bpmn:lane></bpmn:laneSet>
-    {body}
-  </bpmn:process>
-</bpmn:definitions>"""
-
-
-def _flow(fid: str, src: str, dst: str) -> str:
-    return f'<bpmn:sequenceFlow id="{fid}" sourceRef="{src}" targetRef="{dst}"/>'
-
+from tests.engine.compaction_models import NS, flow, parsed, process_model
 
 # draft → monitor (weekly cycle: weekly → gen → weekly_end) → review → end
-WEEKLY_LOOP = _model(
+WEEKLY_LOOP = process_model(
     "weekly_loop",
     """
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
@@ -77,18 +54,18 @@ WEEKLY_LOOP = _model(
       <bpmn:outgoing>f4</bpmn:outgoing></bpmn:userTask>
     <bpmn:endEvent id="end"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
     """
-    + _flow("f1", "start", "draft")
-    + _flow("f2", "draft", "monitor")
-    + _flow("f3", "monitor", "review")
-    + _flow("f4", "review", "end")
-    + _flow("fw1", "every", "weekly")
-    + _flow("fw2", "weekly", "gen")
-    + _flow("fw3", "gen", "weekly_end"),
+    + flow("f1", "start", "draft")
+    + flow("f2", "draft", "monitor")
+    + flow("f3", "monitor", "review")
+    + flow("f4", "review", "end")
+    + flow("fw1", "every", "weekly")
+    + flow("fw2", "weekly", "gen")
+    + flow("fw3", "gen", "weekly_end"),
     ["draft", "monitor", "weekly", "review"],
 )
 
 # start → fork → [monitor (weekly cycle), other] → join → final → end
-PARALLEL_LOOP = _model(
+PARALLEL_LOOP = process_model(
     "parallel_loop",
     """
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
@@ -112,21 +89,21 @@ PARALLEL_LOOP = _model(
       <bpmn:outgoing>f6</bpmn:outgoing></bpmn:userTask>
     <bpmn:endEvent id="end"><bpmn:incoming>f6</bpmn:incoming></bpmn:endEvent>
     """
-    + _flow("f1", "start", "fork")
-    + _flow("fa", "fork", "monitor")
-    + _flow("fb", "fork", "other")
-    + _flow("fa2", "monitor", "join")
-    + _flow("fb2", "other", "join")
-    + _flow("f5", "join", "final")
-    + _flow("f6", "final", "end")
-    + _flow("fw1", "every", "weekly")
-    + _flow("fw2", "weekly", "weekly_end"),
+    + flow("f1", "start", "fork")
+    + flow("fa", "fork", "monitor")
+    + flow("fb", "fork", "other")
+    + flow("fa2", "monitor", "join")
+    + flow("fb2", "other", "join")
+    + flow("f5", "join", "final")
+    + flow("f6", "final", "end")
+    + flow("fw1", "every", "weekly")
+    + flow("fw2", "weekly", "weekly_end"),
     ["monitor", "weekly", "other", "final"],
 )
 
 # The weekly branch has its own parallel split and join (a and b in parallel). A script task
 # comes first: a parallel gateway right after a cycle event waits for the event to complete.
-INNER_JOIN_LOOP = _model(
+INNER_JOIN_LOOP = process_model(
     "inner_join_loop",
     """
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
@@ -151,15 +128,15 @@ INNER_JOIN_LOOP = _model(
     <bpmn:endEvent id="weekly_end"><bpmn:incoming>fw3</bpmn:incoming></bpmn:endEvent>
     <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
     """
-    + _flow("f1", "start", "monitor")
-    + _flow("f2", "monitor", "end")
-    + _flow("fw1", "every", "prep")
-    + _flow("fw0", "prep", "wfork")
-    + _flow("fwa", "wfork", "a")
-    + _flow("fwb", "wfork", "b")
-    + _flow("fwa2", "a", "wjoin")
-    + _flow("fwb2", "b", "wjoin")
-    + _flow("fw3", "wjoin", "weekly_end"),
+    + flow("f1", "start", "monitor")
+    + flow("f2", "monitor", "end")
+    + flow("fw1", "every", "prep")
+    + flow("fw0", "prep", "wfork")
+    + flow("fwa", "wfork", "a")
+    + flow("fwb", "wfork", "b")
+    + flow("fwa2", "a", "wjoin")
+    + flow("fwb2", "b", "wjoin")
+    + flow("fw3", "wjoin", "weekly_end"),
     ["monitor", "a", "b"],
 )
 
@@ -348,23 +325,8 @@ def test_parallel_join_keeps_its_finished_branch_until_it_fires(ctx, staff, cloc
 # --- plain SpiffWorkflow with planflow's runtime and serializer (no database) ---------------
 
 
-def _parsed(xml: str, process_id: str) -> ParsedModel:
-    parser = SpiffBpmnParser()
-    parser.add_bpmn_xml(etree.fromstring(xml.encode()), filename=f"{process_id}.bpmn")
-    return ParsedModel(
-        process_id,
-        process_id,
-        f"{process_id}.bpmn",
-        parser.get_spec(process_id),
-        parser.get_subprocess_specs(process_id),
-        {},
-        {},
-        None,
-    )
-
-
 def test_a_weekly_branch_with_its_own_join_is_never_pruned():
-    model = _parsed(INNER_JOIN_LOOP, "inner_join_loop")
+    model = parsed(INNER_JOIN_LOOP, "inner_join_loop")
     clock = FixedClock(START)
     engine = PythonScriptEngine(environment=RestrictedEnvironment(make_helpers(clock.now, None)))
     ser = StateSerializer()
@@ -391,7 +353,7 @@ def test_a_weekly_branch_with_its_own_join_is_never_pruned():
 
 
 def test_old_format_states_still_load_and_compact_on_the_next_step():
-    model = _parsed(WEEKLY_LOOP, "weekly_loop")
+    model = parsed(WEEKLY_LOOP, "weekly_loop")
     clock = FixedClock(START)
     engine = PythonScriptEngine(environment=RestrictedEnvironment(make_helpers(clock.now, None)))
     ser = StateSerializer()
@@ -427,7 +389,7 @@ def test_old_format_states_still_load_and_compact_on_the_next_step():
 
 
 def test_tasks_without_data_are_written_small_and_every_task_restores_its_data():
-    model = _parsed(PARALLEL_LOOP, "parallel_loop")
+    model = parsed(PARALLEL_LOOP, "parallel_loop")
     clock = FixedClock(START)
     engine = PythonScriptEngine(environment=RestrictedEnvironment(make_helpers(clock.now, None)))
     ser = StateSerializer()
@@ -462,15 +424,15 @@ CALL_LOOP = f"""<?xml version="1.0" encoding="UTF-8"?>
       <bpmn:incoming>fw1</bpmn:incoming><bpmn:outgoing>fw2</bpmn:outgoing></bpmn:callActivity>
     <bpmn:endEvent id="weekly_end"><bpmn:incoming>fw2</bpmn:incoming></bpmn:endEvent>
     <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    {_flow("f1", "start", "monitor")}{_flow("f2", "monitor", "end")}
-    {_flow("fw1", "every", "call_weekly")}{_flow("fw2", "call_weekly", "weekly_end")}
+    {flow("f1", "start", "monitor")}{flow("f2", "monitor", "end")}
+    {flow("fw1", "every", "call_weekly")}{flow("fw2", "call_weekly", "weekly_end")}
   </bpmn:process>
   <bpmn:process id="weekly_proc" isExecutable="true">
     <bpmn:startEvent id="ws"><bpmn:outgoing>g1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:userTask id="report"><bpmn:incoming>g1</bpmn:incoming>
       <bpmn:outgoing>g2</bpmn:outgoing></bpmn:userTask>
     <bpmn:endEvent id="we"><bpmn:incoming>g2</bpmn:incoming></bpmn:endEvent>
-    {_flow("g1", "ws", "report")}{_flow("g2", "report", "we")}
+    {flow("g1", "ws", "report")}{flow("g2", "report", "we")}
   </bpmn:process>
 </bpmn:definitions>"""
 
@@ -478,7 +440,7 @@ CALL_LOOP = f"""<?xml version="1.0" encoding="UTF-8"?>
 def test_called_processes_of_pruned_weeks_are_deleted_and_their_steps_stay_passed():
     from engine.bpmn.runtime import merged_data, passed_elements
 
-    model = _parsed(CALL_LOOP, "call_loop")
+    model = parsed(CALL_LOOP, "call_loop")
     clock = FixedClock(START)
     engine = PythonScriptEngine(environment=RestrictedEnvironment(make_helpers(clock.now, None)))
     ser = StateSerializer()

@@ -41,7 +41,7 @@ from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.timing.timers import process_due
 from engine.usecases import instances
 from tests.conftest import START as TEST_START
-from tests.engine.test_compaction import _flow, _model, _parsed
+from tests.engine.compaction_models import flow, parsed, process_model
 from tests.scenarios import add_extra_staff, deploy_department_models
 from tests.scenarios.project_steps import CHARTER, PLAN, RETROSPECTIVE, START
 
@@ -256,7 +256,7 @@ def test_risk_and_extra_budget_listeners_stay_flat_and_keep_listening(
 
 # Every week: tick → split → [back to merge, a, b]; a, b → wjoin → wend. The week's work ends in
 # a parallel join, which counts arrivals by looking at the tree (the older weeks' too).
-LOOP_WITH_JOIN = _model(
+LOOP_WITH_JOIN = process_model(
     "loop_with_join",
     """
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
@@ -277,14 +277,14 @@ LOOP_WITH_JOIN = _model(
       <bpmn:incoming>fb2</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:parallelGateway>
     <bpmn:endEvent id="wend"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>
     """
-    + _flow("f1", "start", "merge") + _flow("f2", "merge", "tick") + _flow("f3", "tick", "split")
-    + _flow("back", "split", "merge") + _flow("fa", "split", "a") + _flow("fb", "split", "b")
-    + _flow("fa2", "a", "wjoin") + _flow("fb2", "b", "wjoin") + _flow("f5", "wjoin", "wend"),
+    + flow("f1", "start", "merge") + flow("f2", "merge", "tick") + flow("f3", "tick", "split")
+    + flow("back", "split", "merge") + flow("fa", "split", "a") + flow("fb", "split", "b")
+    + flow("fa2", "a", "wjoin") + flow("fb2", "b", "wjoin") + flow("f5", "wjoin", "wend"),
     ["a", "b"],
 )
 
 # A send-back loop: the draft is redone until it is accepted. Its rounds are 退回 targets.
-SEND_BACK_LOOP = _model(
+SEND_BACK_LOOP = process_model(
     "send_back_loop",
     """
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
@@ -298,14 +298,14 @@ SEND_BACK_LOOP = _model(
     <bpmn:sequenceFlow id="redo" sourceRef="check" targetRef="merge">
       <bpmn:conditionExpression>again</bpmn:conditionExpression></bpmn:sequenceFlow>
     """
-    + _flow("f1", "start", "merge") + _flow("f2", "merge", "draft") + _flow("f3", "draft", "check")
-    + _flow("done", "check", "end"),
+    + flow("f1", "start", "merge") + flow("f2", "merge", "draft") + flow("f3", "draft", "check")
+    + flow("done", "check", "end"),
     ["draft"],
 )
 
 
 def _plain(xml: str, process_id: str) -> tuple[Any, FixedClock, Any, StateSerializer, Any]:
-    model = _parsed(xml, process_id)
+    model = parsed(xml, process_id)
     clock = FixedClock(TEST_START)
     engine = PythonScriptEngine(environment=RestrictedEnvironment(make_helpers(clock.now, None)))
     wf = new_workflow(model, engine, {})

@@ -14,14 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select, update
 
-from engine.people.accounts import SYSTEM
 from engine.store.db import transaction
-from engine.store.tables import AuditRecord, IncidentRecord, InstanceRecord, TimerRow
+from engine.store.tables import IncidentRecord, InstanceRecord, TimerRow
 from engine.timing import timers as timers_module
 from engine.timing.timers import process_due
-from engine.usecases import instances
 from engine.usecases.deploy import deploy, uploads_from_paths
 from tests.conftest import FIXTURES
+from tests.engine.timer_helpers import fired_counts, start_many
 
 PROBE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -70,11 +69,6 @@ def probe_ctx(ctx, tmp_path: Path):
     return ctx
 
 
-def start_many(ctx, process: str, datas: list[dict]) -> list[int]:
-    with transaction(ctx.sessions) as s:
-        return [instances.start(ctx, s, SYSTEM, process, d).id for d in datas]
-
-
 def commits_during(ctx):
     """Counts database COMMITs (savepoint releases are not commits)."""
     counter = Counter()
@@ -91,15 +85,6 @@ def status_of(ctx, ids: list[int]) -> dict[int, str]:
         rows = s.execute(select(InstanceRecord.id, InstanceRecord.status)
                          .where(InstanceRecord.id.in_(ids))).all()
         return dict(rows)
-
-
-def fired_counts(ctx, ids: list[int]) -> Counter:
-    with transaction(ctx.sessions) as s:
-        rows = s.execute(select(AuditRecord.instance_id, func.count())
-                         .where(AuditRecord.action == "timer_fired",
-                                AuditRecord.instance_id.in_(ids))
-                         .group_by(AuditRecord.instance_id)).all()
-        return Counter(dict(rows))
 
 
 def due_timer_kinds(ctx, instance_id: int) -> list[str]:

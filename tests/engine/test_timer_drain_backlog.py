@@ -12,7 +12,7 @@ import pytest
 from engine.timing import scheduler
 from engine.timing.scheduler import TimerService
 from tests.conftest import FIXTURES
-from tests.engine.test_timer_batches import fired_counts, start_many
+from tests.engine.timer_helpers import fired_counts, start_many
 
 
 @pytest.fixture

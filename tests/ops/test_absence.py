@@ -12,50 +12,11 @@ from sqlalchemy import select
 from engine import operations
 from engine.errors import Conflict, Forbidden
 from engine.people import absence
-from engine.settings import PROJECT_ROOT
 from engine.store.db import transaction
 from engine.store.records_ops import NotificationRecord, TaskHandoverRecord
 from engine.usecases import instances
-from engine.usecases.deploy import deploy, uploads_from_paths
-from tests.ops.helpers import audit, by_element, complete, run, start, tasks
-
-PROJECT = {
-    "project_name": "Q3 旺季促销",
-    "requirement_source": "business_department",
-    "requesting_department": "销售部",
-    "requirement_description": "销售部希望在三季度做一次旺季促销活动。",
-    "a_owner": "li",
-    "b_owner": "zhao",
-}
-
-
-@pytest.fixture
-def project(ctx, people):
-    with transaction(ctx.sessions) as s:
-        deploy(ctx, s, uploads_from_paths([PROJECT_ROOT / "bpmn"]), "owner")
-    iid = start(ctx, people["req"], "project_initiation", PROJECT)
-    return iid
-
-
-def research(ctx, people, iid):
-    complete(
-        ctx,
-        people["alice"],
-        by_element(ctx, iid, "Task_internal_research").id,
-        {
-            "interview_summary": "访谈销售部，目标明确。",
-            "measurable_goal": "Q3 销售额 +20%",
-            "estimated_budget": 80000,
-        },
-    )
-    complete(
-        ctx,
-        people["alice"],
-        by_element(ctx, iid, "Task_external_research").id,
-        {
-            "industry_report_summary": "行业报告显示促销季竞争激烈。",
-        },
-    )
+from tests.ops.helpers import audit, by_element, run, start, tasks
+from tests.ops.project_helpers import project_fixture, research  # noqa: F401  (fixture)
 
 
 def handovers(ctx, iid):

@@ -11,11 +11,11 @@ from engine.store.db import transaction
 from engine.store.records_ops import AbsenceRecord
 from engine.usecases import instances
 from tests.ops.helpers import audit, by_element
-from tests.ops.test_absence import project, research  # noqa: F401  (fixture)
+from tests.ops.project_helpers import project_fixture, research  # noqa: F401  (fixture)
 
 
 def test_an_absence_written_elsewhere_is_seen_by_the_next_save(
-    ctx, people, project, clock  # noqa: F811
+    ctx, people, project, clock
 ):
     iid = project
     now = clock.now()

@@ -15,7 +15,7 @@ from engine.store import instance_probe, timer_rows
 from engine.store.db import transaction
 from tests.conftest import deploy_fixture
 from tests.ops.helpers import by_element, complete, run, start
-from tests.ops.test_absence import PROJECT, project, research  # noqa: F401  (fixture)
+from tests.ops.project_helpers import PROJECT, project_fixture, research  # noqa: F401  (fixture)
 
 
 def _probe(ctx, iid, now):
@@ -27,7 +27,7 @@ def _probe(ctx, iid, now):
 
 
 def test_routing_follows_absences_and_handovers(
-    ctx, people, project, clock  # noqa: F811
+    ctx, people, project, clock
 ):
     iid = project
     other = start(ctx, people["req"], "project_initiation", {**PROJECT, "a_owner": "bob"})
@@ -52,7 +52,7 @@ def test_routing_follows_absences_and_handovers(
 
 
 def test_timers_and_task_operations_match_the_separate_reads(
-    ctx, people, project, clock  # noqa: F811
+    ctx, people, project, clock
 ):
     iid = project
     known = _probe(ctx, iid, clock.now())

@@ -34,16 +34,16 @@ from tests.reliability.conftest import (
     wait_healthy,
 )
 from tests.reliability.helpers import free_port, spawn, stop
-from tests.reliability.test_shutdown import (
+from tests.reliability.serve_helpers import (
     EXIT_SECONDS,
     SLOW,
     SLOW_LOOPS,
-    _clean_log,
-    _lease,
-    _lease_held_by,
-    _prepare,
-    _signal_and_wait,
-    _Starter,
+    Starter,
+    clean_log,
+    lease,
+    lease_held_by,
+    prepare_backend,
+    signal_and_wait,
 )
 
 TIMER_ONCE = (FIXTURES / "models_extra" / "timer_once.bpmn").read_text()
@@ -215,7 +215,7 @@ def _check_outcome(url: str, clients: list[Client]) -> dict[str, int]:
 def test_two_web_processes_and_two_workers_on_postgresql_under_load(
         tmp_path: Path, request: pytest.FixtureRequest) -> None:
     began = time.monotonic()
-    prep = _prepare("postgres", tmp_path, MODELS, request)
+    prep = prepare_backend("postgres", tmp_path, MODELS, request)
     env = {**prep.env, "PLANFLOW_SCHEDULER_POLL_SECONDS": "0.5"}
     port = free_port()
     web = spawn(env, "serve", "--processes", "2", "--port", str(port),
@@ -234,15 +234,15 @@ def test_two_web_processes_and_two_workers_on_postgresql_under_load(
         assert not any(c.follow_ups for c in clients), "a follow-up timer never fired"
         once_ids = [i for c in clients for i, p in c.started.items() if p == "timer_once"]
         _wait_all_fired(prep.url, once_ids, SETTLE_SECONDS)
-        took = _signal_and_wait(web, signal.SIGTERM)
+        took = signal_and_wait(web, signal.SIGTERM)
         assert web.returncode == 0 and took < EXIT_SECONDS, (web.returncode, took)
-        worker_stops = [_signal_and_wait(w, signal.SIGTERM) for w in workers]
+        worker_stops = [signal_and_wait(w, signal.SIGTERM) for w in workers]
     finally:
         for proc in (web, *workers):
             stop(proc, signal.SIGKILL)
     counts = _check_outcome(prep.url, clients)
     check_invariants(prep.url, prep.secret)
-    web_log = _clean_log(tmp_path / "web.log")
+    web_log = clean_log(tmp_path / "web.log")
     assert "with 2 web processes" in web_log and "scheduler: off" in web_log, web_log
     assert "scheduler started" not in web_log, web_log
     for i, (w, took) in enumerate(zip(workers, worker_stops, strict=True)):
@@ -262,7 +262,7 @@ def test_two_web_processes_and_two_workers_on_postgresql_under_load(
 
 
 def test_web_processes_run_no_scheduler_and_processes_1_still_does(tmp_path: Path) -> None:
-    prep = _prepare("sqlite", tmp_path, {"rel_timers.bpmn": TIMERS})
+    prep = prepare_backend("sqlite", tmp_path, {"rel_timers.bpmn": TIMERS})
     port = free_port()
     group = spawn(prep.env, "serve", "--processes", "2", "--port", str(port),
                   log=tmp_path / "group.log")
@@ -276,26 +276,26 @@ def test_web_processes_run_no_scheduler_and_processes_1_still_does(tmp_path: Pat
         conn.close()
         assert status == 201, body
         time.sleep(2.5)  # an embedded scheduler would have polled (every 1 s) and fired it
-        assert _lease(prep.url) is None, "a web process took the scheduler's lease"
-        assert _signal_and_wait(group, signal.SIGTERM) < EXIT_SECONDS
+        assert lease(prep.url) is None, "a web process took the scheduler's lease"
+        assert signal_and_wait(group, signal.SIGTERM) < EXIT_SECONDS
         assert group.returncode == 0
     finally:
         stop(group, signal.SIGKILL)
-    _clean_log(tmp_path / "group.log")
+    clean_log(tmp_path / "group.log")
     assert check_invariants(prep.url, prep.secret)["running"] == 1
     single = spawn(prep.env, "serve", "--processes", "1", "--port", str(free_port()),
                    log=tmp_path / "single.log")
     try:
         deadline = time.monotonic() + 60
-        while not _lease_held_by(prep.url, single.pid):
+        while not lease_held_by(prep.url, single.pid):
             assert single.poll() is None and time.monotonic() < deadline, \
                 (tmp_path / "single.log").read_text()
             time.sleep(0.05)
-        assert _signal_and_wait(single, signal.SIGTERM) < EXIT_SECONDS
+        assert signal_and_wait(single, signal.SIGTERM) < EXIT_SECONDS
         assert single.returncode == 0
     finally:
         stop(single, signal.SIGKILL)
-    assert "scheduler: embedded" in _clean_log(tmp_path / "single.log")
+    assert "scheduler: embedded" in clean_log(tmp_path / "single.log")
 
 
 def _slow_start(port: int, token: str, out: dict[str, Any]) -> None:
@@ -325,12 +325,12 @@ def _refused_within(port: int, seconds: float) -> float | None:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_the_group_stops_gracefully_with_requests_in_flight(tmp_path: Path, sig: int) -> None:
-    prep = _prepare("sqlite", tmp_path, {"rel3.bpmn": APPROVAL3, "rel_slow.bpmn": SLOW})
+    prep = prepare_backend("sqlite", tmp_path, {"rel3.bpmn": APPROVAL3, "rel_slow.bpmn": SLOW})
     prep.env["PLANFLOW_SCRIPT_TIME_LIMIT"] = "60"
     port = free_port()
     log = tmp_path / "group.log"
     group = spawn(prep.env, "serve", "--processes", "2", "--port", str(port), log=log)
-    starters = [_Starter(port, prep.tokens[u]) for u in ("req1", "req2")]
+    starters = [Starter(port, prep.tokens[u]) for u in ("req1", "req2")]
     slow: dict[str, Any] = {}
     try:
         wait_healthy(port, proc=group)
@@ -354,7 +354,7 @@ def test_the_group_stops_gracefully_with_requests_in_flight(tmp_path: Path, sig:
         stop(group, signal.SIGKILL)
     assert group.returncode == 0, (exited_at - sent, slow, log.read_text())
     assert exited_at - sent < EXIT_SECONDS, f"{exited_at - sent:.1f} s"
-    _clean_log(log)
+    clean_log(log)
     assert "error" not in slow and slow["status"] == 201, slow
     assert slow["answered"] > sent, "the slow start was not in flight at the signal"
     assert refused_at is not None and refused_at < slow["answered"], \

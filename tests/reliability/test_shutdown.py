@@ -31,127 +31,24 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.conftest import (
-    APPROVAL3,
-    PASSWORD,
-    TIMERS,
-    USERS,
-    Conn,
-    Prepared,
-    check_invariants,
-    prepare,
-    wait_healthy,
+from tests.reliability.conftest import APPROVAL3, TIMERS, Conn, check_invariants, wait_healthy
+from tests.reliability.helpers import free_port, spawn, stop
+from tests.reliability.serve_helpers import (
+    EXIT_SECONDS,
+    SLOW,
+    SLOW_LOOPS,
+    Starter,
+    clean_log,
+    lease,
+    lease_held_by,
+    prepare_backend,
+    signal_and_wait,
 )
-from tests.reliability.helpers import free_port, planflow_env, spawn, stop
 
-EXIT_SECONDS = 10.0  # the requirement
 LATE_SECONDS = 2.0  # the requirement
-
-# A slow request: the script task loops `rounds` x `loops` times before the instance is saved
-# (~2 s here with 1 x SLOW_LOOPS on an idle machine; a script's range() is capped at 1e6).
-SLOW = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
-    id="defs_rel_slow" targetNamespace="http://planflow.test">
-  <bpmn:process id="rel_slow" name="慢启动" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:scriptTask id="work"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-      <bpmn:script>total = 0
-for r in range(rounds):
-    for i in range(loops):
-        total = total + i % 7</bpmn:script></bpmn:scriptTask>
-    <bpmn:userTask id="check" name="检查">
-      <bpmn:extensionElements><spiffworkflow:properties>
-        <spiffworkflow:property name="candidateGroups" value="requester"/>
-      </spiffworkflow:properties></bpmn:extensionElements>
-      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="check"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="check" targetRef="end"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
-SLOW_LOOPS = 500_000
-
-
-# --- preparing a database (SQLite, or PostgreSQL when reachable) ------------------------------
-
-
-def _prepare(backend: str, tmp: Path, models: dict[str, str],
-             request: pytest.FixtureRequest | None = None) -> Prepared:
-    extra = {"PYTHONUNBUFFERED": "1"}  # the logs show each line as it is printed
-    if backend == "sqlite":
-        prep = prepare(tmp, models)
-        prep.env.update(extra)
-        return prep
-    assert request is not None
-    url = request.getfixturevalue("postgres_db")
-    from engine.context import build_context
-    from engine.people.accounts import add_user, ensure_standard_groups, issue_token, to_actor
-    from engine.settings import Settings
-    from engine.store.db import transaction
-    from engine.usecases.deploy import Upload, deploy
-    from tests.conftest import _reset_postgres
-
-    env = planflow_env(url, tmp, **extra)
-    ctx = build_context(Settings(database_url=url, secret_key=env["PLANFLOW_SECRET_KEY"]))
-    try:
-        _reset_postgres(ctx.db)
-        tokens = {}
-        with transaction(ctx.sessions) as s:
-            ensure_standard_groups(s)
-        with transaction(ctx.sessions) as s:
-            for username, groups in USERS.items():
-                user = add_user(s, username, PASSWORD, now=ctx.clock.now(), groups=groups)
-                s.flush()
-                s.refresh(user)
-                tokens[username] = issue_token(s, to_actor(user), ctx.clock.now(), 24)
-        with transaction(ctx.sessions) as s:
-            deploy(ctx, s, [Upload(n, t.encode()) for n, t in models.items()], "owner")
-    finally:
-        ctx.db.dispose()
-    return Prepared(url, env, tokens, env["PLANFLOW_SECRET_KEY"])
-
-
-def _lease(url: str) -> tuple[str, datetime] | None:
-    """The SQLite scheduler lease: (owner, expires_at), read with a connection of our own."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            row = conn.execute(
-                text("SELECT owner, expires_at FROM scheduler_leases WHERE name = 'timers'")
-            ).first()
-    finally:
-        engine.dispose()
-    if row is None:
-        return None
-    expires = row[1] if isinstance(row[1], datetime) else datetime.fromisoformat(row[1])
-    return row[0], expires if expires.tzinfo else expires.replace(tzinfo=UTC)  # stored as UTC
-
-
-def _lease_held_by(url: str, pid: int) -> bool:
-    """The lease is live and its owner ("host:pid:random") is that process."""
-    lease = _lease(url)
-    return (lease is not None and lease[0].split(":")[1] == str(pid)
-            and lease[1] > datetime.now(UTC))
 
 
 # --- processes ------------------------------------------------------------------------------
-
-
-def _signal_and_wait(proc: subprocess.Popen[bytes], sig: int) -> float:
-    """Send `sig` to the process itself; seconds until it exited (fails after 30 s)."""
-    began = time.monotonic()
-    os.kill(proc.pid, sig)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        stop(proc, signal.SIGKILL)
-        raise AssertionError(f"no exit 30 s after {signal.Signals(sig).name}") from None
-    return time.monotonic() - began
 
 
 def _wait_for_line(log: Path, text: str, proc: subprocess.Popen[bytes],
@@ -164,13 +61,6 @@ def _wait_for_line(log: Path, text: str, proc: subprocess.Popen[bytes],
         assert proc.poll() is None, f"exited with {proc.returncode}: {log.read_text()}"
         time.sleep(0.02)
     raise AssertionError(f"{text!r} not in {log}: {log.read_text()}")
-
-
-def _clean_log(log: Path) -> str:
-    text = log.read_text(errors="replace")
-    assert "Traceback" not in text, text
-    assert "planflow stopped" in text and "abandoned" not in text, text
-    return text
 
 
 def _start_timer_instance(port: int, token: str) -> tuple[int, datetime]:
@@ -232,29 +122,29 @@ def _assert_on_time(fired: dict[str, Any], due: datetime, running_at: float) -> 
 ])
 def test_a_signal_exits_0_within_10_s_and_releases_the_lease(
         tmp_path: Path, command: str, sig: int) -> None:
-    prep = _prepare("sqlite", tmp_path, {"rel_timers.bpmn": TIMERS})
+    prep = prepare_backend("sqlite", tmp_path, {"rel_timers.bpmn": TIMERS})
     log = tmp_path / f"{command}.log"
     args = [command, "--port", str(free_port())] if command == "serve" else [command]
     proc = spawn(prep.env, *args, log=log)
     try:
         deadline = time.monotonic() + 60
-        while not _lease_held_by(prep.url, proc.pid):
+        while not lease_held_by(prep.url, proc.pid):
             assert proc.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "the scheduler never took the lease"
             time.sleep(0.05)
-        took = _signal_and_wait(proc, sig)
+        took = signal_and_wait(proc, sig)
     finally:
         stop(proc, signal.SIGKILL)
     assert proc.returncode == 0, log.read_text()
     assert took < EXIT_SECONDS, f"{took:.1f} s"
-    owner, expires = _lease(prep.url)  # type: ignore[misc]
+    owner, expires = lease(prep.url)  # type: ignore[misc]
     assert owner.split(":")[1] == str(proc.pid)
     assert expires < datetime.now(UTC), f"lease still held until {expires}"
-    _clean_log(log)
+    clean_log(log)
 
 
 def test_a_second_signal_still_exits_cleanly(tmp_path: Path) -> None:
-    prep = _prepare("sqlite", tmp_path, {"rel_timers.bpmn": TIMERS})
+    prep = prepare_backend("sqlite", tmp_path, {"rel_timers.bpmn": TIMERS})
     port = free_port()
     log = tmp_path / "serve.log"
     proc = spawn(prep.env, "serve", "--port", str(port), log=log)
@@ -266,39 +156,12 @@ def test_a_second_signal_still_exits_cleanly(tmp_path: Path) -> None:
     finally:
         stop(proc, signal.SIGKILL)
     assert proc.returncode == 0, log.read_text()
-    _, expires = _lease(prep.url)  # type: ignore[misc]
+    _, expires = lease(prep.url)  # type: ignore[misc]
     assert expires < datetime.now(UTC), f"lease still held until {expires}"
-    _clean_log(log)
+    clean_log(log)
 
 
 # --- (b) requests in flight -----------------------------------------------------------------
-
-
-class _Starter(threading.Thread):
-    """Starts instances over one keep-alive connection until the server stops answering;
-    every answer it got is recorded (status, instance id, when)."""
-
-    def __init__(self, port: int, token: str) -> None:
-        super().__init__(daemon=True)
-        self.port, self.token = port, token
-        self.answers: list[tuple[int, int | None, float]] = []
-        self.broke_at: float | None = None
-        self.broke_with: BaseException | None = None
-        self.stop = False
-
-    def run(self) -> None:
-        conn = Conn(self.port, timeout=30)
-        try:
-            while not self.stop:
-                status, body = conn.call("POST", "/api/v1/process-instances",
-                                         {"process": "rel3", "data": {"amount": 5000}},
-                                         token=self.token)
-                self.answers.append((status, body.get("id") if status == 201 else None,
-                                     time.monotonic()))
-        except (OSError, http.client.HTTPException) as exc:  # refused, reset, closed
-            self.broke_at, self.broke_with = time.monotonic(), exc
-        finally:
-            conn.close()
 
 
 def _trickled_start(port: int, token: str, first_part: threading.Event,
@@ -326,12 +189,12 @@ def _trickled_start(port: int, token: str, first_part: threading.Event,
 
 
 def test_b_sigterm_lets_requests_in_flight_finish(tmp_path: Path) -> None:
-    prep = _prepare("sqlite", tmp_path, {"rel3.bpmn": APPROVAL3, "rel_slow.bpmn": SLOW})
+    prep = prepare_backend("sqlite", tmp_path, {"rel3.bpmn": APPROVAL3, "rel_slow.bpmn": SLOW})
     prep.env["PLANFLOW_SCRIPT_TIME_LIMIT"] = "60"
     port = free_port()
     log = tmp_path / "serve.log"
     proc = spawn(prep.env, "serve", "--port", str(port), log=log)
-    starters = [_Starter(port, prep.tokens[u]) for u in ("req1", "req2", "req1")]
+    starters = [Starter(port, prep.tokens[u]) for u in ("req1", "req2", "req1")]
     slow: dict[str, Any] = {}
     trickled: dict[str, Any] = {}
     first_part, rest = threading.Event(), threading.Event()
@@ -388,7 +251,7 @@ def test_b_sigterm_lets_requests_in_flight_finish(tmp_path: Path) -> None:
 
     assert proc.returncode == 0, log.read_text()
     assert exited_at - sent_signal < EXIT_SECONDS
-    _clean_log(log)
+    clean_log(log)
     assert "error" not in slow, slow
     assert slow["status"] == 201, slow
     assert slow["answered"] > sent_signal, "the slow request was not in flight at the signal"
@@ -432,7 +295,7 @@ def test_b_sigterm_lets_requests_in_flight_finish(tmp_path: Path) -> None:
 
 def test_c_timer_fires_on_time_after_a_sigterm_restart_of_serve(
         tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
-    prep = _prepare(backend, tmp_path, {"rel_timers.bpmn": TIMERS}, request)
+    prep = prepare_backend(backend, tmp_path, {"rel_timers.bpmn": TIMERS}, request)
     token = prep.tokens["sup"]
     port = free_port()
     first = spawn(prep.env, "serve", "--port", str(port), log=tmp_path / "serve1.log")
@@ -440,7 +303,7 @@ def test_c_timer_fires_on_time_after_a_sigterm_restart_of_serve(
     try:
         wait_healthy(port, proc=first)
         iid, due = _start_timer_instance(port, token)
-        took = _signal_and_wait(first, signal.SIGTERM)
+        took = signal_and_wait(first, signal.SIGTERM)
         assert first.returncode == 0 and took < EXIT_SECONDS, (first.returncode, took)
         # a restart on the same port, at once
         second = spawn(prep.env, "serve", "--port", str(port), log=tmp_path / "serve2.log")
@@ -448,20 +311,20 @@ def test_c_timer_fires_on_time_after_a_sigterm_restart_of_serve(
         wait_healthy(port, proc=second)
         fired = _wait_fired(port, token, iid)
         late = _assert_on_time(fired, due, running_at)
-        took2 = _signal_and_wait(second, signal.SIGTERM)
+        took2 = signal_and_wait(second, signal.SIGTERM)
         assert second.returncode == 0 and took2 < EXIT_SECONDS, (second.returncode, took2)
     finally:
         stop(first, signal.SIGKILL)
         if second is not None:
             stop(second, signal.SIGKILL)
     print(f"[{backend}] exit {took:.2f} s / {took2:.2f} s, timer late {late:.2f} s")
-    _clean_log(tmp_path / "serve1.log")
-    _clean_log(tmp_path / "serve2.log")
+    clean_log(tmp_path / "serve1.log")
+    clean_log(tmp_path / "serve2.log")
 
 
 def test_d_timer_fires_on_time_after_a_sigint_restart_of_the_worker(
         tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
-    prep = _prepare(backend, tmp_path, {"rel_timers.bpmn": TIMERS}, request)
+    prep = prepare_backend(backend, tmp_path, {"rel_timers.bpmn": TIMERS}, request)
     token = prep.tokens["sup"]
     port = free_port()
     web_env = {**prep.env, "PLANFLOW_SCHEDULER": "off"}
@@ -472,15 +335,15 @@ def test_d_timer_fires_on_time_after_a_sigint_restart_of_the_worker(
         wait_healthy(port, proc=web)
         _wait_for_line(tmp_path / "worker1.log", "planflow worker running", first)
         iid, due = _start_timer_instance(port, token)
-        took = _signal_and_wait(first, signal.SIGINT)
+        took = signal_and_wait(first, signal.SIGINT)
         assert first.returncode == 0 and took < EXIT_SECONDS, (first.returncode, took)
         second = spawn(prep.env, "worker", log=tmp_path / "worker2.log")
         running_at = _wait_for_line(tmp_path / "worker2.log", "planflow worker running", second)
         fired = _wait_fired(port, token, iid)
         late = _assert_on_time(fired, due, running_at)
-        took2 = _signal_and_wait(second, signal.SIGINT)
+        took2 = signal_and_wait(second, signal.SIGINT)
         assert second.returncode == 0 and took2 < EXIT_SECONDS, (second.returncode, took2)
-        took_web = _signal_and_wait(web, signal.SIGTERM)
+        took_web = signal_and_wait(web, signal.SIGTERM)
         assert web.returncode == 0 and took_web < EXIT_SECONDS, (web.returncode, took_web)
     finally:
         for proc in (web, first, second):
@@ -488,7 +351,7 @@ def test_d_timer_fires_on_time_after_a_sigint_restart_of_the_worker(
                 stop(proc, signal.SIGKILL)
     print(f"[{backend}] worker exit {took:.2f} s / {took2:.2f} s, timer late {late:.2f} s")
     for name in ("worker1.log", "worker2.log", "web.log"):
-        _clean_log(tmp_path / name)
+        clean_log(tmp_path / name)
 
 
 # --- a request that cannot finish in time ---------------------------------------------------
@@ -501,7 +364,7 @@ def test_a_request_that_cannot_finish_is_abandoned_within_the_bounds(
     """One signal: the request gets until 8 s, the process exits within 10 s. A second signal:
     exit at once. Either way status 1 and "abandoned" in the log, the lease released, and the
     abandoned start left nothing behind (its transaction went with the process)."""
-    prep = _prepare("sqlite", tmp_path, {"rel3.bpmn": APPROVAL3, "rel_slow.bpmn": SLOW})
+    prep = prepare_backend("sqlite", tmp_path, {"rel3.bpmn": APPROVAL3, "rel_slow.bpmn": SLOW})
     prep.env["PLANFLOW_SCRIPT_TIME_LIMIT"] = "120"
     port = free_port()
     log = tmp_path / "serve.log"
@@ -552,7 +415,7 @@ def test_a_request_that_cannot_finish_is_abandoned_within_the_bounds(
     assert "broken" in outcome, outcome
     # The abandoned start held SQLite's writer lock (it inserts its row before running the
     # script), so the lease could not be released: the log must say so, or it was released.
-    _, expires = _lease(prep.url)  # type: ignore[misc]
+    _, expires = lease(prep.url)  # type: ignore[misc]
     released = expires < datetime.now(UTC)
     assert released != ("lease not released" in text), text
     assert check_invariants(prep.url, prep.secret) == {"running": 1, "tasks": 1}

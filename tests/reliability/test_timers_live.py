@@ -73,10 +73,10 @@ def test_two_pg_workers_fire_2000_due_timers_exactly_once(postgres_db: str, tmp_
     from engine.people.accounts import SYSTEM
     from engine.store.db import transaction
     from engine.usecases.deploy import deploy, uploads_from_paths
-    from tests.conftest import _reset_postgres, make_settings
+    from tests.conftest import make_settings, reset_postgres
 
     ctx = build_context(make_settings(postgres_db, tmp_path))
-    _reset_postgres(ctx.db)
+    reset_postgres(ctx.db)
     with transaction(ctx.sessions) as s:
         deploy(ctx, s, uploads_from_paths([Path(TIMER_MODEL)]), "owner")
     from engine.usecases import instances

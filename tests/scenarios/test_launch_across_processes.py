@@ -18,7 +18,7 @@ from engine.clock import FixedClock
 from engine.context import EngineContext, build_context
 from tests.conftest import PASSWORD, START
 from tests.scenarios import Api, add_extra_staff, deploy_department_models, fire_timers, who_has
-from tests.scenarios.test_product_launch import EVERYONE, GUESTS, SPECIALISTS, SUPERVISORS
+from tests.scenarios.launch_data import EVERYONE, GUESTS, SPECIALISTS, SUPERVISORS
 
 OLD_DATE = "2026-03-12T14:00"
 NEW_DATE = "2026-03-14T14:00"  # moved two days later while the branches are open

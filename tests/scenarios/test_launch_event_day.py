@@ -26,7 +26,7 @@ from tests.scenarios import (
     renewed_if_cold,
     who_has,
 )
-from tests.scenarios.test_product_launch import EVERYONE, GUESTS, SPECIALISTS, SUPERVISORS
+from tests.scenarios.launch_data import EVERYONE, GUESTS, SPECIALISTS, SUPERVISORS
 
 EVENT_DATE = "2026-03-12T14:00"  # START is Monday 2026-03-02 09:00 Shanghai
 COUNTDOWN_PRODUCTION = datetime(2026, 3, 4, 1, 0, tzinfo=UTC)  # 3 working days before T-3

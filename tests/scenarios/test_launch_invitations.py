@@ -11,7 +11,7 @@ import pytest
 from engine.clock import FixedClock
 from engine.context import EngineContext
 from tests.scenarios import Api, add_extra_staff, deploy_department_models
-from tests.scenarios.test_product_launch import GUESTS
+from tests.scenarios.launch_data import GUESTS
 
 EVENT_DATE = "2026-03-12T14:00"
 

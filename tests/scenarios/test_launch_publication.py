@@ -15,7 +15,7 @@ from engine.clock import FixedClock
 from engine.context import EngineContext
 from tests.conftest import START
 from tests.scenarios import Api, add_extra_staff, deploy_department_models, fire_timers, who_has
-from tests.scenarios.test_product_launch import EVERYONE, SPECIALISTS, SUPERVISORS
+from tests.scenarios.launch_data import EVERYONE, SPECIALISTS, SUPERVISORS
 
 
 def shanghai(day: str, hour: int, minute: int = 0) -> datetime:

@@ -13,7 +13,7 @@ import pytest
 from engine.clock import FixedClock
 from engine.context import EngineContext
 from tests.scenarios import Api, add_extra_staff, deploy_department_models, fire_timers, who_has
-from tests.scenarios.test_product_launch import EVERYONE, SPECIALISTS, SUPERVISORS
+from tests.scenarios.launch_data import EVERYONE, SPECIALISTS, SUPERVISORS
 
 EVENT_DATE = "2026-03-12T14:00"  # START is Monday 2026-03-02 09:00 Shanghai
 EVENT_DAY = datetime(2026, 3, 11, 16, 0, tzinfo=UTC)  # 2026-03-12 00:00 Shanghai

@@ -17,10 +17,7 @@ from engine.store.db import transaction
 from engine.store.records_business import LeadRecord
 from tests.conftest import START
 from tests.scenarios import Api, add_extra_staff, deploy_department_models, fire_timers, who_has
-
-EVERYONE = ["alice", "bob", "mgr", "sup", "sup2", "req", "fin", "law", "des", "sales1", "tec"]
-SPECIALISTS = ["alice", "bob"]
-SUPERVISORS = ["sup", "sup2"]
+from tests.scenarios.launch_data import EVERYONE, GUESTS, SPECIALISTS, SUPERVISORS
 
 # START is Monday 2026-03-02 09:00 in Shanghai; the launch is 10 days later at 14:00.
 EVENT_DATE = "2026-03-12T14:00"
@@ -29,16 +26,6 @@ T_MINUS_3 = datetime(2026, 3, 9, 6, 0, tzinfo=UTC)  # 2026-03-09 14:00 Shanghai
 T_MINUS_3_PRODUCTION = datetime(2026, 3, 4, 1, 0, tzinfo=UTC)
 EVENT_DAY = datetime(2026, 3, 11, 16, 0, tzinfo=UTC)  # 2026-03-12 00:00 Shanghai
 WRAP_UP_DUE = datetime(2026, 3, 15, 10, 0, tzinfo=UTC)  # 2026-03-15 18:00 Shanghai
-GUESTS = [
-    {
-        "guest_name": "李记者",
-        "organization": "科技日报",
-        "guest_type": "media",
-        "contact": "li@news.cn",
-    },
-    {"guest_name": "王总", "organization": "星辰科技", "guest_type": "client", "contact": "138"},
-    {"guest_name": "科技博主小周", "organization": "", "guest_type": "kol", "contact": "weibo"},
-]
 LEADS = [
     {
         "customer_name": "星辰科技",

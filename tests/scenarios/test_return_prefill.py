@@ -15,7 +15,7 @@ from engine.people.accounts import actor_for
 from engine.read import task_page
 from engine.store.db import transaction
 from tests.scenarios import Api, add_extra_staff, deploy_department_models, renewed_if_cold
-from tests.scenarios.test_project_initiation import CHARTER, PLAN, START_DATA
+from tests.scenarios.initiation_data import CHARTER, PLAN, START_DATA
 
 
 @pytest.fixture

@@ -42,8 +42,8 @@ from engine.store.records_ops import (
     TaskSignerRecord,
     TaskSubmissionRecord,
 )
-from engine.store.tables import HumanTaskRow, InstanceRecord
-from engine.store.task_projection import NewTask, attach
+from engine.store.tables import HumanTaskRow, InstanceRecord, TaskValues
+from engine.store.task_projection import attach
 
 if TYPE_CHECKING:
     from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -128,7 +128,7 @@ def after_sync(
     record: InstanceRecord,
     workflow: BpmnWorkflow,
     model: ParsedModel,
-    created: list[NewTask],
+    created: list[TaskValues],
     closed: list[HumanTaskRow],
     now: datetime,
     *,
@@ -145,7 +145,7 @@ def after_sync(
 
     if closed and ops:
         close_planflow_steps(session, [r.id for r in closed], now)
-    plain: list[NewTask] = []
+    plain: list[TaskValues] = []
     voting: list[HumanTaskRow] = []
     for task in created:
         step = model.steps.get(task.element_id)

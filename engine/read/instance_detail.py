@@ -17,6 +17,7 @@ from engine.store.tables import (
     HumanTaskRow,
     IncidentRecord,
     TaskCandidateRow,
+    TaskValues,
     TimerRow,
     UTCDateTime,
 )
@@ -73,36 +74,17 @@ _DETAIL = union_all(
 )
 
 
-class TaskFields(NamedTuple):
-    """A task row as `engine.read.queries.task_dict` reads it."""
-
-    id: str
-    instance_id: int
-    model_key: str
-    element_id: str
-    name: str
-    lane: str | None
-    form_file: str | None
-    assignee: str | None
-    status: str
-    due_at: datetime | None
-    created_at: datetime | None
-    claimed_at: datetime | None
-    completed_at: datetime | None
-    completed_by: str | None
-
-
 class Detail(NamedTuple):
     """`tasks`: oldest first, each with its candidate groups; `history`: timers (by due time),
     incidents, documents and the audit log (each by id), as the API shows them."""
 
-    tasks: list[tuple[TaskFields, list[str]]]
+    tasks: list[tuple[TaskValues, list[str]]]
     history: dict[str, list[dict[str, Any]]]
 
 
 def instance_detail(session: Session, instance_id: int) -> Detail:
     """The instance's tasks and history: one statement."""
-    tasks: dict[str, tuple[TaskFields, list[str]]] = {}
+    tasks: dict[str, tuple[TaskValues, list[str]]] = {}
     audit: list[tuple[int, dict[str, Any]]] = []
     incidents: list[tuple[int, dict[str, Any]]] = []
     documents: list[tuple[int, dict[str, Any]]] = []
@@ -116,7 +98,7 @@ def instance_detail(session: Session, instance_id: int) -> Detail:
         if src == "k":
             entry = tasks.get(task_id)
             if entry is None:
-                entry = tasks[task_id] = (TaskFields(
+                entry = tasks[task_id] = (TaskValues(
                     task_id, instance_id, text3, element_id, text1, text4, text5, text6, text2,
                     time2, time1, time3, time4, text7), [])
             if text8 is not None:

@@ -16,7 +16,7 @@ from engine.errors import NotFound
 from engine.people.accounts import Actor
 from engine.read import instance_view
 from engine.read.inbox import local_zone
-from engine.read.instance_detail import TaskFields, instance_detail
+from engine.read.instance_detail import instance_detail
 from engine.read.list_queries import (
     dialect_of,
     inbox_select,
@@ -26,10 +26,7 @@ from engine.read.list_queries import (
 from engine.store import instance_state as store
 from engine.store.records_ops import LIVE_STATUSES
 from engine.store.start_warnings import start_warnings
-from engine.store.tables import (
-    HumanTaskRow,
-    InstanceRecord,
-)
+from engine.store.tables import HumanTaskRow, InstanceRecord, TaskValues
 
 if TYPE_CHECKING:
     from engine.context import EngineContext
@@ -58,7 +55,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def task_dict(
-    row: HumanTaskRow | Row[Any] | TaskFields,
+    row: HumanTaskRow | Row[Any] | TaskValues,
     now: datetime | None = None,
     title: str | None = None,
     groups: Sequence[str] | None = None,

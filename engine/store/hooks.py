@@ -15,8 +15,7 @@ if TYPE_CHECKING:
     from engine.bpmn.specs import ParsedModel
     from engine.context import EngineContext
     from engine.store.held_audits import HeldAudits
-    from engine.store.tables import HumanTaskRow, InstanceRecord
-    from engine.store.task_projection import NewTask
+    from engine.store.tables import HumanTaskRow, InstanceRecord, TaskValues
 
 
 class SaveHooks(Protocol):
@@ -39,7 +38,7 @@ class SaveHooks(Protocol):
         record: InstanceRecord,
         workflow: BpmnWorkflow,
         model: ParsedModel,
-        created: list[NewTask],
+        created: list[TaskValues],
         closed: list[HumanTaskRow],
         now: datetime,
         *,

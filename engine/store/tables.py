@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -232,6 +232,29 @@ class HumanTaskRow(Base):
     )
 
 
+class TaskValues(NamedTuple):
+    """A human_tasks row as plain values, where an ORM object would cost more than the row's
+    statement: the rows a save writes (`engine.store.task_projection`) and the rows an
+    instance's detail reads (`engine.read.instance_detail`). The same columns as
+    `HumanTaskRow` (checked below)."""
+
+    id: str
+    instance_id: int
+    model_key: str
+    element_id: str
+    name: str
+    lane: str | None
+    form_file: str | None
+    assignee: str | None
+    status: str
+    due_at: datetime | None
+    created_at: datetime | None
+    claimed_at: datetime | None
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+    reminded_at: datetime | None = None
+
+
 class TaskCandidateRow(Base):
     __tablename__ = "human_task_candidates"
     # Group first: an inbox probes (my group, this task), and a group's part of this index
@@ -338,3 +361,7 @@ class DocumentRecord(Base):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+if set(HumanTaskRow.__table__.columns.keys()) != set(TaskValues._fields):
+    raise RuntimeError("TaskValues' fields are not human_tasks' columns: add a new one to both")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
@@ -24,7 +24,13 @@ from engine.store.audit_log import audit, audit_row
 from engine.store.held_audits import HeldAudits
 from engine.store.lane_groups import LaneGroups
 from engine.store.records_ops import LIVE_STATUSES
-from engine.store.tables import HumanTaskRow, IncidentRecord, InstanceRecord, TaskCandidateRow
+from engine.store.tables import (
+    HumanTaskRow,
+    IncidentRecord,
+    InstanceRecord,
+    TaskCandidateRow,
+    TaskValues,
+)
 from engine.store.task_properties import (
     ExpressionProblem,
     due_at,
@@ -94,7 +100,7 @@ audit entries, which the hooks flush through."""
     keep = {str(t.id) for t in ready} | managed
     closing = _closing(open_rows, keep, completed, now)
     closed = [row for row, _ in closing]
-    created: list[NewTask] = []
+    created: list[TaskValues] = []
     # The new rows' candidate groups, by task id: written and handed to the hooks as names.
     groups_of: dict[str, list[str]] = {}
     groups = LaneGroups(session)
@@ -121,14 +127,14 @@ def _new_row(
     now: datetime,
     given: str | None,
     held: HeldAudits,
-) -> tuple[NewTask, list[str]]:
+) -> tuple[TaskValues, list[str]]:
     """A ready task's new row and its candidate groups; its task_created entry in ``held`` and
     its expression problems recorded. ``given``: who the save's caller gave it to (退回, a
     handover), which goes in with the row."""
     step = model.steps.get(element_id(task))
     problems: list[ExpressionProblem] = []
     assignee, candidates = resolve_assignment(ctx, workflow, task, step, groups, problems, session)
-    row = NewTask(
+    row = TaskValues(
         id=str(task.id),
         instance_id=record.id,
         model_key=record.model_key,
@@ -150,30 +156,7 @@ def _new_row(
     return row, candidates
 
 
-class NewTask(NamedTuple):
-    """A task row a save creates, as the values it is written with: an ORM object costs more
-    than the row's INSERT, and most new rows are never changed in the same transaction. Those
-    that are (a vote's held task) become one with `attach`; every other reader finds the row
-    written."""
-
-    id: str
-    instance_id: int
-    model_key: str
-    element_id: str
-    name: str
-    lane: str | None
-    form_file: str | None
-    assignee: str | None
-    status: str
-    due_at: datetime | None
-    created_at: datetime
-    claimed_at: datetime | None
-    completed_at: datetime | None = None
-    completed_by: str | None = None
-    reminded_at: datetime | None = None
-
-
-def attach(session: Session, task: NewTask) -> HumanTaskRow:
+def attach(session: Session, task: TaskValues) -> HumanTaskRow:
     """The ORM object of a row `sync_tasks` wrote, built from its values (no read) and in the
     session as already stored, so a change to it is written as an UPDATE."""
     row = HumanTaskRow(**task._asdict())
@@ -183,8 +166,6 @@ def attach(session: Session, task: NewTask) -> HumanTaskRow:
 
 
 _TASK_KEYS = [attr.key for attr in sa_inspect(HumanTaskRow).column_attrs]
-if set(_TASK_KEYS) != set(NewTask._fields):  # a column added to one and not the other
-    raise RuntimeError(f"NewTask's fields are not human_tasks' columns: {sorted(_TASK_KEYS)}")
 _CLOSING_KEYS = ("status", "completed_at", "completed_by")
 _TASKS = HumanTaskRow.__table__
 _INSERT_TASKS = insert(_TASKS)
@@ -236,7 +217,7 @@ def _closing(
 
 
 def _write(
-    session: Session, closing: Closing, created: list[NewTask],
+    session: Session, closing: Closing, created: list[TaskValues],
     groups_of: Mapping[str, list[str]],
 ) -> None:
     """Close and insert rows with one executemany (two when the database has no upsert), and
@@ -297,7 +278,7 @@ def _live_rows(
 def record_expression_problems(
     session: Session,
     instance_id: int,
-    row: HumanTaskRow | NewTask,
+    row: HumanTaskRow | TaskValues,
     problems: list[ExpressionProblem],
     now: datetime,
 ) -> None:

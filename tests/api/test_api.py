@@ -216,6 +216,13 @@ def test_malformed_requests_get_clear_400s(client, token_for, deployed):
         data="{not json",
     )
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_input"
+    assert "not valid JSON" in r.get_json()["error"]["message"]
+    # JSON, but not an object: said as such, for `null` as for a list
+    for body in ("null", " null\n", "[1]"):
+        r = client.post("/api/v1/process-instances",
+                        headers={**alice, "Content-Type": "application/json"}, data=body)
+        assert r.status_code == 400, body
+        assert "must be a JSON object" in r.get_json()["error"]["message"], body
     r = client.post(
         "/api/v1/process-instances",
         headers=alice,

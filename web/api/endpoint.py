@@ -31,7 +31,7 @@ from engine import jsoncodec
 from engine.errors import InvalidInput
 from web.api import bp
 from web.core import api_actor, engine_ctx, unit_of_work
-from web.strict_input import child_path
+from web.strict_input import child_path, loads_strict
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -151,12 +151,21 @@ def json_body() -> dict[str, Any]:
     if body is None:
         if request.content_length in (None, 0) and not request.data:
             return {}
-        raise InvalidInput("请求体不是有效的 JSON (request body is not valid JSON)", {"field": ""})
+        if not _is_json_null(request.get_data()):  # `null` is JSON, just not an object
+            raise InvalidInput("请求体不是有效的 JSON (request body is not valid JSON)",
+                               {"field": ""})
     if not isinstance(body, dict):
         raise InvalidInput(
             "请求体必须是 JSON 对象 (request body must be a JSON object)", {"field": ""}
         )
     return body
+
+
+def _is_json_null(data: bytes) -> bool:
+    try:
+        return loads_strict(data) is None
+    except ValueError:
+        return False
 
 
 def query_fields() -> dict[str, str]:

@@ -1,7 +1,6 @@
 """Compaction of long-running instances (engine.bpmn.compaction): a weekly non-interrupting cycle
-timer
-must not make the state grow, and nothing still needed may go — the main path, the diagram's
-completed steps, the instance data, 退回/撤回 on the main path, and parallel joins."""
+timer must not make the state grow, and nothing still needed may go — the main path, the
+diagram's completed steps, the instance data, 退回/撤回 on the main path, and parallel joins."""
 
 from __future__ import annotations
 

@@ -72,6 +72,20 @@ class _NonFinite:
 NON_FINITE = _NonFinite()
 
 
+class _OutOfRange:
+    """What an integer literal too long for any 64-bit value parses to. `int()` itself refuses
+    more than 4,300 digits with a ValueError that would read as "not valid JSON"; this way the
+    walk names the field instead, and no huge number is ever built."""
+
+
+OUT_OF_RANGE = _OutOfRange()
+_INT_DIGITS = len(str(MAX_INT)) + 1  # with a minus sign
+
+
+def _parse_int(text: str) -> int | _OutOfRange:
+    return int(text) if len(text) <= _INT_DIGITS else OUT_OF_RANGE
+
+
 def rejected(path: str, problem: str) -> InvalidInput:
     zh, en = PROBLEMS[problem]
     where = path or "请求体 (body)"
@@ -123,6 +137,8 @@ def check_value(value: Any, path: str = "") -> None:
                 raise rejected(where, "not_finite")
         elif item is NON_FINITE:
             raise rejected(where, "not_finite")
+        elif item is OUT_OF_RANGE:
+            raise rejected(where, "int_range")
         elif isinstance(item, dict):
             if depth >= MAX_DEPTH:
                 raise rejected(where, "too_deep")
@@ -193,7 +209,7 @@ def loads_strict(data: str | bytes) -> Any:
     if deep is not None:
         raise rejected(deep, "too_deep")
     try:
-        value = json.loads(raw, parse_constant=lambda _name: NON_FINITE)
+        value = json.loads(raw, parse_constant=lambda _name: NON_FINITE, parse_int=_parse_int)
     except RecursionError:  # not expected after the scan; never a 500 all the same
         raise rejected("", "too_deep") from None
     check_value(value)

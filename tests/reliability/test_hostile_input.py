@@ -37,6 +37,9 @@ HOSTILE_DATA = [
     ("deep", '{"x": ' + DEEP + "}", "data.x" + "[0]" * (MAX_DEPTH - 2)),
     ("nul", '{"title": "a\\u0000b"}', "data.title"),
     ("huge_int", '{"amount": 1' + "0" * 30 + "}", "data.amount"),
+    # past Python's 4,300-digit limit for int(): still the field's range, not "not valid JSON"
+    ("giant_int", '{"n": [1, {"amount": 9' + "9" * 5000 + "}]}", "data.n[1].amount"),
+    ("giant_negative_int", '{"amount": -' + "7" * 5000 + "}", "data.amount"),
     ("long_string", '{"title": "' + "x" * (MAX_STRING_CHARS + 1) + '"}', "data.title"),
     # a key too long is named by its start: the answer does not echo 100,000 characters
     ("long_key", '{"' + "k" * 100_000 + '": 1}', "data." + "k" * 60 + "…"),
@@ -245,11 +248,11 @@ def test_serializer_keeps_emoji_and_typed_backslashes(ctx, site):
     assert r.status_code == 200 and r.get_json()["data"]["x"] == text
 
 
-@pytest.mark.parametrize("text", ['{"x": NaN}', '{"x": "\\ud800"}', '{"x": ' + DEEP + "}"])
-def test_cli_data_follows_the_same_rules(text):
+@pytest.mark.parametrize("value", ["NaN", '"\\ud800"', DEEP, "9" * 5000])
+def test_cli_data_follows_the_same_rules(value):
     import click
 
     from web.cli_common import parse_json
 
-    with pytest.raises(click.BadParameter, match="x"):
-        parse_json(text)
+    with pytest.raises(click.BadParameter, match=r"\(field guests\b"):
+        parse_json('{"guests": ' + value + "}")

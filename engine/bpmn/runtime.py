@@ -28,6 +28,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn import compaction
 from engine.bpmn.timer_values import check_timer_value
+from engine.bpmn.tree_scan import LIVE, TreeScan, scan
 from engine.clock import Clock, engine_time
 from engine.sandbox import RestrictedEnvironment, ScriptError
 
@@ -269,10 +270,11 @@ def _element_id(task: Task) -> str:
     return getattr(spec, "bpmn_id", None) or spec.name
 
 
-def merged_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+def merged_data(workflow: BpmnWorkflow, tree: TreeScan | None = None) -> dict[str, Any]:
     """The data a person would call 'the instance's data' right now: every variable's latest
     value across all branches (parallel branches keep their own copies until they join).
-    Values of branches that compaction removed count as of when their branch finished."""
+    Values of branches that compaction removed count as of when their branch finished.
+    ``tree``: the workflow's scan, when the caller has one."""
     kept = compaction.live_residue(workflow)
     if workflow.is_completed():
         out: dict[str, Any] = {}
@@ -280,8 +282,7 @@ def merged_data(workflow: BpmnWorkflow) -> dict[str, Any]:
             out.update(entry["data"])
         out.update(workflow.data)
         return out
-    states = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
-    tasks = workflow.get_tasks(state=states | TaskState.ERROR)
+    tasks = (tree or scan(workflow)).live
     layers = [(t.last_state_change, _instance_wide(t)) for t in tasks]
     layers += [(e["at"], e["data"]) for e in kept]
     merged: dict[str, Any] = {}
@@ -316,11 +317,7 @@ def apply_external_changes(workflow: BpmnWorkflow, changes: dict[str, Any]) -> N
     that has run or is running gets the new value, finished ones included: the engine tree is
     the instance's working data; what each step submitted stays in audit and the task rows.
     Branch-local names (a multi-instance child's item) are left alone: they are per branch."""
-    states = (
-        TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
-        | TaskState.ERROR
-    )
-    for task in workflow.get_tasks(state=states):
+    for task in workflow.get_tasks(state=LIVE):
         local = branch_local_names(task)
         for key, value in changes.items():
             if key not in local:
@@ -345,21 +342,11 @@ def _instance_wide(task: Task) -> dict[str, Any]:
     return {k: v for k, v in task.data.items() if k not in local}
 
 
-def passed_elements(workflow: BpmnWorkflow) -> list[str]:
+def passed_elements(workflow: BpmnWorkflow, tree: TreeScan | None = None) -> list[str]:
     """Ids of the BPMN elements that have completed at least once (compacted branches too)."""
-    ids = {
-        t.task_spec.bpmn_id
-        for t in workflow.get_tasks(state=TaskState.COMPLETED)
-        if getattr(t.task_spec, "bpmn_id", None)
-    }
+    ids = set((tree or scan(workflow)).passed)
     for entry in compaction.live_residue(workflow):
         ids.update(entry["passed"])
-    for sub in workflow.subprocesses.values():
-        ids.update(
-            t.task_spec.bpmn_id
-            for t in sub.get_tasks(state=TaskState.COMPLETED)
-            if getattr(t.task_spec, "bpmn_id", None)
-        )
     return sorted(ids)
 
 

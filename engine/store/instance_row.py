@@ -11,6 +11,7 @@ from SpiffWorkflow.task import Task
 
 from engine.bpmn.runtime import element_id, merged_data, passed_elements
 from engine.bpmn.specs import ParsedModel
+from engine.bpmn.tree_scan import TreeScan
 from engine.store.audit_log import jsonable
 from engine.store.tables import InstanceRecord
 
@@ -23,16 +24,17 @@ def row_values(
     record: InstanceRecord,
     workflow: BpmnWorkflow,
     model: ParsedModel,
+    tree: TreeScan,
     ready: list[Task],
     has_incident: bool,
     now: datetime,
 ) -> dict[str, Any]:
-    """The instance row's columns as this save leaves them."""
-    data = jsonable(merged_data(workflow))
+    """The instance row's columns as this save leaves them (``tree``: the workflow's scan)."""
+    data = jsonable(merged_data(workflow, tree))
     values: dict[str, Any] = {
         "state": ctx.serializer.dumps(workflow),
         "data": data,
-        "passed_elements": passed_elements(workflow),
+        "passed_elements": passed_elements(workflow, tree),
         "updated_at": now,
     }
     if not record.title:

@@ -19,10 +19,10 @@ from engine.bpmn.runtime import (
     ServiceTaskFailed,
     element_id,
     merged_data,
-    ready_human_tasks,
     stall_point,
 )
 from engine.bpmn.specs import ParsedModel, SourceFile, parse_model
+from engine.bpmn.tree_scan import TreeScan, scan
 from engine.errors import NotFound
 from engine.store import timer_rows
 from engine.store.audit_log import audit, audit_row, jsonable
@@ -159,7 +159,8 @@ def save(
     caller's rollback leaves nothing half-applied. Audit entries pending in the session, and
     those the save adds, go out last, in one INSERT (engine.store.held_audits.HeldAudits)."""
     now = ctx.clock.now()
-    ready = [] if record.status == "terminated" else ready_human_tasks(workflow)
+    tree = scan(workflow)  # one walk: the ready tasks here, the row's data and elements later
+    ready = [] if record.status == "terminated" else tree.ready_human
     if incident is None and not ready and record.status != "terminated":
         incident = _stalled(workflow)
     # Not saved before (`instances.start` creates the row with an empty state): it has no
@@ -170,7 +171,7 @@ def save(
     had_ready = first_save or record.stage is not None
     known = known or timer_rows.Known()
     held = held or HeldAudits(session)
-    _save(ctx, session, record, workflow, model, ready, first_save, had_ready, now,
+    _save(ctx, session, record, workflow, model, tree, ready, first_save, had_ready, now,
           incident, completed or {}, notes or [], actor, assign or {}, known, held)
     held.write(known.batch.audits if known.batch is not None else None)
 
@@ -181,6 +182,7 @@ def _save(
     record: InstanceRecord,
     workflow: BpmnWorkflow,
     model: ParsedModel,
+    tree: TreeScan,
     ready: list[Task],
     first_save: bool,
     had_ready: bool,
@@ -207,7 +209,7 @@ def _save(
         needs_human = (incident is not None and retry_at is None) or any(
             i.retry_at is None for i in unresolved
         )
-        values = row_values(ctx, record, workflow, model, ready, needs_human, now)
+        values = row_values(ctx, record, workflow, model, tree, ready, needs_human, now)
         if first_save:  # the model's warnings to its starter
             notes = [*notes, *warning_notes(values["data"])]
     # The instance row first (version-checked): a concurrent save fails here, before any

@@ -198,21 +198,24 @@ STALLED = (
 )
 
 
-def stall_point(workflow: BpmnWorkflow) -> Task | None:
+def stall_point(workflow: BpmnWorkflow, tree: TreeScan | None = None) -> Task | None:
     """The task an unfinished instance is stuck at when nothing can move it on: no task is
     ready (or errored, which is an incident already) and no event waits for a timer or a
     message. A join or a multi-instance parent waiting for branches that will never come is
-    the typical case. None while the instance can still progress or has finished."""
+    the typical case. None while the instance can still progress or has finished.
+    ``tree``: the workflow's scan, when the caller has one (its live tasks are every task in
+    these states, in `get_tasks` order)."""
     if workflow.is_completed():
         return None
-    if workflow.get_tasks(state=TaskState.READY | TaskState.ERROR):
+    live = (tree or scan(workflow)).live
+    if any(t.state & (TaskState.READY | TaskState.ERROR) for t in live):
         return None
     if _waiting_event_tasks(workflow):
         return None
     # A started parent (multi-instance, subprocess) waiting for children that have all ended
     # is where the flow stopped; a join only waits for it. The deepest names the element.
     for state in (TaskState.STARTED, TaskState.WAITING):
-        stuck = workflow.get_tasks(state=state)
+        stuck = [t for t in live if t.state == state]
         if stuck:
             return max(stuck, key=lambda t: t.depth)
     return workflow.task_tree

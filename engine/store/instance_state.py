@@ -162,7 +162,7 @@ def save(
     tree = scan(workflow)  # one walk: the ready tasks here, the row's data and elements later
     ready = [] if record.status == "terminated" else tree.ready_human
     if incident is None and not ready and record.status != "terminated":
-        incident = _stalled(workflow)
+        incident = _stalled(workflow, tree)
     # Not saved before (`instances.start` creates the row with an empty state): it has no
     # incidents, task rows, timers or task operations yet, so nothing needs reading.
     first_save = not record.state
@@ -278,10 +278,10 @@ def _write_incident(
         )
 
 
-def _stalled(workflow: BpmnWorkflow) -> Incident | None:
+def _stalled(workflow: BpmnWorkflow, tree: TreeScan) -> Incident | None:
     """A silent stop becomes an incident naming where it stopped (never a quietly dead
     instance). Only checked when no user task is ready, so the common save pays nothing."""
-    stuck = stall_point(workflow)
+    stuck = stall_point(workflow, tree)
     if stuck is None:
         return None
     return Incident(task_id=str(stuck.id), element_id=element_id(stuck), message=STALLED)

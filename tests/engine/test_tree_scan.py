@@ -55,6 +55,11 @@ class Checks:
         for sub in wf.subprocesses.values():
             passed |= _completed_ids(sub.get_tasks(state=TaskState.COMPLETED))
         assert tree.passed == passed
+        # what `runtime.stall_point` filters out of the live tasks, as its queries were
+        for mask in (TaskState.READY | TaskState.ERROR, TaskState.STARTED, TaskState.WAITING):
+            assert [t.id for t in tree.live if t.state & mask] == [
+                t.id for t in wf.get_tasks(state=mask)
+            ]
         self.steps += 1
         self.with_subprocesses += bool(wf.subprocesses)
         # every completed task the walk met, ignoring the rule: differs while a parent waits

@@ -36,12 +36,13 @@ def scan(workflow: BpmnWorkflow) -> TreeScan:
     a walk for COMPLETED only those of finished tasks (a started multi-instance parent's
     completed children are not among them). Both always enter subprocesses. `on_path` carries
     the second rule along the first walk. Not replicated: the iterator's 1000-level depth limit
-    (compaction keeps trees far shallower; past it the iterator would hide tasks)."""
+    (compaction keeps trees far shallower; past it the iterator would hide tasks), and a
+    subprocess no task of the tree runs (the engine and compaction delete a subprocess with its
+    task, so none exists: no save in the test suite met one)."""
     subprocesses = workflow.subprocesses
     live: list[Task] = []
     ready: list[Task] = []
     passed: set[str] = set()
-    entered: set[object] = set()
     stack: list[tuple[Task, bool]] = [(workflow.task_tree, True)]
     while stack:
         task, on_path = stack.pop()
@@ -60,14 +61,6 @@ def scan(workflow: BpmnWorkflow) -> TreeScan:
         child_on_path = on_path and (state >= TaskState.COMPLETED or subprocess is not None)
         stack.extend((child, child_on_path) for child in reversed(task.children))
         if subprocess is not None:
-            entered.add(task.id)
-            # `passed_elements` walks every subprocess from its own root as well
+            # `passed_elements` walked every subprocess from its own root as well
             stack.append((subprocess.task_tree, True))
-    for key, subprocess in subprocesses.items():
-        if key not in entered:  # not reachable from the tree (none expected): as before
-            passed.update(
-                t.task_spec.bpmn_id
-                for t in subprocess.get_tasks(state=TaskState.COMPLETED)
-                if getattr(t.task_spec, "bpmn_id", None)
-            )
     return TreeScan(live, ready, frozenset(passed))

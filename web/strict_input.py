@@ -21,6 +21,8 @@ Limits (documented in README "Input limits"; real forms never come near them):
   the department's largest is 84 KB); object keys at most MAX_KEY_CHARS.
 * numbers: finite (NaN and ±Infinity are not JSON, and 1e999 parses to infinity), integers
   within a signed 64-bit range (what the database columns and JavaScript forms can carry).
+* object keys: each at most once in its object (`{"amount": 1, "amount": 9}` means different
+  things to different parsers; Python's would silently keep the last).
 * query/path/form fields: the same string rules, at most MAX_FIELD_CHARS characters each;
   werkzeug's own limits bound a form's part count and in-memory size.
 """
@@ -62,6 +64,7 @@ PROBLEMS = {
     "too_many_items": ("条目过多", f"more than {MAX_ITEMS} items"),
     "too_many_values": ("请求内容过多", f"more than {MAX_NODES} values in all"),
     "too_large": ("请求体过大", f"body larger than {MAX_JSON_BYTES} bytes"),
+    "duplicate_key": ("字段重复出现", "the key appears more than once in its object"),
 }
 
 
@@ -84,6 +87,23 @@ _INT_DIGITS = len(str(MAX_INT)) + 1  # with a minus sign
 
 def _parse_int(text: str) -> int | _OutOfRange:
     return int(text) if len(text) <= _INT_DIGITS else OUT_OF_RANGE
+
+
+class _DuplicateKeys(dict[str, Any]):
+    """What a JSON object naming a key twice parses to: the walk names that key's field."""
+
+    def __init__(self, pairs: list[tuple[str, Any]], duplicate: str) -> None:
+        super().__init__(pairs)
+        self.duplicate = duplicate
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    first_repeat = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+    return _DuplicateKeys(pairs, first_repeat)
 
 
 def rejected(path: str, problem: str) -> InvalidInput:
@@ -140,6 +160,8 @@ def check_value(value: Any, path: str = "") -> None:
         elif item is OUT_OF_RANGE:
             raise rejected(where, "int_range")
         elif isinstance(item, dict):
+            if isinstance(item, _DuplicateKeys):
+                raise rejected(child_path(where, item.duplicate), "duplicate_key")
             if depth >= MAX_DEPTH:
                 raise rejected(where, "too_deep")
             if len(item) > MAX_ITEMS:
@@ -209,7 +231,8 @@ def loads_strict(data: str | bytes) -> Any:
     if deep is not None:
         raise rejected(deep, "too_deep")
     try:
-        value = json.loads(raw, parse_constant=lambda _name: NON_FINITE, parse_int=_parse_int)
+        value = json.loads(raw, parse_constant=lambda _name: NON_FINITE, parse_int=_parse_int,
+                           object_pairs_hook=_object)
     except RecursionError:  # not expected after the scan; never a 500 all the same
         raise rejected("", "too_deep") from None
     check_value(value)

@@ -40,6 +40,10 @@ HOSTILE_DATA = [
     # past Python's 4,300-digit limit for int(): still the field's range, not "not valid JSON"
     ("giant_int", '{"n": [1, {"amount": 9' + "9" * 5000 + "}]}", "data.n[1].amount"),
     ("giant_negative_int", '{"amount": -' + "7" * 5000 + "}", "data.amount"),
+    # a key twice: parsers disagree on which value counts (Python's keeps the last)
+    ("duplicate_key", '{"amount": 1, "title": "x", "amount": 900}', "data.amount"),
+    ("duplicate_nested_key", '{"guests": [{"name": "a"}, {"name": "b", "name": "c"}]}',
+     "data.guests[1].name"),
     ("long_string", '{"title": "' + "x" * (MAX_STRING_CHARS + 1) + '"}', "data.title"),
     # a key too long is named by its start: the answer does not echo 100,000 characters
     ("long_key", '{"' + "k" * 100_000 + '": 1}', "data." + "k" * 60 + "…"),
@@ -149,6 +153,9 @@ TOKEN_BODIES = [
     ("minus_infinity", '{"username": "alice", "password": -Infinity}', "password"),
     ("deep", '{"username": ' + DEEP + "}", "username" + "[0]" * (MAX_DEPTH - 1)),
     ("deep_top", DEEP, "[0]" * MAX_DEPTH),
+    # the second username would be the one logged in with, a first one the one a proxy saw
+    ("duplicate_username", f'{{"username": "mallory", "password": "{PASSWORD}", '
+     '"username": "alice"}', "username"),
     ("nul", '{"username": "alice\\u0000", "password": "x"}', "username"),
 ]
 
@@ -248,7 +255,8 @@ def test_serializer_keeps_emoji_and_typed_backslashes(ctx, site):
     assert r.status_code == 200 and r.get_json()["data"]["x"] == text
 
 
-@pytest.mark.parametrize("value", ["NaN", '"\\ud800"', DEEP, "9" * 5000])
+@pytest.mark.parametrize(
+    "value", ["NaN", '"\\ud800"', DEEP, "9" * 5000, '{"name": 1, "name": 2}'])
 def test_cli_data_follows_the_same_rules(value):
     import click
 

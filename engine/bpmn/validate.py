@@ -34,6 +34,7 @@ from engine.bpmn.code_bounds import (
 from engine.bpmn.problems import Problem, Said, element_label
 from engine.bpmn.specs import ParsedModel, all_task_specs
 from engine.bpmn.timer_values import literal_problem
+from engine.forms.pattern_probe import backtracking, patterned_fields
 
 SCRIPT = Said("脚本", "script")
 PRESCRIPT = Said("前置脚本（preScript）", "preScript")
@@ -117,12 +118,32 @@ def validate_model(
             ), names[element]))
         if isinstance(spec, UserTaskMixin):
             problems.extend(_check_user_task(model, spec, element, groups, check))
+    problems.extend(_pattern_problems(model))
     if model.start_form and model.start_form not in model.forms:
         problems.append(Problem.of(file, None, Said(
             f"开始表单 {model.start_form} 不存在，请一并上传",
             f"start form file {model.start_form} not found",
         )))
     return problems
+
+
+def _pattern_problems(model: ParsedModel) -> Iterator[Problem]:
+    """Form patterns that would hang the browser of whoever fills the field in
+    (`engine.forms.pattern_probe`; the server bounds its own matches)."""
+    fields = [(name, field, pattern) for name, form in sorted(model.forms.items())
+              for field, pattern in patterned_fields(form)]
+    slow = set(backtracking(pattern for _, _, pattern in fields))
+    for name, field, pattern in fields:
+        if pattern in slow:
+            shown = pattern if len(pattern) <= 80 else pattern[:80] + "…"
+            yield Problem.of(name, field.id or field.path, Said(
+                f"字段 {field.path} 的格式规则（正则表达式）「{shown}」会灾难性回溯："
+                "填写者输入较长内容时浏览器会卡死。请改写，去掉嵌套或重叠的重复，"
+                "例如 (a+)+、(a|a)*",
+                f"field {field.path}: pattern “{shown}” backtracks catastrophically and would "
+                "hang the browser of whoever fills it in; rewrite it without nested or "
+                "overlapping repetition such as (a+)+ or (a|a)*",
+            ), field.label)
 
 
 GATEWAYS = ("exclusiveGateway", "inclusiveGateway", "complexGateway", "eventBasedGateway")

@@ -59,3 +59,37 @@ def test_the_upload_page_says_which_flow_dangles(
     assert "perhaps a form" not in text and "When looking" not in text, text
     assert "f_auto：连线（从「自动通过」(auto)出发）的终点“Task_deleted”不存在" in text, text
     screenshot(page, "upload_dangling_flow")
+
+
+def test_the_upload_page_refuses_a_pattern_that_would_hang_the_browser(
+    page, live_server, page_problems, tmp_path, screenshot
+):
+    """A form field whose pattern backtracks catastrophically: the refusal names the form,
+    the field (by its label) and the pattern, in Chinese, and the message fits the page."""
+    import json
+
+    page_problems.allow(r"400 .*/models/new")  # the refusal, expected
+    paths = []
+    for source in [MODELS / BPMN, *MODELS.glob("*.form")]:
+        text = source.read_text(encoding="utf-8")
+        if source.name == "approval_submit.form":
+            form = json.loads(text)
+            form["components"].append({
+                "type": "textfield", "id": "f_code", "key": "code", "label": "项目编号",
+                "validate": {"pattern": r"^(\w+\s?)*$"},
+            })
+            text = json.dumps(form, ensure_ascii=False)
+        (tmp_path / source.name).write_text(text, encoding="utf-8")
+        paths.append(str(tmp_path / source.name))
+    live_server.login(page, "owner")
+    page.goto(f"{live_server.url}/models/new")
+    page.set_input_files("input[type=file]", paths)
+    page.locator("form.pf-form button[type=submit]").click()
+    alert = page.get_by_role("alert")
+    alert.wait_for(state="visible")
+    text = alert.inner_text()
+    assert "approval_submit.form · 「项目编号」(f_code)" in text, text
+    assert "格式规则（正则表达式）「^(\\w+\\s?)*$」会灾难性回溯" in text, text
+    box = alert.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= page.viewport_size["width"]
+    screenshot(page, "upload_slow_pattern")

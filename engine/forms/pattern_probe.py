@@ -35,6 +35,9 @@ _REPEATED_GROUP = re.compile(r"\)\s*(?:[*+]|\{\d*,)")
 _LEADING_LITERAL = re.compile(r"\^?([A-Za-z0-9_:/#-]*)")
 _BREAKERS = ("!", "\n")
 _MAX_ALPHABET = 64
+# A deploy with this many slow patterns is refused without probing the rest: each costs its
+# deadline, and a file of thousands must not hold a request for minutes.
+MAX_SLOW = 5
 
 # Runs in the child: the patterns and their probes come as JSON on stdin (data, never code);
 # a line when it starts and one per pattern done, so the parent knows which ran out of time.
@@ -80,10 +83,11 @@ def probes(pattern: str) -> list[str]:
 
 
 def backtracking(patterns: Iterable[str]) -> list[str]:
-    """Those of ``patterns`` that ran out of time on their probes (in the given order)."""
+    """Those of ``patterns`` that ran out of time on their probes (in the given order; the
+    first MAX_SLOW of them)."""
     queue = [p for p in dict.fromkeys(patterns) if may_backtrack(p)]
     slow: list[str] = []
-    while queue:
+    while queue and len(slow) < MAX_SLOW:
         done = _run_child(queue)
         if done >= len(queue):
             break

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import InvalidModel
-from engine.forms.pattern_probe import backtracking, may_backtrack
+from engine.forms.pattern_probe import DEADLINE_SECONDS, MAX_SLOW, backtracking, may_backtrack
 from engine.store.db import transaction
 from engine.store.tables import ProcessModelRecord
 from engine.usecases.deploy import Upload, deploy
@@ -47,9 +47,18 @@ ORDINARY = [
 
 def test_the_probe_tells_catastrophic_patterns_from_ordinary_ones():
     began = time.monotonic()
-    assert backtracking(ORDINARY + CATASTROPHIC) == CATASTROPHIC
+    assert backtracking(ORDINARY[:4] + CATASTROPHIC[:4] + ORDINARY[4:]) == CATASTROPHIC[:4]
+    assert backtracking(CATASTROPHIC[4:] + ORDINARY) == CATASTROPHIC[4:]
     # each slow one costs its deadline (0.5 s), not the minutes it would take
     assert time.monotonic() - began < 30
+
+
+def test_probing_stops_after_max_slow_patterns():
+    """A form of many slow patterns costs MAX_SLOW deadlines, not one per pattern."""
+    many = [rf"^(a+)+{i}$" for i in range(40)]
+    began = time.monotonic()
+    assert backtracking(many) == many[:MAX_SLOW]
+    assert time.monotonic() - began < 2 * MAX_SLOW * DEADLINE_SECONDS + 10
 
 
 def test_the_departments_own_patterns_are_ordinary():

@@ -2,7 +2,8 @@
 
 ``coerce_value`` turns the submitted JSON into the field type's value (or raises ``Invalid``);
 ``check`` applies ``validate`` (required, lengths, pattern, e-mail/phone, number limits and
-steps, allowed options). FEEL-valued settings are resolved through the caller's ``Env``.
+steps, allowed options). FEEL-valued settings are resolved through the caller's ``FieldSettings``
+(`engine.forms.validate.Env` is one).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import regex
 
@@ -32,8 +33,17 @@ from engine.forms.values import (
 )
 from engine.time_range import FIRST_YEAR, LAST_YEAR, in_range
 
-if TYPE_CHECKING:  # annotations only: validate.py builds the Env and imports this module
-    from engine.forms.validate import Env
+
+class FieldSettings(Protocol):
+    """What the rules ask of the field's surroundings: its FEEL-valued settings resolved."""
+
+    def number(self, setting: Any) -> Decimal | None:
+        """A number setting (``min``, ``maxLength`` …), None when it is not one."""
+        ...
+
+    def options(self, comp: Mapping[str, Any]) -> list[Any] | None:
+        """The allowed option values, None when the server cannot know them."""
+        ...
 
 
 MAX_NUMBER_CHARS = 64
@@ -151,7 +161,7 @@ def _coerce_datetime(raw: Any, subtype: str) -> str:
     return raw
 
 
-def check(node: Node, value: Any, env: Env) -> None:
+def check(node: Node, value: Any, env: FieldSettings) -> None:
     comp = node.comp
     ctype = comp["type"]
     validate = comp.get("validate", {})
@@ -182,7 +192,7 @@ def _is_unset(ctype: str, value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
-def _check_text(node: Node, value: str, validate: Mapping[str, Any], env: Env) -> None:
+def _check_text(node: Node, value: str, validate: Mapping[str, Any], env: FieldSettings) -> None:
     length = js_length(value.strip())
     low = env.number(validate.get("minLength"))
     if low is not None and length < low:
@@ -200,7 +210,7 @@ def _check_text(node: Node, value: str, validate: Mapping[str, Any], env: Env) -
 
 
 def _check_number(
-    comp: Mapping[str, Any], number: Decimal | None, validate: Mapping[str, Any], env: Env
+    comp: Mapping[str, Any], number: Decimal | None, validate: Mapping[str, Any], env: FieldSettings
 ) -> None:
     if number is None:  # serializeToString keeps the text; it was parsed once already
         raise Invalid("type", "number")
@@ -219,7 +229,7 @@ def _check_number(
         raise Invalid("max", params={"max": plain(high)})
 
 
-def _check_choice(comp: Mapping[str, Any], value: Any, env: Env) -> None:
+def _check_choice(comp: Mapping[str, Any], value: Any, env: FieldSettings) -> None:
     allowed = env.options(comp)
     if allowed is None:
         return

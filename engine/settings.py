@@ -6,6 +6,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +30,18 @@ class Settings:
     # Mark the session cookie Secure: turn on whenever the UI is served over HTTPS.
     secure_cookies: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A misspelt zone fails at start-up, not as wrong times on every page.
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"PLANFLOW_TIMEZONE: unknown time zone {self.timezone!r}") from exc
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The department's time zone (`engine.wall_clock`: what people read and type)."""
+        return ZoneInfo(self.timezone)  # zoneinfo keeps one instance per key
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -2,26 +2,26 @@
 run in (autoescape off, the output is Markdown) and its filters.
 
 A missing value renders as "—", never as an error; table cells go through the `cell` filter so
-that a `|` or a line break typed in a form cannot break the table. Dates print in the
-deployment's time zone (`PLANFLOW_TIMEZONE`, Asia/Shanghai by default).
+that a `|` or a line break typed in a form cannot break the table. Dates print as everywhere
+else (`engine.wall_clock`), in the zone the caller passes (the deployment's, `Settings.zone`).
 """
 
 from __future__ import annotations
 
-import os
 import re
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
+from functools import partial
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import ChainableUndefined, FileSystemLoader, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.time_range import in_range
+from engine.wall_clock import DEFAULT_ZONE, shown
 from handlers.common import DASH, label, to_number
 
-__all__ = ["DashUndefined", "local_time", "parse_when", "template_environment"]
+__all__ = ["DashUndefined", "parse_when", "template_environment"]
 
 
 class DashUndefined(ChainableUndefined):
@@ -31,11 +31,14 @@ class DashUndefined(ChainableUndefined):
         return DASH
 
 
-_ENVIRONMENTS: dict[tuple[Path, ...], SandboxedEnvironment] = {}
+_ENVIRONMENTS: dict[tuple[tuple[Path, ...], str], SandboxedEnvironment] = {}
 
 
-def template_environment(dirs: tuple[Path, ...]) -> SandboxedEnvironment:
-    env = _ENVIRONMENTS.get(dirs)
+def template_environment(
+    dirs: tuple[Path, ...], zone: tzinfo = DEFAULT_ZONE
+) -> SandboxedEnvironment:
+    """The sandbox for templates in ``dirs``, its date filters in ``zone`` (one per pair)."""
+    env = _ENVIRONMENTS.get((dirs, str(zone)))
     if env is None:
         env = SandboxedEnvironment(
             loader=FileSystemLoader([str(d) for d in dirs]),
@@ -55,11 +58,11 @@ def template_environment(dirs: tuple[Path, ...]) -> SandboxedEnvironment:
             money=_money,
             num=_num,
             pct=_pct,
-            date=_date,
-            datetime=_datetime,
+            date=partial(_date, zone=zone),
+            datetime=partial(_datetime, zone=zone),
             or_dash=_or_dash,
         )
-        _ENVIRONMENTS[dirs] = env
+        _ENVIRONMENTS[(dirs, str(zone))] = env
     return env
 
 
@@ -155,26 +158,15 @@ def parse_when(value: Any) -> datetime | date | None:
     return when if in_range(when) else None
 
 
-def _date(value: Any) -> str:
+def _date(value: Any, zone: tzinfo) -> str:
     when = parse_when(value)
     if when is None:
         return DASH if _missing(value) else str(value)
-    if isinstance(when, datetime):
-        when = local_time(when).date() if when.tzinfo else when.date()
-    return when.isoformat()
+    return shown(when, zone, "date")
 
 
-def _datetime(value: Any) -> str:
+def _datetime(value: Any, zone: tzinfo) -> str:
     when = parse_when(value)
     if when is None:
         return DASH if _missing(value) else str(value)
-    if not isinstance(when, datetime):
-        return when.isoformat()
-    if when.tzinfo:
-        when = local_time(when)
-    return when.strftime("%Y-%m-%d %H:%M")
-
-
-def local_time(when: datetime) -> datetime:
-    tz = ZoneInfo(os.environ.get("PLANFLOW_TIMEZONE", "Asia/Shanghai"))
-    return when.astimezone(tz) if when.tzinfo else when.replace(tzinfo=tz)
+    return shown(when, zone)

@@ -16,16 +16,17 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
 from engine.store.tables import DocumentRecord
+from engine.wall_clock import DEFAULT_ZONE, local, shown
 from handlers.brand_documents import brand_effect_report, brand_health_report
 from handlers.common import DASH, dict_rows, label, text
-from handlers.document_filters import local_time, parse_when, template_environment
+from handlers.document_filters import parse_when, template_environment
 from handlers.docx_render import markdown_to_docx
 from handlers.kpi import compute_completion_rate
 from handlers.launch_documents import invitation_context
@@ -96,7 +97,8 @@ def generate_document(params: dict[str, Any], ctx: HandlerContext) -> dict[str, 
     )
     now = ctx.clock.now()
     title, content = render_document(
-        doc_type, ctx.data, now=now, sequence=previous + 1, instance_id=ctx.instance_id
+        doc_type, ctx.data, now=now, sequence=previous + 1, instance_id=ctx.instance_id,
+        zone=ctx.zone,
     )
     record = DocumentRecord(
         instance_id=ctx.instance_id,
@@ -136,8 +138,11 @@ def render_document(
     sequence: int = 1,
     instance_id: int | None = None,
     template_dirs: list[Path] | None = None,
+    zone: tzinfo = DEFAULT_ZONE,
 ) -> tuple[str, str]:
-    """(title, Markdown) of a document; pure apart from reading the template file."""
+    """(title, Markdown) of a document; pure apart from reading the template file. Times are
+    shown in ``zone`` (the deployment's: `HandlerContext.zone`); the builders get ``now`` as
+    wall-clock time there, so ``now.tzinfo`` is the zone."""
     spec = DOC_TYPES[doc_type]
     values = dict(data)
     context: dict[str, Any] = {
@@ -147,15 +152,14 @@ def render_document(
         "doc_name": f"《{spec.name}》",
         "sequence": sequence,
         "instance_id": instance_id,
-        "generated_at": local_time(now).strftime("%Y-%m-%d %H:%M"),
-        "report_date": local_time(now).date().isoformat(),
+        "generated_at": shown(now, zone),
+        "report_date": shown(now, zone, "date"),
     }
-    context.update(_BUILDERS[doc_type](values, local_time(now), sequence))
+    context.update(_BUILDERS[doc_type](values, local(now, zone), sequence))
     title = _title(spec, values, context)
     context["doc_title"] = title
-    template = template_environment(tuple(template_dirs or template_search_path())).get_template(
-        f"{doc_type}.md.j2"
-    )
+    dirs = tuple(template_dirs or template_search_path())
+    template = template_environment(dirs, zone).get_template(f"{doc_type}.md.j2")
     content = template.render(context).strip() + "\n"
     return title, content
 
@@ -237,19 +241,19 @@ def _execution_plan(data: dict[str, Any], now: datetime, sequence: int) -> dict[
     ]
     return {
         "labour": labour,
-        "milestone_rows": _milestones(data),
+        "milestone_rows": _milestones(data, now.tzinfo or DEFAULT_ZONE),
         "reviews": reviews,
         "title_suffix": f"（第{sequence}版）" if sequence > 1 else "",
     }
 
 
-def _milestones(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _milestones(data: Mapping[str, Any], zone: tzinfo) -> list[dict[str, Any]]:
     rows = [
         {
             "milestone": row.get("milestone"),
             "due_date": row.get("due_date"),
             "owner": row.get("owner"),
-            "_due": _day(row.get("due_date")),
+            "_due": _day(row.get("due_date"), zone),
         }
         for row in dict_rows(data.get("milestones"))
     ]
@@ -257,12 +261,12 @@ def _milestones(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _day(value: Any) -> date | None:
+def _day(value: Any, zone: tzinfo) -> date | None:
     when = parse_when(value)
     if when is None:
         return None
     if isinstance(when, datetime):
-        return local_time(when).date() if when.tzinfo else when.date()
+        return local(when, zone).date()
     return when
 
 
@@ -270,7 +274,7 @@ def _weekly(data: dict[str, Any], now: datetime, sequence: int) -> dict[str, Any
     today = now.date()
     period_start = today - timedelta(days=6)
     tracked = []
-    for row in _milestones(data):
+    for row in _milestones(data, now.tzinfo or DEFAULT_ZONE):
         due = row["_due"]
         if due is None:
             status = DASH

@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from engine.wall_clock import DEFAULT_ZONE, local
 from handlers.common import label, text
-from handlers.document_filters import local_time, parse_when
+from handlers.document_filters import parse_when
 
 
 def invitation_context(data: dict[str, Any], now: datetime, sequence: int) -> dict[str, Any]:
@@ -19,7 +20,8 @@ def invitation_context(data: dict[str, Any], now: datetime, sequence: int) -> di
     when = parse_when(data.get("event_date"))
     day = when
     if isinstance(when, datetime):
-        day = (local_time(when) if when.tzinfo else when).date()
+        # `now` is wall-clock time in the deployment's zone (documents.render_document)
+        day = local(when, now.tzinfo or DEFAULT_ZONE).date()
     return {
         "guest": guest,
         "guest_type_label": label("guest_type", guest.get("guest_type")),

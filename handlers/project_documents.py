@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from engine.store.tables import DocumentRecord, HumanTaskRow, UserRecord
+from engine.wall_clock import shown
 from handlers.common import dict_rows, label, text
-from handlers.document_filters import local_time
 from handlers.documents import document_file_name, generate_document
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def generate_project_document(params: dict[str, Any], ctx: HandlerContext) -> di
     if confirmed:
         data["charter_confirmed"] = True
         data["charter_confirmations"] = confirmations(
-            ctx.session, ctx.instance_id, ctx.data, ctx.actor, ctx.clock.now()
+            ctx.session, ctx.instance_id, ctx.data, ctx.actor, ctx.clock.now(), ctx.zone
         )
     reference = generate_document({"doc_type": params.get("doc_type")}, replace(ctx, data=data))
     if confirmed:
@@ -97,7 +97,12 @@ def display_names(session: Session, usernames: Iterable[str]) -> dict[str, str]:
 
 
 def confirmations(
-    session: Session, instance_id: int, data: Mapping[str, Any], actor: str | None, now: datetime
+    session: Session,
+    instance_id: int,
+    data: Mapping[str, Any],
+    actor: str | None,
+    now: datetime,
+    zone: tzinfo,
 ) -> list[dict[str, str]]:
     """The last round's confirmation of each side: [{party, name, at, decision, comment}]. A
     confirmation completed in this very action (the one that approves the charter) has no
@@ -129,7 +134,7 @@ def confirmations(
             {
                 "party": party,
                 "name": names.get(who, who),
-                "at": local_time(at).strftime("%Y-%m-%d %H:%M"),
+                "at": shown(at, zone),
                 "decision": label("decision", data.get(f"{prefix}_decision")),
                 "comment": text(data.get(f"{prefix}_comment"), 500),
             }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -27,6 +27,9 @@ class HandlerContext:
     session: Session
     started_by: str
     data: Mapping[str, Any]
+    # The deployment's time zone (`Settings.zone`): how times are shown and read
+    # (`engine.wall_clock`), in documents as on the pages.
+    zone: tzinfo
     # Audit entries a handler wants recorded (e.g. "lead handed to sales"), added to the log.
     notes: list[dict[str, Any]] = field(default_factory=list)
     # The instance's data across all its branches, computed when asked (the engine gives it;

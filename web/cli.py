@@ -3,7 +3,6 @@ tool on the server, so it trusts the name it is given (no password)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ import click
 from engine import operations
 from engine.clock import FixedClock
 from engine.read import queries
-from engine.settings import Settings
 from engine.usecases import control, instances
 from web.cli_common import (
     State,
@@ -24,6 +22,7 @@ from web.cli_common import (
     pass_state,
     run,
     session_for,
+    typed_time,
 )
 
 
@@ -241,15 +240,7 @@ def tick(state: State, as_of: str | None) -> None:
     from engine.timing.timers import process_due
 
     if as_of:
-        try:
-            at = datetime.fromisoformat(as_of)
-        except ValueError as exc:
-            raise click.BadParameter(f"not ISO 8601: {as_of}") from exc
-        if at.tzinfo is None:
-            from zoneinfo import ZoneInfo
-
-            at = at.replace(tzinfo=ZoneInfo(Settings.from_env().timezone))
-        state.clock = FixedClock(at)
+        state.clock = FixedClock(typed_time(state, as_of))
 
     def go() -> None:
         report = process_due(state.ctx())

@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -18,6 +19,7 @@ from engine.people.accounts import SYSTEM, Actor, actor_for
 from engine.settings import Settings
 from engine.store.db import transaction
 from engine.usecases.acting import admin_override
+from engine.wall_clock import as_aware
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -31,12 +33,28 @@ F = TypeVar("F", bound=Callable[..., Any])
 class State:
     def __init__(self) -> None:
         self._ctx: EngineContext | None = None
+        self._settings: Settings | None = None
         self.clock: FixedClock | None = None
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
 
     def ctx(self) -> EngineContext:
         if self._ctx is None:
-            self._ctx = build_context(Settings.from_env(), clock=self.clock)
+            self._ctx = build_context(self.settings(), clock=self.clock)
         return self._ctx
+
+
+def typed_time(state: State, value: str) -> datetime:
+    """A time typed on the command line: ISO 8601, and without an offset wall-clock time in
+    the department's zone (`engine.wall_clock`), as on the pages."""
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"not ISO 8601: {value}") from exc
+    return as_aware(at, state.settings().zone)
 
 
 pass_state = click.make_pass_decorator(State, ensure=True)

@@ -10,22 +10,12 @@ import click
 from engine.notify import bell, outbox
 from engine.people import absence
 from engine.people.accounts import add_user
-from engine.settings import Settings
-from web.cli_common import State, acting, echo_json, pass_state, run, session_for
+from engine.wall_clock import shown
+from web.cli_common import State, acting, echo_json, pass_state, run, session_for, typed_time
 
 
-def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"not ISO 8601: {value}") from exc
-    if at.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        at = at.replace(tzinfo=ZoneInfo(Settings.from_env().timezone))
-    return at
+def _when(state: State, value: str | None) -> datetime | None:
+    return typed_time(state, value) if value else None
 
 
 # --- absence ------------------------------------------------------------------------------------
@@ -62,14 +52,15 @@ def absence_away(
                 session,
                 acting(session, username),
                 user,
-                starts_at=_when(starts),
-                ends_at=_when(ends),
+                starts_at=_when(state, starts),
+                ends_at=_when(state, ends),
                 deputy=deputy,
                 reason=reason,
             )
+            zone = state.settings().zone
             click.echo(
-                f"已设置休假 away: {a.username} {a.starts_at.isoformat()} → "
-                f"{a.ends_at.isoformat() if a.ends_at else '…'}"
+                f"已设置休假 away: {a.username} {shown(a.starts_at, zone)} → "
+                f"{shown(a.ends_at, zone, empty='…')}"
             )
 
     run(go)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -55,7 +54,7 @@ def load_demo(ctx: EngineContext, password: str) -> Iterator[str]:
     yield "数据库已是最新 (database schema up to date)"
     yield from _users(ctx, password)
     yield from load_models(ctx)
-    tz = ZoneInfo(ctx.settings.timezone)
+    tz = ctx.settings.zone
     for title, key, build in SCENARIOS:
         with transaction(ctx.sessions) as session:
             existing = session.scalar(

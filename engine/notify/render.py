@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.notify import ops_settings
 from engine.store.tables import GroupRecord, InstanceRecord, UserRecord
+from engine.wall_clock import shown
 
 if TYPE_CHECKING:
     from engine.context import EngineContext
@@ -32,13 +31,8 @@ class Message:
 
 
 def local_time(ctx: EngineContext, value: Any) -> str:
-    if not value:
-        return "-"
-    try:
-        at = datetime.fromisoformat(value) if isinstance(value, str) else value
-        return at.astimezone(ZoneInfo(ctx.settings.timezone)).strftime("%Y-%m-%d %H:%M")
-    except (ValueError, TypeError, AttributeError):
-        return str(value)
+    """A time in a message: `engine.wall_clock.shown`, "-" for none."""
+    return shown(value, ctx.settings.zone, empty="-")
 
 
 def display_names(session: Session, usernames: Iterable[str]) -> dict[str, str]:

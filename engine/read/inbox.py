@@ -64,13 +64,6 @@ class Listing:
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def local_zone(ctx: EngineContext) -> ZoneInfo:
-    try:
-        return ZoneInfo(ctx.settings.timezone)
-    except Exception:
-        return ZoneInfo("Asia/Shanghai")
-
-
 def days_left(due_at: datetime | None, now: datetime, zone: ZoneInfo) -> int | None:
     """Whole calendar days (in the local zone) from today to the due date; negative if past."""
     if due_at is None:
@@ -170,7 +163,7 @@ def _task_listing(
     rows, groups = task_rows(session, wanted, *_LISTING_COLUMNS)
     now = ctx.clock.now()
     names = process_names(session)
-    zone = local_zone(ctx)
+    zone = ctx.settings.zone
     items = []
     for task_id in wanted:
         if task_id not in rows:  # removed between the two reads

@@ -15,7 +15,6 @@ from engine.access import instance_for
 from engine.errors import NotFound
 from engine.people.accounts import Actor
 from engine.read import instance_view
-from engine.read.inbox import local_zone
 from engine.read.instance_detail import instance_detail
 from engine.read.list_queries import (
     dialect_of,
@@ -162,7 +161,7 @@ def list_instances(
         actor,
         instance_view.InstanceFilter(process=process, status=status, started_by=started_by),
         now=ctx.clock.now(),
-        tz=local_zone(ctx),
+        tz=ctx.settings.zone,
         page=page,
         per_page=max(1, min(per_page, MAX_PAGE)),
     )

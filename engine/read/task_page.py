@@ -20,7 +20,7 @@ from engine.bpmn.runtime import find_task
 from engine.bpmn.specs import ParsedModel
 from engine.people.accounts import Actor
 from engine.read.form_view import form_values
-from engine.read.inbox import ENDED, local_zone, task_item
+from engine.read.inbox import ENDED, task_item
 from engine.read.names import everyone, process_names, user_names
 from engine.read.queries import task_dict
 from engine.store import instance_state as store
@@ -257,7 +257,7 @@ def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) 
     active = is_open and not record.suspended and record.status not in ENDED
     can_act = is_open and task.access.may("submit")
     return {
-        "task": task_item(row, record.title, names, ctx.clock.now(), local_zone(ctx)),
+        "task": task_item(row, record.title, names, ctx.clock.now(), ctx.settings.zone),
         "instance": {
             "id": record.id,
             "title": record.title,

@@ -89,6 +89,7 @@ def script_engine_for(
             session=session,
             started_by=record.started_by,
             data=task.data,
+            zone=ctx.settings.zone,
             instance_view=lambda: merged_data(task.workflow.top_workflow),
             actor=actor,
         )

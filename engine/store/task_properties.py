@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.store.tables import UserRecord
 from engine.time_range import FIRST_YEAR, LAST_YEAR, in_range
+from engine.wall_clock import as_aware, local
 
 if TYPE_CHECKING:
     from engine.bpmn.runtime import PlanflowScriptEngine
@@ -166,13 +166,13 @@ def due_at(
     props = step.properties if step else {}
     noted: list[ExpressionProblem] = problems if problems is not None else []
     fallback = "任务没有截止时间 (the task opened without a due date)"
-    tz = ctx.settings.timezone
+    tz = ctx.settings.zone
     prop = "dueIn"
     try:
         if props.get("dueIn"):
             parsed = TimerEventDefinition.parse_iso_duration(props["dueIn"])
             return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
-        local_now = now.astimezone(ZoneInfo(tz))
+        local_now = local(now, tz)
         if props.get("dueInWorkdays"):
             prop = "dueInWorkdays"
             day = ctx.calendar.add_workdays(local_now.date(), int(props["dueInWorkdays"]))
@@ -243,18 +243,18 @@ def task_title(
     return " ".join(value.split())[:MAX_TITLE] or default
 
 
-def _end_of_workday(day: date, tz: str) -> datetime:
-    return datetime.combine(day, time(18, 0), ZoneInfo(tz))
+def _end_of_workday(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time(18, 0), tz)
 
 
-def _as_due(value: Any, tz: str) -> datetime | None:
+def _as_due(value: Any, tz: tzinfo) -> datetime | None:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(tz))
+        return as_aware(value, tz)
     if isinstance(value, date):
         return _end_of_workday(value, tz)
     if isinstance(value, str) and value:
         if len(value) == 10:
             return _end_of_workday(date.fromisoformat(value), tz)
         parsed = datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(tz))
+        return as_aware(parsed, tz)
     return None

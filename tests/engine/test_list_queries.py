@@ -233,7 +233,7 @@ def _visible(tasks: list[dict[str, Any]], starters: dict[int, str], user: str) -
 def test_instance_lists_follow_the_staff_rule(ctx):
     tasks = _seed(ctx)
     now = ctx.clock.now()
-    tz = inbox.local_zone(ctx)
+    tz = ctx.settings.zone
     with transaction(ctx.sessions) as s:
         starters = dict(s.execute(select(InstanceRecord.id, InstanceRecord.started_by)).all())
         statuses = dict(s.execute(select(InstanceRecord.id, InstanceRecord.status)).all())

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 import engine.store.records_business  # noqa: F401  (tables on Base.metadata)
 from engine.clock import FixedClock
 from engine.store.tables import Base
+from engine.wall_clock import DEFAULT_ZONE
 from handlers.registry import HandlerContext
 
 NOW = datetime(2026, 3, 9, 1, 30, tzinfo=UTC)  # Monday 09:30 in Shanghai
@@ -48,4 +49,5 @@ def make_ctx(
         session=session,
         started_by="alice",
         data=data or {},
+        zone=DEFAULT_ZONE,
     )

@@ -68,6 +68,7 @@ def test_handlers_write_on_each_backend(ctx: EngineContext, staff: dict[str, Act
             session=session,
             started_by="alice",
             data={"project_name": "Q3 促销", "event_name": "发布会", "highlights": "亮点"},
+            zone=ctx.settings.zone,
         )
         doc = generate_document({"doc_type": "retrospective_report"}, hctx)
         case = add_case_library_entry(

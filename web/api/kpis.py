@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from flask import Response
 
@@ -27,7 +26,7 @@ from web.kpi_xlsx import XLSX_MIME, file_name, kpi_workbook
 
 
 def period_kpis(call: Call, period: str, english: bool = False) -> dict[str, Any]:
-    tz = ZoneInfo(call.ctx.settings.timezone)
+    tz = call.ctx.settings.zone
     return kpis.kpis(call.session, call.actor, period, tz, call.ctx.clock.now(), english)
 
 
@@ -77,7 +76,7 @@ def list_nominations(call: Call, query: NominationQuery) -> dict[str, Any]:
           "or 季度项目标杆奖 (a project, a quarter), from the period's numbers", body=Nominate,
           ok={201: Nomination}, errors=(400, 403, 409))
 def add_nomination(call: Call, body: Nominate) -> dict[str, Any]:
-    tz = ZoneInfo(call.ctx.settings.timezone)
+    tz = call.ctx.settings.zone
     subject = awards.nominee_figures(call.session, call.actor, body.award, body.period, tz,
                                      call.ctx.clock.now(), nominee=body.nominee,
                                      instance_id=body.instance_id)

@@ -22,7 +22,8 @@ from engine.people import admin as users_admin
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, in_language, translate
 from web.pages import bp
-from web.pages.instances import error_page, local_tz, manage_page, manage_time, the_actor
+from web.pages.common import error_page, manage_page, the_actor
+from web.shown_times import shown_time
 
 if TYPE_CHECKING:
     from engine.workcal import WorkCalendar
@@ -223,7 +224,7 @@ def _calendar_page(
     year_arg: Any = None,
 ) -> tuple[str, int]:
     cal = engine_ctx().calendar
-    this_year = engine_ctx().clock.now().astimezone(local_tz()).year
+    this_year = engine_ctx().clock.now().astimezone(engine_ctx().settings.zone).year
     years = sorted(set(cal.covered_years) | set(cal.provisional_years) | {this_year,
                                                                             this_year + 1})
     try:
@@ -327,5 +328,5 @@ def admin_health() -> str:
 
     with unit_of_work() as session:
         findings = diagnose(renewed(engine_ctx()), session)
-    due = {f.detail: manage_time(f.detail) for f in findings if f.kind == "timer_missing"}
+    due = {f.detail: shown_time(f.detail) for f in findings if f.kind == "timer_missing"}
     return render_template("pages/manage_admin_health.html", findings=findings, due=due)

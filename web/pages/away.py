@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -15,6 +14,7 @@ from engine.access import may_manage_absence
 from engine.errors import InvalidInput, PlanflowError
 from engine.people import absence, admin
 from engine.read.names import active_people, user_names
+from engine.wall_clock import as_aware
 from web.core import engine_ctx, unit_of_work
 from web.i18n import in_language, translate
 from web.pages import bp
@@ -40,8 +40,7 @@ def _local(value: str, field: str) -> datetime | None:
         at = datetime.fromisoformat(value)
     except ValueError as exc:
         raise InvalidInput(translate("away.error.time"), {"field": field}) from exc
-    zone = ZoneInfo(engine_ctx().settings.timezone)
-    return at.replace(tzinfo=zone) if at.tzinfo is None else at
+    return as_aware(at, engine_ctx().settings.zone)
 
 
 def _display_name(username: str) -> str:

@@ -18,7 +18,7 @@ from web.api.documents import document_response, requested_format
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language
 from web.pages import bp
-from web.pages.instances import error_page, manage_page, the_actor
+from web.pages.common import error_page, manage_page, the_actor
 from web.pages.tasks import form_texts, shown_schema
 
 PER_PAGE = 12

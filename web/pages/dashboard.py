@@ -13,7 +13,8 @@ from engine.read.instance_view import ACTIVE_STATUSES
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, translate
 from web.pages import bp
-from web.pages.instances import local_tz, manage_page, status_label
+from web.pages.common import manage_page, status_label
+from web.shown_times import shown_time
 
 
 def _chart_data(d: board.Dashboard) -> dict[str, Any]:
@@ -42,12 +43,12 @@ def _chart_data(d: board.Dashboard) -> dict[str, Any]:
             "label": translate("manage.dash.tasks"),
         },
         "timers": {
-            "labels": [day.strftime("%m-%d") for day, _ in d.timers_per_day],
+            "labels": [shown_time(day, "day") for day, _ in d.timers_per_day],
             "data": [n for _, n in d.timers_per_day],
             "label": translate("manage.dash.timers_count"),
         },
         "throughput": {
-            "labels": [day.strftime("%m-%d") for day, _ in d.throughput],
+            "labels": [shown_time(day, "day") for day, _ in d.throughput],
             "data": [n for _, n in d.throughput],
             "label": translate("manage.dash.completed"),
         },
@@ -64,7 +65,7 @@ def _chart_data(d: board.Dashboard) -> dict[str, Any]:
 def dashboard() -> str:
     ctx = engine_ctx()
     with unit_of_work() as session:
-        d = board.build(session, ctx.clock.now(), local_tz())
+        d = board.build(session, ctx.clock.now(), ctx.settings.zone)
     running_total = sum(r["total"] for r in d.running_by_process)
     kpi_avg = round(sum(r["completion_rate"] for r in d.kpi) / len(d.kpi), 1) if d.kpi else None
     return render_template(

@@ -13,7 +13,7 @@ from engine.read.documents import visible_document
 from web.api.documents import document_response, requested_format
 from web.core import unit_of_work
 from web.pages import bp
-from web.pages.instances import error_page, manage_page
+from web.pages.common import error_page, manage_page
 from web.session_auth import current_actor
 
 # CommonMark with tables; raw HTML in a document (it may carry what someone typed into a form)

@@ -4,9 +4,7 @@ start.py): local-time wording, due-date wording, error pages and JSON errors, pa
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -24,11 +22,13 @@ from engine.read import inbox as worklist
 from engine.read import names
 from engine.read.withdrawable import withdrawable
 from web.core import engine_ctx, request_reads, unit_of_work
-from web.i18n import catalog, current_language, in_language, translate
+from web.i18n import current_language, in_language, translate
 from web.pages import bp
+from web.pages.common import the_actor
 from web.pages.nav import register_count
 from web.redirects import safe_redirect_target
-from web.session_auth import current_actor, login_required
+from web.session_auth import login_required
+from web.shown_times import iso_time, shown_time
 
 if TYPE_CHECKING:
     from engine.people.accounts import Actor
@@ -36,30 +36,6 @@ if TYPE_CHECKING:
 STARTED_STATUSES = ("active", "running", "waiting", "suspended", "error", "completed", "terminated")
 
 # --- shared helpers ---------------------------------------------------------------------------
-
-
-def the_actor() -> Actor:
-    actor = current_actor()
-    if actor is None:  # login_required ran first; this is a programming error
-        raise Unauthenticated("需要登录 (login required)")
-    return actor
-
-
-def _zone() -> ZoneInfo:
-    return worklist.local_zone(engine_ctx())
-
-
-@bp.app_template_global("staff_time")
-def staff_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored (UTC) instant as wall-clock time in the configured zone (Asia/Shanghai)."""
-    if value is None:
-        return ""
-    return value.astimezone(_zone()).strftime(fmt)
-
-
-@bp.app_template_global("staff_iso")
-def staff_iso(value: datetime | None) -> str:
-    return value.isoformat() if value else ""
 
 
 @bp.app_template_global("staff_due")
@@ -73,16 +49,6 @@ def staff_due(item: dict[str, Any]) -> str:
     if left is None or left <= 0:
         return translate("staff.due.today")
     return translate("staff.due.days_left", n=left)
-
-
-@bp.app_template_global("staff_status")
-def staff_status(status: str | None) -> str:
-    if not status:
-        return ""
-    for key in (f"status.{status}", f"staff.status.{status}"):
-        if key in catalog():
-            return translate(key)
-    return status
 
 
 @bp.app_template_global("staff_instance_url")
@@ -207,7 +173,7 @@ def _shown_tasks(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append({
             **t,
             "href": url_for("pages.task", task_id=t["id"]),
-            "arrived": translate("staff.inbox.arrived", at=staff_time(t["created_at"])),
+            "arrived": translate("staff.inbox.arrived", at=shown_time(t["created_at"])),
             # the claim form only for tasks offered to a group
             "claim_href": url_for("pages.task_claim", task_id=t["id"]) if t["claimable"] else "",
             "claim_label": translate("staff.task.claim_named", **named) if t["claimable"] else "",
@@ -275,8 +241,8 @@ def done() -> str:
                 **t,
                 "href": url_for("pages.task", task_id=t["id"]),
                 "instance_href": staff_instance_url(t["instance_id"]),
-                "completed_iso": staff_iso(t["completed_at"]),
-                "completed_local": staff_time(t["completed_at"]),
+                "completed_iso": iso_time(t["completed_at"]),
+                "completed_local": shown_time(t["completed_at"]),
             }
             for t in listing.items
         ],

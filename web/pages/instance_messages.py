@@ -16,7 +16,7 @@ from engine.usecases.messages import open_messages
 from web.core import engine_ctx, unit_of_work
 from web.i18n import in_language, translate
 from web.pages import bp
-from web.pages.instances import error_page, manage_page, the_actor
+from web.pages.common import error_page, manage_page, the_actor
 from web.project_messages import SENDER_KEYS, from_form, with_sender
 
 if TYPE_CHECKING:

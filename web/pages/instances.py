@@ -1,19 +1,14 @@
 """流程实例: the filtered list, the detail page (diagram, timeline, data, documents) and the
 operator actions (retry, terminate, suspend, resume).
 
-Also holds the small helpers the other management pages (dashboard, models, admin) share:
-`manage_page` (login, role check, domain errors as HTML pages), local-time formatting and the
-audit-action wording.
+The helpers the pages share (`manage_page`, error pages, labels) are in `web.pages.common`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from datetime import date, datetime
-from functools import wraps
+from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import MethodNotAllowed
@@ -28,119 +23,17 @@ from engine.read import data_view, instance_view, queries
 from engine.read import names as naming
 from engine.usecases import control
 from web.core import engine_ctx, unit_of_work
-from web.i18n import catalog, current_language, in_language, translate
+from web.i18n import current_language, in_language, translate
 from web.pages import bp
-from web.session_auth import current_actor, login_required
+from web.pages.common import error_page, has_key, manage_page, status_label, the_actor
+from web.pages.instance_messages import message_actions
+from web.shown_times import iso_time, shown_time
 
 if TYPE_CHECKING:
-    from engine.people.accounts import Actor
+    pass
 
 F = TypeVar("F", bound=Callable[..., Any])
 ENDED = ("completed", "terminated")
-
-# --- shared by the management pages -------------------------------------------------------------
-
-
-def local_tz() -> ZoneInfo:
-    return ZoneInfo(engine_ctx().settings.timezone)
-
-
-def error_page(status: int, message: str | None = None) -> tuple[str, int]:
-    title_key = {403: "error.forbidden", 404: "error.not_found"}.get(status, "manage.error.title")
-    return (
-        render_template("pages/manage_error.html", status=status, title_key=title_key,
-                        message=message and in_language(message)),
-        status,
-    )
-
-
-def manage_page(allowed: Callable[[Actor], bool] | None = None) -> Callable[[F], F]:
-    """Login required; `allowed(actor)` or 403; NotFound/Forbidden from the engine as pages."""
-
-    def decorate(view: F) -> F:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            actor = current_actor()
-            assert actor is not None  # login_required ran first
-            if allowed is not None and not allowed(actor):
-                return error_page(403)
-            try:
-                return view(*args, **kwargs)
-            except NotFound:
-                return error_page(404)
-            except Forbidden:
-                return error_page(403)
-
-        return login_required(wrapped)  # type: ignore[return-value]
-
-    return decorate
-
-
-def the_actor() -> Actor:
-    actor = current_actor()
-    assert actor is not None
-    return actor
-
-
-def _as_datetime(value: datetime | str | None) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    return value
-
-
-@bp.app_template_global("manage_time")
-def manage_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A UTC timestamp as Asia/Shanghai (the configured zone) wall-clock time."""
-    moment = _as_datetime(value)
-    if moment is None:
-        return ""
-    return moment.astimezone(local_tz()).strftime(fmt)
-
-
-@bp.app_template_global("manage_iso")
-def manage_iso(value: datetime | str | None) -> str:
-    moment = _as_datetime(value)
-    return moment.isoformat() if moment else ""
-
-
-def has_key(key: str) -> bool:
-    return key in catalog()
-
-
-@bp.app_template_global("manage_action")
-def action_label(action: str) -> str:
-    key = f"manage.action.{action}"
-    return translate(key) if has_key(key) else action
-
-
-@bp.app_template_global("manage_status")
-def status_label(status: str | None) -> str:
-    if not status:
-        return ""
-    key = f"status.{status}"
-    return translate(key) if has_key(key) else status
-
-
-@bp.app_template_global("manage_json")
-def pretty(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
-
-
-def keep_args(**changes: Any) -> dict[str, Any]:
-    """The current query string with some values replaced (for pagination links)."""
-    args = {k: v for k, v in request.args.items() if v != ""}
-    args.update({k: v for k, v in changes.items()})
-    return {k: v for k, v in args.items() if v not in (None, "")}
-
-
-bp.add_app_template_global(keep_args, "manage_args")
 
 # --- the list -----------------------------------------------------------------------------------
 
@@ -177,8 +70,8 @@ def _shown_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             **r,
             "href": url_for("pages.instance_detail", instance_id=r["id"]),
             "status_label": labels[r["status"]],
-            "created_iso": manage_iso(r["created_at"]),
-            "created_local": manage_time(r["created_at"]),
+            "created_iso": iso_time(r["created_at"]),
+            "created_local": shown_time(r["created_at"]),
         }
         for r in items
     ]
@@ -196,7 +89,7 @@ def instances() -> str:
     ctx = engine_ctx()
     with unit_of_work() as session:
         result = instance_view.list_instances(
-            session, actor, flt, now=ctx.clock.now(), tz=local_tz(), page=page
+            session, actor, flt, now=ctx.clock.now(), tz=ctx.settings.zone, page=page
         )
         processes = naming.process_names(session)
         stages = instance_view.stage_options(session, flt.process)
@@ -271,12 +164,6 @@ def _summary(
     return element
 
 
-def _message_actions(session: Any, actor: Actor, record: Any) -> list[str]:
-    from web.pages.instance_messages import message_actions  # (it imports this module)
-
-    return message_actions(session, actor, record)
-
-
 def _permissions(may: dict[str, bool], detail: dict[str, Any]) -> dict[str, bool]:
     """`engine.access`'s answer, combined with the instance's state."""
     live = detail["status"] not in ENDED
@@ -304,7 +191,7 @@ def instance_detail(instance_id: int) -> str:
         process_name = naming.process_names(session).get(record.model_key, record.model_key)
         groups = naming.group_names(session, english=current_language() == "en")
         data = data_view.reader(ctx, session, record.version_id, current_language() == "en")
-        actions = _message_actions(session, actor, record)
+        actions = message_actions(session, actor, record)
     people = dict(data.people)
     highlights = instance_view.highlights(detail, passed).as_dict()
     now = ctx.clock.now()

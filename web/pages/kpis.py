@@ -18,7 +18,7 @@ from web.api.kpis import xlsx_response
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, translate
 from web.pages import bp
-from web.pages.instances import error_page, local_tz, manage_page, the_actor
+from web.pages.common import error_page, manage_page, the_actor
 
 
 def _allowed(actor: Any) -> bool:
@@ -45,7 +45,7 @@ def period_choices(today: date) -> list[tuple[str, str]]:
 def _found(period: str) -> dict[str, Any]:
     ctx = engine_ctx()
     with unit_of_work() as session:
-        found = kpis.kpis(session, the_actor(), period, local_tz(), ctx.clock.now(),
+        found = kpis.kpis(session, the_actor(), period, ctx.settings.zone, ctx.clock.now(),
                           english=current_language() == "en")
         found["nominations"] = awards.list_nominations(session, the_actor(),
                                                        found["period"]["key"])
@@ -74,7 +74,7 @@ def kpi_page() -> str | tuple[str, int]:
         found = _found(request.args.get("period", ""))
     except InvalidInput:
         return error_page(400, translate("reports.kpis.bad_period"))
-    today = engine_ctx().clock.now().astimezone(local_tz()).date()
+    today = engine_ctx().clock.now().astimezone(engine_ctx().settings.zone).date()
     return render_template("pages/kpis.html", found=found, chart=_chart(found),
                            choices=period_choices(today), period=found["period"])
 
@@ -99,7 +99,7 @@ def kpi_nominate() -> Response:
     try:
         instance_id = int(form["instance_id"]) if form.get("instance_id") else None
         with unit_of_work() as session:
-            subject = awards.nominee_figures(session, the_actor(), award, period, local_tz(),
+            subject = awards.nominee_figures(session, the_actor(), award, period, ctx.settings.zone,
                                              ctx.clock.now(), nominee=form.get("nominee", ""),
                                              instance_id=instance_id)
             record = nominate(ctx, session, the_actor(), award=award,

@@ -1,0 +1,97 @@
+"""What the pages share: `manage_page` (login, role check, domain errors as HTML pages), the
+signed-in actor, and how an audit action and a status are named (template globals
+``manage_action`` and ``status_name``, the same on staff and management pages)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from flask import render_template, request
+
+from engine.errors import Forbidden, NotFound, Unauthenticated
+from web.i18n import catalog, in_language, translate
+from web.pages import bp
+from web.session_auth import current_actor, login_required
+
+if TYPE_CHECKING:
+    from engine.people.accounts import Actor
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def error_page(status: int, message: str | None = None) -> tuple[str, int]:
+    title_key = {403: "error.forbidden", 404: "error.not_found"}.get(status, "manage.error.title")
+    return (
+        render_template("pages/manage_error.html", status=status, title_key=title_key,
+                        message=message and in_language(message)),
+        status,
+    )
+
+
+def manage_page(allowed: Callable[[Actor], bool] | None = None) -> Callable[[F], F]:
+    """Login required; `allowed(actor)` or 403; NotFound/Forbidden from the engine as pages."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if allowed is not None and not allowed(the_actor()):
+                return error_page(403)
+            try:
+                return view(*args, **kwargs)
+            except NotFound:
+                return error_page(404)
+            except Forbidden:
+                return error_page(403)
+
+        return login_required(wrapped)  # type: ignore[return-value]
+
+    return decorate
+
+
+def the_actor() -> Actor:
+    actor = current_actor()
+    if actor is None:  # login_required ran first; this is a programming error
+        raise Unauthenticated("需要登录 (login required)")
+    return actor
+
+
+def has_key(key: str) -> bool:
+    return key in catalog()
+
+
+@bp.app_template_global("manage_action")
+def action_label(action: str) -> str:
+    key = f"manage.action.{action}"
+    return translate(key) if has_key(key) else action
+
+
+@bp.app_template_global("status_name")
+def status_label(status: str | None) -> str:
+    """An instance's or a task's status in the reader's language (the key itself only for a
+    status no catalogue names)."""
+    if not status:
+        return ""
+    for key in (f"status.{status}", f"staff.status.{status}"):
+        if has_key(key):
+            return translate(key)
+    return status
+
+
+@bp.app_template_global("manage_json")
+def pretty(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+
+
+def keep_args(**changes: Any) -> dict[str, Any]:
+    """The current query string with some values replaced (for pagination links)."""
+    args = {k: v for k, v in request.args.items() if v != ""}
+    args.update({k: v for k, v in changes.items()})
+    return {k: v for k, v in args.items() if v not in (None, "")}
+
+
+bp.add_app_template_global(keep_args, "manage_args")

@@ -18,7 +18,8 @@ from engine.wall_clock import as_aware
 from web.core import engine_ctx, unit_of_work
 from web.i18n import in_language, translate
 from web.pages import bp
-from web.pages.inbox import html_error, the_actor
+from web.pages.common import the_actor
+from web.pages.inbox import html_error
 from web.session_auth import login_required
 
 if TYPE_CHECKING:

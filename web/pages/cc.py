@@ -15,7 +15,8 @@ from engine.read.cc_page import cc_context, cc_listing
 from web.core import engine_ctx, request_reads, unit_of_work
 from web.i18n import translate
 from web.pages import bp
-from web.pages.inbox import html_error, int_arg, safe_next, the_actor
+from web.pages.common import the_actor
+from web.pages.inbox import html_error, int_arg, safe_next
 from web.pages.nav import register_count
 from web.session_auth import login_required
 

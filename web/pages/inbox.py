@@ -1,5 +1,6 @@
 """待办 / 已办 / 我发起的 — the staff's lists — and the helpers the staff pages share (tasks.py,
-start.py): local-time wording, due-date wording, error pages and JSON errors, paging args.
+start.py): due-date wording, error pages and JSON errors, paging args (times:
+`web.shown_times`; the signed-in actor and status wording: `web.pages.common`).
 """
 
 from __future__ import annotations

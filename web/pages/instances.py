@@ -6,9 +6,8 @@ The helpers the pages share (`manage_page`, error pages, labels) are in `web.pag
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import MethodNotAllowed
@@ -32,7 +31,6 @@ from web.shown_times import iso_time, shown_time
 if TYPE_CHECKING:
     pass
 
-F = TypeVar("F", bound=Callable[..., Any])
 ENDED = ("completed", "terminated")
 
 # --- the list -----------------------------------------------------------------------------------

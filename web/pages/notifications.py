@@ -18,7 +18,8 @@ from engine.read.inbox import Listing
 from web.core import engine_ctx, request_reads, unit_of_work
 from web.i18n import current_language, translate
 from web.pages import bp
-from web.pages.inbox import int_arg, safe_next, staff_instance_url, the_actor
+from web.pages.common import the_actor
+from web.pages.inbox import int_arg, safe_next, staff_instance_url
 from web.session_auth import current_actor, login_required
 
 if TYPE_CHECKING:

@@ -35,7 +35,8 @@ from engine.read import queries
 from web.core import engine_ctx, unit_of_work
 from web.i18n import in_language, translate
 from web.pages import bp
-from web.pages.inbox import html_error, message_for, safe_next, the_actor
+from web.pages.common import the_actor
+from web.pages.inbox import html_error, message_for, safe_next
 from web.pages.tasks import render_task, resolve_json
 from web.session_auth import login_required
 

@@ -40,9 +40,10 @@ only the first line applies: a single long C-level operation then runs to its en
 The sandbox is split by concern: ``policy`` (compile-time rewriting and the restricted compile),
 ``operator_guards``/``attribute_guards``/``builtins`` (what the rewritten code calls at run time),
 ``limits`` (size constants), ``tracer`` (time and memory limits), ``output`` (checks on data and
-errors leaving the sandbox), ``environment`` (``RestrictedEnvironment``), ``errors``, ``fastpath``
-(what may skip the worker), ``pool``/``worker`` (the processes), ``remote`` (the engine's side
-of a call) and ``wire`` (what crosses the boundary).
+errors leaving the sandbox), ``environment`` (``RestrictedEnvironment``: compiles, then runs
+here or in a worker), ``local`` (running compiled code in this process: the engine's fast path
+and every worker), ``errors``, ``fastpath`` (what may skip the worker), ``pool``/``worker`` (the
+processes), ``remote`` (the engine's side of a call) and ``wire`` (what crosses the boundary).
 """
 
 from engine.sandbox.environment import RestrictedEnvironment

@@ -1,13 +1,12 @@
 """``RestrictedEnvironment``: the SpiffWorkflow script environment running diagram code.
 
-It builds each call's namespace from the task data (hiding ``_``-prefixed keys), runs the
-restricted-compiled code under a ``Run``'s time and memory limits, turns unsafe exceptions into
-``ScriptError``, and writes the script's data back after a size check.
+It prepares and compiles the code under the sandbox policy, refuses task data that would
+overwrite a helper, and runs the code in this process (``engine.sandbox.local``) or, with a
+pool, in a worker process (``engine.sandbox.remote``).
 """
 
 from __future__ import annotations
 
-import sys
 import types
 from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, Final
@@ -16,29 +15,16 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import (
     BasePythonScriptEngineEnvironment,
 )
 
-from engine.sandbox.builtins import BUILTINS
 from engine.sandbox.errors import ScriptError
 from engine.sandbox.fastpath import is_fast, names_used
-from engine.sandbox.limits import HANDLER_GUARD
-from engine.sandbox.output import NOT_DATA, SCALARS, check_storable, data_size, safe_exception
+from engine.sandbox.local import LocalRunner
 from engine.sandbox.policy import compile_source, prepare_source
-from engine.sandbox.tracer import Run
+from engine.sandbox.remote import RemoteRunner
 
 if TYPE_CHECKING:
     from engine.sandbox.pool import ScriptPool
-    from engine.sandbox.remote import RemoteRunner
-
-
-def _may_hide(namespace: Mapping[Any, Any]) -> bool:
-    """Quick C-level test: may a key be private (``_``-prefixed) or not a string?"""
-    try:
-        return "\x00_" in "\x00" + "\x00".join(namespace)
-    except TypeError:
-        return True
-
 
 _MUTABLE_HELPERS: Final = (dict, list, set, bytearray)
-_MISSING: Final = object()
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
@@ -94,16 +80,13 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         self.time_limit = float(time_limit)
         self.memory_limit = memory_limit
         self.max_data_size = max_data_size
-        # Helpers live with the builtins: task data (a namespace's globals) can shadow them in
-        # expressions, and a namespace is then just a copy of the task data.
-        self._builtins: dict[str, Any] = {**BUILTINS, **helpers}
-        self._helper_names = frozenset(helpers)
-        self._remote: RemoteRunner | None = None
+        self.local = LocalRunner(helpers, self.time_limit, memory_limit, max_data_size)
+        self._remote = (
+            RemoteRunner(pool, helpers, self.time_limit, memory_limit, max_data_size)
+            if pool is not None
+            else None
+        )
         self._fast_path = fast_path
-        if pool is not None:
-            from engine.sandbox.remote import RemoteRunner
-
-            self._remote = RemoteRunner(pool, helpers, self.time_limit, memory_limit, max_data_size)
 
     @property
     def pool(self) -> ScriptPool | None:
@@ -123,16 +106,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             return self._remote.run(
                 "eval", source, names_used(code), context, external_context or {}
             )  # type: ignore[arg-type]
-        namespace = self._namespace(context, external_context)
-        result = self._run(code, namespace, is_script=False, traced=self._remote is None)
-        if (
-            self.max_data_size is not None
-            and not isinstance(result, SCALARS)
-            and not callable(result)
-        ):
-            data_size(result, self.max_data_size, "the expression's value")
-        check_storable(result, "the expression's value")
-        return result
+        return self.local.evaluate(code, context, external_context, traced=self._remote is None)
 
     def execute(
         self,
@@ -147,9 +121,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         if self._remote is not None and not (self._fast_path and is_fast(source, "exec")):
             self._remote.run("exec", source, names_used(code), context, external)
             return True
-        namespace = self._namespace(context, external)
-        self._run(code, namespace, is_script=True, traced=self._remote is None)
-        self._write_back(namespace, context, external)
+        self.local.execute(code, context, external, traced=self._remote is None)
         return True
 
     def call_service(self, context: Mapping[str, Any], **kwargs: Any) -> Any:
@@ -157,52 +129,8 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
 
     # -- internals ------------------------------------------------------------------------
 
-    def _namespace(
-        self, context: Mapping[str, Any], external: Mapping[str, Any] | None
-    ) -> dict[str, Any]:
-        namespace = {**external, **context} if external else dict(context)
-        if _may_hide(namespace):
-            for key in [k for k in namespace if type(k) is not str or k[:1] == "_"]:
-                del namespace[key]
-        namespace["__builtins__"] = self._builtins  # task data may not replace (or drop) them
-        return namespace
-
-    def _run(
-        self, code: types.CodeType, namespace: dict[str, Any], *, is_script: bool, traced: bool
-    ) -> Any:
-        if not traced:  # fast path: proven bounded, no tracer needed
-            try:
-                return exec(code, namespace) if is_script else eval(code, namespace)
-            except Exception as exc:
-                if isinstance(exc, ScriptError):
-                    raise
-                safe = safe_exception(exc)
-                if safe is not exc:
-                    raise safe from None
-                raise
-        run = Run(self.time_limit, self.memory_limit)
-        if is_script:
-            namespace[HANDLER_GUARD] = run.handler_guard
-        previous = sys.gettrace()
-        sys.settrace(run.trace_call)
-        try:
-            result = exec(code, namespace) if is_script else eval(code, namespace)
-        except BaseException as exc:
-            sys.settrace(previous)
-            if run.abort is not None and exc is not run.abort:
-                raise run.abort from None
-            if isinstance(exc, Exception) and not isinstance(exc, ScriptError):
-                safe = safe_exception(exc)
-                if safe is not exc:
-                    raise safe from None
-            raise
-        sys.settrace(previous)
-        if run.abort is not None:  # a limit fired and the script still ended normally
-            raise run.abort
-        return result
-
     def _check_for_overwrite(self, context: Mapping[str, Any], external: Mapping[str, Any]) -> None:
-        clashes = self._helper_names.intersection(context)
+        clashes = self.local.helper_names.intersection(context)
         if external:
             clashes |= external.keys() & context.keys()
         if clashes:
@@ -210,32 +138,3 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
                 "task data would overwrite predefined name(s) "
                 f"{', '.join(sorted(map(str, clashes)))}; rename the variable or form field"
             )
-
-    def _write_back(
-        self,
-        namespace: dict[str, Any],
-        context: MutableMapping[str, Any],
-        external: Mapping[str, Any],
-    ) -> None:
-        updates: dict[str, Any] = {}
-        for key, value in namespace.items():
-            if (
-                key[:1] == "_"
-                or key in self._helper_names
-                or (key in external and key not in context)
-                or callable(value)
-                or isinstance(value, NOT_DATA)
-            ):
-                continue
-            updates[key] = value
-        if self.max_data_size is not None:
-            data_size(updates, self.max_data_size, "the task data left by the script")
-        check_storable(updates, "the task data left by the script")
-        removed = [
-            key for key in context if type(key) is str and key[:1] != "_" and key not in namespace
-        ]
-        for key in removed:
-            del context[key]
-        for key, value in updates.items():
-            if context.get(key, _MISSING) is not value:
-                context[key] = value

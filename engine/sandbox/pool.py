@@ -32,6 +32,7 @@ from typing import Any, Final, NoReturn
 
 from engine.sandbox import wire
 from engine.sandbox.errors import ScriptError, ScriptResourceError, ScriptTimeout
+from engine.sandbox.worker import main as worker_main
 
 KILL_GRACE: Final = 0.2
 """Seconds past a request's time limit before its worker is killed (the worker's own tracer
@@ -81,12 +82,10 @@ class _Worker:
     __slots__ = ("_kill_lock", "conn", "known", "process")
 
     def __init__(self, address_space: int | None) -> None:
-        from engine.sandbox import worker
-
         ctx = _context()
         parent_end, child_end = ctx.Pipe(duplex=True)
         self.process = _Process(
-            target=worker.main,
+            target=worker_main,
             args=(child_end, address_space),
             daemon=True,
             name="planflow-script-worker",

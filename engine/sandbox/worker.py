@@ -3,7 +3,7 @@
 Started by ``engine.sandbox.pool`` (forkserver, with this module preloaded), it first lowers its
 own kernel limits (address space, no core dumps, no files written, no new processes), then
 serves requests one at a time over its pipe: run one script or expression in an in-process
-``RestrictedEnvironment`` (RestrictedPython policy, guards, tracer: the first line of defence),
+``LocalRunner`` (RestrictedPython policy, guards, tracer: the first line of defence),
 then send back the result and what changed in the task data. Before each request the CPU-time
 limit is set to the time already used plus the request's limit, so a C-level loop the tracer
 cannot see is stopped by the kernel (SIGXCPU) if the engine's own wall-clock kill were late.
@@ -25,8 +25,9 @@ from multiprocessing.connection import Connection
 from typing import Any, Final
 
 from engine.sandbox import wire
-from engine.sandbox.environment import RestrictedEnvironment
 from engine.sandbox.errors import ScriptError, ScriptResourceError
+from engine.sandbox.local import LocalRunner
+from engine.sandbox.policy import compile_source, prepare_source
 
 _UNCHANGED_TYPES: Final = (str, int, float, bool, type(None), bytes)
 _MAX_ENVIRONMENTS: Final = 32
@@ -81,9 +82,7 @@ def _call_engine(name: str) -> Callable[..., Any]:
     return helper
 
 
-def _environment(
-    cache: dict[Any, RestrictedEnvironment], key: Any, blob: bytes | None
-) -> RestrictedEnvironment:
+def _environment(cache: dict[Any, LocalRunner], key: Any, blob: bytes | None) -> LocalRunner:
     env = cache.get(key)
     if env is None:
         if blob is None:
@@ -93,9 +92,7 @@ def _environment(
             name: _call_engine(name) if isinstance(value, RemoteHelper) else value
             for name, value in table.items()
         }
-        env = RestrictedEnvironment(
-            helpers, time_limit, memory_limit=memory_limit, max_data_size=max_data_size
-        )
+        env = LocalRunner(helpers, time_limit, memory_limit, max_data_size)
         if len(cache) >= _MAX_ENVIRONMENTS:
             cache.clear()
         cache[key] = env
@@ -119,7 +116,7 @@ def _changes(
     return assigned, mutated, removed
 
 
-def _run(request: tuple[Any, ...], envs: dict[Any, RestrictedEnvironment]) -> tuple[Any, ...]:
+def _run(request: tuple[Any, ...], envs: dict[Any, LocalRunner]) -> tuple[Any, ...]:
     mode, source, data, external, env_key, env_blob, time_limit = request
     env = _environment(envs, env_key, env_blob)
     _limit_cpu(time_limit)
@@ -128,17 +125,20 @@ def _run(request: tuple[Any, ...], envs: dict[Any, RestrictedEnvironment]) -> tu
     task_data = {key: value for key, (value, _) in context.items()}
     external_data = {key: value for key, (value, _) in outside.items()}
     result = None
+    # The engine checked the task data against the helpers; here the code runs under the
+    # tracer as well as the kernel limits.
+    code = compile_source(prepare_source(source, mode), mode)
     if mode == "exec":
-        env.execute(source, task_data, external_data)
+        env.execute(code, task_data, external_data, traced=True)
     else:
-        result = env.evaluate(source, task_data, external_data)
+        result = env.evaluate(code, task_data, external_data, traced=True)
     assigned, mutated, removed = _changes(context, task_data, writable=mode == "exec")
     _, external_mutated, _ = _changes(outside, external_data, writable=False)
     return ("done", result, assigned, mutated, removed, external_mutated)
 
 
 def _serve(conn: Connection) -> None:
-    envs: dict[Any, RestrictedEnvironment] = {}
+    envs: dict[Any, LocalRunner] = {}
     while True:
         try:
             message = conn.recv_bytes()

@@ -46,7 +46,7 @@ def test_private_and_dunder_keys_are_invisible(env: RestrictedEnvironment) -> No
     data = {"_secret": "s3cret", "__builtins__": {"len": lambda x: 42}, "x": [1]}
     assert env.evaluate("len(x)", data) == 1
     assert env.evaluate("x[0].real", {"x": [1]}, {"_getattr_": lambda o, n: "pwned"}) == 1
-    namespace = env._namespace(data, {"_hidden": 1, "ok": 2})
+    namespace = env.local.namespace(data, {"_hidden": 1, "ok": 2})
     assert "_secret" not in namespace and "_hidden" not in namespace and namespace["ok"] == 2
     with pytest.raises(ScriptCompileError, match="_secret"):
         env.evaluate("_secret", data)

@@ -102,8 +102,11 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(obj) == len(pairs):
         return obj
     seen: set[str] = set()
-    first_repeat = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
-    return _DuplicateKeys(pairs, first_repeat)
+    for key, _ in pairs:  # fewer keys than pairs: find the first one named again
+        if key in seen:
+            return _DuplicateKeys(pairs, key)
+        seen.add(key)
+    return obj  # not reached
 
 
 def rejected(path: str, problem: str) -> InvalidInput:

@@ -77,9 +77,9 @@ def probes(pattern: str) -> list[str]:
     ``A``, ``1``, space, ``_`` for its classes), then a character that breaks the match; with
     and without the literal text the pattern starts with."""
     alphabet = sorted(set(pattern) | set("aA1 _"))[:_MAX_ALPHABET]
-    lead = _LEADING_LITERAL.match(pattern)
-    prefixes = {"", lead.group(1) if lead else ""}
-    return [p + ch * RUN + b for p in sorted(prefixes) for ch in alphabet for b in _BREAKERS]
+    lead = _LEADING_LITERAL.match(pattern).group(1)  # every part optional: it always matches
+    prefixes = sorted({"", lead})
+    return [p + ch * RUN + b for p in prefixes for ch in alphabet for b in _BREAKERS]
 
 
 def backtracking(patterns: Iterable[str]) -> list[str]:

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.bpmn.runtime import element_id, ready_human_tasks, stall_point, waiting_timers
+from engine.bpmn.runtime import element_id, stall_point, waiting_timers
+from engine.bpmn.tree_scan import scan
 from engine.store import instance_state as store
 from engine.store.records_ops import LIVE_STATUSES
 from engine.store.tables import HumanTaskRow, InstanceRecord, TimerRow
@@ -68,12 +69,13 @@ def _check(ctx: EngineContext, session: Session, record: InstanceRecord) -> list
     except Exception as exc:  # whatever the state holds, the report must go on
         return [Finding(iid, "unreadable", None, f"{type(exc).__name__}: {exc}"[:500])]
     out: list[Finding] = []
-    stuck = stall_point(workflow)
+    scanned = scan(workflow)  # one walk for the stall check and the ready user tasks
+    stuck = stall_point(workflow, scanned)
     if stuck is not None and record.status != "suspended":
         out.append(Finding(iid, "stalled", element_id(stuck), "", _name(stuck)))
 
     tree = {str(t.id): t for t in workflow.get_tasks()}
-    ready = {str(t.id): t for t in ready_human_tasks(workflow)}
+    ready = {str(t.id): t for t in scanned.ready_human}
     rows = session.scalars(
         select(HumanTaskRow).where(
             HumanTaskRow.instance_id == iid,

@@ -73,6 +73,15 @@ def test_start_work_and_approve(page, live_server, screenshot) -> None:
     assert page.locator("tr.staff-task", has_text=TITLE).count() == 0
     page.goto(f"{url}/tasks/done")
     assert page.locator("tr.staff-task", has_text=TITLE).count() == 1
+    # the lists' shared table (staff_macros.list_table): named headers, no raw keys
+    headers = page.locator("table.staff-table thead th").all_inner_texts()
+    assert len(headers) >= 5 and all(h.strip() for h in headers[:5]), headers
+    assert "staff.col" not in page.content()
+    screenshot(page, "done")
+    page.goto(f"{url}/instances/mine")
+    assert page.locator("tr.staff-instance", has_text=TITLE).count() == 1
+    assert "staff.col" not in page.content()
+    screenshot(page, "started")
 
     # the manager approves
     log_out(page)

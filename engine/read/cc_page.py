@@ -77,7 +77,7 @@ def cc_context(
     assert item is not None  # cc_detail found it
     open_tasks = [t for t in detail["tasks"] if t["status"] in ("open", "on_hold")]
     everybody = everyone(session)
-    history, _, _ = step_history(session, model, record.id, "", everybody)
+    history, _, _ = step_history(session, model, record.id, "", everybody, ctx.settings.zone)
     for entry in history:
         entry["actor_name"] = everybody.get(entry["actor"] or "", entry["actor"])
     start_form = model.forms.get(model.start_form) if model.start_form else None
@@ -105,7 +105,7 @@ def cc_context(
             "created_at": record.created_at,
             "completed_at": record.completed_at,
         },
-        "key_data": form_values(start_form, record.data or {}, everybody),
+        "key_data": form_values(start_form, record.data or {}, everybody, ctx.settings.zone),
         "history": history,
         "open_tasks": [
             {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
@@ -78,7 +79,12 @@ def model_labels(model: ParsedModel) -> Labels:
 
 
 def _value(
-    labels: Labels, key: str, value: Any, people: Mapping[str, str], groups: Mapping[str, str]
+    labels: Labels,
+    key: str,
+    value: Any,
+    people: Mapping[str, str],
+    groups: Mapping[str, str],
+    zone: tzinfo,
 ) -> Any:
     component = labels.components.get(key, {})
     if isinstance(value, str) and value in groups and person_groups(component) is None:
@@ -91,7 +97,8 @@ def _value(
                 "rows": [
                     [
                         display_value(
-                            labels.components.get(f"{key}[].{sub}", {}), row.get(sub), people
+                            labels.components.get(f"{key}[].{sub}", {}), row.get(sub), people,
+                            zone,
                         )
                         or "—"
                         for sub, _ in columns
@@ -99,7 +106,7 @@ def _value(
                     for row in value
                 ],
             }
-    shown = display_value(component, value, people)
+    shown = display_value(component, value, people, zone)
     return "—" if shown is None else shown
 
 
@@ -108,12 +115,14 @@ def data_rows(
     data: Mapping[str, Any],
     people: Mapping[str, str],
     groups: Mapping[str, str],
+    zone: tzinfo,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(labelled, other): labelled variables in the model's order as {key, label, value}
-    (``value``: text, True/False, or {columns, rows} for a list of rows); the rest as {key,
-    value} with the value left as it is."""
+    (``value``: text, True/False, or {columns, rows} for a list of rows; times in ``zone``);
+    the rest as {key, value} with the value left as it is."""
     labelled = [
-        {"key": key, "label": label, "value": _value(labels, key, data[key], people, groups)}
+        {"key": key, "label": label,
+         "value": _value(labels, key, data[key], people, groups, zone)}
         for key, label in labels.labels.items()
         if key in data and "[]" not in key
     ]
@@ -132,10 +141,11 @@ class DataReader:
     labels: Labels
     people: Mapping[str, str]
     groups: Mapping[str, str]
+    zone: tzinfo
 
     def rows(self, data: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         return data_rows(self.labels, data if isinstance(data, Mapping) else {}, self.people,
-                         self.groups)
+                         self.groups, self.zone)
 
 
 def reader(
@@ -143,5 +153,6 @@ def reader(
 ) -> DataReader:
     model = store.parsed_model(ctx, session, version_id)
     return DataReader(
-        model_labels(model), everyone(session), group_names(session, english=english)
+        model_labels(model), everyone(session), group_names(session, english=english),
+        ctx.settings.zone,
     )

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from engine.forms.people import person_groups
+from engine.wall_clock import shown
 
 if TYPE_CHECKING:
     from engine.forms import FormSchema
@@ -33,16 +35,28 @@ def _option_labels(component: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def _is_date_and_time(component: Mapping[str, Any]) -> bool:
+    # form-js keeps a date-and-time field's value as ISO text ("2027-01-01T14:00"); its date-
+    # and time-only subtypes ("2027-01-01", "14:00") already read as people write them.
+    return component.get("type") == "datetime" and component.get("subtype") == "datetime"
+
+
 def display_value(
-    component: Mapping[str, Any], value: Any, names: Mapping[str, str] | None = None
+    component: Mapping[str, Any],
+    value: Any,
+    names: Mapping[str, str] | None,
+    zone: tzinfo,
 ) -> str | bool | None:
     """A submitted value as a person reads it: option labels instead of option values, people
-    by name (a person field's usernames through ``names``), lists joined; booleans stay
-    booleans (the page words them). None for "nothing entered"."""
+    by name (a person field's usernames through ``names``), a date-and-time field's value as
+    planflow shows a time (wall-clock time in ``zone``, no ISO ``T``), lists joined; booleans
+    stay booleans (the page words them). None for "nothing entered"."""
     if value is None or value == "" or value == []:
         return None
     if isinstance(value, bool):
         return value
+    if _is_date_and_time(component) and isinstance(value, str):
+        return shown(value, zone)
     labels = _option_labels(component)
     if names and person_groups(component) is not None:
         labels = {json.dumps(u, ensure_ascii=False): n for u, n in names.items()}
@@ -61,7 +75,10 @@ def display_value(
 
 
 def form_values(
-    form: FormSchema | None, data: Mapping[str, Any], names: Mapping[str, str] | None = None
+    form: FormSchema | None,
+    data: Mapping[str, Any],
+    names: Mapping[str, str] | None,
+    zone: tzinfo,
 ) -> list[dict[str, Any]]:
     """The filled-in fields of ``form`` in form order: [{key, label, value}] (value as
     :func:`display_value`; ``names``: username -> display name for person fields). Fields
@@ -72,7 +89,7 @@ def form_values(
     for field in form.fields:
         if "[]" in field.path:
             continue
-        value = display_value(field.component, _path_value(data, field.path), names)
+        value = display_value(field.component, _path_value(data, field.path), names, zone)
         if value is None:
             continue
         out.append({"key": field.path, "label": field.label or field.key, "value": value})

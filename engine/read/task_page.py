@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -132,11 +133,16 @@ def task_detail(ctx: EngineContext, session: Session, actor: Actor, task_id: str
 
 
 def step_history(
-    session: Session, model: ParsedModel, instance_id: int, task_id: str, names: dict[str, str]
+    session: Session,
+    model: ParsedModel,
+    instance_id: int,
+    task_id: str,
+    names: dict[str, str],
+    zone: tzinfo,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None, list[str | None]]:
     """The instance's start and completed steps with the values each entered (the task page's
-    and the CC copy's history), what task ``task_id`` submitted (None if it has not, or no
-    task is meant) and everyone named in them."""
+    and the CC copy's history; times in ``zone``), what task ``task_id`` submitted (None if it
+    has not, or no task is meant) and everyone named in them."""
     audits = session.scalars(
         select(AuditRecord)
         .where(AuditRecord.instance_id == instance_id, AuditRecord.action.in_(HISTORY_ACTIONS))
@@ -152,7 +158,7 @@ def step_history(
             name = None
         else:
             entry_step = model.steps.get(entry.element_id or "")
-            fields = form_values(model.form_for(entry.element_id or ""), data, names)
+            fields = form_values(model.form_for(entry.element_id or ""), data, names, zone)
             name = details.get("name") or (entry_step.name if entry_step else entry.element_id)
             if entry.task_id == task_id:
                 submitted = dict(data)
@@ -243,7 +249,9 @@ def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) 
     row, record, model = task.row, task.record, task.model
     names = process_names(session)
     everybody = everyone(session)
-    history, submitted, named = step_history(session, model, record.id, row.id, everybody)
+    history, submitted, named = step_history(
+        session, model, record.id, row.id, everybody, ctx.settings.zone
+    )
     people = user_names(session, [record.started_by, row.assignee, row.completed_by, *named])
     for entry in history:
         entry["actor_name"] = people.get(entry["actor"] or "", entry["actor"])
@@ -282,7 +290,7 @@ def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) 
         "signing": signed,
         "reopened": reopened(session, record.id, row.id),
         "review_document": review_document(session, model, record.id, row.element_id),
-        "key_data": form_values(start_form, task.data, everybody),
+        "key_data": form_values(start_form, task.data, everybody, ctx.settings.zone),
         "history": history,
         "can_act": can_act,
         "can_submit": can_act and active,

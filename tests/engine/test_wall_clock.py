@@ -6,6 +6,7 @@ environment, whatever the settings said)."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,7 +16,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine.context import build_context
+from engine.forms import load_form
 from engine.notify.render import local_time
+from engine.read.form_view import display_value, form_values
 from engine.store.db import transaction
 from engine.store.migrate import upgrade
 from engine.usecases import instances
@@ -49,6 +52,27 @@ def test_a_typed_time_without_offset_is_wall_clock_time_in_the_zone():
     assert as_aware(INSTANT, TOKYO) is INSTANT  # an offset given is kept
     # never the server's own zone: a naive time is not converted, it is placed
     assert local(typed, TOKYO).hour == 9 and local(INSTANT, TOKYO).hour == 10
+
+
+def test_a_date_and_time_field_reads_as_a_time_not_as_iso_text():
+    """form-js keeps a date-and-time field as ISO text ("2027-01-01T14:00"); the task page's
+    key data, the history and the instance's data show it as planflow shows any time."""
+    field = {"type": "datetime", "subtype": "datetime", "key": "event_date"}
+    assert display_value(field, "2027-01-01T14:00", None, DEFAULT_ZONE) == "2027-01-01 14:00"
+    # typed without an offset: wall-clock time, the same in any zone
+    assert display_value(field, "2027-01-01T14:00", None, TOKYO) == "2027-01-01 14:00"
+    # stored with an offset (form-js's utc_offset / utc_normalized formats): shown in the zone
+    assert display_value(field, "2027-01-01T06:00:00Z", None, DEFAULT_ZONE) == "2027-01-01 14:00"
+    assert display_value(field, "2027-01-01T06:00:00Z", None, TOKYO) == "2027-01-01 15:00"
+    assert display_value(field, "下周一", None, TOKYO) == "下周一"  # not a time: as it is
+    date_only = {"type": "datetime", "subtype": "date", "key": "d"}
+    assert display_value(date_only, "2027-01-01", None, TOKYO) == "2027-01-01"
+    text = {"type": "textfield", "key": "note"}
+    assert display_value(text, "2027-01-01T14:00", None, TOKYO) == "2027-01-01T14:00"
+    form = load_form(json.dumps({"type": "default", "id": "f", "components": [
+        {**field, "dateLabel": "活动日期", "id": "Field_event_date"}]}))
+    assert form_values(form, {"event_date": "2027-01-01T14:00"}, None, TOKYO) == [
+        {"key": "event_date", "label": "活动日期", "value": "2027-01-01 14:00"}]
 
 
 def test_an_unknown_zone_fails_at_start_up(tmp_path):

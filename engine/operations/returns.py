@@ -82,12 +82,20 @@ def rewind_keeping_form(model: ParsedModel, workflow: BpmnWorkflow, plan: rewind
     return new_id
 
 
+def _title(row: HumanTaskRow | None, task: Any) -> str:
+    """A step as people know it: its task row's title (`task_properties.task_title`, e.g. one
+    guest's 嘉宾确认：李记者（科技日报）), the element's name for a task that never had a row."""
+    if row is not None and row.name:
+        return row.name
+    return task.task_spec.bpmn_name or rewind.element_id(task)
+
+
 def _target_dict(session: Session, task: Any) -> dict[str, Any]:
     old = session.get(HumanTaskRow, str(task.id))
     return {
         "task_id": str(task.id),
         "element_id": rewind.element_id(task),
-        "name": task.task_spec.bpmn_name or rewind.element_id(task),
+        "name": _title(old, task),
         "completed_by": old.completed_by if old else None,
         "completed_at": old.completed_at.isoformat() if old and old.completed_at else None,
     }
@@ -114,7 +122,7 @@ def return_targets(
             {
                 "task_id": str(t.id),
                 "element_id": rewind.element_id(t),
-                "name": t.task_spec.bpmn_name,
+                "name": _title(session.get(HumanTaskRow, str(t.id)), t),
             }
             for t in plan.user_tasks(TaskState.READY)
             if t.id != task.id

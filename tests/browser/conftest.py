@@ -22,6 +22,7 @@ import re
 import shutil
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -228,11 +229,11 @@ def take_screenshot(page, name: str, *, full_page: bool = True) -> Path:
     return path
 
 
-def take_readme_screenshot(page, name: str) -> Path:
+def take_readme_screenshot(page, name: str, *, full_page: bool = True) -> Path:
     """A screenshot the README shows: saved like any other, and copied over the README's image
     only when ``PLANFLOW_README_SCREENSHOTS=1`` asks for it (a test run must not rewrite
     tracked files)."""
-    path = take_screenshot(page, name)
+    path = take_screenshot(page, name, full_page=full_page)
     if os.environ.get("PLANFLOW_README_SCREENSHOTS") == "1":
         README_SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, README_SCREENSHOT_DIR / path.name)
@@ -263,18 +264,34 @@ class LiveServer:
         page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    """planflow on 127.0.0.1 (ephemeral port) with a fresh SQLite database, the staff users of
-    tests/conftest.py, the test models and the department's models from bpmn/ deployed."""
+@contextmanager
+def serving(ctx: object) -> Iterator[LiveServer]:
+    """planflow on ``ctx`` at 127.0.0.1 (ephemeral port), in a thread, until the block ends."""
     import threading
 
     from werkzeug.serving import make_server
 
+    from web import create_app
+
+    app = create_app({"TESTING": True}, context=ctx)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", ctx)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        ctx.db.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """planflow on 127.0.0.1 (ephemeral port) with a fresh SQLite database, the staff users of
+    tests/conftest.py, the test models and the department's models from bpmn/ deployed."""
     from engine.context import build_context
     from engine.store.migrate import upgrade
     from tests.conftest import MODELS, deploy_fixture, make_settings, make_staff
-    from web import create_app
 
     ctx = build_context(make_settings(f"sqlite:///{tmp_path / 'live.sqlite3'}", tmp_path))
     upgrade(ctx.db)
@@ -288,13 +305,23 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         with transaction(ctx.sessions) as session:
             deploy(ctx, session, uploads_from_paths([bpmn_dir]), "owner")
     assert MODELS.exists()
-    app = create_app({"TESTING": True}, context=ctx)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", ctx)
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        ctx.db.dispose()  # type: ignore[attr-defined]
+    with serving(ctx) as server:
+        yield server
+
+
+DEMO_PASSWORD = "demo-password-1"
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """planflow serving exactly what `planflow demo` loads (its users, with DEMO_PASSWORD, its
+    models and instances) on a fresh SQLite database: what the README's screenshots show."""
+    from engine.context import build_context
+    from tests.conftest import make_settings
+    from web.demo import load_demo
+
+    ctx = build_context(make_settings(f"sqlite:///{tmp_path / 'demo.sqlite3'}", tmp_path))
+    said = list(load_demo(ctx, DEMO_PASSWORD))
+    assert said[-1].startswith("演示数据已就绪"), said
+    with serving(ctx) as server:
+        yield server

@@ -1,7 +1,7 @@
 """抄送我的, the notification bell and 外出设置 in real Chromium: alice copies req on an instance,
 req sees the badge, opens the copy read-only; the bell counts a task handed to req; req marks
-themself away and the task moves to the deputy. Screenshots go to tests/screenshots (cc.png is
-the README's: refreshed there with PLANFLOW_README_SCREENSHOTS=1).
+themself away and the task moves to the deputy. Screenshots go to tests/screenshots (the
+README's 抄送我的 comes from the demo: test_demo_pages_ui.py).
 
 The `page` fixture fails a test on any console error, page error, HTTP error response or
 request to another host.
@@ -19,7 +19,7 @@ from engine.people.accounts import actor_for
 from engine.store.db import transaction
 from engine.store.tables import HumanTaskRow
 from engine.usecases import instances
-from tests.browser.conftest import take_readme_screenshot, take_screenshot
+from tests.browser.conftest import take_screenshot
 
 TITLE = "华南区渠道大会"
 
@@ -60,7 +60,7 @@ def test_cc_bell_and_away(page, live_server) -> None:
     row = page.locator("tr.me-cc", has_text=TITLE)
     assert "me-unread" in (row.get_attribute("class") or "")
     assert "请了解渠道大会安排" in row.inner_text() and "Alice" in row.inner_text()
-    take_readme_screenshot(page, "cc")
+    take_screenshot(page, "cc")
 
     # opened: read-only instance context, marked read
     row.get_by_role("link", name=TITLE).click()

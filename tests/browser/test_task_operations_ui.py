@@ -15,7 +15,7 @@ from engine.people.accounts import actor_for
 from engine.store.db import transaction
 from engine.store.records_ops import TaskSignerRecord
 from engine.usecases import instances
-from tests.browser.conftest import take_readme_screenshot
+from tests.browser.conftest import take_screenshot
 from tests.browser.staff_forms import fill, form_ready, label
 from tests.browser.task_steps import claim, open_row, start
 
@@ -76,9 +76,9 @@ def test_manager_returns_to_the_specialist_with_a_reason(page, live_server) -> N
     page.locator("#ops-return > summary").click()
     panel = page.locator("#ops-return")
     assert panel.get_by_role("radio", name=re.compile("提交说明")).is_checked()
-    # the screenshot: the manager's panel with 退回 and 加签 open
+    # the manager's panel with 退回 and 加签 open (the README's image: test_demo_pages_ui.py)
     page.locator("#ops-add-signer > summary").click()
-    take_readme_screenshot(page, "task-operations")
+    take_screenshot(page, "task-operations-test")
     panel.get_by_role("button", name="退回").click()  # no reason yet: the browser asks for one
     assert page.url.endswith(f"/tasks/{review}")
     panel.get_by_label("原因").fill("预算明细不完整，请补充")

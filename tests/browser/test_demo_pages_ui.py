@@ -1,0 +1,180 @@
+"""The demo's pages as the README shows them, in Chromium: 张专员's inbox and a launch step with
+its key data and task operations, 陈专员's 抄送我的, the product launch's instance page, 王经理's
+dashboard and the administrators' 运行检查 — on exactly what `planflow demo` loads. Each page
+is in Chinese with no translation key left raw and nothing wider than the window; with
+``PLANFLOW_README_SCREENSHOTS=1`` the run refreshes the README's images, so they show today's
+pages rather than the pages of the day they were taken.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import delete, select
+
+from engine.operations import cc
+from engine.people.accounts import actor_for
+from engine.store.db import transaction
+from engine.store.tables import HumanTaskRow, InstanceRecord
+from tests.browser.conftest import DEMO_PASSWORD, take_readme_screenshot, take_screenshot
+from tests.browser.staff_forms import form_ready, label
+from web.demo_scenarios import BRAND_TITLE, LAUNCH_TITLE
+from web.i18n import catalog
+
+pytestmark = pytest.mark.browser
+
+
+def _log_in(server, page, username: str, then: str) -> None:
+    page.goto(f"{server.url}/login?next={then}")
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}{then}")
+    page.wait_for_load_state("networkidle")
+
+
+def _looks_right(page) -> str:
+    """The page's visible text, after checking that no translation key shows raw, no time as
+    ISO text (``2027-01-01T14:00``: a form's date-and-time field used to) and that nothing is
+    wider than the window (a clipped column would be)."""
+    text = page.locator("body").inner_text()
+    raw = sorted(key for key in catalog() if key in text)
+    assert not raw, raw
+    iso = re.findall(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}\S*", text)
+    assert not iso, iso
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"the page is {overflow}px wider than the window"
+    return text
+
+
+def _instance_id(server, title: str) -> int:
+    with transaction(server.ctx.sessions) as s:
+        return s.scalar(select(InstanceRecord.id).where(InstanceRecord.title == title))
+
+
+def test_the_specialists_inbox(page, demo_server) -> None:
+    _log_in(demo_server, page, "zhang", "/tasks")
+    text = _looks_right(page)
+    assert page.locator("h1").inner_text() == "我的待办"
+    rows = page.locator("tr.staff-task")
+    # the launch's guests and venue, the brand's monthly report: offered to 策划专员
+    assert rows.count() >= 3
+    assert rows.filter(has_text=LAUNCH_TITLE).count() >= 2
+    assert rows.filter(has_text=BRAND_TITLE).count() == 1
+    headers = page.locator("table.staff-table thead th").all_inner_texts()
+    assert [h for h in headers[:4] if h.strip()] == ["标题", "当前步骤", "流程", "截止时间"]
+    assert "张专员" in text and "待认领" in text
+    take_readme_screenshot(page, "inbox")
+
+
+def test_a_launch_task_with_its_key_data(page, demo_server) -> None:
+    _log_in(demo_server, page, "zhang", "/tasks")
+    page.locator("tr.staff-task", has_text="场地洽谈").get_by_role(
+        "link", name=re.compile("^办理")).click()
+    form_ready(page)
+    text = _looks_right(page)
+    assert LAUNCH_TITLE in page.locator(".staff-subtitle").inner_text()
+    # the start form's values as the starter entered them, the date and time as a time
+    assert re.search(r"活动日期\s+\d{4}-\d{2}-\d{2} 14:00", text), text[:1500]
+    assert "上海国际会议中心" in text
+    take_screenshot(page, "demo_launch_task")
+
+    # A number field's up/down arrows (form-js): both inside their box and both working. The
+    # page's own button padding used to push 减少 out of sight, where no click reached it.
+    cost = page.get_by_label(label("场地及搭建费用（元）"))
+    group = page.locator(".fjs-input-group", has=cost)
+    box = group.locator(".fjs-number-arrow-container").bounding_box()
+    for name in ("增加", "减少"):
+        arrow = group.get_by_role("button", name=name).bounding_box()
+        assert box["y"] - 0.5 <= arrow["y"] and arrow["y"] + arrow["height"] <= (
+            box["y"] + box["height"] + 0.5), (name, arrow, box)
+        assert arrow["x"] + arrow["width"] <= box["x"] + box["width"] + 0.5, (name, arrow, box)
+    cost.fill("1000")
+    group.get_by_role("button", name="减少").click()
+    group.get_by_role("button", name="减少").click()
+    group.get_by_role("button", name="增加").click()
+    assert cost.input_value() == "999.99"  # the field counts in fen (two decimals)
+
+
+def test_the_task_operations_on_a_launch_step(page, demo_server) -> None:
+    """张专员 has claimed a guest's confirmation and opens 加签 and 退回 (the README's 办理操作):
+    退回 offers the step before, the guest list 张专员 drew up."""
+    _log_in(demo_server, page, "zhang", "/tasks")
+    page.locator("tr.staff-task", has_text="嘉宾确认：李记者").get_by_role(
+        "link", name=re.compile("^办理")).click()
+    form_ready(page)
+    page.get_by_role("button", name="认领").click()
+    page.wait_for_load_state()
+    form_ready(page)
+    page.locator("#ops-add-signer > summary").click()
+    page.locator("#ops-return > summary").click()
+    back = page.locator("#ops-return").get_by_role("radio", name=re.compile("拟定嘉宾名单并邀请"))
+    assert back.is_checked() and "张专员" in page.locator("#ops-return").inner_text()
+    text = _looks_right(page)
+    assert "前加签" in text and "会签加签" in text and "后加签" in text
+    take_readme_screenshot(page, "task-operations")
+
+
+def test_a_copy_in_the_cc_list(page, demo_server) -> None:
+    """李主管 copies 陈专员 on the launch; 陈专员's 抄送我的 (the README's image)."""
+    ctx = demo_server.ctx
+    iid = _instance_id(demo_server, LAUNCH_TITLE)
+    with transaction(ctx.sessions) as s:
+        cc.cc(ctx, s, actor_for(s, "li"), iid, ["chen"], note="请关注嘉宾确认进度")
+    _log_in(demo_server, page, "chen", "/cc")
+    text = _looks_right(page)
+    row = page.locator("tr.me-cc", has_text=LAUNCH_TITLE)
+    assert "me-unread" in (row.get_attribute("class") or "")
+    assert "李主管" in row.inner_text() and "请关注嘉宾确认进度" in row.inner_text()
+    assert "陈专员" in text
+    take_readme_screenshot(page, "cc")
+
+
+def test_the_launch_on_its_instance_page(page, demo_server) -> None:
+    iid = _instance_id(demo_server, LAUNCH_TITLE)
+    _log_in(demo_server, page, "wang", f"/instances/{iid}")
+    page.wait_for_function("window.__diagramReady === true")
+    text = _looks_right(page)
+    assert LAUNCH_TITLE in page.locator("h1").inner_text()
+    assert "运行中" in text and "活动执行流程" in text
+    # the event's date and time, as the launch's start form took it
+    data = page.locator("table", has_text="活动日期").first.inner_text()
+    assert re.search(r"活动日期\s+\d{4}-\d{2}-\d{2} 14:00", data), data
+    svg = page.locator("#pf-diagram svg")
+    assert svg.locator(".djs-element.pf-active").count() >= 1  # where it stands, highlighted
+    assert svg.locator(".djs-element.pf-done").count() >= 1
+    # the countdown's timers are marked with their due dates
+    assert page.locator("#pf-diagram .pf-overlay").first.is_visible()
+    assert page.locator("#pf-diagram .bjs-powered-by").is_visible()  # bpmn.io watermark
+    take_readme_screenshot(page, "instance_detail", full_page=False)  # the README's first screen
+
+
+def test_the_managers_dashboard(page, demo_server) -> None:
+    _log_in(demo_server, page, "wang", "/dashboard")
+    page.wait_for_function("window.__dashboardReady === true")
+    text = _looks_right(page)
+    assert page.locator("h1").inner_text().startswith("数据看板")
+    for chart in ("chart-process", "chart-stage", "chart-throughput"):
+        assert page.evaluate(f"!!window.pfCharts['{chart}']"), chart
+    # the demo's processes are counted, by their Chinese names
+    assert "活动执行流程" in page.locator("#h-process + .pf-chart-row table").inner_text()
+    assert "王经理" in text
+    take_readme_screenshot(page, "dashboard", full_page=False)
+
+
+def test_the_administrators_health_check(page, demo_server) -> None:
+    iid = _instance_id(demo_server, BRAND_TITLE)
+    with transaction(demo_server.ctx.sessions) as s:  # a ready task loses its inbox row
+        s.execute(delete(HumanTaskRow).where(HumanTaskRow.instance_id == iid,
+                                             HumanTaskRow.status == "open"))
+    _log_in(demo_server, page, "admin", "/admin/health")
+    _looks_right(page)
+    assert page.locator("h1").inner_text() == "运行检查"
+    row = page.locator("tr.finding-task_row_missing")
+    assert row.count() == 1
+    assert "待办缺失" in row.inner_text() and f"#{iid}" in row.inner_text()
+    assert "填写月度效果数据" in row.inner_text()  # the step by its name, not its element id
+    take_readme_screenshot(page, "health")

@@ -112,7 +112,10 @@ def test_the_task_operations_on_a_launch_step(page, demo_server) -> None:
     page.locator("#ops-add-signer > summary").click()
     page.locator("#ops-return > summary").click()
     back = page.locator("#ops-return").get_by_role("radio", name=re.compile("拟定嘉宾名单并邀请"))
-    assert back.is_checked() and "张专员" in page.locator("#ops-return").inner_text()
+    panel = page.locator("#ops-return").inner_text()
+    assert back.is_checked() and "张专员" in panel
+    # it warns of the other guests' confirmations, each by its own title
+    assert "嘉宾确认：王总（星辰科技）" in panel and "嘉宾确认：科技博主小周" in panel, panel
     text = _looks_right(page)
     assert "前加签" in text and "会签加签" in text and "后加签" in text
     take_readme_screenshot(page, "task-operations")

@@ -250,23 +250,30 @@ def screenshot() -> Callable[..., Path]:
 
 
 class LiveServer:
-    def __init__(self, url: str, ctx: object) -> None:
+    def __init__(self, url: str, ctx: object, password: str | None = None) -> None:
         self.url = url
         self.ctx = ctx
+        self.password = password  # everyone's (None: tests/conftest.py's PASSWORD)
 
-    def login(self, page: object, username: str, password: str | None = None) -> None:
+    def login(
+        self, page: object, username: str, password: str | None = None, then: str | None = None
+    ) -> None:
+        """Log in; with ``then``, land on that page (the login form carries it as ``next``)."""
         from tests.conftest import PASSWORD
 
-        page.goto(f"{self.url}/login")  # type: ignore[attr-defined]
+        page.goto(f"{self.url}/login" + (f"?next={then}" if then else ""))  # type: ignore[attr-defined]
         page.fill("#username", username)  # type: ignore[attr-defined]
-        page.fill("#password", password or PASSWORD)  # type: ignore[attr-defined]
+        page.fill("#password", password or self.password or PASSWORD)  # type: ignore[attr-defined]
         page.click("button[type=submit]")  # type: ignore[attr-defined]
+        if then:
+            page.wait_for_url(f"{self.url}{then}")  # type: ignore[attr-defined]
         page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
 
 
 @contextmanager
-def serving(ctx: object) -> Iterator[LiveServer]:
-    """planflow on ``ctx`` at 127.0.0.1 (ephemeral port), in a thread, until the block ends."""
+def serving(ctx: object, password: str | None = None) -> Iterator[LiveServer]:
+    """planflow on ``ctx`` at 127.0.0.1 (ephemeral port), in a thread, until the block ends
+    (``password``: its users', when not tests/conftest.py's)."""
     import threading
 
     from werkzeug.serving import make_server
@@ -278,7 +285,7 @@ def serving(ctx: object) -> Iterator[LiveServer]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", ctx)
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", ctx, password)
     finally:
         server.shutdown()
         thread.join(timeout=5)
@@ -323,5 +330,5 @@ def demo_server(tmp_path: Path) -> Iterator[LiveServer]:
     ctx = build_context(make_settings(f"sqlite:///{tmp_path / 'demo.sqlite3'}", tmp_path))
     said = list(load_demo(ctx, DEMO_PASSWORD))
     assert said[-1].startswith("演示数据已就绪"), said
-    with serving(ctx) as server:
+    with serving(ctx, DEMO_PASSWORD) as server:
         yield server

@@ -17,21 +17,12 @@ from engine.operations import cc
 from engine.people.accounts import actor_for
 from engine.store.db import transaction
 from engine.store.tables import HumanTaskRow, InstanceRecord
-from tests.browser.conftest import DEMO_PASSWORD, take_readme_screenshot, take_screenshot
+from tests.browser.conftest import take_readme_screenshot, take_screenshot
 from tests.browser.staff_forms import form_ready, label
 from web.demo_scenarios import BRAND_TITLE, LAUNCH_TITLE
 from web.i18n import catalog
 
 pytestmark = pytest.mark.browser
-
-
-def _log_in(server, page, username: str, then: str) -> None:
-    page.goto(f"{server.url}/login?next={then}")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server.url}{then}")
-    page.wait_for_load_state("networkidle")
 
 
 def _looks_right(page) -> str:
@@ -56,7 +47,7 @@ def _instance_id(server, title: str) -> int:
 
 
 def test_the_specialists_inbox(page, demo_server) -> None:
-    _log_in(demo_server, page, "zhang", "/tasks")
+    demo_server.login(page, "zhang", then="/tasks")
     text = _looks_right(page)
     assert page.locator("h1").inner_text() == "我的待办"
     rows = page.locator("tr.staff-task")
@@ -71,7 +62,7 @@ def test_the_specialists_inbox(page, demo_server) -> None:
 
 
 def test_a_launch_task_with_its_key_data(page, demo_server) -> None:
-    _log_in(demo_server, page, "zhang", "/tasks")
+    demo_server.login(page, "zhang", then="/tasks")
     page.locator("tr.staff-task", has_text="场地洽谈").get_by_role(
         "link", name=re.compile("^办理")).click()
     form_ready(page)
@@ -102,7 +93,7 @@ def test_a_launch_task_with_its_key_data(page, demo_server) -> None:
 def test_the_task_operations_on_a_launch_step(page, demo_server) -> None:
     """张专员 has claimed a guest's confirmation and opens 加签 and 退回 (the README's 办理操作):
     退回 offers the step before, the guest list 张专员 drew up."""
-    _log_in(demo_server, page, "zhang", "/tasks")
+    demo_server.login(page, "zhang", then="/tasks")
     page.locator("tr.staff-task", has_text="嘉宾确认：李记者").get_by_role(
         "link", name=re.compile("^办理")).click()
     form_ready(page)
@@ -127,7 +118,7 @@ def test_a_copy_in_the_cc_list(page, demo_server) -> None:
     iid = _instance_id(demo_server, LAUNCH_TITLE)
     with transaction(ctx.sessions) as s:
         cc.cc(ctx, s, actor_for(s, "li"), iid, ["chen"], note="请关注嘉宾确认进度")
-    _log_in(demo_server, page, "chen", "/cc")
+    demo_server.login(page, "chen", then="/cc")
     text = _looks_right(page)
     row = page.locator("tr.me-cc", has_text=LAUNCH_TITLE)
     assert "me-unread" in (row.get_attribute("class") or "")
@@ -138,7 +129,7 @@ def test_a_copy_in_the_cc_list(page, demo_server) -> None:
 
 def test_the_launch_on_its_instance_page(page, demo_server) -> None:
     iid = _instance_id(demo_server, LAUNCH_TITLE)
-    _log_in(demo_server, page, "wang", f"/instances/{iid}")
+    demo_server.login(page, "wang", then=f"/instances/{iid}")
     page.wait_for_function("window.__diagramReady === true")
     text = _looks_right(page)
     assert LAUNCH_TITLE in page.locator("h1").inner_text()
@@ -156,7 +147,7 @@ def test_the_launch_on_its_instance_page(page, demo_server) -> None:
 
 
 def test_the_managers_dashboard(page, demo_server) -> None:
-    _log_in(demo_server, page, "wang", "/dashboard")
+    demo_server.login(page, "wang", then="/dashboard")
     page.wait_for_function("window.__dashboardReady === true")
     text = _looks_right(page)
     assert page.locator("h1").inner_text().startswith("数据看板")
@@ -173,7 +164,7 @@ def test_the_administrators_health_check(page, demo_server) -> None:
     with transaction(demo_server.ctx.sessions) as s:  # a ready task loses its inbox row
         s.execute(delete(HumanTaskRow).where(HumanTaskRow.instance_id == iid,
                                              HumanTaskRow.status == "open"))
-    _log_in(demo_server, page, "admin", "/admin/health")
+    demo_server.login(page, "admin", then="/admin/health")
     _looks_right(page)
     assert page.locator("h1").inner_text() == "运行检查"
     row = page.locator("tr.finding-task_row_missing")

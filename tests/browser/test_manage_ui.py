@@ -68,17 +68,6 @@ def _complete_open(ctx, instance_id: int, who: str, data: dict) -> None:
         instances.complete(ctx, s, actor, task.id, data)
 
 
-def _login(live_server, page, username: str, then: str) -> None:
-    """Log in and land on `then` (the login form carries it as `next`)."""
-    from tests.conftest import PASSWORD
-
-    page.goto(f"{live_server.url}/login?next={then}")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}{then}")
-
-
 def _not_overlapped(page, selector: str) -> None:
     locator = page.locator(selector).first
     locator.wait_for(state="visible")
@@ -102,7 +91,7 @@ def test_instance_detail_shows_diagram_with_progress(page, live_server, screensh
     reviewing = _start(ctx, "bob", "年度品牌大会", 50000)
     _complete_open(ctx, reviewing, "bob", {"description": "需要经理审批"})
 
-    _login(live_server, page, "mgr", f"/instances/{waiting}")
+    live_server.login(page, "mgr", then=f"/instances/{waiting}")
     page.wait_for_function("window.__diagramReady === true")
     svg = page.locator("#pf-diagram svg")
     assert svg.locator(".djs-element.pf-done[data-element-id='submit']").count() == 1
@@ -123,7 +112,7 @@ def test_instance_detail_shows_diagram_with_progress(page, live_server, screensh
 
 
 def test_modeler_renames_a_task_and_deploys_version_2(page, live_server, screenshot):
-    _login(live_server, page, "owner", "/models/approval_demo/edit")
+    live_server.login(page, "owner", then="/models/approval_demo/edit")
     page.wait_for_function("window.__editorReady === true")
     assert page.evaluate("window.__editorError || null") is None
     assert page.locator("#pf-version").inner_text() == "v1"
@@ -188,7 +177,7 @@ def test_dashboard_draws_charts_with_tables(page, live_server, screenshot):
                 updated_at=at, completed_at=at, state="{}", suspended=False,
                 data={"project_name": name, "completion_result": {"completion_rate": rate}},
             ))
-    _login(live_server, page, "mgr", "/dashboard")
+    live_server.login(page, "mgr", then="/dashboard")
     page.wait_for_function("window.__dashboardReady === true")
     for chart in ("chart-process", "chart-stage", "chart-overdue", "chart-timers",
                   "chart-throughput", "chart-kpi"):
@@ -216,7 +205,7 @@ def test_form_editor_and_dmn_table(page, live_server, screenshot):
         deploy(ctx, s, [Upload(v1.bpmn_file, bpmn.encode()),
                         Upload("budget_level.dmn", BUDGET_DMN.encode())], "owner")
 
-    _login(live_server, page, "owner", "/models/approval_demo/forms/approval_review.form")
+    live_server.login(page, "owner", then="/models/approval_demo/forms/approval_review.form")
     page.wait_for_function("window.__editorReady === true")
     assert page.evaluate("window.__editorError || null") is None
     assert page.locator("#pf-editor .fjs-form-field", has_text="审批结论").count() >= 1

@@ -40,14 +40,16 @@ def shown(
     value: datetime | date | str | None, zone: tzinfo, form: str = "minute", empty: str = ""
 ) -> str:
     """How planflow shows an instant: wall-clock time in ``zone`` in the named form; ``empty``
-    for no value. A date is shown as itself; text that is not an ISO time is shown as it is
-    (a value from somebody's data: better seen than hidden)."""
+    for no value. A date is shown as itself; text that is not an ISO time, or one that cannot
+    be shown in the zone, is shown as it is (a value from somebody's data, e.g. set by a
+    diagram's script: better seen than hidden, and never an error page)."""
     if value is None or value == "":
         return empty
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
+            # At the ends of the calendar (year 1, year 9999) the zone's offset runs off it.
+            return shown(datetime.fromisoformat(value), zone, form, empty)
+        except (ValueError, OverflowError):
             return value
     if not isinstance(value, datetime):  # a date: no time of day to show
         return value.strftime(FORMS["day"] if form in ("short", "day") else FORMS["date"])

@@ -44,6 +44,9 @@ def test_an_instant_is_shown_as_wall_clock_time_in_the_zone():
     assert shown(date(2026, 3, 2), TOKYO, "day") == "03-02"
     assert shown(None, TOKYO) == "" and shown("", TOKYO, empty="-") == "-"
     assert shown("下周一", TOKYO) == "下周一"  # not a time: shown as it is
+    # at the calendar's ends the zone's offset runs off it: the text as it is, not an error
+    assert shown("9999-12-31T23:00:00Z", DEFAULT_ZONE) == "9999-12-31T23:00:00Z"
+    assert shown("0001-01-01T00:00:00+14:00", TOKYO) == "0001-01-01T00:00:00+14:00"
 
 
 def test_a_typed_time_without_offset_is_wall_clock_time_in_the_zone():

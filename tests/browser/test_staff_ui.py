@@ -181,6 +181,14 @@ def test_inbox_filters_and_phone_width(page, live_server, screenshot) -> None:
     # nothing is wider than the phone
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, width
+    # the main navigation has a row of its own under the user's links, its first entries in
+    # sight (it scrolls sideways for the rest)
+    nav = page.locator(".mainnav").bounding_box()
+    user = page.locator(".userbox").bounding_box()
+    assert nav["y"] >= user["y"] + user["height"] - 1 and nav["width"] >= 390 - 40, (nav, user)
+    for entry in ("我的待办", "已办"):
+        box = page.locator(".mainnav a", has_text=entry).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (entry, box)
     screenshot(page, "inbox-phone")
     page.locator("tr.staff-task").get_by_role("link", name=re.compile("^办理")).click()
     form_ready(page)

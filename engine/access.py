@@ -22,10 +22,11 @@ Roles: staff, manager (planning manager/supervisor, executive), process owner, a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import CompoundSelect, and_, bindparam, exists, or_, select, union
+from sqlalchemy import CompoundSelect, Select, and_, bindparam, exists, or_, select, union
 from sqlalchemy.orm import Session, joinedload
 
 from engine.errors import Forbidden, NotFound
@@ -225,6 +226,7 @@ class TaskAccess:
     record: InstanceRecord
     delegation: TaskDelegationRecord | None
     relation: str
+    also: tuple[Any, ...] = ()  # the values of the columns a caller added (`task_access`)
 
     def may(self, op: str) -> bool:
         return allowed(
@@ -299,29 +301,27 @@ def allowed(
 
 
 # The task with its candidate groups, its instance and its active delegation (if any): one
-# statement, not four (built once).
-_TASK_AND_INSTANCE = (
+# statement, not four (built once). A caller may add columns of its own (`task_access`).
+TASK_AND_INSTANCE = (
     select(HumanTaskRow, InstanceRecord, TaskDelegationRecord)
     .join(InstanceRecord, InstanceRecord.id == HumanTaskRow.instance_id)
-    .outerjoin(
-        TaskDelegationRecord,
-        and_(
-            TaskDelegationRecord.task_id == HumanTaskRow.id,
-            TaskDelegationRecord.status == "active",
-        ),
-    )
+    .outerjoin(TaskDelegationRecord, and_(TaskDelegationRecord.task_id == HumanTaskRow.id,
+                                          TaskDelegationRecord.status == "active"))
     .options(joinedload(HumanTaskRow.candidate_groups))
     .where(HumanTaskRow.id == bindparam("task_id"))
 )
 
 
-def task_access(session: Session, actor: Actor, task_id: str) -> TaskAccess:
+def task_access(session: Session, actor: Actor, task_id: str,
+                statement: Select[Any] = TASK_AND_INSTANCE,
+                params: Mapping[str, Any] | None = None) -> TaskAccess:
     """The task as the actor stands to it; NotFound if it does not exist or the actor may not
-    see its instance."""
-    found = session.execute(_TASK_AND_INSTANCE, {"task_id": task_id}).unique().first()
+    see its instance. ``statement``: `TASK_AND_INSTANCE` with columns a caller added (their
+    values: `TaskAccess.also`)."""
+    found = session.execute(statement, {**(params or {}), "task_id": task_id}).unique().first()
     if found is None:
         raise _no_task(task_id)
-    row, record, delegation = found
+    row, record, delegation, *also = found
     rel = relation(actor, row, delegation)
     # The relation answers it without a query, or the instance rule does. A step offered to
     # the actor's group stays theirs to know after a colleague did it: a second click that
@@ -333,7 +333,7 @@ def task_access(session: Session, actor: Actor, task_id: str) -> TaskAccess:
     )
     if not visible:
         raise _no_task(task_id)
-    return TaskAccess(actor, row, record, delegation, rel)
+    return TaskAccess(actor, row, record, delegation, rel, tuple(also))
 
 
 def require_task(session: Session, actor: Actor, op: str, task_id: str) -> TaskAccess:

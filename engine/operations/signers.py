@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.access import require_task, task_access
+from engine.access import TASK_AND_INSTANCE, require_task, task_access
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.notify.notifications import publish
 from engine.operations.completion import advance, open_entry
@@ -32,7 +32,7 @@ from engine.operations.shared import (
 )
 from engine.operations.votes import count_votes
 from engine.store import instance_state as store
-from engine.store.instance_probe import probe
+from engine.store.instance_probe import ABOUT_THE_INSTANCE, known_about
 from engine.store.records_ops import LIVE_STATUSES, TaskSignerRecord, TaskSubmissionRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.usecases import instances
@@ -40,6 +40,9 @@ from engine.usecases import instances
 if TYPE_CHECKING:
     from engine.context import EngineContext
     from engine.people.accounts import Actor
+
+
+_TASK_AND_ABOUT = TASK_AND_INSTANCE.add_columns(*ABOUT_THE_INSTANCE)  # built once
 
 
 def submit(
@@ -56,12 +59,13 @@ def submit(
     On a signature/vote row it means "approve" (use `sign` to reject); with
     ``signature_rows=False`` (the API's /complete) such a row is a Conflict: use /sign."""
     instances.check_data(data)
-    task = task_access(session, actor, task_id)
+    # With the task, what the save needs to know of its instance (whether it has timers, ever
+    # had a signer, delegation or held submission, has anything to route around an absence,
+    # which task rows are live): the save need not ask, and the common case has no task
+    # operation and nothing more to read here.
+    task = task_access(session, actor, task_id, _TASK_AND_ABOUT, {"now": ctx.clock.now()})
     row, record = task.row, task.record
-    # One probe (the instance's timers, whether it ever had a signer, delegation or held
-    # submission, whether anything is to route around an absence) that the save then need not
-    # repeat; the common case has no task operation and nothing more to read here.
-    known = probe(session, record.id, ctx.clock.now())
+    known = known_about(task.also)
     any_ops = bool(known.task_operations)
     entry, entries = signers_of(session, row.id) if any_ops else (None, [])
     if entry is not None and signature_rows:

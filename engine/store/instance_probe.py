@@ -1,22 +1,26 @@
-"""What an action on one instance needs to know before it saves, read in one statement.
+"""What an action on one instance needs to know before it saves, asked with what it reads
+anyway.
 
 A save asks three questions besides the instance itself: its timer rows and unresolved
 incidents (`timer_rows.sync_timers`, the status), whether it ever had a task operation (加签,
 delegation, held submission: `engine.operations.save_hooks`), and whether anyone is away or
-one of its tasks is handed over (`engine.people.absence.apply_for_instance`). Asked one by one
-they cost three round trips through the ORM on every completion; `probe` answers all three in
-one UNION and returns them as a `timer_rows.Known`, which the caller passes to the save. A
-timer batch asks the same for all its instances (`routing`, beside `timer_rows.for_instances`).
+one of its tasks is handed over (`engine.people.absence.apply_for_instance`); it also needs the
+instance's live task rows. Asked one by one they cost round trips through the ORM on every
+completion. A completion asks them as columns of the task's own read (`ABOUT_THE_INSTANCE`,
+added to `engine.access.task_access`'s statement) and passes the answers to the save as a
+`timer_rows.Known` (`known_about`). A timer batch asks the same for all its instances
+(`routing`, beside `timer_rows.for_instances`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, exists, literal_column, null, or_, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, exists, func, literal_column, or_, select, union_all
+from sqlalchemy.orm import Session, aliased
 
-from engine.store import timer_rows
 from engine.store.records_ops import (
     LIVE_STATUSES,
     AbsenceRecord,
@@ -25,8 +29,8 @@ from engine.store.records_ops import (
     TaskSignerRecord,
     TaskSubmissionRecord,
 )
-from engine.store.tables import HumanTaskRow
-from engine.store.timer_rows import INSTANCE_ID, TIMER_AND_INCIDENT_ROWS, Known, Pending, Timer
+from engine.store.tables import HumanTaskRow, IncidentRecord, TimerRow
+from engine.store.timer_rows import INSTANCE_ID, Known
 
 _instance = INSTANCE_ID
 _now = bindparam("now")
@@ -45,55 +49,57 @@ SOMEONE_AWAY = exists().where(
 )
 
 
-def _flag(name: str, condition: object) -> object:
-    """A row ``(name, NULL, …)`` exactly when ``condition`` holds (no FROM: one row or none)."""
-    return select(literal_column(f"'{name}'"), null(), null(), null(), null(), null()).where(
-        condition
-    )
+# The same questions as columns of the task's own read (`engine.access.task_access`), asked of
+# the task's instance: a completion then needs no statement of its own for them. Timer rows and
+# unresolved incidents come as one flag: an instance with none (most completions) needs nothing
+# more, the save reads them for one with some.
+_live = aliased(HumanTaskRow)
+_task_instance = HumanTaskRow.instance_id
 
 
-# Built once (constructing a statement costs about as much as running it).
-_PROBE = union_all(
-    *TIMER_AND_INCIDENT_ROWS,
-    _flag("o", _ANY_OPERATION),
-    _flag(
-        "r",
-        or_(
-            SOMEONE_AWAY,
-            exists().where(
-                TaskHandoverRecord.instance_id == _instance,
-                TaskHandoverRecord.returned_at.is_(None),
-            ),
-        ),
+def _of_task(*conditions: Any) -> Any:
+    # Correlated to the task row only: the task's read also joins its delegation, which the
+    # operations' question must not take for its own.
+    return exists().where(*conditions).correlate(HumanTaskRow)
+
+
+ABOUT_THE_INSTANCE = (
+    or_(
+        _of_task(TimerRow.instance_id == _task_instance),
+        _of_task(IncidentRecord.instance_id == _task_instance,
+                 IncidentRecord.resolved_at.is_(None)),
+    ).label("has_timers"),
+    or_(*(_of_task(r.instance_id == _task_instance) for r in OPERATION_RECORDS)).label(
+        "has_operations"
     ),
-    # The live task rows' ids: the save's task projection would otherwise read them again.
-    select(literal_column("'h'"), null(), HumanTaskRow.id, null(), null(), null()).where(
-        HumanTaskRow.instance_id == _instance, HumanTaskRow.status.in_(LIVE_STATUSES)
-    ),
+    or_(
+        SOMEONE_AWAY,
+        _of_task(TaskHandoverRecord.instance_id == _task_instance,
+                 TaskHandoverRecord.returned_at.is_(None)),
+    ).label("to_route"),
+    select(func.aggregate_strings(_live.id, ","))
+    .where(_live.instance_id == _task_instance, _live.status.in_(LIVE_STATUSES))
+    .correlate(HumanTaskRow)
+    .scalar_subquery()
+    .label("live_tasks"),
 )
+
+
+def known_about(values: Sequence[Any]) -> Known:
+    """`ABOUT_THE_INSTANCE`'s values as the save's `timer_rows.Known` (timers not known when
+    there are some: the save reads them)."""
+    has_timers, ops, route, live = values
+    return Known(
+        timers=None if has_timers else ([], []),
+        task_operations=bool(ops),
+        to_route=bool(route),
+        live_tasks=frozenset(live.split(",")) if live else frozenset(),
+    )
 
 
 def has_task_operations(session: Session, instance_id: int) -> bool:
     """Whether the instance ever had a signer, delegation or held submission (one probe)."""
     return bool(session.execute(_HAS_OPERATIONS, {"instance_id": instance_id}).scalar())
-
-
-def probe(session: Session, instance_id: int, now: datetime) -> Known:
-    """The instance's timer rows and unresolved incidents, whether it has task operations,
-    whether its tasks may need routing around an absence (`now`) and which of its task rows
-    are live, in one statement."""
-    timers: tuple[list[Timer], list[Pending]] = ([], [])
-    ops = route = False
-    live: set[str] = set()
-    # A column read on the connection (the ORM adds nothing but its per-statement cost),
-    # before the action changes anything.
-    for row in session.connection().execute(_PROBE, {"instance_id": instance_id, "now": now}):
-        if timer_rows.take_row(timers, row):
-            continue
-        if row.src == "h":
-            live.add(row.task_id)
-        ops, route = ops or row.src == "o", route or row.src == "r"
-    return Known(timers=timers, task_operations=ops, to_route=route, live_tasks=frozenset(live))
 
 
 _ids = bindparam("ids", expanding=True)

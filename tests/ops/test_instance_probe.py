@@ -1,29 +1,45 @@
-"""The one probe a completion makes before it saves (`engine.store.instance_probe`): timers and
-unresolved incidents, task operations, and whether anything is to route around an absence —
-and the timer batch's routing for many instances. What it answers must be what the separate
-questions it replaces answer (`absence.apply_for_instance`'s probe, `has_task_operations`,
-`timer_rows.timers_and_incidents`), on both databases."""
+"""What a completion asks about its instance with the task's own read
+(`engine.store.instance_probe.ABOUT_THE_INSTANCE`, columns of `engine.access.task_access`'s
+statement): timers and unresolved incidents, task operations, whether anything is to route
+around an absence, the live task rows — and the timer batch's routing for many instances. What
+it answers must be what the separate questions it replaces answer (`absence`'s probe,
+`has_task_operations`, `timer_rows.timers_and_incidents`, the live rows), on both databases."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import desc, select
+
 from engine import operations
+from engine.access import TASK_AND_INSTANCE
 from engine.operations.save_hooks import has_task_operations
 from engine.people import absence
 from engine.store import instance_probe, timer_rows
 from engine.store.db import transaction
+from engine.store.records_ops import LIVE_STATUSES
+from engine.store.tables import HumanTaskRow
 from tests.conftest import deploy_fixture
 from tests.ops.helpers import by_element, complete, run, start
 from tests.ops.project_helpers import PROJECT, project_fixture, research  # noqa: F401  (fixture)
 
+_ASKED = TASK_AND_INSTANCE.add_columns(*instance_probe.ABOUT_THE_INSTANCE)
+
 
 def _probe(ctx, iid, now):
+    """The answers read with one of the instance's tasks (the newest, open or not)."""
     with transaction(ctx.sessions) as s:
-        known = instance_probe.probe(s, iid, now)
-        assert known.timers == timer_rows.timers_and_incidents(s, iid)
+        task_id = s.scalar(select(HumanTaskRow.id).where(HumanTaskRow.instance_id == iid)
+                           .order_by(desc(HumanTaskRow.created_at)).limit(1))
+        found = s.execute(_ASKED, {"task_id": task_id, "now": now}).unique().first()
+        known = instance_probe.known_about(found[3:])
+        timers = timer_rows.timers_and_incidents(s, iid)
+        # none: known to be none; some: left to the save to read
+        assert known.timers == (None if timers != ([], []) else ([], []))
         assert known.task_operations == has_task_operations(s, iid)
-        return known
+        assert known.live_tasks == set(s.scalars(select(HumanTaskRow.id).where(
+            HumanTaskRow.instance_id == iid, HumanTaskRow.status.in_(LIVE_STATUSES))))
+        return known, timers
 
 
 def test_routing_follows_absences_and_handovers(
@@ -32,22 +48,22 @@ def test_routing_follows_absences_and_handovers(
     iid = project
     other = start(ctx, people["req"], "project_initiation", {**PROJECT, "a_owner": "bob"})
     now = clock.now()
-    assert _probe(ctx, iid, now).to_route is False
+    assert _probe(ctx, iid, now)[0].to_route is False
     assert run(ctx, lambda _c, s: instance_probe.routing(s, [iid, other], now)) == set()
     # li is away from tomorrow: nothing to route today, everything tomorrow
     run(ctx, absence.mark_away, people["li"], "li", starts_at=now + timedelta(days=1),
         ends_at=now + timedelta(days=3))
-    assert _probe(ctx, iid, now).to_route is False
+    assert _probe(ctx, iid, now)[0].to_route is False
     later = now + timedelta(days=1, minutes=1)
     clock.set(later)
-    assert _probe(ctx, iid, later).to_route is True
+    assert _probe(ctx, iid, later)[0].to_route is True
     assert run(ctx, lambda _c, s: instance_probe.routing(s, [iid, other], later)) == {iid, other}
     research(ctx, people, iid)  # the charter draft goes to zhao (B角): a handover is open
     assert by_element(ctx, iid, "Task_charter_draft").assignee == "zhao"
     # li is back (the period ended) but the handover is still open: only li's instance routes
     back = now + timedelta(days=3, minutes=1)
-    assert _probe(ctx, iid, back).to_route is True
-    assert _probe(ctx, other, back).to_route is False
+    assert _probe(ctx, iid, back)[0].to_route is True
+    assert _probe(ctx, other, back)[0].to_route is False
     assert run(ctx, lambda _c, s: instance_probe.routing(s, [iid, other], back)) == {iid}
 
 
@@ -55,12 +71,12 @@ def test_timers_and_task_operations_match_the_separate_reads(
     ctx, people, project, clock
 ):
     iid = project
-    known = _probe(ctx, iid, clock.now())
-    assert known.task_operations is False
+    known, _ = _probe(ctx, iid, clock.now())
+    assert known.task_operations is False and known.live_tasks
     research(ctx, people, iid)
     draft = by_element(ctx, iid, "Task_charter_draft")
     run(ctx, operations.delegate, people["li"], draft.id, "alice")
-    known = _probe(ctx, iid, clock.now())
+    known, _ = _probe(ctx, iid, clock.now())
     assert known.task_operations is True
     assert known.to_route is False
     # an instance waiting on timers: the approval demo's cooling-off timer after approval
@@ -68,5 +84,6 @@ def test_timers_and_task_operations_match_the_separate_reads(
     demo = start(ctx, people["alice"], "approval_demo", {"title": "预算", "amount": 5000})
     complete(ctx, people["alice"], by_element(ctx, demo, "submit").id, {"description": "b"})
     complete(ctx, people["mgr"], by_element(ctx, demo, "review").id, {"decision": "approve"})
-    timers, incidents = _probe(ctx, demo, clock.now()).timers
+    known, (timers, incidents) = _probe(ctx, demo, clock.now())
     assert [t.element_id for t in timers] == ["wait"] and incidents == []
+    assert known.timers is None and known.live_tasks == frozenset()  # waits on its timer

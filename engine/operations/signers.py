@@ -32,7 +32,7 @@ from engine.operations.shared import (
 )
 from engine.operations.votes import count_votes
 from engine.store import instance_state as store
-from engine.store.instance_probe import ABOUT_THE_INSTANCE, known_about
+from engine.store.instance_probe import about_the_instance, known_about
 from engine.store.records_ops import LIVE_STATUSES, TaskSignerRecord, TaskSubmissionRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.usecases import instances
@@ -42,7 +42,11 @@ if TYPE_CHECKING:
     from engine.people.accounts import Actor
 
 
-_TASK_AND_ABOUT = TASK_AND_INSTANCE.add_columns(*ABOUT_THE_INSTANCE)  # built once
+# Built once per database (their JSON functions differ).
+_TASK_AND_ABOUT = {
+    dialect: TASK_AND_INSTANCE.add_columns(*about_the_instance(dialect))
+    for dialect in ("sqlite", "postgresql")
+}
 
 
 def submit(
@@ -59,11 +63,12 @@ def submit(
     On a signature/vote row it means "approve" (use `sign` to reject); with
     ``signature_rows=False`` (the API's /complete) such a row is a Conflict: use /sign."""
     instances.check_data(data)
-    # With the task, what the save needs to know of its instance (whether it has timers, ever
-    # had a signer, delegation or held submission, has anything to route around an absence,
-    # which task rows are live): the save need not ask, and the common case has no task
-    # operation and nothing more to read here.
-    task = task_access(session, actor, task_id, _TASK_AND_ABOUT, {"now": ctx.clock.now()})
+    # With the task, what the save needs to know of its instance (its timer rows and open
+    # incidents, whether it ever had a signer, delegation or held submission, has anything to
+    # route around an absence, which task rows are live): the save need not ask, and the
+    # common case has no task operation and nothing more to read here.
+    asked = _TASK_AND_ABOUT[session.get_bind().dialect.name]
+    task = task_access(session, actor, task_id, asked, {"now": ctx.clock.now()})
     row, record = task.row, task.record
     known = known_about(task.also)
     any_ops = bool(known.task_operations)

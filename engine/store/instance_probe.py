@@ -6,7 +6,7 @@ incidents (`timer_rows.sync_timers`, the status), whether it ever had a task ope
 delegation, held submission: `engine.operations.save_hooks`), and whether anyone is away or
 one of its tasks is handed over (`engine.people.absence.apply_for_instance`); it also needs the
 instance's live task rows. Asked one by one they cost round trips through the ORM on every
-completion. A completion asks them as columns of the task's own read (`ABOUT_THE_INSTANCE`,
+completion. A completion asks them as columns of the task's own read (`about_the_instance`,
 added to `engine.access.task_access`'s statement) and passes the answers to the save as a
 `timer_rows.Known` (`known_about`). A timer batch asks the same for all its instances
 (`routing`, beside `timer_rows.for_instances`).
@@ -14,11 +14,12 @@ added to `engine.access.task_access`'s statement) and passes the answers to the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, literal_column, or_, select, union_all
+from sqlalchemy import Text, bindparam, cast, exists, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from engine.store.records_ops import (
@@ -30,7 +31,7 @@ from engine.store.records_ops import (
     TaskSubmissionRecord,
 )
 from engine.store.tables import HumanTaskRow, IncidentRecord, TimerRow
-from engine.store.timer_rows import INSTANCE_ID, Known
+from engine.store.timer_rows import INSTANCE_ID, Known, Pending, Timer
 
 _instance = INSTANCE_ID
 _now = bindparam("now")
@@ -50,9 +51,8 @@ SOMEONE_AWAY = exists().where(
 
 
 # The same questions as columns of the task's own read (`engine.access.task_access`), asked of
-# the task's instance: a completion then needs no statement of its own for them. Timer rows and
-# unresolved incidents come as one flag: an instance with none (most completions) needs nothing
-# more, the save reads them for one with some.
+# the task's instance: a completion then needs no statement of its own for them. Rows (timers,
+# incidents) come as one JSON array each, which SQLite and PostgreSQL spell differently.
 _live = aliased(HumanTaskRow)
 _task_instance = HumanTaskRow.instance_id
 
@@ -63,38 +63,60 @@ def _of_task(*conditions: Any) -> Any:
     return exists().where(*conditions).correlate(HumanTaskRow)
 
 
-ABOUT_THE_INSTANCE = (
-    or_(
-        _of_task(TimerRow.instance_id == _task_instance),
-        _of_task(IncidentRecord.instance_id == _task_instance,
-                 IncidentRecord.resolved_at.is_(None)),
-    ).label("has_timers"),
-    or_(*(_of_task(r.instance_id == _task_instance) for r in OPERATION_RECORDS)).label(
-        "has_operations"
-    ),
-    or_(
-        SOMEONE_AWAY,
-        _of_task(TaskHandoverRecord.instance_id == _task_instance,
-                 TaskHandoverRecord.returned_at.is_(None)),
-    ).label("to_route"),
-    select(func.aggregate_strings(_live.id, ","))
-    .where(_live.instance_id == _task_instance, _live.status.in_(LIVE_STATUSES))
-    .correlate(HumanTaskRow)
-    .scalar_subquery()
-    .label("live_tasks"),
-)
+def _rows(dialect: str, *columns: Any) -> Any:
+    """The columns of every row, as JSON text ``[[…], …]`` (None or ``[]`` for no row)."""
+    if dialect == "sqlite":
+        return func.json_group_array(func.json_array(*columns))
+    return cast(func.json_agg(func.json_build_array(*columns)), Text)
+
+
+def about_the_instance(dialect: str) -> tuple[Any, ...]:
+    """The columns (for ``dialect``, the database's name) that `known_about` reads."""
+    return (
+        select(_rows(dialect, TimerRow.id, TimerRow.task_id, TimerRow.element_id,
+                     TimerRow.kind, TimerRow.due_at))
+        .where(TimerRow.instance_id == _task_instance)
+        .correlate(HumanTaskRow).scalar_subquery().label("timers"),
+        select(_rows(dialect, IncidentRecord.task_id, IncidentRecord.element_id,
+                     IncidentRecord.retry_at))
+        .where(IncidentRecord.instance_id == _task_instance,
+               IncidentRecord.resolved_at.is_(None))
+        .correlate(HumanTaskRow).scalar_subquery().label("incidents"),
+        or_(*(_of_task(r.instance_id == _task_instance) for r in OPERATION_RECORDS)).label(
+            "has_operations"
+        ),
+        or_(
+            SOMEONE_AWAY,
+            _of_task(TaskHandoverRecord.instance_id == _task_instance,
+                     TaskHandoverRecord.returned_at.is_(None)),
+        ).label("to_route"),
+        select(func.aggregate_strings(_live.id, ","))
+        .where(_live.instance_id == _task_instance, _live.status.in_(LIVE_STATUSES))
+        .correlate(HumanTaskRow).scalar_subquery().label("live_tasks"),
+    )
 
 
 def known_about(values: Sequence[Any]) -> Known:
-    """`ABOUT_THE_INSTANCE`'s values as the save's `timer_rows.Known` (timers not known when
-    there are some: the save reads them)."""
-    has_timers, ops, route, live = values
+    """`about_the_instance`'s values as the save's `timer_rows.Known`."""
+    timers, incidents, ops, route, live = values
     return Known(
-        timers=None if has_timers else ([], []),
+        timers=(
+            [Timer(id_, task, element, kind, _instant(at))
+             for id_, task, element, kind, at in json.loads(timers or "[]")],
+            [Pending(task, element, _instant(at) if at else None)
+             for task, element, at in json.loads(incidents or "[]")],
+        ),
         task_operations=bool(ops),
         to_route=bool(route),
         live_tasks=frozenset(live.split(",")) if live else frozenset(),
     )
+
+
+def _instant(text: str) -> datetime:
+    # As `tables.UTCDateTime` reads a column: SQLite's text is UTC without an offset,
+    # PostgreSQL's JSON carries one (the session's zone).
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def has_task_operations(session: Session, instance_id: int) -> bool:

@@ -1,5 +1,5 @@
 """What a completion asks about its instance with the task's own read
-(`engine.store.instance_probe.ABOUT_THE_INSTANCE`, columns of `engine.access.task_access`'s
+(`engine.store.instance_probe.about_the_instance`, columns of `engine.access.task_access`'s
 statement): timers and unresolved incidents, task operations, whether anything is to route
 around an absence, the live task rows — and the timer batch's routing for many instances. What
 it answers must be what the separate questions it replaces answer (`absence`'s probe,
@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import desc, select
+from sqlalchemy import event as event_api
 
 from engine import operations
 from engine.access import TASK_AND_INSTANCE
@@ -19,11 +20,10 @@ from engine.store import instance_probe, timer_rows
 from engine.store.db import transaction
 from engine.store.records_ops import LIVE_STATUSES
 from engine.store.tables import HumanTaskRow
-from tests.conftest import deploy_fixture
+from engine.usecases.deploy import deploy, uploads_from_paths
+from tests.conftest import FIXTURES, deploy_fixture
 from tests.ops.helpers import by_element, complete, run, start
 from tests.ops.project_helpers import PROJECT, project_fixture, research  # noqa: F401  (fixture)
-
-_ASKED = TASK_AND_INSTANCE.add_columns(*instance_probe.ABOUT_THE_INSTANCE)
 
 
 def _probe(ctx, iid, now):
@@ -31,11 +31,12 @@ def _probe(ctx, iid, now):
     with transaction(ctx.sessions) as s:
         task_id = s.scalar(select(HumanTaskRow.id).where(HumanTaskRow.instance_id == iid)
                            .order_by(desc(HumanTaskRow.created_at)).limit(1))
-        found = s.execute(_ASKED, {"task_id": task_id, "now": now}).unique().first()
+        asked = TASK_AND_INSTANCE.add_columns(
+            *instance_probe.about_the_instance(s.get_bind().dialect.name))
+        found = s.execute(asked, {"task_id": task_id, "now": now}).unique().first()
         known = instance_probe.known_about(found[3:])
         timers = timer_rows.timers_and_incidents(s, iid)
-        # none: known to be none; some: left to the save to read
-        assert known.timers == (None if timers != ([], []) else ([], []))
+        assert [sorted(k) for k in known.timers] == [sorted(t) for t in timers]
         assert known.task_operations == has_task_operations(s, iid)
         assert known.live_tasks == set(s.scalars(select(HumanTaskRow.id).where(
             HumanTaskRow.instance_id == iid, HumanTaskRow.status.in_(LIVE_STATUSES))))
@@ -86,4 +87,32 @@ def test_timers_and_task_operations_match_the_separate_reads(
     complete(ctx, people["mgr"], by_element(ctx, demo, "review").id, {"decision": "approve"})
     known, (timers, incidents) = _probe(ctx, demo, clock.now())
     assert [t.element_id for t in timers] == ["wait"] and incidents == []
-    assert known.timers is None and known.live_tasks == frozenset()  # waits on its timer
+    assert known.live_tasks == frozenset()  # it waits on its timer
+
+
+def test_a_completion_beside_waiting_timers_reads_them_with_its_task(ctx, people, clock):
+    """The timers come with the task's read, exactly as stored: the save keeps the rows of the
+    timers still waiting (same ids: their due times compared equal) and drops the cancelled
+    one's, without a read of its own."""
+    with transaction(ctx.sessions) as s:
+        deploy(ctx, s, uploads_from_paths([FIXTURES / "models_extra" / "timers_demo.bpmn"]),
+               "owner")
+    event = (clock.now() + timedelta(days=10)).isoformat()
+    iid = start(ctx, people["sup"], "timers_demo", {"event_date": event})
+    with transaction(ctx.sessions) as s:
+        before = {t.element_id: t.id for t in timer_rows.timers_and_incidents(s, iid)[0]}
+    assert set(before) == {"t_minus_3", "cool", "every_week"}
+    monitor = by_element(ctx, iid, "monitor")
+    seen: list[str] = []
+    listen = (ctx.db, "before_cursor_execute",
+              lambda _c, _k, statement, *_a: seen.append(" ".join(statement.split())))
+    event_api.listen(*listen)
+    try:  # as the API and the task page complete a task
+        run(ctx, operations.submit, people["sup"], monitor.id, {})
+    finally:
+        event_api.remove(*listen)
+    assert not [q for q in seen if q.startswith("SELECT 't' AS src")], seen
+    with transaction(ctx.sessions) as s:
+        after = {t.element_id: t.id for t in timer_rows.timers_and_incidents(s, iid)[0]}
+    # the weekly timer went with the monitoring task; the other two are the same rows
+    assert after == {"t_minus_3": before["t_minus_3"], "cool": before["cool"]}

@@ -38,8 +38,8 @@ class Timer(NamedTuple):
 
 INSTANCE_ID = bindparam("instance_id")
 # The instance's timer rows and its unresolved incidents as rows of one shape
-# (src, id, task_id, element_id, kind, at): `instance_probe` adds its flags to the same UNION.
-TIMER_AND_INCIDENT_ROWS = (
+# (src, id, task_id, element_id, kind, at); built once.
+_TIMERS_AND_INCIDENTS = union_all(
     select(
         literal_column("'t'").label("src"),
         TimerRow.id,
@@ -57,19 +57,16 @@ TIMER_AND_INCIDENT_ROWS = (
         IncidentRecord.retry_at,
     ).where(IncidentRecord.instance_id == INSTANCE_ID, IncidentRecord.resolved_at.is_(None)),
 )
-_TIMERS_AND_INCIDENTS = union_all(*TIMER_AND_INCIDENT_ROWS)  # built once
 
 
-def take_row(out: tuple[list[Timer], list[Pending]], row: Sequence[Any]) -> bool:
-    """Add one row of `TIMER_AND_INCIDENT_ROWS` to ``out``; False if it is neither."""
+def take_row(out: tuple[list[Timer], list[Pending]], row: Sequence[Any]) -> None:
+    """Add one row of the timers-and-incidents shape (src, id, task_id, element_id, kind, at)
+    to ``out``."""
     src, id_, task_id, element, kind, at = row
     if src == "t":
         out[0].append(Timer(id_, task_id, element, kind, at))
-    elif src == "i":
-        out[1].append(Pending(task_id, element, at))
     else:
-        return False
-    return True
+        out[1].append(Pending(task_id, element, at))
 
 
 def timers_and_incidents(

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from engine.access import may_open
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.people import admin as users_admin
+from engine.wall_clock import local
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, in_language, translate
 from web.pages import bp
@@ -224,7 +225,7 @@ def _calendar_page(
     year_arg: Any = None,
 ) -> tuple[str, int]:
     cal = engine_ctx().calendar
-    this_year = engine_ctx().clock.now().astimezone(engine_ctx().settings.zone).year
+    this_year = local(engine_ctx().clock.now(), engine_ctx().settings.zone).year
     years = sorted(set(cal.covered_years) | set(cal.provisional_years) | {this_year,
                                                                             this_year + 1})
     try:

@@ -7,7 +7,7 @@ The helpers the pages share (`manage_page`, error pages, labels) are in `web.pag
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import MethodNotAllowed
@@ -27,9 +27,6 @@ from web.pages import bp
 from web.pages.common import error_page, has_key, manage_page, status_label, the_actor
 from web.pages.instance_messages import message_actions
 from web.shown_times import iso_time, shown_time
-
-if TYPE_CHECKING:
-    pass
 
 ENDED = ("completed", "terminated")
 

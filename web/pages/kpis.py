@@ -14,6 +14,7 @@ from engine.access import may_open
 from engine.errors import Conflict, InvalidInput
 from engine.read import awards, kpis
 from engine.usecases.awards import nominate
+from engine.wall_clock import local
 from web.api.kpis import xlsx_response
 from web.core import engine_ctx, unit_of_work
 from web.i18n import current_language, translate
@@ -74,7 +75,7 @@ def kpi_page() -> str | tuple[str, int]:
         found = _found(request.args.get("period", ""))
     except InvalidInput:
         return error_page(400, translate("reports.kpis.bad_period"))
-    today = engine_ctx().clock.now().astimezone(engine_ctx().settings.zone).date()
+    today = local(engine_ctx().clock.now(), engine_ctx().settings.zone).date()
     return render_template("pages/kpis.html", found=found, chart=_chart(found),
                            choices=period_choices(today), period=found["period"])
 

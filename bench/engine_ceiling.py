@@ -39,7 +39,7 @@ def _setup():  # type: ignore[no-untyped-def]
     def no_services(task, name, params):  # type: ignore[no-untyped-def]
         raise AssertionError("the bench model has no service tasks")
 
-    engine = PlanflowScriptEngine(ctx.environment, no_services)
+    engine = PlanflowScriptEngine(ctx.environment, no_services, ctx.settings.zone)
     return ctx, model, engine
 
 

@@ -145,7 +145,8 @@ class Driver:
         for _ in range(rounds):
             t0 = time.perf_counter()
             wf = self.ctx.serializer.loads(state, model.spec, model.subprocess_specs)
-            wf.script_engine = PlanflowScriptEngine(self.ctx.environment, lambda *a: None)
+            wf.script_engine = PlanflowScriptEngine(
+                self.ctx.environment, lambda *a: None, self.ctx.settings.zone)
             times.append((time.perf_counter() - t0) * 1000)
         return statistics.median(times)
 

@@ -132,7 +132,7 @@ def renewed(ctx: EngineContext) -> EngineContext:
 
 def _script_environment(ctx: EngineContext) -> RestrictedEnvironment:
     return RestrictedEnvironment(
-        make_helpers(ctx.clock.now, _CalendarProxy(ctx)),
+        make_helpers(ctx.clock.now, _CalendarProxy(ctx), ctx.settings.zone),
         time_limit=ctx.settings.script_time_limit,
         pool=ctx.pool,
     )

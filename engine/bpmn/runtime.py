@@ -10,7 +10,7 @@ import copy
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -27,7 +27,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn import compaction
-from engine.bpmn.timer_values import check_timer_value
+from engine.bpmn.timer_values import timer_value
 from engine.bpmn.tree_scan import LIVE, TreeScan, scan
 from engine.clock import Clock, engine_time
 from engine.sandbox import RestrictedEnvironment, ScriptError
@@ -46,14 +46,17 @@ class PlanflowScriptEngine(PythonScriptEngine):
     """Scripts run in the shared restricted environment; service tasks go to our handlers.
     `call_service` is overridden on the engine, not the environment (library bug, see notes)."""
 
-    def __init__(self, environment: RestrictedEnvironment, dispatch: ServiceDispatch) -> None:
+    def __init__(
+        self, environment: RestrictedEnvironment, dispatch: ServiceDispatch, zone: tzinfo
+    ) -> None:
         super().__init__(environment=environment)
         self._dispatch = dispatch
+        self._zone = zone  # the department's: a timer's time without an offset is read in it
 
     def evaluate(self, task: Task, expression: str, external_context: Any = None) -> Any:
         value = super().evaluate(task, expression, external_context)
-        check_timer_value(task, expression, value)  # a timer's: read and stored after this
-        return value
+        # A timer's value is read and stored after this, outside the engine's error handling.
+        return timer_value(task, expression, value, self._zone)
 
     def call_service(self, task: Task, **kwargs: Any) -> str:  # type: ignore[override]
         name = kwargs["operation_name"]

@@ -5,14 +5,19 @@ afterwards, outside any error handling of its own. A value it cannot read ('next
 duration where a date belongs) or a time outside the years planflow takes (year 1 at +08:00 is
 year 0 in UTC, which no column can hold) raised a bare ValueError, TypeError or OverflowError
 out of the engine: a 500 on the start or completion that reached the timer. The script engine
-checks the value where it is produced (`check_timer_value`), so a bad one becomes an incident
-at the timer's element, like any other failing expression.
+checks the value where it is produced (`timer_value`), so a bad one becomes an incident at the
+timer's element, like any other failing expression.
+
+SpiffWorkflow also reads a time without an offset ("2027-03-01T09:00", a date-and-time field's
+value) in the server's own zone, fixed when it is imported: on a UTC server the T−30 reminder of
+a launch set for 09:00 would come at 17:00 in Shanghai. `timer_value` gives such a time the
+department's zone first (`engine.wall_clock.as_aware`, the rule for every time people type).
 """
 
 from __future__ import annotations
 
 import ast
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -25,14 +30,18 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.task import Task
 
 from engine.time_range import FIRST_YEAR, LAST_YEAR, in_range
+from engine.wall_clock import as_aware
 
 
-def check_timer_value(task: Task, expression: str, value: Any) -> None:
-    """WorkflowTaskException at ``task`` if ``value``, what ``expression`` gave, is the value of
-    the task's timer and no usable time; nothing for any other expression."""
+def timer_value(task: Task, expression: str, value: Any, zone: tzinfo) -> Any:
+    """What the engine goes on with after ``expression`` gave ``value`` at ``task``: for the
+    task's own timer, the value with its times in ``zone`` (`with_zone`), or a
+    WorkflowTaskException at the task if it is no usable time; any other value as it is."""
     definition = getattr(task.task_spec, "event_definition", None)
     if not isinstance(definition, TimerEventDefinition) or expression != definition.expression:
-        return
+        return value
+    if isinstance(value, str):
+        value = with_zone(definition, value, zone)
     why = value_problem(definition, value)
     if why is not None:
         raise WorkflowTaskException(
@@ -40,6 +49,31 @@ def check_timer_value(task: Task, expression: str, value: Any) -> None:
             f"{value!r:.200}",
             task=task,
         )
+    return value
+
+
+def with_zone(definition: TimerEventDefinition, value: str, zone: tzinfo) -> str:
+    """``value`` with each time in it that has no offset given ``zone`` (a date is its
+    midnight); durations, times with an offset and text that is no time stay as they are."""
+    if isinstance(definition, DurationTimerEventDefinition):
+        return value
+    if isinstance(definition, CycleTimerEventDefinition):
+        # R[n]/start/duration, R[n]/duration/end or R[n]/duration ("--" also separates).
+        first, *rest = value.replace("--", "/").split("/")
+        zoned = [_time_with_zone(part, zone) for part in rest]
+        return "/".join([first, *zoned]) if zoned != rest else value
+    return _time_with_zone(value, zone)
+
+
+def _time_with_zone(text: str, zone: tzinfo) -> str:
+    stripped = text.strip()
+    if stripped.upper().startswith("P"):  # a duration
+        return text
+    try:
+        parsed = datetime.fromisoformat(stripped)  # also week dates ("2027-W09-1T09:00")
+    except ValueError:
+        return text  # value_problem says what is wrong with it
+    return text if parsed.tzinfo is not None else as_aware(parsed, zone).isoformat()
 
 
 def literal_problem(definition: TimerEventDefinition) -> str | None:

@@ -60,7 +60,7 @@ class InstanceFilter:
     stage: str | None = None
     started_by: str | None = None
     overdue: bool = False
-    created_from: date | None = None  # local (Asia/Shanghai) calendar dates, inclusive
+    created_from: date | None = None  # calendar dates in the department zone, inclusive
     created_to: date | None = None
 
     def active(self) -> bool:

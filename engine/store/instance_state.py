@@ -117,7 +117,7 @@ def script_engine_for(
             )
         return result
 
-    return PlanflowScriptEngine(ctx.environment, dispatch)
+    return PlanflowScriptEngine(ctx.environment, dispatch, ctx.settings.zone)
 
 
 def restore(

@@ -99,6 +99,7 @@ SCRIPT_GLOBALS = {
     "date": date,
     "timedelta": timedelta,
     "timezone": timezone,
+    "ZONE": SHANGHAI,  # the department's zone (PLANFLOW_TIMEZONE's default)
     "parse_datetime": parse_datetime,
     "parse_date": parse_date,
     "now": now,

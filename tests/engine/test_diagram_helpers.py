@@ -1,8 +1,10 @@
 """The helpers diagram code gets (engine.sandbox.diagram_helpers): dates and date-times read as
-Shanghai time, the clock, and workdays counted by the calendar."""
+department time (Shanghai unless the deployment says otherwise), the clock, and workdays counted
+by the calendar."""
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,7 +18,10 @@ from engine.sandbox.diagram_helpers import (
     parse_date,
     parse_datetime,
 )
-from tests.engine.script_helpers import MONDAY_9AM, fixed_clock
+from engine.sandbox.pool import ScriptPool
+from tests.engine.script_helpers import MONDAY_9AM, fixed_clock, pool_fixture  # noqa: F401
+
+TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 def test_parse_datetime() -> None:
@@ -115,3 +120,36 @@ def test_workday_helpers_delegate_to_the_calendar() -> None:
     assert env.evaluate("is_workday('2025-03-04')", {}) is False
     assert env.evaluate("add_workdays(today(), 2)", {}) == date(2025, 3, 23)
     assert calendar.calls == [("is", date(2025, 3, 4), None), ("add", date(2025, 3, 3), 2)]
+
+
+@pytest.mark.parametrize("where", ["in-process", "pool"])
+def test_a_deployment_elsewhere_reckons_in_its_own_zone(where: str, pool: ScriptPool) -> None:
+    # Sunday 15:30 UTC: Monday 00:30 in Tokyo, still Sunday 23:30 in Shanghai
+    sunday_night = datetime(2025, 3, 2, 15, 30, tzinfo=UTC)
+    env = RestrictedEnvironment(make_helpers(lambda: sunday_night, None, TOKYO),
+                                pool=pool if where == "pool" else None)
+    assert env.evaluate("today()", {}) == date(2025, 3, 3)
+    assert env.evaluate("now()", {}) == sunday_night
+    assert env.evaluate("now().utcoffset()", {}) == timedelta(hours=9)
+    assert env.evaluate("is_workday(now())", {}) is True
+    assert env.evaluate("parse_datetime('2025-03-03T09:00')", {}) == datetime(
+        2025, 3, 3, 0, tzinfo=UTC)
+    assert env.evaluate("parse_date('2025-03-02T15:30:00Z')", {}) == date(2025, 3, 3)
+    assert env.evaluate("add_workdays('2025-03-07T09:00', 1)", {}) == datetime(
+        2025, 3, 10, 0, tzinfo=UTC)
+    assert env.evaluate("datetime(2025, 3, 3, 9, tzinfo=ZONE).isoformat()", {}) == (
+        "2025-03-03T09:00:00+09:00")
+    # the default is the department's usual zone
+    shanghai = RestrictedEnvironment(make_helpers(lambda: sunday_night))
+    assert shanghai.evaluate("today()", {}) == date(2025, 3, 2)
+    assert shanghai.evaluate("parse_datetime('2025-03-03T09:00')", {}) == MONDAY_9AM
+
+
+def test_the_parsers_go_to_the_script_workers_by_reference() -> None:
+    # engine.sandbox.remote sends a helper that survives a pickle round trip as itself; any
+    # other callable is called back in the engine, a pipe round trip for every date parsed.
+    helpers = make_helpers(fixed_clock, None, TOKYO)
+    for name in ("parse_datetime", "parse_date"):
+        assert pickle.loads(pickle.dumps(helpers[name])) is helpers[name], name
+    assert helpers["parse_datetime"]("2025-03-03T09:00").tzinfo is TOKYO
+    assert make_helpers(fixed_clock, None, TOKYO)["parse_date"] is helpers["parse_date"]

@@ -101,3 +101,15 @@ def test_with_zone(definition: Any, value: str, expected: str) -> None:
     from zoneinfo import ZoneInfo
 
     assert with_zone(definition, value, ZoneInfo("Asia/Tokyo")) == expected
+
+
+def test_the_suite_runs_where_the_server_zone_would_show() -> None:
+    # tests/__init__.py: were the OS zone the department's (or UTC, like the CI machine's),
+    # the first test above would pass with the server's zone leaking into the timers.
+    import os
+
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import LOCALTZ
+
+    assert os.environ["TZ"] == os.environ.get("PLANFLOW_TEST_OS_TZ", "America/Los_Angeles")
+    if "PLANFLOW_TEST_OS_TZ" not in os.environ:
+        assert LOCALTZ.utcoffset(None) in (timedelta(hours=-8), timedelta(hours=-7))

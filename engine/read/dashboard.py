@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from engine.read.instance_view import ACTIVE_STATUSES, element_names
@@ -205,33 +205,27 @@ def timers_this_week(
 
 
 def throughput(session: Session, now: datetime, tz: ZoneInfo) -> list[tuple[date, int]]:
-    """Completed instances per local day, counted by the database (one row per day back)."""
+    """Completed instances per local day, counted by the database (one row per day back).
+
+    Each local day is the span between two local midnights, reckoned in Python with the zone's
+    rules, so a day of a daylight-saving change (23 or 25 hours) counts what happened in it; the
+    database only compares ``completed_at`` with those instants (one CASE, the same on every
+    dialect: no time-zone arithmetic in SQL, which SQLite does not have)."""
     today = now.astimezone(tz).date()
     first = today - timedelta(days=THROUGHPUT_DAYS - 1)
-    since = datetime.combine(first, datetime.min.time(), tzinfo=tz)
-    done = (InstanceRecord.status == "completed", InstanceRecord.completed_at >= since)
-    dialect = session.get_bind().dialect.name
-    counts: Counter[date] = Counter()
-    if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":  # stored as naive UTC text; shift by the zone's offset
-            offset = now.astimezone(tz).utcoffset() or timedelta(0)
-            minutes = int(offset.total_seconds() // 60)
-            day = func.date(InstanceRecord.completed_at, f"{minutes:+d} minutes")
-        else:
-            day = func.date(func.timezone(tz.key, InstanceRecord.completed_at))
-        for value, n in session.execute(select(day, func.count()).where(*done).group_by(day)):
-            if value is not None:
-                counts[date.fromisoformat(str(value)[:10])] += n
-    else:
-        counts.update(
-            at.astimezone(tz).date()
-            for at in session.scalars(select(InstanceRecord.completed_at).where(*done))
-            if at is not None
-        )
-    return [
-        (first + timedelta(days=i), counts.get(first + timedelta(days=i), 0))
-        for i in range(THROUGHPUT_DAYS)
-    ]
+    days = [first + timedelta(days=i) for i in range(THROUGHPUT_DAYS)]
+    bounds = [datetime.combine(d, datetime.min.time(), tzinfo=tz)
+              for d in [*days, today + timedelta(days=1)]]
+    column = InstanceRecord.completed_at
+    day = case(*((column < bounds[i + 1], i) for i in range(THROUGHPUT_DAYS))).label("day")
+    rows = session.execute(
+        select(day, func.count())
+        .where(InstanceRecord.status == "completed", column >= bounds[0], column < bounds[-1])
+        # by the label: PostgreSQL takes the CASE with its own parameters for another expression
+        .group_by("day")
+    )
+    counts = {days[index]: n for index, n in rows if index is not None}
+    return [(d, counts.get(d, 0)) for d in days]
 
 
 def _rate(data: Any) -> float | None:

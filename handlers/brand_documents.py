@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from engine.figures import shown_number
 from handlers.brand import evaluate_brand_metrics, period_label, period_quarter
 from handlers.brand_health import quarter_key, quarter_summary
 from handlers.common import DASH, LABELS, clean_number, dict_rows, text, to_number
@@ -120,8 +121,7 @@ def brand_effect_report(data: dict[str, Any], now: datetime, sequence: int) -> d
 def _shown(value: float | None, unit: str) -> str:
     if value is None:
         return DASH
-    number = clean_number(round(value, 1))
-    return f"{number:,}" + unit if unit != "%" else f"{number}%"
+    return shown_number(value, 1) + unit
 
 
 def _change(now: float | None, before: float | None, points: bool) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from jinja2 import ChainableUndefined, FileSystemLoader, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from engine.figures import shown_number
 from engine.time_range import in_range
 from engine.wall_clock import DEFAULT_ZONE, shown
 from handlers.common import DASH, label, to_number
@@ -129,9 +130,7 @@ def _num(value: Any, digits: int = 2) -> str:
     number = to_number(value) if not isinstance(value, Undefined) else None
     if number is None:
         return DASH if _missing(value) else str(value)
-    if float(number).is_integer():
-        return f"{int(number):,}"
-    return f"{number:,.{digits}f}".rstrip("0").rstrip(".")
+    return shown_number(number, digits)
 
 
 def _money(value: Any) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
+from engine.figures import shown_number
 from engine.forms.people import person_groups
 from engine.wall_clock import shown
 
@@ -60,11 +61,14 @@ def display_value(
     labels = _option_labels(component)
     if names and person_groups(component) is not None:
         labels = {json.dumps(u, ensure_ascii=False): n for u, n in names.items()}
+    digits = _decimal_digits(component)
 
     def one(v: Any) -> str:
         key = json.dumps(v, ensure_ascii=False)
         if key in labels:
             return labels[key]
+        if digits is not None and isinstance(v, int | float) and not isinstance(v, bool):
+            return shown_number(v, digits)
         if isinstance(v, str | int | float):
             return str(v)
         return json.dumps(v, ensure_ascii=False)[:300]
@@ -72,6 +76,15 @@ def display_value(
     if isinstance(value, list):
         return "、".join(one(v) for v in value)
     return one(value)
+
+
+def _decimal_digits(component: Mapping[str, Any]) -> int | None:
+    """For a number field, the decimals to show: the field's own ``decimalDigits`` (what a
+    person could type), else enough for any typed value; None for any other field."""
+    if component.get("type") != "number":
+        return None
+    digits = component.get("decimalDigits")
+    return digits if isinstance(digits, int) and 0 <= digits <= 15 else 6
 
 
 def form_values(

@@ -54,7 +54,7 @@ def test_browse_search_open_and_reuse_a_case(api: Api) -> None:
     assert overview["需求来源"] == "业务部门需求" and overview["需求部门"] == "市场部"
     assert overview["核心策略"] == "线上预售+线下体验"
     results = {row["key"]: row["value"] for row in case["results"]}
-    assert results["metrics"]["rows"][0][:3] == ["到场人数", "1000", "600"]
+    assert results["metrics"]["rows"][0][:3] == ["到场人数", "1,000", "600"]  # as shown
     assert results["process_improvements"] == "线下活动需提前一周确认天气"
     assert case["report"]["markdown"].startswith("# 《项目复盘报告》")
     template = case["template"]

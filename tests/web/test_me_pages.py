@@ -108,7 +108,7 @@ def test_opening_a_copy_is_read_only_and_marks_it_read(app, ctx):
     r = req.get(f"/cc/{copy_id}")
     assert r.status_code == 200
     page = html(r)
-    assert "品牌周" in page and "金额" in page and "5000" in page  # key data
+    assert "品牌周" in page and "金额" in page and "5,000" in page  # key data, grouped
     assert "只读" in page and "提交说明" in page  # read-only, the open step
     # no form to submit, no operations: the only POST form is the logout button
     assert re.findall(r'<form method="post" action="([^"]+)"', page) == ["/logout"]

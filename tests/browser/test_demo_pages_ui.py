@@ -1,7 +1,8 @@
 """The demo's pages as the README shows them, in Chromium: 张专员's inbox and a launch step with
-its key data and task operations, 陈专员's 抄送我的, the product launch's instance page, 王经理's
-dashboard and the administrators' 运行检查 — on exactly what `planflow demo` loads. Each page
-is in Chinese with no translation key left raw and nothing wider than the window; with
+its key data and task operations, 陈专员's 抄送我的, the product launch's instance page, the
+project's amounts, 王经理's dashboard and the administrators' 运行检查 — on exactly what
+`planflow demo` loads. Each page is in Chinese with no translation key left raw and nothing
+wider than the window; with
 ``PLANFLOW_README_SCREENSHOTS=1`` the run refreshes the README's images, so they show today's
 pages rather than the pages of the day they were taken.
 """
@@ -19,7 +20,7 @@ from engine.store.db import transaction
 from engine.store.tables import HumanTaskRow, InstanceRecord
 from tests.browser.conftest import take_readme_screenshot, take_screenshot
 from tests.browser.staff_forms import form_ready, label
-from web.demo_scenarios import BRAND_TITLE, LAUNCH_TITLE
+from web.demo_scenarios import BRAND_TITLE, LAUNCH_TITLE, PROJECT_TITLE
 from web.i18n import catalog
 
 pytestmark = pytest.mark.browser
@@ -144,6 +145,14 @@ def test_the_launch_on_its_instance_page(page, demo_server) -> None:
     assert page.locator("#pf-diagram .pf-overlay").first.is_visible()
     assert page.locator("#pf-diagram .bjs-powered-by").is_visible()  # bpmn.io watermark
     take_readme_screenshot(page, "instance_detail", full_page=False)  # the README's first screen
+
+
+def test_the_projects_amounts_grouped_by_thousands(page, demo_server) -> None:
+    iid = _instance_id(demo_server, PROJECT_TITLE)
+    demo_server.login(page, "wang", then=f"/instances/{iid}")
+    text = _looks_right(page)
+    # 项目预算 as the charter typed it (120000), read as the documents write it
+    assert "120,000" in text and "120000" not in text
 
 
 def test_the_managers_dashboard(page, demo_server) -> None:

@@ -8,10 +8,10 @@ out of the engine: a 500 on the start or completion that reached the timer. The 
 checks the value where it is produced (`timer_value`), so a bad one becomes an incident at the
 timer's element, like any other failing expression.
 
-SpiffWorkflow also reads a time without an offset ("2027-03-01T09:00", a date-and-time field's
-value) in the server's own zone, fixed when it is imported: on a UTC server the T−30 reminder of
-a launch set for 09:00 would come at 17:00 in Shanghai. `timer_value` gives such a time the
-department's zone first (`engine.wall_clock.as_aware`, the rule for every time people type).
+SpiffWorkflow also reads a time without an offset in the server's own zone, fixed when it is
+imported: on a UTC server a timer on a date-and-time field's value ("2027-03-01T09:00") fired at
+17:00 in Shanghai. `timer_value` gives such a time the department's zone first
+(`engine.wall_clock.as_aware`, the rule for every time people type).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import delete, select
 
 from engine.operations import cc
@@ -181,3 +182,40 @@ def test_the_administrators_health_check(page, demo_server) -> None:
     assert "待办缺失" in row.inner_text() and f"#{iid}" in row.inner_text()
     assert "填写月度效果数据" in row.inner_text()  # the step by its name, not its element id
     take_readme_screenshot(page, "health")
+
+
+def test_the_administrators_bar_keeps_to_one_line(page, demo_server) -> None:
+    """Fourteen entries wrapped onto a second row at 1280px: the four system pages fold into
+    管理, which opens below its entry, goes where it says, and closes again."""
+    demo_server.login(page, "admin", then="/tasks")
+    _looks_right(page)
+    tops = page.evaluate(
+        "() => [...document.querySelectorAll('.mainnav > a, .mainnav > details')]"
+        ".map(e => Math.round(e.getBoundingClientRect().top))")
+    assert len(tops) == 11 and max(tops) - min(tops) <= 12, tops
+    menu = page.locator("details.navmenu")
+    assert menu.locator("summary").inner_text().strip() == "管理"
+    entries = menu.locator(".navmenu-list a")
+    assert not entries.first.is_visible()
+    menu.locator("summary").click()
+    assert entries.all_inner_texts() == ["流程模型", "用户与角色", "工作日历", "运行检查"]
+    assert all(entries.nth(i).is_visible() for i in range(4))
+    page.locator("h1").click()  # a click elsewhere closes it
+    assert not entries.first.is_visible()
+    menu.locator("summary").click()
+    page.keyboard.press("Escape")
+    assert not entries.first.is_visible()
+    menu.locator("summary").click()
+    entries.filter(has_text="工作日历").click()
+    page.wait_for_url("**/admin/calendar")
+    _looks_right(page)
+    assert "current" in (page.locator("details.navmenu").get_attribute("class") or "")
+    # at phone width the bar scrolls sideways: the menu opens within it, not clipped below
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.locator("details.navmenu summary").click()
+    links = page.locator("details.navmenu .navmenu-list a")
+    expect(links.last).to_be_in_viewport()  # the bar scrolled to show them
+    box, bar = links.first.bounding_box(), page.locator(".mainnav").bounding_box()
+    assert box and bar and bar["y"] <= box["y"] <= bar["y"] + bar["height"], (box, bar)
+    take_screenshot(page, "admin_bar_phone", full_page=False)
+

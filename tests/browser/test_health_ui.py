@@ -22,6 +22,7 @@ def test_health_page_lists_a_lost_task_row(page, live_server, screenshot) -> Non
     with transaction(ctx.sessions) as s:
         s.execute(delete(HumanTaskRow).where(HumanTaskRow.instance_id == iid))
     live_server.login(page, "root")
+    page.click("nav summary >> text=管理")  # the system pages' menu (web/pages/nav.py)
     page.click("nav >> text=运行检查")
     page.wait_for_load_state("networkidle")
     assert page.locator("h1").inner_text() == "运行检查"

@@ -69,7 +69,7 @@ def test_cc_bell_and_away(page, live_server) -> None:
     assert page.locator(".staff-chip", has_text="只读").is_visible()
     assert page.locator("#staff-form").count() == 0
     assert page.locator("main form").count() == 0  # nothing to submit, no operations
-    assert "8000" in page.locator(".staff-dl").first.inner_text()
+    assert "8,000" in page.locator(".staff-dl").first.inner_text()  # engine.figures
     assert cc_link.locator(".badge").count() == 0
 
     # the bell: read the CC notification, then a task handed to req shows up

@@ -1,4 +1,6 @@
-"""The main navigation: one list, filtered by role and by which pages exist."""
+"""The main navigation: one list, filtered by role and by which pages exist. Entries of a menu
+(the administrators' four pages) fold into one dropdown when somebody sees more than one of
+them, so that an administrator's bar keeps to one line at 1280px like everyone else's."""
 
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ class NavItem:
     visible: Callable[[Actor], bool] = lambda actor: True
     # Name of a count provider registered in app.extensions["nav_counts"] (e.g. open tasks).
     count: str | None = None
+    # The label key of the dropdown this entry folds into.
+    menu: str | None = None
 
 
 NAV: list[NavItem] = [
@@ -35,26 +39,43 @@ NAV: list[NavItem] = [
     NavItem("pages.leads_list", "reports.nav.leads", lambda a: may_open(a, "leads")),
     NavItem("pages.kpi_page", "reports.nav.kpis", lambda a: may_open(a, "kpis")),
     NavItem("pages.dashboard", "nav.dashboard", lambda a: may_open(a, "dashboard")),
-    NavItem("pages.models", "nav.models", lambda a: may_open(a, "models")),
-    NavItem("pages.admin_users", "nav.admin", lambda a: may_open(a, "admin")),
-    NavItem("pages.admin_calendar", "nav.calendar", lambda a: may_open(a, "admin")),
-    NavItem("pages.admin_health", "nav.health", lambda a: may_open(a, "admin")),
+    NavItem("pages.models", "nav.models", lambda a: may_open(a, "models"), menu="nav.system"),
+    NavItem("pages.admin_users", "nav.admin", lambda a: may_open(a, "admin"), menu="nav.system"),
+    NavItem("pages.admin_calendar", "nav.calendar", lambda a: may_open(a, "admin"),
+            menu="nav.system"),
+    NavItem("pages.admin_health", "nav.health", lambda a: may_open(a, "admin"),
+            menu="nav.system"),
 ]
 
 
 def nav_entries() -> list[dict[str, object]]:
+    """What the bar shows: entries ({href, label_key, count, current}) and, where one of them
+    would begin, each menu with more than one entry ({menu, entries, current})."""
     actor = current_actor()
     if actor is None:
         return []
     counters: dict[str, Callable[[Actor], int]] = current_app.extensions.get("nav_counts", {})
-    out = []
+    shown: list[tuple[str | None, dict[str, object]]] = []
     for item in NAV:
         if item.endpoint not in current_app.view_functions or not item.visible(actor):
             continue
         href = url_for(item.endpoint)
         count = counters[item.count](actor) if item.count in counters else None
-        out.append({"href": href, "label_key": item.label_key, "count": count,
-                    "current": request.path == href})
+        shown.append((item.menu, {"href": href, "label_key": item.label_key, "count": count,
+                                  "current": request.path == href}))
+    out: list[dict[str, object]] = []
+    menus: dict[str, list[dict[str, object]]] = {}
+    for menu, entry in shown:
+        if menu is None or sum(1 for m, _ in shown if m == menu) < 2:
+            out.append(entry)
+        elif menu in menus:
+            menus[menu].append(entry)
+        else:
+            menus[menu] = [entry]
+            out.append({"menu": menu, "entries": menus[menu]})
+    for entry in out:
+        if "menu" in entry:
+            entry["current"] = any(e["current"] for e in menus[str(entry["menu"])])
     return out
 
 

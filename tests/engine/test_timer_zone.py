@@ -80,6 +80,32 @@ def test_a_timer_time_without_an_offset_is_department_time(zoned: Any) -> None:
     assert _timers(ctx, instance_id) == {"every_day": nine_am + timedelta(days=1)}
 
 
+def test_a_waiting_timer_keeps_its_instant_when_the_zone_setting_changes(tmp_path: Path) -> None:
+    """The value is stored with its offset: a restart with another PLANFLOW_TIMEZONE (the
+    department moved its servers' settings) does not move a timer that is already waiting."""
+    url = f"sqlite:///{tmp_path / 'moved.sqlite3'}"
+    shanghai = build_context(make_settings(url, tmp_path, timezone="Asia/Shanghai"),
+                             clock=FixedClock(START))
+    upgrade(shanghai.db)
+    staff = make_staff(shanghai)
+    with transaction(shanghai.sessions) as s:
+        deploy(shanghai, s, uploads_from_paths([FIXTURES / "models_extra" / "timer_zone.bpmn"]),
+               "owner")
+        instance_id = instances.start(shanghai, s, staff["sup"], "timer_zone",
+                                      {"event_at": "2027-03-01T09:00"}).id
+    shanghai.close(workers=False)
+    clock = FixedClock(SHANGHAI - timedelta(minutes=1))
+    tokyo = build_context(make_settings(url, tmp_path, timezone="Asia/Tokyo"), clock=clock)
+    try:
+        assert process_due(tokyo).fired == 0  # 09:00 Tokyo has passed; Shanghai's has not
+        assert _open(tokyo, instance_id) == ["monitor"]
+        clock.set(SHANGHAI)
+        process_due(tokyo)
+        assert _open(tokyo, instance_id) == ["daily", "monitor", "parsed_due", "raw_due"]
+    finally:
+        tokyo.close(workers=False)
+
+
 @pytest.mark.parametrize(("definition", "value", "expected"), [
     (TimeDateEventDefinition("t", "x"), "2027-03-01T09:00", "2027-03-01T09:00:00+09:00"),
     (TimeDateEventDefinition("t", "x"), "2027-03-01", "2027-03-01T00:00:00+09:00"),

@@ -210,6 +210,16 @@ def test_the_administrators_bar_keeps_to_one_line(page, demo_server) -> None:
     page.wait_for_url("**/admin/calendar")
     _looks_right(page)
     assert "current" in (page.locator("details.navmenu").get_attribute("class") or "")
+    # the same bar in English (labels about a third wider)
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    tops = page.evaluate(
+        "() => [...document.querySelectorAll('.mainnav > a, .mainnav > details')]"
+        ".map(e => Math.round(e.getBoundingClientRect().top))")
+    assert len(tops) == 11 and max(tops) - min(tops) <= 12, tops
+    assert page.locator("details.navmenu summary").inner_text().strip() == "Admin"
+    page.get_by_role("link", name="中文").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     # at phone width the bar scrolls sideways: the menu opens within it, not clipped below
     page.set_viewport_size({"width": 390, "height": 800})
     page.locator("details.navmenu summary").click()

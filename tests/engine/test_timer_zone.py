@@ -56,15 +56,20 @@ def _open(ctx: Any, instance_id: int) -> list[str]:
             HumanTaskRow.instance_id == instance_id, HumanTaskRow.status == "open")))
 
 
-def test_a_timer_time_without_an_offset_is_department_time(zoned: Any) -> None:
-    ctx, nine_am = zoned
+def _started(ctx: Any) -> int:
+    """timer_zone deployed and started with what a date-and-time field gives: wall-clock time,
+    no offset."""
     staff = make_staff(ctx)
     with transaction(ctx.sessions) as s:
         deploy(ctx, s, uploads_from_paths([FIXTURES / "models_extra" / "timer_zone.bpmn"]),
                "owner")
-        # what a date-and-time field gives: wall-clock time, no offset
-        instance_id = instances.start(ctx, s, staff["sup"], "timer_zone",
-                                      {"event_at": "2027-03-01T09:00"}).id
+        return instances.start(ctx, s, staff["sup"], "timer_zone",
+                               {"event_at": "2027-03-01T09:00"}).id
+
+
+def test_a_timer_time_without_an_offset_is_department_time(zoned: Any) -> None:
+    ctx, nine_am = zoned
+    instance_id = _started(ctx)
     assert _timers(ctx, instance_id) == {
         "t_raw": nine_am, "t_parsed": nine_am, "every_day": nine_am,
     }
@@ -87,12 +92,7 @@ def test_a_waiting_timer_keeps_its_instant_when_the_zone_setting_changes(tmp_pat
     shanghai = build_context(make_settings(url, tmp_path, timezone="Asia/Shanghai"),
                              clock=FixedClock(START))
     upgrade(shanghai.db)
-    staff = make_staff(shanghai)
-    with transaction(shanghai.sessions) as s:
-        deploy(shanghai, s, uploads_from_paths([FIXTURES / "models_extra" / "timer_zone.bpmn"]),
-               "owner")
-        instance_id = instances.start(shanghai, s, staff["sup"], "timer_zone",
-                                      {"event_at": "2027-03-01T09:00"}).id
+    instance_id = _started(shanghai)
     shanghai.close(workers=False)
     clock = FixedClock(SHANGHAI - timedelta(minutes=1))
     tokyo = build_context(make_settings(url, tmp_path, timezone="Asia/Tokyo"), clock=clock)

@@ -4,9 +4,10 @@ them, so that an administrator's bar keeps to one line at 1280px like everyone e
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, request, url_for
 
@@ -48,14 +49,14 @@ NAV: list[NavItem] = [
 ]
 
 
-def nav_entries() -> list[dict[str, object]]:
+def nav_entries() -> list[dict[str, Any]]:
     """What the bar shows: entries ({href, label_key, count, current}) and, where one of them
     would begin, each menu with more than one entry ({menu, entries, current})."""
     actor = current_actor()
     if actor is None:
         return []
     counters: dict[str, Callable[[Actor], int]] = current_app.extensions.get("nav_counts", {})
-    shown: list[tuple[str | None, dict[str, object]]] = []
+    shown: list[tuple[str | None, dict[str, Any]]] = []
     for item in NAV:
         if item.endpoint not in current_app.view_functions or not item.visible(actor):
             continue
@@ -63,19 +64,18 @@ def nav_entries() -> list[dict[str, object]]:
         count = counters[item.count](actor) if item.count in counters else None
         shown.append((item.menu, {"href": href, "label_key": item.label_key, "count": count,
                                   "current": request.path == href}))
-    out: list[dict[str, object]] = []
-    menus: dict[str, list[dict[str, object]]] = {}
+    sizes = Counter(menu for menu, _ in shown)
+    out: list[dict[str, Any]] = []
+    menus: dict[str, dict[str, Any]] = {}
     for menu, entry in shown:
-        if menu is None or sum(1 for m, _ in shown if m == menu) < 2:
+        if menu is None or sizes[menu] < 2:
             out.append(entry)
-        elif menu in menus:
-            menus[menu].append(entry)
-        else:
-            menus[menu] = [entry]
-            out.append({"menu": menu, "entries": menus[menu]})
-    for entry in out:
-        if "menu" in entry:
-            entry["current"] = any(e["current"] for e in menus[str(entry["menu"])])
+            continue
+        if menu not in menus:
+            menus[menu] = {"menu": menu, "entries": [], "current": False}
+            out.append(menus[menu])
+        menus[menu]["entries"].append(entry)
+        menus[menu]["current"] = menus[menu]["current"] or entry["current"]
     return out
 
 

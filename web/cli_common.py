@@ -104,7 +104,7 @@ def echo_json(value: Any) -> None:
 def parse_json(text: str) -> dict[str, Any]:
     """`--data` JSON, under the same rules as a request body (web.strict_input)."""
     from engine.errors import InvalidInput
-    from web.strict_input import loads_strict
+    from engine.strict_json import loads_strict
 
     try:
         value = loads_strict(text)

@@ -9,7 +9,6 @@ compile and FEEL expressions (``=...``) beyond the evaluator's bounds (``engine.
 
 from __future__ import annotations
 
-import json
 import keyword
 import re
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from typing import Any
 
 import regex
 
+from engine.errors import InvalidInput
 from engine.forms.feel import feel_bounds_problem
 from engine.forms.people import check_person_field
 from engine.forms.schema import (
@@ -33,8 +33,11 @@ from engine.forms.schema import (
     Node,
 )
 from engine.forms.values import MISSING, join, to_decimal
+from engine.strict_json import loads_strict
 
 MAX_NESTING = 16
+# each nesting level is a component in a components list, plus the root and a field's settings
+MAX_JSON_DEPTH = 2 * MAX_NESTING + 8
 
 _KEY_SEGMENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
@@ -42,9 +45,13 @@ _KEY_SEGMENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 def load_form(text: str | bytes) -> FormSchema:
     """Parse and check a form-js schema; raise :class:`FormSchemaError` if it is not usable."""
     try:
-        raw = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise FormSchemaError(f"不是有效的 JSON (not valid JSON): {exc}") from exc
+        # the rules every JSON from outside keeps (a form file is uploaded): no duplicate keys,
+        # lone surrogates, NaN or out-of-range integers; deep enough for MAX_NESTING groups
+        raw = loads_strict(text, max_depth=MAX_JSON_DEPTH)
+    except InvalidInput as exc:
+        raise FormSchemaError(exc.message) from None
+    except ValueError as exc:
+        raise FormSchemaError(f"不是有效的 JSON (not valid JSON): {exc}") from None
     if not isinstance(raw, dict):
         raise FormSchemaError("表单必须是 JSON 对象 (the form must be a JSON object)")
     if raw.get("type", "default") != "default":

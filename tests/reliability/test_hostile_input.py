@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from engine.people.accounts import issue_token
 from engine.store.db import transaction
 from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord
+from engine.strict_json import MAX_DEPTH, MAX_STRING_CHARS
 from engine.usecases.deploy import Upload, deploy
 from tests.conftest import PASSWORD, make_staff
 from tests.reliability.conftest import APPROVAL3
-from web.strict_input import MAX_DEPTH, MAX_STRING_CHARS
 
 DEEP = "[" * 1000 + "]" * 1000
 

@@ -29,9 +29,9 @@ from pydantic import BaseModel, ValidationError
 
 from engine import jsoncodec
 from engine.errors import InvalidInput
+from engine.strict_json import child_path, loads_strict
 from web.api import bp
 from web.core import api_actor, engine_ctx, unit_of_work
-from web.strict_input import child_path, loads_strict
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

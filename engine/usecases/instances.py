@@ -22,7 +22,6 @@ from engine.bpmn.runtime import (
     apply_external_changes,
     complete_human_task,
     find_task,
-    incident_from,
     new_workflow,
     run_steps,
 )
@@ -265,7 +264,8 @@ def update_data(
     """Change instance variables (e.g. move `event_date`); waiting date timers follow."""
     check_data(changes)
     if not changes:
-        raise InvalidInput("没有要修改的数据 (no changes given)")
+        raise InvalidInput("没有要修改的数据 (field data: no changes given)",
+                           {"field": "data"})
     record = instance_for(session, actor, "update_data", instance_id)
     require_active(record)
     with acting_on(ctx, session, record, actor.username) as act:
@@ -289,11 +289,9 @@ def follow_dates(
     now: datetime,
 ) -> StepResult | None:
     """Reschedule date timers that read changed data; fire those now in the past (the audit
-    entries go to the action's ``held``)."""
-    try:
-        moved = follow_data(workflow, changes, ctx.clock)
-    except Exception as exc:  # a timer expression that fails on the new data
-        return StepResult(incident=incident_from(workflow, exc))
+    entries go to the action's ``held``). A value a timer cannot use is refused (InvalidInput
+    naming the field): nothing of the change is saved."""
+    moved = follow_data(workflow, changes, ctx.clock)
     if not moved:
         return None
     for m in moved:

@@ -243,11 +243,33 @@ def test_a_timer_value_that_is_no_usable_time_is_an_incident_at_the_timer(ctx, s
     assert timers(ctx, good) == {"wait": START + timedelta(days=3)}
 
 
-def test_moving_a_date_to_no_usable_time_is_an_incident_not_a_500(timer_ctx, staff):
+@pytest.mark.parametrize("value", [
+    "0001-01-10T00:00:00+08:00",  # year 0 in UTC: no column holds it
+    "0000-00-00",
+    "9999-12-31T23:59:59+14:00",
+    "2027-13-01T10:00",
+    None,
+    12,
+])
+def test_a_date_change_the_waiting_timer_cannot_use_is_refused_and_writes_nothing(
+        timer_ctx, staff, value):
+    """Moving the launch to a value its T-3 timer cannot use used to be applied, leaving the
+    instance in error at the timer. Bad input now writes nothing: a refusal naming the field,
+    the instance still running with its timers where they were and no audit entry."""
+    from engine.errors import InvalidInput
+
     iid = start(timer_ctx, staff, START + timedelta(days=30))
+    before = timers(timer_ctx, iid)
     with transaction(timer_ctx.sessions) as s:
-        instances.update_data(timer_ctx, s, staff["sup"], iid,
-                              {"event_date": "0001-01-10T00:00:00+08:00"})
+        audits = s.scalar(select(func.count()).select_from(AuditRecord))
+    with transaction(timer_ctx.sessions) as s, pytest.raises(InvalidInput) as refused:
+        instances.update_data(timer_ctx, s, staff["sup"], iid, {"event_date": value})
+    assert refused.value.details["field"] == "data.event_date"
+    assert refused.value.details["element_id"] == "t_minus_3"
+    assert "data.event_date" in refused.value.message and "计时器" in refused.value.message
     with transaction(timer_ctx.sessions) as s:
         record = s.get(InstanceRecord, iid)
-        assert record.status == "error", record.status
+        assert record.status == "running", record.status
+        assert record.data["event_date"] == (START + timedelta(days=30)).isoformat()
+        assert s.scalar(select(func.count()).select_from(AuditRecord)) == audits
+    assert timers(timer_ctx, iid) == before

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -19,10 +21,28 @@ STATUS: dict[type[e.PlanflowError], int] = {
 }
 
 
+# An answer quotes at most this much of any text (a refusal may name a 1 MB username).
+SHOWN_CHARS = 1000
+
+
 def error_response(code: str, message: str, status: int, details: dict | None = None) -> Response:
-    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    error = {"code": code, "message": message, "details": details or {}}
+    response = jsonify({"error": shown(error)})
     response.status_code = status
     return response
+
+
+def shown(value: Any) -> Any:
+    """``value`` fit to quote in an answer: long texts cut, and a lone surrogate (which no
+    UTF-8 answer can carry: the 500 it caused hid the real refusal) written as its escape."""
+    if isinstance(value, str):
+        text = value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…"
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {shown(k): shown(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [shown(v) for v in value]
+    return value
 
 
 def status_for(exc: e.PlanflowError) -> int:
@@ -42,7 +62,8 @@ def error_page(status: int, message: str) -> tuple[str, int]:
     from web.i18n import in_language, translate
 
     title = translate(TITLES.get(status, "error.generic"))
-    return render_template("error.html", title=title, message=in_language(message)), status
+    message = shown(in_language(message))
+    return render_template("error.html", title=title, message=message), status
 
 
 def init_app(app: Flask) -> None:
@@ -71,11 +92,34 @@ def init_app(app: Flask) -> None:
                 return error_page(exc.code, translate(TITLES[exc.code]))
             return exc
         code = (exc.name or "error").lower().replace(" ", "_")
-        response = error_response(code, exc.description or exc.name or "error", exc.code or 500)
+        response = error_response(code, http_message(exc), exc.code or 500)
         for name, value in exc.get_headers():
             if name.lower() in ("allow", "retry-after", "www-authenticate"):
                 response.headers[name] = value
         return response
+
+
+# What the API says for werkzeug's own refusals (its defaults are English only), Chinese first.
+HTTP_MESSAGES = {
+    400: "请求无效 (bad request)",
+    401: "需要登录 (authentication required)",
+    403: "无权执行此操作 (forbidden)",
+    404: "未找到该资源 (not found)",
+    405: "该地址不支持此请求方法 (method not allowed)",
+    406: "无法提供所要求的格式 (not acceptable)",
+    409: "与当前状态冲突 (conflict)",
+    413: "请求体过大 (request too large)",
+    415: "不支持的内容类型 (unsupported media type)",
+    429: "请求过于频繁，请稍后再试 (too many requests)",
+}
+
+
+def http_message(exc: HTTPException) -> str:
+    """The message of an HTTP error under /api/: ours when we raised it with one, otherwise
+    Chinese first (werkzeug's default descriptions are English only)."""
+    if exc.description and exc.description != type(exc).description:
+        return exc.description
+    return HTTP_MESSAGES.get(exc.code or 500, f"请求失败 (HTTP {exc.code})")
 
 
 def init_unexpected(app: Flask) -> None:

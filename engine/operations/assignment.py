@@ -61,7 +61,7 @@ def transfer(
         raise Conflict(
             "任务已委派，请先收回 (the task is delegated: recall it first)", {"task_id": row.id}
         )
-    target = active_user(session, to_user)
+    target = active_user(session, to_user, "to")
     comment = clean_text(comment, "comment")
     if target == row.assignee:
         raise InvalidInput("任务已在该用户名下 (the task is already theirs)", {"to": target})

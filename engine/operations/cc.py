@@ -45,7 +45,7 @@ def cc(
             )
     else:
         record = instance_for(session, actor, "cc", instance_id)
-    users = active_users(session, usernames)
+    users = active_users(session, usernames, "users")
     note = clean_text(note, "note")
     key = row.id if row is not None else ""
     existing = set(
@@ -72,6 +72,8 @@ def cc(
         )
         session.add(item)
         added.append(item)
+    if not added:  # everyone named is copied already: nothing happened, nothing is written
+        return added
     store.audit(
         session,
         now,
@@ -82,20 +84,19 @@ def cc(
         element_id=row.element_id if row is not None else None,
         details={"users": [a.username for a in added], "note": note},
     )
-    if added:
-        publish(
-            ctx,
-            session,
-            "cc",
-            {
-                "instance_id": record.id,
-                "task_id": row.id if row is not None else None,
-                "name": row.name if row is not None else None,
-                "users": [a.username for a in added],
-                "by": actor.username,
-                "note": note,
-            },
-        )
+    publish(
+        ctx,
+        session,
+        "cc",
+        {
+            "instance_id": record.id,
+            "task_id": row.id if row is not None else None,
+            "name": row.name if row is not None else None,
+            "users": [a.username for a in added],
+            "by": actor.username,
+            "note": note,
+        },
+    )
     touch_instance(session, record, now)
     session.flush()
     return added

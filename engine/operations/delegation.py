@@ -55,7 +55,7 @@ def delegate(
         raise Conflict("任务已委派 (already delegated)", {"delegate": delegation.delegate})
     if session.get(TaskSubmissionRecord, row.id) is not None:
         raise Conflict("任务已提交，等待加签 (already submitted)", {"task_id": row.id})
-    target = active_user(session, to_user)
+    target = active_user(session, to_user, "to")
     if target == actor.username:
         raise InvalidInput("不能委派给自己 (cannot delegate to yourself)")
     comment = clean_text(comment, "comment")

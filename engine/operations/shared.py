@@ -68,30 +68,42 @@ def clean_text(value: Any, name: str, required: bool = False) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise InvalidInput(f"{name} 必须是字符串 ({name} must be a string)")
+        raise InvalidInput(f"{name} 必须是字符串 ({name} must be a string)", {"field": name})
     value = value.strip()
     if required and not value:
         raise InvalidInput(f"需要填写{name} ({name} is required)", {"field": name})
-    return value[:MAX_TEXT]
+    if len(value) > MAX_TEXT:  # refused, not cut: what was typed is kept whole or not at all
+        raise InvalidInput(
+            f"文字过长，最多 {MAX_TEXT} 字 (field {name}: longer than {MAX_TEXT} characters)",
+            {"field": name, "problem": "too_long"},
+        )
+    return value
 
 
-def active_user(session: Session, username: Any) -> str:
+def active_user(session: Session, username: Any, field: str) -> str:
+    """The active user named in the request's ``field``."""
     if not isinstance(username, str) or not username.strip():
-        raise InvalidInput("需要指定用户 (a username is required)")
+        raise InvalidInput(f"需要指定用户 (field {field}: a username is required)",
+                           {"field": field})
     user = get_user(session, username.strip())
     if not user.is_active:
-        raise InvalidInput(f"用户 {username} 已停用 (user disabled)", {"username": username})
+        raise InvalidInput(f"用户 {username} 已停用 (user disabled)",
+                           {"field": field, "username": username})
     return user.username
 
 
-def active_users(session: Session, usernames: Any) -> list[str]:
+def active_users(session: Session, usernames: Any, field: str) -> list[str]:
+    """The active users named in the request's ``field`` (one name alone is taken too)."""
     if isinstance(usernames, str):
         usernames = [usernames]
     if not isinstance(usernames, list | tuple) or not usernames:
-        raise InvalidInput("需要至少一个用户 (at least one user is required)")
+        raise InvalidInput(
+            f"需要至少一个用户 (field {field}: at least one user is required)",
+            {"field": field},
+        )
     if len(usernames) > MAX_USERS:
-        raise InvalidInput(f"最多 {MAX_USERS} 人 (at most {MAX_USERS} users)")
-    return list(dict.fromkeys(active_user(session, u) for u in usernames))
+        raise InvalidInput(f"最多 {MAX_USERS} 人 (at most {MAX_USERS} users)", {"field": field})
+    return list(dict.fromkeys(active_user(session, u, field) for u in usernames))
 
 
 def step_signer(session: Session, task_id: str) -> TaskSignerRecord | None:

@@ -138,7 +138,7 @@ def add_signers(
     instances.require_active(record)
     if delegation is not None:
         raise Conflict("任务已委派 (the task is delegated)", {"task_id": row.id})
-    signers = active_users(session, users)
+    signers = active_users(session, users, "users")
     comment = clean_text(comment, "comment")
     owner = row.assignee or actor.username
     if owner in signers:

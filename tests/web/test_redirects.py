@@ -37,14 +37,22 @@ NASTY_QUERIES = [
     ("next=/%7f/x", "/"),
     ("next=/%c2%85/x", "/"),  # NEL
     ("next=/%e3%80%80/x", "/"),  # ideographic space
-    ("next=/%ff%fe", "/%FF%FE"),  # not UTF-8: werkzeug keeps the escapes
-    ("next=/%ed%a0%80", "/%ED%A0%80"),  # an encoded lone surrogate: kept escaped
+    # not UTF-8: in a query string werkzeug keeps the escapes (a harmless path); in a form body
+    # (which only our own pages post, always UTF-8) they are refused: see NOT_UTF8_IN_A_FORM
+    ("next=/%ff%fe", "/%FF%FE"),
+    ("next=/%ed%a0%80", "/%ED%A0%80"),  # an encoded lone surrogate
     ("next=/" + "a" * 5000, "/"),
     ("next=", "/"),
     ("next=x", "/"),
     ("next=/instances?status=running%26page=2", "/instances?status=running&page=2"),
     ("next=/%E4%B8%AD", "/%E4%B8%AD"),
 ]
+NOT_UTF8_IN_A_FORM = {"next=/%ff%fe", "next=/%ed%a0%80"}
+
+
+def in_a_form(query: str, expected: str | None) -> str | None:
+    """What a form body holding ``query`` leads to: None for a refusal (400)."""
+    return None if query in NOT_UTF8_IN_A_FORM else expected
 
 
 @pytest.mark.parametrize(("query", "expected"), NASTY_QUERIES)
@@ -71,7 +79,7 @@ def test_login_form_next_stays_on_this_site(client, api_staff):
         # the same value in a urlencoded form body
         body = f"username=alice&password={PASSWORD}&csrf_token={_csrf(client)}&{query}"
         r = client.post("/login", data=body, content_type="application/x-www-form-urlencoded")
-        if expected is None:
+        if in_a_form(query, expected) is None:
             assert r.status_code == 400, query
             continue
         assert r.status_code == 302, (query, r.get_data(as_text=True)[:300])
@@ -91,7 +99,7 @@ def test_page_forms_with_a_next_field_never_leave_the_site(client, api_staff):
         # 全部已读 (notifications) takes a `next`; its own fallback is the notifications page
         r = client.post("/notifications/read-all", data=f"csrf_token={token}&{query}",
                         content_type="application/x-www-form-urlencoded")
-        if expected is None:
+        if in_a_form(query, expected) is None:
             assert r.status_code == 400, query
             continue
         assert r.status_code == 303, query

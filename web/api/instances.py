@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine import operations
 from engine.read import queries
 from engine.usecases import control, instances
 from web.api.endpoint import Call, endpoint
@@ -57,7 +58,7 @@ def retry_instance(call: Call, instance_id: int, body: NoFields) -> Json:
           summary="Terminate (initiator or admin), with a reason", body=Terminate,
           ok=InstanceDetail, errors=ACTED)
 def terminate_instance(call: Call, instance_id: int, body: Terminate) -> Json:
-    control.terminate(call.ctx, call.session, call.actor, instance_id, body.reason[:1000])
+    operations.terminate(call.ctx, call.session, call.actor, instance_id, body.reason)
     return queries.get_instance(call.ctx, call.session, call.actor, instance_id)
 
 

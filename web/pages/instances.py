@@ -15,6 +15,7 @@ from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
+from engine import operations
 from engine.access import instance_for, instance_permissions
 from engine.bpmn.layout import with_diagram
 from engine.errors import Forbidden, NotFound, PlanflowError
@@ -235,7 +236,7 @@ def instance_detail(instance_id: int) -> str:
 def _act(instance_id: int, action: str) -> Response | tuple[str, int]:
     actor = the_actor()
     ctx = engine_ctx()
-    reason = request.form.get("reason", "").strip()[:1000]
+    reason = request.form.get("reason", "").strip()
     if action == "terminate" and not reason:
         flash(translate("manage.instance.reason_required"))
         return redirect(url_for("pages.instance_detail", instance_id=instance_id), 303)
@@ -244,7 +245,7 @@ def _act(instance_id: int, action: str) -> Response | tuple[str, int]:
             if action == "retry":
                 control.retry(ctx, session, actor, instance_id)
             elif action == "terminate":
-                control.terminate(ctx, session, actor, instance_id, reason)
+                operations.terminate(ctx, session, actor, instance_id, reason)
             else:
                 control.set_suspended(ctx, session, actor, instance_id, action == "suspend")
     except NotFound:

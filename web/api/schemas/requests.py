@@ -109,7 +109,7 @@ class NoFields(BaseModel):
 
 
 class Terminate(BaseModel):
-    reason: Required = Field(description="why (kept in the audit log, at most 1000 characters)")
+    reason: Required = Field(description="why (kept in the audit log, at most 2000 characters)")
 
 
 class Handover(BaseModel):

@@ -229,3 +229,48 @@ def test_the_administrators_bar_keeps_to_one_line(page, demo_server) -> None:
     assert box and bar and bar["y"] <= box["y"] <= bar["y"] + bar["height"], (box, bar)
     take_screenshot(page, "admin_bar_phone", full_page=False)
 
+
+
+def test_a_done_step_with_a_table_offers_no_row_buttons(page, demo_server) -> None:
+    """李主管's done 方案设计 (a read-only form): its 分工表 and 时间节点表 show their rows, but
+    no × per row and no 添加一行 (form-js drew both; neither did anything)."""
+    demo_server.login(page, "li", then="/tasks/done")
+    page.locator("tr", has_text="方案设计").get_by_role("link").first.click()
+    form_ready(page)
+    _looks_right(page)
+    lists = page.locator(".fjs-form-field-dynamiclist")
+    assert lists.count() >= 2
+    for i in range(lists.count()):
+        table = lists.nth(i)
+        assert "fjs-readonly" in (table.get_attribute("class") or "")
+        assert table.locator(".fjs-repeat-row-container").count() >= 1
+        expect(table.locator(".fjs-repeat-row-remove").first).to_be_hidden()
+        expect(table.locator(".fjs-repeat-render-add")).to_be_hidden()
+    take_screenshot(page, "done_step_table")
+
+
+@pytest.mark.parametrize("which", ["case", "project", "launch"])
+def test_detail_pages_fit_a_phone(page, demo_server, which) -> None:
+    """At 390px the case page scrolled sideways by 79px (its results table set the column's
+    width) and the instance page by 48px (a long timeline entry did): a grid track as wide as its
+    widest unbreakable line. Tables scroll inside their card now; figures stay whole."""
+    from engine.store.records_business import CaseLibraryRecord
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    if which == "case":
+        with transaction(demo_server.ctx.sessions) as s:
+            path = f"/cases/{s.scalar(select(CaseLibraryRecord.id).limit(1))}"
+    else:
+        title = PROJECT_TITLE if which == "project" else LAUNCH_TITLE
+        path = f"/instances/{_instance_id(demo_server, title)}"
+    demo_server.login(page, "li", then=path)
+    _looks_right(page)
+    cells = page.locator(".rp-subtable td, .staff-doc td")
+    for i in range(min(cells.count(), 40)):
+        text = cells.nth(i).inner_text()
+        if re.fullmatch(r"[\d,.%]+", text.strip()):
+            lines = cells.nth(i).evaluate(  # the lines the figure's text is laid out on
+                "e => { const r = document.createRange(); r.selectNodeContents(e);"
+                " return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size; }")
+            assert lines == 1, (text, lines)
+    take_screenshot(page, f"phone_{which}_detail")

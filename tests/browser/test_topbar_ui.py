@@ -1,7 +1,9 @@
 """The top bar at the department's usual 1280px: a planning manager's whole menu (ten entries,
 the bell, the manager's Chinese name, 外出设置, 退出登录 and English) fits one line; nothing
 wraps onto a second row. A name longer than the bar has room for is cut with an ellipsis and
-kept whole in its tooltip. In English (labels about a third wider) the same menu fits too."""
+kept whole in its tooltip. In English (labels about a third wider) the same menu fits too. At
+phone width the bar scrolls sideways: it fades at an edge beyond which entries lie, and the
+current entry is scrolled into view."""
 
 from __future__ import annotations
 
@@ -80,3 +82,25 @@ def test_the_managers_menu_fits_one_line_in_english(page, live_server, screensho
     assert not name_is_cut(page)
     assert_one_line(page)
     screenshot(page, "topbar_manager_en", full_page=False)
+
+
+def test_at_phone_width_the_bar_shows_that_more_entries_lie_beyond(page, live_server,
+                                                                     screenshot) -> None:
+    """A phone showed 我的待办 … 发起流程 and cut off cleanly: nothing told 李主管 that 流程实例,
+    案例库 or 数据看板 existed."""
+    manager_on_the_inbox(page, live_server)
+    page.set_viewport_size({"width": 390, "height": 700})
+    page.reload()
+    bar = page.locator(".mainnav")
+    expect(bar).to_have_class("mainnav more-right")  # at the start: more to the right only
+    assert "linear-gradient" in bar.evaluate("e => getComputedStyle(e).maskImage")
+    screenshot(page, "topbar_phone_start", full_page=False)
+    bar.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
+    expect(bar).to_have_class("mainnav more-left")  # at the end: more to the left only
+    # a page of the far end opens with its entry in view, the bar faded on the left
+    page.locator(".mainnav a").last.click()
+    page.wait_for_load_state()
+    current = page.locator('.mainnav a[aria-current="page"]')
+    expect(current).to_be_in_viewport()
+    expect(page.locator(".mainnav")).to_have_class("mainnav more-left")
+    screenshot(page, "topbar_phone_end", full_page=False)

@@ -14,7 +14,7 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 PEOPLE = (
     ("name", "姓名", "Name"), ("department", "部门", "Department"),
-    ("projects_led", "负责项目数", "Projects led"),
+    ("projects_led", "结项项目数（A角）", "Projects finished as A role"),
     ("completion_rate", "目标完成率（%）", "Target completion (%)"),
     ("targets_met", "达成指标数", "Targets met"), ("targets_total", "指标总数", "Targets"),
     ("tasks_due", "到期任务数", "Tasks due"), ("tasks_on_time", "按时完成数", "On time"),

@@ -195,7 +195,7 @@ def project_rows(session: Session, f: Figures, english: bool = False) -> list[di
     return out
 
 
-def people_rows(session: Session, f: Figures) -> list[dict[str, Any]]:
+def people_rows(session: Session, f: Figures, english: bool = False) -> list[dict[str, Any]]:
     tally: dict[str, dict[str, Any]] = defaultdict(lambda: {
         "rates": [], "met": 0, "total": 0, "due": 0, "on_time": 0, "ideas": 0, "ratings": []})
     for t in f.tasks:
@@ -217,17 +217,19 @@ def people_rows(session: Session, f: Figures) -> list[dict[str, Any]]:
         for group, value in f.ratings[iid].items():
             if group in members.get(who, ()):
                 tally[who]["ratings"].append(value)
-    out = [_person(who, t, directory.get(who), names) for who, t in tally.items()
+    out = [_person(who, t, directory.get(who), names, english) for who, t in tally.items()
            if who in names]
     out.sort(key=lambda p: (p["department"], p["name"]))
     return out
 
 
 def _person(who: str, t: Mapping[str, Any], person: Mapping[str, Any] | None,
-            names: Mapping[str, str]) -> dict[str, Any]:
+            names: Mapping[str, str], english: bool) -> dict[str, Any]:
+    person = person or {}
+    department = (english and person.get("department_en")) or person.get("department", "")
     return {
         "username": who, "name": names.get(who, who),
-        "department": (person or {}).get("department", ""),
+        "department": department,
         "projects_led": len(t["rates"]), "completion_rate": _mean(t["rates"]),
         "targets_met": t["met"], "targets_total": t["total"],
         "tasks_due": t["due"], "tasks_on_time": t["on_time"],
@@ -245,5 +247,5 @@ def kpis(
     require_kpis(actor)
     period = parse_period(period_text, now.astimezone(tz).date(), field)
     f = gather(session, period, tz, now)
-    return {"period": period.as_dict(), "people": people_rows(session, f),
+    return {"period": period.as_dict(), "people": people_rows(session, f, english),
             "projects": project_rows(session, f, english), "recorded": f.recorded}

@@ -61,3 +61,28 @@ def test_manager_reads_the_numbers_and_nominates(
     book = load_workbook(io.BytesIO(download.value.path().read_bytes()))
     assert book.sheetnames == ["个人考核", "项目考核", "奖项提名"]
     assert download.value.suggested_filename.startswith("考核数据-")
+
+
+def test_the_numbers_in_english_say_what_they_count(page, live_server, screenshot) -> None:
+    """In English the departments, their separators and the nominee options are English (they
+    were 策划专员, 财务部, "Design 4、Finance 5" and "Alice（2 idea(s) adopted）"); the count of
+    projects says it counts those finished as A role (the table of projects lists running ones
+    too, and its 负责项目 0 beside a manager leading two read as a contradiction)."""
+    api = api_for(live_server.ctx)
+    iid = project_to_execution(api, review={"adopted_ideas": IDEAS},
+                               charter=this_cycle(live_server.ctx))
+    finish_project(api, iid, retro={"collaboration_ratings": RATINGS})
+    live_server.login(page, "mgr", then="/kpis")
+    header = page.locator("#kpi-people thead").inner_text()
+    assert "结项项目（A角）" in header and "负责项目" not in header
+    page.get_by_role("link", name="English").click()
+    page.wait_for_function("window.__kpiChartReady === true")
+    people = page.locator("#kpi-people")
+    assert "Finished as A role" in people.locator("thead").inner_text()
+    row = people.locator("tr[data-user=alice]").inner_text()
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in row.replace("Alice", "")), row
+    project = page.locator(f"#kpi-projects tr[data-instance='{iid}']").inner_text()
+    assert "、" not in project and ", " in project, project
+    option = page.locator("#n-subject option[value=alice]").inner_text()
+    assert option == "Alice (2 idea(s) adopted)", option
+    screenshot(page, "kpis_en")

@@ -82,7 +82,7 @@ def test_people_and_projects_of_a_month(api: Api, project: int) -> None:
     book = load_workbook(io.BytesIO(r.get_data()))
     assert book.sheetnames == ["个人考核", "项目考核", "奖项提名"]
     rows = list(book["个人考核"].values)
-    assert rows[0][:4] == ("姓名", "部门", "负责项目数", "目标完成率（%）")
+    assert rows[0][:4] == ("姓名", "部门", "结项项目数（A角）", "目标完成率（%）")
     assert ("Sup", "策划主管", 1, 100.0) in [r[:4] for r in rows]
 
 

@@ -55,15 +55,21 @@ def status_for(exc: e.PlanflowError) -> int:
 TITLES = {400: "error.bad_request", 401: "login.title", 403: "error.forbidden",
           404: "error.not_found", 409: "error.conflict", 413: "error.too_large",
           422: "error.bad_request"}
+# What a page says when whoever refused gave no reason of its own.
+HINTS = {403: "error.forbidden_hint", 404: "error.not_found_hint"}
 
 
-def error_page(status: int, message: str) -> tuple[str, int]:
-    """Pages (not /api/) get an HTML error page in the user's language."""
+def error_page(status: int, message: str | None = None) -> tuple[str, int]:
+    """The one HTML error page (not /api/), in the user's language: the status and its title,
+    the reason when there is one (else a hint for 403/404), the way back."""
     from web.i18n import in_language, translate
 
     title = translate(TITLES.get(status, "error.generic"))
-    message = shown(in_language(message))
-    return render_template("error.html", title=title, message=message), status
+    shown_message = shown(in_language(message)) if message else None
+    if not shown_message and status in HINTS:
+        shown_message = translate(HINTS[status])
+    return render_template("error.html", status=status, title=title,
+                           message=shown_message), status
 
 
 def init_app(app: Flask) -> None:
@@ -87,9 +93,7 @@ def init_app(app: Flask) -> None:
 
                 return error_page(400, translate("error.csrf"))
             if exc.code in (403, 404, 413):
-                from web.i18n import translate
-
-                return error_page(exc.code, translate(TITLES[exc.code]))
+                return error_page(exc.code)
             return exc
         code = (exc.name or "error").lower().replace(" ", "_")
         response = error_response(code, http_message(exc), exc.code or 500)

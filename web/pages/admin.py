@@ -21,9 +21,10 @@ from engine.errors import Conflict, InvalidInput, NotFound
 from engine.people import admin as users_admin
 from engine.wall_clock import local
 from web.core import engine_ctx, unit_of_work
+from web.errors import error_page
 from web.i18n import current_language, in_language, translate
 from web.pages import bp
-from web.pages.common import error_page, manage_page, the_actor
+from web.pages.common import manage_page, the_actor
 from web.shown_times import shown_time
 
 if TYPE_CHECKING:

@@ -16,9 +16,10 @@ from engine.read import cases, start_page
 from engine.read.documents import DocumentFile
 from web.api.documents import document_response, requested_format
 from web.core import engine_ctx, unit_of_work
+from web.errors import error_page
 from web.i18n import current_language
 from web.pages import bp
-from web.pages.common import error_page, manage_page, the_actor
+from web.pages.common import manage_page, the_actor
 from web.pages.tasks import form_texts, shown_schema
 
 PER_PAGE = 12

@@ -9,10 +9,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import render_template, request
+from flask import request
 
 from engine.errors import Forbidden, NotFound, Unauthenticated
-from web.i18n import catalog, in_language, translate
+from web.errors import error_page
+from web.i18n import catalog, translate
 from web.pages import bp
 from web.session_auth import current_actor, login_required
 
@@ -20,15 +21,6 @@ if TYPE_CHECKING:
     from engine.people.accounts import Actor
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def error_page(status: int, message: str | None = None) -> tuple[str, int]:
-    title_key = {403: "error.forbidden", 404: "error.not_found"}.get(status, "manage.error.title")
-    return (
-        render_template("pages/manage_error.html", status=status, title_key=title_key,
-                        message=message and in_language(message)),
-        status,
-    )
 
 
 def manage_page(allowed: Callable[[Actor], bool] | None = None) -> Callable[[F], F]:

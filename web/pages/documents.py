@@ -12,8 +12,9 @@ from engine.errors import InvalidInput
 from engine.read.documents import visible_document
 from web.api.documents import document_response, requested_format
 from web.core import unit_of_work
+from web.errors import error_page
 from web.pages import bp
-from web.pages.common import error_page, manage_page
+from web.pages.common import manage_page
 from web.session_auth import current_actor
 
 # CommonMark with tables; raw HTML in a document (it may carry what someone typed into a form)

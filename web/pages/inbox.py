@@ -23,7 +23,8 @@ from engine.read import inbox as worklist
 from engine.read import names
 from engine.read.withdrawable import withdrawable
 from web.core import engine_ctx, request_reads, unit_of_work
-from web.i18n import current_language, in_language, translate
+from web.errors import error_page
+from web.i18n import current_language, translate
 from web.pages import bp
 from web.pages.common import the_actor
 from web.pages.nav import register_count
@@ -87,25 +88,6 @@ def int_arg(name: str, default: int = 1) -> int:
 def safe_next(target: str | None, default: str) -> str:
     """A form's `next`, if it is a path on this site (web.redirects), else `default`."""
     return safe_redirect_target(target, default)
-
-
-ERROR_TITLES = {
-    400: "staff.error.bad_request",
-    403: "error.forbidden",
-    404: "error.not_found",
-    409: "staff.error.conflict",
-}
-
-
-def error_page(status: int, message: str | None = None) -> tuple[str, int]:
-    """A full HTML page for a refused or failed request (403, 404, 409, ...)."""
-    html = render_template(
-        "pages/staff_error.html",
-        status=status,
-        title_key=ERROR_TITLES.get(status, "staff.error.generic"),
-        message=message and in_language(message),
-    )
-    return html, status
 
 
 def status_for(exc: PlanflowError) -> int:

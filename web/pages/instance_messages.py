@@ -14,9 +14,10 @@ from engine.errors import Forbidden, NotFound, PlanflowError
 from engine.usecases import instances
 from engine.usecases.messages import open_messages
 from web.core import engine_ctx, unit_of_work
+from web.errors import error_page
 from web.i18n import in_language, translate
 from web.pages import bp
-from web.pages.common import error_page, manage_page, the_actor
+from web.pages.common import manage_page, the_actor
 from web.project_messages import SENDER_KEYS, from_form, with_sender
 
 if TYPE_CHECKING:

@@ -23,9 +23,10 @@ from engine.read import data_view, instance_view, queries
 from engine.read import names as naming
 from engine.usecases import control
 from web.core import engine_ctx, unit_of_work
+from web.errors import error_page
 from web.i18n import current_language, in_language, translate
 from web.pages import bp
-from web.pages.common import error_page, has_key, manage_page, status_label, the_actor
+from web.pages.common import has_key, manage_page, status_label, the_actor
 from web.pages.instance_messages import message_actions
 from web.shown_times import iso_time, shown_time
 

@@ -17,9 +17,10 @@ from engine.usecases.awards import nominate
 from engine.wall_clock import local
 from web.api.kpis import xlsx_response
 from web.core import engine_ctx, unit_of_work
+from web.errors import error_page
 from web.i18n import current_language, translate
 from web.pages import bp
-from web.pages.common import error_page, manage_page, the_actor
+from web.pages.common import manage_page, the_actor
 
 
 def _allowed(actor: Any) -> bool:

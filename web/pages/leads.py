@@ -14,9 +14,10 @@ from engine.errors import Conflict, InvalidInput, NotFound, PlanflowError
 from engine.read import leads
 from engine.usecases.leads import update_lead
 from web.core import engine_ctx, unit_of_work
+from web.errors import error_page
 from web.i18n import translate
 from web.pages import bp
-from web.pages.common import error_page, manage_page, the_actor
+from web.pages.common import manage_page, the_actor
 from web.redirects import safe_redirect_target
 
 PER_PAGE = 50

@@ -21,10 +21,10 @@ from engine.errors import InvalidModel, NotFound, PlanflowError
 from engine.read import model_view
 from engine.usecases.deploy import Upload, deploy
 from web.core import engine_ctx, unit_of_work
-from web.errors import error_response, status_for
+from web.errors import error_page, error_response, status_for
 from web.i18n import current_language, translate
 from web.pages import bp
-from web.pages.common import error_page, manage_page, the_actor
+from web.pages.common import manage_page, the_actor
 
 MAX_FILES = 50
 

@@ -23,10 +23,10 @@ from engine.people import directory
 from engine.people.accounts import Actor
 from engine.read import form_view, names, task_page
 from web.core import engine_ctx, unit_of_work
+from web.errors import error_page
 from web.i18n import current_language, translate
 from web.pages import bp
 from web.pages.inbox import (
-    error_page,
     html_error,
     json_error,
     message_for,

@@ -43,7 +43,8 @@ def row_values(
         values["status"] = status = _status(record, workflow, ready, has_incident)
         if status == "completed" and record.completed_at is None:
             values["completed_at"] = now
-    stage = ", ".join(sorted({t.task_spec.bpmn_name or element_id(t) for t in ready}))
+    # the steps' names are the department's Chinese: listed with 、 (migration 0012 rewrote ", ")
+    stage = "、".join(sorted({t.task_spec.bpmn_name or element_id(t) for t in ready}))
     values["stage"] = stage[:256] or None
     return values
 

@@ -274,3 +274,39 @@ def test_detail_pages_fit_a_phone(page, demo_server, which) -> None:
                 " return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size; }")
             assert lines == 1, (text, lines)
     take_screenshot(page, f"phone_{which}_detail")
+
+
+def test_the_models_list_reads_by_name(page, demo_server) -> None:
+    """流程模型: 35 file chips squeezed the names to two characters a line (品牌推/广流程); the
+    files fold under their counts now and open on a click."""
+    demo_server.login(page, "owner", then="/models")
+    _looks_right(page)
+    names = page.locator("td.pf-model-name a")
+    assert names.count() == 3
+    for i in range(names.count()):
+        height, line = names.nth(i).evaluate(
+            "e => [e.getBoundingClientRect().height,"
+            " parseFloat(getComputedStyle(e).lineHeight) || 24]")
+        assert height <= 2 * line + 2, (names.nth(i).inner_text(), height)
+    summary = page.locator("tr", has_text="活动执行流程").locator("details.pf-files summary")
+    assert summary.inner_text() == "流程图 1 · 决策表 1 · 表单 20"
+    chip = page.locator("tr", has_text="活动执行流程").locator(".pf-tag", has_text="checkin.form")
+    expect(chip).to_be_hidden()
+    summary.click()
+    expect(chip).to_be_visible()
+
+
+def test_a_due_tag_keeps_off_the_timers_label(page, demo_server) -> None:
+    """The project's weekly timer sits on 执行监控's edge; its due tag covered the timer's own
+    label (每周（自执行开始日起）) and read "12/13 00:00", an American order."""
+    iid = _instance_id(demo_server, PROJECT_TITLE)
+    demo_server.login(page, "li", then=f"/instances/{iid}")
+    page.wait_for_function("window.__diagramReady === true")
+    tag = page.locator("#pf-diagram .pf-overlay").first
+    assert re.fullmatch(r"到期 \d{1,2}月\d{1,2}日 \d{2}:\d{2}", tag.inner_text()), tag.inner_text()
+    box = tag.bounding_box()
+    labels = [b for b in (label.bounding_box() for label in
+                          page.locator("#pf-diagram .djs-element.djs-shape text").all()) if b]
+    overlaps = [b for b in labels if box["x"] < b["x"] + b["width"] and b["x"] < box["x"] + box[
+        "width"] and box["y"] < b["y"] + b["height"] and b["y"] < box["y"] + box["height"]]
+    assert not overlaps, (box, overlaps)

@@ -35,9 +35,11 @@
     return;
   }
 
-  var fmt = new Intl.DateTimeFormat(data.lang || 'zh-CN', {
-    timeZone: data.timeZone || 'Asia/Shanghai', month: '2-digit', day: '2-digit',
-    hour: '2-digit', minute: '2-digit', hour12: false
+  // 12月13日 00:00 / Dec 13, 00:00 ("12/13" read as American; hour12: false gave "24:00")
+  var lang = data.lang || 'zh-CN';
+  var fmt = new Intl.DateTimeFormat(lang, {
+    timeZone: data.timeZone || 'Asia/Shanghai', month: /^zh/i.test(lang) ? 'long' : 'short',
+    day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23'
   });
 
   var viewer = new BpmnJS({
@@ -77,11 +79,13 @@
       var tag = document.createElement('div');
       tag.className = 'pf-overlay';
       tag.textContent = data.labels.due + ' ' + fmt.format(new Date(h.waiting[id]));
-      // A boundary event sits on its task's edge: its tag goes below it, off the task's name;
-      // the tags of several timers on one task (SLA + escalation) stack instead of overlapping.
+      // A boundary event sits on its task's edge: its tag goes below it and to its left, off
+      // the task's name and off the event's own label (bpmn-js sets that below and to the
+      // right); the tags of several timers on one task (SLA + escalation) stack instead.
       var below = el.type === 'bpmn:BoundaryEvent';
       var host = below && el.host ? el.host.id : null;
       var nth = host ? (stacked[host] = (stacked[host] || 0) + 1) - 1 : 0;
+      if (below) tag.className += ' pf-overlay-left';
       overlays.add(id, 'pf-due', {
         position: { top: below ? el.height + 2 + nth * 22 : -24, left: el.width / 2 }, html: tag
       });

@@ -72,7 +72,11 @@
     },
     dmn: {
       load: function () {
-        editor = new DmnJS({ container: container });
+        // dmn-js's own texts in the page's language, given to each view (dmn-js 17 drops
+        // common.additionalModules).
+        var zh = window.pfDmnTranslate ? { additionalModules: [window.pfDmnTranslate] } : {};
+        editor = new DmnJS({ container: container, drd: zh, decisionTable: zh,
+                             literalExpression: zh, boxedExpression: zh });
         window.pfEditor = editor;
         return editor.importXML(data.content).then(function () {
           var view = editor.getViews().find(function (v) { return v.type === 'decisionTable'; });

@@ -36,6 +36,8 @@ from engine.store.tables import HumanTaskRow, InstanceRecord, UserRecord
 from engine.store.versioning import touch
 from engine.time_range import check_date
 
+MAX_REASON = 1000
+
 if TYPE_CHECKING:
     from engine.context import EngineContext
 
@@ -256,7 +258,8 @@ def mark_away(
     now = ctx.clock.now()
     starts_at = starts_at or now
     if starts_at.tzinfo is None or (ends_at is not None and ends_at.tzinfo is None):
-        raise InvalidInput("时间必须带时区 (times must carry a timezone)")
+        raise InvalidInput("时间必须带时区 (times must carry a timezone)",
+                           {"field": "starts_at" if starts_at.tzinfo is None else "ends_at"})
     check_date(starts_at, "starts_at", ("开始时间", "start"))
     check_date(ends_at, "ends_at", ("结束时间", "end"))
     if ends_at is not None and ends_at <= starts_at:
@@ -264,15 +267,21 @@ def mark_away(
                            {"field": "ends_at"})
     if deputy:
         if deputy == username:
-            raise InvalidInput("代理人不能是本人 (the deputy cannot be the user)")
+            raise InvalidInput("代理人不能是本人 (the deputy cannot be the user)",
+                               {"field": "deputy"})
         if not get_user(session, deputy).is_active:
-            raise InvalidInput("代理人账号已停用 (the deputy's account is disabled)")
+            raise InvalidInput("代理人账号已停用 (the deputy's account is disabled)",
+                               {"field": "deputy"})
+    if len(reason) > MAX_REASON:  # refused, not cut: what was typed is kept whole or not at all
+        raise InvalidInput(f"外出原因过长，最多 {MAX_REASON} 字 (field reason: longer than "
+                           f"{MAX_REASON} characters)", {"field": "reason", "problem": "too_long"})
+    _refuse_overlap(session, user.username, starts_at, ends_at)
     absence = AbsenceRecord(
         username=user.username,
         starts_at=starts_at,
         ends_at=ends_at,
         deputy=deputy or None,
-        reason=reason[:1000],
+        reason=reason,
         set_by=actor.username,
         created_at=now,
     )
@@ -293,6 +302,23 @@ def mark_away(
     )
     sync_all(ctx, session, users=[username])
     return absence
+
+
+def _refuse_overlap(
+    session: Session, username: str, starts_at: datetime, ends_at: datetime | None
+) -> None:
+    """Two absences of one person over the same time would each name a deputy for it: the
+    second is refused (a repeated request used to add another, 27 for one user)."""
+    query = select(AbsenceRecord.id).where(
+        AbsenceRecord.username == username,
+        or_(AbsenceRecord.ends_at.is_(None), AbsenceRecord.ends_at > starts_at),
+    )
+    if ends_at is not None:
+        query = query.where(AbsenceRecord.starts_at < ends_at)
+    existing = session.scalar(query.limit(1))
+    if existing is not None:
+        raise Conflict("这段时间已设置外出 (an absence already covers this time)",
+                       {"field": "starts_at", "absence_id": existing})
 
 
 def mark_back(ctx: EngineContext, session: Session, actor: Actor, username: str) -> int:

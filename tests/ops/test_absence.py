@@ -123,3 +123,33 @@ def test_a_signer_who_is_away_is_replaced_by_their_deputy(ctx, people):
     assert step.assignee == "mgr2"
     assert [a.details["to"] for a in audit(ctx, iid, "task_handover")] == ["mgr2"]
     run(ctx, operations.sign, people["mgr2"], step.id, "approve")
+
+
+def test_an_absence_over_a_time_already_covered_is_refused(ctx, people, clock):
+    """A repeated 外出 request added another overlapping absence each time (27 for one user,
+    each naming a deputy for the same days). The second is refused naming starts_at; one that
+    starts when the first ends, or after the user is back, is taken."""
+    from engine.errors import InvalidInput
+    from engine.store.records_ops import AbsenceRecord
+
+    def count() -> int:
+        with transaction(ctx.sessions) as s:
+            return len(s.scalars(select(AbsenceRecord).where(AbsenceRecord.username == "li")).all())
+
+    now = clock.now()
+    week = {"starts_at": now + timedelta(days=1), "ends_at": now + timedelta(days=8)}
+    run(ctx, absence.mark_away, people["li"], "li", **week, reason="年假")
+    for overlap in (week, {"starts_at": now + timedelta(days=7)},
+                    {"starts_at": now, "ends_at": now + timedelta(days=2)}):
+        with pytest.raises(Conflict) as refused:
+            run(ctx, absence.mark_away, people["li"], "li", **overlap)
+        assert refused.value.details["field"] == "starts_at"
+    assert count() == 1
+    run(ctx, absence.mark_away, people["li"], "li", starts_at=week["ends_at"],
+        ends_at=week["ends_at"] + timedelta(days=1))
+    assert count() == 2
+    with pytest.raises(InvalidInput) as refused:  # refused whole, not cut at 1,000
+        run(ctx, absence.mark_away, people["li"], "li", starts_at=now + timedelta(days=30),
+            reason="长" * 1001)
+    assert refused.value.details == {"field": "reason", "problem": "too_long"}
+    assert count() == 2

@@ -388,8 +388,13 @@ def check_data(data: Any) -> None:
     import json
 
     if not isinstance(data, dict):
-        raise InvalidInput("data 必须是 JSON 对象 (data must be a JSON object)")
-    if any(not isinstance(k, str) or k.startswith("_") for k in data):
-        raise InvalidInput("数据键不能以下划线开头 (data keys must not start with '_')")
+        raise InvalidInput("data 必须是 JSON 对象 (data must be a JSON object)", {"field": "data"})
+    for key in data:
+        if not isinstance(key, str) or key.startswith("_"):
+            raise InvalidInput("数据键不能以下划线开头 (data keys must not start with '_')",
+                               {"field": "data", "key": str(key)[:60]})
+        if not key.strip():  # no script or form could ever name it
+            raise InvalidInput("数据键不能为空 (data keys must not be empty)",
+                               {"field": "data", "key": key[:60]})
     if len(json.dumps(data, default=str)) > MAX_DATA_BYTES:
-        raise InvalidInput("数据过大 (data too large)")
+        raise InvalidInput("数据过大 (data too large)", {"field": "data", "problem": "too_large"})

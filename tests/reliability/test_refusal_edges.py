@@ -190,3 +190,15 @@ def test_a_page_form_value_that_is_no_utf8_is_refused(client, token_for, deploye
         details = s.scalar(select(AuditRecord.details).where(
             AuditRecord.instance_id == iid, AuditRecord.action == "terminated"))
     assert details["reason"] == "100% 完成"
+
+
+@pytest.mark.parametrize("data", [{"": 1}, {"  ": 1}, {"_private": 1}])
+def test_a_data_key_no_script_could_name_is_refused(client, token_for, deployed, sqlite_ctx,
+                                                     data):
+    iid = start(client, token_for("req")).get_json()["id"]
+    before = counts(sqlite_ctx)
+    r = client.patch(f"/api/v1/process-instances/{iid}/data", headers=token_for("root"),
+                     json={"data": data})
+    assert r.status_code == 400, r.get_json()
+    assert r.get_json()["error"]["details"]["field"] == "data"
+    assert counts(sqlite_ctx) == before

@@ -82,8 +82,41 @@ def literal_problem(definition: TimerEventDefinition) -> str | None:
     try:
         value = ast.literal_eval(definition.expression)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return None
+        value = _unquoted_date(definition.expression)
+        if value is None:
+            return None
+        why = value_problem(definition, value)
+        return f"{why} — 是否漏了引号？(quotes missing?)" if why else None
     return value_problem(definition, value)
+
+
+def _unquoted_date(expression: str) -> int | None:
+    """What a date typed without quotes computes to (`2027-03-01` is 2023, `0000-00-00` is 0):
+    the value of an expression made of integers, + and - only, else None."""
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+
+    def value(node: ast.AST) -> int | None:
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return node.value
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            inner = value(node.operand)
+            return None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
+            left, right = value(node.left), value(node.right)
+            if left is None or right is None:
+                return None
+            return left + right if isinstance(node.op, ast.Add) else left - right
+        return None
+
+    if not isinstance(tree.body, ast.BinOp):
+        return None
+    try:
+        return value(tree.body)
+    except RecursionError:  # thousands of terms: not a date anyone typed
+        return None
 
 
 def value_problem(definition: TimerEventDefinition, value: Any) -> str | None:

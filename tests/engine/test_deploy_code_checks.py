@@ -100,6 +100,10 @@ def nested(n: int) -> str:
          ["定时器的值", "not a usable time"]),
         ("a constant timer far beyond the years planflow takes", '"PT1H"', '"P5000Y"', "wait",
          ["1900–2999"]),
+        # without quotes a date is arithmetic: 2027-12-31 is the number 1984, 0000-00-00 is 0
+        # (2027-03-01 does not compile: leading zeros; refused as such already)
+        ("a date typed without quotes", '"PT1H"', "2027-12-31", "wait", ["漏了引号", "int"]),
+        ("zeros typed as a timer", '"PT1H"', "0000-00-00", "wait", ["漏了引号"]),
         ("empty timer", '<bpmn:timeDuration>"PT1H"</bpmn:timeDuration>',
          "<bpmn:timeDuration> </bpmn:timeDuration>", "wait", ["为空"]),
         ("bad syntax in an assignee", SUBMIT_PROPS,

@@ -202,3 +202,14 @@ def test_a_data_key_no_script_could_name_is_refused(client, token_for, deployed,
     assert r.status_code == 400, r.get_json()
     assert r.get_json()["error"]["details"]["field"] == "data"
     assert counts(sqlite_ctx) == before
+
+
+def test_a_json_body_sent_as_text_is_told_its_content_type(client, token_for, deployed):
+    r = client.post("/api/v1/process-instances", headers=token_for("req"),
+                    data='{"process": "approval_demo", "data": {}}', content_type="text/plain")
+    assert r.status_code == 400
+    error = r.get_json()["error"]
+    assert error["details"]["problem"] == "content_type" and "application/json" in error["message"]
+    r = client.post("/api/v1/process-instances", headers=token_for("req"),
+                    data="{not json", content_type="application/json")
+    assert r.status_code == 400 and "不是有效的 JSON" in r.get_json()["error"]["message"]

@@ -151,6 +151,12 @@ def json_body() -> dict[str, Any]:
     if body is None:
         if request.content_length in (None, 0) and not request.data:
             return {}
+        if not request.is_json:  # get_json reads only bodies declared as JSON
+            raise InvalidInput(
+                "请求体须以 Content-Type: application/json 发送 "
+                "(send the body as Content-Type: application/json)",
+                {"field": "", "problem": "content_type"},
+            )
         if not _is_json_null(request.get_data()):  # `null` is JSON, just not an object
             raise InvalidInput("请求体不是有效的 JSON (request body is not valid JSON)",
                                {"field": ""})

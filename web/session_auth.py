@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Flask, Request, abort, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
@@ -112,7 +113,22 @@ def _check_csrf() -> None:
     sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     expected = session.get(CSRF_FIELD, "")
     if not expected or not hmac.compare_digest(sent, expected):
+        if not session.get("sid") and request.path != url_for("pages.login"):
+            # Nobody is logged in (the session ended, or its cookie is gone): nothing could be
+            # forged, and "log in again" is the truth. A form's script (task-form.js) keeps
+            # what was typed and offers the login; a plain form post goes to the login page.
+            if request.is_json or request.accept_mimetypes.best == "application/json":
+                raise Unauthenticated("登录已过期，请重新登录 (your session ended; log in again)")
+            abort(redirect(url_for("pages.login", next=_came_from()), 303))
         abort(400, description="csrf")
+
+
+def _came_from() -> str:
+    """The page a logged-out form was posted from (its Referer on this site), for after login."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc and referrer.netloc != request.host:
+        return url_for("pages.home")
+    return referrer.path or url_for("pages.home")
 
 
 def login_required(view: F) -> F:

@@ -105,3 +105,23 @@ def test_the_cookie_signer_is_built_once_and_not_for_cookieless_requests(app, cl
     forged = cookie.value[:-2] + ("AA" if not cookie.value.endswith("AA") else "BB")
     client.set_cookie("planflow_session", forged)
     assert client.get("/tasks").status_code == 302  # back to the login page
+
+
+def test_a_post_after_the_session_ended_asks_for_a_login_not_a_reload(client, api_staff):
+    """Without a session nothing can be forged: a form's script (JSON) gets 401 (it keeps what
+    was typed and links the login page); a plain form post goes to the login page and back to
+    the page it came from. A logged-in session with a wrong token is still refused (400)."""
+    r = client.post("/start/approval_demo", json={"data": {"title": "x"}},
+                    headers={"X-CSRF-Token": "stale"})
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "unauthenticated"
+    r = client.post("/me/away", data={"csrf_token": "stale", "reason": "年假"},
+                    headers={"Referer": "http://localhost/me/away"})
+    assert r.status_code == 303 and r.headers["Location"] == "/login?next=/me/away"
+    r = client.post("/me/away", data={"csrf_token": "stale"},
+                    headers={"Referer": "http://evil.example/x"})
+    assert r.headers["Location"] == "/login?next=/"
+    assert client.post("/login", data={"username": "alice", "password": PASSWORD}
+                       ).status_code == 400  # the login form itself keeps its CSRF check
+    login(client)
+    r = client.post("/start/approval_demo", json={"data": {}}, headers={"X-CSRF-Token": "x"})
+    assert r.status_code == 400

@@ -79,6 +79,7 @@ def form_texts() -> dict[str, Any]:
         "load_failed",
         "go_inbox",
         "go_login",
+        "restored",
     )
     return {
         "lang": current_language(),

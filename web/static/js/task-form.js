@@ -25,6 +25,28 @@
   var form = null;
   var busy = false;
 
+  // --- a draft across a new login -----------------------------------------------------------
+  // When the session has ended (401) or the page has expired (400 without a body) the person
+  // must log in again or reload, which leaves this page: what they sent is kept in this tab
+  // (sessionStorage) and put back into the form when the page opens again. Nothing else is
+  // stored, and the draft is taken (removed) as soon as it is put back.
+  var DRAFT_KEY = 'planflow-draft:' + window.location.pathname;
+
+  function keepDraft(data) {
+    try { window.sessionStorage.setItem(DRAFT_KEY, JSON.stringify(data)); } catch (e) { /* full or off */ }
+  }
+
+  function takeDraft() {
+    try {
+      var raw = window.sessionStorage.getItem(DRAFT_KEY);
+      window.sessionStorage.removeItem(DRAFT_KEY);
+      var draft = raw ? JSON.parse(raw) : null;
+      return draft && typeof draft === 'object' && !Array.isArray(draft) ? draft : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
   // --- messages -----------------------------------------------------------------------------
 
   function format(template, params) {
@@ -181,9 +203,11 @@
         return;
       }
       var link = null;
+      if (result.status === 400 && !body) { keepDraft(data); }  // expired page: kept for the reload
       if (result.status === 409 || result.status === 403 || result.status === 404) {
         link = { href: cfg.inboxUrl, text: text.go_inbox };
       } else if (result.status === 401) {
+        keepDraft(data);
         link = {
           href: cfg.loginUrl + '?next=' + encodeURIComponent(window.location.pathname),
           text: text.go_login
@@ -254,8 +278,15 @@
     window.PlanflowFormLocale.apply(form, container, { lang: cfg.lang, validation: cfg.validation });
   }
   form.on('submit', onSubmitEvent);
-  form.importSchema(cfg.schema, cfg.data || {}).then(function () {
+  var draft = cfg.readonly ? null : takeDraft();
+  var data = Object.assign({}, cfg.data || {}, draft || {});
+  form.importSchema(cfg.schema, data).then(function () {
     container.setAttribute('data-ready', 'true');
+    if (draft) {
+      statusBox.textContent = text.restored;
+      statusBox.className = 'staff-alert staff-alert-info';
+      statusBox.hidden = false;
+    }
   }).catch(function (error) {
     showStatus(text.load_failed);
     console.error(error);  // a broken form is a real problem: surface it

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from engine.access import TaskAccess, instance_for, require_task
+from engine.access import TaskAccess, changeable_data, instance_for, require_task
 from engine.bpmn.retiming import follow_data
 from engine.bpmn.runtime import (
     StepResult,
@@ -25,10 +25,14 @@ from engine.bpmn.runtime import (
     new_workflow,
     run_steps,
 )
-from engine.errors import Conflict, FormInvalid, InstanceStateError, InvalidInput, NotFound
-from engine.forms import FieldError, has_person_fields, validate_submission
+from engine.errors import (
+    Conflict,
+    Forbidden,
+    InstanceStateError,
+    InvalidInput,
+    NotFound,
+)
 from engine.people.accounts import Actor
-from engine.people.directory import roster
 from engine.store import instance_state as store
 from engine.store.audit_log import audit_row
 from engine.store.held_audits import HeldAudits
@@ -42,12 +46,11 @@ from engine.store.tables import (
 from engine.store.timer_rows import Known
 from engine.store.versioning import insert_record
 from engine.usecases.acting import Action, acting_on
+from engine.usecases.submitted import check_data, validated_form_data
 
 if TYPE_CHECKING:
-    from engine.bpmn.specs import ParsedModel
     from engine.context import EngineContext
 
-MAX_DATA_BYTES = 256 * 1024
 
 # The model's live version (id and number) and whether anyone is away (the absence routing of
 # the first tasks), in one statement, built once.
@@ -269,6 +272,17 @@ def update_data(
     record = instance_for(session, actor, "update_data", instance_id)
     require_active(record)
     with acting_on(ctx, session, record, actor.username) as act:
+        start_form = act.model.forms.get(act.model.start_form or "")
+        allowed = changeable_data(actor, record, start_form)
+        for key in changes:
+            if allowed is not None and key not in allowed:
+                name = key[:60]
+                raise Forbidden(
+                    f"发起人只能修改发起时填写的内容，{name} 须由流程管理人员修改 "
+                    f"(the initiator may change only what the start form asked; data.{name} "
+                    "is for managers)",
+                    {"field": f"data.{name}"},
+                )
         now = ctx.clock.now()
         act.held.add(audit_row(now, "data_updated", instance_id=record.id, actor=actor.username,
                                details={"changes": changes}))
@@ -346,55 +360,3 @@ def _touch(session: Session, instance_id: int, now: datetime) -> None:
     record.updated_at = now
     flag_modified(record, "updated_at")
     session.flush()
-
-
-def validated_form_data(
-    model: ParsedModel,
-    form_file: str | None,
-    data: dict[str, Any],
-    current: dict[str, Any] | None = None,
-    *,
-    session: Session,
-) -> dict[str, Any]:
-    """Form-validated data to merge into the process. Read-only fields keep the process's
-    value, and a field the caller did not send does not wipe a value the process already has
-    (a pre-filled field, an API client sending only what it changes). A person field (A角,
-    B角, …) must name an active user its form allows (`engine.forms.people`): else it is a
-    field error, before anything is written — never a task assigned to nobody."""
-    form = model.forms.get(form_file) if form_file else None
-    if form is None:
-        return dict(data)
-    current = dict(current or {})
-    people = roster(session) if has_person_fields(form.raw) else None
-    cleaned, errors = validate_submission(form, data, current=current, people=people)
-    if errors:
-        raise FormInvalid(
-            "表单校验未通过 (form validation failed)",
-            {"fields": {k: field_problem(e) for k, e in errors.items()}},
-        )
-    return {k: v for k, v in cleaned.items() if k in data or k not in current}
-
-
-def field_problem(error: FieldError) -> dict[str, Any]:
-    return {
-        "code": error.code,
-        "message": error.message,
-        "message_en": error.message_en,
-        "params": error.params,
-    }
-
-
-def check_data(data: Any) -> None:
-    import json
-
-    if not isinstance(data, dict):
-        raise InvalidInput("data 必须是 JSON 对象 (data must be a JSON object)", {"field": "data"})
-    for key in data:
-        if not isinstance(key, str) or key.startswith("_"):
-            raise InvalidInput("数据键不能以下划线开头 (data keys must not start with '_')",
-                               {"field": "data", "key": str(key)[:60]})
-        if not key.strip():  # no script or form could ever name it
-            raise InvalidInput("数据键不能为空 (data keys must not be empty)",
-                               {"field": "data", "key": key[:60]})
-    if len(json.dumps(data, default=str)) > MAX_DATA_BYTES:
-        raise InvalidInput("数据过大 (data too large)", {"field": "data", "problem": "too_large"})

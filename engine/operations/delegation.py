@@ -28,7 +28,7 @@ from engine.operations.shared import (
 from engine.people.directory import roster
 from engine.store import instance_state as store
 from engine.store.records_ops import TaskDelegationRecord, TaskSubmissionRecord
-from engine.usecases import instances
+from engine.usecases import instances, submitted
 from engine.usecases.acting import acting_on
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def _partial(
     if bad:
         raise FormInvalid(
             "表单校验未通过 (form validation failed)",
-            {"fields": {k: instances.field_problem(e) for k, e in bad.items()}},
+            {"fields": {k: submitted.field_problem(e) for k, e in bad.items()}},
         )
     return {k: v for k, v in cleaned.items() if k in data}
 
@@ -125,7 +125,7 @@ def resolve(
     require_open(row)
     instances.require_active(record)
     data = dict(data or {})
-    instances.check_data(data)
+    submitted.check_data(data)
     comment = clean_text(comment, "comment")
     saved = _partial(ctx, session, record, row, data) if data else {}
     now = ctx.clock.now()

@@ -35,7 +35,7 @@ from engine.store import instance_state as store
 from engine.store.instance_probe import about_the_instance, known_about
 from engine.store.records_ops import LIVE_STATUSES, TaskSignerRecord, TaskSubmissionRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
-from engine.usecases import instances
+from engine.usecases import instances, submitted
 
 if TYPE_CHECKING:
     from engine.context import EngineContext
@@ -62,7 +62,7 @@ def submit(
     after-/parallel signers the data waits and the BPMN task completes when they have signed.
     On a signature/vote row it means "approve" (use `sign` to reject); with
     ``signature_rows=False`` (the API's /complete) such a row is a Conflict: use /sign."""
-    instances.check_data(data)
+    submitted.check_data(data)
     # With the task, what the save needs to know of its instance (its timer rows and open
     # incidents, whether it ever had a signer, delegation or held submission, has anything to
     # route around an absence, which task rows are live): the save need not ask, and the
@@ -94,7 +94,7 @@ def submit(
         )
     model = store.parsed_model(ctx, session, record.version_id)
     cleaned = (
-        instances.validated_form_data(model, row.form_file, data, session=session)
+        submitted.validated_form_data(model, row.form_file, data, session=session)
         if row.form_file
         else dict(data)
     )

@@ -8,7 +8,7 @@ from datetime import datetime
 import click
 
 from engine.notify import bell, outbox
-from engine.people import absence
+from engine.people import absence, handover
 from engine.people.accounts import add_user
 from engine.wall_clock import shown
 from web.cli_common import State, acting, echo_json, pass_state, run, session_for, typed_time
@@ -101,7 +101,7 @@ def absence_sync(state: State) -> None:
 
     def go() -> None:
         with session_for(state) as session:
-            n = absence.sync_all(state.ctx(), session)
+            n = handover.sync_all(state.ctx(), session)
         click.echo(f"moved {n} task(s)")
 
     run(go)

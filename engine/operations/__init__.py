@@ -4,7 +4,7 @@
 加签/减签 add/remove signer, 签署 sign (a signer's or voter's approve/reject), 会签/或签 votes,
 退回 return, 撤回 withdraw, 催办 remind, 终止 terminate. 抄送 CC is `engine.operations.cc`, A/B
 absences
-in `engine.people.absence`.
+in `engine.people.absence` (the hand-over rules: `engine.people.handover`).
 
 The package: `shared` (lookups, guards, audit), `assignment`
 (claim, unclaim, transfer), `delegation`, `signers` (submit, 加签, 减签, sign) with `completion`

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from engine.operations.shared import announce_assigned, live_signers
-from engine.people import absence
+from engine.people import handover
 from engine.store.records_ops import ON_HOLD, TaskSignerRecord, TaskSubmissionRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.usecases import instances
@@ -51,7 +51,7 @@ def open_entry(
     session.flush()
     entry.step_task_id, entry.status = step.id, "open"
     # A signer who is away: their B角 / deputy signs instead (as at every save).
-    if step.id in absence.apply_for_instance(ctx, session, record, now):
+    if step.id in handover.apply_for_instance(ctx, session, record, now):
         return  # the handover told the substitute
     announce_assigned(ctx, session, step, entry.signer, "signer", entry.added_by)
 

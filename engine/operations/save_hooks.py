@@ -141,7 +141,7 @@ def after_sync(
     """`ops=False`: the instance has no signers/delegations/submissions (has_task_operations),
     so closing rows has nothing of planflow's to take along; ``to_route``: see SaveHooks."""
     from engine.notify.notifications import publish
-    from engine.people import absence
+    from engine.people import handover
 
     if closed and ops:
         close_planflow_steps(session, [r.id for r in closed], now)
@@ -158,7 +158,7 @@ def after_sync(
         plain.append(task)
     if created:
         held.flush()  # the save's audit entries wait for its one INSERT
-    handed_over = absence.apply_for_instance(ctx, session, record, now, to_route)
+    handed_over = handover.apply_for_instance(ctx, session, record, now, to_route)
     for row in plain:
         if row.id in assign or row.id in handed_over:
             continue  # 退回/撤回 and handovers send their own message

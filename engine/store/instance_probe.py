@@ -4,7 +4,7 @@ anyway.
 A save asks three questions besides the instance itself: its timer rows and unresolved
 incidents (`timer_rows.sync_timers`, the status), whether it ever had a task operation (加签,
 delegation, held submission: `engine.operations.save_hooks`), and whether anyone is away or
-one of its tasks is handed over (`engine.people.absence.apply_for_instance`); it also needs the
+one of its tasks is handed over (`engine.people.handover.apply_for_instance`); it also needs the
 instance's live task rows. Asked one by one they cost round trips through the ORM on every
 completion. A completion asks them as columns of the task's own read (`about_the_instance`,
 added to `engine.access.task_access`'s statement) and passes the answers to the save as a

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engine import operations
 from engine.errors import Conflict, Forbidden
-from engine.people import absence
+from engine.people import absence, handover
 from engine.store.db import transaction
 from engine.store.records_ops import NotificationRecord, TaskHandoverRecord
 from engine.usecases import instances
@@ -104,7 +104,7 @@ def test_sync_all_applies_periods_that_started_meanwhile(ctx, people, project, c
     run(ctx, absence.mark_away, people["li"], "li", starts_at=now + timedelta(hours=1))
     assert by_element(ctx, iid, "Task_charter_draft").assignee == "li"  # not yet
     clock.advance(hours=2)
-    assert run(ctx, absence.sync_all) == 1
+    assert run(ctx, handover.sync_all) == 1
     assert by_element(ctx, iid, "Task_charter_draft").assignee == "zhao"
     listed = run(ctx, absence.list_absences, people["li"])
     assert listed[0]["username"] == "li" and listed[0]["active"]

@@ -134,9 +134,8 @@ def _run_launch(
     with transaction(ctx.sessions) as s:
         deploy(ctx, s, [Upload(f"{key}.bpmn", mi_model(key, key.endswith("seq")))], "owner")
     with transaction(ctx.sessions) as s:
-        iid = instances.start(
-            _in(ctx, cold), s, alice, key, {"guests": GUESTS, "event_date": "2026-03-12"}
-        ).id
+        iid = instances.start(_in(ctx, cold), s, alice, key,
+                              {"guests": GUESTS, "event_date": "2026-03-12"}).id
     move("both_open")
     [review] = _open(ctx, iid, "review")
     with transaction(ctx.sessions) as s:

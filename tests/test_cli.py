@@ -125,3 +125,26 @@ def test_reading_and_acting_go_through_access_unless_the_operator_says_admin(cli
                  ["retry", instance_id], ["terminate", instance_id, "--reason", "x"]):
         result = runner.invoke(main, args, env=env)
         assert result.exit_code == 2 and "--as USER and --admin" in result.output, args
+
+
+def test_task_due_times_are_shown_in_the_departments_zone(cli):
+    """`planflow tasks` printed a due time as stored, 2027-01-01T00:00:00+00:00; the pages show
+    it in the department's zone, and so does the CLI now."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import create_engine, update
+
+    from engine.store.tables import HumanTaskRow
+
+    cli("users", "add", "alice", "--group", "planning_specialist", "--password", "secret-pass-1")
+    cli("deploy", str(MODELS))
+    out = cli("start", "approval_demo", "--data", '{"title": "CLI 截止", "amount": 5000}',
+              "--as", "alice")
+    task_id = re.search(r"task (\S+)\s+提交说明", out).group(1)
+    db = create_engine(cli.env["PLANFLOW_DATABASE_URL"])
+    with db.begin() as conn:
+        conn.execute(update(HumanTaskRow).where(HumanTaskRow.id == task_id)
+                     .values(due_at=datetime(2027, 1, 1, tzinfo=UTC)))
+    db.dispose()
+    listed = cli("tasks", "--as", "alice")
+    assert "截止 due 2027-01-01 08:00" in listed and "+00:00" not in listed, listed

@@ -12,6 +12,7 @@ from engine import operations
 from engine.clock import FixedClock
 from engine.read import queries
 from engine.usecases import control, instances
+from engine.wall_clock import shown
 from web.cli_common import (
     State,
     acting,
@@ -109,8 +110,9 @@ def tasks(state: State, username: str, done: bool) -> None:
             page = queries.list_tasks(
                 ctx, session, actor, status="completed" if done else "open", per_page=200
             )
-        for t in page.items:
-            due = f"  截止 due {t['due_at']}" if t["due_at"] else ""
+        zone = ctx.settings.zone
+        for t in page.items:  # times in the department's zone, as on the pages
+            due = f"  截止 due {shown(t['due_at'], zone)}" if t["due_at"] else ""
             who = t["assignee"] or "组 " + ",".join(t["candidate_groups"])
             click.echo(
                 f"{t['id']}  #{t['instance_id']} {t['instance_title']} / {t['name']}  [{who}]{due}"

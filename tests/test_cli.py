@@ -93,7 +93,7 @@ def test_set_data_moves_a_date_timer(cli, tmp_path):
     instance_id = int(re.search(r"instance (\d+)", out).group(1))
     out = cli("set-data", str(instance_id), "--data",
               '{"event_date": "2099-04-30T10:00:00+08:00"}', "--as", "sup")
-    assert "t_minus_3" in out and "2099-04-27T02:00:00+00:00" in out
+    assert "t_minus_3" in out and "2099-04-27 10:00" in out  # in the department's zone
     shown = json.loads(cli("show", str(instance_id), "--admin"))
     assert "timer_rescheduled" in [a["action"] for a in shown["audit"]]
 

@@ -224,7 +224,8 @@ def set_data(
             detail = queries.get_instance(ctx, session, actor, instance_id)
         click.echo(f"实例 instance {instance_id}: {detail['status']}")
         for t in detail["timers"]:
-            click.echo(f"  定时 timer {t['element_id']}  截止 due {t['due_at']}")
+            due = shown(t["due_at"], ctx.settings.zone)
+            click.echo(f"  定时 timer {t['element_id']}  截止 due {due}")
 
     run(go)
 

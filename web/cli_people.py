@@ -125,8 +125,10 @@ def notifications_list(state: State, username: str, unread: bool) -> None:
             page = bell.list_notifications(
                 session, acting(session, username), unread_only=unread, per_page=200
             )
+        zone = state.settings().zone
         for n in page["items"]:
-            click.echo(f"{' ' if n['read'] else '●'} {n['id']}  {n['created_at']}  {n['title']}")
+            at = shown(n["created_at"], zone)
+            click.echo(f"{' ' if n['read'] else '●'} {n['id']}  {at}  {n['title']}")
         click.echo(f"({page['total']}, unread {page['unread']})")
 
     run(go)

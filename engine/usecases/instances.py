@@ -272,17 +272,7 @@ def update_data(
     record = instance_for(session, actor, "update_data", instance_id)
     require_active(record)
     with acting_on(ctx, session, record, actor.username) as act:
-        start_form = act.model.forms.get(act.model.start_form or "")
-        allowed = changeable_data(actor, record, start_form)
-        for key in changes:
-            if allowed is not None and key not in allowed:
-                name = key[:60]
-                raise Forbidden(
-                    f"发起人只能修改发起时填写的内容，{name} 须由流程管理人员修改 "
-                    f"(the initiator may change only what the start form asked; data.{name} "
-                    "is for managers)",
-                    {"field": f"data.{name}"},
-                )
+        changes = _checked_changes(act, actor, record, changes, session)
         now = ctx.clock.now()
         act.held.add(audit_row(now, "data_updated", instance_id=record.id, actor=actor.username,
                                details={"changes": changes}))
@@ -291,6 +281,37 @@ def update_data(
         apply_external_changes(act.workflow, changes)
         act.result = moved or run_steps(act.workflow, ctx.clock)
     return record
+
+
+def _checked_changes(
+    act: Action, actor: Actor, record: InstanceRecord, changes: dict[str, Any], session: Session
+) -> dict[str, Any]:
+    """``changes`` as they may be applied: only what the actor may change
+    (`engine.access.changeable_data`), and what the start form asked validated by that form
+    (a guest list must stay a list the later steps can read); else refused naming the field."""
+    start_form = act.model.forms.get(act.model.start_form or "")
+    allowed = changeable_data(actor, record, start_form)
+    for key in changes:
+        if allowed is not None and key not in allowed:
+            name = key[:60]
+            raise Forbidden(
+                f"发起人只能修改发起时填写的内容，{name} 须由流程管理人员修改 "
+                f"(the initiator may change only what the start form asked; data.{name} "
+                "is for managers)",
+                {"field": f"data.{name}"},
+            )
+    if start_form is None or act.model.start_form is None:
+        return changes
+    asked = {f.path.split(".")[0].split("[")[0] for f in start_form.fields}
+    mine = {k: v for k, v in changes.items() if k in asked}
+    if not mine:
+        return changes
+    current = record.data if isinstance(record.data, dict) else {}
+    # the whole start form as it would read after the change (its required fields are set)
+    whole = {**{k: current[k] for k in asked if k in current}, **mine}
+    checked = validated_form_data(act.model, act.model.start_form, whole, current=current,
+                                  session=session)
+    return {**changes, **{k: checked[k] for k in mine if k in checked}}
 
 
 def follow_dates(

@@ -6,14 +6,15 @@ project_initiation model:
   colleague in, who could copy on again. Now as on a task: who is on it now, its initiator and
   A角/B角, a manager;
 - its initiator could change any instance variable: the approved budget, the A角. Now the
-  initiator changes what the start form asked (not its person fields); managers anything."""
+  initiator changes what the start form asked (not its person fields); managers anything.
+  What the start form asked is validated by it on every change (a guest list stays a list)."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
 
-from engine.errors import Forbidden
+from engine.errors import Forbidden, FormInvalid
 from engine.operations.cc import cc as copy_instance
 from engine.store.db import transaction
 from engine.store.tables import AuditRecord, InstanceRecord
@@ -53,10 +54,16 @@ def test_the_initiator_changes_only_what_the_start_form_asked(ctx, people, proje
         with pytest.raises(Forbidden) as refused:
             run(ctx, instances.update_data, people["req"], iid, changes)
         assert refused.value.details["field"] == field
+    # what the start form asked is checked by the start form: a later step reads it
+    for bad in ("太短", 12, ["列表"]):
+        with pytest.raises(FormInvalid) as refused:
+            run(ctx, instances.update_data, people["mgr"], iid, {"requirement_description": bad})
+        assert list(refused.value.details["fields"]) == ["requirement_description"]
     assert audits() == before
-    run(ctx, instances.update_data, people["req"], iid, {"requirement_description": "改为四季度"})
+    run(ctx, instances.update_data, people["req"], iid,
+        {"requirement_description": "销售部希望把促销活动改到四季度进行。"})
     run(ctx, instances.update_data, people["mgr"], iid, {"measurable_goal": "Q3 销售额 +25%"})
     with transaction(ctx.sessions) as s:
         data = s.get(InstanceRecord, iid).data
-    assert data["requirement_description"] == "改为四季度"
+    assert data["requirement_description"] == "销售部希望把促销活动改到四季度进行。"
     assert data["measurable_goal"] == "Q3 销售额 +25%" and data["a_owner"] == "li"

@@ -94,16 +94,16 @@ def main(argv: list[str]) -> int:
     load_before = loadavg()
     all_rows: list[dict] = []
     details: list[str] = []
-    ceiling: float | None = None
+    ceilings: list[str] = []  # (1)'s persisting and in-memory rates, for (2)'s ratios
     for key, script in MODULES:
         if only and key not in only:
             continue
-        extra = [f"--ceiling={ceiling}"] if key == "2" and ceiling else []
+        extra = ceilings if key == "2" else []
         print(f"running ({key}) {script} …", file=sys.stderr, flush=True)
         rows, text, secs = run_module(script, args + extra)
         print(f"   done in {secs:.0f} s", file=sys.stderr, flush=True)
-        if key == "1" and rows and rows[0]["value"]:
-            ceiling = rows[0]["value"]
+        if key == "1" and len(rows) == 2 and rows[0]["value"] and rows[1]["value"]:
+            ceilings = [f"--ceiling={rows[0]['value']}", f"--memory-ceiling={rows[1]['value']}"]
         all_rows += rows
         if text:
             details.append(f"### ({key}) {script}\n\n```\n{text}\n```")

@@ -140,7 +140,10 @@ def free_port() -> int:
 
 
 def planflow_env(db_url: str, tmp: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLANFLOW_")}
+    # The caller's PLANFLOW_* settings stay out, except the web processes' CPU choice
+    # (PLANFLOW_SERVE_CPUS=off measures the servers as the operating system places them).
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PLANFLOW_") or k == "PLANFLOW_SERVE_CPUS"}
     env.update({
         "PLANFLOW_DATABASE_URL": db_url,
         "PLANFLOW_INSTANCE_DIR": str(tmp / "instance"),

@@ -269,9 +269,18 @@ def tick(state: State, as_of: str | None) -> None:
     "`planflow worker`)",
 )
 @click.option("--no-scheduler", is_flag=True, help="do not run timers in this process")
+@click.option(
+    "--cpus",
+    default="auto",
+    show_default=True,
+    envvar="PLANFLOW_SERVE_CPUS",
+    help="each web process on one CPU: auto, off, or CPU numbers such as 2,3 "
+    "(web/cpu_pinning.py)",
+)
 @pass_state
 def serve(
-    state: State, host: str, port: int, threads: int, processes: int, no_scheduler: bool
+    state: State, host: str, port: int, threads: int, processes: int, no_scheduler: bool,
+    cpus: str,
 ) -> None:
     """Serve the web UI and API (waitress), with the timer scheduler embedded.
 
@@ -279,10 +288,16 @@ def serve(
     scheduler's lease is released, exit within 10 s. With --processes N > 1: N web processes
     under gunicorn (web/multiprocess.py), each with its own engine context, none with a
     scheduler; the group stops the same way."""
+    from web import cpu_pinning
+
+    choice = cpu_pinning.parse(cpus)
     if processes > 1:
         from web.multiprocess import serve_processes
 
-        serve_processes(host=host, port=port, processes=processes, threads=threads)
+        serve_processes(host=host, port=port, processes=processes, threads=threads, cpus=choice)
+    cpu = cpu_pinning.cpu_for(choice, 0)
+    if cpu is not None:  # before any thread starts: they all inherit it
+        cpu_pinning.pin_process(cpu)
     from engine.timing.scheduler import start_scheduler
     from web import create_app
     from web.lifecycle import StopSignals
@@ -299,7 +314,7 @@ def serve(
         app = create_app(context=ctx)
         click.echo(
             f"planflow serving on http://{host}:{port}/ (scheduler: "
-            f"{'embedded' if scheduler else 'off'})"
+            f"{'embedded' if scheduler else 'off'}; CPU: {'any' if cpu is None else cpu})"
         )
         # until SIGTERM/SIGINT, then exits the process
         serve_gracefully(app, host=host, port=port, threads=threads, scheduler=scheduler,

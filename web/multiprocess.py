@@ -49,6 +49,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.workers.gthread import ThreadWorker
 
+from web import cpu_pinning
 from web.lifecycle import GRACE_SECONDS, REQUEST_GRACE_SECONDS, exit_now, say
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,9 @@ KEEPALIVE_SECONDS = 0  # one request per connection: see the module docstring
 WORKER_TIMEOUT_SECONDS = 60  # a worker silent this long (not even its main loop) is killed
 
 
-def serve_processes(*, host: str, port: int, processes: int, threads: int) -> NoReturn:
+def serve_processes(
+    *, host: str, port: int, processes: int, threads: int, cpus: str | list[int] = "off"
+) -> NoReturn:
     """Run the master until a stop signal; exits the process (status 0 when nothing was
     abandoned, 1 otherwise; 3 or 4 when the workers could not boot or load the app)."""
     from engine.settings import Settings
@@ -71,7 +74,7 @@ def serve_processes(*, host: str, port: int, processes: int, threads: int) -> No
     _import_planflow()
     say(f"planflow serving on http://{host}:{port}/ with {processes} web processes "
         f"(gunicorn, {threads} threads each; scheduler: off — timers run in `planflow worker`)")
-    PlanflowServer(host=host, port=port, processes=processes, threads=threads).run()
+    PlanflowServer(host=host, port=port, processes=processes, threads=threads, cpus=cpus).run()
     raise AssertionError("unreachable: the arbiter exits the process")  # pragma: no cover
 
 
@@ -88,7 +91,16 @@ class PlanflowServer(BaseApplication):  # type: ignore[misc]
     """gunicorn configured from `planflow serve`'s options (no gunicorn.conf.py, no
     GUNICORN_CMD_ARGS: what runs is what the command line says)."""
 
-    def __init__(self, *, host: str, port: int, processes: int, threads: int) -> None:
+    def __init__(
+        self, *, host: str, port: int, processes: int, threads: int, cpus: str | list[int] = "off"
+    ) -> None:
+        def pin_worker(_arbiter: Arbiter, worker: PlanflowWorker) -> None:
+            # In the worker, after fork and before its threads: the n-th worker started (a
+            # restarted one too) on the n-th CPU of the choice, round.
+            cpu = cpu_pinning.cpu_for(cpus, worker.age - 1)
+            if cpu is not None:
+                cpu_pinning.pin_process(cpu)
+
         self.options = {
             "bind": [f"{host}:{port}"],
             "workers": processes,
@@ -105,6 +117,7 @@ class PlanflowServer(BaseApplication):  # type: ignore[misc]
             "loglevel": "info",
             "worker_exit": _worker_exit,
             "post_worker_init": _post_worker_init,
+            "post_fork": pin_worker,
         }
         super().__init__(prog="planflow serve")
 

@@ -161,6 +161,15 @@ def _serve(conn: Connection) -> None:
             return
 
 
+def _run_anywhere() -> None:
+    """Any CPU, whatever the process that started this one was kept to (a web process is
+    pinned to one: web/cpu_pinning.py): a heavy script runs beside the server, not on its
+    core. The kernel keeps the set within the cgroup's."""
+    if hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, range(os.cpu_count() or 1))
+
+
 def _memory_error() -> ScriptResourceError:
     return ScriptResourceError("used more memory than the sandbox allows")
 
@@ -168,6 +177,7 @@ def _memory_error() -> ScriptResourceError:
 def main(conn: Connection, address_space: int | None) -> None:
     """Entry point of a worker process."""
     global _channel
+    _run_anywhere()
     _set_limits(address_space)
     _channel = conn
     try:

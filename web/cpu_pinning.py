@@ -46,7 +46,7 @@ def parse(value: str) -> str | list[int]:
 def cpu_for(choice: str | list[int], process_index: int) -> int | None:
     """The CPU of web process number ``process_index`` (0 for the single process), or None
     to leave it to the operating system."""
-    if choice == OFF or not hasattr(os, "sched_getaffinity"):
+    if choice == OFF or not hasattr(os, "sched_setaffinity"):  # not Linux: nothing to do
         return None
     if choice == AUTO:
         allowed = sorted(os.sched_getaffinity(0), reverse=True)

@@ -127,3 +127,9 @@ def test_each_gunicorn_worker_gets_a_cpu_of_its_own(tmp_path: Path) -> None:
         assert _allowed(proc.pid) == set(ALL)  # the master only watches
     finally:
         stop(proc)
+
+
+def test_without_affinity_calls_nothing_is_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Elsewhere than on Linux (no sched_setaffinity) every choice leaves the process alone."""
+    monkeypatch.delattr(os, "sched_setaffinity", raising=False)
+    assert [cpu_pinning.cpu_for(c, 0) for c in ("auto", "off", [1])] == [None, None, None]

@@ -271,11 +271,11 @@ def tick(state: State, as_of: str | None) -> None:
 @click.option("--no-scheduler", is_flag=True, help="do not run timers in this process")
 @click.option(
     "--cpus",
-    default="auto",
+    default="off",
     show_default=True,
     envvar="PLANFLOW_SERVE_CPUS",
-    help="each web process on one CPU: auto, off, or CPU numbers such as 2,3 "
-    "(web/cpu_pinning.py)",
+    help="keep each web process on one CPU: off, auto (on a machine of planflow's own) or CPU "
+    "numbers such as 2,3 (web/cpu_pinning.py)",
 )
 @pass_state
 def serve(

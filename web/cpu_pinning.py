@@ -4,14 +4,17 @@ A web process runs Python on one core at a time (the GIL), yet Linux lets its th
 over every core: the server's loop on one, the request's thread woken on another, each wake-up
 on cold caches, and with several requests at once the GIL handed back and forth between cores.
 Measured on the 2-core bench machine (bench/RESULTS.md, 2026-12-07): kept to one CPU,
-`planflow serve` spent 5 % less CPU per bench instance with one client and 15–20 % less with
-four (and served 10–17 % more instances per second).
+`planflow serve` spent 5–10 % less CPU per bench instance with one client and 15–25 % less
+with four (and served 8–14 % and 14–25 % more instances per second).
 
-- ``auto`` (the default): each web process on one CPU of those it may use, when it may use
-  more than one; the single process takes the last (CPU 0 tends to take the machine's
-  interrupts), gunicorn's workers go round them from the last down;
-- ``off``: the operating system decides, as before;
-- a list such as ``2,3``: the CPUs to use, in that order.
+- ``off`` (the default): the operating system places the threads, as any server does;
+- ``auto``: each web process on one CPU of those it may use, when it may use more than one;
+  the single process takes the last (CPU 0 tends to take the machine's interrupts), gunicorn's
+  workers go round them from the last down. For a machine or VM of planflow's own (the
+  department's usual set-up, and the benchmarks'): two servers started with ``auto`` on one
+  machine share a CPU, and in a container limited by a CPU quota rather than a CPU set every
+  replica would see the host's CPUs and pick the same one — hence not the default;
+- a list such as ``2,3``: the CPUs to use, in that order (a machine shared with PostgreSQL).
 
 Script workers (`engine.sandbox.worker`) set themselves free again when they start: a heavy
 script runs beside the server, not on its core. Pinning is Linux-only; elsewhere it does

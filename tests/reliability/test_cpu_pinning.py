@@ -1,5 +1,6 @@
-"""`planflow serve` keeps its threads on one CPU (web/cpu_pinning.py), its script workers on
-every CPU, and `--cpus` is checked before anything starts."""
+"""`planflow serve --cpus auto` keeps its threads on one CPU (web/cpu_pinning.py) and its
+script workers on every CPU; by default the OS places them; `--cpus` is checked before anything
+starts."""
 
 from __future__ import annotations
 
@@ -63,7 +64,8 @@ def test_auto_takes_the_last_cpu_first_and_goes_round() -> None:
 def test_serve_runs_on_one_cpu_and_its_script_workers_on_all(tmp_path: Path) -> None:
     prep = prepare_backend("sqlite", tmp_path, {"rel_slow.bpmn": SLOW})
     port = free_port()
-    proc = spawn(prep.env, "serve", "--port", str(port), log=tmp_path / "serve.log")
+    proc = spawn(prep.env, "serve", "--port", str(port), "--cpus", "auto",
+                 log=tmp_path / "serve.log")
     try:
         wait_healthy(port, proc=proc)
         conn = Conn(port)
@@ -86,10 +88,10 @@ def test_serve_runs_on_one_cpu_and_its_script_workers_on_all(tmp_path: Path) -> 
 
 
 @needs_two_cpus
-def test_off_leaves_serve_to_the_operating_system(tmp_path: Path) -> None:
+def test_by_default_the_operating_system_places_serve(tmp_path: Path) -> None:
     prep = prepare_backend("sqlite", tmp_path, {})
     port = free_port()
-    env = {**prep.env, "PLANFLOW_SERVE_CPUS": "off"}
+    env = {k: v for k, v in prep.env.items() if k != "PLANFLOW_SERVE_CPUS"}
     proc = spawn(env, "serve", "--port", str(port), log=tmp_path / "serve.log")
     try:
         wait_healthy(port, proc=proc)
@@ -113,7 +115,8 @@ def test_a_cpu_the_process_may_not_use_stops_serve_before_it_starts(tmp_path: Pa
 def test_each_gunicorn_worker_gets_a_cpu_of_its_own(tmp_path: Path) -> None:
     prep = prepare_backend("sqlite", tmp_path, {})
     port = free_port()
-    proc = spawn(prep.env, "serve", "--port", str(port), "--processes", "2",
+    env = {**prep.env, "PLANFLOW_SERVE_CPUS": "auto"}  # the option's variable
+    proc = spawn(env, "serve", "--port", str(port), "--processes", "2",
                  log=tmp_path / "serve.log")
     try:
         wait_healthy(port, proc=proc)

@@ -291,6 +291,7 @@ def serve(
     from web import cpu_pinning
 
     choice = cpu_pinning.parse(cpus)
+    cpu_pinning.check(choice)
     if processes > 1:
         from web.multiprocess import serve_processes
 

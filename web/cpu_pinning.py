@@ -46,6 +46,18 @@ def parse(value: str) -> str | list[int]:
     return cpus
 
 
+def check(choice: str | list[int]) -> None:
+    """CPUs this process may not use (absent, or outside its cgroup's set) stop `serve` at
+    start-up, before gunicorn forks workers that could not start."""
+    if isinstance(choice, list) and hasattr(os, "sched_getaffinity"):
+        unusable = sorted(set(choice) - os.sched_getaffinity(0))
+        if unusable:
+            raise click.UsageError(
+                f"不能使用 CPU {','.join(map(str, unusable))} (cannot run on CPU "
+                f"{','.join(map(str, unusable))}): this process may use "
+                f"{','.join(map(str, sorted(os.sched_getaffinity(0))))}")
+
+
 def cpu_for(choice: str | list[int], process_index: int) -> int | None:
     """The CPU of web process number ``process_index`` (0 for the single process), or None
     to leave it to the operating system."""

@@ -101,14 +101,19 @@ def test_by_default_the_operating_system_places_serve(tmp_path: Path) -> None:
         stop(proc)
 
 
-def test_a_cpu_the_process_may_not_use_stops_serve_before_it_starts(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_a_cpu_the_process_may_not_use_stops_serve_before_it_starts(
+    tmp_path: Path, processes: str
+) -> None:
     prep = prepare_backend("sqlite", tmp_path, {})
     done = subprocess.run(
-        [sys.executable, "-m", "web.cli", "serve", "--port", str(free_port()), "--cpus", "4096"],
+        [sys.executable, "-m", "web.cli", "serve", "--port", str(free_port()), "--cpus", "4096",
+         "--processes", processes],
         env=prep.env, capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "CPU 4096" in done.stderr
+    assert "serving" not in done.stdout + done.stderr  # refused before gunicorn or waitress
 
 
 @needs_two_cpus

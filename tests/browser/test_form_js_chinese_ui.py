@@ -162,6 +162,9 @@ def test_the_date_picker_and_the_words_of_form_js(page, live_server, screenshot)
     a_role = page.get_by_label(label("A角（项目负责人）"))
     assert a_role.get_attribute("placeholder") == "输入以搜索"
     page.get_by_role("button", name="提交并发起").click()
+    # The click submits one task later (task-form.js lets a focused field commit first) and
+    # form-js then renders the messages: wait for them, not for a fixed time.
+    page.locator(".fjs-form-field-error").first.wait_for()
     errors = page.locator(".fjs-form-field-error").all_inner_texts()
     assert errors and set(errors) == {"此项为必填项"}, errors
     screenshot(page, "form-js-zh-required")

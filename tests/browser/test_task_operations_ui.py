@@ -157,8 +157,7 @@ def test_delegate_hands_back_the_form_with_their_data(page, page_problems, live_
     fill(page, "说明", "预算明细：场地 3000，物料 2000")
     page.get_by_label("说明（选填）").fill("已补充")
     # The page navigates when the hand-back's answer arrives (task-form.js), not on the
-    # click: Playwright's wait for a navigation "started by the click" never ended with the
-    # Chromium of 2026-12-07 (the page had loaded), so wait for the URL instead.
+    # click itself: wait for the URL.
     page.get_by_role("button", name="完成委派").click(no_wait_after=True)
     page.wait_for_url(re.compile(r"/tasks$"))
     assert page.get_by_text("已完成委派，「提交说明」已交还").is_visible()

@@ -17,21 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_long_running_state_stays_bounded() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "long_running.py"), "--quick"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    line = next(x for x in done.stdout.splitlines() if x.startswith("ROWS-JSON "))
-    rows = {r["metric"]: r for r in json.loads(line.removeprefix("ROWS-JSON "))}
-    size = rows["state size after 20 weekly loops"]
-    assert size["value"] <= 150, size
-    # flat once the kept iterations are in place: no task entries, ~no bytes added per week
-    assert "+0.00 KB/week from week 10" in size["note"], size["note"]
-
-
 def _rows(script: str, *args: str) -> dict[str, dict]:
+    """The rows `bench/<script> --quick` prints, by metric."""
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / script), "--quick", *args],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
@@ -39,6 +26,13 @@ def _rows(script: str, *args: str) -> dict[str, dict]:
     assert done.returncode == 0, done.stderr[-3000:]
     line = next(x for x in done.stdout.splitlines() if x.startswith("ROWS-JSON "))
     return {r["metric"]: r for r in json.loads(line.removeprefix("ROWS-JSON "))}
+
+
+def test_long_running_state_stays_bounded() -> None:
+    size = _rows("long_running.py")["state size after 20 weekly loops"]
+    assert size["value"] <= 150, size
+    # flat once the kept iterations are in place: no task entries, ~no bytes added per week
+    assert "+0.00 KB/week from week 10" in size["note"], size["note"]
 
 
 def test_the_service_benchmark_reports_each_target_of_issue_16() -> None:

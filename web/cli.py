@@ -296,9 +296,7 @@ def serve(
         from web.multiprocess import serve_processes
 
         serve_processes(host=host, port=port, processes=processes, threads=threads, cpus=choice)
-    cpu = cpu_pinning.cpu_for(choice, 0)
-    if cpu is not None:  # before any thread starts: they all inherit it
-        cpu_pinning.pin_process(cpu)
+    cpu = cpu_pinning.pin(choice, 0)  # before any thread starts: they all inherit it
     from engine.timing.scheduler import start_scheduler
     from web import create_app
     from web.lifecycle import StopSignals

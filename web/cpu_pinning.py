@@ -50,12 +50,12 @@ def check(choice: str | list[int]) -> None:
     """CPUs this process may not use (absent, or outside its cgroup's set) stop `serve` at
     start-up, before gunicorn forks workers that could not start."""
     if isinstance(choice, list) and hasattr(os, "sched_getaffinity"):
-        unusable = sorted(set(choice) - os.sched_getaffinity(0))
+        allowed = os.sched_getaffinity(0)
+        unusable = ",".join(map(str, sorted(set(choice) - allowed)))
         if unusable:
             raise click.UsageError(
-                f"不能使用 CPU {','.join(map(str, unusable))} (cannot run on CPU "
-                f"{','.join(map(str, unusable))}): this process may use "
-                f"{','.join(map(str, sorted(os.sched_getaffinity(0))))}")
+                f"不能使用 CPU {unusable} (cannot run on CPU {unusable}): this process may use "
+                f"{','.join(map(str, sorted(allowed)))}")
 
 
 def cpu_for(choice: str | list[int], process_index: int) -> int | None:
@@ -72,7 +72,16 @@ def cpu_for(choice: str | list[int], process_index: int) -> int | None:
     return choice[process_index % len(choice)]
 
 
-def pin_process(cpu: int) -> None:
+def pin(choice: str | list[int], process_index: int) -> int | None:
+    """Keep web process number ``process_index`` on its CPU of ``choice`` (`cpu_for`), before
+    it starts threads; the CPU, or None when the operating system places it."""
+    cpu = cpu_for(choice, process_index)
+    if cpu is not None:
+        _pin_process(cpu)
+    return cpu
+
+
+def _pin_process(cpu: int) -> None:
     """Keep every thread of this process on ``cpu``; threads started later inherit it. An
     unusable CPU (not present, or outside the cgroup's set) fails here, at start-up."""
     try:

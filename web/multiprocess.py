@@ -97,9 +97,7 @@ class PlanflowServer(BaseApplication):  # type: ignore[misc]
         def pin_worker(_arbiter: Arbiter, worker: PlanflowWorker) -> None:
             # In the worker, after fork and before its threads: the n-th worker started (a
             # restarted one too) on the n-th CPU of the choice, round.
-            cpu = cpu_pinning.cpu_for(cpus, worker.age - 1)
-            if cpu is not None:
-                cpu_pinning.pin_process(cpu)
+            cpu_pinning.pin(cpus, worker.age - 1)
 
         self.options = {
             "bind": [f"{host}:{port}"],

@@ -10,7 +10,7 @@ from flask import Flask, current_app, g, request
 
 from engine.errors import Unauthenticated
 from engine.people.accounts import Actor, actor_for_token
-from engine.store.db import transaction
+from engine.store.db import commit_writes, transaction
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -66,9 +66,8 @@ def release_writes(session: Session) -> None:
     """Before reading a write's answer: on SQLite commit now, so its one writer lock is not held
     while the answer is read. Elsewhere the request's commit at the edge is the only one (a
     second would return the connection and check it out again: a PostgreSQL pre-ping)."""
-    bind = session.get_bind()
-    if bind.dialect.name == "sqlite":
-        session.commit()
+    if session.get_bind().dialect.name == "sqlite":
+        commit_writes(session)  # on the same connection: the answer's read needs no checkout
 
 
 def open_request_session() -> Session:

@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
 
-from engine.store.db import make_engine
+from engine.store.db import commit_writes, make_engine
 
 
 @pytest.fixture
@@ -93,3 +94,34 @@ def test_concurrent_writers_wait_for_each_other_and_all_commit(db: Engine):
     assert order == ["slow commits", "second wrote"]
     with db.connect() as conn:
         assert sorted(conn.execute(text("SELECT who FROM t")).scalars()) == ["second", "slow"]
+
+
+def test_commit_writes_commits_and_frees_the_lock_on_the_same_connection(db: Engine):
+    """A write's answer is read after `commit_writes`: the write is committed (others see it,
+    a failure after it cannot undo it), the writer lock is free, and the session goes on with
+    the connection it had, so a later write is committed by the session's own commit."""
+    sessions = sessionmaker(db)
+    checkouts: list[object] = []
+    event.listen(db, "checkout", lambda *_: checkouts.append(1))
+    with sessions() as session:
+        session.execute(text("INSERT INTO t (who) VALUES ('a')"))
+        conn = session.connection()
+        driver = conn.connection.dbapi_connection
+        assert _holds(conn)
+        commit_writes(session)
+        assert not _holds(conn), "the answer's read must not hold the writer lock"
+        assert session.execute(text("SELECT count(*) FROM t")).scalar() == 1
+        assert session.connection().connection.dbapi_connection is driver
+        assert len(checkouts) == 1, "the connection stayed with the session"
+        with db.connect() as other:
+            assert other.execute(text("SELECT who FROM t")).scalars().all() == ["a"]
+        session.execute(text("INSERT INTO t (who) VALUES ('b')"))
+        session.rollback()  # a failure after the answer's write: only what came later is undone
+    with sessions() as session:
+        session.execute(text("INSERT INTO t (who) VALUES ('c')"))
+        commit_writes(session)
+        session.execute(text("INSERT INTO t (who) VALUES ('d')"))
+        session.commit()
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT who FROM t ORDER BY id")).scalars().all() == [
+            "a", "c", "d"]

@@ -63,11 +63,10 @@ def request_reads() -> Iterator[Session]:
 
 
 def release_writes(session: Session) -> None:
-    """Before reading a write's answer: on SQLite commit now, so its one writer lock is not held
-    while the answer is read. Elsewhere the request's commit at the edge is the only one (a
-    second would return the connection and check it out again: a PostgreSQL pre-ping)."""
-    if session.get_bind().dialect.name == "sqlite":
-        commit_writes(session)  # on the same connection: the answer's read needs no checkout
+    """Before reading a write's answer (`engine.store.db.commit_writes`: on SQLite the write
+    commits first, on the same connection). The API's views reach the store only through here
+    (the import contract in pyproject.toml)."""
+    commit_writes(session)
 
 
 def open_request_session() -> Session:

@@ -155,17 +155,17 @@ def transaction(
 
 
 def commit_writes(session: Session) -> None:
-    """SQLite only: commit what ``session`` has written so far and keep its connection, its
-    transaction and its objects for the reads that follow (a write's answer), which then run
-    outside any write transaction, so the one writer lock (`_writer_locked_connection_class`)
-    is free while they do. The session's own commit would return the connection to the pool and
-    check it out again for the first read (3 % of a bench request's instructions,
-    bench/api_instructions.py). Its closing commit at the edge commits what is written after
-    this, or nothing: sqlite3 begins a transaction only before a write."""
-    if session.get_bind().dialect.name != "sqlite":
-        raise ValueError("commit_writes is for SQLite; elsewhere the edge's commit is the one")
-    session.flush()
-    session.connection().connection.dbapi_connection.commit()  # type: ignore[union-attr]
+    """Before a write's answer is read: on SQLite commit what ``session`` has written so far,
+    so the one writer lock (`_writer_locked_connection_class`) is free while the answer is
+    read, and keep the connection, the transaction and the objects for those reads (the
+    session's own commit would return the connection to the pool and check it out again: 3 %
+    of a bench request's instructions, bench/api_instructions.py); the edge's closing commit
+    then commits what is written after this, or nothing (sqlite3 begins a transaction only
+    before a write). Elsewhere nothing: the edge's commit is the only one (a second would
+    also check the connection out again: a PostgreSQL pre-ping)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.flush()
+        session.connection().connection.dbapi_connection.commit()  # type: ignore[union-attr]
 
 
 def ping(session: Session) -> None:

@@ -16,9 +16,9 @@ with four (and served 8–14 % and 14–25 % more instances per second).
   replica would see the host's CPUs and pick the same one — hence not the default;
 - a list such as ``2,3``: the CPUs to use, in that order (a machine shared with PostgreSQL).
 
-Script workers (`engine.sandbox.worker`) set themselves free again when they start: a heavy
-script runs beside the server, not on its core. Pinning is Linux-only; elsewhere it does
-nothing.
+Script workers (`engine.sandbox.worker`) go back to the CPUs the process had before it was
+pinned: a heavy script runs beside the server, not on its core. Pinning is Linux-only;
+elsewhere it does nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from __future__ import annotations
 import os
 
 import click
+
+from engine.sandbox.worker import SCRIPT_CPUS_ENV
 
 AUTO, OFF = "auto", "off"
 
@@ -83,7 +85,9 @@ def pin(choice: str | list[int], process_index: int) -> int | None:
 
 def _pin_process(cpu: int) -> None:
     """Keep every thread of this process on ``cpu``; threads started later inherit it. An
-    unusable CPU (not present, or outside the cgroup's set) fails here, at start-up."""
+    unusable CPU (not present, or outside the cgroup's set) fails here, at start-up. The CPUs
+    it had before are left for its script workers (`engine.sandbox.worker`)."""
+    os.environ[SCRIPT_CPUS_ENV] = ",".join(map(str, sorted(os.sched_getaffinity(0))))
     try:
         threads = [int(tid) for tid in os.listdir("/proc/self/task")]
     except OSError:

@@ -161,13 +161,19 @@ def _serve(conn: Connection) -> None:
             return
 
 
-def _run_anywhere() -> None:
-    """Any CPU, whatever the process that started this one was kept to (a web process is
-    pinned to one: web/cpu_pinning.py): a heavy script runs beside the server, not on its
-    core. The kernel keeps the set within the cgroup's."""
-    if hasattr(os, "sched_setaffinity"):
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(0, range(os.cpu_count() or 1))
+# Set by a web process that keeps itself to one CPU (web/cpu_pinning.py, before its threads and
+# its forkserver start, so every script worker inherits it): the CPUs it could use before.
+SCRIPT_CPUS_ENV: Final = "PLANFLOW_SCRIPT_CPUS"
+
+
+def _leave_the_server_cpu() -> None:
+    """A pinned web process's script worker goes back to the CPUs the process had before it
+    was pinned: a heavy script runs beside the server, not on its core. Any other worker keeps
+    what it inherited (an operator's `taskset` included)."""
+    cpus = os.environ.get(SCRIPT_CPUS_ENV)
+    if cpus and hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError, ValueError):
+            os.sched_setaffinity(0, {int(cpu) for cpu in cpus.split(",")})
 
 
 def _memory_error() -> ScriptResourceError:
@@ -177,7 +183,7 @@ def _memory_error() -> ScriptResourceError:
 def main(conn: Connection, address_space: int | None) -> None:
     """Entry point of a worker process."""
     global _channel
-    _run_anywhere()
+    _leave_the_server_cpu()
     _set_limits(address_space)
     _channel = conn
     try:

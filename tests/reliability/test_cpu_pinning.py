@@ -1,6 +1,6 @@
 """`planflow serve --cpus auto` keeps its threads on one CPU (web/cpu_pinning.py) and its
-script workers on every CPU; by default the OS places them; `--cpus` is checked before anything
-starts."""
+script workers on the CPUs it had before; by default the OS places them, within any CPU set the
+server was started in; `--cpus` is checked before anything starts."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 from tests.reliability.conftest import Conn, wait_healthy
 from tests.reliability.helpers import free_port, spawn, stop
-from tests.reliability.serve_helpers import SLOW, prepare_backend
+from tests.reliability.serve_helpers import SLOW, Prepared, prepare_backend
 from web import cpu_pinning
 
 ALL = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
@@ -68,14 +68,7 @@ def test_serve_runs_on_one_cpu_and_its_script_workers_on_all(tmp_path: Path) -> 
                  log=tmp_path / "serve.log")
     try:
         wait_healthy(port, proc=proc)
-        conn = Conn(port)
-        # A loop is no one-liner: it runs in a script worker, which the server's forkserver
-        # starts from a thread of the pinned server.
-        status, body = conn.call("POST", "/api/v1/process-instances",
-                                 {"process": "rel_slow", "data": {"rounds": 1, "loops": 10}},
-                                 token=prep.tokens["req1"])
-        conn.close()
-        assert status == 201, body
+        _start_a_script_worker(port, prep)
         assert {cpu for tid in _threads(proc.pid) for cpu in _allowed(proc.pid, tid)} \
             == {ALL[-1]}
         workers = [w for child in _children(proc.pid) for w in _children(child)]
@@ -85,6 +78,40 @@ def test_serve_runs_on_one_cpu_and_its_script_workers_on_all(tmp_path: Path) -> 
     finally:
         stop(proc)
     assert "CPU: " + str(ALL[-1]) in (tmp_path / "serve.log").read_text()
+
+
+def _start_a_script_worker(port: int, prep: Prepared) -> None:
+    # A loop is no one-liner: it runs in a script worker, which the server's forkserver
+    # starts from a thread of the server.
+    conn = Conn(port)
+    status, body = conn.call("POST", "/api/v1/process-instances",
+                             {"process": "rel_slow", "data": {"rounds": 1, "loops": 10}},
+                             token=prep.tokens["req1"])
+    conn.close()
+    assert status == 201, body
+
+
+@needs_two_cpus
+def test_an_operators_cpu_set_holds_for_the_script_workers_too(tmp_path: Path) -> None:
+    """Not pinned (the default), started inside a CPU set (`taskset`): the server and its script
+    workers stay inside it."""
+    prep = prepare_backend("sqlite", tmp_path, {"rel_slow.bpmn": SLOW})
+    port = free_port()
+    env = {k: v for k, v in prep.env.items() if k != "PLANFLOW_SERVE_CPUS"}
+    os.sched_setaffinity(0, {ALL[0]})  # the child inherits the set of the thread that forks it
+    try:
+        proc = spawn(env, "serve", "--port", str(port), log=tmp_path / "serve.log")
+    finally:
+        os.sched_setaffinity(0, ALL)
+    try:
+        wait_healthy(port, proc=proc)
+        _start_a_script_worker(port, prep)
+        workers = [w for child in _children(proc.pid) for w in _children(child)]
+        assert workers, "no script worker was started"
+        for pid in (proc.pid, *workers):
+            assert _allowed(pid) == {ALL[0]}, pid
+    finally:
+        stop(proc)
 
 
 @needs_two_cpus

@@ -46,6 +46,8 @@ def test_cli_round_trip(cli):
     out = cli("start", "approval_demo", "--data", '{"title": "CLI 项目", "amount": 5000}',
               "--as", "alice")
     instance_id = int(re.search(r"instance (\d+)", out).group(1))
+    # a status as the pages name it, then the key an operator types for --status
+    assert f"instance {instance_id}: 运行中 running — CLI 项目" in out
     task_id = re.search(r"task (\S+)\s+提交说明", out).group(1)
     assert task_id in cli("tasks", "--as", "alice")
 
@@ -58,9 +60,11 @@ def test_cli_round_trip(cli):
     denied = cli("complete", review_id, "--data", '{"decision": "approve"}', "--as", "alice",
                  ok=False)
     assert "not allowed" in denied
-    cli("complete", review_id, "--data", '{"decision": "approve"}', "--as", "mgr")
+    out = cli("complete", review_id, "--data", '{"decision": "approve"}', "--as", "mgr")
+    assert f"instance {instance_id}: 等待中 waiting" in out
     assert json.loads(cli("show", str(instance_id), "--admin"))["status"] == "waiting"
-    assert f"#{instance_id}" in cli("instances", "--as", "alice")
+    listed = cli("instances", "--as", "alice", "--status", "waiting")
+    assert f"#{instance_id}  approval_demo v1  等待中 waiting CLI 项目" in listed
 
 
 def test_tick_as_of_fires_due_timers(cli):

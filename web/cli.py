@@ -23,6 +23,7 @@ from web.cli_common import (
     pass_state,
     run,
     session_for,
+    shown_status,
     typed_time,
 )
 
@@ -87,7 +88,8 @@ def start(state: State, key: str, data_json: str, username: str) -> None:
             actor = acting(session, username)
             record = instances.start(ctx, session, actor, key, data)
             detail = queries.get_instance(ctx, session, actor, record.id)
-        click.echo(f"实例 instance {detail['id']}: {detail['status']} — {detail['title']}")
+        status = shown_status(detail["status"])
+        click.echo(f"实例 instance {detail['id']}: {status} — {detail['title']}")
         for t in detail["open_tasks"]:
             click.echo(
                 f"  待办 task {t['id']}  {t['name']}  → {_who(t)}"
@@ -137,7 +139,8 @@ def complete(state: State, task_id: str, data_json: str, username: str) -> None:
             actor = acting(session, username)
             record = operations.submit(ctx, session, actor, task_id, data)
             detail = queries.get_instance(ctx, session, actor, record.id)
-        click.echo(f"已完成 completed. 实例 instance {detail['id']}: {detail['status']}")
+        status = shown_status(detail["status"])
+        click.echo(f"已完成 completed. 实例 instance {detail['id']}: {status}")
         for t in detail["open_tasks"]:
             click.echo(
                 f"  待办 task {t['id']}  {t['name']}  → {_who(t)}"
@@ -165,7 +168,7 @@ def list_instances(
             )
         for i in page.items:
             click.echo(
-                f"#{i['id']}  {i['process']} v{i['version']}  {i['status']:<10} "
+                f"#{i['id']}  {i['process']} v{i['version']}  {shown_status(i['status'])} "
                 f"{i['title']}  [{i['stage'] or '-'}]  by {i['started_by']}"
             )
         click.echo(f"({page.total})")
@@ -200,7 +203,7 @@ def retry(state: State, instance_id: int, username: str | None, as_admin: bool) 
         with session_for(state) as session:
             actor = acting_as(state.ctx(), session, username, as_admin, instance_id)
             record = control.retry(state.ctx(), session, actor, instance_id)
-            click.echo(f"实例 instance {record.id}: {record.status}")
+            click.echo(f"实例 instance {record.id}: {shown_status(record.status)}")
 
     run(go)
 
@@ -222,7 +225,7 @@ def set_data(
             actor = acting_as(ctx, session, username, as_admin, instance_id)
             instances.update_data(ctx, session, actor, instance_id, changes)
             detail = queries.get_instance(ctx, session, actor, instance_id)
-        click.echo(f"实例 instance {instance_id}: {detail['status']}")
+        click.echo(f"实例 instance {instance_id}: {shown_status(detail['status'])}")
         for t in detail["timers"]:
             due = shown(t["due_at"], ctx.settings.zone)
             click.echo(f"  定时 timer {t['element_id']}  截止 due {due}")

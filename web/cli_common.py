@@ -20,6 +20,7 @@ from engine.settings import Settings
 from engine.store.db import transaction
 from engine.usecases.acting import admin_override
 from engine.wall_clock import as_aware
+from web.i18n import DEFAULT, status_name
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -55,6 +56,14 @@ def typed_time(state: State, value: str) -> datetime:
     except ValueError as exc:
         raise click.BadParameter(f"not ISO 8601: {value}") from exc
     return as_aware(at, state.settings().zone)
+
+
+def shown_status(status: str) -> str:
+    """A status as the command's lines show it, Chinese then English like every line here: the
+    pages' name for it (`web.i18n.status_name`), then its key, which is also what an operator
+    types (`planflow instances --status running`)."""
+    name = status_name(status, DEFAULT)
+    return status if name == status else f"{name} {status}"
 
 
 pass_state = click.make_pass_decorator(State, ensure=True)

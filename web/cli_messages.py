@@ -9,7 +9,15 @@ import click
 
 from engine.read import queries
 from engine.usecases import instances
-from web.cli_common import State, acting, parse_json, pass_state, run, session_for
+from web.cli_common import (
+    State,
+    acting,
+    parse_json,
+    pass_state,
+    run,
+    session_for,
+    shown_status,
+)
 from web.project_messages import with_sender
 
 
@@ -31,7 +39,8 @@ def message(state: State, instance_id: int, name: str, data_json: str, username:
                 ctx, session, actor, instance_id, name, with_sender(name, payload, actor.username)
             )
             detail = queries.get_instance(ctx, session, actor, instance_id)
-        click.echo(f"实例 instance {instance_id}: {detail['status']} — 已发送 sent {name}")
+        status = shown_status(detail["status"])
+        click.echo(f"实例 instance {instance_id}: {status} — 已发送 sent {name}")
         for t in detail["open_tasks"]:
             who = t.get("assignee") or ", ".join(t.get("candidate_groups") or [])
             click.echo(f"  待办 task {t['id']}  {t['name']}  → {who}")

@@ -24,6 +24,7 @@ from web.cli_common import (
     pass_state,
     run,
     session_for,
+    shown_status,
 )
 
 
@@ -296,7 +297,7 @@ def ops_withdraw_instance(state: State, instance_id: int, username: str, reason:
             record = operations.withdraw_instance(
                 state.ctx(), session, acting(session, username), instance_id, reason
             )
-            click.echo(f"实例 instance {record.id}: {record.status}")
+            click.echo(f"实例 instance {record.id}: {shown_status(record.status)}")
 
     run(go)
 
@@ -363,7 +364,7 @@ def ops_cc_inbox(state: State, username: str, unread: bool) -> None:
             inst = item["instance"]
             click.echo(
                 f"{mark} #{item['id']}  实例 {inst['id']} {inst['title']}  "
-                f"[{inst['status']}]  from {item['cc_by']}"
+                f"[{shown_status(inst['status'])}]  from {item['cc_by']}"
             )
         click.echo(f"({page['total']}, unread {page['unread']})")
 
@@ -384,7 +385,7 @@ def terminate(
         with session_for(state) as session:
             actor = acting_as(state.ctx(), session, username, as_admin, instance_id)
             record = operations.terminate(state.ctx(), session, actor, instance_id, reason)
-            click.echo(f"实例 instance {record.id}: {record.status}")
+            click.echo(f"实例 instance {record.id}: {shown_status(record.status)}")
 
     run(go)
 

@@ -65,6 +65,20 @@ def translate(key: str, **params: Any) -> str:
     return text.format(**params) if params else text
 
 
+def status_name(status: str | None, language: str | None = None) -> str:
+    """An instance's or a task's status in ``language`` (the reader's when None): the pages and
+    the command line both show it this way; the key itself only for a status no catalogue
+    names."""
+    if not status:
+        return ""
+    for key in (f"status.{status}", f"staff.status.{status}"):
+        entry = catalog().get(key)
+        if entry is not None:
+            return entry.get(language or current_language()) or entry.get(DEFAULT, status)
+    return status
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["_"] = translate
     app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.globals["status_name"] = status_name

@@ -60,18 +60,6 @@ def action_label(action: str) -> str:
     return translate(key) if has_key(key) else action
 
 
-@bp.app_template_global("status_name")
-def status_label(status: str | None) -> str:
-    """An instance's or a task's status in the reader's language (the key itself only for a
-    status no catalogue names)."""
-    if not status:
-        return ""
-    for key in (f"status.{status}", f"staff.status.{status}"):
-        if has_key(key):
-            return translate(key)
-    return status
-
-
 @bp.app_template_global("manage_json")
 def pretty(value: Any) -> str:
     if isinstance(value, str):

@@ -11,9 +11,9 @@ from engine.access import may_open
 from engine.read import dashboard as board
 from engine.read.instance_view import ACTIVE_STATUSES
 from web.core import engine_ctx, unit_of_work
-from web.i18n import current_language, translate
+from web.i18n import current_language, status_name, translate
 from web.pages import bp
-from web.pages.common import manage_page, status_label
+from web.pages.common import manage_page
 from web.shown_times import shown_time
 
 
@@ -23,7 +23,7 @@ def _chart_data(d: board.Dashboard) -> dict[str, Any]:
         "process": {
             "labels": [r["name"] for r in d.running_by_process],
             "series": [
-                {"status": s, "label": status_label(s),
+                {"status": s, "label": status_name(s),
                  "data": [r["counts"][s] for r in d.running_by_process]}
                 for s in ACTIVE_STATUSES
             ],

@@ -24,9 +24,9 @@ from engine.read import names as naming
 from engine.usecases import control
 from web.core import engine_ctx, unit_of_work
 from web.errors import error_page
-from web.i18n import current_language, in_language, translate
+from web.i18n import current_language, in_language, status_name, translate
 from web.pages import bp
-from web.pages.common import has_key, manage_page, status_label, the_actor
+from web.pages.common import has_key, manage_page, the_actor
 from web.pages.instance_messages import message_actions
 from web.shown_times import iso_time, shown_time
 
@@ -61,7 +61,7 @@ def _filter_from_args() -> instance_view.InstanceFilter:
 def _shown_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each row with what it shows worked out here, by the same helpers the templates call: in
     Jinja every such call costs a few µs more per row, and the list has 50 rows."""
-    labels = {status: status_label(status) for status in {r["status"] for r in items}}
+    labels = {status: status_name(status) for status in {r["status"] for r in items}}
     return [
         {
             **r,

@@ -1,14 +1,18 @@
 """The read behind an instance's detail (`engine.read.queries.get_instance`, which answers every
 start and completion through the API): its tasks with their candidate groups, timers, incidents,
-documents and audit log in one statement. Column rows, not ORM objects; the statement is built
-once with bind parameters (building one costs about as much as running it)."""
+documents and audit log in one statement. Column rows, not ORM objects; the statements are built
+once with bind parameters (building one costs about as much as running it).
+
+An action's answer carries only the latest audit entries and their total (`latest_audit`): a
+project that runs for two years gathers thousands, and reading and sending them all made every
+completion's cost grow with the instance's age (2.5 ms with none, 14 ms with 2,000)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, bindparam, cast, literal_column, null, select, union_all
+from sqlalchemy import String, bindparam, cast, func, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
 from engine.store.tables import (
@@ -33,11 +37,21 @@ def _time() -> Any:
     return cast(null(), UTCDateTime())
 
 
-# One row shape for five tables: src, id, task_id, element_id, text1…text8, time1…time4,
-# details. The first branch fixes the result types (hence its typed NULLs); a task comes once
-# per candidate group (text8).
-_DETAIL = union_all(
-    select(
+def _audit_branch(latest: bool) -> Any:
+    """The audit entries' branch: all of them, or (``latest``) those from the ``:skip``+1-th
+    newest on, found through the (instance_id, id) index; all of them when there are fewer."""
+    condition = AuditRecord.instance_id == _instance
+    if latest:
+        nth_newest = (
+            select(AuditRecord.id)
+            .where(AuditRecord.instance_id == _instance)
+            .order_by(AuditRecord.id.desc())
+            .limit(1)
+            .offset(bindparam("skip"))
+            .scalar_subquery()
+        )
+        condition = condition & (AuditRecord.id >= func.coalesce(nth_newest, 0))
+    return select(
         literal_column("'a'").label("src"),
         AuditRecord.id,
         AuditRecord.task_id,
@@ -48,30 +62,46 @@ _DETAIL = union_all(
         AuditRecord.at.label("time1"),
         *(_time().label(f"time{i}") for i in range(2, 5)),
         AuditRecord.details,
-    ).where(AuditRecord.instance_id == _instance),
-    select(
-        literal_column("'i'"), IncidentRecord.id, IncidentRecord.task_id,
-        IncidentRecord.element_id, null(), IncidentRecord.message, *[null()] * 6,
-        IncidentRecord.created_at, IncidentRecord.resolved_at, *[null()] * 3,
-    ).where(IncidentRecord.instance_id == _instance),
-    select(
-        literal_column("'t'"), TimerRow.id, TimerRow.task_id, TimerRow.element_id,
-        TimerRow.kind, *[null()] * 7, TimerRow.due_at, *[null()] * 4,
-    ).where(TimerRow.instance_id == _instance),
-    select(
-        literal_column("'d'"), DocumentRecord.id, null(), null(), DocumentRecord.doc_type,
-        DocumentRecord.title, *[null()] * 6, DocumentRecord.created_at, *[null()] * 4,
-    ).where(DocumentRecord.instance_id == _instance),
-    select(
-        literal_column("'k'"), null(), HumanTaskRow.id, HumanTaskRow.element_id,
-        HumanTaskRow.name, HumanTaskRow.status, HumanTaskRow.model_key, HumanTaskRow.lane,
-        HumanTaskRow.form_file, HumanTaskRow.assignee, HumanTaskRow.completed_by,
-        TaskCandidateRow.group_name, HumanTaskRow.created_at, HumanTaskRow.due_at,
-        HumanTaskRow.claimed_at, HumanTaskRow.completed_at, null(),
+    ).where(condition)
+
+
+def _detail(latest: bool) -> Any:
+    """One row shape for five tables: src, id, task_id, element_id, text1…text8, time1…time4,
+    details. The first branch fixes the result types (hence its typed NULLs); a task comes once
+    per candidate group (text8); with ``latest``, one more row ('n') counts the audit entries."""
+    counted = [select(
+        literal_column("'n'"), func.count(AuditRecord.id), *[null()] * 15,
+    ).where(AuditRecord.instance_id == _instance)] if latest else []
+    return union_all(
+        _audit_branch(latest),
+        *counted,
+        select(
+            literal_column("'i'"), IncidentRecord.id, IncidentRecord.task_id,
+            IncidentRecord.element_id, null(), IncidentRecord.message, *[null()] * 6,
+            IncidentRecord.created_at, IncidentRecord.resolved_at, *[null()] * 3,
+        ).where(IncidentRecord.instance_id == _instance),
+        select(
+            literal_column("'t'"), TimerRow.id, TimerRow.task_id, TimerRow.element_id,
+            TimerRow.kind, *[null()] * 7, TimerRow.due_at, *[null()] * 4,
+        ).where(TimerRow.instance_id == _instance),
+        select(
+            literal_column("'d'"), DocumentRecord.id, null(), null(), DocumentRecord.doc_type,
+            DocumentRecord.title, *[null()] * 6, DocumentRecord.created_at, *[null()] * 4,
+        ).where(DocumentRecord.instance_id == _instance),
+        select(
+            literal_column("'k'"), null(), HumanTaskRow.id, HumanTaskRow.element_id,
+            HumanTaskRow.name, HumanTaskRow.status, HumanTaskRow.model_key, HumanTaskRow.lane,
+            HumanTaskRow.form_file, HumanTaskRow.assignee, HumanTaskRow.completed_by,
+            TaskCandidateRow.group_name, HumanTaskRow.created_at, HumanTaskRow.due_at,
+            HumanTaskRow.claimed_at, HumanTaskRow.completed_at, null(),
+        )
+        .outerjoin(TaskCandidateRow, TaskCandidateRow.task_id == HumanTaskRow.id)
+        .where(HumanTaskRow.instance_id == _instance),
     )
-    .outerjoin(TaskCandidateRow, TaskCandidateRow.task_id == HumanTaskRow.id)
-    .where(HumanTaskRow.instance_id == _instance),
-)
+
+
+_DETAIL = _detail(latest=False)
+_LATEST = _detail(latest=True)
 
 
 class Detail(NamedTuple):
@@ -79,11 +109,13 @@ class Detail(NamedTuple):
     incidents, documents and the audit log (each by id), as the API shows them."""
 
     tasks: list[tuple[TaskValues, list[str]]]
-    history: dict[str, list[dict[str, Any]]]
+    history: dict[str, Any]
 
 
-def instance_detail(session: Session, instance_id: int) -> Detail:
-    """The instance's tasks and history: one statement."""
+def instance_detail(session: Session, instance_id: int, latest_audit: int | None = None
+                    ) -> Detail:
+    """The instance's tasks and history, one statement; of its audit entries only the latest
+    ``latest_audit`` (at least 1) when given, with ``audit_total`` counting them all."""
     tasks: dict[str, tuple[TaskValues, list[str]]] = {}
     audit: list[tuple[int, dict[str, Any]]] = []
     incidents: list[tuple[int, dict[str, Any]]] = []
@@ -92,7 +124,14 @@ def instance_detail(session: Session, instance_id: int) -> Detail:
     # A column read on the connection, after writing what the session holds (the ORM would
     # add nothing else but its per-statement cost).
     session.flush()
-    for row in session.connection().execute(_DETAIL, {"instance_id": instance_id}):
+    total = None
+    if latest_audit is None:
+        rows = session.connection().execute(_DETAIL, {"instance_id": instance_id})
+    else:
+        rows = session.connection().execute(
+            _LATEST, {"instance_id": instance_id, "skip": max(latest_audit, 1) - 1}
+        )
+    for row in rows:
         (src, id_, task_id, element_id, text1, text2, text3, text4, text5, text6, text7,
          text8, time1, time2, time3, time4, details) = row
         if src == "k":
@@ -113,6 +152,8 @@ def instance_detail(session: Session, instance_id: int) -> Detail:
                 "id": id_, "element_id": element_id, "task_id": task_id, "message": text2,
                 "created_at": _iso(time1), "resolved_at": _iso(time2),
             }))
+        elif src == "n":
+            total = id_
         elif src == "t":
             timers.append(((time1, id_), {
                 "element_id": element_id, "kind": text1, "due_at": _iso(time1),
@@ -128,6 +169,7 @@ def instance_detail(session: Session, instance_id: int) -> Detail:
         "incidents": [d for _, d in sorted(incidents, key=lambda t: t[0])],
         "documents": [d for _, d in sorted(documents, key=lambda t: t[0])],
         "audit": [d for _, d in sorted(audit, key=lambda t: t[0])],
+        "audit_total": len(audit) if total is None else total,
     })
 
 

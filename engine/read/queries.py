@@ -175,13 +175,20 @@ def list_instances(
     return Page(items, found.total, found.page, found.per_page)
 
 
+# How much of the audit log an action's answer carries (a start, a completion, a retry...): the
+# latest entries, enough for what the action just did; the instance's own read has them all.
+ACTION_AUDIT = 50
+
+
 def get_instance(
-    ctx: EngineContext, session: Session, actor: Actor, instance_id: int
+    ctx: EngineContext, session: Session, actor: Actor, instance_id: int, *,
+    latest_audit: int | None = None,
 ) -> dict[str, Any]:
-    """An instance with its tasks, timers, incidents, documents and audit log, for whoever may
-    see it: one statement after the instance record."""
+    """An instance with its tasks, timers, incidents, documents and audit log (the latest
+    ``latest_audit`` entries when given), for whoever may see it: one statement after the
+    instance record."""
     record = instance_for(session, actor, "view", instance_id)
-    return detail_of(session, acted_on(record), ctx.clock.now())
+    return detail_of(session, acted_on(record), ctx.clock.now(), latest_audit=latest_audit)
 
 
 def acted_on(record: InstanceRecord) -> dict[str, Any]:
@@ -197,9 +204,11 @@ def start_warnings_of(record: InstanceRecord) -> list[str]:
     return start_warnings(record.data)
 
 
-def detail_of(session: Session, head: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """`head` (an `acted_on` instance) with its tasks and history: one statement."""
-    detail = instance_detail(session, head["id"])
+def detail_of(session: Session, head: dict[str, Any], now: datetime, *,
+              latest_audit: int | None = None) -> dict[str, Any]:
+    """`head` (an `acted_on` instance) with its tasks and history (of the audit log the latest
+    ``latest_audit`` entries when given, and ``audit_total``): one statement."""
+    detail = instance_detail(session, head["id"], latest_audit)
     shown = [task_dict(t, now, groups=groups) for t, groups in detail.tasks]
     return {
         **head,

@@ -20,7 +20,8 @@ def start_instance(call: Call, body: StartInstance) -> Json:
     record = instances.start(call.ctx, call.session, call.actor, body.process, body.data)
     head = queries.acted_on(record)
     release_writes(call.session)
-    detail = queries.detail_of(call.session, head, call.ctx.clock.now())
+    detail = queries.detail_of(call.session, head, call.ctx.clock.now(),
+                               latest_audit=queries.ACTION_AUDIT)
     return {**detail, "warnings": queries.start_warnings_of(record)}
 
 
@@ -51,7 +52,7 @@ def get_instance(call: Call, instance_id: int) -> Json:
           summary="Retry after an incident", body=NoFields, ok=InstanceDetail, errors=ACTED)
 def retry_instance(call: Call, instance_id: int, body: NoFields) -> Json:
     control.retry(call.ctx, call.session, call.actor, instance_id)
-    return queries.get_instance(call.ctx, call.session, call.actor, instance_id)
+    return _acted(call, instance_id)
 
 
 @endpoint("POST", "/process-instances/<int:instance_id>/terminate",
@@ -59,21 +60,21 @@ def retry_instance(call: Call, instance_id: int, body: NoFields) -> Json:
           ok=InstanceDetail, errors=ACTED)
 def terminate_instance(call: Call, instance_id: int, body: Terminate) -> Json:
     operations.terminate(call.ctx, call.session, call.actor, instance_id, body.reason)
-    return queries.get_instance(call.ctx, call.session, call.actor, instance_id)
+    return _acted(call, instance_id)
 
 
 @endpoint("POST", "/process-instances/<int:instance_id>/suspend", summary="Suspend",
           body=NoFields, ok=InstanceDetail, errors=ACTED)
 def suspend_instance(call: Call, instance_id: int, body: NoFields) -> Json:
     control.set_suspended(call.ctx, call.session, call.actor, instance_id, True)
-    return queries.get_instance(call.ctx, call.session, call.actor, instance_id)
+    return _acted(call, instance_id)
 
 
 @endpoint("POST", "/process-instances/<int:instance_id>/resume", summary="Resume",
           body=NoFields, ok=InstanceDetail, errors=ACTED)
 def resume_instance(call: Call, instance_id: int, body: NoFields) -> Json:
     control.set_suspended(call.ctx, call.session, call.actor, instance_id, False)
-    return queries.get_instance(call.ctx, call.session, call.actor, instance_id)
+    return _acted(call, instance_id)
 
 
 @endpoint("POST", "/process-instances/<int:instance_id>/messages/<name>",
@@ -81,7 +82,7 @@ def resume_instance(call: Call, instance_id: int, body: NoFields) -> Json:
           ok=InstanceDetail, errors=ACTED)
 def send_message(call: Call, instance_id: int, name: str, body: DataBody) -> Json:
     instances.send_message(call.ctx, call.session, call.actor, instance_id, name, body.data)
-    return queries.get_instance(call.ctx, call.session, call.actor, instance_id)
+    return _acted(call, instance_id)
 
 
 @endpoint("PATCH", "/process-instances/<int:instance_id>/data",
@@ -89,4 +90,10 @@ def send_message(call: Call, instance_id: int, name: str, body: DataBody) -> Jso
           "`event_date`) are recomputed", body=DataBody, ok=InstanceDetail, errors=ACTED)
 def update_instance_data(call: Call, instance_id: int, body: DataBody) -> Json:
     instances.update_data(call.ctx, call.session, call.actor, instance_id, body.data)
-    return queries.get_instance(call.ctx, call.session, call.actor, instance_id)
+    return _acted(call, instance_id)
+
+
+def _acted(call: Call, instance_id: int) -> Json:
+    """An action's answer: the instance with the latest of its audit entries."""
+    return queries.get_instance(call.ctx, call.session, call.actor, instance_id,
+                                latest_audit=queries.ACTION_AUDIT)

@@ -53,5 +53,6 @@ def complete_task(call: Call, task_id: str, body: DataBody) -> Json:
     )
     head = queries.acted_on(record)
     release_writes(call.session)
-    return {"task_id": task_id,
-            "instance": queries.detail_of(call.session, head, call.ctx.clock.now())}
+    detail = queries.detail_of(call.session, head, call.ctx.clock.now(),
+                               latest_audit=queries.ACTION_AUDIT)
+    return {"task_id": task_id, "instance": detail}

@@ -106,7 +106,12 @@ class InstanceDetail(Instance):
     timers: list[Json] = []
     incidents: list[Json] = []
     documents: list[Json] = []
-    audit: list[Json]
+    audit: list[Json] = Field(
+        description="the audit log, oldest first; in the answer to an action (a start, a "
+        "completion, a retry...) only its latest 50 entries, all of them in GET "
+        "/process-instances/{id}",
+    )
+    audit_total: int = Field(description="how many audit entries the instance has")
 
 
 class StartedInstance(InstanceDetail):

@@ -175,20 +175,15 @@ def list_instances(
     return Page(items, found.total, found.page, found.per_page)
 
 
-# How much of the audit log an action's answer carries (a start, a completion, a retry...): the
-# latest entries, enough for what the action just did; the instance's own read has them all.
-ACTION_AUDIT = 50
-
-
 def get_instance(
     ctx: EngineContext, session: Session, actor: Actor, instance_id: int, *,
-    latest_audit: int | None = None,
+    acted: bool = False,
 ) -> dict[str, Any]:
-    """An instance with its tasks, timers, incidents, documents and audit log (the latest
-    ``latest_audit`` entries when given), for whoever may see it: one statement after the
-    instance record."""
+    """An instance with its tasks, timers, incidents, documents and audit log, for whoever may
+    see it: one statement after the instance record. ``acted``: the answer to an action, with
+    the latest of the audit entries only (`detail_of`)."""
     record = instance_for(session, actor, "view", instance_id)
-    return detail_of(session, acted_on(record), ctx.clock.now(), latest_audit=latest_audit)
+    return detail_of(session, acted_on(record), ctx.clock.now(), acted=acted)
 
 
 def acted_on(record: InstanceRecord) -> dict[str, Any]:
@@ -205,10 +200,12 @@ def start_warnings_of(record: InstanceRecord) -> list[str]:
 
 
 def detail_of(session: Session, head: dict[str, Any], now: datetime, *,
-              latest_audit: int | None = None) -> dict[str, Any]:
-    """`head` (an `acted_on` instance) with its tasks and history (of the audit log the latest
-    ``latest_audit`` entries when given, and ``audit_total``): one statement."""
-    detail = instance_detail(session, head["id"], latest_audit)
+              acted: bool = False) -> dict[str, Any]:
+    """`head` (an `acted_on` instance) with its tasks and history, and ``audit_total``: one
+    statement. ``acted``: the answer to an action (a start, a completion, a retry...), with
+    only the latest `instance_detail.ACTION_AUDIT` audit entries, so that it costs the same
+    however old the instance is."""
+    detail = instance_detail(session, head["id"], latest=acted)
     shown = [task_dict(t, now, groups=groups) for t, groups in detail.tasks]
     return {
         **head,

@@ -1,17 +1,20 @@
 """An action's answer (a start, a completion, a suspension...) carries the instance with only
-the latest `ACTION_AUDIT` audit entries and `audit_total`, so its cost does not grow with the
-instance's age; the instance's own read (GET) still has every entry. On SQLite and PostgreSQL."""
+the latest `ACTION_AUDIT` audit entries, its live tasks with the latest `ACTION_TASKS`, and
+`audit_total` / `tasks_total`, so its cost does not grow with the instance's age; the
+instance's own read (GET) still has everything. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from engine.context import EngineContext
-from engine.read.queries import ACTION_AUDIT
+from engine.read.instance_detail import ACTION_AUDIT, ACTION_TASKS
 from engine.store.db import transaction
-from engine.store.tables import AuditRecord
+from engine.store.tables import AuditRecord, HumanTaskRow
 from tests.conftest import PASSWORD, deploy_fixture, make_staff
 
 
@@ -47,6 +50,20 @@ def _age(ctx: EngineContext, instance_id: int, entries: int) -> None:
         ])
 
 
+def _weekly_tasks(ctx: EngineContext, instance_id: int, tasks: int) -> None:
+    """Done weekly-report tasks, all created after the instance's open task (so that this one
+    is not among the latest: it must be answered for being live)."""
+    later = ctx.clock.now() + timedelta(days=1)
+    with transaction(ctx.sessions) as s:
+        s.execute(HumanTaskRow.__table__.insert(), [
+            {"id": str(uuid.uuid4()), "instance_id": instance_id, "model_key": "approval_demo",
+             "element_id": "weekly_report", "name": f"第 {week} 周周报", "status": "completed",
+             "assignee": "alice", "created_at": later + timedelta(hours=week),
+             "completed_at": later + timedelta(hours=week), "completed_by": "alice"}
+            for week in range(tasks)
+        ])
+
+
 def test_a_young_instance_answers_its_whole_log(client: Any) -> None:
     alice = _token(client, "alice")
     started = _start(client, alice)
@@ -54,6 +71,7 @@ def test_a_young_instance_answers_its_whole_log(client: Any) -> None:
     assert started["audit_total"] == len(started["audit"])
     shown = client.get(f"/api/v1/process-instances/{started['id']}", headers=alice).get_json()
     assert shown["audit"] == started["audit"] and shown["audit_total"] == len(shown["audit"])
+    assert shown["tasks"] == started["tasks"] and started["tasks_total"] == 1
 
 
 def test_an_old_instance_answers_its_latest_entries_and_how_many_there_are(
@@ -62,6 +80,7 @@ def test_an_old_instance_answers_its_latest_entries_and_how_many_there_are(
     alice, root = _token(client, "alice"), _token(client, "root")
     started = _start(client, alice)
     _age(ctx, started["id"], 3 * ACTION_AUDIT)
+    _weekly_tasks(ctx, started["id"], 3 * ACTION_TASKS)
     [task] = started["open_tasks"]
     r = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=alice,
                     json={"data": {"description": "第 104 周"}})
@@ -75,7 +94,13 @@ def test_an_old_instance_answers_its_latest_entries_and_how_many_there_are(
     assert answered["audit"] == everything[-ACTION_AUDIT:]
     assert answered["audit_total"] == len(everything)
     assert "task_completed" in [a["action"] for a in answered["audit"]]
-    assert answered["open_tasks"] == shown["open_tasks"] and answered["tasks"] == shown["tasks"]
+    # the live task (created before every weekly report) and the latest 50 reports
+    all_tasks = shown["tasks"]
+    assert len(all_tasks) == 3 * ACTION_TASKS + 2 and shown["tasks_total"] == len(all_tasks)
+    assert answered["tasks_total"] == len(all_tasks)
+    [review] = answered["open_tasks"]
+    assert answered["open_tasks"] == shown["open_tasks"]
+    assert answered["tasks"] == [review, *all_tasks[-ACTION_TASKS:]]
 
     # every action answers so: here a suspension by the administrator
     r = client.post(f"/api/v1/process-instances/{started['id']}/suspend", headers=root, json={})

@@ -21,7 +21,7 @@ def start_instance(call: Call, body: StartInstance) -> Json:
     head = queries.acted_on(record)
     release_writes(call.session)
     detail = queries.detail_of(call.session, head, call.ctx.clock.now(),
-                               latest_audit=queries.ACTION_AUDIT)
+                               acted=True)
     return {**detail, "warnings": queries.start_warnings_of(record)}
 
 
@@ -96,4 +96,4 @@ def update_instance_data(call: Call, instance_id: int, body: DataBody) -> Json:
 def _acted(call: Call, instance_id: int) -> Json:
     """An action's answer: the instance with the latest of its audit entries."""
     return queries.get_instance(call.ctx, call.session, call.actor, instance_id,
-                                latest_audit=queries.ACTION_AUDIT)
+                                acted=True)

@@ -102,7 +102,12 @@ class InstanceDetail(Instance):
 
     data: Json
     open_tasks: list[Task]
-    tasks: list[Task] = []
+    tasks: list[Task] = Field(
+        [],
+        description="oldest first; in the answer to an action only the live tasks and the "
+        "latest 20, all of them in GET /process-instances/{id}",
+    )
+    tasks_total: int = Field(description="how many tasks the instance has had")
     timers: list[Json] = []
     incidents: list[Json] = []
     documents: list[Json] = []

@@ -91,7 +91,8 @@ class Driver:
         url = f"sqlite:///{tmp / 'long.sqlite3'}"
         # A角/B角 are person fields the start checks: they must be planning staff who exist
         prepare_db(url, tmp, bench_users=0, models=[ROOT / "bpmn"],
-                   extra_users={"sup": ["planning_supervisor"], "sup2": ["planning_supervisor"]})
+                   extra_users={"sup": ["planning_supervisor"], "sup2": ["planning_supervisor"],
+                                "root": ["admin"]})
         self.clock = FixedClock(START)
         self.ctx = build_context(Settings(database_url=url, secret_key="bench"),
                                  clock=self.clock, db=make_engine(url))
@@ -149,6 +150,34 @@ class Driver:
                 self.ctx.environment, lambda *a: None, self.ctx.settings.zone)
             times.append((time.perf_counter() - t0) * 1000)
         return statistics.median(times)
+
+    def answers(self, iid: int, rounds: int = 15) -> dict[str, tuple[float, float]]:
+        """The instance through the API after the weeks: median thread CPU (ms) and size (KB)
+        of the instance's own read (every task and audit entry) and of an action's answer
+        (suspend / resume, as an administrator: the latest entries only)."""
+        from common import PASSWORD
+
+        from web import create_app
+
+        client = create_app({"TESTING": True}, context=self.ctx).test_client()
+        r = client.post("/api/v1/auth/token", json={"username": "root", "password": PASSWORD})
+        auth = {"Authorization": f"Bearer {r.get_json()['token']}"}
+        path = f"/api/v1/process-instances/{iid}"
+        out: dict[str, list[tuple[float, float]]] = {"read": [], "action": []}
+        for i in range(2 * rounds):
+            action = f"{path}/{'suspend' if i % 2 == 0 else 'resume'}"
+            for kind in ("read", "action"):
+                c0 = time.thread_time()
+                if kind == "read":
+                    r = shown = client.get(path, headers=auth)
+                else:
+                    r = client.post(action, headers=auth, json={})
+                cpu = (time.thread_time() - c0) * 1000
+                assert r.status_code == 200, r.get_json()
+                out[kind].append((cpu, len(r.data) / 1024))
+        self.totals = (len(shown.get_json()["audit"]), len(shown.get_json()["tasks"]))
+        return {k: (statistics.median(c for c, _ in v), statistics.median(kb for _, kb in v))
+                for k, v in out.items()}
 
     def tree(self, iid: int) -> tuple[int, Counter[str]]:
         state, _ = self.state(iid)
@@ -314,6 +343,15 @@ def run(quick: bool = False) -> tuple[list[Row], str]:
             statistics.median(loop_ms[-10:]), "ms", "", None,
             f"median of the last 10; first 10: {statistics.median(loop_ms[:10]):.0f} ms"),
     ]
+    answers = d.answers(iid)
+    audit_total, tasks_total = d.totals
+    (read_ms, read_kb), (act_ms, act_kb) = answers["read"], answers["action"]
+    rows.append(Row(
+        "5 long-running state", f"API: an action's answer after {weeks} weeks (suspend/resume)",
+        act_ms, "ms", "", None,
+        f"{act_kb:.0f} KB, the latest audit entries and tasks; the instance's own read (GET, "
+        f"all {audit_total} audit entries and {tasks_total} tasks): {read_ms:.1f} ms, "
+        f"{read_kb:.0f} KB; thread CPU, Flask test client, median of 15 each"))
     data_kb, weekly_kb = d.data_share(iid)
     details = (f"Long-running project_initiation after {weeks} weeks: {ntasks} task entries "
                f"(most frequent specs: {top}); {data_kb:.0f} of {kb:.0f} KB are per-task data "

@@ -104,17 +104,9 @@ def _tasks_condition(latest: bool) -> Any:
 def _detail(latest: bool) -> Any:
     """One row shape for five tables: src, id, task_id, element_id, text1…text8, time1…time4,
     details. The first branch fixes the result types (hence its typed NULLs); a task comes once
-    per candidate group (text8); with ``latest``, two more rows count the audit entries ('n')
-    and the tasks ('m')."""
-    counted = [
-        select(literal_column("'n'"), func.count(AuditRecord.id), *[null()] * 15)
-        .where(AuditRecord.instance_id == _instance),
-        select(literal_column("'m'"), func.count(HumanTaskRow.id), *[null()] * 15)
-        .where(HumanTaskRow.instance_id == _instance),
-    ] if latest else []
+    per candidate group (text8)."""
     return union_all(
         _audit_branch(latest),
-        *counted,
         select(
             literal_column("'i'"), IncidentRecord.id, IncidentRecord.task_id,
             IncidentRecord.element_id, null(), IncidentRecord.message, *[null()] * 6,
@@ -142,6 +134,14 @@ def _detail(latest: bool) -> Any:
 
 _DETAIL = _detail(latest=False)
 _LATEST = _detail(latest=True)
+# Asked only when the latest entries may not be all of them: an old instance's action pays one
+# statement more, a young one (most of them) nothing for the count.
+_TOTALS = select(
+    select(func.count(AuditRecord.id)).where(AuditRecord.instance_id == _instance)
+    .scalar_subquery(),
+    select(func.count(HumanTaskRow.id)).where(HumanTaskRow.instance_id == _instance)
+    .scalar_subquery(),
+)
 
 
 class Detail(NamedTuple):
@@ -155,7 +155,8 @@ class Detail(NamedTuple):
 def instance_detail(session: Session, instance_id: int, latest: bool = False) -> Detail:
     """The instance's tasks and history, one statement; with ``latest``, only the latest
     `ACTION_AUDIT` audit entries, and the live tasks with the latest `ACTION_TASKS`
-    (``audit_total`` and ``tasks_total`` count them all)."""
+    (``audit_total`` and ``tasks_total`` count them all: one statement more when as many
+    came as were asked for)."""
     tasks: dict[str, tuple[TaskValues, list[str]]] = {}
     audit: list[tuple[int, dict[str, Any]]] = []
     incidents: list[tuple[int, dict[str, Any]]] = []
@@ -164,10 +165,9 @@ def instance_detail(session: Session, instance_id: int, latest: bool = False) ->
     # A column read on the connection, after writing what the session holds (the ORM would
     # add nothing else but its per-statement cost).
     session.flush()
-    total = task_total = None
-    rows = session.connection().execute(_LATEST if latest else _DETAIL,
-                                        {"instance_id": instance_id})
-    for row in rows:
+    connection = session.connection()
+    params = {"instance_id": instance_id}
+    for row in connection.execute(_LATEST if latest else _DETAIL, params):
         (src, id_, task_id, element_id, text1, text2, text3, text4, text5, text6, text7,
          text8, time1, time2, time3, time4, details) = row
         if src == "k":
@@ -188,10 +188,6 @@ def instance_detail(session: Session, instance_id: int, latest: bool = False) ->
                 "id": id_, "element_id": element_id, "task_id": task_id, "message": text2,
                 "created_at": _iso(time1), "resolved_at": _iso(time2),
             }))
-        elif src == "n":
-            total = id_
-        elif src == "m":
-            task_total = id_
         elif src == "t":
             timers.append(((time1, id_), {
                 "element_id": element_id, "kind": text1, "due_at": _iso(time1),
@@ -202,13 +198,16 @@ def instance_detail(session: Session, instance_id: int, latest: bool = False) ->
                 "id": id_, "doc_type": text1, "title": text2, "created_at": _iso(time1),
             }))
     ordered = sorted(tasks.values(), key=lambda t: (t[0].created_at, t[0].id))
+    totals = (len(audit), len(ordered))
+    if latest and (len(audit) >= ACTION_AUDIT or len(ordered) >= ACTION_TASKS):
+        totals = tuple(connection.execute(_TOTALS, params).one())
     return Detail(ordered, {
         "timers": [d for _, d in sorted(timers, key=lambda t: t[0])],
         "incidents": [d for _, d in sorted(incidents, key=lambda t: t[0])],
         "documents": [d for _, d in sorted(documents, key=lambda t: t[0])],
         "audit": [d for _, d in sorted(audit, key=lambda t: t[0])],
-        "audit_total": len(audit) if total is None else total,
-        "tasks_total": len(ordered) if task_total is None else task_total,
+        "audit_total": totals[0],
+        "tasks_total": totals[1],
     })
 
 

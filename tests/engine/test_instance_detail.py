@@ -1,6 +1,7 @@
 """`queries.get_instance` reads an instance's tasks (with candidate groups) in one statement and
 its timers, incidents, documents and audit log in one UNION: the answer must still be what the
-tables hold, in the documented order, on SQLite and PostgreSQL, with the same visibility rule."""
+tables hold, in the documented order, on SQLite and PostgreSQL, with the same visibility rule.
+An action's answer (``acted``) is the same but for the latest audit entries and tasks only."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from engine.context import EngineContext
 from engine.errors import NotFound
 from engine.people.accounts import Actor
 from engine.read import queries
+from engine.read.instance_detail import ACTION_AUDIT, ACTION_TASKS
 from engine.store.db import transaction
 from engine.store.tables import (
     AuditRecord,
@@ -68,6 +70,12 @@ def _expected(ctx: EngineContext, iid: int) -> dict[str, Any]:
             .order_by(HumanTaskRow.created_at, HumanTaskRow.id)
         ).all()
         iso = queries._iso
+        audit = [
+            {"id": a.id, "at": iso(a.at), "actor": a.actor, "action": a.action,
+             "task_id": a.task_id, "element_id": a.element_id, "details": a.details}
+            for a in s.scalars(select(AuditRecord).where(AuditRecord.instance_id == iid)
+                               .order_by(AuditRecord.id))
+        ]
         return {
             **queries.instance_dict(record),
             "data": record.data,
@@ -92,12 +100,9 @@ def _expected(ctx: EngineContext, iid: int) -> dict[str, Any]:
                 for d in s.scalars(select(DocumentRecord).where(DocumentRecord.instance_id == iid)
                                    .order_by(DocumentRecord.id))
             ],
-            "audit": [
-                {"id": a.id, "at": iso(a.at), "actor": a.actor, "action": a.action,
-                 "task_id": a.task_id, "element_id": a.element_id, "details": a.details}
-                for a in s.scalars(select(AuditRecord).where(AuditRecord.instance_id == iid)
-                                   .order_by(AuditRecord.id))
-            ],
+            "audit": audit,
+            "audit_total": len(audit),
+            "tasks_total": len(tasks),
         }
 
 
@@ -135,6 +140,59 @@ def test_detail_reads_in_one_statement(ctx: EngineContext, staff: dict[str, Acto
             event.remove(ctx.db, "before_cursor_execute", log)
     assert len(seen) == 1, seen
     assert "human_tasks" in seen[0] and "audit_log" in seen[0]
+
+
+def _read(ctx: EngineContext, actor: Actor, iid: int, acted: bool) -> tuple[Any, list[str]]:
+    seen: list[str] = []
+
+    def log(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        seen.append(statement)
+
+    with transaction(ctx.sessions) as s:
+        record = s.get(InstanceRecord, iid)  # in hand, as after an action
+        assert record is not None
+        event.listen(ctx.db, "before_cursor_execute", log)
+        try:
+            detail = queries.get_instance(ctx, s, actor, iid, acted=acted)
+        finally:
+            event.remove(ctx.db, "before_cursor_execute", log)
+    return detail, seen
+
+
+def test_an_actions_answer_is_the_detail_while_the_instance_is_young(
+    ctx: EngineContext, staff: dict[str, Actor]
+) -> None:
+    iid = _start_with_history(ctx, staff)
+    detail, seen = _read(ctx, staff["mgr"], iid, acted=True)
+    assert detail == _expected(ctx, iid)
+    assert len(seen) == 1, seen  # nothing to count: fewer than the latest were there
+
+
+def test_an_actions_answer_on_an_old_instance_is_the_latest_of_it(
+    ctx: EngineContext, staff: dict[str, Actor]
+) -> None:
+    iid = _start_with_history(ctx, staff)
+    now = ctx.clock.now()
+    with transaction(ctx.sessions) as s:
+        s.add_all([AuditRecord(instance_id=iid, at=now, actor="alice", action="data_changed",
+                               details={"n": n}) for n in range(ACTION_AUDIT + 10)])
+        s.add_all([HumanTaskRow(id=f"done-{n:03d}", instance_id=iid, model_key="approval_demo",
+                                element_id="weekly", name=f"周报 {n}", status="completed",
+                                created_at=now - timedelta(days=400 - n), completed_at=now)
+                   for n in range(ACTION_TASKS + 5)])
+    full = _expected(ctx, iid)
+    detail, seen = _read(ctx, staff["mgr"], iid, acted=True)
+    assert len(seen) == 2, seen  # the detail, then the totals it could not see
+    assert detail["audit"] == full["audit"][-ACTION_AUDIT:]
+    assert detail["audit_total"] == full["audit_total"] == ACTION_AUDIT + 10 + 3
+    # the open task (the newest here) and the latest done ones, oldest first
+    assert detail["tasks"] == full["tasks"][-ACTION_TASKS:]
+    assert detail["tasks_total"] == full["tasks_total"] == ACTION_TASKS + 6
+    assert detail["open_tasks"] == full["open_tasks"]
+    assert {k: v for k, v in detail.items() if k not in ("audit", "tasks")} == {
+        k: v for k, v in full.items() if k not in ("audit", "tasks")}
+    # the instance's own read still has everything
+    assert _read(ctx, staff["mgr"], iid, acted=False)[0] == full
 
 
 @pytest.mark.parametrize(

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 from engine.errors import Forbidden, NotFound
 from engine.forms.people import PERSON_TYPES, person_groups
 from engine.store.records_ops import (
-    LIVE_STATUSES,
     InstanceCcRecord,
     TaskDelegationRecord,
     TaskHandoverRecord,
     TaskSignerRecord,
+    is_live,
 )
 from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord, TaskCandidateRow
 
@@ -64,7 +64,7 @@ def offered_live_task(actor: Actor, instance_id: int) -> Any:
     colleague or not: the team sees who took it, read-only)."""
     return exists().where(
         HumanTaskRow.instance_id == instance_id,
-        HumanTaskRow.status.in_(LIVE_STATUSES),
+        is_live(HumanTaskRow.status),
         TaskCandidateRow.task_id == HumanTaskRow.id,
         TaskCandidateRow.group_name.in_(sorted(actor.groups)),
     )
@@ -131,7 +131,7 @@ def _on_it_now(actor: Actor, instance_id: int) -> Any:
     clauses = [
         exists().where(
             HumanTaskRow.instance_id == instance_id,
-            HumanTaskRow.status.in_(LIVE_STATUSES),
+            is_live(HumanTaskRow.status),
             HumanTaskRow.assignee == actor.username,
         )
     ]

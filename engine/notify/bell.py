@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine.store.records_ops import LIVE_STATUSES, NotificationRecord
+from engine.store.records_ops import NotificationRecord, is_live
 from engine.store.tables import HumanTaskRow, InstanceRecord
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ def _still_asks() -> Any:
     return or_(
         NotificationRecord.task_id.is_(None),
         NotificationRecord.event.not_in(ACTIONABLE),
-        HumanTaskRow.status.in_(LIVE_STATUSES),
+        is_live(HumanTaskRow.status),
     )
 
 

@@ -37,10 +37,10 @@ from engine.operations.vote_setup import open_vote
 from engine.store import instance_probe
 from engine.store.held_audits import HeldAudits
 from engine.store.records_ops import (
-    LIVE_STATUSES,
     TaskDelegationRecord,
     TaskSignerRecord,
     TaskSubmissionRecord,
+    is_live,
 )
 from engine.store.tables import HumanTaskRow, InstanceRecord, TaskValues
 from engine.store.task_projection import attach
@@ -215,7 +215,7 @@ def close_planflow_steps(session: Session, task_ids: list[str], now: datetime) -
     if open_steps:
         session.execute(
             update(HumanTaskRow)
-            .where(HumanTaskRow.id.in_(open_steps), HumanTaskRow.status.in_(LIVE_STATUSES))
+            .where(HumanTaskRow.id.in_(open_steps), is_live(HumanTaskRow.status))
             .values(status="cancelled", completed_at=now)
         )
     session.execute(

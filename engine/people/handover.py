@@ -29,6 +29,7 @@ from engine.store.records_ops import (
     AbsenceRecord,
     TaskDelegationRecord,
     TaskHandoverRecord,
+    is_live,
 )
 from engine.store.tables import HumanTaskRow, InstanceRecord, UserRecord
 from engine.store.versioning import touch
@@ -202,7 +203,7 @@ def apply_for_instance(
         rows = session.scalars(
             select(HumanTaskRow).where(
                 HumanTaskRow.instance_id == record.id,
-                HumanTaskRow.status.in_(LIVE_STATUSES),
+                is_live(HumanTaskRow.status),
                 HumanTaskRow.assignee.in_(sorted(away)),
             )
         ).all()
@@ -245,7 +246,7 @@ def sync_all(ctx: EngineContext, session: Session, users: list[str] | None = Non
     if names:
         rows = session.scalars(
             select(HumanTaskRow)
-            .where(HumanTaskRow.status.in_(LIVE_STATUSES), HumanTaskRow.assignee.in_(names))
+            .where(is_live(HumanTaskRow.status), HumanTaskRow.assignee.in_(names))
             .order_by(HumanTaskRow.instance_id, HumanTaskRow.created_at)
         ).all()
         delegated = _delegated(session, [r.id for r in rows])

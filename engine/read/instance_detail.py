@@ -20,13 +20,12 @@ from sqlalchemy import (
     func,
     literal_column,
     null,
-    or_,
     select,
     union_all,
 )
 from sqlalchemy.orm import Session, aliased
 
-from engine.store.records_ops import LIVE_STATUSES
+from engine.store.records_ops import is_live
 from engine.store.tables import (
     AuditRecord,
     DocumentRecord,
@@ -97,8 +96,7 @@ def _tasks_condition(latest: bool) -> Any:
         .order_by(_newest.created_at.desc(), _newest.id.desc())
         .limit(literal_column(str(ACTION_TASKS)))
     )
-    live = or_(*(HumanTaskRow.status == literal_column(f"'{s}'") for s in LIVE_STATUSES))
-    return condition & (live | HumanTaskRow.id.in_(newest))
+    return condition & (is_live(HumanTaskRow.status) | HumanTaskRow.id.in_(newest))
 
 
 def _detail(latest: bool) -> Any:

@@ -23,7 +23,7 @@ from engine.read.list_queries import (
     task_rows,
 )
 from engine.store import instance_state as store
-from engine.store.records_ops import LIVE_STATUSES
+from engine.store.records_ops import is_live
 from engine.store.start_warnings import start_warnings
 from engine.store.tables import HumanTaskRow, InstanceRecord, TaskValues
 
@@ -221,7 +221,7 @@ def open_task_rows(session: Session, instance_id: int) -> list[HumanTaskRow]:
         session.scalars(
             select(HumanTaskRow)
             .where(
-                HumanTaskRow.instance_id == instance_id, HumanTaskRow.status.in_(LIVE_STATUSES)
+                HumanTaskRow.instance_id == instance_id, is_live(HumanTaskRow.status)
             )
             .order_by(HumanTaskRow.created_at, HumanTaskRow.id)
         )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import exists, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
-from engine.store.records_ops import LIVE_STATUSES, TaskDelegationRecord, TaskSignerRecord
+from engine.store.records_ops import TaskDelegationRecord, TaskSignerRecord, is_live
 from engine.store.tables import HumanTaskRow, InstanceRecord
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def withdrawable(session: Session, actor: Actor, task_ids: Iterable[str]) -> set
         later.id != step.id,
         # Steps the completion opened (or anything later) start at or after it.
         later.created_at >= step.completed_at,
-        or_(later.status == "completed", later.status.in_(LIVE_STATUSES)),
+        or_(later.status == "completed", is_live(later.status)),
         taken_up,
     )
     signature_row = exists().where(TaskSignerRecord.step_task_id == step.id)

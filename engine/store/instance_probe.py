@@ -23,12 +23,12 @@ from sqlalchemy import Text, bindparam, cast, exists, func, literal_column, or_,
 from sqlalchemy.orm import Session, aliased
 
 from engine.store.records_ops import (
-    LIVE_STATUSES,
     AbsenceRecord,
     TaskDelegationRecord,
     TaskHandoverRecord,
     TaskSignerRecord,
     TaskSubmissionRecord,
+    is_live,
 )
 from engine.store.tables import HumanTaskRow, IncidentRecord, TimerRow
 from engine.store.timer_rows import INSTANCE_ID, Known, Pending, Timer
@@ -70,6 +70,13 @@ def _rows(dialect: str, *columns: Any) -> Any:
     return cast(func.json_agg(func.json_build_array(*columns)), Text)
 
 
+def _joined(dialect: str, column: Any) -> Any:
+    """Every row's ``column``, comma-separated (None for no row). Not `func.aggregate_strings`:
+    its separator is a bind that SQLAlchemy writes into the statement again at every run."""
+    name = "group_concat" if dialect == "sqlite" else "string_agg"
+    return getattr(func, name)(column, literal_column("','"))
+
+
 def about_the_instance(dialect: str) -> tuple[Any, ...]:
     """The columns (for ``dialect``, the database's name) that `known_about` reads."""
     return (
@@ -90,8 +97,8 @@ def about_the_instance(dialect: str) -> tuple[Any, ...]:
             _of_task(TaskHandoverRecord.instance_id == _task_instance,
                      TaskHandoverRecord.returned_at.is_(None)),
         ).label("to_route"),
-        select(func.aggregate_strings(_live.id, ","))
-        .where(_live.instance_id == _task_instance, _live.status.in_(LIVE_STATUSES))
+        select(_joined(dialect, _live.id))
+        .where(_live.instance_id == _task_instance, is_live(_live.status))
         .correlate(HumanTaskRow).scalar_subquery().label("live_tasks"),
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, literal_column
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.store.tables import Base, BigId
@@ -22,6 +22,13 @@ from engine.store.tables import Base, BigId
 # tasks.
 ON_HOLD = "on_hold"
 LIVE_STATUSES = ("open", ON_HOLD)
+
+
+def is_live(status: Any) -> Any:
+    """SQL: a task row's ``status`` column is live (open, or held for signers). The statuses
+    are written into the statement: a list of bound values would be expanded again at every
+    run (SQLAlchemy's post-compile step), on the hot path of every completion."""
+    return status.in_([literal_column(f"'{s}'") for s in LIVE_STATUSES])
 
 
 class TaskSignerRecord(Base):

@@ -23,7 +23,7 @@ from engine.bpmn.specs import ParsedModel
 from engine.store.audit_log import audit, audit_row
 from engine.store.held_audits import HeldAudits
 from engine.store.lane_groups import LaneGroups
-from engine.store.records_ops import LIVE_STATUSES
+from engine.store.records_ops import LIVE_STATUSES, is_live
 from engine.store.tables import (
     HumanTaskRow,
     IncidentRecord,
@@ -48,7 +48,7 @@ _LIVE_ROWS = (
     .options(lazyload(HumanTaskRow.candidate_groups))
     .where(
         HumanTaskRow.instance_id == bindparam("instance_id"),
-        HumanTaskRow.status.in_(LIVE_STATUSES),
+        is_live(HumanTaskRow.status),
     )
 )
 

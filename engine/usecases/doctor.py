@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from engine.bpmn.runtime import element_id, stall_point, waiting_timers
 from engine.bpmn.tree_scan import scan
 from engine.store import instance_state as store
-from engine.store.records_ops import LIVE_STATUSES
+from engine.store.records_ops import is_live
 from engine.store.tables import HumanTaskRow, InstanceRecord, TimerRow
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def _check(ctx: EngineContext, session: Session, record: InstanceRecord) -> list
     rows = session.scalars(
         select(HumanTaskRow).where(
             HumanTaskRow.instance_id == iid,
-            HumanTaskRow.status.in_(LIVE_STATUSES),
+            is_live(HumanTaskRow.status),
         )
     ).all()
     live = {row.id for row in rows}

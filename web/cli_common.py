@@ -20,7 +20,7 @@ from engine.settings import Settings
 from engine.store.db import transaction
 from engine.usecases.acting import admin_override
 from engine.wall_clock import as_aware
-from web.i18n import DEFAULT, status_name
+from web.i18n import DEFAULT, catalog, status_name
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -64,6 +64,13 @@ def shown_status(status: str) -> str:
     types (`planflow instances --status running`)."""
     name = status_name(status, DEFAULT)
     return status if name == status else f"{name} {status}"
+
+
+def shown_term(prefix: str, value: str) -> str:
+    """A value the pages name by the catalogue key ``prefix`` + value (a signer's mode or
+    status: ``ops.mode.``, ``ops.signer.``), shown like `shown_status`."""
+    entry = catalog().get(prefix + value)
+    return f"{entry[DEFAULT]} {value}" if entry else value
 
 
 pass_state = click.make_pass_decorator(State, ensure=True)

@@ -25,6 +25,7 @@ from web.cli_common import (
     run,
     session_for,
     shown_status,
+    shown_term,
 )
 
 
@@ -115,7 +116,7 @@ def ops_submit(state: State, task_id: str, username: str, data_json: str) -> Non
                 state.ctx(), session, acting(session, username), task_id, data
             )
             instance_id, status = record.id, record.status
-        click.echo(f"已提交 submitted. 实例 instance {instance_id}: {status}")
+        click.echo(f"已提交 submitted. 实例 instance {instance_id}: {shown_status(status)}")
         _open_tasks(state, instance_id)
 
     run(go)
@@ -194,7 +195,9 @@ def ops_add_signer(
                 comment,
             )
             for e in added:
-                click.echo(f"加签 signer {e.id}: {e.signer} ({e.mode}, {e.status})")
+                how = shown_term("ops.mode.", e.mode)
+                click.echo(f"加签 signer {e.id}: {e.signer} ({how}, "
+                           f"{shown_term('ops.signer.', e.status)})")
 
     run(go)
 
@@ -227,7 +230,8 @@ def ops_sign(state: State, task_id: str, username: str, decision: str, comment: 
                 state.ctx(), session, acting(session, username), task_id, decision, comment
             )
             instance_id, status = record.id, record.status
-        click.echo(f"已签署 signed ({decision}). 实例 instance {instance_id}: {status}")
+        shown = shown_status(status)
+        click.echo(f"已签署 signed ({decision}). 实例 instance {instance_id}: {shown}")
         _open_tasks(state, instance_id)
 
     run(go)

@@ -69,11 +69,12 @@ def test_cli_operations(cli):
     assert "→ carol" in out
     cli("ops", "transfer", handle, "bob", "--as", "alice", ok=False)
     out = cli("ops", "add-signer", handle, "mgr", "--mode", "after", "--as", "carol")
-    assert "mgr (after, pending)" in out
+    assert "mgr (后加签 after, 待签 pending)" in out  # the pages' names, then the keys
     out = cli("ops", "submit", handle, "--data", '{"summary": "好", "amount": 1}', "--as", "carol")
+    assert re.search(r"已提交 submitted\. 实例 instance \d+: 运行中 running", out), out
     step = re.search(r"task (\S+)\s+办理（后加签）  → mgr", out).group(1)
     out = cli("ops", "sign", step, "approve", "--comment", "同意", "--as", "mgr")
-    assert "确认" in out
+    assert "确认" in out and ": 运行中 running" in out
     shown = json.loads(cli("ops", "show", handle, "--as", "carol"))
     assert shown["signers"][0]["status"] == "approved"
     assert "task_completed" in cli("ops", "history", instance_id, "--as", "carol")

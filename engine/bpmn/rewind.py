@@ -60,9 +60,31 @@ def _same_round(fired: Task, other: Task) -> bool:
     return t is not None
 
 
-def predecessors(task: Task) -> list[Task]:
+class SpecIndex:
+    """`workflow.get_tasks(spec_name=…)` from one walk of each (sub)workflow's tree: planning
+    asks it for every join on a path and every cancelled join in a target's subtree, each
+    question a walk of the whole tree (a project's task page lists about ten targets: 80 % of
+    its CPU went to those walks). Valid while the tree does not change: for planning only."""
+
+    def __init__(self) -> None:
+        self._walked: dict[int, tuple[object, dict[str, list[Task]]]] = {}
+
+    def tasks(self, workflow: object, spec_name: str) -> list[Task]:
+        walked = self._walked.get(id(workflow))
+        if walked is None:
+            by_name: dict[str, list[Task]] = {}
+            # the walk get_tasks(spec_name=…) makes (the same filter state, order kept)
+            for t in workflow.get_tasks():  # type: ignore[attr-defined]
+                by_name.setdefault(t.task_spec.name, []).append(t)
+            walked = self._walked[id(workflow)] = (workflow, by_name)
+        return walked[1].get(spec_name, [])
+
+
+def predecessors(task: Task, index: SpecIndex | None = None) -> list[Task]:
     """Completed user tasks on the path that led to `task` (same (sub)process), most recent
-    instance of each element, newest first; `task`'s own element excluded."""
+    instance of each element, newest first; `task`'s own element excluded. ``index``: one
+    shared by the caller's other plans of the same, unchanged tree."""
+    index = index or SpecIndex()
     found: dict[str, Task] = {}
     seen: set[uuid.UUID] = set()
     stack = [task]
@@ -76,7 +98,7 @@ def predecessors(task: Task) -> list[Task]:
                 if key not in found or found[key].last_state_change < a.last_state_change:
                     found[key] = a
             if _is_join(a) and a.state == TaskState.COMPLETED:
-                for other in a.workflow.get_tasks(spec_name=a.task_spec.name):
+                for other in index.tasks(a.workflow, a.task_spec.name):
                     if (
                         other is not a
                         and other.state == TaskState.CANCELLED
@@ -107,7 +129,9 @@ class RewindPlan:
         ]
 
 
-def plan(workflow: BpmnWorkflow, target: Task) -> RewindPlan:
+def plan(workflow: BpmnWorkflow, target: Task, index: SpecIndex | None = None) -> RewindPlan:
+    """What rewinding to ``target`` would unfire and drop (``index``: as for `predecessors`)."""
+    index = index or SpecIndex()
     result = RewindPlan(target)
     queue = list(target)  # the subtree, target first
     region = {t.id for t in queue}
@@ -122,7 +146,7 @@ def plan(workflow: BpmnWorkflow, target: Task) -> RewindPlan:
             and t.parent.state == TaskState.COMPLETED
         ):
             continue
-        for fired in t.workflow.get_tasks(spec_name=t.task_spec.name):
+        for fired in index.tasks(t.workflow, t.task_spec.name):
             if (
                 fired.id in region
                 or fired.state != TaskState.COMPLETED

@@ -159,8 +159,7 @@ def return_to(
         task = find_task(act.workflow, row.id)
         if task is None or task.state != TaskState.READY:
             raise Conflict("任务已不可处理 (task is no longer open)", {"task_id": row.id})
-        index = rewind.SpecIndex()  # planning only: the tree changes at the rewind below
-        choices = rewind.predecessors(task, index)
+        choices = rewind.predecessors(task)
         chosen = next(
             (t for t in choices if str(t.id) == target or rewind.element_id(t) == target), None
         )
@@ -170,7 +169,7 @@ def return_to(
                 {"target": target, "valid": [rewind.element_id(t) for t in choices]},
             )
         before = _target_dict(session.get(HumanTaskRow, str(chosen.id)), chosen)
-        plan = rewind.plan(act.workflow, chosen, index)
+        plan = rewind.plan(act.workflow, chosen)
         cancelled = [
             {"task_id": str(t.id), "element_id": rewind.element_id(t)}
             for t in plan.user_tasks(TaskState.READY)

@@ -20,7 +20,7 @@ from engine.settings import Settings
 from engine.store.db import transaction
 from engine.usecases.acting import admin_override
 from engine.wall_clock import as_aware
-from web.i18n import DEFAULT, catalog, status_name
+from web.i18n import DEFAULT, status_name, term
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -62,15 +62,17 @@ def shown_status(status: str) -> str:
     """A status as the command's lines show it, Chinese then English like every line here: the
     pages' name for it (`web.i18n.status_name`), then its key, which is also what an operator
     types (`planflow instances --status running`)."""
-    name = status_name(status, DEFAULT)
-    return status if name == status else f"{name} {status}"
+    return _with_key(status_name(status, DEFAULT), status)
 
 
 def shown_term(prefix: str, value: str) -> str:
     """A value the pages name by the catalogue key ``prefix`` + value (a signer's mode or
     status: ``ops.mode.``, ``ops.signer.``), shown like `shown_status`."""
-    entry = catalog().get(prefix + value)
-    return f"{entry[DEFAULT]} {value}" if entry else value
+    return _with_key(term(value, prefix, language=DEFAULT), value)
+
+
+def _with_key(name: str, key: str) -> str:
+    return key if name == key else f"{name} {key}"
 
 
 pass_state = click.make_pass_decorator(State, ensure=True)

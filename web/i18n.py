@@ -65,17 +65,20 @@ def translate(key: str, **params: Any) -> str:
     return text.format(**params) if params else text
 
 
-def status_name(status: str | None, language: str | None = None) -> str:
-    """An instance's or a task's status in ``language`` (the reader's when None): the pages and
-    the command line both show it this way; the key itself only for a status no catalogue
-    names."""
-    if not status:
-        return ""
-    for key in (f"status.{status}", f"staff.status.{status}"):
-        entry = catalog().get(key)
+def term(value: str, *prefixes: str, language: str | None = None) -> str:
+    """``value`` (a status, an action, a mode…) as the catalogue names it under the first of
+    ``prefixes`` that has it, in ``language`` (the reader's when None); the value itself when
+    none does. The pages and the command line name every such value through here."""
+    for prefix in prefixes:
+        entry = catalog().get(prefix + value)
         if entry is not None:
-            return entry.get(language or current_language()) or entry.get(DEFAULT, status)
-    return status
+            return entry.get(language or current_language()) or entry.get(DEFAULT, value)
+    return value
+
+
+def status_name(status: str | None, language: str | None = None) -> str:
+    """An instance's or a task's status (`term`)."""
+    return term(status, "status.", "staff.status.", language=language) if status else ""
 
 
 def init_app(app: Flask) -> None:

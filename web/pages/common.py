@@ -1,6 +1,6 @@
 """What the pages share: `manage_page` (login, role check, domain errors as HTML pages), the
-signed-in actor, and how an audit action and a status are named (template globals
-``manage_action`` and ``status_name``, the same on staff and management pages)."""
+signed-in actor, and how an audit action is named (template global ``manage_action``, the same
+on staff and management pages; a status's ``status_name`` comes from `web.i18n`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from flask import request
 
 from engine.errors import Forbidden, NotFound, Unauthenticated
 from web.errors import error_page
-from web.i18n import catalog, translate
+from web.i18n import term
 from web.pages import bp
 from web.session_auth import current_actor, login_required
 
@@ -50,14 +50,9 @@ def the_actor() -> Actor:
     return actor
 
 
-def has_key(key: str) -> bool:
-    return key in catalog()
-
-
 @bp.app_template_global("manage_action")
 def action_label(action: str) -> str:
-    key = f"manage.action.{action}"
-    return translate(key) if has_key(key) else action
+    return term(action, "manage.action.")
 
 
 @bp.app_template_global("manage_json")

@@ -24,9 +24,9 @@ from engine.read import names as naming
 from engine.usecases import control
 from web.core import engine_ctx, unit_of_work
 from web.errors import error_page
-from web.i18n import current_language, in_language, status_name, translate
+from web.i18n import current_language, in_language, status_name, term, translate
 from web.pages import bp
-from web.pages.common import has_key, manage_page, the_actor
+from web.pages.common import manage_page, the_actor
 from web.pages.instance_messages import message_actions
 from web.shown_times import iso_time, shown_time
 
@@ -125,8 +125,7 @@ def _document_links(instance_id: int, docs: list[dict[str, Any]]) -> dict[int, s
 
 
 def _message_label(name: str) -> str:
-    key = f"manage.message.{name}"
-    return translate(key) if has_key(key) else name
+    return term(name, "manage.message.")
 
 
 def _summary(

@@ -76,6 +76,7 @@ class SpecIndex:
             # the walk get_tasks(spec_name=…) makes (the same filter state, order kept)
             for t in workflow.get_tasks():  # type: ignore[attr-defined]
                 by_name.setdefault(t.task_spec.name, []).append(t)
+            # the workflow is kept with its tasks so that its id cannot be reused meanwhile
             walked = self._walked[id(workflow)] = (workflow, by_name)
         return walked[1].get(spec_name, [])
 

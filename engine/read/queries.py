@@ -181,7 +181,7 @@ def get_instance(
 ) -> dict[str, Any]:
     """An instance with its tasks, timers, incidents, documents and audit log, for whoever may
     see it: one statement after the instance record. ``acted``: the answer to an action, with
-    the latest of the audit entries only (`detail_of`)."""
+    only the latest of its history (`detail_of`)."""
     record = instance_for(session, actor, "view", instance_id)
     return detail_of(session, acted_on(record), ctx.clock.now(), acted=acted)
 
@@ -201,10 +201,10 @@ def start_warnings_of(record: InstanceRecord) -> list[str]:
 
 def detail_of(session: Session, head: dict[str, Any], now: datetime, *,
               acted: bool = False) -> dict[str, Any]:
-    """`head` (an `acted_on` instance) with its tasks and history, and ``audit_total``: one
+    """`head` (an `acted_on` instance) with its tasks and history and their totals: one
     statement. ``acted``: the answer to an action (a start, a completion, a retry...), with
-    only the latest `instance_detail.ACTION_AUDIT` audit entries, so that it costs the same
-    however old the instance is."""
+    only the latest audit entries and the live and latest tasks (`instance_detail`), so that
+    it costs the same however old the instance is."""
     detail = instance_detail(session, head["id"], latest=acted)
     shown = [task_dict(t, now, groups=groups) for t, groups in detail.tasks]
     return {

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -23,7 +23,7 @@ from engine.bpmn.specs import ParsedModel
 from engine.store.audit_log import audit, audit_row
 from engine.store.held_audits import HeldAudits
 from engine.store.lane_groups import LaneGroups
-from engine.store.records_ops import LIVE_STATUSES, is_live
+from engine.store.records_ops import is_live
 from engine.store.tables import (
     HumanTaskRow,
     IncidentRecord,
@@ -186,7 +186,7 @@ def _upsert(dialect: str) -> Any:
     return stmt.on_conflict_do_update(
         index_elements=[_TASKS.c.id],
         set_={key: getattr(stmt.excluded, key) for key in _CLOSING_KEYS},
-        where=or_(*(_TASKS.c.status == status for status in LIVE_STATUSES)),
+        where=is_live(_TASKS.c.status),
     ).execution_options(preserve_rowcount=True)
 
 

@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import aged_instance
 from common import ROOT, Row, emit, make_tmp, prepare_db
 
 WEEKS = 104
@@ -150,60 +151,6 @@ class Driver:
                 self.ctx.environment, lambda *a: None, self.ctx.settings.zone)
             times.append((time.perf_counter() - t0) * 1000)
         return statistics.median(times)
-
-    def answers(self, iid: int, rounds: int = 15) -> dict[str, tuple[float, float]]:
-        """The instance through the API after the weeks: median thread CPU (ms) and size (KB)
-        of the instance's own read (every task and audit entry) and of an action's answer
-        (suspend / resume, as an administrator: the latest entries only)."""
-        from common import PASSWORD
-
-        from web import create_app
-
-        client = create_app({"TESTING": True}, context=self.ctx).test_client()
-        r = client.post("/api/v1/auth/token", json={"username": "root", "password": PASSWORD})
-        auth = {"Authorization": f"Bearer {r.get_json()['token']}"}
-        path = f"/api/v1/process-instances/{iid}"
-        out: dict[str, list[tuple[float, float]]] = {"read": [], "action": []}
-        for i in range(2 * rounds):
-            action = f"{path}/{'suspend' if i % 2 == 0 else 'resume'}"
-            for kind in ("read", "action"):
-                c0 = time.thread_time()
-                if kind == "read":
-                    r = shown = client.get(path, headers=auth)
-                else:
-                    r = client.post(action, headers=auth, json={})
-                cpu = (time.thread_time() - c0) * 1000
-                assert r.status_code == 200, r.get_json()
-                out[kind].append((cpu, len(r.data) / 1024))
-        self.totals = (len(shown.get_json()["audit"]), len(shown.get_json()["tasks"]))
-        return {k: (statistics.median(c for c, _ in v), statistics.median(kb for _, kb in v))
-                for k, v in out.items()}
-
-    def task_page(self, iid: int, rounds: int = 15) -> tuple[float, float]:
-        """The open weekly report's task page as its A角 (sup) opens it every week (history,
-        form, 退回 targets): median thread CPU (ms) and size (KB)."""
-        import re
-
-        from common import PASSWORD
-
-        from web import create_app
-
-        client = create_app({"TESTING": True}, context=self.ctx).test_client()
-        login = client.get("/login").get_data(as_text=True)
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', login)
-        assert csrf is not None
-        r = client.post("/login", data={"username": "sup", "password": PASSWORD,
-                                        "csrf_token": csrf.group(1)})
-        assert r.status_code == 302, r.status_code
-        with self.ctx.sessions() as s:
-            path = f"/tasks/{self.open_task(s, iid, 'Task_weekly_report')}"
-        out = []
-        for _ in range(rounds):
-            c0 = time.thread_time()
-            r = client.get(path)
-            out.append(((time.thread_time() - c0) * 1000, len(r.data) / 1024))
-            assert r.status_code == 200, r.status_code
-        return statistics.median(c for c, _ in out), statistics.median(kb for _, kb in out)
 
     def tree(self, iid: int) -> tuple[int, Counter[str]]:
         state, _ = self.state(iid)
@@ -371,21 +318,9 @@ def run(quick: bool = False) -> tuple[list[Row], str]:
     ]
     d.clock.set(execution_started + timedelta(days=7 * (weeks + 1), seconds=1))
     assert iid in process_due(d.ctx).woken  # the next weekly report opens
-    page_ms, page_kb = d.task_page(iid)
-    rows.append(Row(
-        "5 long-running state", f"task page of the weekly report after {weeks} weeks",
-        page_ms, "ms", "", None,
-        f"{page_kb:.0f} KB; as its A角 (history of every step, form, 退回 targets); thread CPU, "
-        "Flask test client, median of 15"))
-    answers = d.answers(iid)
-    audit_total, tasks_total = d.totals
-    (read_ms, read_kb), (act_ms, act_kb) = answers["read"], answers["action"]
-    rows.append(Row(
-        "5 long-running state", f"API: an action's answer after {weeks} weeks (suspend/resume)",
-        act_ms, "ms", "", None,
-        f"{act_kb:.0f} KB, the latest audit entries and tasks; the instance's own read (GET, "
-        f"all {audit_total} audit entries and {tasks_total} tasks): {read_ms:.1f} ms, "
-        f"{read_kb:.0f} KB; thread CPU, Flask test client, median of 15 each"))
+    with d.ctx.sessions() as s:
+        report = d.open_task(s, iid, "Task_weekly_report")
+    rows += aged_instance.rows(d.ctx, iid, report, weeks)
     data_kb, weekly_kb = d.data_share(iid)
     details = (f"Long-running project_initiation after {weeks} weeks: {ntasks} task entries "
                f"(most frequent specs: {top}); {data_kb:.0f} of {kb:.0f} KB are per-task data "

@@ -1,0 +1,68 @@
+"""What people get from a two-year-old instance (part of (5), `long_running.py`): the weekly
+report's task page as its A角 opens it every week, and the API's answer to an action next to the
+instance's own read. Thread CPU of the request in a Flask test client on the benchmark's
+database, median of 15 each."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from common import PASSWORD, Row
+
+from web import create_app
+
+ROUNDS = 15
+BENCH = "5 long-running state"
+
+
+def rows(ctx: Any, iid: int, report_task: str, weeks: int) -> list[Row]:
+    """``report_task``: the open weekly report, assigned to the A角 ``sup``."""
+    client = create_app({"TESTING": True}, context=ctx).test_client()
+    _login(client, "sup")
+    page_ms, page_kb = _median(lambda: client.get(f"/tasks/{report_task}"))
+    auth = _token(client, "root")
+    path = f"/api/v1/process-instances/{iid}"
+    read_ms, read_kb = _median(lambda: client.get(path, headers=auth))
+    shown = client.get(path, headers=auth).get_json()
+    acted = iter(["suspend", "resume"] * ROUNDS)
+    act_ms, act_kb = _median(lambda: client.post(f"{path}/{next(acted)}", headers=auth, json={}))
+    return [
+        Row(BENCH, f"task page of the weekly report after {weeks} weeks", page_ms, "ms", "",
+            None, f"{page_kb:.0f} KB; as its A角 (history of every step, form, 退回 targets); "
+            f"thread CPU, Flask test client, median of {ROUNDS}"),
+        Row(BENCH, f"API: an action's answer after {weeks} weeks (suspend/resume)", act_ms,
+            "ms", "", None,
+            f"{act_kb:.0f} KB, the latest audit entries and tasks; the instance's own read "
+            f"(GET, all {len(shown['audit'])} audit entries and {len(shown['tasks'])} tasks): "
+            f"{read_ms:.1f} ms, {read_kb:.0f} KB; thread CPU, Flask test client, median of "
+            f"{ROUNDS} each"),
+    ]
+
+
+def _median(request: Callable[[], Any]) -> tuple[float, float]:
+    """Median thread CPU (ms) and size (KB) of ``request`` over `ROUNDS` runs."""
+    out = []
+    for _ in range(ROUNDS):
+        c0 = time.thread_time()
+        r = request()
+        out.append(((time.thread_time() - c0) * 1000, len(r.data) / 1024))
+        assert r.status_code == 200, r.status_code
+    return statistics.median(c for c, _ in out), statistics.median(kb for _, kb in out)
+
+
+def _login(client: Any, user: str) -> None:
+    page = client.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert csrf is not None
+    r = client.post("/login", data={"username": user, "password": PASSWORD,
+                                    "csrf_token": csrf.group(1)})
+    assert r.status_code == 302, r.status_code
+
+
+def _token(client: Any, user: str) -> dict[str, str]:
+    r = client.post("/api/v1/auth/token", json={"username": user, "password": PASSWORD})
+    return {"Authorization": f"Bearer {r.get_json()['token']}"}

@@ -19,7 +19,7 @@ from engine.read.inbox import (
     paged,
 )
 from engine.read.names import everyone, process_names, user_names
-from engine.read.task_page import step_history
+from engine.read.step_history import step_history
 from engine.store import instance_state as store
 from engine.store.records_ops import InstanceCcRecord
 from engine.store.tables import HumanTaskRow
@@ -77,7 +77,7 @@ def cc_context(
     assert item is not None  # cc_detail found it
     open_tasks = [t for t in detail["tasks"] if t["status"] in ("open", "on_hold")]
     everybody = everyone(session)
-    history, _, _ = step_history(session, model, record.id, "", everybody, ctx.settings.zone)
+    history, _, _, _ = step_history(session, model, record.id, "", everybody, ctx.settings.zone)
     for entry in history:
         entry["actor_name"] = everybody.get(entry["actor"] or "", entry["actor"])
     start_form = model.forms.get(model.start_form) if model.start_form else None

@@ -8,9 +8,7 @@ workflow is restored except for an open task's own data (`task_data`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -24,6 +22,7 @@ from engine.read.form_view import form_values
 from engine.read.inbox import ENDED, task_item
 from engine.read.names import everyone, process_names, user_names
 from engine.read.queries import task_dict
+from engine.read.step_history import HISTORY_SHOWN, step_history
 from engine.store import instance_state as store
 from engine.store.records_ops import TaskSignerRecord, TaskSubmissionRecord
 from engine.store.tables import (
@@ -37,8 +36,6 @@ if TYPE_CHECKING:
     from engine.context import EngineContext
     from engine.forms import FormSchema
 
-# The audit entries the task page's history shows.
-HISTORY_ACTIONS = ("started", "task_completed")
 # The audit entries that reopen a step as a new task (退回 to it, 撤回 of it), each with the
 # detail that names the new task.
 REOPENED_BY = {"task_returned": "to_task_id", "task_withdrawn": "new_task_id"}
@@ -132,49 +129,6 @@ def task_detail(ctx: EngineContext, session: Session, actor: Actor, task_id: str
     }
 
 
-def step_history(
-    session: Session,
-    model: ParsedModel,
-    instance_id: int,
-    task_id: str,
-    names: dict[str, str],
-    zone: tzinfo,
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None, list[str | None]]:
-    """The instance's start and completed steps with the values each entered (the task page's
-    and the CC copy's history; times in ``zone``), what task ``task_id`` submitted (None if it
-    has not, or no task is meant) and everyone named in them."""
-    audits = session.scalars(
-        select(AuditRecord)
-        .where(AuditRecord.instance_id == instance_id, AuditRecord.action.in_(HISTORY_ACTIONS))
-        .order_by(AuditRecord.id)
-    ).all()
-    history = []
-    submitted: dict[str, Any] | None = None
-    for entry in audits:
-        details = entry.details or {}
-        data = details.get("data") if isinstance(details.get("data"), Mapping) else {}
-        if entry.action == "started":
-            fields: list[dict[str, Any]] = []
-            name = None
-        else:
-            entry_step = model.steps.get(entry.element_id or "")
-            fields = form_values(model.form_for(entry.element_id or ""), data, names, zone)
-            name = details.get("name") or (entry_step.name if entry_step else entry.element_id)
-            if entry.task_id == task_id:
-                submitted = dict(data)
-        history.append(
-            {
-                "action": entry.action,
-                "at": entry.at,
-                "actor": entry.actor,
-                "step": name,
-                "fields": fields,
-                "current": entry.task_id == task_id,
-            }
-        )
-    return history, submitted, [a.actor for a in audits]
-
-
 def review_document(
     session: Session, model: ParsedModel, instance_id: int, element_id: str
 ) -> dict[str, Any] | None:
@@ -242,15 +196,20 @@ def signing(
     }
 
 
-def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> dict[str, Any]:
+def task_view(
+    ctx: EngineContext, session: Session, actor: Actor, task_id: str, all_steps: bool = False
+) -> dict[str, Any]:
     """Everything the task page shows, to everyone who may see the task (`engine.access`:
-    NotFound otherwise); the ``can_*`` flags say what they may do on it."""
+    NotFound otherwise); the ``can_*`` flags say what they may do on it. The history holds the
+    latest `HISTORY_SHOWN` steps (``history_earlier``: how many it leaves out), or
+    (``all_steps``) all of them."""
     task = opened_task(ctx, session, actor, task_id)
     row, record, model = task.row, task.record, task.model
     names = process_names(session)
     everybody = everyone(session)
-    history, submitted, named = step_history(
-        session, model, record.id, row.id, everybody, ctx.settings.zone
+    history, earlier, submitted, named = step_history(
+        session, model, record.id, row.id, everybody, ctx.settings.zone,
+        latest=None if all_steps else HISTORY_SHOWN,
     )
     people = user_names(session, [record.started_by, row.assignee, row.completed_by, *named])
     for entry in history:
@@ -292,6 +251,8 @@ def task_view(ctx: EngineContext, session: Session, actor: Actor, task_id: str) 
         "review_document": review_document(session, model, record.id, row.element_id),
         "key_data": form_values(start_form, task.data, everybody, ctx.settings.zone),
         "history": history,
+        "history_earlier": earlier,
+        "history_shown": HISTORY_SHOWN,
         "can_act": can_act,
         "can_submit": can_act and active,
         "can_claim": is_open and row.assignee is None and task.access.may("claim"),

@@ -55,6 +55,23 @@ def task_id(ctx: EngineContext, instance_id: int) -> str:
     return row.id
 
 
+def sent_back(ctx, rounds: int) -> tuple[int, list[str]]:
+    """An approval_demo instance whose manager sent it back ``rounds`` times (alice's
+    descriptions: 第0轮, 第1轮…); its submit tasks, oldest first (the last one open)."""
+    iid = start(ctx, title="华东区经销商大会", amount=5000)
+    submits = []
+    for i in range(rounds):
+        submit = task_id(ctx, iid)
+        submits.append(submit)
+        with transaction(ctx.sessions) as s:
+            instances.complete(ctx, s, actor_for(s, "alice"), submit, {"description": f"第{i}轮"})
+        review = task_id(ctx, iid)
+        with transaction(ctx.sessions) as s:
+            instances.complete(ctx, s, actor_for(s, "mgr"), review, {"decision": "return"})
+    submits.append(task_id(ctx, iid))
+    return iid, submits
+
+
 def complete_json(client: Any, tid: str, data: dict[str, Any], token: str | None = "auto") -> Any:
     headers = {}
     if token == "auto":

@@ -134,12 +134,14 @@ def task(task_id: str) -> str | tuple[str, int]:
 
 
 def render_task(task_id: str, status: int = 200, **extra: Any) -> tuple[str, int]:
-    """The task page; `extra` (an operation's error and its inputs) goes to the template."""
+    """The task page; `extra` (an operation's error and its inputs) goes to the template.
+    ``?history=all``: every step of the history, not only the latest."""
     actor = the_actor()
+    all_steps = request.args.get("history") == "all"
     ctx = engine_ctx()
     try:
         with unit_of_work() as session:
-            view = task_page.task_view(ctx, session, actor, task_id)
+            view = task_page.task_view(ctx, session, actor, task_id, all_steps)
             schema = shown_schema(view["form"], session)
             groups = names.group_labels(session)
             ops = operations_context(ctx, session, actor, task_id)
@@ -171,6 +173,7 @@ def render_task(task_id: str, status: int = 200, **extra: Any) -> tuple[str, int
         inst=view["instance"],
         groups=groups,
         form_config=config,
+        all_steps=all_steps,
         **ops,
         **extra,
     )

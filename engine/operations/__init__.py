@@ -73,6 +73,7 @@ from engine.operations.views import (
     instance_operations,
     signer_dict,
     task_operations,
+    task_page,
 )
 from engine.operations.votes import vote_rule
 from engine.operations.withdrawal import (
@@ -112,6 +113,7 @@ __all__ = [
     "step_signer",
     "submit",
     "task_operations",
+    "task_page",
     "terminate",
     "touch_instance",
     "transfer",

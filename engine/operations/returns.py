@@ -14,7 +14,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.access import require_task
+from engine.access import TaskAccess, require_task, task_access
 from engine.bpmn import rewind
 from engine.bpmn.runtime import find_task, run_steps
 from engine.errors import Conflict
@@ -102,23 +102,32 @@ def _target_dict(old: HumanTaskRow | None, task: Any) -> dict[str, Any]:
 
 
 def return_targets(
-    ctx: EngineContext, session: Session, actor: Actor, task_id: str
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    task_id: str,
+    *,
+    task: TaskAccess | None = None,
+    workflow: BpmnWorkflow | None = None,
 ) -> list[dict[str, Any]]:
     """The earlier steps this task may be sent back to, newest first, each with the open tasks a
-    return there would also cancel (`also_cancels`)."""
-    task = require_task(session, actor, "return", task_id)
-    row, record = task.row, task.record
+    return there would also cancel (`also_cancels`). ``task`` and ``workflow``: the access and
+    the restored instance this request already has (the task page's); only read here."""
+    access = task or task_access(session, actor, task_id)
+    access.require("return")
+    row, record = access.row, access.record
     require_bpmn_row(session, row)
     require_live(row)
-    workflow, _model = store.restore(ctx, session, record, [])
-    task = find_task(workflow, row.id)
-    if task is None:
+    if workflow is None:
+        workflow, _model = store.restore(ctx, session, record, [])
+    found = find_task(workflow, row.id)
+    if found is None:
         raise Conflict("任务已不可处理 (task is no longer open)", {"task_id": row.id})
     index = rewind.SpecIndex()  # one walk of the tree for every target's plan
     planned = [
         (target, [t for t in rewind.plan(workflow, target, index).user_tasks(TaskState.READY)
-                  if t.id != task.id])
-        for target in rewind.predecessors(task, index)
+                  if t.id != found.id])
+        for target in rewind.predecessors(found, index)
     ]
     # Their task rows in one read (a project's page lists about ten targets).
     ids = {str(t.id) for target, cancels in planned for t in (target, *cancels)}

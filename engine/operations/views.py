@@ -6,16 +6,20 @@ returns, withdrawals, signatures, delegations, handovers, copies).
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.access import TASK_OPS, TaskAccess, instance_for, task_access
+from engine.access import TASK_OPS, TaskAccess, instance_for, may_on_instance, task_access
+from engine.errors import PlanflowError
 from engine.operations.reminders import last_reminded, remind_interval
+from engine.operations.returns import return_targets
 from engine.operations.shared import is_vote, step_signer, task_row
 from engine.operations.votes import vote_rule
 from engine.read.queries import instance_dict, task_dict
+from engine.read.task_page import opened_task, task_view
 from engine.read.withdrawable import withdrawable
 from engine.store.records_ops import (
     LIVE_STATUSES,
@@ -102,10 +106,12 @@ def available_operations(session: Session, task: TaskAccess) -> dict[str, bool]:
 
 
 def task_operations(
-    ctx: EngineContext, session: Session, actor: Actor, task_id: str
+    ctx: EngineContext, session: Session, actor: Actor, task_id: str,
+    *, task: TaskAccess | None = None,
 ) -> dict[str, Any]:
-    """Everything the task page needs for the operation buttons and the signature panel."""
-    task = task_access(session, actor, task_id)
+    """Everything the task page needs for the operation buttons and the signature panel
+    (``task``: the access this request already decided, `engine.operations.task_page`)."""
+    task = task or task_access(session, actor, task_id)
     row, record = task.row, task.record
     entry = step_signer(session, row.id)
     parent_id = entry.parent_task_id if entry is not None else row.id
@@ -162,6 +168,38 @@ def task_operations(
         "vote": vote,
         "last_reminded_at": last.isoformat() if last else None,
         "next_reminder_at": (last + remind_interval(ctx)).isoformat() if last else None,
+    }
+
+
+def task_page(
+    ctx: EngineContext, session: Session, actor: Actor, task_id: str, all_steps: bool = False
+) -> dict[str, Any]:
+    """Everything the task page shows, from one access decision and (for an open task) one
+    restore of the instance: ``view`` (`engine.read.task_page.task_view`), ``operations``
+    (`task_operations`; None when it cannot be answered), ``return_targets`` (empty when the
+    actor may not return the task or nothing can be planned) and ``may_terminate``. NotFound
+    when the actor may not see the task."""
+    opened = opened_task(ctx, session, actor, task_id)
+    access = opened.access
+    view = task_view(ctx, session, actor, task_id, all_steps, opened=opened)
+    try:
+        ops = task_operations(ctx, session, actor, task_id, task=access)
+    except PlanflowError:
+        ops = None
+    targets: list[dict[str, Any]] = []
+    if ops is not None and ops["operations"].get("return"):
+        # not restorable or nothing to go back to: the panel says so
+        with suppress(PlanflowError, ValueError, KeyError):
+            targets = return_targets(
+                ctx, session, actor, task_id, task=access, workflow=opened.workflow
+            )
+    record = access.record
+    return {
+        "view": view,
+        "operations": ops,
+        "return_targets": targets,
+        "may_terminate": record.status not in ("completed", "terminated")
+        and may_on_instance(session, actor, "terminate", record),
     }
 
 

@@ -3,7 +3,8 @@ history with the values each step entered, instructions, form, the document unde
 a signer signs, why it was reopened, what the actor may do).
 
 Like `engine.read.inbox` it reads the projection, the audit log and the cached parsed model; no
-workflow is restored except for an open task's own data (`task_data`).
+workflow is restored except for an open task's own data (`_task_data`; the task page plans its
+退回 targets on that restore, `engine.operations.task_page`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from engine.store.tables import (
 )
 
 if TYPE_CHECKING:
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+
     from engine.context import EngineContext
     from engine.forms import FormSchema
 
@@ -68,13 +71,15 @@ def reopened(session: Session, instance_id: int, task_id: str) -> dict[str, Any]
 @dataclass(frozen=True)
 class OpenedTask:
     """A task as every channel reads it: the row, its instance and model, its form and step,
-    and the data it works on. Built once per request by `opened_task`."""
+    the data it works on and, for an open task, its instance as restored (for reading only: the
+    task page plans its 退回 targets on it). Built once per request by `opened_task`."""
 
     access: TaskAccess
     model: ParsedModel
     form: FormSchema | None
     instructions: str | None
     data: dict[str, Any]
+    workflow: BpmnWorkflow | None = None
 
     @property
     def row(self) -> HumanTaskRow:
@@ -85,32 +90,40 @@ class OpenedTask:
         return self.access.record
 
 
-def opened_task(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> OpenedTask:
-    """The task if the actor may see it (`engine.access`: NotFound otherwise)."""
-    access = task_access(session, actor, task_id)
+def opened_task(
+    ctx: EngineContext, session: Session, actor: Actor, task_id: str,
+    *, task: TaskAccess | None = None,
+) -> OpenedTask:
+    """The task if the actor may see it (`engine.access`: NotFound otherwise; ``task``: the
+    access this request already decided)."""
+    access = task or task_access(session, actor, task_id)
     model = store.parsed_model(ctx, session, access.record.version_id)
     row = access.row
     form = model.forms.get(row.form_file) if row.form_file else None
     step = model.steps.get(row.element_id)
+    workflow, data = _task_data(ctx, session, row, access.record)
     return OpenedTask(
-        access, model, form, step.instructions if step else None, task_data(ctx, session, row)
+        access, model, form, step.instructions if step else None, data, workflow
     )
 
 
-def task_data(ctx: EngineContext, session: Session, row: HumanTaskRow) -> dict[str, Any]:
-    """The data a task works on. An open task's own data (a multi-instance task's `guest`, a
-    branch's values) comes from the workflow; for a finished task the instance's data."""
-    record = store.get_instance(session, row.instance_id)
+def _task_data(
+    ctx: EngineContext, session: Session, row: HumanTaskRow, record: InstanceRecord
+) -> tuple[BpmnWorkflow | None, dict[str, Any]]:
+    """The data a task works on, with the workflow it came from. An open task's own data (a
+    multi-instance task's `guest`, a branch's values) comes from the workflow; for a finished
+    task the instance's data."""
     if row.status == "open":
         try:
             workflow, _ = store.restore(ctx, session, record, [])
         except (ValueError, KeyError):
             # Unreadable state (e.g. bulk-loaded rows): show what the projection knows.
-            return dict(record.data or {})
+            return None, dict(record.data or {})
         task = find_task(workflow, row.id)
         if task is not None:
-            return store.jsonable(task.data)
-    return dict(record.data or {})
+            return workflow, store.jsonable(task.data)
+        return workflow, dict(record.data or {})
+    return None, dict(record.data or {})
 
 
 def task_detail(ctx: EngineContext, session: Session, actor: Actor, task_id: str) -> dict[str, Any]:
@@ -197,13 +210,14 @@ def signing(
 
 
 def task_view(
-    ctx: EngineContext, session: Session, actor: Actor, task_id: str, all_steps: bool = False
+    ctx: EngineContext, session: Session, actor: Actor, task_id: str, all_steps: bool = False,
+    *, opened: OpenedTask | None = None,
 ) -> dict[str, Any]:
     """Everything the task page shows, to everyone who may see the task (`engine.access`:
     NotFound otherwise); the ``can_*`` flags say what they may do on it. The history holds the
     latest `HISTORY_SHOWN` steps (``history_earlier``: how many it leaves out), or
-    (``all_steps``) all of them."""
-    task = opened_task(ctx, session, actor, task_id)
+    (``all_steps``) all of them. ``opened``: the task as this request already opened it."""
+    task = opened or opened_task(ctx, session, actor, task_id)
     row, record, model = task.row, task.record, task.model
     names = process_names(session)
     everybody = everyone(session)

@@ -1,5 +1,6 @@
 """What the task page needs for its operations panel (转办 委派 加签 减签 签署 退回 撤回 催办 抄送
-终止): the engine's `task_operations`, the people to pick from and the return targets. Everyone
+终止): from the engine's `task_page` (its operations, return targets and whether the actor may
+terminate), with the people to pick from. Everyone
 who may see the task gets the page; what they may do on it is `engine.access`'s answer (e.g. the
 initiator may remind or terminate, managers may transfer, 催办 or 抄送 someone else's task)."""
 
@@ -8,9 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from engine import operations
-from engine.access import may_on_instance, task_access
-from engine.errors import PlanflowError
 from engine.people.accounts import Actor
 from engine.read import names as naming
 
@@ -19,7 +17,6 @@ if TYPE_CHECKING:
 
     from engine.context import EngineContext
 
-ENDED = ("completed", "terminated")
 REMOVABLE = ("pending", "open")
 
 
@@ -28,26 +25,18 @@ def _when(value: str | None) -> datetime | None:
 
 
 def operations_context(
-    ctx: EngineContext, session: Session, actor: Actor, task_id: str
+    ctx: EngineContext, session: Session, actor: Actor, page: dict[str, Any]
 ) -> dict[str, Any]:
-    """Template variables for partials/task_operations.html (`ops` is None when the actor may
-    not see the instance's operations)."""
-    try:
-        ops = operations.task_operations(ctx, session, actor, task_id)
-    except PlanflowError:
+    """Template variables for partials/task_operations.html from the engine's `task_page`
+    (``page``; `ops` is None when the actor may not see the instance's operations)."""
+    ops = page["operations"]
+    if ops is None:
         return {"ops": None, "ops_allowed": {}}
     allowed = ops["operations"]
-    record = task_access(session, actor, task_id).record  # task_operations found it
     people = naming.active_people(session)
     names = {p["username"]: p["name"] for p in people}
     names.update(naming.user_names(session, [s["signer"] for s in ops["signers"]]))
-    targets: list[dict[str, Any]] = []
-    if allowed.get("return"):
-        try:
-            targets = operations.return_targets(ctx, session, actor, task_id)
-        except (PlanflowError, ValueError, KeyError):
-            # not restorable or nothing to go back to: the panel says so, the page still works
-            targets = []
+    targets = page["return_targets"]
     now = ctx.clock.now()
     next_at = _when(ops["next_reminder_at"])
     delegation = next((d for d in ops["delegations"] if d["status"] == "active"), None)
@@ -71,7 +60,6 @@ def operations_context(
         "ops_signers": signers,
         "ops_delegation": delegation,
         "ops_remind_wait": next_at if next_at is not None and next_at > now else None,
-        "ops_can_terminate": may_on_instance(session, actor, "terminate", record)
-        and record.status not in ENDED,
-        "ops_task_id": task_id,
+        "ops_can_terminate": page["may_terminate"],
+        "ops_task_id": page["view"]["task"]["id"],
     }

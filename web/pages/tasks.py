@@ -141,10 +141,11 @@ def render_task(task_id: str, status: int = 200, **extra: Any) -> tuple[str, int
     ctx = engine_ctx()
     try:
         with unit_of_work() as session:
-            view = task_page.task_view(ctx, session, actor, task_id, all_steps)
+            page = operations.task_page(ctx, session, actor, task_id, all_steps)
+            view = page["view"]
             schema = shown_schema(view["form"], session)
             groups = names.group_labels(session)
-            ops = operations_context(ctx, session, actor, task_id)
+            ops = operations_context(ctx, session, actor, page)
     except PlanflowError as exc:
         return html_error(exc)
     if ops["ops"] is not None:  # e.g. a delegate may not unclaim the owner's task

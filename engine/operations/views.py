@@ -67,13 +67,22 @@ def _delegation_dict(d: TaskDelegationRecord) -> dict[str, Any]:
     }
 
 
-def available_operations(session: Session, task: TaskAccess) -> dict[str, bool]:
+def available_operations(
+    session: Session,
+    task: TaskAccess,
+    signers: tuple[TaskSignerRecord | None, bool] | None = None,
+) -> dict[str, bool]:
     """Which operations the actor may try on this task right now (`engine.access` and the
-    simple state rules; the operation itself still has the last word)."""
+    simple state rules; the operation itself still has the last word). ``signers``: the
+    signature row this task stands for and whether it is a 会签 step, when the caller has read
+    them (`task_operations`)."""
     actor, row, record, delegation = task.actor, task.row, task.record, task.delegation
     ok = task.may
-    entry = step_signer(session, row.id)
-    vote = entry is None and is_vote(session, row.id)
+    if signers is None:
+        entry = step_signer(session, row.id)
+        vote = entry is None and is_vote(session, row.id)
+    else:
+        entry, vote = signers
     active = record.status not in ("completed", "terminated") and not record.suspended
     live = row.status in LIVE_STATUSES and active
     is_open = live and row.status == "open"
@@ -153,7 +162,10 @@ def task_operations(
         else "task",
         "parent_task_id": parent_id if entry is not None else None,
         "relation": task.relation,
-        "operations": available_operations(session, task),
+        # the row's own signers are the vote's when it is a BPMN row (parent_id is its id)
+        "operations": available_operations(
+            session, task, (entry, entry is None and any(s.mode == "vote" for s in signers))
+        ),
         "signers": [signer_dict(s) for s in signers],
         "delegations": [_delegation_dict(d) for d in delegations],
         "submission": (

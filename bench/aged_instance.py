@@ -30,6 +30,12 @@ def rows(ctx: Any, iid: int, report_task: str, weeks: int) -> list[Row]:
     both = _samples(lambda: client.get(next(pages)), 2 * ROUNDS)
     page_ms, page_kb = _medians(both[0::2])
     all_ms, all_kb = _medians(both[1::2])
+    monitor = create_app({"TESTING": True}, context=ctx).test_client()
+    _login(monitor, "root")
+    shown = iter([f"/instances/{iid}", f"/instances/{iid}?timeline=all"] * ROUNDS)
+    both = _samples(lambda: monitor.get(next(shown)), 2 * ROUNDS)
+    instance_ms, instance_kb = _medians(both[0::2])
+    everything_ms, everything_kb = _medians(both[1::2])
     auth = _token(client, "root")
     path = f"/api/v1/process-instances/{iid}"
     read_ms, read_kb = _median(lambda: client.get(path, headers=auth))
@@ -42,6 +48,11 @@ def rows(ctx: Any, iid: int, report_task: str, weeks: int) -> list[Row]:
             f"targets); with every step (?history=all, as before 2026-12-07): {all_ms:.1f} ms, "
             f"{all_kb:.0f} KB; thread CPU, Flask test client, median of {ROUNDS} each, "
             "interleaved"),
+        Row(BENCH, f"instance page (monitoring) after {weeks} weeks", instance_ms, "ms", "",
+            None, f"{instance_kb:.0f} KB; as an admin (diagram, the latest entries of the "
+            f"timeline, data, documents); with every entry (?timeline=all, as before "
+            f"2026-12-07): {everything_ms:.1f} ms, {everything_kb:.0f} KB; thread CPU, Flask "
+            f"test client, median of {ROUNDS} each, interleaved"),
         Row(BENCH, f"API: an action's answer after {weeks} weeks (suspend/resume)", act_ms,
             "ms", "", None,
             f"{act_kb:.0f} KB, the latest audit entries and tasks; the instance's own read "

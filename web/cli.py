@@ -87,7 +87,7 @@ def start(state: State, key: str, data_json: str, username: str) -> None:
         with session_for(state) as session:
             actor = acting(session, username)
             record = instances.start(ctx, session, actor, key, data)
-            detail = queries.get_instance(ctx, session, actor, record.id, acted=True)
+            detail = queries.get_instance(ctx, session, actor, record.id, latest=True)
         status = shown_status(detail["status"])
         click.echo(f"实例 instance {detail['id']}: {status} — {detail['title']}")
         for t in detail["open_tasks"]:
@@ -138,7 +138,7 @@ def complete(state: State, task_id: str, data_json: str, username: str) -> None:
         with session_for(state) as session:
             actor = acting(session, username)
             record = operations.submit(ctx, session, actor, task_id, data)
-            detail = queries.get_instance(ctx, session, actor, record.id, acted=True)
+            detail = queries.get_instance(ctx, session, actor, record.id, latest=True)
         status = shown_status(detail["status"])
         click.echo(f"已完成 completed. 实例 instance {detail['id']}: {status}")
         for t in detail["open_tasks"]:
@@ -224,7 +224,7 @@ def set_data(
         with session_for(state) as session:
             actor = acting_as(ctx, session, username, as_admin, instance_id)
             instances.update_data(ctx, session, actor, instance_id, changes)
-            detail = queries.get_instance(ctx, session, actor, instance_id, acted=True)
+            detail = queries.get_instance(ctx, session, actor, instance_id, latest=True)
         click.echo(f"实例 instance {instance_id}: {shown_status(detail['status'])}")
         for t in detail["timers"]:
             due = shown(t["due_at"], ctx.settings.zone)

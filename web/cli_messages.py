@@ -38,7 +38,7 @@ def message(state: State, instance_id: int, name: str, data_json: str, username:
             instances.send_message(
                 ctx, session, actor, instance_id, name, with_sender(name, payload, actor.username)
             )
-            detail = queries.get_instance(ctx, session, actor, instance_id, acted=True)
+            detail = queries.get_instance(ctx, session, actor, instance_id, latest=True)
         status = shown_status(detail["status"])
         click.echo(f"实例 instance {instance_id}: {status} — 已发送 sent {name}")
         for t in detail["open_tasks"]:

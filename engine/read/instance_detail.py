@@ -39,9 +39,9 @@ from engine.store.tables import (
 
 _instance = bindparam("instance_id")
 
-# How much history an action's answer carries (a start, a completion, a retry...): the latest
-# audit entries, and the live tasks with the latest ones; enough for what the action
-# just did. The instance's own read has them all.
+# How much history an action's answer carries (a start, a completion, a retry...) and the
+# instance page shows unless asked for all: the latest audit entries, and the live tasks with
+# the latest ones; enough for what the action just did. The instance's own read has them all.
 ACTION_AUDIT = 50
 ACTION_TASKS = 20
 _newest = aliased(HumanTaskRow)

@@ -177,13 +177,24 @@ def list_instances(
 
 def get_instance(
     ctx: EngineContext, session: Session, actor: Actor, instance_id: int, *,
-    acted: bool = False,
+    latest: bool = False,
 ) -> dict[str, Any]:
     """An instance with its tasks, timers, incidents, documents and audit log, for whoever may
-    see it: one statement after the instance record. ``acted``: the answer to an action, with
-    only the latest of its history (`detail_of`)."""
+    see it: one statement after the instance record. ``latest``: only the latest of its
+    history, as an action answers (`detail_of`)."""
     record = instance_for(session, actor, "view", instance_id)
-    return detail_of(session, acted_on(record), ctx.clock.now(), acted=acted)
+    return detail_of(session, acted_on(record), ctx.clock.now(), latest=latest)
+
+
+def monitored(
+    ctx: EngineContext, session: Session, record: InstanceRecord, everything: bool = False
+) -> dict[str, Any]:
+    """The instance page's detail of ``record`` (which the caller may view): the latest of its
+    history, as an action answers, unless ``everything``. All of it for an instance saved
+    before it recorded the elements it passed: its diagram's highlights then come from its
+    tasks and audit entries alone."""
+    latest = not everything and record.passed_elements is not None
+    return detail_of(session, acted_on(record), ctx.clock.now(), latest=latest)
 
 
 def acted_on(record: InstanceRecord) -> dict[str, Any]:
@@ -200,12 +211,12 @@ def start_warnings_of(record: InstanceRecord) -> list[str]:
 
 
 def detail_of(session: Session, head: dict[str, Any], now: datetime, *,
-              acted: bool = False) -> dict[str, Any]:
+              latest: bool = False) -> dict[str, Any]:
     """`head` (an `acted_on` instance) with its tasks and history and their totals: one
-    statement. ``acted``: the answer to an action (a start, a completion, a retry...), with
-    only the latest audit entries and the live and latest tasks (`instance_detail`), so that
-    it costs the same however old the instance is."""
-    detail = instance_detail(session, head["id"], latest=acted)
+    statement. ``latest``: as an action answers (a start, a completion, a retry...) and the
+    instance page shows it, only the latest audit entries and the live and latest tasks
+    (`instance_detail`), so that it costs the same however old the instance is."""
+    detail = instance_detail(session, head["id"], latest=latest)
     shown = [task_dict(t, now, groups=groups) for t, groups in detail.tasks]
     return {
         **head,

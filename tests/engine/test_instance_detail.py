@@ -153,7 +153,7 @@ def _read(ctx: EngineContext, actor: Actor, iid: int, acted: bool) -> tuple[Any,
         assert record is not None
         event.listen(ctx.db, "before_cursor_execute", log)
         try:
-            detail = queries.get_instance(ctx, s, actor, iid, acted=acted)
+            detail = queries.get_instance(ctx, s, actor, iid, latest=acted)
         finally:
             event.remove(ctx.db, "before_cursor_execute", log)
     return detail, seen

@@ -20,7 +20,7 @@ def start_instance(call: Call, body: StartInstance) -> Json:
     record = instances.start(call.ctx, call.session, call.actor, body.process, body.data)
     head = queries.acted_on(record)
     release_writes(call.session)
-    detail = queries.detail_of(call.session, head, call.ctx.clock.now(), acted=True)
+    detail = queries.detail_of(call.session, head, call.ctx.clock.now(), latest=True)
     return {**detail, "warnings": queries.start_warnings_of(record)}
 
 
@@ -94,4 +94,4 @@ def update_instance_data(call: Call, instance_id: int, body: DataBody) -> Json:
 
 def _acted(call: Call, instance_id: int) -> Json:
     """An action's answer: the instance with only the latest of its history."""
-    return queries.get_instance(call.ctx, call.session, call.actor, instance_id, acted=True)
+    return queries.get_instance(call.ctx, call.session, call.actor, instance_id, latest=True)

@@ -53,5 +53,5 @@ def complete_task(call: Call, task_id: str, body: DataBody) -> Json:
     )
     head = queries.acted_on(record)
     release_writes(call.session)
-    detail = queries.detail_of(call.session, head, call.ctx.clock.now(), acted=True)
+    detail = queries.detail_of(call.session, head, call.ctx.clock.now(), latest=True)
     return {"task_id": task_id, "instance": detail}

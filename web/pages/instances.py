@@ -21,6 +21,7 @@ from engine.bpmn.layout import with_diagram
 from engine.errors import Forbidden, NotFound, PlanflowError
 from engine.read import data_view, instance_view, queries
 from engine.read import names as naming
+from engine.read.instance_detail import ACTION_AUDIT
 from engine.usecases import control
 from web.core import engine_ctx, unit_of_work
 from web.errors import error_page
@@ -176,9 +177,10 @@ def _permissions(may: dict[str, bool], detail: dict[str, Any]) -> dict[str, bool
 def instance_detail(instance_id: int) -> str:
     actor = the_actor()
     ctx = engine_ctx()
+    everything = request.args.get("timeline") == "all"
     with unit_of_work() as session:
-        detail = queries.get_instance(ctx, session, actor, instance_id)
         record = instance_for(session, actor, "view", instance_id)
+        detail = queries.monitored(ctx, session, record, everything)
         may = instance_permissions(session, actor, record, ("retry", "suspend", "terminate"))
         found = instance_view.version_bpmn(session, record.version_id)
         xml = with_diagram(found[1]) if found else None
@@ -213,6 +215,8 @@ def instance_detail(instance_id: int) -> str:
         groups=groups,
         names=names,
         timeline=timeline,
+        timeline_all=everything,
+        timeline_latest=ACTION_AUDIT,
         data_fields=data_fields,
         data_other=data_other,
         open_incidents=[x for x in detail["incidents"] if x["resolved_at"] is None],

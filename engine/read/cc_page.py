@@ -19,7 +19,7 @@ from engine.read.inbox import (
     paged,
 )
 from engine.read.names import everyone, process_names, user_names
-from engine.read.step_history import step_history
+from engine.read.step_history import HISTORY_SHOWN, step_history
 from engine.store import instance_state as store
 from engine.store.records_ops import InstanceCcRecord
 from engine.store.tables import HumanTaskRow
@@ -65,10 +65,11 @@ def cc_listing(
 
 
 def cc_context(
-    ctx: EngineContext, session: Session, actor: Actor, cc_id: int
+    ctx: EngineContext, session: Session, actor: Actor, cc_id: int, all_steps: bool = False
 ) -> dict[str, Any]:
     """What the read-only page of one copy shows (NotFound for someone else's copy); opening
-    it marks it read: `engine.operations.cc.cc_view`, which the page calls first."""
+    it marks it read: `engine.operations.cc.cc_view`, which the page calls first. Its history
+    holds the latest `HISTORY_SHOWN` steps, as the task page's, or (``all_steps``) all."""
     view = copies.cc_detail(ctx, session, actor, cc_id)
     detail = view["instance"]
     record = store.get_instance(session, detail["id"])
@@ -77,7 +78,10 @@ def cc_context(
     assert item is not None  # cc_detail found it
     open_tasks = [t for t in detail["tasks"] if t["status"] in ("open", "on_hold")]
     everybody = everyone(session)
-    history, _, _, _ = step_history(session, model, record.id, "", everybody, ctx.settings.zone)
+    history, earlier, _, _ = step_history(
+        session, model, record.id, "", everybody, ctx.settings.zone,
+        latest=None if all_steps else HISTORY_SHOWN,
+    )
     for entry in history:
         entry["actor_name"] = everybody.get(entry["actor"] or "", entry["actor"])
     start_form = model.forms.get(model.start_form) if model.start_form else None
@@ -107,6 +111,8 @@ def cc_context(
         },
         "key_data": form_values(start_form, record.data or {}, everybody, ctx.settings.zone),
         "history": history,
+        "history_earlier": earlier,
+        "history_shown": HISTORY_SHOWN,
         "open_tasks": [
             {
                 "name": t["name"],

@@ -1,11 +1,14 @@
 """The task page's 处理记录 on an instance that has gone round many times: the latest
 `HISTORY_SHOWN` steps, how many earlier ones are left out and a link to all of them; a finished
-task still opens with what it submitted when its step is older than those shown."""
+task still opens with what it submitted when its step is older than those shown. A copy (抄送)
+shows its history the same way."""
 
 from __future__ import annotations
 
 import re
 
+from engine.operations.cc import cc
+from engine.people.accounts import actor_for
 from engine.read.step_history import HISTORY_SHOWN, step_history
 from engine.store import instance_state as store
 from engine.store.db import transaction
@@ -76,3 +79,19 @@ def test_a_short_history_has_no_link(app, ctx):
         page = html(alice.get(path))
         assert len(_timeline(page)) == 3
         assert 'id="hist-earlier"' not in page
+
+
+def test_a_copy_shows_the_latest_steps_and_links_to_all(app, ctx):
+    iid, _ = sent_back(ctx, ROUNDS)
+    total = 1 + 2 * ROUNDS
+    with transaction(ctx.sessions) as s:
+        (copy,) = cc(ctx, s, actor_for(s, "alice"), iid, ["mgr"], note="知悉")
+        cc_id = copy.id
+    mgr = as_user(app, "mgr")
+    page = html(mgr.get(f"/cc/{cc_id}"))
+    assert len(_timeline(page)) == HISTORY_SHOWN
+    assert f"另有 {total - HISTORY_SHOWN} 条更早的记录未显示" in page
+    assert f'href="/cc/{cc_id}?history=all#hist-h">显示全部</a>' in page
+    everything = html(mgr.get(f"/cc/{cc_id}?history=all"))
+    assert len(_timeline(everything)) == total and "第0轮" in everything
+    assert f'href="/cc/{cc_id}#hist-h">只看最近 {HISTORY_SHOWN} 条</a>' in everything

@@ -61,13 +61,14 @@ def cc() -> str:
 @login_required
 def cc_open(cc_id: int) -> str | tuple[str, int]:
     actor = the_actor()
+    all_steps = request.args.get("history") == "all"
     try:
         with unit_of_work() as session:
             copying.cc_view(engine_ctx(), session, actor, cc_id)  # opening it marks it read
-            view = cc_context(engine_ctx(), session, actor, cc_id)
+            view = cc_context(engine_ctx(), session, actor, cc_id, all_steps)
     except PlanflowError as exc:  # someone else's copy is simply not found
         return html_error(exc)
-    return render_template("pages/me_cc_view.html", v=view)
+    return render_template("pages/me_cc_view.html", v=view, all_steps=all_steps)
 
 
 @bp.post("/cc/read-all")

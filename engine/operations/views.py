@@ -18,6 +18,7 @@ from engine.operations.reminders import last_reminded, remind_interval
 from engine.operations.returns import return_targets
 from engine.operations.shared import is_vote, step_signer, task_row
 from engine.operations.votes import vote_rule
+from engine.read.inbox import ENDED
 from engine.read.queries import instance_dict, task_dict
 from engine.read.task_page import opened_task, task_view
 from engine.read.withdrawable import withdrawable
@@ -210,7 +211,7 @@ def task_page(
         "view": view,
         "operations": ops,
         "return_targets": targets,
-        "may_terminate": record.status not in ("completed", "terminated")
+        "may_terminate": record.status not in ENDED
         and may_on_instance(session, actor, "terminate", record),
     }
 

@@ -1,8 +1,8 @@
 """What the task page needs for its operations panel (转办 委派 加签 减签 签署 退回 撤回 催办 抄送
-终止): from the engine's `task_page` (its operations, return targets and whether the actor may
-terminate), with the people to pick from. Everyone
-who may see the task gets the page; what they may do on it is `engine.access`'s answer (e.g. the
-initiator may remind or terminate, managers may transfer, 催办 or 抄送 someone else's task)."""
+终止): the engine's `task_page` (its operations, return targets and whether the actor may
+terminate) with the people to pick from. Everyone who may see the task gets the page; what they
+may do on it is `engine.access`'s answer (e.g. the initiator may remind or terminate, managers
+may transfer, 催办 or 抄送 someone else's task)."""
 
 from __future__ import annotations
 

@@ -138,9 +138,9 @@ def test_a_huge_script_is_refused_quickly_before_compiling(live):
     script = "total = 0\n" + "total = total + 1\n" * (1_800_000 // 18)  # 1.8 MB
     broken = SOURCE.replace("decision = 'approve'", script)
     assert len(broken.encode()) < ctx.settings.max_model_bytes  # passes the upload limit
-    began = time.monotonic()
+    began = time.process_time()  # this process's CPU: the machine's other load does not count
     err = refuse(ctx, {BPMN: broken})
-    assert time.monotonic() - began < 2.0
+    assert time.process_time() - began < 2.0
     assert_names(err, BPMN, "auto", f"{MAX_SCRIPT_BYTES // 1024} KiB")
     assert_still_live(ctx, staff)
 
@@ -321,9 +321,11 @@ def test_code_at_the_nesting_bound_compiles_fast_even_deep_in_the_stack(source):
     def at_depth(n: int) -> Any:
         return code_problem(source, "eval") if n == 0 else at_depth(n - 1)
 
-    began = time.monotonic()
+    # CPU time of this process: "fast" means no runaway work (about 0.03 s here), and a busy
+    # machine's other processes must not make it fail (wall time did: 0.57 s under CI load)
+    began = time.process_time()
     assert at_depth(400) is None  # far below the recursion limit, even called from deep code
-    assert time.monotonic() - began < 0.5
+    assert time.process_time() - began < 0.5
 
 
 @pytest.mark.parametrize(

@@ -224,10 +224,10 @@ def test_add_workdays_matches_day_by_day_reference(cal: WorkCalendar) -> None:
 
 
 def test_add_workdays_is_fast(cal: WorkCalendar) -> None:
-    start = time.perf_counter()
+    start = time.process_time()  # this process's CPU: the machine's other load does not count
     for i in range(2000):
         cal.add_workdays(date(2025, 1, 1) + timedelta(days=i % 700), 250)
-    assert time.perf_counter() - start < 2.0
+    assert time.process_time() - start < 2.0
 
 
 # -- workdays_between -----------------------------------------------------------------------------

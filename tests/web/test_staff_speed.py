@@ -90,18 +90,19 @@ def test_staff_pages_are_fast_with_10k_open_tasks(app, ctx, capsys):
         assert alice.get(url).status_code == 200, url  # warm-up
         runs = []
         for _ in range(5):
-            t0 = time.perf_counter()
+            t0 = time.thread_time()
             r = alice.get(url)
-            runs.append((time.perf_counter() - t0) * 1000)
+            runs.append((time.thread_time() - t0) * 1000)
             assert r.status_code == 200
         timings[url] = statistics.median(runs)
     page = html(alice.get("/tasks"))
     assert "共 10000 项待办" in page and 'aria-label="10000">10000</span>' in page
     with capsys.disabled():
         print(
-            "\nstaff pages, median ms with 10,000 open tasks:",
+            "\nstaff pages, median CPU ms with 10,000 open tasks:",
             ", ".join(f"{u} {ms:.0f}" for u, ms in timings.items()),
         )
-    # ~15-90 ms each on an idle machine; the bound leaves room for a busy CI box while still
-    # catching anything that scales with the number of instances (e.g. restoring workflows)
+    # ~15-90 ms each on an idle machine; the bound leaves room while still catching anything
+    # that scales with the number of instances (e.g. restoring workflows). The request's own CPU
+    # (the test client serves it in this thread): a busy CI box's other processes do not count.
     assert max(timings.values()) < 500, timings

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from engine.store.audit_log import among_latest
 from engine.store.records_ops import is_live
 from engine.store.tables import (
     AuditRecord,
@@ -61,15 +62,9 @@ def _audit_branch(latest: bool) -> Any:
     there are fewer). Constants are written into the statement: each bind costs per run."""
     condition = AuditRecord.instance_id == _instance
     if latest:
-        nth_newest = (
-            select(AuditRecord.id)
-            .where(AuditRecord.instance_id == _instance)
-            .order_by(AuditRecord.id.desc())
-            .limit(literal_column("1"))
-            .offset(literal_column(str(ACTION_AUDIT - 1)))
-            .scalar_subquery()
+        condition = condition & among_latest(
+            lambda entry: entry.instance_id == _instance, literal_column(str(ACTION_AUDIT - 1))
         )
-        condition = condition & (AuditRecord.id >= func.coalesce(nth_newest, literal_column("0")))
     return select(
         literal_column("'a'").label("src"),
         AuditRecord.id,

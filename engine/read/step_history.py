@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.bpmn.specs import ParsedModel
 from engine.read.form_view import form_values
+from engine.store.audit_log import among_latest
 from engine.store.tables import AuditRecord
 
 # The audit entries the history shows.
@@ -24,7 +25,7 @@ HISTORY_ACTIONS = ("started", "task_completed")
 # How many of them the task page shows unless asked for all of them.
 HISTORY_SHOWN = 20
 
-_other = aliased(AuditRecord)
+_counted = aliased(AuditRecord)
 
 
 def _steps_of(record: Any) -> Any:
@@ -34,26 +35,21 @@ def _steps_of(record: Any) -> Any:
     )
 
 
-def _statement(latest: bool) -> Any:
-    """The steps, oldest first, each with the count of them all; with ``latest``, only the
-    latest ``:shown`` and the step the task submitted (``:task_id``), through the
-    (instance_id, id) index from the ``:shown``-th newest id on."""
-    total = select(func.count(_other.id)).where(_steps_of(_other)).scalar_subquery()
-    condition = _steps_of(AuditRecord)
-    if latest:
-        nth_newest = (
-            select(_other.id).where(_steps_of(_other)).order_by(_other.id.desc())
-            .limit(literal_column("1")).offset(bindparam("nth")).scalar_subquery()
-        )
-        condition = condition & (
-            (AuditRecord.id >= func.coalesce(nth_newest, literal_column("0")))
-            | (AuditRecord.task_id == bindparam("task_id"))
-        )
-    return select(AuditRecord, total.label("total")).where(condition).order_by(AuditRecord.id)
-
-
-_ALL = _statement(latest=False)
-_LATEST = _statement(latest=True)
+# Every step, oldest first.
+_ALL = select(AuditRecord).where(_steps_of(AuditRecord)).order_by(AuditRecord.id)
+# The latest ``:nth`` + 1 steps and the one the task submitted (``:task_id``), each with the
+# count of them all.
+_LATEST = (
+    select(
+        AuditRecord,
+        select(func.count(_counted.id)).where(_steps_of(_counted)).scalar_subquery(),
+    )
+    .where(
+        _steps_of(AuditRecord),
+        among_latest(_steps_of, bindparam("nth")) | (AuditRecord.task_id == bindparam("task_id")),
+    )
+    .order_by(AuditRecord.id)
+)
 
 
 class StepHistory(NamedTuple):
@@ -79,18 +75,21 @@ def step_history(
     """The instance's start and completed steps with the values each entered (times in
     ``zone``): all of them, or the ``latest`` ones (at least one); ``task_id``: the task whose
     submission `StepHistory.submitted` is (``""`` for none)."""
-    params: dict[str, Any] = {"instance_id": instance_id}
-    if latest is not None:
+    if latest is None:
+        rows = session.execute(_ALL, {"instance_id": instance_id}).all()
+        total, shown = len(rows), rows
+    else:
         latest = max(latest, 1)
-        params.update(nth=latest - 1, task_id=task_id)
-    rows = session.execute(_LATEST if latest is not None else _ALL, params).all()
-    total = rows[0].total if rows else 0
-    # The task's own step may be older than the latest ones: its values, not shown.
-    shown = rows[-latest:] if latest is not None else rows
+        rows = session.execute(
+            _LATEST, {"instance_id": instance_id, "nth": latest - 1, "task_id": task_id}
+        ).all()
+        total = rows[0][1] if rows else 0
+        # The task's own step may be older than the latest ones: its values, not shown.
+        shown = rows[-latest:]
     history = []
     submitted: dict[str, Any] | None = None
     first_shown = len(rows) - len(shown)
-    for i, (entry, _) in enumerate(rows):
+    for i, (entry, *_) in enumerate(rows):
         details = entry.details or {}
         data = details.get("data") if isinstance(details.get("data"), Mapping) else {}
         if entry.action != "started" and entry.task_id == task_id:
@@ -112,4 +111,4 @@ def step_history(
             "fields": fields,
             "current": entry.task_id == task_id,
         })
-    return StepHistory(history, total - len(shown), submitted, [e.actor for e, _ in shown])
+    return StepHistory(history, total - len(shown), submitted, [row[0].actor for row in shown])

@@ -3,14 +3,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import func, literal_column, select
+from sqlalchemy.orm import Session, aliased
 
 from engine import jsoncodec
 from engine.store.tables import AuditRecord
+
+
+def among_latest(which: Callable[[Any], Any], nth: Any) -> Any:
+    """SQL: the `AuditRecord` row is one of the latest entries ``which`` selects — from the
+    ``nth``-newest (0 for the newest; a bind or a constant) on, all of them when there are
+    fewer — found through the (instance_id, id) index. ``which(entry)``: the condition on an
+    entry, here asked of an alias of its own."""
+    entry = aliased(AuditRecord)
+    nth_newest = (
+        select(entry.id).where(which(entry)).order_by(entry.id.desc())
+        .limit(literal_column("1")).offset(nth).scalar_subquery()
+    )
+    return AuditRecord.id >= func.coalesce(nth_newest, literal_column("0"))
+
 
 # Every action the audit log records, named once so every channel can label each one (the
 # pages' labels are checked against this list); `audit` refuses any other.

@@ -17,7 +17,7 @@ def test_a_long_timeline_ends_with_a_link_to_every_entry(page, live_server, scre
     page.goto(f"{url}/instances/{iid}")
     entries = page.locator("ol.pf-timeline > li")
     assert entries.count() == ACTION_AUDIT
-    more = page.locator("#timeline-more")
+    more = page.locator("#history-more")
     more.scroll_into_view_if_needed()
     text = " ".join(more.inner_text().split())
     found = re.fullmatch(r"另有 (\d+) 条更早的记录未显示 · 显示全部", text)
@@ -29,5 +29,5 @@ def test_a_long_timeline_ends_with_a_link_to_every_entry(page, live_server, scre
     more.get_by_role("link", name="显示全部").click()
     page.wait_for_url(re.compile(rf"/instances/{iid}\?timeline=all#h-timeline$"))
     assert page.locator("ol.pf-timeline > li").count() == ACTION_AUDIT + earlier
-    assert page.locator("#timeline-more").get_by_role(
+    assert page.locator("#history-more").get_by_role(
         "link", name=f"只看最近 {ACTION_AUDIT} 条").is_visible()

@@ -21,7 +21,7 @@ def test_a_long_history_shows_the_latest_steps_and_all_on_request(
     form_ready(page)
     steps = page.locator(".staff-timeline > li")
     assert steps.count() == 20
-    earlier = page.locator("#hist-earlier")
+    earlier = page.locator("#history-more")
     assert " ".join(earlier.inner_text().split()) == "另有 5 条更早的记录未显示 · 显示全部"
     # the newest step last, as before: the manager's latest 退回
     assert "经理审批" in steps.last.inner_text()
@@ -32,7 +32,7 @@ def test_a_long_history_shows_the_latest_steps_and_all_on_request(
     form_ready(page)
     assert steps.count() == 25
     assert "发起流程" in steps.first.inner_text() and "第0轮" in steps.nth(1).inner_text()
-    back = page.locator("#hist-earlier").get_by_role("link", name="只看最近 20 条")
+    back = page.locator("#history-more").get_by_role("link", name="只看最近 20 条")
     assert back.is_visible()
     screenshot(page, "task_history_all", full_page=False)
     back.click()

@@ -64,7 +64,7 @@ def test_an_instance_saved_before_it_recorded_its_passed_elements_shows_everythi
                   .values(passed_elements=None))
     page = text(as_user(app, "mgr").get(f"/instances/{iid}"))
     assert len(_timeline(page)) == _entries(ctx, iid)
-    assert 'id="timeline-more"' not in page
+    assert 'id="history-more"' not in page
     assert "review" in diagram(page)["highlights"]["completed"]  # from its tasks
 
 
@@ -72,4 +72,4 @@ def test_a_short_timeline_has_no_link(app, ctx):
     iid, _ = sent_back(ctx, 1)
     page = text(as_user(app, "mgr").get(f"/instances/{iid}"))
     assert len(_timeline(page)) == _entries(ctx, iid)
-    assert 'id="timeline-more"' not in page
+    assert 'id="history-more"' not in page

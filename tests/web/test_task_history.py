@@ -68,7 +68,7 @@ def test_the_task_page_shows_the_latest_steps_and_links_to_all(app, ctx):
     assert len(_timeline(first)) == HISTORY_SHOWN
     alice.get(f"/lang/en?next=/tasks/{submits[-1]}")
     english = html(alice.get(f"/tasks/{submits[-1]}"))
-    assert f"{total - HISTORY_SHOWN} earlier steps not shown" in english
+    assert f"{total - HISTORY_SHOWN} earlier entries not shown" in english
     assert ">Show all</a>" in english
 
 
@@ -78,7 +78,7 @@ def test_a_short_history_has_no_link(app, ctx):
     for path in (f"/tasks/{submits[-1]}", f"/tasks/{submits[-1]}?history=all"):
         page = html(alice.get(path))
         assert len(_timeline(page)) == 3
-        assert 'id="hist-earlier"' not in page
+        assert 'id="history-more"' not in page
 
 
 def test_a_copy_shows_the_latest_steps_and_links_to_all(app, ctx):

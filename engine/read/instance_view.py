@@ -358,6 +358,12 @@ def version_bpmn(session: Session, version_id: int) -> tuple[str, str] | None:
     return (version.bpmn_file, content) if content is not None else None
 
 
+def version_tag(session: Session, version_id: int) -> str | None:
+    """What names a version's files (their content hash): the same tag, the same diagram."""
+    version = session.get(ProcessVersionRecord, version_id)
+    return version.content_hash if version is not None else None
+
+
 def element_names(session: Session, version_id: int, xml: str | None = None) -> dict[str, str]:
     """Element id -> name from the version's BPMN (for timers, incidents and the timeline)."""
     if xml is None:

@@ -5,6 +5,8 @@ visible and never over the drawing."""
 
 from __future__ import annotations
 
+import logging
+
 from engine.people.accounts import actor_for
 from engine.store.db import transaction
 from engine.usecases import instances
@@ -210,3 +212,32 @@ def test_a_large_diagram_opens_readable_on_the_current_step_with_zoom_controls(
     _watermark_clear_of_drawing(page)
     page.locator("section:has(#pf-diagram)").scroll_into_view_if_needed()
     screenshot(page, "diagram_viewer_project", full_page=False)
+
+
+def test_the_diagram_is_fetched_apart_and_not_sent_again(page, live_server, caplog):
+    """The page carries no diagram; opened again, Chromium revalidates the diagram by its ETag
+    and the server answers 304 with no body (Chromium then reports the cached 200), and the
+    diagram is drawn as before. Playwright's routing turns the browser cache off: this test
+    lifts the fixture's route and checks itself that every request stays on the server."""
+    page.context.unroute("**/*")
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    ctx = live_server.ctx
+    with transaction(ctx.sessions) as s:
+        iid = instances.start(
+            ctx, s, actor_for(s, "alice"), "project_initiation", PROJECT_START
+        ).id
+
+    def served() -> list[str]:  # the status of each diagram answer, from the server's log
+        return [m.split('"')[-1].split()[0] for m in caplog.messages
+                if f"/instances/{iid}/diagram.bpmn" in m]
+
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    _open_instance(live_server, page, iid)
+    assert "bpmn:definitions" not in page.content()
+    assert served() == ["200"]
+    page.reload()
+    page.wait_for_function("window.__diagramReady === true")
+    assert page.locator(".djs-element.pf-active[data-element-id='Task_internal_research']").count()
+    assert served() == ["200", "304"]
+    assert requested and all(u.startswith(live_server.url) for u in requested), requested

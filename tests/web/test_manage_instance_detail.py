@@ -27,7 +27,10 @@ def test_detail_shows_progress_timeline_and_data(client, env):
     assert r.status_code == 200
     html = text(r)
     d = diagram(html)
-    assert "BPMNDiagram" in d["xml"]  # laid out for the viewer (the fixture has no DI)
+    assert d["src"] == f"/instances/{iid}/diagram.bpmn"
+    assert "<bpmn:definitions" not in html and "BPMNDiagram" not in html  # sent apart
+    xml = text(client.get(d["src"]))
+    assert "BPMNDiagram" in xml  # laid out for the viewer (the fixture has no DI)
     h = d["highlights"]
     assert {"submit", "note"} <= set(h["completed"])
     assert list(h["waiting"]) == ["wait"] and h["active"] == [] and h["errors"] == []

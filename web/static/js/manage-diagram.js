@@ -1,5 +1,6 @@
 /* 流程实例 detail: the instance's own diagram with its progress marked.
-   Data: <script type="application/json" id="pf-diagram-data"> {xml, highlights, labels, timeZone}.
+   Data: <script type="application/json" id="pf-diagram-data"> {src, highlights, labels, timeZone};
+   the diagram's XML is fetched from src (sent apart from the page and revalidated by its ETag).
 
    Opening view: the whole diagram when it fits at a readable size (READABLE, labels at ~10 px);
    a wider diagram opens at that size on the current steps (open tasks, waiting timers, errors;
@@ -29,7 +30,7 @@
     container.appendChild(p);
   }
 
-  if (!data.xml || typeof BpmnJS === 'undefined') {
+  if (!data.src || typeof BpmnJS === 'undefined') {
     message(data.labels.failed);
     window.__diagramReady = true;
     return;
@@ -52,7 +53,12 @@
     return Math.max(MIN_H, Math.min(640, Math.round(window.innerHeight * 0.72)));
   }
 
-  viewer.importXML(data.xml).then(function () {
+  fetch(data.src, { credentials: 'same-origin', headers: { Accept: 'application/xml' } }).then(function (r) {
+    if (!r.ok) throw new Error('HTTP ' + r.status);
+    return r.text();
+  }).then(function (xml) {
+    return viewer.importXML(xml);
+  }).then(function () {
     var canvas = viewer.get('canvas');
     var registry = viewer.get('elementRegistry');
     var overlays = viewer.get('overlays');

@@ -11,7 +11,7 @@ rule of form validation read this directory.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,12 +28,26 @@ def sort_key(name: str, username: str) -> tuple[bytes, str]:
     return name.casefold().encode("gb18030", errors="replace"), username
 
 
-def people(session: Session) -> list[Person]:
-    """Every active user, by the pinyin of their name."""
-    labels = {
-        g.name: (g.display_name or g.name, g.display_name_en or g.display_name or g.name)
-        for g in session.scalars(select(GroupRecord))
+def group_labels(session: Session) -> dict[str, dict[str, str]]:
+    """Group key -> {"zh": ..., "en": ...}, the one rule for a group's name on every page, list,
+    picker and report: its display name, else its key; in English its English name, else the
+    Chinese one (never empty)."""
+    rows = session.execute(
+        select(GroupRecord.name, GroupRecord.display_name, GroupRecord.display_name_en)
+    )
+    return {
+        name: {"zh": display or name, "en": display_en or display or name}
+        for name, display, display_en in rows
     }
+
+
+def people(
+    session: Session, labels: Mapping[str, Mapping[str, str]] | None = None
+) -> list[Person]:
+    """Every active user, by the pinyin of their name. ``labels``: `group_labels`, when the
+    caller has read them already (a task page shows group names and a person picker)."""
+    if labels is None:
+        labels = group_labels(session)
     groups: dict[int, list[str]] = {}
     for user_id, group in session.execute(
         select(MembershipRecord.user_id, MembershipRecord.group_name)
@@ -52,8 +66,8 @@ def people(session: Session) -> list[Person]:
                 username=username,
                 name=display or username,
                 groups=frozenset(mine),
-                department="、".join(labels.get(g, (g, g))[0] for g in mine),
-                department_en=", ".join(labels.get(g, (g, g))[1] for g in mine),
+                department="、".join(_label(labels, g, "zh") for g in mine),
+                department_en=", ".join(_label(labels, g, "en") for g in mine),
             )
         )
     out.sort(key=lambda p: sort_key(p.name, p.username))
@@ -63,6 +77,11 @@ def people(session: Session) -> list[Person]:
 def roster(session: Session) -> dict[str, Person]:
     """The active users by username (what person fields are validated against)."""
     return {p.username: p for p in people(session)}
+
+
+def _label(labels: Mapping[str, Mapping[str, str]], group: str, lang: str) -> str:
+    entry = labels.get(group)
+    return entry[lang] if entry else group
 
 
 def _ordered(groups: Iterable[str]) -> list[str]:

@@ -20,9 +20,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from engine.read.instance_view import ACTIVE_STATUSES, element_names
-from engine.read.names import process_names, user_names
+from engine.read.names import group_labels, process_names, user_names
 from engine.store.tables import (
-    GroupRecord,
     HumanTaskRow,
     InstanceRecord,
     TaskCandidateRow,
@@ -138,27 +137,21 @@ def overdue(session: Session, now: datetime) -> tuple[list[dict[str, Any]], list
         .group_by(TaskCandidateRow.group_name)
     ).all()
     people = user_names(session, {u for u, _ in by_person})
-    groups = {
-        g.name: g
-        for g in session.scalars(
-            select(GroupRecord).where(GroupRecord.name.in_([g for g, _ in by_group] or [""]))
-        )
-    }
+    groups = group_labels(session)
     persons = [
         {"username": u, "name": people.get(u, u), "tasks": n}
         for u, n in sorted(by_person, key=lambda r: (-r[1], r[0]))
     ]
-    group_rows = []
-    for name, n in sorted(by_group, key=lambda r: (-r[1], r[0])):
-        g = groups.get(name)
-        group_rows.append(
-            {
-                "group": name,
-                "name": g.display_name if g else name,
-                "name_en": (g.display_name_en or g.name) if g else name,
-                "tasks": n,
-            }
-        )
+    unnamed: dict[str, str] = {}  # a group since removed: its key
+    group_rows = [
+        {
+            "group": name,
+            "name": groups.get(name, unnamed).get("zh", name),
+            "name_en": groups.get(name, unnamed).get("en", name),
+            "tasks": n,
+        }
+        for name, n in sorted(by_group, key=lambda r: (-r[1], r[0]))
+    ]
     return persons, group_rows
 
 

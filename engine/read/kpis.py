@@ -112,8 +112,9 @@ def _ideas(session: Session, start: datetime, end: datetime) -> dict[int, set[tu
 
 def _ratings(session: Session, start: datetime, end: datetime) -> dict[int, dict[str, float]]:
     """instance -> {group: rating} of its latest rating in the period."""
-    names = {g: g for g in group_labels(session)}
-    for key, labels in group_labels(session).items():
+    groups = group_labels(session)
+    names = {g: g for g in groups}
+    for key, labels in groups.items():
         names.update({labels["zh"]: key, labels["en"]: key})
     out: dict[int, dict[str, float]] = {}
     for sub in src.submitted_rows(session, RATINGS, start, end):

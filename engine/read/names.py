@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.forms import Person
 from engine.people import directory
 from engine.read.list_queries import memo_on_connection
-from engine.store.tables import GroupRecord, ProcessModelRecord, UserRecord
+from engine.store.tables import ProcessModelRecord, UserRecord
 
 
 def process_names(session: Session) -> dict[str, str]:
@@ -47,6 +48,11 @@ def user_names(session: Session, usernames: Iterable[str | None]) -> dict[str, s
 def active_people(session: Session) -> list[dict[str, str]]:
     """Everyone who can receive a task, for the person pickers: by the pinyin of the name
     (`engine.people.directory`), with the department (the groups' names, zh and en)."""
+    return picker_entries(directory.people(session))
+
+
+def picker_entries(people: Iterable[Person]) -> list[dict[str, str]]:
+    """`active_people` from a directory the caller has read already."""
     return [
         {
             "username": p.username,
@@ -54,19 +60,13 @@ def active_people(session: Session) -> list[dict[str, str]]:
             "department": p.department,
             "department_en": p.department_en,
         }
-        for p in directory.people(session)
+        for p in people
     ]
 
 
 def group_labels(session: Session) -> dict[str, dict[str, str]]:
-    """Group key -> {"zh": ..., "en": ...}."""
-    rows = session.execute(
-        select(GroupRecord.name, GroupRecord.display_name, GroupRecord.display_name_en)
-    )
-    return {
-        name: {"zh": display or name, "en": display_en or display}
-        for name, display, display_en in rows
-    }
+    """Group key -> {"zh": ..., "en": ...} (`engine.people.directory.group_labels`)."""
+    return directory.group_labels(session)
 
 
 def group_names(session: Session, english: bool = False) -> dict[str, str]:

@@ -6,6 +6,7 @@ may transfer, 催办 or 抄送 someone else's task)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from engine.context import EngineContext
+    from engine.forms import Person
 
 REMOVABLE = ("pending", "open")
 
@@ -25,15 +27,20 @@ def _when(value: str | None) -> datetime | None:
 
 
 def operations_context(
-    ctx: EngineContext, session: Session, actor: Actor, page: dict[str, Any]
+    ctx: EngineContext,
+    session: Session,
+    actor: Actor,
+    page: dict[str, Any],
+    directory: Callable[[], list[Person]],
 ) -> dict[str, Any]:
     """Template variables for partials/task_operations.html from the engine's `task_page`
-    (``page``; `ops` is None when the actor may not see the instance's operations)."""
+    (``page``; `ops` is None when the actor may not see the instance's operations);
+    ``directory``: the people directory, read once for the whole page."""
     ops = page["operations"]
     if ops is None:
         return {"ops": None, "ops_allowed": {}}
     allowed = ops["operations"]
-    people = naming.active_people(session)
+    people = naming.picker_entries(directory())
     names = {p["username"]: p["name"] for p in people}
     names.update(naming.user_names(session, [s["signer"] for s in ops["signers"]]))
     targets = page["return_targets"]

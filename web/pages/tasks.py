@@ -9,6 +9,7 @@ error (422 with per-field errors, 409 when the task is no longer open, 403, 404,
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
@@ -18,7 +19,7 @@ from engine import operations
 from engine.access import task_access
 from engine.context import EngineContext
 from engine.errors import FormInvalid, InvalidInput, PlanflowError
-from engine.forms import has_person_fields, with_people
+from engine.forms import Person, has_person_fields, with_people
 from engine.people import directory
 from engine.people.accounts import Actor
 from engine.read import form_view, names, task_page
@@ -108,13 +109,19 @@ def field_errors_json(form: Any, exc: FormInvalid) -> list[dict[str, Any]]:
     return out
 
 
-def shown_schema(schema: dict[str, Any] | None, session: Session) -> dict[str, Any] | None:
+def shown_schema(
+    schema: dict[str, Any] | None,
+    session: Session,
+    people: Callable[[], list[Person]] | None = None,
+) -> dict[str, Any] | None:
     """The form as the browser gets it: its person fields (A角, B角, …) list the people they
-    allow, by pinyin, as 姓名 · 部门（用户名）."""
+    allow, by pinyin, as 姓名 · 部门（用户名）. ``people``: the directory, if the page reads
+    it once for several uses."""
     if schema is None or not has_person_fields(schema):
         return schema
     english = current_language() == "en"
-    return with_people(schema, directory.people(session), english=english)
+    found = people() if people is not None else directory.people(session)
+    return with_people(schema, found, english=english)
 
 
 def submitted_data() -> dict[str, Any]:
@@ -143,9 +150,11 @@ def render_task(task_id: str, status: int = 200, **extra: Any) -> tuple[str, int
         with unit_of_work() as session:
             page = operations.task_page(ctx, session, actor, task_id, all_steps)
             view = page["view"]
-            schema = shown_schema(view["form"], session)
             groups = names.group_labels(session)
-            ops = operations_context(ctx, session, actor, page)
+            # the form's person fields and the operations' pickers list the same people
+            people = cache(partial(directory.people, session, groups))
+            schema = shown_schema(view["form"], session, people)
+            ops = operations_context(ctx, session, actor, page, people)
     except PlanflowError as exc:
         return html_error(exc)
     if ops["ops"] is not None:  # e.g. a delegate may not unclaim the owner's task

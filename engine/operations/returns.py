@@ -109,14 +109,17 @@ def return_targets(
     *,
     task: TaskAccess | None = None,
     workflow: BpmnWorkflow | None = None,
+    bpmn_row: bool = False,
 ) -> list[dict[str, Any]]:
     """The earlier steps this task may be sent back to, newest first, each with the open tasks a
     return there would also cancel (`also_cancels`). ``task`` and ``workflow``: the access and
-    the restored instance this request already has (the task page's); only read here."""
+    the restored instance this request already has (the task page's); only read here.
+    ``bpmn_row``: this request has found the row is not a signature step."""
     access = task or task_access(session, actor, task_id)
     access.require("return")
     row, record = access.row, access.record
-    require_bpmn_row(session, row)
+    if not bpmn_row:
+        require_bpmn_row(session, row)
     require_live(row)
     if workflow is None:
         workflow, _model = store.restore(ctx, session, record, [])

@@ -111,6 +111,34 @@ def step_signer(session: Session, task_id: str) -> TaskSignerRecord | None:
     return session.scalar(select(TaskSignerRecord).where(TaskSignerRecord.step_task_id == task_id))
 
 
+def step_and_signers(
+    session: Session, task_id: str
+) -> tuple[TaskSignerRecord | None, list[TaskSignerRecord]]:
+    """`step_signer` of a task and every signer of the step it belongs to (any status, in
+    order): one statement for a BPMN row, the common case; a signature row's step is its
+    parent's, read second."""
+    found = session.scalars(
+        select(TaskSignerRecord)
+        .where(
+            or_(
+                TaskSignerRecord.step_task_id == task_id,
+                TaskSignerRecord.parent_task_id == task_id,
+            )
+        )
+        .order_by(TaskSignerRecord.seq, TaskSignerRecord.id)
+    ).all()
+    entry = next((e for e in found if e.step_task_id == task_id), None)
+    if entry is None:
+        return None, [e for e in found if e.parent_task_id == task_id]
+    return entry, list(
+        session.scalars(
+            select(TaskSignerRecord)
+            .where(TaskSignerRecord.parent_task_id == entry.parent_task_id)
+            .order_by(TaskSignerRecord.seq, TaskSignerRecord.id)
+        )
+    )
+
+
 def signers_of(
     session: Session, task_id: str
 ) -> tuple[TaskSignerRecord | None, list[TaskSignerRecord]]:

@@ -16,7 +16,7 @@ from engine.access import TASK_OPS, TaskAccess, instance_for, may_on_instance, t
 from engine.errors import PlanflowError
 from engine.operations.reminders import last_reminded, remind_interval
 from engine.operations.returns import return_targets
-from engine.operations.shared import is_vote, step_signer, task_row
+from engine.operations.shared import is_vote, step_and_signers, step_signer, task_row
 from engine.operations.votes import vote_rule
 from engine.read.inbox import ENDED
 from engine.read.queries import instance_dict, task_dict
@@ -123,15 +123,8 @@ def task_operations(
     (``task``: the access this request already decided, `engine.operations.task_page`)."""
     task = task or task_access(session, actor, task_id)
     row, record = task.row, task.record
-    entry = step_signer(session, row.id)
+    entry, signers = step_and_signers(session, row.id)
     parent_id = entry.parent_task_id if entry is not None else row.id
-    signers = list(
-        session.scalars(
-            select(TaskSignerRecord)
-            .where(TaskSignerRecord.parent_task_id == parent_id)
-            .order_by(TaskSignerRecord.seq, TaskSignerRecord.id)
-        )
-    )
     delegations = list(
         session.scalars(
             select(TaskDelegationRecord)
@@ -203,8 +196,10 @@ def task_page(
     if ops is not None and ops["operations"].get("return"):
         # not restorable or nothing to go back to: the panel says so
         with suppress(PlanflowError, ValueError, KeyError):
+            # `return` is offered on a BPMN row only: no signature row to look for again
             targets = return_targets(
-                ctx, session, actor, task_id, task=access, workflow=opened.workflow
+                ctx, session, actor, task_id, task=access, workflow=opened.workflow,
+                bpmn_row=True,
             )
     record = access.record
     return {

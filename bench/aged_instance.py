@@ -58,9 +58,10 @@ def rows(ctx: Any, iid: int, report_task: str, weeks: int) -> list[Row]:
             "interleaved"),
         Row(BENCH, f"instance page (monitoring) after {weeks} weeks", instance_ms, "ms", "",
             None, f"{instance_kb:.0f} KB; as an admin (the latest entries of the timeline, "
-            f"data, documents; the diagram apart since 2026-12-07); with every entry (?timeline=all, as before "
-            f"2026-12-07): {everything_ms:.1f} ms, {everything_kb:.0f} KB; thread CPU, Flask "
-            f"test client, median of {ROUNDS} each, interleaved"),
+            "data, documents; the diagram apart since 2026-12-07); with every entry "
+            f"(?timeline=all, as before 2026-12-07): {everything_ms:.1f} ms, "
+            f"{everything_kb:.0f} KB; thread CPU, Flask test client, median of {ROUNDS} each, "
+            "interleaved"),
         Row(BENCH, "the instance page's diagram, fetched by its viewer", sent_ms, "ms", "",
             None, f"{sent_kb:.0f} KB; revalidated by a browser that has it (304, no body): "
             f"{again_ms:.1f} ms; thread CPU, Flask test client, median of {ROUNDS} each, "

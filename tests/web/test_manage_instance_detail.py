@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from engine.store.db import transaction
 from tests.pages import login
@@ -80,3 +80,24 @@ def test_documents_listed_and_linked_when_downloadable(app, client, env):
     routed = any(r.rule == "/instances/<int:instance_id>/documents/<int:doc_id>"
                  for r in app.url_map.iter_rules())
     assert (f'href="/instances/{iid}/documents/{doc_id}"' in html) == routed
+
+
+def test_the_page_reads_each_name_table_once(app, client, env):
+    """The timeline's group names are the data's: one read of the groups (it read them twice)."""
+    iid = start(env, "alice")
+    complete_open(env, iid, "alice", {"description": "预算说明"})
+    login(client, "mgr")
+    client.get(f"/instances/{iid}")  # warm: the model parsed
+    seen: list[str] = []
+
+    def statement(_conn, _cursor, text_, *_args) -> None:
+        seen.append(" ".join(text_.split()))
+
+    event.listen(env.db, "before_cursor_execute", statement)
+    try:
+        assert client.get(f"/instances/{iid}").status_code == 200
+    finally:
+        event.remove(env.db, "before_cursor_execute", statement)
+    assert sum(" FROM groups" in s for s in seen) == 1, seen
+    assert sum(" FROM users" in s and "api_tokens" not in s for s in seen) == 1, seen
+    assert len(seen) <= 9, seen  # 10 before the groups were read once

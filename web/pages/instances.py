@@ -6,6 +6,7 @@ The helpers the pages share (`manage_page`, error pages, labels) are in `web.pag
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -131,7 +132,8 @@ def _message_label(name: str) -> str:
 
 
 def _summary(
-    entry: dict[str, Any], names: dict[str, str], groups: dict[str, str], people: dict[str, str]
+    entry: dict[str, Any], names: dict[str, str], groups: Mapping[str, str],
+    people: dict[str, str],
 ) -> str:
     """The audit entry's details in a few words: step names, people and groups by name."""
     d = entry.get("details") or {}
@@ -187,8 +189,8 @@ def instance_detail(instance_id: int) -> str:
         names = instance_view.element_names(session, record.version_id, found[1] if found else "")
         passed = list(record.passed_elements or ())
         process_name = naming.process_names(session).get(record.model_key, record.model_key)
-        groups = naming.group_names(session, english=current_language() == "en")
         data = data_view.reader(ctx, session, record.version_id, current_language() == "en")
+        groups = data.groups  # the names the data shows are the timeline's (read once)
         actions = message_actions(session, actor, record)
     people = dict(data.people)
     highlights = instance_view.highlights(detail, passed).as_dict()

@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # tests/browser has no __init__.py, so pytest puts this folder, not the project root, on sys.path.
@@ -210,6 +211,7 @@ def page(browser, page_problems: PageProblems) -> Iterator[object]:
     try:
         yield page
     finally:
+        _let_the_diagram_arrive(page)
         context.close()
 
     found = problems.report()
@@ -218,6 +220,19 @@ def page(browser, page_problems: PageProblems) -> Iterator[object]:
             f"{len(found)} browser problem(s) during the test:\n  " + "\n  ".join(found),
             pytrace=False,
         )
+
+
+def _let_the_diagram_arrive(page) -> None:
+    """An instance page fetches its diagram once it has loaded (manage-diagram.js). A test that
+    ends on such a page would close the browser with the request in flight, which Chromium
+    reports as a console error no user sees (net::ERR_SOCKET_NOT_CONNECTED): wait for the
+    viewer, which sets ``__diagramReady`` whether it drew the diagram or not. A viewer that
+    never finishes still fails the test: its aborted request is reported as before."""
+    try:
+        if page.evaluate("() => window.__diagramReady === false"):
+            page.wait_for_function("window.__diagramReady === true", timeout=15_000)
+    except PlaywrightError:
+        return  # the page is gone or mid-navigation: nothing of it left to wait for
 
 
 def take_screenshot(page, name: str, *, full_page: bool = True) -> Path:

@@ -211,7 +211,6 @@ def page(browser, page_problems: PageProblems) -> Iterator[object]:
     try:
         yield page
     finally:
-        _let_the_diagram_arrive(page)
         context.close()
 
     found = problems.report()
@@ -222,12 +221,23 @@ def page(browser, page_problems: PageProblems) -> Iterator[object]:
         )
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """After the test's body and before any teardown (the live server stops before the page
+    fixture closes the browser), let an instance page's diagram arrive."""
+    yield
+    page = getattr(item, "funcargs", {}).get("page")
+    if page is not None:
+        _let_the_diagram_arrive(page)
+
+
 def _let_the_diagram_arrive(page) -> None:
     """An instance page fetches its diagram once it has loaded (manage-diagram.js). A test that
-    ends on such a page would close the browser with the request in flight, which Chromium
-    reports as a console error no user sees (net::ERR_SOCKET_NOT_CONNECTED): wait for the
-    viewer, which sets ``__diagramReady`` whether it drew the diagram or not. A viewer that
-    never finishes still fails the test: its aborted request is reported as before."""
+    ends on such a page would stop the server and close the browser with the request in
+    flight, which Chromium reports as a console error no user sees (net::ERR_CONNECTION_RESET,
+    ERR_SOCKET_NOT_CONNECTED): wait for the viewer, which sets ``__diagramReady`` whether it
+    drew the diagram or not. A viewer that never finishes still fails the test: its aborted
+    request is reported as before."""
     try:
         if page.evaluate("() => window.__diagramReady === false"):
             page.wait_for_function("window.__diagramReady === true", timeout=15_000)

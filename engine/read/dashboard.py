@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from engine.read.instance_view import ACTIVE_STATUSES, element_names
+from engine.read.instance_view import ACTIVE_STATUSES
 from engine.read.names import group_labels, process_names, user_names
+from engine.read.version_files import element_names
 from engine.store.tables import (
     HumanTaskRow,
     InstanceRecord,
@@ -142,12 +143,12 @@ def overdue(session: Session, now: datetime) -> tuple[list[dict[str, Any]], list
         {"username": u, "name": people.get(u, u), "tasks": n}
         for u, n in sorted(by_person, key=lambda r: (-r[1], r[0]))
     ]
-    unnamed: dict[str, str] = {}  # a group since removed: its key
     group_rows = [
         {
             "group": name,
-            "name": groups.get(name, unnamed).get("zh", name),
-            "name_en": groups.get(name, unnamed).get("en", name),
+            # a group since removed is shown by its key
+            "name": groups[name]["zh"] if name in groups else name,
+            "name_en": groups[name]["en"] if name in groups else name,
             "tasks": n,
         }
         for name, n in sorted(by_group, key=lambda r: (-r[1], r[0]))

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -36,9 +35,7 @@ from engine.read.names import process_names
 from engine.store.tables import (
     HumanTaskRow,
     InstanceRecord,
-    ProcessVersionRecord,
     UserRecord,
-    VersionFileRecord,
 )
 from engine.time_range import clamped
 
@@ -342,51 +339,3 @@ def highlights(detail: dict[str, Any], passed: Iterable[str] | None = None) -> H
         if incident["resolved_at"] is None and incident["element_id"]:
             out.errors.add(incident["element_id"])
     return out
-
-
-def version_bpmn(session: Session, version_id: int) -> tuple[str, str] | None:
-    """(file name, XML) of the version's BPMN file."""
-    version = session.get(ProcessVersionRecord, version_id)
-    if version is None:
-        return None
-    content = session.scalar(
-        select(VersionFileRecord.content).where(
-            VersionFileRecord.version_id == version_id,
-            VersionFileRecord.name == version.bpmn_file,
-        )
-    )
-    return (version.bpmn_file, content) if content is not None else None
-
-
-def version_tag(session: Session, version_id: int) -> str | None:
-    """What names a version's files (their content hash): the same tag, the same diagram."""
-    version = session.get(ProcessVersionRecord, version_id)
-    return version.content_hash if version is not None else None
-
-
-def element_names(session: Session, version_id: int, xml: str | None = None) -> dict[str, str]:
-    """Element id -> name from the version's BPMN (for timers, incidents and the timeline)."""
-    if xml is None:
-        found = version_bpmn(session, version_id)
-        if found is None:
-            return {}
-        xml = found[1]
-    return dict(_names(xml))
-
-
-@lru_cache(maxsize=32)
-def _names(xml: str) -> tuple[tuple[str, str], ...]:
-    from engine.bpmn.specs import BPMN_NS, read_xml
-
-    try:
-        root = read_xml(xml, "model.bpmn")
-    except Exception:
-        return ()
-    out: dict[str, str] = {}
-    for el in root.iter():
-        if not isinstance(el.tag, str) or not el.tag.startswith(f"{{{BPMN_NS}}}"):
-            continue
-        ident, name = el.get("id"), el.get("name")
-        if ident and name:
-            out[ident] = " ".join(name.split())
-    return tuple(out.items())

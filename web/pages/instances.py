@@ -21,7 +21,7 @@ from engine import operations
 from engine.access import instance_for, instance_permissions
 from engine.bpmn.layout import with_diagram
 from engine.errors import Forbidden, NotFound, PlanflowError
-from engine.read import data_view, instance_view, queries
+from engine.read import data_view, instance_view, queries, version_files
 from engine.read import names as naming
 from engine.read.instance_detail import ACTION_AUDIT
 from engine.usecases import control
@@ -185,8 +185,8 @@ def instance_detail(instance_id: int) -> str:
         record = instance_for(session, actor, "view", instance_id)
         detail = queries.monitored(ctx, session, record, everything)
         may = instance_permissions(session, actor, record, ("retry", "suspend", "terminate"))
-        found = instance_view.version_bpmn(session, record.version_id)
-        names = instance_view.element_names(session, record.version_id, found[1] if found else "")
+        tag = version_files.version_tag(session, record.version_id)
+        names = version_files.element_names(session, record.version_id, tag)
         passed = list(record.passed_elements or ())
         process_name = naming.process_names(session).get(record.model_key, record.model_key)
         data = data_view.reader(ctx, session, record.version_id, current_language() == "en")
@@ -228,7 +228,7 @@ def instance_detail(instance_id: int) -> str:
         now=now,
         diagram={
             # fetched by the viewer (instance_diagram): a diagram is often most of the page
-            "src": url_for("pages.instance_diagram", instance_id=instance_id) if found else None,
+            "src": url_for("pages.instance_diagram", instance_id=instance_id) if tag else None,
             "highlights": highlights,
             "labels": {
                 "due": translate("manage.diagram.due"),
@@ -251,9 +251,9 @@ def instance_diagram(instance_id: int) -> Response:
     A release that lays out DI-less files differently shows once the browser's copy is gone."""
     with unit_of_work() as session:
         record = instance_for(session, the_actor(), "view", instance_id)
-        tag = instance_view.version_tag(session, record.version_id)
+        tag = version_files.version_tag(session, record.version_id)
         known = tag is not None and request.if_none_match.contains(tag)
-        found = None if known else instance_view.version_bpmn(session, record.version_id)
+        found = None if known else version_files.version_bpmn(session, record.version_id)
     if known:
         response = Response(status=304)
     elif tag is not None and found is not None:

@@ -18,7 +18,7 @@ from engine.read.inbox import (
     Listing,
     paged,
 )
-from engine.read.names import everyone, process_names, user_names
+from engine.read.names import process_names, user_names
 from engine.read.step_history import HISTORY_SHOWN, step_history
 from engine.store import instance_state as store
 from engine.store.records_ops import InstanceCcRecord
@@ -77,10 +77,11 @@ def cc_context(
     item = session.get(InstanceCcRecord, cc_id)
     assert item is not None  # cc_detail found it
     open_tasks = [t for t in detail["tasks"] if t["status"] in ("open", "on_hold")]
-    everybody = everyone(session)
-    history, earlier, _, _ = step_history(
-        session, model, record.id, "", everybody, ctx.settings.zone,
+    # the people the page names, read with its history's
+    history, earlier, _, everybody = step_history(
+        session, model, record.id, "", ctx.settings.zone,
         latest=None if all_steps else HISTORY_SHOWN,
+        also=(item.cc_by, record.started_by, record.data, [t["assignee"] for t in open_tasks]),
     )
     for entry in history:
         entry["actor_name"] = everybody.get(entry["actor"] or "", entry["actor"])

@@ -149,10 +149,18 @@ class DataReader:
 
 
 def reader(
-    ctx: EngineContext, session: Session, version_id: int, english: bool = False
+    ctx: EngineContext,
+    session: Session,
+    version_id: int,
+    english: bool = False,
+    people: Mapping[str, str] | None = None,
 ) -> DataReader:
+    """``people``: the names of those the data shown mentions (`names.names_mentioned`), when
+    the caller knows what it shows (one instance's page); every account otherwise (a list)."""
     model = store.parsed_model(ctx, session, version_id)
     return DataReader(
-        model_labels(model), everyone(session), group_names(session, english=english),
+        model_labels(model),
+        everyone(session) if people is None else people,
+        group_names(session, english=english),
         ctx.settings.zone,
     )

@@ -8,7 +8,7 @@ opening of its task page grow with the project's age (116 steps, 93 KB after 104
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import tzinfo
 from typing import Any, NamedTuple
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.bpmn.specs import ParsedModel
 from engine.read.form_view import form_values
+from engine.read.names import names_mentioned
 from engine.store.audit_log import among_latest
 from engine.store.tables import AuditRecord
 
@@ -55,12 +56,13 @@ _LATEST = (
 class StepHistory(NamedTuple):
     """``entries``: the steps shown, oldest first; ``earlier``: how many older steps are not
     among them; ``submitted``: what the task asked about submitted (None if it has not, or no
-    task was asked about), shown or not; ``named``: everyone who did a shown step."""
+    task was asked about), shown or not; ``people``: username -> name for everyone the shown
+    steps mention (who did them, the people their values name) and the caller's ``also``."""
 
     entries: list[dict[str, Any]]
     earlier: int
     submitted: dict[str, Any] | None
-    named: list[str | None]
+    people: dict[str, str]
 
 
 def step_history(
@@ -68,13 +70,15 @@ def step_history(
     model: ParsedModel,
     instance_id: int,
     task_id: str,
-    names: dict[str, str],
     zone: tzinfo,
     latest: int | None = None,
+    *,
+    also: Iterable[Any] = (),
 ) -> StepHistory:
     """The instance's start and completed steps with the values each entered (times in
     ``zone``): all of them, or the ``latest`` ones (at least one); ``task_id``: the task whose
-    submission `StepHistory.submitted` is (``""`` for none)."""
+    submission `StepHistory.submitted` is (``""`` for none); ``also``: what else the page
+    shows whose people it names (read with the steps' in one statement)."""
     if latest is None:
         rows = session.execute(_ALL, {"instance_id": instance_id}).all()
         total, shown = len(rows), rows
@@ -86,23 +90,31 @@ def step_history(
         total = rows[0][1] if rows else 0
         # The task's own step may be older than the latest ones: its values, not shown.
         shown = rows[-latest:]
-    history = []
     submitted: dict[str, Any] | None = None
     first_shown = len(rows) - len(shown)
+    entered: list[tuple[Any, Mapping[str, Any]]] = []
     for i, (entry, *_) in enumerate(rows):
         details = entry.details or {}
         data = details.get("data") if isinstance(details.get("data"), Mapping) else {}
         if entry.action != "started" and entry.task_id == task_id:
             submitted = dict(data)
-        if i < first_shown:
-            continue
+        if i >= first_shown:
+            entered.append((entry, data))
+    people = names_mentioned(
+        session,
+        [entry.actor for entry, _ in entered],
+        [data for entry, data in entered if entry.action != "started"],  # a start shows none
+        *also,
+    )
+    history = []
+    for entry, data in entered:
         if entry.action == "started":
             fields: list[dict[str, Any]] = []
             name = None
         else:
             step = model.steps.get(entry.element_id or "")
-            fields = form_values(model.form_for(entry.element_id or ""), data, names, zone)
-            name = details.get("name") or (step.name if step else entry.element_id)
+            fields = form_values(model.form_for(entry.element_id or ""), data, people, zone)
+            name = (entry.details or {}).get("name") or (step.name if step else entry.element_id)
         history.append({
             "action": entry.action,
             "at": entry.at,
@@ -111,4 +123,4 @@ def step_history(
             "fields": fields,
             "current": entry.task_id == task_id,
         })
-    return StepHistory(history, total - len(shown), submitted, [row[0].actor for row in shown])
+    return StepHistory(history, total - len(shown), submitted, people)

@@ -21,7 +21,7 @@ from engine.bpmn.specs import ParsedModel
 from engine.people.accounts import Actor
 from engine.read.form_view import form_values
 from engine.read.inbox import ENDED, task_item
-from engine.read.names import everyone, process_names, user_names
+from engine.read.names import process_names, user_names
 from engine.read.queries import task_dict
 from engine.read.step_history import HISTORY_SHOWN, step_history
 from engine.store import instance_state as store
@@ -220,12 +220,13 @@ def task_view(
     task = opened or opened_task(ctx, session, actor, task_id)
     row, record, model = task.row, task.record, task.model
     names = process_names(session)
-    everybody = everyone(session)
-    history, earlier, submitted, named = step_history(
-        session, model, record.id, row.id, everybody, ctx.settings.zone,
+    # the people the page names, read with its history's: who started it, who holds the task,
+    # the values of its key data
+    history, earlier, submitted, people = step_history(
+        session, model, record.id, row.id, ctx.settings.zone,
         latest=None if all_steps else HISTORY_SHOWN,
+        also=(record.started_by, row.assignee, row.completed_by, task.data),
     )
-    people = user_names(session, [record.started_by, row.assignee, row.completed_by, *named])
     for entry in history:
         entry["actor_name"] = people.get(entry["actor"] or "", entry["actor"])
     signed = signing(session, model, row, task.data) if row.form_file is None else None
@@ -263,7 +264,7 @@ def task_view(
         "signing": signed,
         "reopened": reopened(session, record.id, row.id),
         "review_document": review_document(session, model, record.id, row.element_id),
-        "key_data": form_values(start_form, task.data, everybody, ctx.settings.zone),
+        "key_data": form_values(start_form, task.data, people, ctx.settings.zone),
         "history": history,
         "history_earlier": earlier,
         "history_shown": HISTORY_SHOWN,

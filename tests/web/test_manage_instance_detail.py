@@ -104,3 +104,34 @@ def test_the_page_reads_each_name_table_once(app, client, env):
     assert sum(" FROM users" in s and "api_tokens" not in s for s in seen) == 1, seen
     assert not any(" FROM version_files" in s for s in seen), seen
     assert len(seen) <= 8, seen  # 10 before the groups were read once, 9 before the names kept
+
+
+def test_the_page_names_the_people_it_mentions_and_reads_only_theirs(app, client, env):
+    """Its starter, who did each step and the people in its data, by name — deactivated
+    accounts too — asked for by name, not every account (there is a bystander)."""
+    from sqlalchemy import update
+
+    from engine.store.tables import UserRecord
+    from tests.conftest import add_test_user
+
+    iid = start(env, "alice")
+    complete_open(env, iid, "alice", {"description": "预算说明"})
+    with transaction(env.sessions) as s:
+        s.execute(update(UserRecord).where(UserRecord.username == "alice").values(
+            display_name="王小丽", is_active=False))
+        add_test_user(s, "bystander", display_name="路人甲", now=env.clock.now())
+    login(client, "mgr")
+    seen: list[str] = []
+
+    def statement(_conn, _cursor, text_, *_args) -> None:
+        seen.append(" ".join(text_.split()))
+
+    event.listen(env.db, "before_cursor_execute", statement)
+    try:
+        html = text(client.get(f"/instances/{iid}"))
+    finally:
+        event.remove(env.db, "before_cursor_execute", statement)
+    assert "王小丽" in html  # the starter (header, data's 发起人, the timeline's actor)
+    assert ">alice<" not in html
+    [users] = [x for x in seen if " FROM users" in x and "api_tokens" not in x]
+    assert " IN (" in users, users  # the names it mentions, not every account

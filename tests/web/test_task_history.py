@@ -34,9 +34,9 @@ def test_the_latest_steps_and_the_submission_of_an_older_one(ctx):
         record = store.get_instance(s, iid)
         model = store.parsed_model(ctx, s, record.version_id)
         zone = ctx.settings.zone
-        every = step_history(s, model, iid, submits[0], {}, zone)
-        latest = step_history(s, model, iid, submits[0], {}, zone, latest=3)
-        none_asked = step_history(s, model, iid, "", {}, zone, latest=3)
+        every = step_history(s, model, iid, submits[0], zone)
+        latest = step_history(s, model, iid, submits[0], zone, latest=3)
+        none_asked = step_history(s, model, iid, "", zone, latest=3)
     assert len(every.entries) == 7 and every.earlier == 0
     assert every.entries[0]["action"] == "started" and every.entries[1]["current"]
     # the latest three, oldest first: round 2's submit, its 退回, nothing of round 0
@@ -46,7 +46,8 @@ def test_the_latest_steps_and_the_submission_of_an_older_one(ctx):
     # what the first submit task entered, though its step is not among those shown
     assert latest.submitted == every.submitted == {"description": "第0轮"}
     assert none_asked.entries == latest.entries and none_asked.submitted is None
-    assert latest.named == ["mgr", "alice", "mgr"]
+    # the people of the steps shown, by name (the fixture's display names)
+    assert latest.people == {"mgr": "Mgr", "alice": "Alice"}
 
 
 def test_the_task_page_shows_the_latest_steps_and_links_to_all(app, ctx):

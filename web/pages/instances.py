@@ -189,7 +189,11 @@ def instance_detail(instance_id: int) -> str:
         names = version_files.element_names(session, record.version_id, tag)
         passed = list(record.passed_elements or ())
         process_name = naming.process_names(session).get(record.model_key, record.model_key)
-        data = data_view.reader(ctx, session, record.version_id, current_language() == "en")
+        # the people its data, timeline and tasks mention, by name (not every account)
+        data = data_view.reader(
+            ctx, session, record.version_id, current_language() == "en",
+            people=naming.names_mentioned(session, detail),
+        )
         groups = data.groups  # the names the data shows are the timeline's (read once)
         actions = message_actions(session, actor, record)
     people = dict(data.people)

@@ -45,12 +45,23 @@ def create_app(
     ctx = context or build_context(settings, clock=clock)
     app.extensions["planflow"] = ctx
 
-    from web import api, core, errors, i18n, pages, session_auth, shown_times, strict_input
+    from web import (
+        api,
+        core,
+        errors,
+        i18n,
+        pages,
+        person_options,
+        session_auth,
+        shown_times,
+        strict_input,
+    )
 
     core.init_app(app)
     errors.init_app(app)
     i18n.init_app(app)
     shown_times.init_app(app)
+    person_options.init_app(app)
     session_auth.init_app(app)
     strict_input.init_app(app)
     api.init_app(app)

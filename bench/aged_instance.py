@@ -16,6 +16,7 @@ from common import PASSWORD, Row
 from web import create_app
 
 ROUNDS = 15
+ACCOUNTS = 5_000
 BENCH = "5 long-running state"
 
 
@@ -50,6 +51,16 @@ def rows(ctx: Any, iid: int, report_task: str, weeks: int) -> list[Row]:
     shown = client.get(path, headers=auth).get_json()
     acted = iter(["suspend", "resume"] * ROUNDS)
     act_ms, act_kb = _median(lambda: client.post(f"{path}/{next(acted)}", headers=auth, json={}))
+    if next(acted) == "resume":  # an odd number of rounds left it suspended
+        assert client.post(f"{path}/resume", headers=auth, json={}).status_code == 200
+    # the same pages in a company of 5,000 more accounts (the pages name the people they
+    # mention; the person pickers list everyone who can receive a task)
+    _add_accounts(ctx, ACCOUNTS)
+    crowd = iter([page, f"/instances/{iid}"] * ROUNDS)
+    clients = iter([client, monitor] * ROUNDS)
+    both = _samples(lambda: next(clients).get(next(crowd)), 2 * ROUNDS)
+    crowd_page_ms, crowd_page_kb = _medians(both[0::2])
+    crowd_instance_ms, crowd_instance_kb = _medians(both[1::2])
     return [
         Row(BENCH, f"task page of the weekly report after {weeks} weeks", page_ms, "ms", "",
             None, f"{page_kb:.0f} KB; as its A角 (the latest steps of the history, form, 退回 "
@@ -72,7 +83,28 @@ def rows(ctx: Any, iid: int, report_task: str, weeks: int) -> list[Row]:
             f"(GET, all {len(shown['audit'])} audit entries and {len(shown['tasks'])} tasks): "
             f"{read_ms:.1f} ms, {read_kb:.0f} KB; thread CPU, Flask test client, median of "
             f"{ROUNDS} each"),
+        Row(BENCH, f"task page and instance page with {ACCOUNTS:,} more accounts",
+            crowd_page_ms, "ms", "", None,
+            f"task page {crowd_page_kb:.0f} KB (without them: {page_ms:.1f} ms, "
+            f"{page_kb:.0f} KB); instance page {crowd_instance_ms:.1f} ms, "
+            f"{crowd_instance_kb:.0f} KB (without them: {instance_ms:.1f} ms, "
+            f"{instance_kb:.0f} KB); active accounts, none in a group; thread CPU, Flask test "
+            f"client, median of {ROUNDS} each, interleaved"),
     ]
+
+
+def _add_accounts(ctx: Any, n: int) -> None:
+    """``n`` accounts in one INSERT (a hash that matches no password: nobody logs in)."""
+    from sqlalchemy import insert
+
+    from engine.store.db import transaction
+    from engine.store.tables import UserRecord
+
+    now = ctx.clock.now()
+    rows = [{"username": f"staff{i:05d}", "display_name": f"员工{i}", "password_hash": "-",
+             "is_active": True, "is_admin": False, "created_at": now} for i in range(n)]
+    with transaction(ctx.sessions) as s:
+        s.execute(insert(UserRecord.__table__), rows)
 
 
 def _median(request: Callable[[], Any]) -> tuple[float, float]:

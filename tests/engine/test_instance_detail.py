@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from engine.context import EngineContext
 from engine.errors import NotFound
@@ -27,6 +27,7 @@ from engine.store.tables import (
 )
 from engine.usecases import instances
 from tests.conftest import deploy_fixture
+from tests.sql_log import statements_run
 
 
 def _start_with_history(ctx: EngineContext, staff: dict[str, Actor]) -> int:
@@ -124,38 +125,22 @@ def test_detail_is_what_the_tables_hold(ctx: EngineContext, staff: dict[str, Act
 
 def test_detail_reads_in_one_statement(ctx: EngineContext, staff: dict[str, Actor]) -> None:
     iid = _start_with_history(ctx, staff)
-    seen: list[str] = []
-
-    def log(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
-        seen.append(statement)
-
     with transaction(ctx.sessions) as s:
         # As after a start or completion: the record is in hand (held: the map is weak).
         record = s.get(InstanceRecord, iid)
         assert record is not None
-        event.listen(ctx.db, "before_cursor_execute", log)
-        try:
+        with statements_run(ctx.db) as seen:
             queries.get_instance(ctx, s, staff["mgr"], iid)
-        finally:
-            event.remove(ctx.db, "before_cursor_execute", log)
     assert len(seen) == 1, seen
     assert "human_tasks" in seen[0] and "audit_log" in seen[0]
 
 
 def _read(ctx: EngineContext, actor: Actor, iid: int, acted: bool) -> tuple[Any, list[str]]:
-    seen: list[str] = []
-
-    def log(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
-        seen.append(statement)
-
     with transaction(ctx.sessions) as s:
         record = s.get(InstanceRecord, iid)  # in hand, as after an action
         assert record is not None
-        event.listen(ctx.db, "before_cursor_execute", log)
-        try:
+        with statements_run(ctx.db) as seen:
             detail = queries.get_instance(ctx, s, actor, iid, latest=acted)
-        finally:
-            event.remove(ctx.db, "before_cursor_execute", log)
     return detail, seen
 
 

@@ -3,24 +3,14 @@ the instance, task and 抄送 pages used to read every account on each opening."
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from engine.context import EngineContext
 from engine.read.names import everyone, names_mentioned
 from engine.store.db import transaction
 from engine.store.tables import UserRecord
 from tests.conftest import make_staff
-
-
-def _statements(ctx: EngineContext) -> tuple[list[str], Any]:
-    seen: list[str] = []
-
-    def statement(_conn: Any, _cursor: Any, text_: str, *_args: Any) -> None:
-        seen.append(" ".join(text_.split()))
-
-    return seen, statement
+from tests.sql_log import statements_run
 
 
 def test_every_string_at_any_depth_and_deactivated_accounts_too(ctx: EngineContext) -> None:
@@ -34,13 +24,8 @@ def test_every_string_at_any_depth_and_deactivated_accounts_too(ctx: EngineConte
         "count": 5,
         "when": None,
     }
-    seen, statement = _statements(ctx)
-    event.listen(ctx.db, "before_cursor_execute", statement)
-    try:
-        with transaction(ctx.sessions) as s:
-            named = names_mentioned(s, shown, "nobody", None)
-    finally:
-        event.remove(ctx.db, "before_cursor_execute", statement)
+    with statements_run(ctx.db) as seen, transaction(ctx.sessions) as s:
+        named = names_mentioned(s, shown, "nobody", None)
     assert named == {"alice": "Alice", "mgr": "Mgr"}  # mgr is deactivated and still named
     [read] = seen
     assert " IN (" in read and "alice alice" not in str(read)

@@ -3,9 +3,7 @@ version (a redeployed model with a renamed step names it anew)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from engine.context import EngineContext
 from engine.read.version_files import element_names, version_tag
@@ -13,6 +11,7 @@ from engine.store.db import transaction
 from engine.store.tables import ProcessVersionRecord
 from engine.usecases.deploy import Upload, deploy, uploads_from_paths
 from tests.conftest import MODELS
+from tests.sql_log import statements_run
 
 
 def _versions(ctx: EngineContext) -> list[int]:
@@ -36,22 +35,14 @@ def test_names_are_read_once_per_tag_and_right_for_each_version(ctx: EngineConte
     _redeploy_renamed(ctx, 'name="经理审批"', 'name="部门经理审批"')
     first, second = _versions(ctx)
     rounds: list[list[str]] = []
-
-    def statement(_conn: Any, _cursor: Any, text_: str, *_args: Any) -> None:
-        rounds[-1].append(" ".join(text_.split()))
-
-    event.listen(ctx.db, "before_cursor_execute", statement)
-    try:
-        for _ in range(2):
-            rounds.append([])
-            with transaction(ctx.sessions) as s:
-                assert element_names(s, first)["review"] == "经理审批"
-                assert element_names(s, second)["review"] == "部门经理审批"
-                assert element_names(s, first)["submit"] == "提交说明"
-                assert version_tag(s, first) != version_tag(s, second)
-                assert element_names(s, 10_000) == {}  # no such version
-    finally:
-        event.remove(ctx.db, "before_cursor_execute", statement)
+    for _ in range(2):
+        with statements_run(ctx.db) as seen, transaction(ctx.sessions) as s:
+            assert element_names(s, first)["review"] == "经理审批"
+            assert element_names(s, second)["review"] == "部门经理审批"
+            assert element_names(s, first)["submit"] == "提交说明"
+            assert version_tag(s, first) != version_tag(s, second)
+            assert element_names(s, 10_000) == {}  # no such version
+        rounds.append(seen)
     files = [[x for x in seen if " FROM version_files" in x] for seen in rounds]
     # the first round reads each version's file at most once (another test may have left the
     # same tag's names), the second, in a new session, reads none

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from engine.access import may_view_instance, participants
 from engine.context import EngineContext
@@ -20,6 +20,7 @@ from engine.store.records_ops import OPS_TABLES
 from engine.store.tables import HumanTaskRow, InstanceRecord
 from engine.usecases import instances
 from tests.conftest import PASSWORD, add_test_user, deploy_fixture
+from tests.sql_log import statements_run
 
 
 @pytest.fixture
@@ -107,19 +108,11 @@ def test_the_check_is_one_query_and_participants_lists_everyone(ctx, world):
     with transaction(ctx.sessions) as s:
         cc.cc(ctx, s, world["alice"], iid, ["req"])
         absence.mark_away(ctx, s, world["alice"], "alice", deputy="fin")
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:
-        statements.append(statement)
-
     with transaction(ctx.sessions) as s:
         record = s.get(InstanceRecord, iid)
-        event.listen(ctx.db, "before_cursor_execute", count)
-        try:
+        with statements_run(ctx.db) as statements:
             assert may_view_instance(s, world["req"], record)
             assert not may_view_instance(s, world["zhang"], record)
-        finally:
-            event.remove(ctx.db, "before_cursor_execute", count)
         assert len(statements) == 2  # one per check
         assert {"alice", "req", "fin"} <= participants(s, record)
         assert "zhang" not in participants(s, record)

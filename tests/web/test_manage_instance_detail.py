@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from engine.store.db import transaction
 from tests.pages import login
+from tests.sql_log import statements_run
 from tests.web.manage_helpers import (
     XSS,
     complete_open,
@@ -90,16 +91,8 @@ def test_the_page_reads_each_name_table_once(app, client, env):
     complete_open(env, iid, "alice", {"description": "预算说明"})
     login(client, "mgr")
     client.get(f"/instances/{iid}")  # warm: the model parsed
-    seen: list[str] = []
-
-    def statement(_conn, _cursor, text_, *_args) -> None:
-        seen.append(" ".join(text_.split()))
-
-    event.listen(env.db, "before_cursor_execute", statement)
-    try:
+    with statements_run(env.db) as seen:
         assert client.get(f"/instances/{iid}").status_code == 200
-    finally:
-        event.remove(env.db, "before_cursor_execute", statement)
     assert sum(" FROM groups" in s for s in seen) == 1, seen
     assert sum(" FROM users" in s and "api_tokens" not in s for s in seen) == 1, seen
     assert not any(" FROM version_files" in s for s in seen), seen
@@ -121,16 +114,8 @@ def test_the_page_names_the_people_it_mentions_and_reads_only_theirs(app, client
             display_name="王小丽", is_active=False))
         add_test_user(s, "bystander", display_name="路人甲", now=env.clock.now())
     login(client, "mgr")
-    seen: list[str] = []
-
-    def statement(_conn, _cursor, text_, *_args) -> None:
-        seen.append(" ".join(text_.split()))
-
-    event.listen(env.db, "before_cursor_execute", statement)
-    try:
+    with statements_run(env.db) as seen:
         html = text(client.get(f"/instances/{iid}"))
-    finally:
-        event.remove(env.db, "before_cursor_execute", statement)
     assert "王小丽" in html  # the starter (header, data's 发起人, the timeline's actor)
     assert ">alice<" not in html
     [users] = [x for x in seen if " FROM users" in x and "api_tokens" not in x]

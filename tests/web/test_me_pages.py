@@ -121,9 +121,10 @@ def test_opening_a_copy_is_read_only_and_marks_it_read(app, ctx):
 def test_a_copy_names_the_people_it_mentions_and_reads_only_theirs(app, ctx):
     """Who copied it, who started the instance (since deactivated) and who holds its open
     step, by name; the accounts asked for by name, not every account."""
-    from sqlalchemy import event, update
+    from sqlalchemy import update
 
     from engine.store.tables import UserRecord
+    from tests.sql_log import statements_run
 
     iid = start(ctx, "品牌周")
     copy_to(ctx, iid, "req")
@@ -132,16 +133,8 @@ def test_a_copy_names_the_people_it_mentions_and_reads_only_theirs(app, ctx):
             display_name="王小丽", is_active=False))
     req = as_user(app, "req")
     (copy_id,) = cc_ids(html(req.get("/cc")))
-    seen: list[str] = []
-
-    def statement(_conn, _cursor, text_, *_args) -> None:
-        seen.append(" ".join(text_.split()))
-
-    event.listen(ctx.db, "before_cursor_execute", statement)
-    try:
+    with statements_run(ctx.db) as seen:
         page = html(req.get(f"/cc/{copy_id}"))
-    finally:
-        event.remove(ctx.db, "before_cursor_execute", statement)
     assert page.count("王小丽") >= 2 and ">alice<" not in page  # copied by, started by
     users = [x for x in seen if " FROM users" in x and "api_tokens" not in x]
     assert users and all(" IN (" in x for x in users), users

@@ -44,5 +44,4 @@ def person_options(people: Iterable[Mapping[str, str]], selected: Iterable[str |
 
 
 def init_app(app: Flask) -> None:
-    app.add_template_global(person_options, "person_options_html")
-
+    app.add_template_global(person_options, "person_options")

@@ -43,13 +43,13 @@ def test_the_operations_pickers_share_one_build(app: Any, ctx: Any, monkeypatch:
     """A manager's panel has two pickers (转办, 抄送); their options are built once."""
     _, submits = sent_back(ctx, 1)
     built: list[int] = []
-    real = app.jinja_env.globals["person_options_html"]
+    real = app.jinja_env.globals["person_options"]
 
     def counted(people: Any, selected: Any = ()) -> Any:
         built.append(len(people))
         return real(people, selected)
 
-    monkeypatch.setitem(app.jinja_env.globals, "person_options_html", counted)
+    monkeypatch.setitem(app.jinja_env.globals, "person_options", counted)
     page = as_user(app, "mgr").get(f"/tasks/{submits[-1]}").get_data(as_text=True)
     assert page.count("data-person-picker ") == 2
     assert len(built) == 1 and built[0] >= 5, built

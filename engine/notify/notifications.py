@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from engine.notify import ops_settings
 from engine.notify.outbox import OutboxDispatcher, outbox_row
 from engine.notify.render import Message, display_names, render
+from engine.store.prepared import Prepared
 from engine.store.records_ops import NotificationRecord
 from engine.store.tables import MembershipRecord, UserRecord
 
@@ -97,7 +98,7 @@ def publish(ctx: EngineContext, session: Session, event: str, payload: dict[str,
     return ctx.notifier.notify(session, event, payload)
 
 
-_INSERT_NOTIFICATIONS = insert(NotificationRecord.__table__)
+_INSERT_NOTIFICATIONS = Prepared(insert(NotificationRecord.__table__))
 
 # Nudges about one task: a repeat reaching someone who has not read the last one replaces it
 # (newest text, counted in `repeats`) instead of stacking up in the bell.
@@ -133,7 +134,7 @@ def _to_bell(
             setattr(row, key, value)
         row.repeats = (row.repeats or 0) + 1
     if new:  # one executemany; ORM objects would cost an INSERT each on SQLite (RETURNING ids)
-        session.execute(_INSERT_NOTIFICATIONS, new)
+        _INSERT_NOTIFICATIONS.run(session.connection(), new)
 
 
 _t = NotificationRecord.__table__.c

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from engine.store.prepared import Prepared
 from engine.store.tables import (
     ApiTokenRecord,
     GroupRecord,
@@ -214,7 +215,7 @@ def revoke_token(session: Session, token: str, now: datetime) -> None:
 
 # Built once: constructing a statement costs about as much as running it (every API request
 # runs this one).
-_TOKEN_ACTOR = (
+_TOKEN_ACTOR = Prepared(
     select(
         ApiTokenRecord.revoked_at,
         ApiTokenRecord.expires_at,
@@ -233,7 +234,7 @@ _TOKEN_ACTOR = (
 def actor_for_token(session: Session, token: str, now: datetime) -> Actor:
     """The token's user with their groups, in one statement."""
     # A column read on the connection: the ORM adds nothing but its per-statement cost.
-    rows = session.connection().execute(_TOKEN_ACTOR, {"token_hash": _token_hash(token)}).all()
+    rows = _TOKEN_ACTOR.rows(session.connection(), {"token_hash": _token_hash(token)})
     first = rows[0] if rows else None
     if first is None or first.revoked_at is not None or first.expires_at <= now:
         raise Unauthenticated("令牌无效或已过期 (invalid or expired token)")

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from engine.store.audit_log import among_latest
+from engine.store.prepared import Prepared
 from engine.store.records_ops import is_live
 from engine.store.tables import (
     AuditRecord,
@@ -125,8 +126,8 @@ def _detail(latest: bool) -> Any:
     )
 
 
-_DETAIL = _detail(latest=False)
-_LATEST = _detail(latest=True)
+_DETAIL = Prepared(_detail(latest=False))
+_LATEST = Prepared(_detail(latest=True))
 # Asked only when the latest entries may not be all of them: an old instance's action pays one
 # statement more, a young one (most of them) nothing for the count.
 _TOTALS = select(
@@ -160,7 +161,7 @@ def instance_detail(session: Session, instance_id: int, latest: bool = False) ->
     session.flush()
     connection = session.connection()
     params = {"instance_id": instance_id}
-    for row in connection.execute(_LATEST if latest else _DETAIL, params):
+    for row in (_LATEST if latest else _DETAIL).rows(connection, params):
         (src, id_, task_id, element_id, text1, text2, text3, text4, text5, text6, text7,
          text8, time1, time2, time3, time4, details) = row
         if src == "k":

@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session
 
+from engine.store.prepared import Prepared
 from engine.store.tables import AuditRecord, InstanceRecord
 from engine.store.versioning import flush_record_first
 
 _COLUMNS = [c.key for c in AuditRecord.__table__.columns if c.key != "id"]
-_INSERT = insert(AuditRecord.__table__)  # built once
+_INSERT = Prepared(insert(AuditRecord.__table__))
 
 
 def _take_pending(session: Session) -> list[dict[str, Any]]:
@@ -69,4 +70,4 @@ class HeldAudits:
 def insert_audits(session: Session, rows: list[dict[str, Any]]) -> None:
     """Audit rows (column values) in one executemany, in the order given."""
     if rows:
-        session.execute(_INSERT, rows)
+        _INSERT.run(session.connection(), rows)

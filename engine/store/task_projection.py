@@ -23,6 +23,7 @@ from engine.bpmn.specs import ParsedModel
 from engine.store.audit_log import audit, audit_row
 from engine.store.held_audits import HeldAudits
 from engine.store.lane_groups import LaneGroups
+from engine.store.prepared import Prepared
 from engine.store.records_ops import is_live
 from engine.store.tables import (
     HumanTaskRow,
@@ -168,26 +169,26 @@ def attach(session: Session, task: TaskValues) -> HumanTaskRow:
 _TASK_KEYS = [attr.key for attr in sa_inspect(HumanTaskRow).column_attrs]
 _CLOSING_KEYS = ("status", "completed_at", "completed_by")
 _TASKS = HumanTaskRow.__table__
-_INSERT_TASKS = insert(_TASKS)
-_INSERT_CANDIDATES = insert(TaskCandidateRow.__table__)
-_CLOSE = (
+_INSERT_TASKS = Prepared(insert(_TASKS))
+_INSERT_CANDIDATES = Prepared(insert(TaskCandidateRow.__table__))
+_CLOSE = Prepared(
     update(_TASKS)
     .where(_TASKS.c.id == bindparam("b_id"))
     .values({key: bindparam(key) for key in _CLOSING_KEYS})
 )
 
 
-def _upsert(dialect: str) -> Any:
+def _upsert(dialect: str) -> Prepared:
     """New rows and closed ones in one statement: a closed row conflicts on its id and takes
     only its closing columns (SQLite and PostgreSQL spell this the same way). Only a live row
     is updated: a new row whose id names a row already closed is left out, and `_write`
     counts it (a plain INSERT failed there too)."""
     stmt = (sqlite_insert if dialect == "sqlite" else pg_insert)(_TASKS)
-    return stmt.on_conflict_do_update(
+    return Prepared(stmt.on_conflict_do_update(
         index_elements=[_TASKS.c.id],
         set_={key: getattr(stmt.excluded, key) for key in _CLOSING_KEYS},
         where=is_live(_TASKS.c.status),
-    ).execution_options(preserve_rowcount=True)
+    ).execution_options(preserve_rowcount=True))
 
 
 _UPSERTS = {name: _upsert(name) for name in ("sqlite", "postgresql")}
@@ -231,20 +232,20 @@ def _write(
     upsert = _UPSERTS.get(connection.dialect.name)
     if closing and new and upsert is not None:
         rows = new + [{**_values(row), **values} for row, values in closing]
-        if connection.execute(upsert, rows).rowcount != len(rows):
+        if upsert.run(connection, rows).rowcount != len(rows):
             raise RuntimeError(
                 f"instance {created[0].instance_id}: a new task row's id names a closed row "
                 "(the engine made a finished task ready again without a new id)"
             )
     else:
         if closing:
-            connection.execute(_CLOSE, [{"b_id": row.id, **values} for row, values in closing])
+            _CLOSE.run(connection, [{"b_id": row.id, **values} for row, values in closing])
         if new:
-            connection.execute(_INSERT_TASKS, new)
+            _INSERT_TASKS.run(connection, new)
     groups = [{"task_id": row.id, "group_name": g}
               for row in created for g in groups_of.get(row.id, ())]
     if groups:
-        connection.execute(_INSERT_CANDIDATES, groups)
+        _INSERT_CANDIDATES.run(connection, groups)
     for row, values in closing:
         for key, value in values.items():
             set_committed_value(row, key, value)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn.runtime import waiting_timers
 from engine.store.held_audits import insert_audits
+from engine.store.prepared import Prepared
 from engine.store.tables import IncidentRecord, InstanceRecord, TimerRow
 
 
@@ -166,7 +167,7 @@ _DELETE = delete(TimerRow.__table__).where(
     TimerRow.__table__.c.id.in_(bindparam("ids", expanding=True))
 )
 
-_INSERT = insert(TimerRow.__table__)
+_INSERT = Prepared(insert(TimerRow.__table__))
 
 
 def sync_timers(
@@ -201,7 +202,7 @@ def sync_timers(
     elif stale:
         session.execute(_DELETE, {"ids": stale})
     if missing:  # one executemany: nothing reads these rows back as objects
-        session.execute(_INSERT, [
+        _INSERT.run(session.connection(), [
             {"instance_id": record.id, "task_id": task_id, "element_id": element, "kind": kind,
              "due_at": due}
             for task_id, element, kind, due in missing

@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, bindparam, insert, inspect, update
+from sqlalchemy import bindparam, insert, inspect, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import Conflict
+from engine.store.prepared import Prepared
 from engine.store.tables import InstanceRecord
 
 _TABLE = InstanceRecord.__table__
@@ -22,7 +23,7 @@ _COLUMNS = {attr.key: attr.columns[0] for attr in inspect(InstanceRecord).column
 _COLUMN_OF = {key: column.name for key, column in _COLUMNS.items()}
 # One UPDATE per set of changed columns, built once (building one costs about as much as
 # running it; a save changes the same few columns every time).
-_UPDATES: dict[tuple[str, ...], Update] = {}
+_UPDATES: dict[tuple[str, ...], Prepared] = {}
 
 
 def flush_checked(session: Session, record: InstanceRecord) -> None:
@@ -89,8 +90,8 @@ def write_checked(session: Session, record: InstanceRecord, values: dict[str, An
         return
     keys = tuple(sorted(changes))
     version = record.lock_version
-    result = session.connection().execute(
-        _update_of(keys),
+    result = _update_of(keys).run(
+        session.connection(),
         {**changes, "b_id": record.id, "b_version": version, "lock_version": version + 1},
     )
     if result.rowcount != 1:
@@ -103,10 +104,10 @@ def write_checked(session: Session, record: InstanceRecord, values: dict[str, An
     set_committed_value(record, "lock_version", version + 1)
 
 
-def _update_of(keys: tuple[str, ...]) -> Update:
+def _update_of(keys: tuple[str, ...]) -> Prepared:
     statement = _UPDATES.get(keys)
     if statement is None:
-        statement = _UPDATES[keys] = (
+        statement = _UPDATES[keys] = Prepared(
             update(_TABLE)
             .where(_TABLE.c.id == bindparam("b_id"),
                    _TABLE.c.lock_version == bindparam("b_version"))

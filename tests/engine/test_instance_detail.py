@@ -26,38 +26,8 @@ from engine.store.tables import (
     TimerRow,
 )
 from engine.usecases import instances
-from tests.conftest import deploy_fixture
+from tests.engine.detail_helpers import start_with_history
 from tests.sql_log import statements_run
-
-
-def _start_with_history(ctx: EngineContext, staff: dict[str, Actor]) -> int:
-    """An approval with two documents, a resolved and an open incident, two timers (inserted
-    latest-due first) and an extra audit entry with nested details."""
-    deploy_fixture(ctx)
-    now = ctx.clock.now()
-    with transaction(ctx.sessions) as s:
-        iid = instances.start(
-            ctx, s, staff["alice"], "approval_demo", {"title": "品牌周", "amount": 5000}
-        ).id
-    with transaction(ctx.sessions) as s:
-        [task_id] = s.scalars(select(HumanTaskRow.id).where(HumanTaskRow.instance_id == iid))
-        s.add_all([
-            DocumentRecord(instance_id=iid, doc_type="charter", title="《项目立项书》",
-                           content_md="# x", created_at=now),
-            DocumentRecord(instance_id=iid, doc_type="memo", title="备忘", content_md="y",
-                           created_at=now + timedelta(minutes=1)),
-            IncidentRecord(instance_id=iid, task_id=task_id, element_id="svc", message="boom",
-                           created_at=now, resolved_at=now + timedelta(hours=1)),
-            IncidentRecord(instance_id=iid, task_id=None, element_id=None, message="again",
-                           created_at=now + timedelta(hours=2)),
-            TimerRow(instance_id=iid, task_id=task_id, element_id="late", kind="timer",
-                     due_at=now + timedelta(days=3)),
-            TimerRow(instance_id=iid, task_id=task_id, element_id="soon", kind="cycle",
-                     due_at=now + timedelta(days=1)),
-            AuditRecord(instance_id=iid, at=now, actor="mgr", action="remind", task_id=task_id,
-                        element_id="submit", details={"to": ["alice"], "n": 1}),
-        ])
-    return iid
 
 
 def _expected(ctx: EngineContext, iid: int) -> dict[str, Any]:
@@ -108,7 +78,7 @@ def _expected(ctx: EngineContext, iid: int) -> dict[str, Any]:
 
 
 def test_detail_is_what_the_tables_hold(ctx: EngineContext, staff: dict[str, Actor]) -> None:
-    iid = _start_with_history(ctx, staff)
+    iid = start_with_history(ctx, staff)
     with transaction(ctx.sessions) as s:
         detail = queries.get_instance(ctx, s, staff["mgr"], iid)
     assert detail == _expected(ctx, iid)
@@ -124,7 +94,7 @@ def test_detail_is_what_the_tables_hold(ctx: EngineContext, staff: dict[str, Act
 
 
 def test_detail_reads_in_one_statement(ctx: EngineContext, staff: dict[str, Actor]) -> None:
-    iid = _start_with_history(ctx, staff)
+    iid = start_with_history(ctx, staff)
     with transaction(ctx.sessions) as s:
         # As after a start or completion: the record is in hand (held: the map is weak).
         record = s.get(InstanceRecord, iid)
@@ -147,7 +117,7 @@ def _read(ctx: EngineContext, actor: Actor, iid: int, acted: bool) -> tuple[Any,
 def test_an_actions_answer_is_the_detail_while_the_instance_is_young(
     ctx: EngineContext, staff: dict[str, Actor]
 ) -> None:
-    iid = _start_with_history(ctx, staff)
+    iid = start_with_history(ctx, staff)
     detail, seen = _read(ctx, staff["mgr"], iid, acted=True)
     assert detail == _expected(ctx, iid)
     assert len(seen) == 1, seen  # nothing to count: fewer than the latest were there
@@ -156,7 +126,7 @@ def test_an_actions_answer_is_the_detail_while_the_instance_is_young(
 def test_an_actions_answer_on_an_old_instance_is_the_latest_of_it(
     ctx: EngineContext, staff: dict[str, Actor]
 ) -> None:
-    iid = _start_with_history(ctx, staff)
+    iid = start_with_history(ctx, staff)
     now = ctx.clock.now()
     with transaction(ctx.sessions) as s:
         s.add_all([AuditRecord(instance_id=iid, at=now, actor="alice", action="data_changed",
@@ -190,7 +160,7 @@ def test_visibility_rule_unchanged(
 ) -> None:
     """The initiator, a member of the task's candidate group, managers, process owners and
     admins see it; to staff strangers it does not exist (NotFound, as for an unknown id)."""
-    iid = _start_with_history(ctx, staff)
+    iid = start_with_history(ctx, staff)
     with transaction(ctx.sessions) as s:
         if sees:
             assert queries.get_instance(ctx, s, staff[who], iid)["id"] == iid
@@ -204,7 +174,7 @@ def test_whoever_completed_a_task_still_sees_the_instance(
 ) -> None:
     """bob (not the initiator) completes the first step; the review is offered to managers only,
     so bob sees the instance through the task he completed."""
-    iid = _start_with_history(ctx, staff)
+    iid = start_with_history(ctx, staff)
     with transaction(ctx.sessions) as s:
         [task_id] = s.scalars(select(HumanTaskRow.id).where(HumanTaskRow.instance_id == iid))
         instances.claim(ctx, s, staff["bob"], task_id)

@@ -1,28 +1,31 @@
-"""Statements built once, compiled once per database and run as the driver's SQL.
+"""Statements built once, compiled once per database and run on the driver's cursor.
 
-`Connection.execute` of a Core statement costs ~90 µs of SQLAlchemy per statement on this
-machine before the database sees it (a cache key, the compiled cache's lookup, the parameters'
-construction), several times what SQLite itself takes for the row (bench/RESULTS.md); a save
-writes five or six such rows. A `Prepared` statement is compiled once per dialect and set of
-columns, its parameters are converted by the same type processors SQLAlchemy would use, and it
-runs through `Connection.exec_driver_sql` (~35 µs): the connection's events still fire (the
-SQLite writer lock, the statement counters of the tests), the transaction is the caller's.
+SQLAlchemy spends more on a statement than SQLite does (py-spy on `bench/api_cost.py`: the
+database ~6 % of a request, `Connection.execute` around it ~20 %: a cache key, the compiled
+cache's lookup, the parameters' construction, the result's set-up), and every save writes five
+or six rows. A `Prepared` statement is compiled once per dialect and set of columns; its
+parameters go through the type processors `execute` would use; it runs on the connection's
+driver cursor, in the connection's transaction, with the connection's cursor events around it
+(the SQLite writer lock of `engine.store.db`, the tests' statement counters) and the driver's
+errors raised as SQLAlchemy's. Measured: 13.30 → 12.2 M instructions per API request
+(`bench/api_instructions.py`).
 
-What it refuses, at compile time, rather than write something else than `execute` would: a
-bind that expands (``IN``), a column filled by a Python-side default the caller did not give,
-and bind names the driver would need escaped. A write's result is the driver's (its row count
-is what callers ask); a read's rows (`Prepared.rows`) go through the columns' result
-processors, as `execute` would hand them back.
+What it cannot send as `execute` would, it refuses when it compiles: a bind that expands
+(``IN``), a column with a Python-side default the caller did not give, bind names the driver
+needs escaped, and (`Prepared.rows`) a SELECT of ORM entities rather than columns. A write
+answers its row count; a read's rows go through the columns' result processors.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
-from sqlalchemy.engine import Connection, CursorResult, Dialect
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
 
@@ -39,39 +42,41 @@ class _Compiled(NamedTuple):
 
 
 class Prepared:
-    """``statement`` (an INSERT, UPDATE or DELETE; an INSERT … SELECT) run as `execute` would
-    run it, for less. One object per statement, made at import; thread-safe."""
+    """``statement`` (a write, or a SELECT of columns) run as `execute` would run it, for less.
+    One object per statement, made at import; thread-safe."""
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
-        self._options = statement.get_execution_options()
         self._compiled: dict[tuple[str, tuple[str, ...], bool], _Compiled] = {}
         self._lock = threading.Lock()
 
     def run(
         self, connection: Connection, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
-    ) -> CursorResult[Any]:
-        """Execute with one row of ``params`` or, given a list, with each (executemany)."""
+    ) -> int:
+        """Execute with one row of ``params`` or, given a list, with each (executemany); the
+        number of rows written (on every driver: the sum over an executemany's rows)."""
         rows = [params] if isinstance(params, Mapping) else list(params)
         if not rows:
             raise ValueError("Prepared.run needs at least one row of parameters")
         compiled = self.compiled_for(connection.dialect, tuple(sorted(rows[0])), len(rows) > 1)
         driver_rows = [_driver_row(compiled, row) for row in rows]
-        driver = driver_rows[0] if isinstance(params, Mapping) else driver_rows
-        return connection.exec_driver_sql(compiled.sql, driver, self._options)
+        many = len(rows) > 1  # one row is one execute, as `execute` sends it
+        with _cursor(connection, compiled.sql, driver_rows if many else driver_rows[0],
+                     many) as cursor:
+            return int(cursor.rowcount)
 
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[Any]:
         """A SELECT's rows, with its columns' result processing (named tuples)."""
         compiled = self.compiled_for(connection.dialect, (), False)
-        cursor = connection.exec_driver_sql(compiled.sql, _driver_row(compiled, params),
-                                            self._options)
         readers, row = compiled.readers, compiled.row
-        if row is None or len(cursor.cursor.description) != len(readers):  # type: ignore[union-attr]
-            # an ORM entity's columns are not its selected columns: its processors unknown
-            raise ValueError("Prepared.rows: a SELECT of plain columns only")
+        with _cursor(connection, compiled.sql, _driver_row(compiled, params), False) as cursor:
+            if row is None or len(cursor.description) != len(readers):
+                # an ORM entity's columns are not its selected columns: processors unknown
+                raise ValueError("Prepared.rows: a SELECT of plain columns only")
+            raws = cursor.fetchall()
         return [
             row(*(r(v) if r is not None else v for r, v in zip(readers, raw, strict=True)))
-            for raw in cursor.fetchall()
+            for raw in raws
         ]
 
     def compiled_for(self, dialect: Dialect, keys: tuple[str, ...], many: bool) -> _Compiled:
@@ -114,6 +119,39 @@ def _compile(
         row = namedtuple("Row", list(columns.keys()), rename=True)  # type: ignore[misc]
     return _Compiled(compiled.string, tuple(binds), bool(compiled.positional),
                      tuple(readers), row)
+
+
+@contextmanager
+def _cursor(connection: Connection, sql: str, params: Any, many: bool) -> Iterator[Any]:
+    """A driver cursor that has run ``sql`` in the connection's transaction (begun if it was
+    not, as `execute` begins it), with the connection's cursor events around it (the SQLite
+    writer lock, statement counters) and the driver's errors raised as SQLAlchemy's, as
+    `execute` raises them (a lost connection invalidated)."""
+    if not connection.in_transaction():
+        connection.begin()
+    dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    dispatch = connection.dispatch
+    try:
+        for before in dispatch.before_cursor_execute:
+            sql, params = before(connection, cursor, sql, params, None, many)
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params)
+        for after in dispatch.after_cursor_execute:
+            after(connection, cursor, sql, params, None, many)
+        yield cursor
+    except connection.dialect.loaded_dbapi.Error as err:
+        gone = connection.dialect.is_disconnect(err, dbapi, cursor)
+        if gone:
+            connection.invalidate(err)
+        raise DBAPIError.instance(sql, params, err, connection.dialect.loaded_dbapi.Error,
+                                  connection_invalidated=gone,
+                                  dialect=connection.dialect) from err
+    finally:
+        cursor.close()
 
 
 def _driver_row(compiled: _Compiled, row: Mapping[str, Any]) -> Any:

@@ -188,7 +188,7 @@ def _upsert(dialect: str) -> Prepared:
         index_elements=[_TASKS.c.id],
         set_={key: getattr(stmt.excluded, key) for key in _CLOSING_KEYS},
         where=is_live(_TASKS.c.status),
-    ).execution_options(preserve_rowcount=True))
+    ))
 
 
 _UPSERTS = {name: _upsert(name) for name in ("sqlite", "postgresql")}
@@ -232,7 +232,7 @@ def _write(
     upsert = _UPSERTS.get(connection.dialect.name)
     if closing and new and upsert is not None:
         rows = new + [{**_values(row), **values} for row, values in closing]
-        if upsert.run(connection, rows).rowcount != len(rows):
+        if upsert.run(connection, rows) != len(rows):
             raise RuntimeError(
                 f"instance {created[0].instance_id}: a new task row's id names a closed row "
                 "(the engine made a finished task ready again without a new id)"

@@ -90,11 +90,11 @@ def write_checked(session: Session, record: InstanceRecord, values: dict[str, An
         return
     keys = tuple(sorted(changes))
     version = record.lock_version
-    result = _update_of(keys).run(
+    written = _update_of(keys).run(
         session.connection(),
         {**changes, "b_id": record.id, "b_version": version, "lock_version": version + 1},
     )
-    if result.rowcount != 1:
+    if written != 1:
         raise Conflict(
             "该流程实例已被其他操作更新，请刷新后重试 (the instance was changed concurrently)",
             {"instance_id": record.id},

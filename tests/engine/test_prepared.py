@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from engine.context import EngineContext
 from engine.notify import notifications
@@ -21,6 +22,7 @@ from engine.store.db import transaction
 from engine.store.prepared import Prepared
 from engine.store.tables import AuditRecord, HumanTaskRow, TaskCandidateRow
 from tests.engine.detail_helpers import start_with_history
+from tests.sql_log import statements_run
 
 SHANGHAI = timezone(timedelta(hours=8))
 AT = datetime(2026, 12, 8, 10, 30, 15, 123456, tzinfo=SHANGHAI)
@@ -137,9 +139,9 @@ def test_the_rowcount_of_an_executemany_counts_every_row(ctx: EngineContext) -> 
                                     details={}))
         session.flush()
         ids = list(session.scalars(select(AuditRecord.id)))
-        result = statement.run(session.connection(),
-                               [{"b_id": i, "actor": "bob"} for i in [*ids, 10**6]])
-        assert result.rowcount == len(ids) == 3
+        written = statement.run(session.connection(),
+                                [{"b_id": i, "actor": "bob"} for i in [*ids, 10**6]])
+        assert written == len(ids) == 3
         session.rollback()
 
 
@@ -192,3 +194,27 @@ def test_a_prepared_read_hands_back_what_execute_hands_back(
                 prepared.statement, params).keys())
         [token_row, *_] = accounts._TOKEN_ACTOR.rows(connection, reads[2][1])
         assert token_row.username == "mgr" and token_row.revoked_at is None
+
+
+def _note(action: str = "note") -> dict[str, Any]:
+    return {"instance_id": None, "at": AT, "actor": "x", "action": action, "task_id": None,
+            "element_id": None, "details": {}}
+
+
+def test_on_the_driver_cursor_it_keeps_what_execute_gives(ctx: EngineContext) -> None:
+    """The connection's cursor events (the SQLite writer lock, counters), its transaction
+    begun as `execute` begins it, and the driver's errors raised as SQLAlchemy's."""
+    with statements_run(ctx.db) as seen, ctx.db.connect() as connection:
+        assert not connection.in_transaction()
+        assert held_audits._INSERT.run(connection, _note("kept")) == 1
+        dbapi = connection.connection.dbapi_connection
+        # SQLite: the in-process writer lock is held until the transaction ends
+        assert getattr(dbapi, "holds_writer_lock", True) is True
+        connection.commit()
+        assert getattr(dbapi, "holds_writer_lock", False) is False
+    assert [s for s in seen if s.startswith("INSERT INTO audit_log")]
+    with ctx.sessions() as session:
+        assert session.scalars(select(AuditRecord.action)).all() == ["kept"]
+    candidate = {"task_id": "no-such-task", "group_name": "g"}
+    with ctx.db.connect() as connection, pytest.raises(IntegrityError):
+        task_projection._INSERT_CANDIDATES.run(connection, [candidate])  # no such task row

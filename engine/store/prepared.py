@@ -36,8 +36,10 @@ class _Compiled(NamedTuple):
     # whether the caller must give one.
     binds: tuple[tuple[str, Callable[[Any], Any] | None, Any, bool], ...]
     positional: bool
-    # A read's columns: their processors (None: as the driver gives it) and the row type.
-    readers: tuple[Callable[[Any], Any] | None, ...]
+    # A read's columns: how many, those with a processor (place, processor; the others as
+    # the driver gives them) and the row type.
+    width: int
+    readers: tuple[tuple[int, Callable[[Any], Any]], ...]
     row: type[tuple[Any, ...]] | None
 
 
@@ -66,18 +68,22 @@ class Prepared:
             return int(cursor.rowcount)
 
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[Any]:
-        """A SELECT's rows, with its columns' result processing (named tuples)."""
-        compiled = self.compiled_for(connection.dialect, (), False)
-        readers, row = compiled.readers, compiled.row
+        """A SELECT's rows, or what a write RETURNING gives back, with the columns' result
+        processing (named tuples)."""
+        compiled = self.compiled_for(connection.dialect, tuple(sorted(params)), False)
+        readers, make = compiled.readers, compiled.row
         with _cursor(connection, compiled.sql, _driver_row(compiled, params), False) as cursor:
-            if row is None or len(cursor.description) != len(readers):
+            if make is None or len(cursor.description) != compiled.width:
                 # an ORM entity's columns are not its selected columns: processors unknown
                 raise ValueError("Prepared.rows: a SELECT of plain columns only")
             raws = cursor.fetchall()
-        return [
-            row(*(r(v) if r is not None else v for r, v in zip(readers, raw, strict=True)))
-            for raw in raws
-        ]
+        out = []
+        for raw in raws:
+            values = list(raw)
+            for at, reader in readers:
+                values[at] = reader(values[at])
+            out.append(make(*values))
+        return out
 
     def compiled_for(self, dialect: Dialect, keys: tuple[str, ...], many: bool) -> _Compiled:
         """The statement compiled for ``dialect`` with ``keys`` as the given columns, for one
@@ -111,13 +117,18 @@ def _compile(
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
         binds.append((name, processor, None if bind.required else bind.effective_value,
                       bind.required))
-    readers: list[Callable[[Any], Any] | None] = []
-    row = None
-    columns = getattr(statement, "selected_columns", None)
-    if columns is not None and not getattr(statement, "is_dml", False):
-        readers = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+    readers: list[tuple[int, Callable[[Any], Any]]] = []
+    row, width = None, 0
+    dml = getattr(statement, "is_dml", False)
+    columns = statement.exported_columns if dml else getattr(statement, "selected_columns", None)
+    if columns:
+        width = len(columns)
+        for at, column in enumerate(columns):
+            reader = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if reader is not None:
+                readers.append((at, reader))
         row = namedtuple("Row", list(columns.keys()), rename=True)  # type: ignore[misc]
-    return _Compiled(compiled.string, tuple(binds), bool(compiled.positional),
+    return _Compiled(compiled.string, tuple(binds), bool(compiled.positional), width,
                      tuple(readers), row)
 
 

@@ -38,7 +38,7 @@ def flush_checked(session: Session, record: InstanceRecord) -> None:
         ) from exc
 
 
-_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_INSERT = Prepared(insert(_TABLE).returning(_TABLE.c.id))
 
 
 def insert_record(session: Session, record: InstanceRecord) -> None:
@@ -55,9 +55,9 @@ def insert_record(session: Session, record: InstanceRecord) -> None:
             value = default.arg if default.is_scalar else default.arg(None)  # type: ignore[attr-defined]
         values[key] = value
     values["lock_version"] = 1
-    record.id = session.connection().execute(
-        _INSERT, {_COLUMNS[key].name: value for key, value in values.items()}
-    ).scalar_one()
+    [(record.id,)] = _INSERT.rows(
+        session.connection(), {_COLUMNS[key].name: value for key, value in values.items()}
+    )
     for key, value in values.items():
         setattr(record, key, value)
     make_transient_to_detached(record)

@@ -20,7 +20,7 @@ from engine.read import instance_detail
 from engine.store import held_audits, task_projection, timer_rows, versioning
 from engine.store.db import transaction
 from engine.store.prepared import Prepared
-from engine.store.tables import AuditRecord, HumanTaskRow, TaskCandidateRow
+from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord, TaskCandidateRow
 from tests.engine.detail_helpers import start_with_history
 from tests.sql_log import statements_run
 
@@ -218,3 +218,24 @@ def test_on_the_driver_cursor_it_keeps_what_execute_gives(ctx: EngineContext) ->
     candidate = {"task_id": "no-such-task", "group_name": "g"}
     with ctx.db.connect() as connection, pytest.raises(IntegrityError):
         task_projection._INSERT_CANDIDATES.run(connection, [candidate])  # no such task row
+
+
+def test_a_write_returning_sends_what_execute_sends_and_hands_back_the_id(
+    ctx: EngineContext, staff: dict[str, Actor]
+) -> None:
+    iid = start_with_history(ctx, staff)  # a version to point at
+    with ctx.sessions() as s:
+        version_id = s.get(InstanceRecord, iid).version_id
+    row = {"model_key": "approval_demo", "version_id": version_id, "version_number": 1,
+           "title": "新实例", "status": "running", "started_by": "alice", "created_at": AT,
+           "updated_at": AT, "completed_at": None, "state": "{}", "data": {"金额": 1},
+           "stage": None, "suspended": False, "passed_elements": None, "lock_version": 1}
+    prepared = versioning._INSERT
+    assert _sent(ctx, lambda c: prepared.rows(c, row)) == _sent(
+        ctx, lambda c: c.execute(prepared.statement, row))
+    with ctx.db.connect() as connection:
+        [(new_id,)] = prepared.rows(connection, row)
+        connection.commit()
+    with ctx.sessions() as s:
+        stored = s.get(InstanceRecord, new_id)
+        assert new_id > iid and stored.data == {"金额": 1} and stored.created_at == AT

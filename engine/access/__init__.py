@@ -46,19 +46,19 @@ from engine.access.instances import (
     took_part,
 )
 from engine.access.tasks import (
-    TASK_AND_INSTANCE,
     TASK_OPS,
     TaskAccess,
     allowed,
     relation,
     require_task,
     task_access,
+    with_columns,
 )
 
 __all__ = [
-    "INSTANCE_OPS", "TASK_AND_INSTANCE", "TASK_OPS", "TaskAccess", "allowed", "changeable_data",
+    "INSTANCE_OPS", "TASK_OPS", "TaskAccess", "allowed", "changeable_data",
     "denied", "instance_for", "instance_permissions", "listed_instance_ids", "may_manage_absence",
     "may_on_instance", "may_open", "may_read_definitions", "may_view_instance",
     "offered_live_task", "oversees", "owns", "participants", "relation", "require_model_owner",
-    "require_task", "task_access", "took_part",
+    "require_task", "task_access", "took_part", "with_columns",
 ]

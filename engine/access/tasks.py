@@ -6,13 +6,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import Select, and_, bindparam, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import and_, bindparam, inspect, select
+from sqlalchemy.orm import Session
 
 from engine.access.instances import denied, may_view_instance, oversees
 from engine.errors import Forbidden, NotFound
+from engine.store.loaded import column_keys, loaded, with_loaded_collection
+from engine.store.prepared import Prepared
 from engine.store.records_ops import TaskDelegationRecord
-from engine.store.tables import HumanTaskRow, InstanceRecord
+from engine.store.tables import HumanTaskRow, InstanceRecord, TaskCandidateRow
 
 if TYPE_CHECKING:
     from engine.people.accounts import Actor
@@ -122,27 +124,45 @@ def allowed(
 
 
 # The task with its candidate groups, its instance and its active delegation (if any): one
-# statement, not four (built once). A caller may add columns of its own (`task_access`).
-TASK_AND_INSTANCE = (
-    select(HumanTaskRow, InstanceRecord, TaskDelegationRecord)
+# statement, not four, of plain columns (a row per candidate group); `task_access` makes the
+# objects (`engine.store.loaded`). A caller may add columns of its own: `with_columns`.
+_KEYS = {cls: column_keys(cls) for cls in (HumanTaskRow, InstanceRecord, TaskDelegationRecord)}
+_GROUP = sum(len(keys) for keys in _KEYS.values())  # the candidate group's place in a row
+
+
+def _columns(cls: type) -> list[Any]:
+    return [getattr(cls, key) for key in _KEYS[cls]]
+
+
+_TASK_AND_INSTANCE = (
+    select(*_columns(HumanTaskRow), *_columns(InstanceRecord),
+           *_columns(TaskDelegationRecord), TaskCandidateRow.group_name)
     .join(InstanceRecord, InstanceRecord.id == HumanTaskRow.instance_id)
     .outerjoin(TaskDelegationRecord, and_(TaskDelegationRecord.task_id == HumanTaskRow.id,
                                           TaskDelegationRecord.status == "active"))
-    .options(joinedload(HumanTaskRow.candidate_groups))
+    .outerjoin(TaskCandidateRow, TaskCandidateRow.task_id == HumanTaskRow.id)
     .where(HumanTaskRow.id == bindparam("task_id"))
 )
+TASK_AND_INSTANCE = Prepared(_TASK_AND_INSTANCE)
+
+
+def with_columns(*columns: Any) -> Prepared:
+    """`TASK_AND_INSTANCE` with ``columns`` added (their values: `TaskAccess.also`)."""
+    return Prepared(_TASK_AND_INSTANCE.add_columns(*columns))
 
 
 def task_access(session: Session, actor: Actor, task_id: str,
-                statement: Select[Any] = TASK_AND_INSTANCE,
+                statement: Prepared = TASK_AND_INSTANCE,
                 params: Mapping[str, Any] | None = None) -> TaskAccess:
     """The task as the actor stands to it; NotFound if it does not exist or the actor may not
-    see its instance. ``statement``: `TASK_AND_INSTANCE` with columns a caller added (their
-    values: `TaskAccess.also`)."""
-    found = session.execute(statement, {**(params or {}), "task_id": task_id}).unique().first()
-    if found is None:
+    see its instance. ``statement``: `TASK_AND_INSTANCE`, or it `with_columns` a caller
+    added (their values: `TaskAccess.also`)."""
+    if session.autoflush:
+        session.flush()  # as the ORM's query would: what the session holds is read too
+    found = statement.rows(session.connection(), {**(params or {}), "task_id": task_id})
+    if not found:
         raise _no_task(task_id)
-    row, record, delegation, *also = found
+    row, record, delegation, also = _objects(session, found)
     rel = relation(actor, row, delegation)
     # The relation answers it without a query, or the instance rule does. A step offered to
     # the actor's group stays theirs to know after a colleague did it: a second click that
@@ -155,6 +175,30 @@ def task_access(session: Session, actor: Actor, task_id: str,
     if not visible:
         raise _no_task(task_id)
     return TaskAccess(actor, row, record, delegation, rel, tuple(also))
+
+
+def _objects(
+    session: Session, found: list[Any]
+) -> tuple[HumanTaskRow, InstanceRecord, TaskDelegationRecord | None, tuple[Any, ...]]:
+    """The task (its candidate groups loaded), instance and delegation of `TASK_AND_INSTANCE`'s
+    rows, and the added columns' values."""
+    first, at = found[0], 0
+    made: list[Any] = []
+    for cls, keys in _KEYS.items():
+        values = dict(zip(keys, first[at:at + len(keys)], strict=True))
+        at += len(keys)
+        if cls is TaskDelegationRecord and values["id"] is None:
+            made.append(None)  # no active delegation: the outer join's empty side
+            continue
+        made.append(loaded(session, cls, values))
+    row, record, delegation = made
+    groups = list(dict.fromkeys(r[_GROUP] for r in found if r[_GROUP] is not None))
+    if "candidate_groups" not in inspect(row).dict:  # not the session's already loaded one
+        with_loaded_collection(row, "candidate_groups", [
+            loaded(session, TaskCandidateRow, {"task_id": row.id, "group_name": g})
+            for g in groups
+        ])
+    return row, record, delegation, tuple(first[_GROUP + 1:])
 
 
 def require_task(session: Session, actor: Actor, op: str, task_id: str) -> TaskAccess:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.access import TASK_AND_INSTANCE, require_task, task_access
+from engine.access import require_task, task_access, with_columns
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.notify.notifications import publish
 from engine.operations.completion import advance, open_entry
@@ -44,8 +44,7 @@ if TYPE_CHECKING:
 
 # Built once per database (their JSON functions differ).
 _TASK_AND_ABOUT = {
-    dialect: TASK_AND_INSTANCE.add_columns(*about_the_instance(dialect))
-    for dialect in ("sqlite", "postgresql")
+    dialect: with_columns(*about_the_instance(dialect)) for dialect in ("sqlite", "postgresql")
 }
 
 

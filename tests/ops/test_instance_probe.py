@@ -13,9 +13,10 @@ from sqlalchemy import desc, select
 from sqlalchemy import event as event_api
 
 from engine import operations
-from engine.access import TASK_AND_INSTANCE
+from engine.access import task_access, with_columns
 from engine.operations.save_hooks import has_task_operations
 from engine.people import absence
+from engine.people.accounts import Actor
 from engine.store import instance_probe, timer_rows
 from engine.store.db import transaction
 from engine.store.records_ops import LIVE_STATUSES
@@ -25,16 +26,17 @@ from tests.conftest import FIXTURES, deploy_fixture
 from tests.ops.helpers import by_element, complete, run, start
 from tests.ops.project_helpers import PROJECT, project_fixture, research  # noqa: F401  (fixture)
 
+_ADMIN = Actor("admin", "管理员", frozenset(), True)
+
 
 def _probe(ctx, iid, now):
     """The answers read with one of the instance's tasks (the newest, open or not)."""
     with transaction(ctx.sessions) as s:
         task_id = s.scalar(select(HumanTaskRow.id).where(HumanTaskRow.instance_id == iid)
                            .order_by(desc(HumanTaskRow.created_at)).limit(1))
-        asked = TASK_AND_INSTANCE.add_columns(
-            *instance_probe.about_the_instance(s.get_bind().dialect.name))
-        found = s.execute(asked, {"task_id": task_id, "now": now}).unique().first()
-        known = instance_probe.known_about(found[3:])
+        asked = with_columns(*instance_probe.about_the_instance(s.get_bind().dialect.name))
+        found = task_access(s, _ADMIN, task_id, asked, {"now": now})
+        known = instance_probe.known_about(found.also)
         timers = timer_rows.timers_and_incidents(s, iid)
         assert [sorted(k) for k in known.timers] == [sorted(t) for t in timers]
         assert known.task_operations == has_task_operations(s, iid)

@@ -7,8 +7,10 @@ or six rows. A `Prepared` statement is compiled once per dialect and set of colu
 parameters go through the type processors `execute` would use; it runs on the connection's
 driver cursor, in the connection's transaction, with the connection's cursor events around it
 (the SQLite writer lock of `engine.store.db`, the tests' statement counters) and the driver's
-errors raised as SQLAlchemy's. Measured: 13.30 → 12.2 M instructions per API request
-(`bench/api_instructions.py`).
+errors raised as SQLAlchemy's. Measured with the task read of `engine.access` on it too:
+13.31 → 12.36 M instructions per API request (`bench/api_instructions.py`), and 6–24 % less
+CPU per request in paired timings of `bench/api_cost.py` (SQLAlchemy's work is the
+cache-unfriendly kind).
 
 What it cannot send as `execute` would, it refuses when it compiles: a bind that expands
 (``IN``), a column with a Python-side default the caller did not give, bind names the driver
@@ -60,9 +62,9 @@ class Prepared:
         rows = [params] if isinstance(params, Mapping) else list(params)
         if not rows:
             raise ValueError("Prepared.run needs at least one row of parameters")
-        compiled = self.compiled_for(connection.dialect, tuple(sorted(rows[0])), len(rows) > 1)
-        driver_rows = [_driver_row(compiled, row) for row in rows]
         many = len(rows) > 1  # one row is one execute, as `execute` sends it
+        compiled = self.compiled_for(connection.dialect, tuple(sorted(rows[0])), many)
+        driver_rows = [_driver_row(compiled, row) for row in rows]
         with _cursor(connection, compiled.sql, driver_rows if many else driver_rows[0],
                      many) as cursor:
             return int(cursor.rowcount)

@@ -26,7 +26,7 @@ from engine.store.tables import (
     TimerRow,
 )
 from engine.usecases import instances
-from tests.engine.detail_helpers import start_with_history
+from tests.engine.approval_helpers import start_with_history
 from tests.sql_log import statements_run
 
 

@@ -21,7 +21,7 @@ from engine.store import held_audits, task_projection, timer_rows, versioning
 from engine.store.db import transaction
 from engine.store.prepared import Prepared
 from engine.store.tables import AuditRecord, HumanTaskRow, InstanceRecord, TaskCandidateRow
-from tests.engine.detail_helpers import start_with_history
+from tests.engine.approval_helpers import start_with_history
 from tests.sql_log import statements_run
 
 SHANGHAI = timezone(timedelta(hours=8))

@@ -18,6 +18,7 @@ from engine.store.versioning import write_checked
 from engine.usecases import instances
 from engine.usecases.acting import acting_on
 from tests.conftest import deploy_fixture
+from tests.engine.approval_helpers import first_step_done
 
 COLUMNS = [a.key for a in inspect(InstanceRecord).column_attrs]
 TASK_COLUMNS = [a.key for a in inspect(HumanTaskRow).column_attrs]
@@ -77,22 +78,8 @@ def test_start_and_complete_leave_the_session_as_the_tables(ctx, staff):
     _as_stored(ctx, record, rows)
 
 
-def _first_step_done(ctx, staff) -> tuple[int, str]:
-    """An approval_demo instance whose first step alice completed, each step its own
-    transaction: its id and that step's task id."""
-    deploy_fixture(ctx)
-    with transaction(ctx.sessions) as s:
-        instance_id = instances.start(ctx, s, staff["alice"], "approval_demo",
-                                      {"title": "预算", "amount": 5000}).id
-    with transaction(ctx.sessions) as s:
-        [first] = s.scalars(select(HumanTaskRow.id).where(HumanTaskRow.instance_id == instance_id))
-    with transaction(ctx.sessions) as s:
-        instances.complete(ctx, s, staff["alice"], first, {"description": "b"})
-    return instance_id, first
-
-
 def test_a_timer_row_written_by_the_save_is_in_the_table(ctx, staff):
-    instance_id, _ = _first_step_done(ctx, staff)
+    instance_id, _ = first_step_done(ctx, staff)
     with transaction(ctx.sessions) as s:
         [review] = s.scalars(select(HumanTaskRow).where(
             HumanTaskRow.instance_id == instance_id, HumanTaskRow.status == "open"))
@@ -150,7 +137,7 @@ def test_a_new_task_row_never_reopens_a_closed_one(ctx, staff):
     reset that did not renew the id, as `engine.bpmn.rewind.renew_id` does for 退回) fails the
     save and writes nothing, as a plain INSERT did, instead of quietly reopening the history
     row with its old name, assignee and groups."""
-    instance_id, first_id = _first_step_done(ctx, staff)
+    instance_id, first_id = first_step_done(ctx, staff)
 
     def rows() -> list[tuple]:
         with transaction(ctx.sessions) as s:

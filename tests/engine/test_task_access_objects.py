@@ -15,20 +15,13 @@ from engine.people.accounts import Actor
 from engine.store.db import transaction
 from engine.store.records_ops import TaskDelegationRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord
-from engine.usecases import instances
-from tests.conftest import deploy_fixture
+from tests.engine.approval_helpers import first_step_done
 from tests.sql_log import statements_run
 
 
 def _review_task(ctx: EngineContext, staff: dict[str, Actor]) -> tuple[int, str]:
     """An approval at its manager's review: a task offered to the planning_manager group."""
-    deploy_fixture(ctx)
-    with transaction(ctx.sessions) as s:
-        iid = instances.start(ctx, s, staff["alice"], "approval_demo",
-                              {"title": "预算", "amount": 5000}).id
-    with transaction(ctx.sessions) as s:
-        [first] = s.scalars(select(HumanTaskRow.id).where(HumanTaskRow.instance_id == iid))
-        operations.submit(ctx, s, staff["alice"], first, {"description": "预算"})
+    iid, _ = first_step_done(ctx, staff)
     with transaction(ctx.sessions) as s:
         review = s.scalar(select(HumanTaskRow.id).where(HumanTaskRow.instance_id == iid,
                                                         HumanTaskRow.status == "open"))

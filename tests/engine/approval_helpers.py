@@ -1,5 +1,5 @@
-"""An instance with some of everything its detail shows (documents, incidents, timers, audit
-entries), shared by the detail read's tests and the prepared statements' tests."""
+"""approval_demo instances for the engine's tests: one with some of everything its detail
+shows (documents, incidents, timers, audit entries), one whose first step is done."""
 
 from __future__ import annotations
 
@@ -49,3 +49,18 @@ def start_with_history(ctx: EngineContext, staff: dict[str, Actor]) -> int:
                         element_id="submit", details={"to": ["alice"], "n": 1}),
         ])
     return iid
+
+
+def first_step_done(ctx: EngineContext, staff: dict[str, Actor]) -> tuple[int, str]:
+    """An approval_demo instance whose first step alice completed, each step its own
+    transaction: its id and that step's task id (the next, the manager's review, is offered
+    to the planning_manager group)."""
+    deploy_fixture(ctx)
+    with transaction(ctx.sessions) as s:
+        instance_id = instances.start(ctx, s, staff["alice"], "approval_demo",
+                                      {"title": "预算", "amount": 5000}).id
+    with transaction(ctx.sessions) as s:
+        [first] = s.scalars(select(HumanTaskRow.id).where(HumanTaskRow.instance_id == instance_id))
+    with transaction(ctx.sessions) as s:
+        instances.complete(ctx, s, staff["alice"], first, {"description": "b"})
+    return instance_id, first

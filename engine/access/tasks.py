@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import and_, bindparam, inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.access.instances import denied, may_view_instance, oversees
 from engine.errors import Forbidden, NotFound
-from engine.store.loaded import column_keys, loaded, with_loaded_collection
+from engine.store.loaded import column_keys, loaded
 from engine.store.prepared import Prepared
 from engine.store.records_ops import TaskDelegationRecord
 from engine.store.tables import HumanTaskRow, InstanceRecord, TaskCandidateRow
@@ -194,7 +195,8 @@ def _objects(
     row, record, delegation = made
     groups = list(dict.fromkeys(r[_GROUP] for r in found if r[_GROUP] is not None))
     if "candidate_groups" not in inspect(row).dict:  # not the session's already loaded one
-        with_loaded_collection(row, "candidate_groups", [
+        # set as loaded: reading the groups asks nothing, a change flushes as usual
+        set_committed_value(row, "candidate_groups", [
             loaded(session, TaskCandidateRow, {"task_id": row.id, "group_name": g})
             for g in groups
         ])

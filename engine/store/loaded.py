@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 
 T = TypeVar("T")
 
@@ -38,9 +37,3 @@ def loaded(session: Session, cls: type[T], values: Mapping[str, Any]) -> T:
     make_transient_to_detached(obj)  # its values become the loaded state, nothing to write
     session.add(obj)
     return obj
-
-
-def with_loaded_collection(obj: Any, name: str, items: list[Any]) -> None:
-    """Set a relationship's collection as loaded (``items`` already in the session): reading
-    it asks nothing, changing it flushes as usual."""
-    set_committed_value(obj, name, items)

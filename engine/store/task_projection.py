@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING, Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, lazyload, make_transient_to_detached
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -23,6 +22,7 @@ from engine.bpmn.specs import ParsedModel
 from engine.store.audit_log import audit, audit_row
 from engine.store.held_audits import HeldAudits
 from engine.store.lane_groups import LaneGroups
+from engine.store.loaded import column_keys, loaded
 from engine.store.prepared import Prepared
 from engine.store.records_ops import is_live
 from engine.store.tables import (
@@ -160,13 +160,10 @@ def _new_row(
 def attach(session: Session, task: TaskValues) -> HumanTaskRow:
     """The ORM object of a row `sync_tasks` wrote, built from its values (no read) and in the
     session as already stored, so a change to it is written as an UPDATE."""
-    row = HumanTaskRow(**task._asdict())
-    make_transient_to_detached(row)
-    session.add(row)
-    return row
+    return loaded(session, HumanTaskRow, task._asdict())
 
 
-_TASK_KEYS = [attr.key for attr in sa_inspect(HumanTaskRow).column_attrs]
+_TASK_KEYS = column_keys(HumanTaskRow)
 _CLOSING_KEYS = ("status", "completed_at", "completed_by")
 _TASKS = HumanTaskRow.__table__
 _INSERT_TASKS = Prepared(insert(_TASKS))
